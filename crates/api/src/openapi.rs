@@ -1,0 +1,41 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use crate::{AppState, rooms};
+use axum::Json;
+use axum::response::IntoResponse;
+use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "OpenCalls Platform API", description = "Sendbird-compatible group-call rooms and live events."),
+    modifiers(&ApiTokenScheme),
+    security(("api_token" = [])),
+    tags((name = rooms::TAG, description = "Group-call rooms"))
+)]
+struct ApiDoc;
+
+struct ApiTokenScheme;
+
+impl utoipa::Modify for ApiTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("api_token", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Api-Token"))));
+    }
+}
+
+/// Every `/v1` route together with its documentation.
+pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(rooms::create_room, rooms::list_rooms))
+        .routes(routes!(rooms::get_room, rooms::delete_room))
+        .routes(routes!(rooms::get_custom_items, rooms::update_custom_items, rooms::delete_custom_items))
+        .routes(routes!(rooms::list_participants))
+}
+
+pub(crate) async fn serve(doc: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {
+    Json(doc.as_ref().clone())
+}

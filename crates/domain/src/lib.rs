@@ -1,0 +1,28 @@
+//! Pure domain of OpenCalls: typed ids, resources, validation and state machines.
+//!
+//! Invariants kept here, for every layer above:
+//! - nothing in this crate does I/O, reads a clock or spawns tasks: time comes in as an
+//!   argument (`now: Millis`), so every transition is a deterministic function;
+//! - a transition either returns the new state together with the events it caused, or an
+//!   error and leaves its input untouched (callers apply it to a copy);
+//! - resources serialize to exactly the JSON shape of the Platform API spec pages.
+#![forbid(unsafe_code)]
+
+pub mod custom_items;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod participant;
+pub mod room;
+pub mod user;
+
+pub use custom_items::{CustomItems, CustomItemsMode};
+pub use error::DomainError;
+pub use event::{Event, EventBody};
+pub use ids::{ClientId, ParticipantId, RoomId, UserId};
+pub use participant::{Participant, ParticipantState};
+pub use room::{Room, RoomState, RoomType};
+pub use user::User;
+
+/// A point in time or a span, in Unix milliseconds, as every timestamp of the Platform API.
+pub type Millis = i64;

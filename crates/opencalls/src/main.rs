@@ -1,0 +1,79 @@
+//! `opencalls`: the server binary. Parses the command line, sets up logging, and hands over
+//! to `opencalls_server::launch`.
+#![forbid(unsafe_code)]
+
+use anyhow::Context;
+use opencalls_server::Config;
+use std::path::PathBuf;
+
+const USAGE: &str = "usage: opencalls serve [--config FILE]
+
+Starts the OpenCalls server. Settings come from FILE (TOML) and OPENCALLS_* environment
+variables; see docs/configuration.md.";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config_file = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["serve"] => std::env::var_os("OPENCALLS_CONFIG").map(PathBuf::from),
+        ["serve", "--config", file] => Some(PathBuf::from(file)),
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    init_logging();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(serve(config_file))
+}
+
+async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut config = Config::load(config_file.as_deref())?;
+    if config.resolve_api_token()? {
+        let token = config.api_token.as_deref().unwrap_or_default();
+        println!("Generated a master API token (stored in {}): {token}", config.data_dir.display());
+    }
+    let listener = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("binding {}", config.http_addr))?;
+    println!("OpenCalls listening on http://{}", listener.local_addr()?);
+    opencalls_server::launch(config, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPENCALLS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("OPENCALLS_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,185 @@
+//! Configuration from an optional TOML file, overridden by `OPENCALLS_*` environment
+//! variables. Documented in docs/configuration.md; keep the two in step.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("reading config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("parsing config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{name} is invalid: {message}")]
+    Invalid { name: &'static str, message: String },
+    #[error("no API token is configured")]
+    MissingApiToken,
+    #[error("storing the generated API token in {path}: {source}")]
+    TokenFile { path: PathBuf, source: std::io::Error },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the HTTP API listens.
+    pub http_addr: SocketAddr,
+    /// The master API token; generated and kept in `data_dir` when absent.
+    pub api_token: Option<String>,
+    /// `sqlite://PATH` (default: `sqlite://<data_dir>/opencalls.db`).
+    pub database_url: Option<String>,
+    /// Directory for the embedded database and the generated token.
+    pub data_dir: PathBuf,
+    /// The application id reported in webhooks and settings.
+    pub app_id: String,
+}
+
+/// Where state lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            api_token: None,
+            database_url: None,
+            data_dir: PathBuf::from("opencalls-data"),
+            app_id: "opencalls".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (if any), then applies the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Applies `OPENCALLS_*` overrides read through `var`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(addr) = var("OPENCALLS_HTTP_ADDR") {
+            self.http_addr = addr
+                .parse()
+                .map_err(|e| ConfigError::Invalid { name: "OPENCALLS_HTTP_ADDR", message: format!("{e}") })?;
+        }
+        if let Some(token) = var("OPENCALLS_API_TOKEN").filter(|t| !t.is_empty()) {
+            self.api_token = Some(token);
+        }
+        if let Some(url) = var("OPENCALLS_DATABASE_URL").filter(|u| !u.is_empty()) {
+            self.database_url = Some(url);
+        }
+        if let Some(dir) = var("OPENCALLS_DATA_DIR").filter(|d| !d.is_empty()) {
+            self.data_dir = PathBuf::from(dir);
+        }
+        if let Some(app_id) = var("OPENCALLS_APP_ID").filter(|a| !a.is_empty()) {
+            self.app_id = app_id;
+        }
+        Ok(())
+    }
+
+    pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
+        let Some(url) = &self.database_url else {
+            return Ok(DatabaseUrl::Sqlite(self.data_dir.join("opencalls.db")));
+        };
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err(invalid_db("the sqlite path is empty"));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(invalid_db("PostgreSQL is not supported yet; use sqlite://PATH"));
+        }
+        Err(invalid_db("expected sqlite://PATH"))
+    }
+
+    /// Makes sure an API token is set: the configured one, else the one stored in the data
+    /// directory, else a new random one that is stored there. Returns `true` when a new
+    /// token was generated (the caller prints it once).
+    pub fn resolve_api_token(&mut self) -> Result<bool, ConfigError> {
+        if self.api_token.is_some() {
+            return Ok(false);
+        }
+        let path = self.data_dir.join("api-token");
+        let token_err = |source| ConfigError::TokenFile { path: path.clone(), source };
+        if let Ok(stored) = std::fs::read_to_string(&path) {
+            let stored = stored.trim();
+            if !stored.is_empty() {
+                self.api_token = Some(stored.to_owned());
+                return Ok(false);
+            }
+        }
+        std::fs::create_dir_all(&self.data_dir).map_err(token_err)?;
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        write_private(&path, &token).map_err(token_err)?;
+        self.api_token = Some(token);
+        Ok(true)
+    }
+}
+
+fn invalid_db(message: &str) -> ConfigError {
+    ConfigError::Invalid { name: "OPENCALLS_DATABASE_URL", message: message.to_owned() }
+}
+
+/// Writes a secret readable by the owner only (on Unix).
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_defaults() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "OPENCALLS_HTTP_ADDR" => Some("127.0.0.1:9999".into()),
+                "OPENCALLS_DATABASE_URL" => Some("sqlite:///tmp/x.db".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.http_addr.port(), 9999);
+        assert_eq!(config.database().unwrap(), DatabaseUrl::Sqlite("/tmp/x.db".into()));
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        let mut config = Config::default();
+        assert!(config.apply_env(|n| (n == "OPENCALLS_HTTP_ADDR").then(|| "nope".into())).is_err());
+        config.database_url = Some("mysql://x".into());
+        assert!(config.database().is_err());
+    }
+
+    #[test]
+    fn generated_token_is_stored_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        assert!(config.resolve_api_token().unwrap());
+        let first = config.api_token.clone().unwrap();
+        let mut again = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        assert!(!again.resolve_api_token().unwrap());
+        assert_eq!(again.api_token.unwrap(), first);
+    }
+}

@@ -1,0 +1,52 @@
+//! Wiring: configuration, storage selection and the HTTP server.
+//!
+//! [`launch`] takes an already-bound listener and a shutdown future, so `main` and the
+//! integration tests start the server in exactly the same way.
+#![forbid(unsafe_code)]
+
+mod config;
+
+pub use config::{Config, ConfigError, DatabaseUrl};
+
+use opencalls_api::ApiConfig;
+use opencalls_service::{Services, SystemClock};
+use opencalls_store::Store;
+use opencalls_store::sqlite::SqliteStore;
+use std::future::Future;
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("opening the store: {0}")]
+    Store(#[from] opencalls_store::StoreError),
+    #[error("serving HTTP: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the store named by the configuration.
+pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+    match config.database()? {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+    }
+}
+
+/// Runs the server on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// `config.api_token` must be resolved (see [`Config::resolve_api_token`]).
+pub async fn launch(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let api_token = config.api_token.clone().ok_or(ConfigError::MissingApiToken)?;
+    let store = open_store(&config)?;
+    let services = Services::new(store, Arc::new(SystemClock));
+    let app = opencalls_api::router(services, ApiConfig { api_token });
+    tracing::info!(addr = %listener.local_addr()?, "serving the Platform API");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("server stopped");
+    Ok(())
+}

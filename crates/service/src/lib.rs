@@ -1,0 +1,39 @@
+//! Application services: the only place business rules run.
+//!
+//! The Platform API and the client protocol both call these services, so a rule (capacity,
+//! limits, state machines) holds the same way whoever asks. A service validates input into
+//! domain values, runs the pure domain transition inside a store transaction, and after the
+//! commit publishes the resulting events on the in-process [`EventBus`].
+#![forbid(unsafe_code)]
+
+mod bus;
+mod clock;
+mod error;
+pub mod metrics;
+mod paging;
+pub mod rooms;
+
+pub use bus::EventBus;
+pub use clock::{Clock, SystemClock};
+pub use error::ServiceError;
+pub use metrics::Metrics;
+pub use paging::{ListPage, PageParams};
+pub use rooms::{RoomList, RoomService};
+
+use opencalls_store::Store;
+use std::sync::Arc;
+
+/// Every service, sharing one store, clock and event bus.
+#[derive(Clone)]
+pub struct Services {
+    pub rooms: RoomService,
+    pub bus: EventBus,
+    pub metrics: Metrics,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        let bus = EventBus::new();
+        Self { rooms: RoomService::new(store, clock, bus.clone()), bus, metrics: Metrics::new() }
+    }
+}

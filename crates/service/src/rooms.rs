@@ -1,0 +1,276 @@
+//! Group-call rooms: create, delete, read, list, custom items, and the participant
+//! transitions that the client protocol and the media layer drive.
+
+use crate::{Clock, EventBus, ListPage, PageParams, ServiceError};
+use opencalls_domain::custom_items::KeyRule;
+use opencalls_domain::participant::EnterRequest;
+use opencalls_domain::room::RoomChange;
+use opencalls_domain::{
+    CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant, ParticipantId, Room, RoomId,
+    RoomState, RoomType,
+};
+use opencalls_store::{CursorKind, RoomQuery, Store, StoreError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Most ids accepted by the `room_ids` / `created_by_user_ids` filters.
+pub const MAX_FILTER_IDS: usize = 10;
+/// Default look-back of a room listing that names neither date bound.
+pub const DEFAULT_LISTING_WINDOW_MS: Millis = 14 * 24 * 60 * 60 * 1000;
+
+const ROOM: &str = "room";
+
+#[derive(Clone)]
+pub struct RoomService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    bus: EventBus,
+}
+
+/// Filters of a room listing as the client gave them (each list already split on commas).
+#[derive(Clone, Debug, Default)]
+pub struct RoomList {
+    pub room_type: Option<String>,
+    pub states: Vec<String>,
+    pub room_ids: Option<Vec<String>>,
+    pub room_id: Option<String>,
+    pub created_by_user_ids: Option<Vec<String>>,
+    pub created_by_user_id: Option<String>,
+    pub created_at_start_date: Option<Millis>,
+    pub created_at_end_date: Option<Millis>,
+    pub current_participant_range_gte: Option<i64>,
+    pub current_participant_range_lte: Option<i64>,
+    pub page: PageParams,
+}
+
+impl RoomService {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, bus: EventBus) -> Self {
+        Self { store, clock, bus }
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// Creates an open room. `created_by` is `""` for the Platform API.
+    pub async fn create(
+        &self,
+        room_type: &str,
+        custom_items: Option<BTreeMap<String, String>>,
+        created_by: String,
+    ) -> Result<Room, ServiceError> {
+        let room_type = RoomType::parse(room_type).ok_or_else(|| {
+            DomainError::invalid(format!(
+                "type must be one of small_room_for_video, large_room_for_audio_only; got '{room_type}'"
+            ))
+        })?;
+        let items = CustomItems::new(custom_items.unwrap_or_default(), KeyRule::Plain)?;
+        let change = Room::create(RoomId::generate(), room_type, items, created_by, self.clock.now());
+        let room = change.room.clone();
+        let events = change.events.clone();
+        self.store.insert_room(change).await.map_err(ServiceError::from_store(ROOM))?;
+        self.bus.publish(events);
+        Ok(room)
+    }
+
+    pub async fn get(&self, room_id: &str) -> Result<Room, ServiceError> {
+        let id = parse_room_id(room_id)?;
+        self.store.room(&id).await.map_err(ServiceError::from_store(ROOM))?.ok_or(ServiceError::NotFound(ROOM))
+    }
+
+    /// Deletes the room: every participant is removed and it can't be reopened.
+    pub async fn delete(&self, room_id: &str, deleted_by: String) -> Result<Room, ServiceError> {
+        let change = self.transition(room_id, move |room, now| room.delete(deleted_by, now)).await?;
+        Ok(change.room)
+    }
+
+    /// The room's custom items and when they last changed (`None` if there are none).
+    pub async fn custom_items(&self, room_id: &str) -> Result<(CustomItems, Option<Millis>), ServiceError> {
+        let room = self.get(room_id).await?;
+        let affected_at = if room.custom_items.is_empty() { None } else { room.custom_items_affected_at };
+        Ok((room.custom_items, affected_at))
+    }
+
+    /// Merges custom items; returns the room and the keys added or changed.
+    pub async fn update_custom_items(
+        &self,
+        room_id: &str,
+        items: BTreeMap<String, String>,
+        mode: CustomItemsMode,
+    ) -> Result<(Room, Vec<String>), ServiceError> {
+        let items = CustomItems::new(items, KeyRule::Plain)?;
+        let change = self
+            .transition(room_id, move |room, now| Ok(room.update_custom_items(&items, mode, now)?.0))
+            .await?;
+        let updated = change.events.iter().find_map(|e| match &e.body {
+            EventBody::RoomCustomItemsUpdated { updated, .. } => Some(updated.clone()),
+            _ => None,
+        });
+        Ok((change.room, updated.unwrap_or_default()))
+    }
+
+    /// Removes the given keys (all when `None`); returns the room and the removed keys.
+    pub async fn delete_custom_items(
+        &self,
+        room_id: &str,
+        keys: Option<Vec<String>>,
+    ) -> Result<(Room, Vec<String>), ServiceError> {
+        if keys.as_ref().is_some_and(|k| k.len() > 100) {
+            return Err(DomainError::invalid("keys can name at most 100 keys").into());
+        }
+        let change = self
+            .transition(room_id, move |room, now| Ok(room.delete_custom_items(keys.as_deref(), now)?.0))
+            .await?;
+        let deleted = change.events.iter().find_map(|e| match &e.body {
+            EventBody::RoomCustomItemsDeleted { deleted, .. } => Some(deleted.clone()),
+            _ => None,
+        });
+        Ok((change.room, deleted.unwrap_or_default()))
+    }
+
+    pub async fn list(&self, list: RoomList) -> Result<ListPage<Room>, ServiceError> {
+        let query = self.room_query(list)?;
+        let page = self.store.list_rooms(query).await.map_err(ServiceError::from_store(ROOM))?;
+        Ok(ListPage::from_page(page, CursorKind::Rooms))
+    }
+
+    /// Everyone who ever entered the room, newest first.
+    pub async fn participants(&self, room_id: &str, page: PageParams) -> Result<ListPage<Participant>, ServiceError> {
+        let id = parse_room_id(room_id)?;
+        let page = page.validate(CursorKind::RoomParticipants)?;
+        let result = self.store.list_participants(&id, page).await.map_err(ServiceError::from_store(ROOM))?;
+        Ok(ListPage::from_page(result, CursorKind::RoomParticipants))
+    }
+
+    /// A device enters the room (capacity and duplicate checks are atomic with the insert).
+    pub async fn enter(&self, room_id: &str, request: EnterRequest) -> Result<Participant, ServiceError> {
+        let id = request.participant_id.clone();
+        let change = self.transition(room_id, move |room, now| room.enter(request, now)).await?;
+        find_touched(&change, &id)
+    }
+
+    pub async fn exit(&self, room_id: &str, participant: &ParticipantId) -> Result<Participant, ServiceError> {
+        let id = participant.clone();
+        let change = self.transition(room_id, move |room, now| room.participant_exited(&id, now)).await?;
+        find_touched(&change, participant)
+    }
+
+    /// Called when the media layer sees the participant's transport up and media flowing.
+    pub async fn mark_connected(&self, room_id: &str, participant: &ParticipantId) -> Result<(), ServiceError> {
+        let id = participant.clone();
+        self.transition(room_id, move |room, now| room.participant_connected(&id, now)).await?;
+        Ok(())
+    }
+
+    pub async fn set_media(
+        &self,
+        room_id: &str,
+        participant: &ParticipantId,
+        audio: Option<bool>,
+        video: Option<bool>,
+    ) -> Result<(), ServiceError> {
+        let id = participant.clone();
+        self.transition(room_id, move |room, now| room.participant_media(&id, audio, video, now)).await?;
+        Ok(())
+    }
+
+    /// Runs a domain transition on the stored room and publishes its events once committed.
+    async fn transition(
+        &self,
+        room_id: &str,
+        f: impl FnOnce(&Room, Millis) -> Result<RoomChange, DomainError> + Send + 'static,
+    ) -> Result<RoomChange, ServiceError> {
+        let id = parse_room_id(room_id)?;
+        let clock = self.clock.clone();
+        let change = self
+            .store
+            .update_room(&id, Box::new(move |room| f(room, clock.now())))
+            .await
+            .map_err(|e| match e {
+                StoreError::Rejected(DomainError::RoomDeleted) => ServiceError::Rejected(DomainError::RoomDeleted),
+                other => ServiceError::from_store(ROOM)(other),
+            })?;
+        self.bus.publish(change.events.iter().cloned());
+        Ok(change)
+    }
+
+    fn room_query(&self, list: RoomList) -> Result<RoomQuery, ServiceError> {
+        let types = match list.room_type.as_deref() {
+            None | Some("all") => Vec::new(),
+            Some(raw) => vec![RoomType::parse(raw).ok_or_else(|| {
+                DomainError::invalid(format!(
+                    "type must be one of all, small_room_for_video, large_room_for_audio_only; got '{raw}'"
+                ))
+            })?],
+        };
+        let states = list
+            .states
+            .iter()
+            .map(|s| {
+                RoomState::parse(s)
+                    .ok_or_else(|| DomainError::invalid(format!("state must be one of open, deleted; got '{s}'")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let room_ids = one_or_many("room_id", list.room_id, "room_ids", list.room_ids)?
+            .into_iter()
+            .map(|raw| RoomId::parse(&raw).ok_or_else(|| DomainError::invalid(format!("'{raw}' is not a valid room id"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let created_by =
+            one_or_many("created_by_user_id", list.created_by_user_id, "created_by_user_ids", list.created_by_user_ids)?;
+        let (start, end) = match (list.created_at_start_date, list.created_at_end_date) {
+            (None, None) => (Some(self.clock.now() - DEFAULT_LISTING_WINDOW_MS), None),
+            bounds => bounds,
+        };
+        for (name, value) in [
+            ("current_participant_range_gte", list.current_participant_range_gte),
+            ("current_participant_range_lte", list.current_participant_range_lte),
+        ] {
+            if value.is_some_and(|v| v < 0) {
+                return Err(DomainError::invalid(format!("{name} must not be negative")).into());
+            }
+        }
+        Ok(RoomQuery {
+            types,
+            states,
+            room_ids,
+            created_by,
+            created_at_start: start,
+            created_at_end: end,
+            participants_gte: list.current_participant_range_gte,
+            participants_lte: list.current_participant_range_lte,
+            page: list.page.validate(CursorKind::Rooms)?,
+        })
+    }
+}
+
+/// Resolves a "single id or id list" filter pair: both given is an error, lists are capped.
+fn one_or_many(
+    one_name: &str,
+    one: Option<String>,
+    many_name: &str,
+    many: Option<Vec<String>>,
+) -> Result<Vec<String>, DomainError> {
+    match (one, many) {
+        (Some(_), Some(_)) => Err(DomainError::invalid(format!("{one_name} and {many_name} can't be used together"))),
+        (Some(one), None) => Ok(vec![one]),
+        (None, Some(many)) if many.len() > MAX_FILTER_IDS => {
+            Err(DomainError::invalid(format!("{many_name} can name at most {MAX_FILTER_IDS} ids")))
+        }
+        (None, Some(many)) => Ok(many),
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
+/// Room ids from outside: anything that is not a valid id can't name a room.
+fn parse_room_id(raw: &str) -> Result<RoomId, ServiceError> {
+    RoomId::parse(raw).ok_or(ServiceError::NotFound(ROOM))
+}
+
+fn find_touched(change: &RoomChange, id: &ParticipantId) -> Result<Participant, ServiceError> {
+    change
+        .touched
+        .iter()
+        .find(|p| p.participant_id == *id)
+        .cloned()
+        .ok_or_else(|| ServiceError::Internal("transition did not touch its participant".into()))
+}

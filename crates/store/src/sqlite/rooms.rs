@@ -1,0 +1,263 @@
+//! `RoomStore` on SQLite: rooms, their participants and the outbox rows of their events.
+
+use super::SqliteStore;
+use super::rows::{USER_COLUMNS, append_events, ensure_user, into_page, page_clause, user_from_row};
+use crate::{Page, PageRequest, RoomQuery, RoomStore, RoomTransition, StoreError};
+use async_trait::async_trait;
+use opencalls_domain::room::RoomChange;
+use opencalls_domain::{
+    ClientId, CustomItems, Participant, ParticipantId, ParticipantState, Room, RoomId, RoomState, RoomType,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use std::collections::HashMap;
+
+const ROOM_COLUMNS: &str = "seq, room_id, room_type, state, created_at, updated_at, created_by, deleted_by, \
+                            custom_items, custom_items_affected_at";
+const PARTICIPANT_COLUMNS: &str = "p.room_seq, p.seq, p.participant_id, p.client_id, p.state, p.entered_at, \
+     p.updated_at, p.exited_at, p.duration, p.connected_at, p.is_audio_on, p.is_video_on";
+
+#[async_trait]
+impl RoomStore for SqliteStore {
+    async fn insert_room(&self, change: RoomChange) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let room = &change.room;
+            conn.prepare_cached(
+                "INSERT INTO rooms (room_id, room_type, state, created_at, updated_at, created_by, deleted_by,
+                     participant_count, custom_items, custom_items_affected_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+            )?
+            .execute(params![
+                room.room_id.as_str(),
+                room.room_type.as_str(),
+                room.state.as_str(),
+                room.created_at,
+                room.updated_at,
+                room.created_by,
+                room.deleted_by,
+                serde_json::to_string(&room.custom_items)?,
+                room.custom_items_affected_at,
+            ])?;
+            append_events(conn, &change.events)
+        })
+        .await
+    }
+
+    async fn update_room(&self, room_id: &RoomId, transition: RoomTransition) -> Result<RoomChange, StoreError> {
+        let room_id = room_id.clone();
+        self.write(move |conn| {
+            let (seq, room) = load_room(conn, &room_id)?.ok_or(StoreError::NotFound)?;
+            let change = transition(&room)?;
+            save_change(conn, seq, &change)?;
+            Ok(change)
+        })
+        .await
+    }
+
+    async fn room(&self, room_id: &RoomId) -> Result<Option<Room>, StoreError> {
+        let room_id = room_id.clone();
+        self.read(move |conn| Ok(load_room(conn, &room_id)?.map(|(_, room)| room))).await
+    }
+
+    async fn list_rooms(&self, query: RoomQuery) -> Result<Page<Room>, StoreError> {
+        self.read(move |conn| list_rooms(conn, &query)).await
+    }
+
+    async fn list_participants(&self, room_id: &RoomId, page: PageRequest) -> Result<Page<Participant>, StoreError> {
+        let room_id = room_id.clone();
+        self.read(move |conn| {
+            let (seq, _) = load_room_row(conn, &room_id)?.ok_or(StoreError::NotFound)?;
+            let (cond, order, limit) = page_clause(&page, "p.seq");
+            let sql = format!(
+                "SELECT {PARTICIPANT_COLUMNS}, {USER_COLUMNS} FROM room_participants p
+                 JOIN users u ON u.user_id = p.user_id WHERE p.room_seq = ?1{cond} ORDER BY p.seq {order} LIMIT ?2"
+            );
+            let rows = conn
+                .prepare_cached(&sql)?
+                .query_map(params![seq, limit], |row| Ok((row.get(1)?, participant_from_row(row, &room_id)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            into_page(&page, rows, |first| {
+                let newer = "SELECT EXISTS (SELECT 1 FROM room_participants WHERE room_seq = ?1 AND seq > ?2)";
+                Ok(conn.prepare_cached(newer)?.query_row(params![seq, first], |r| r.get(0))?)
+            })
+        })
+        .await
+    }
+}
+
+fn load_room_row(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {
+    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE room_id = ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([room_id.as_str()], room_from_row).optional()?)
+}
+
+fn load_room(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {
+    let Some((seq, mut room)) = load_room_row(conn, room_id)? else {
+        return Ok(None);
+    };
+    let mut current = current_participants(conn, &[(seq, room.room_id.clone())])?;
+    room.current_participants = current.remove(&seq).unwrap_or_default();
+    Ok(Some((seq, room)))
+}
+
+/// Active participants of the given rooms (by `seq`), oldest first.
+fn current_participants(
+    conn: &Connection,
+    rooms: &[(i64, RoomId)],
+) -> Result<HashMap<i64, Vec<Participant>>, StoreError> {
+    let mut result: HashMap<i64, Vec<Participant>> = HashMap::new();
+    if rooms.is_empty() {
+        return Ok(result);
+    }
+    let ids: HashMap<i64, &RoomId> = rooms.iter().map(|(seq, id)| (*seq, id)).collect();
+    let marks = vec!["?"; rooms.len()].join(",");
+    let sql = format!(
+        "SELECT {PARTICIPANT_COLUMNS}, {USER_COLUMNS} FROM room_participants p JOIN users u ON u.user_id = p.user_id
+         WHERE p.room_seq IN ({marks}) AND p.state <> 'exited' ORDER BY p.seq"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(rooms.iter().map(|(seq, _)| *seq)))?;
+    while let Some(row) = rows.next()? {
+        let room_seq: i64 = row.get(0)?;
+        let Some(room_id) = ids.get(&room_seq) else { continue };
+        result.entry(room_seq).or_default().push(participant_from_row(row, room_id)?);
+    }
+    Ok(result)
+}
+
+fn save_change(conn: &Connection, seq: i64, change: &RoomChange) -> Result<(), StoreError> {
+    let room = &change.room;
+    conn.prepare_cached(
+        "UPDATE rooms SET state = ?2, updated_at = ?3, deleted_by = ?4, participant_count = ?5,
+             custom_items = ?6, custom_items_affected_at = ?7 WHERE seq = ?1",
+    )?
+    .execute(params![
+        seq,
+        room.state.as_str(),
+        room.updated_at,
+        room.deleted_by,
+        room.current_participants.len() as i64,
+        serde_json::to_string(&room.custom_items)?,
+        room.custom_items_affected_at,
+    ])?;
+    for participant in &change.touched {
+        save_participant(conn, seq, participant)?;
+    }
+    append_events(conn, &change.events)
+}
+
+fn save_participant(conn: &Connection, room_seq: i64, p: &Participant) -> Result<(), StoreError> {
+    ensure_user(conn, &p.user)?;
+    conn.prepare_cached(
+        "INSERT INTO room_participants (participant_id, room_seq, client_id, user_id, state, entered_at, updated_at,
+             exited_at, duration, connected_at, is_audio_on, is_video_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (participant_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,
+             exited_at = excluded.exited_at, duration = excluded.duration, connected_at = excluded.connected_at,
+             is_audio_on = excluded.is_audio_on, is_video_on = excluded.is_video_on",
+    )?
+    .execute(params![
+        p.participant_id.as_str(),
+        room_seq,
+        p.client_id.as_str(),
+        p.user.user_id.as_str(),
+        p.state.as_str(),
+        p.entered_at,
+        p.updated_at,
+        p.exited_at,
+        p.duration,
+        p.connected_at,
+        p.is_audio_on,
+        p.is_video_on,
+    ])?;
+    Ok(())
+}
+
+fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, StoreError> {
+    let (filter, args) = room_filter(query);
+    let (cond, order, limit) = page_clause(&query.page, "seq");
+    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}");
+    let mut rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), room_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys: Vec<(i64, RoomId)> = rows.iter().map(|(seq, room)| (*seq, room.room_id.clone())).collect();
+    let mut current = current_participants(conn, &keys)?;
+    for (seq, room) in &mut rows {
+        room.current_participants = current.remove(seq).unwrap_or_default();
+    }
+    into_page(&query.page, rows, |first| {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM rooms WHERE {filter} AND seq > {first})");
+        Ok(conn.prepare_cached(&sql)?.query_row(params_from_iter(args.iter()), |r| r.get(0))?)
+    })
+}
+
+/// The `WHERE` condition of a room listing and its bound values.
+fn room_filter(query: &RoomQuery) -> (String, Vec<Value>) {
+    let mut clauses = vec!["1 = 1".to_string()];
+    let mut args: Vec<Value> = Vec::new();
+    let mut any_of = |column: &str, values: Vec<String>| {
+        if !values.is_empty() {
+            clauses.push(format!("{column} IN ({})", vec!["?"; values.len()].join(",")));
+            args.extend(values.into_iter().map(Value::Text));
+        }
+    };
+    any_of("room_type", query.types.iter().map(|t| t.as_str().to_owned()).collect());
+    any_of("state", query.states.iter().map(|s| s.as_str().to_owned()).collect());
+    any_of("room_id", query.room_ids.iter().map(|id| id.as_str().to_owned()).collect());
+    any_of("created_by", query.created_by.clone());
+    let bounds = [
+        ("created_at >= ?", query.created_at_start),
+        ("created_at < ?", query.created_at_end),
+        ("participant_count >= ?", query.participants_gte),
+        ("participant_count <= ?", query.participants_lte),
+    ];
+    for (clause, bound) in bounds {
+        if let Some(value) = bound {
+            clauses.push(clause.to_string());
+            args.push(Value::Integer(value));
+        }
+    }
+    (clauses.join(" AND "), args)
+}
+
+fn room_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Room)> {
+    let room_type: String = row.get(2)?;
+    let state: String = row.get(3)?;
+    let custom_items: String = row.get(8)?;
+    let room = Room {
+        room_id: RoomId::from_trusted(row.get(1)?),
+        room_type: RoomType::parse(&room_type).ok_or_else(|| corrupt(2, "room_type"))?,
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+        state: RoomState::parse(&state).ok_or_else(|| corrupt(3, "state"))?,
+        created_by: row.get(6)?,
+        deleted_by: row.get(7)?,
+        current_participants: Vec::new(),
+        custom_items: CustomItems::from_trusted(serde_json::from_str(&custom_items).map_err(|_| corrupt(8, "custom_items"))?),
+        custom_items_affected_at: row.get(9)?,
+    };
+    Ok((row.get(0)?, room))
+}
+
+/// Reads a participant selected with `PARTICIPANT_COLUMNS, USER_COLUMNS`.
+fn participant_from_row(row: &Row<'_>, room_id: &RoomId) -> rusqlite::Result<Participant> {
+    let state: String = row.get(4)?;
+    Ok(Participant {
+        room_id: room_id.clone(),
+        participant_id: ParticipantId::from_trusted(row.get(2)?),
+        client_id: ClientId::from_trusted(row.get(3)?),
+        state: ParticipantState::parse(&state).ok_or_else(|| corrupt(4, "state"))?,
+        entered_at: row.get(5)?,
+        updated_at: row.get(6)?,
+        exited_at: row.get(7)?,
+        duration: row.get(8)?,
+        connected_at: row.get(9)?,
+        is_audio_on: row.get(10)?,
+        is_video_on: row.get(11)?,
+        user: user_from_row(row, 12)?,
+    })
+}
+
+fn corrupt(column: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(column, what.to_string(), rusqlite::types::Type::Text)
+}
