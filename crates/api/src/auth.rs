@@ -5,10 +5,16 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub(crate) async fn require_api_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_api_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request.headers().get("api-token").map(|v| v.as_bytes());
     match presented {
-        Some(token) if constant_time_eq(token, state.config.api_token.as_bytes()) => next.run(request).await,
+        Some(token) if constant_time_eq(token, state.config.api_token.as_bytes()) => {
+            next.run(request).await
+        }
         _ => ApiError::unauthorized().into_response(),
     }
 }

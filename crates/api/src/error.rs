@@ -39,7 +39,11 @@ pub(crate) struct ErrorBody {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: u32, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -47,11 +51,19 @@ impl ApiError {
     }
 
     pub fn missing(name: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code::MISSING_PARAMETER, format!("{name} is required"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code::MISSING_PARAMETER,
+            format!("{name} is required"),
+        )
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code::INVALID_API_TOKEN, "a valid Api-Token header is required")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            code::INVALID_API_TOKEN,
+            "a valid Api-Token header is required",
+        )
     }
 
     pub fn no_route() -> Self {
@@ -77,15 +89,23 @@ impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::Rejected(e) => e.into(),
-            ServiceError::NotFound(what) => {
-                Self::new(StatusCode::BAD_REQUEST, code::NOT_FOUND, format!("the {what} was not found"))
-            }
-            ServiceError::AlreadyExists(what) => {
-                Self::new(StatusCode::BAD_REQUEST, code::ALREADY_EXISTS, format!("the {what} already exists"))
-            }
+            ServiceError::NotFound(what) => Self::new(
+                StatusCode::BAD_REQUEST,
+                code::NOT_FOUND,
+                format!("the {what} was not found"),
+            ),
+            ServiceError::AlreadyExists(what) => Self::new(
+                StatusCode::BAD_REQUEST,
+                code::ALREADY_EXISTS,
+                format!("the {what} already exists"),
+            ),
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal server error")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    code::INTERNAL,
+                    "internal server error",
+                )
             }
         }
     }
@@ -93,7 +113,11 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: true, code: self.code, message: self.message };
+        let body = ErrorBody {
+            error: true,
+            code: self.code,
+            message: self.message,
+        };
         (self.status, Json(body)).into_response()
     }
 }

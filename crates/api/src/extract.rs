@@ -17,15 +17,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::invalid(format!("the request body is larger than {MAX_BODY_BYTES} bytes"))
+                ApiError::invalid(format!(
+                    "the request body is larger than {MAX_BODY_BYTES} bytes"
+                ))
             } else {
                 ApiError::invalid(format!("the request body could not be read: {rejection}"))
             }
         })?;
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(text)
-            .map(JsonBody)
-            .map_err(|e| ApiError::invalid(format!("the request body is not valid JSON for this action: {e}")))
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(text).map(JsonBody).map_err(|e| {
+            ApiError::invalid(format!(
+                "the request body is not valid JSON for this action: {e}"
+            ))
+        })
     }
 }
 
@@ -38,7 +46,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         if parts.uri.query().is_some_and(|q| q.len() > MAX_QUERY_BYTES) {
-            return Err(ApiError::invalid(format!("the query string is longer than {MAX_QUERY_BYTES} bytes")));
+            return Err(ApiError::invalid(format!(
+                "the query string is longer than {MAX_QUERY_BYTES} bytes"
+            )));
         }
         Query::<T>::try_from_uri(&parts.uri)
             .map(|Query(q)| ApiQuery(q))
@@ -64,11 +74,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiPath {
 pub(crate) fn int_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     value
         .filter(|v| !v.is_empty())
-        .map(|v| v.trim().parse::<i64>().map_err(|_| ApiError::invalid(format!("{name} must be an integer, got '{v}'"))))
+        .map(|v| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid(format!("{name} must be an integer, got '{v}'")))
+        })
         .transpose()
 }
 
 /// Splits a comma-separated list parameter, trimming blanks and dropping empty entries.
 pub(crate) fn list_param(value: Option<&str>) -> Option<Vec<String>> {
-    value.map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+    value.map(|v| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
 }

@@ -24,10 +24,18 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
         labels.clone(),
         started.elapsed().as_secs_f64(),
     );
-    metrics.count("opencalls_http_requests_total", "HTTP requests by route and status.", labels, 1);
+    metrics.count(
+        "opencalls_http_requests_total",
+        "HTTP requests by route and status.",
+        labels,
+        1,
+    );
     response
 }
 
 pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4")], state.services.metrics.render())
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        state.services.metrics.render(),
+    )
 }

@@ -40,18 +40,27 @@ pub(crate) struct AppState {
 
 /// The complete HTTP application: Platform API under `/v1`, plus `/healthz` and `/metrics`.
 pub fn router(services: Services, config: ApiConfig) -> Router {
-    let state = AppState { services: services.clone(), config: Arc::new(config) };
+    let state = AppState {
+        services: services.clone(),
+        config: Arc::new(config),
+    };
     let (v1, doc) = openapi::v1_routes().split_for_parts();
     let doc = Arc::new(doc);
     let v1 = v1
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_token))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_token,
+        ))
         .route("/v1/openapi.json", get(move || openapi::serve(doc.clone())));
     Router::new()
         .merge(v1)
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(http_metrics::render))
         // A route layer sees the matched route template, which labels the metrics.
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http_metrics::track,
+        ))
         .fallback(|| async { ApiError::no_route() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -23,7 +23,10 @@ struct ApiTokenScheme;
 impl utoipa::Modify for ApiTokenScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("api_token", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Api-Token"))));
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Api-Token"))),
+        );
     }
 }
 
@@ -32,7 +35,11 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(rooms::create_room, rooms::list_rooms))
         .routes(routes!(rooms::get_room, rooms::delete_room))
-        .routes(routes!(rooms::get_custom_items, rooms::update_custom_items, rooms::delete_custom_items))
+        .routes(routes!(
+            rooms::get_custom_items,
+            rooms::update_custom_items,
+            rooms::delete_custom_items
+        ))
         .routes(routes!(rooms::list_participants))
 }
 

@@ -28,7 +28,7 @@ pub(crate) struct RoomEnvelope {
 }
 
 #[derive(Serialize, ToSchema)]
-pub(crate) struct RoomList_ {
+pub(crate) struct RoomListBody {
     rooms: Vec<Room>,
     next: Option<String>,
     prev: Option<String>,
@@ -128,17 +128,21 @@ pub(crate) async fn create_room(
     JsonBody(body): JsonBody<CreateRoomBody>,
 ) -> Result<Json<RoomEnvelope>, ApiError> {
     let room_type = body.room_type.ok_or_else(|| ApiError::missing("type"))?;
-    let room = state.services.rooms.create(&room_type, body.custom_items, String::new()).await?;
+    let room = state
+        .services
+        .rooms
+        .create(&room_type, body.custom_items, String::new())
+        .await?;
     Ok(Json(RoomEnvelope { room }))
 }
 
 /// Retrieve a list of rooms, newest first.
 #[utoipa::path(get, path = "/v1/rooms", tag = TAG, params(ListRoomsQuery),
-    responses((status = 200, body = RoomList_), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = RoomListBody), (status = 400, body = ErrorBody)))]
 pub(crate) async fn list_rooms(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListRoomsQuery>,
-) -> Result<Json<RoomList_>, ApiError> {
+) -> Result<Json<RoomListBody>, ApiError> {
     let list = RoomList {
         room_type: q.room_type.filter(|t| !t.is_empty()),
         states: list_param(q.state.as_deref()).unwrap_or_default(),
@@ -146,7 +150,10 @@ pub(crate) async fn list_rooms(
         room_id: q.room_id.filter(|s| !s.is_empty()),
         created_by_user_ids: list_param(q.created_by_user_ids.as_deref()),
         created_by_user_id: q.created_by_user_id,
-        created_at_start_date: int_param("created_at_start_date", q.created_at_start_date.as_deref())?,
+        created_at_start_date: int_param(
+            "created_at_start_date",
+            q.created_at_start_date.as_deref(),
+        )?,
         created_at_end_date: int_param("created_at_end_date", q.created_at_end_date.as_deref())?,
         current_participant_range_gte: int_param(
             "current_participant_range_gte",
@@ -156,10 +163,18 @@ pub(crate) async fn list_rooms(
             "current_participant_range_lte",
             q.current_participant_range_lte.as_deref(),
         )?,
-        page: PageParams { limit: int_param("limit", q.limit.as_deref())?, next: q.next, prev: q.prev },
+        page: PageParams {
+            limit: int_param("limit", q.limit.as_deref())?,
+            next: q.next,
+            prev: q.prev,
+        },
     };
     let page = state.services.rooms.list(list).await?;
-    Ok(Json(RoomList_ { rooms: page.items, next: page.next, prev: page.prev }))
+    Ok(Json(RoomListBody {
+        rooms: page.items,
+        next: page.next,
+        prev: page.prev,
+    }))
 }
 
 /// Retrieve a room.
@@ -192,7 +207,10 @@ pub(crate) async fn get_custom_items(
     ApiPath(room_id): ApiPath,
 ) -> Result<Json<CustomItemsEnvelope>, ApiError> {
     let (custom_items, affected_at) = state.services.rooms.custom_items(&room_id).await?;
-    Ok(Json(CustomItemsEnvelope { custom_items, affected_at }))
+    Ok(Json(CustomItemsEnvelope {
+        custom_items,
+        affected_at,
+    }))
 }
 
 /// Update custom items of a room (`mode`: `upsert` by default, or `insert`).
@@ -204,9 +222,15 @@ pub(crate) async fn update_custom_items(
     ApiPath(room_id): ApiPath,
     JsonBody(body): JsonBody<UpdateCustomItemsBody>,
 ) -> Result<Json<UpdatedCustomItems>, ApiError> {
-    let items = body.custom_items.ok_or_else(|| ApiError::missing("custom_items"))?;
+    let items = body
+        .custom_items
+        .ok_or_else(|| ApiError::missing("custom_items"))?;
     let mode = body.mode.unwrap_or_default();
-    let (room, updated) = state.services.rooms.update_custom_items(&room_id, items, mode).await?;
+    let (room, updated) = state
+        .services
+        .rooms
+        .update_custom_items(&room_id, items, mode)
+        .await?;
     Ok(Json(UpdatedCustomItems {
         room_id: room.room_id.to_string(),
         updated,
@@ -224,7 +248,11 @@ pub(crate) async fn delete_custom_items(
     ApiPath(room_id): ApiPath,
     JsonBody(body): JsonBody<DeleteCustomItemsBody>,
 ) -> Result<Json<DeletedCustomItems>, ApiError> {
-    let (room, deleted) = state.services.rooms.delete_custom_items(&room_id, body.keys).await?;
+    let (room, deleted) = state
+        .services
+        .rooms
+        .delete_custom_items(&room_id, body.keys)
+        .await?;
     Ok(Json(DeletedCustomItems {
         room_id: room.room_id.to_string(),
         deleted,
@@ -242,6 +270,14 @@ pub(crate) async fn list_participants(
     ApiPath(room_id): ApiPath,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<ParticipantList>, ApiError> {
-    let page = state.services.rooms.participants(&room_id, q.params()?).await?;
-    Ok(Json(ParticipantList { participants: page.items, next: page.next, prev: page.prev }))
+    let page = state
+        .services
+        .rooms
+        .participants(&room_id, q.params()?)
+        .await?;
+    Ok(Json(ParticipantList {
+        participants: page.items,
+        next: page.next,
+        prev: page.prev,
+    }))
 }

@@ -71,7 +71,11 @@ impl CustomItems {
 
     /// Merges `changes` in and returns the result and the keys whose value was added or
     /// changed (in key order). Fails, changing nothing, when the result would break a limit.
-    pub fn merged(&self, changes: &CustomItems, mode: CustomItemsMode) -> Result<(Self, Vec<String>), DomainError> {
+    pub fn merged(
+        &self,
+        changes: &CustomItems,
+        mode: CustomItemsMode,
+    ) -> Result<(Self, Vec<String>), DomainError> {
         let mut next = self.0.clone();
         let mut updated = Vec::new();
         for (key, value) in &changes.0 {
@@ -91,7 +95,11 @@ impl CustomItems {
 
     /// Removes `keys` (all items when `None`) and returns the result and the keys that were
     /// actually present. Keys are validated like keys of an update.
-    pub fn without(&self, keys: Option<&[String]>, rule: KeyRule) -> Result<(Self, Vec<String>), DomainError> {
+    pub fn without(
+        &self,
+        keys: Option<&[String]>,
+        rule: KeyRule,
+    ) -> Result<(Self, Vec<String>), DomainError> {
         let Some(keys) = keys else {
             return Ok((Self::default(), self.0.keys().cloned().collect()));
         };
@@ -99,7 +107,11 @@ impl CustomItems {
             check_key(key, rule)?;
         }
         let mut next = self.0.clone();
-        let mut deleted: Vec<String> = keys.iter().filter(|k| next.remove(*k).is_some()).cloned().collect();
+        let mut deleted: Vec<String> = keys
+            .iter()
+            .filter(|k| next.remove(*k).is_some())
+            .cloned()
+            .collect();
         deleted.dedup();
         Ok((Self(next), deleted))
     }
@@ -115,7 +127,9 @@ fn check_key(key: &str, rule: KeyRule) -> Result<(), DomainError> {
         )));
     }
     if rule == KeyRule::NoComma && key.contains(',') {
-        return Err(DomainError::invalid(format!("custom_items key '{key}' must not contain a comma")));
+        return Err(DomainError::invalid(format!(
+            "custom_items key '{key}' must not contain a comma"
+        )));
     }
     Ok(())
 }
@@ -143,7 +157,10 @@ mod tests {
     use super::*;
 
     fn items(pairs: &[(&str, &str)]) -> CustomItems {
-        let map = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         CustomItems::new(map, KeyRule::Plain).unwrap()
     }
 
@@ -154,9 +171,13 @@ mod tests {
         assert!(CustomItems::new([(at.clone(), at.clone())].into(), KeyRule::Plain).is_ok());
         assert!(CustomItems::new([(past.clone(), "v".into())].into(), KeyRule::Plain).is_err());
         assert!(CustomItems::new([("k".into(), past)].into(), KeyRule::Plain).is_err());
-        let ten = (0..10).map(|i| (format!("k{i}"), "v".to_string())).collect();
+        let ten = (0..10)
+            .map(|i| (format!("k{i}"), "v".to_string()))
+            .collect();
         assert!(CustomItems::new(ten, KeyRule::Plain).is_ok());
-        let eleven = (0..11).map(|i| (format!("k{i}"), "v".to_string())).collect();
+        let eleven = (0..11)
+            .map(|i| (format!("k{i}"), "v".to_string()))
+            .collect();
         assert!(CustomItems::new(eleven, KeyRule::Plain).is_err());
     }
 
@@ -176,7 +197,12 @@ mod tests {
     #[test]
     fn upsert_reports_only_added_or_changed_keys() {
         let base = items(&[("a", "1"), ("b", "2")]);
-        let (next, updated) = base.merged(&items(&[("a", "1"), ("b", "3"), ("c", "4")]), CustomItemsMode::Upsert).unwrap();
+        let (next, updated) = base
+            .merged(
+                &items(&[("a", "1"), ("b", "3"), ("c", "4")]),
+                CustomItemsMode::Upsert,
+            )
+            .unwrap();
         assert_eq!(updated, vec!["b", "c"]);
         assert_eq!(next, items(&[("a", "1"), ("b", "3"), ("c", "4")]));
     }
@@ -184,23 +210,39 @@ mod tests {
     #[test]
     fn insert_keeps_existing_values() {
         let base = items(&[("a", "1")]);
-        let (next, updated) = base.merged(&items(&[("a", "9"), ("b", "2")]), CustomItemsMode::Insert).unwrap();
+        let (next, updated) = base
+            .merged(&items(&[("a", "9"), ("b", "2")]), CustomItemsMode::Insert)
+            .unwrap();
         assert_eq!(updated, vec!["b"]);
         assert_eq!(next.get("a"), Some("1"));
     }
 
     #[test]
     fn merge_past_the_limit_fails() {
-        let base = CustomItems::new((0..10).map(|i| (format!("k{i}"), "v".to_string())).collect(), KeyRule::Plain).unwrap();
-        assert!(base.merged(&items(&[("new", "v")]), CustomItemsMode::Upsert).is_err());
+        let base = CustomItems::new(
+            (0..10)
+                .map(|i| (format!("k{i}"), "v".to_string()))
+                .collect(),
+            KeyRule::Plain,
+        )
+        .unwrap();
+        assert!(
+            base.merged(&items(&[("new", "v")]), CustomItemsMode::Upsert)
+                .is_err()
+        );
         // Updating an existing key at the limit is fine.
-        assert!(base.merged(&items(&[("k0", "w")]), CustomItemsMode::Upsert).is_ok());
+        assert!(
+            base.merged(&items(&[("k0", "w")]), CustomItemsMode::Upsert)
+                .is_ok()
+        );
     }
 
     #[test]
     fn delete_selected_or_all() {
         let base = items(&[("a", "1"), ("b", "2")]);
-        let (next, deleted) = base.without(Some(&["a".into(), "zz".into()]), KeyRule::Plain).unwrap();
+        let (next, deleted) = base
+            .without(Some(&["a".into(), "zz".into()]), KeyRule::Plain)
+            .unwrap();
         assert_eq!(deleted, vec!["a"]);
         assert_eq!(next, items(&[("b", "2")]));
         let (next, deleted) = base.without(None, KeyRule::Plain).unwrap();

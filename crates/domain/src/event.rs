@@ -16,14 +16,34 @@ pub struct Event {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventBody {
-    RoomCreated { room: Room },
-    RoomDeleted { room: Room },
-    RoomCustomItemsUpdated { room_id: RoomId, custom_items: CustomItems, updated: Vec<String> },
-    RoomCustomItemsDeleted { room_id: RoomId, custom_items: CustomItems, deleted: Vec<String> },
-    ParticipantEntered { participant: Participant },
-    ParticipantConnected { participant: Participant },
-    ParticipantExited { participant: Participant },
-    ParticipantMediaChanged { participant: Participant },
+    RoomCreated {
+        room: Room,
+    },
+    RoomDeleted {
+        room: Room,
+    },
+    RoomCustomItemsUpdated {
+        room_id: RoomId,
+        custom_items: CustomItems,
+        updated: Vec<String>,
+    },
+    RoomCustomItemsDeleted {
+        room_id: RoomId,
+        custom_items: CustomItems,
+        deleted: Vec<String>,
+    },
+    ParticipantEntered {
+        participant: Participant,
+    },
+    ParticipantConnected {
+        participant: Participant,
+    },
+    ParticipantExited {
+        participant: Participant,
+    },
+    ParticipantMediaChanged {
+        participant: Participant,
+    },
 }
 
 impl Event {
@@ -49,9 +69,8 @@ impl Event {
     pub fn stream(&self) -> String {
         let room_id = match &self.body {
             EventBody::RoomCreated { room } | EventBody::RoomDeleted { room } => &room.room_id,
-            EventBody::RoomCustomItemsUpdated { room_id, .. } | EventBody::RoomCustomItemsDeleted { room_id, .. } => {
-                room_id
-            }
+            EventBody::RoomCustomItemsUpdated { room_id, .. }
+            | EventBody::RoomCustomItemsDeleted { room_id, .. } => room_id,
             EventBody::ParticipantEntered { participant }
             | EventBody::ParticipantConnected { participant }
             | EventBody::ParticipantExited { participant }
@@ -63,11 +82,21 @@ impl Event {
     /// The resource part of the payload, using the Platform API's JSON shapes.
     pub fn payload(&self) -> Value {
         match &self.body {
-            EventBody::RoomCreated { room } | EventBody::RoomDeleted { room } => json!({ "room": to_value(room) }),
-            EventBody::RoomCustomItemsUpdated { room_id, custom_items, updated } => {
+            EventBody::RoomCreated { room } | EventBody::RoomDeleted { room } => {
+                json!({ "room": to_value(room) })
+            }
+            EventBody::RoomCustomItemsUpdated {
+                room_id,
+                custom_items,
+                updated,
+            } => {
                 json!({ "room_id": room_id, "custom_items": custom_items, "updated": updated })
             }
-            EventBody::RoomCustomItemsDeleted { room_id, custom_items, deleted } => {
+            EventBody::RoomCustomItemsDeleted {
+                room_id,
+                custom_items,
+                deleted,
+            } => {
                 json!({ "room_id": room_id, "custom_items": custom_items, "deleted": deleted })
             }
             EventBody::ParticipantEntered { participant }

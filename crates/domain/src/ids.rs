@@ -68,7 +68,13 @@ mod tests {
     fn parse_rejects_empty_and_overlong_ids() {
         assert!(RoomId::parse("").is_none());
         assert!(RoomId::parse(&"x".repeat(MAX_ID_LEN + 1)).is_none());
-        assert_eq!(RoomId::parse(&"x".repeat(MAX_ID_LEN)).unwrap().as_str().len(), MAX_ID_LEN);
+        assert_eq!(
+            RoomId::parse(&"x".repeat(MAX_ID_LEN))
+                .unwrap()
+                .as_str()
+                .len(),
+            MAX_ID_LEN
+        );
     }
 
     #[test]

@@ -113,7 +113,12 @@ impl Participant {
     }
 
     /// Turns audio and/or video on or off; returns whether anything changed.
-    pub fn set_media(&mut self, audio: Option<bool>, video: Option<bool>, now: Millis) -> Result<bool, DomainError> {
+    pub fn set_media(
+        &mut self,
+        audio: Option<bool>,
+        video: Option<bool>,
+        now: Millis,
+    ) -> Result<bool, DomainError> {
         if !self.is_active() {
             return Err(DomainError::ParticipantNotFound);
         }

@@ -8,7 +8,8 @@
 use crate::custom_items::KeyRule;
 use crate::participant::EnterRequest;
 use crate::{
-    CustomItems, CustomItemsMode, DomainError, Event, EventBody, Millis, Participant, ParticipantId, RoomId,
+    CustomItems, CustomItemsMode, DomainError, Event, EventBody, Millis, Participant,
+    ParticipantId, RoomId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -116,8 +117,15 @@ impl Room {
             custom_items_affected_at: (!custom_items.is_empty()).then_some(now),
             custom_items,
         };
-        let events = vec![Event::new(now, EventBody::RoomCreated { room: room.clone() })];
-        RoomChange { room, touched: Vec::new(), events }
+        let events = vec![Event::new(
+            now,
+            EventBody::RoomCreated { room: room.clone() },
+        )];
+        RoomChange {
+            room,
+            touched: Vec::new(),
+            events,
+        }
     }
 
     /// `open → deleted`: every current participant exits; the room can't be reopened.
@@ -128,14 +136,26 @@ impl Room {
         let mut events = Vec::new();
         for mut participant in std::mem::take(&mut room.current_participants) {
             participant.exit(now)?;
-            events.push(Event::new(now, EventBody::ParticipantExited { participant: participant.clone() }));
+            events.push(Event::new(
+                now,
+                EventBody::ParticipantExited {
+                    participant: participant.clone(),
+                },
+            ));
             touched.push(participant);
         }
         room.state = RoomState::Deleted;
         room.deleted_by = deleted_by;
         room.updated_at = now;
-        events.push(Event::new(now, EventBody::RoomDeleted { room: room.clone() }));
-        Ok(RoomChange { room, touched, events })
+        events.push(Event::new(
+            now,
+            EventBody::RoomDeleted { room: room.clone() },
+        ));
+        Ok(RoomChange {
+            room,
+            touched,
+            events,
+        })
     }
 
     /// Merges custom items; returns the change and the keys added or changed.
@@ -156,7 +176,14 @@ impl Room {
             updated: updated.clone(),
         };
         let events = vec![Event::new(now, body)];
-        Ok((RoomChange { room, touched: Vec::new(), events }, updated))
+        Ok((
+            RoomChange {
+                room,
+                touched: Vec::new(),
+                events,
+            },
+            updated,
+        ))
     }
 
     /// Removes the given keys (all when `None`); returns the change and the removed keys.
@@ -176,14 +203,25 @@ impl Room {
             deleted: deleted.clone(),
         };
         let events = vec![Event::new(now, body)];
-        Ok((RoomChange { room, touched: Vec::new(), events }, deleted))
+        Ok((
+            RoomChange {
+                room,
+                touched: Vec::new(),
+                events,
+            },
+            deleted,
+        ))
     }
 
     /// A device enters: the room must be open, have a free seat, and the client must not
     /// already be in it.
     pub fn enter(&self, req: EnterRequest, now: Millis) -> Result<RoomChange, DomainError> {
         self.ensure_open()?;
-        if self.current_participants.iter().any(|p| p.client_id == req.client_id) {
+        if self
+            .current_participants
+            .iter()
+            .any(|p| p.client_id == req.client_id)
+        {
             return Err(DomainError::AlreadyEntered);
         }
         let capacity = self.room_type.capacity();
@@ -191,30 +229,56 @@ impl Room {
             return Err(DomainError::RoomFull { capacity });
         }
         if self.room_type == RoomType::LargeRoomForAudioOnly && req.is_video_on {
-            return Err(DomainError::invalid("video is not available in a large_room_for_audio_only"));
+            return Err(DomainError::invalid(
+                "video is not available in a large_room_for_audio_only",
+            ));
         }
         let participant = Participant::entered(self.room_id.clone(), req, now);
         let mut room = self.clone();
         room.current_participants.push(participant.clone());
         room.updated_at = now;
-        let events = vec![Event::new(now, EventBody::ParticipantEntered { participant: participant.clone() })];
-        Ok(RoomChange { room, touched: vec![participant], events })
+        let events = vec![Event::new(
+            now,
+            EventBody::ParticipantEntered {
+                participant: participant.clone(),
+            },
+        )];
+        Ok(RoomChange {
+            room,
+            touched: vec![participant],
+            events,
+        })
     }
 
     /// The media layer saw this participant's transport up and media flowing.
-    pub fn participant_connected(&self, id: &ParticipantId, now: Millis) -> Result<RoomChange, DomainError> {
+    pub fn participant_connected(
+        &self,
+        id: &ParticipantId,
+        now: Millis,
+    ) -> Result<RoomChange, DomainError> {
         self.change_participant(id, now, |p| {
-            Ok(p.connect(now)?.then(|| EventBody::ParticipantConnected { participant: p.clone() }))
+            Ok(p.connect(now)?.then(|| EventBody::ParticipantConnected {
+                participant: p.clone(),
+            }))
         })
     }
 
     /// The participant left (or was dropped); it leaves `current_participants`.
-    pub fn participant_exited(&self, id: &ParticipantId, now: Millis) -> Result<RoomChange, DomainError> {
+    pub fn participant_exited(
+        &self,
+        id: &ParticipantId,
+        now: Millis,
+    ) -> Result<RoomChange, DomainError> {
         let mut change = self.change_participant(id, now, |p| {
             p.exit(now)?;
-            Ok(Some(EventBody::ParticipantExited { participant: p.clone() }))
+            Ok(Some(EventBody::ParticipantExited {
+                participant: p.clone(),
+            }))
         })?;
-        change.room.current_participants.retain(|p| p.participant_id != *id);
+        change
+            .room
+            .current_participants
+            .retain(|p| p.participant_id != *id);
         Ok(change)
     }
 
@@ -227,10 +291,15 @@ impl Room {
         now: Millis,
     ) -> Result<RoomChange, DomainError> {
         if self.room_type == RoomType::LargeRoomForAudioOnly && video == Some(true) {
-            return Err(DomainError::invalid("video is not available in a large_room_for_audio_only"));
+            return Err(DomainError::invalid(
+                "video is not available in a large_room_for_audio_only",
+            ));
         }
         self.change_participant(id, now, |p| {
-            Ok(p.set_media(audio, video, now)?.then(|| EventBody::ParticipantMediaChanged { participant: p.clone() }))
+            Ok(p.set_media(audio, video, now)?
+                .then(|| EventBody::ParticipantMediaChanged {
+                    participant: p.clone(),
+                }))
         })
     }
 
@@ -247,11 +316,19 @@ impl Room {
             .find(|p| p.participant_id == *id)
             .ok_or(DomainError::ParticipantNotFound)?;
         let Some(body) = f(participant)? else {
-            return Ok(RoomChange { room, touched: Vec::new(), events: Vec::new() });
+            return Ok(RoomChange {
+                room,
+                touched: Vec::new(),
+                events: Vec::new(),
+            });
         };
         let touched = vec![participant.clone()];
         room.updated_at = now;
-        Ok(RoomChange { room, touched, events: vec![Event::new(now, body)] })
+        Ok(RoomChange {
+            room,
+            touched,
+            events: vec![Event::new(now, body)],
+        })
     }
 
     fn ensure_open(&self) -> Result<(), DomainError> {

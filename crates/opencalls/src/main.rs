@@ -13,7 +13,12 @@ variables; see docs/configuration.md.";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let config_file = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let config_file = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["serve"] => std::env::var_os("OPENCALLS_CONFIG").map(PathBuf::from),
         ["serve", "--config", file] => Some(PathBuf::from(file)),
         ["-h" | "--help" | "help"] => {
@@ -34,7 +39,10 @@ async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
     let mut config = Config::load(config_file.as_deref())?;
     if config.resolve_api_token()? {
         let token = config.api_token.as_deref().unwrap_or_default();
-        println!("Generated a master API token (stored in {}): {token}", config.data_dir.display());
+        println!(
+            "Generated a master API token (stored in {}): {token}",
+            config.data_dir.display()
+        );
     }
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
@@ -47,7 +55,9 @@ async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPENCALLS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("OPENCALLS_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {

@@ -9,7 +9,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("reading config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("parsing config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{name} is invalid: {message}")]
@@ -17,7 +20,10 @@ pub enum ConfigError {
     #[error("no API token is configured")]
     MissingApiToken,
     #[error("storing the generated API token in {path}: {source}")]
-    TokenFile { path: PathBuf, source: std::io::Error },
+    TokenFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -58,10 +64,14 @@ impl Config {
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-                toml::from_str(&text)
-                    .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
             }
             None => Config::default(),
         };
@@ -72,9 +82,10 @@ impl Config {
     /// Applies `OPENCALLS_*` overrides read through `var`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(addr) = var("OPENCALLS_HTTP_ADDR") {
-            self.http_addr = addr
-                .parse()
-                .map_err(|e| ConfigError::Invalid { name: "OPENCALLS_HTTP_ADDR", message: format!("{e}") })?;
+            self.http_addr = addr.parse().map_err(|e| ConfigError::Invalid {
+                name: "OPENCALLS_HTTP_ADDR",
+                message: format!("{e}"),
+            })?;
         }
         if let Some(token) = var("OPENCALLS_API_TOKEN").filter(|t| !t.is_empty()) {
             self.api_token = Some(token);
@@ -95,14 +106,19 @@ impl Config {
         let Some(url) = &self.database_url else {
             return Ok(DatabaseUrl::Sqlite(self.data_dir.join("opencalls.db")));
         };
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 return Err(invalid_db("the sqlite path is empty"));
             }
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(invalid_db("PostgreSQL is not supported yet; use sqlite://PATH"));
+            return Err(invalid_db(
+                "PostgreSQL is not supported yet; use sqlite://PATH",
+            ));
         }
         Err(invalid_db("expected sqlite://PATH"))
     }
@@ -115,7 +131,10 @@ impl Config {
             return Ok(false);
         }
         let path = self.data_dir.join("api-token");
-        let token_err = |source| ConfigError::TokenFile { path: path.clone(), source };
+        let token_err = |source| ConfigError::TokenFile {
+            path: path.clone(),
+            source,
+        };
         if let Ok(stored) = std::fs::read_to_string(&path) {
             let stored = stored.trim();
             if !stored.is_empty() {
@@ -124,7 +143,11 @@ impl Config {
             }
         }
         std::fs::create_dir_all(&self.data_dir).map_err(token_err)?;
-        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
         write_private(&path, &token).map_err(token_err)?;
         self.api_token = Some(token);
         Ok(true)
@@ -132,7 +155,10 @@ impl Config {
 }
 
 fn invalid_db(message: &str) -> ConfigError {
-    ConfigError::Invalid { name: "OPENCALLS_DATABASE_URL", message: message.to_owned() }
+    ConfigError::Invalid {
+        name: "OPENCALLS_DATABASE_URL",
+        message: message.to_owned(),
+    }
 }
 
 /// Writes a secret readable by the owner only (on Unix).
@@ -161,13 +187,20 @@ mod tests {
             })
             .unwrap();
         assert_eq!(config.http_addr.port(), 9999);
-        assert_eq!(config.database().unwrap(), DatabaseUrl::Sqlite("/tmp/x.db".into()));
+        assert_eq!(
+            config.database().unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
     }
 
     #[test]
     fn bad_values_are_reported() {
         let mut config = Config::default();
-        assert!(config.apply_env(|n| (n == "OPENCALLS_HTTP_ADDR").then(|| "nope".into())).is_err());
+        assert!(
+            config
+                .apply_env(|n| (n == "OPENCALLS_HTTP_ADDR").then(|| "nope".into()))
+                .is_err()
+        );
         config.database_url = Some("mysql://x".into());
         assert!(config.database().is_err());
     }
@@ -175,10 +208,16 @@ mod tests {
     #[test]
     fn generated_token_is_stored_and_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        let mut config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
         assert!(config.resolve_api_token().unwrap());
         let first = config.api_token.clone().unwrap();
-        let mut again = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        let mut again = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
         assert!(!again.resolve_api_token().unwrap());
         assert_eq!(again.api_token.unwrap(), first);
     }

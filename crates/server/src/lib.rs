@@ -34,19 +34,50 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
     }
 }
 
-/// Runs the server on `listener` until `shutdown` resolves, then drains in-flight requests.
-/// `config.api_token` must be resolved (see [`Config::resolve_api_token`]).
+/// A configured server: storage opened, services built, not yet serving.
+pub struct App {
+    pub config: Config,
+    pub services: Services,
+}
+
+impl App {
+    /// Opens storage and builds the services. `config.api_token` must be resolved
+    /// (see [`Config::resolve_api_token`]).
+    pub fn open(config: Config) -> Result<Self, ServerError> {
+        if config.api_token.is_none() {
+            return Err(ConfigError::MissingApiToken.into());
+        }
+        let store = open_store(&config)?;
+        let services = Services::new(store, Arc::new(SystemClock));
+        Ok(Self { config, services })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let api_token = self
+            .config
+            .api_token
+            .clone()
+            .ok_or(ConfigError::MissingApiToken)?;
+        let app = opencalls_api::router(self.services, ApiConfig { api_token });
+        tracing::info!(addr = %listener.local_addr()?, "serving the Platform API");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("server stopped");
+        Ok(())
+    }
+}
+
+/// Opens and serves in one step: what `main` does.
 pub async fn launch(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let api_token = config.api_token.clone().ok_or(ConfigError::MissingApiToken)?;
-    let store = open_store(&config)?;
-    let services = Services::new(store, Arc::new(SystemClock));
-    let app = opencalls_api::router(services, ApiConfig { api_token });
-    tracing::info!(addr = %listener.local_addr()?, "serving the Platform API");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
-    tracing::info!("server stopped");
-    Ok(())
+    App::open(config)?.serve(listener, shutdown).await
 }

@@ -18,7 +18,9 @@ pub struct EventBus {
 
 impl EventBus {
     pub fn new() -> Self {
-        Self { sender: broadcast::channel(BUS_CAPACITY).0 }
+        Self {
+            sender: broadcast::channel(BUS_CAPACITY).0,
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {

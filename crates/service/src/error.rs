@@ -28,7 +28,9 @@ impl ServiceError {
             StoreError::NotFound => Self::NotFound(resource),
             StoreError::Conflict => Self::AlreadyExists(resource),
             StoreError::Rejected(e) => Self::Rejected(e),
-            StoreError::InvalidCursor => Self::Rejected(DomainError::invalid("the pagination cursor is malformed")),
+            StoreError::InvalidCursor => {
+                Self::Rejected(DomainError::invalid("the pagination cursor is malformed"))
+            }
             StoreError::Backend(detail) => Self::Internal(detail),
             StoreError::Closed => Self::Internal("storage is shut down".into()),
         }

@@ -34,6 +34,10 @@ pub struct Services {
 impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let bus = EventBus::new();
-        Self { rooms: RoomService::new(store, clock, bus.clone()), bus, metrics: Metrics::new() }
+        Self {
+            rooms: RoomService::new(store, clock, bus.clone()),
+            bus,
+            metrics: Metrics::new(),
+        }
     }
 }

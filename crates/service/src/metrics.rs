@@ -8,7 +8,9 @@ use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
 /// Upper bounds (seconds) of the latency histogram buckets.
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -64,14 +66,21 @@ impl Metrics {
         let Ok(reg) = self.inner.lock() else { return 0 };
         reg.counters
             .iter()
-            .filter(|((n, l), _)| *n == name && labels.iter().all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v)))
+            .filter(|((n, l), _)| {
+                *n == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
             .map(|(_, v)| *v)
             .sum()
     }
 
     /// Prometheus text exposition format, version 0.0.4.
     pub fn render(&self) -> String {
-        let Ok(reg) = self.inner.lock() else { return String::new() };
+        let Ok(reg) = self.inner.lock() else {
+            return String::new();
+        };
         let mut out = String::new();
         for (name, (kind, help)) in &reg.help {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -80,9 +89,18 @@ impl Metrics {
             }
             for ((_, labels), h) in reg.histograms.iter().filter(|((n, _), _)| n == name) {
                 for (count, bound) in h.buckets.iter().zip(BUCKETS) {
-                    let _ = writeln!(out, "{name}_bucket{} {count}", fmt_labels(labels, Some(&bound.to_string())));
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{} {count}",
+                        fmt_labels(labels, Some(&bound.to_string()))
+                    );
                 }
-                let _ = writeln!(out, "{name}_bucket{} {}", fmt_labels(labels, Some("+Inf")), h.count);
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{} {}",
+                    fmt_labels(labels, Some("+Inf")),
+                    h.count
+                );
                 let _ = writeln!(out, "{name}_sum{} {}", fmt_labels(labels, None), h.sum);
                 let _ = writeln!(out, "{name}_count{} {}", fmt_labels(labels, None), h.count);
             }
@@ -92,15 +110,25 @@ impl Metrics {
 }
 
 fn fmt_labels(labels: &Labels, le: Option<&str>) -> String {
-    let mut parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+    let mut parts: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect();
     if let Some(le) = le {
         parts.push(format!("le=\"{le}\""));
     }
-    if parts.is_empty() { String::new() } else { format!("{{{}}}", parts.join(",")) }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", parts.join(","))
+    }
 }
 
 fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -110,8 +138,18 @@ mod tests {
     #[test]
     fn renders_counters_and_histograms() {
         let m = Metrics::new();
-        m.count("requests_total", "Requests.", vec![("route", "/a".into())], 2);
-        m.observe("latency_seconds", "Latency.", vec![("route", "/a".into())], 0.002);
+        m.count(
+            "requests_total",
+            "Requests.",
+            vec![("route", "/a".into())],
+            2,
+        );
+        m.observe(
+            "latency_seconds",
+            "Latency.",
+            vec![("route", "/a".into())],
+            0.002,
+        );
         let text = m.render();
         assert!(text.contains("# TYPE requests_total counter"));
         assert!(text.contains("requests_total{route=\"/a\"} 2"));

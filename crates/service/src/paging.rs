@@ -18,16 +18,24 @@ impl PageParams {
     pub fn validate(&self, kind: CursorKind) -> Result<PageRequest, DomainError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(DomainError::invalid(format!("limit must be between 1 and {MAX_LIMIT}, got {limit}")));
+            return Err(DomainError::invalid(format!(
+                "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+            )));
         }
         let cursor = match (non_empty(&self.next), non_empty(&self.prev)) {
-            (Some(_), Some(_)) => return Err(DomainError::invalid("next and prev can't be used together")),
+            (Some(_), Some(_)) => {
+                return Err(DomainError::invalid("next and prev can't be used together"));
+            }
             (Some(raw), None) | (None, Some(raw)) => Some(
-                Cursor::decode(raw, kind).map_err(|_| DomainError::invalid("the pagination cursor is malformed"))?,
+                Cursor::decode(raw, kind)
+                    .map_err(|_| DomainError::invalid("the pagination cursor is malformed"))?,
             ),
             (None, None) => None,
         };
-        Ok(PageRequest { limit: limit as usize, cursor })
+        Ok(PageRequest {
+            limit: limit as usize,
+            cursor,
+        })
     }
 }
 

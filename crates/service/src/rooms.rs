@@ -6,8 +6,8 @@ use opencalls_domain::custom_items::KeyRule;
 use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::room::RoomChange;
 use opencalls_domain::{
-    CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant, ParticipantId, Room, RoomId,
-    RoomState, RoomType,
+    CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant, ParticipantId, Room,
+    RoomId, RoomState, RoomType,
 };
 use opencalls_store::{CursorKind, RoomQuery, Store, StoreError};
 use std::collections::BTreeMap;
@@ -65,29 +65,51 @@ impl RoomService {
             ))
         })?;
         let items = CustomItems::new(custom_items.unwrap_or_default(), KeyRule::Plain)?;
-        let change = Room::create(RoomId::generate(), room_type, items, created_by, self.clock.now());
+        let change = Room::create(
+            RoomId::generate(),
+            room_type,
+            items,
+            created_by,
+            self.clock.now(),
+        );
         let room = change.room.clone();
         let events = change.events.clone();
-        self.store.insert_room(change).await.map_err(ServiceError::from_store(ROOM))?;
+        self.store
+            .insert_room(change)
+            .await
+            .map_err(ServiceError::from_store(ROOM))?;
         self.bus.publish(events);
         Ok(room)
     }
 
     pub async fn get(&self, room_id: &str) -> Result<Room, ServiceError> {
         let id = parse_room_id(room_id)?;
-        self.store.room(&id).await.map_err(ServiceError::from_store(ROOM))?.ok_or(ServiceError::NotFound(ROOM))
+        self.store
+            .room(&id)
+            .await
+            .map_err(ServiceError::from_store(ROOM))?
+            .ok_or(ServiceError::NotFound(ROOM))
     }
 
     /// Deletes the room: every participant is removed and it can't be reopened.
     pub async fn delete(&self, room_id: &str, deleted_by: String) -> Result<Room, ServiceError> {
-        let change = self.transition(room_id, move |room, now| room.delete(deleted_by, now)).await?;
+        let change = self
+            .transition(room_id, move |room, now| room.delete(deleted_by, now))
+            .await?;
         Ok(change.room)
     }
 
     /// The room's custom items and when they last changed (`None` if there are none).
-    pub async fn custom_items(&self, room_id: &str) -> Result<(CustomItems, Option<Millis>), ServiceError> {
+    pub async fn custom_items(
+        &self,
+        room_id: &str,
+    ) -> Result<(CustomItems, Option<Millis>), ServiceError> {
         let room = self.get(room_id).await?;
-        let affected_at = if room.custom_items.is_empty() { None } else { room.custom_items_affected_at };
+        let affected_at = if room.custom_items.is_empty() {
+            None
+        } else {
+            room.custom_items_affected_at
+        };
         Ok((room.custom_items, affected_at))
     }
 
@@ -100,7 +122,9 @@ impl RoomService {
     ) -> Result<(Room, Vec<String>), ServiceError> {
         let items = CustomItems::new(items, KeyRule::Plain)?;
         let change = self
-            .transition(room_id, move |room, now| Ok(room.update_custom_items(&items, mode, now)?.0))
+            .transition(room_id, move |room, now| {
+                Ok(room.update_custom_items(&items, mode, now)?.0)
+            })
             .await?;
         let updated = change.events.iter().find_map(|e| match &e.body {
             EventBody::RoomCustomItemsUpdated { updated, .. } => Some(updated.clone()),
@@ -119,7 +143,9 @@ impl RoomService {
             return Err(DomainError::invalid("keys can name at most 100 keys").into());
         }
         let change = self
-            .transition(room_id, move |room, now| Ok(room.delete_custom_items(keys.as_deref(), now)?.0))
+            .transition(room_id, move |room, now| {
+                Ok(room.delete_custom_items(keys.as_deref(), now)?.0)
+            })
             .await?;
         let deleted = change.events.iter().find_map(|e| match &e.body {
             EventBody::RoomCustomItemsDeleted { deleted, .. } => Some(deleted.clone()),
@@ -130,35 +156,66 @@ impl RoomService {
 
     pub async fn list(&self, list: RoomList) -> Result<ListPage<Room>, ServiceError> {
         let query = self.room_query(list)?;
-        let page = self.store.list_rooms(query).await.map_err(ServiceError::from_store(ROOM))?;
+        let page = self
+            .store
+            .list_rooms(query)
+            .await
+            .map_err(ServiceError::from_store(ROOM))?;
         Ok(ListPage::from_page(page, CursorKind::Rooms))
     }
 
     /// Everyone who ever entered the room, newest first.
-    pub async fn participants(&self, room_id: &str, page: PageParams) -> Result<ListPage<Participant>, ServiceError> {
+    pub async fn participants(
+        &self,
+        room_id: &str,
+        page: PageParams,
+    ) -> Result<ListPage<Participant>, ServiceError> {
         let id = parse_room_id(room_id)?;
         let page = page.validate(CursorKind::RoomParticipants)?;
-        let result = self.store.list_participants(&id, page).await.map_err(ServiceError::from_store(ROOM))?;
+        let result = self
+            .store
+            .list_participants(&id, page)
+            .await
+            .map_err(ServiceError::from_store(ROOM))?;
         Ok(ListPage::from_page(result, CursorKind::RoomParticipants))
     }
 
     /// A device enters the room (capacity and duplicate checks are atomic with the insert).
-    pub async fn enter(&self, room_id: &str, request: EnterRequest) -> Result<Participant, ServiceError> {
+    pub async fn enter(
+        &self,
+        room_id: &str,
+        request: EnterRequest,
+    ) -> Result<Participant, ServiceError> {
         let id = request.participant_id.clone();
-        let change = self.transition(room_id, move |room, now| room.enter(request, now)).await?;
+        let change = self
+            .transition(room_id, move |room, now| room.enter(request, now))
+            .await?;
         find_touched(&change, &id)
     }
 
-    pub async fn exit(&self, room_id: &str, participant: &ParticipantId) -> Result<Participant, ServiceError> {
+    pub async fn exit(
+        &self,
+        room_id: &str,
+        participant: &ParticipantId,
+    ) -> Result<Participant, ServiceError> {
         let id = participant.clone();
-        let change = self.transition(room_id, move |room, now| room.participant_exited(&id, now)).await?;
+        let change = self
+            .transition(room_id, move |room, now| room.participant_exited(&id, now))
+            .await?;
         find_touched(&change, participant)
     }
 
     /// Called when the media layer sees the participant's transport up and media flowing.
-    pub async fn mark_connected(&self, room_id: &str, participant: &ParticipantId) -> Result<(), ServiceError> {
+    pub async fn mark_connected(
+        &self,
+        room_id: &str,
+        participant: &ParticipantId,
+    ) -> Result<(), ServiceError> {
         let id = participant.clone();
-        self.transition(room_id, move |room, now| room.participant_connected(&id, now)).await?;
+        self.transition(room_id, move |room, now| {
+            room.participant_connected(&id, now)
+        })
+        .await?;
         Ok(())
     }
 
@@ -170,7 +227,10 @@ impl RoomService {
         video: Option<bool>,
     ) -> Result<(), ServiceError> {
         let id = participant.clone();
-        self.transition(room_id, move |room, now| room.participant_media(&id, audio, video, now)).await?;
+        self.transition(room_id, move |room, now| {
+            room.participant_media(&id, audio, video, now)
+        })
+        .await?;
         Ok(())
     }
 
@@ -187,7 +247,9 @@ impl RoomService {
             .update_room(&id, Box::new(move |room| f(room, clock.now())))
             .await
             .map_err(|e| match e {
-                StoreError::Rejected(DomainError::RoomDeleted) => ServiceError::Rejected(DomainError::RoomDeleted),
+                StoreError::Rejected(DomainError::RoomDeleted) => {
+                    ServiceError::Rejected(DomainError::RoomDeleted)
+                }
                 other => ServiceError::from_store(ROOM)(other),
             })?;
         self.bus.publish(change.events.iter().cloned());
@@ -207,23 +269,37 @@ impl RoomService {
             .states
             .iter()
             .map(|s| {
-                RoomState::parse(s)
-                    .ok_or_else(|| DomainError::invalid(format!("state must be one of open, deleted; got '{s}'")))
+                RoomState::parse(s).ok_or_else(|| {
+                    DomainError::invalid(format!("state must be one of open, deleted; got '{s}'"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let room_ids = one_or_many("room_id", list.room_id, "room_ids", list.room_ids)?
             .into_iter()
-            .map(|raw| RoomId::parse(&raw).ok_or_else(|| DomainError::invalid(format!("'{raw}' is not a valid room id"))))
+            .map(|raw| {
+                RoomId::parse(&raw)
+                    .ok_or_else(|| DomainError::invalid(format!("'{raw}' is not a valid room id")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let created_by =
-            one_or_many("created_by_user_id", list.created_by_user_id, "created_by_user_ids", list.created_by_user_ids)?;
+        let created_by = one_or_many(
+            "created_by_user_id",
+            list.created_by_user_id,
+            "created_by_user_ids",
+            list.created_by_user_ids,
+        )?;
         let (start, end) = match (list.created_at_start_date, list.created_at_end_date) {
             (None, None) => (Some(self.clock.now() - DEFAULT_LISTING_WINDOW_MS), None),
             bounds => bounds,
         };
         for (name, value) in [
-            ("current_participant_range_gte", list.current_participant_range_gte),
-            ("current_participant_range_lte", list.current_participant_range_lte),
+            (
+                "current_participant_range_gte",
+                list.current_participant_range_gte,
+            ),
+            (
+                "current_participant_range_lte",
+                list.current_participant_range_lte,
+            ),
         ] {
             if value.is_some_and(|v| v < 0) {
                 return Err(DomainError::invalid(format!("{name} must not be negative")).into());
@@ -251,11 +327,13 @@ fn one_or_many(
     many: Option<Vec<String>>,
 ) -> Result<Vec<String>, DomainError> {
     match (one, many) {
-        (Some(_), Some(_)) => Err(DomainError::invalid(format!("{one_name} and {many_name} can't be used together"))),
+        (Some(_), Some(_)) => Err(DomainError::invalid(format!(
+            "{one_name} and {many_name} can't be used together"
+        ))),
         (Some(one), None) => Ok(vec![one]),
-        (None, Some(many)) if many.len() > MAX_FILTER_IDS => {
-            Err(DomainError::invalid(format!("{many_name} can name at most {MAX_FILTER_IDS} ids")))
-        }
+        (None, Some(many)) if many.len() > MAX_FILTER_IDS => Err(DomainError::invalid(format!(
+            "{many_name} can name at most {MAX_FILTER_IDS} ids"
+        ))),
         (None, Some(many)) => Ok(many),
         (None, None) => Ok(Vec::new()),
     }

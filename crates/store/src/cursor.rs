@@ -59,12 +59,18 @@ impl Cursor {
         if raw.len() > 128 {
             return Err(StoreError::InvalidCursor);
         }
-        let bytes = URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).map_err(|_| StoreError::InvalidCursor)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(raw.trim_end_matches('='))
+            .map_err(|_| StoreError::InvalidCursor)?;
         let text = String::from_utf8(bytes).map_err(|_| StoreError::InvalidCursor)?;
         let mut parts = text.split(':');
-        let (Some("v1"), Some(tag), Some(dir), Some(seq), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some("v1"), Some(tag), Some(dir), Some(seq), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(StoreError::InvalidCursor);
         };
         if tag != kind.tag() {
@@ -86,7 +92,10 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let cursor = Cursor { direction: Direction::Prev, seq: 42 };
+        let cursor = Cursor {
+            direction: Direction::Prev,
+            seq: 42,
+        };
         let raw = cursor.encode(CursorKind::Rooms);
         assert_eq!(Cursor::decode(&raw, CursorKind::Rooms).unwrap(), cursor);
     }
@@ -96,7 +105,11 @@ mod tests {
         for raw in ["", "!!!", "djE6cjpuOg", "abc", &"a".repeat(500)] {
             assert!(Cursor::decode(raw, CursorKind::Rooms).is_err(), "{raw}");
         }
-        let other = Cursor { direction: Direction::Next, seq: 1 }.encode(CursorKind::Users);
+        let other = Cursor {
+            direction: Direction::Next,
+            seq: 1,
+        }
+        .encode(CursorKind::Users);
         assert!(Cursor::decode(&other, CursorKind::Rooms).is_err());
     }
 }

@@ -35,7 +35,11 @@ pub trait RoomStore: Send + Sync {
 
     /// Loads the room, applies `transition` and stores the resulting change atomically.
     /// `NotFound` if there is no such room; `Rejected` if the transition refused.
-    async fn update_room(&self, room_id: &RoomId, transition: RoomTransition) -> Result<RoomChange, StoreError>;
+    async fn update_room(
+        &self,
+        room_id: &RoomId,
+        transition: RoomTransition,
+    ) -> Result<RoomChange, StoreError>;
 
     /// The room with its current participants.
     async fn room(&self, room_id: &RoomId) -> Result<Option<Room>, StoreError>;
@@ -44,7 +48,11 @@ pub trait RoomStore: Send + Sync {
     async fn list_rooms(&self, query: RoomQuery) -> Result<Page<Room>, StoreError>;
 
     /// Every participant that ever entered the room, newest first. `NotFound` if no room.
-    async fn list_participants(&self, room_id: &RoomId, page: PageRequest) -> Result<Page<Participant>, StoreError>;
+    async fn list_participants(
+        &self,
+        room_id: &RoomId,
+        page: PageRequest,
+    ) -> Result<Page<Participant>, StoreError>;
 }
 
 /// Everything the application needs from storage.

@@ -12,7 +12,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { limit: 10, cursor: None }
+        Self {
+            limit: 10,
+            cursor: None,
+        }
     }
 }
 

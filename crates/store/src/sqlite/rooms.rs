@@ -1,12 +1,15 @@
 //! `RoomStore` on SQLite: rooms, their participants and the outbox rows of their events.
 
 use super::SqliteStore;
-use super::rows::{USER_COLUMNS, append_events, ensure_user, into_page, page_clause, user_from_row};
+use super::rows::{
+    USER_COLUMNS, append_events, ensure_user, into_page, page_clause, user_from_row,
+};
 use crate::{Page, PageRequest, RoomQuery, RoomStore, RoomTransition, StoreError};
 use async_trait::async_trait;
 use opencalls_domain::room::RoomChange;
 use opencalls_domain::{
-    ClientId, CustomItems, Participant, ParticipantId, ParticipantState, Room, RoomId, RoomState, RoomType,
+    ClientId, CustomItems, Participant, ParticipantId, ParticipantState, Room, RoomId, RoomState,
+    RoomType,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -43,7 +46,11 @@ impl RoomStore for SqliteStore {
         .await
     }
 
-    async fn update_room(&self, room_id: &RoomId, transition: RoomTransition) -> Result<RoomChange, StoreError> {
+    async fn update_room(
+        &self,
+        room_id: &RoomId,
+        transition: RoomTransition,
+    ) -> Result<RoomChange, StoreError> {
         let room_id = room_id.clone();
         self.write(move |conn| {
             let (seq, room) = load_room(conn, &room_id)?.ok_or(StoreError::NotFound)?;
@@ -56,14 +63,19 @@ impl RoomStore for SqliteStore {
 
     async fn room(&self, room_id: &RoomId) -> Result<Option<Room>, StoreError> {
         let room_id = room_id.clone();
-        self.read(move |conn| Ok(load_room(conn, &room_id)?.map(|(_, room)| room))).await
+        self.read(move |conn| Ok(load_room(conn, &room_id)?.map(|(_, room)| room)))
+            .await
     }
 
     async fn list_rooms(&self, query: RoomQuery) -> Result<Page<Room>, StoreError> {
         self.read(move |conn| list_rooms(conn, &query)).await
     }
 
-    async fn list_participants(&self, room_id: &RoomId, page: PageRequest) -> Result<Page<Participant>, StoreError> {
+    async fn list_participants(
+        &self,
+        room_id: &RoomId,
+        page: PageRequest,
+    ) -> Result<Page<Participant>, StoreError> {
         let room_id = room_id.clone();
         self.read(move |conn| {
             let (seq, _) = load_room_row(conn, &room_id)?.ok_or(StoreError::NotFound)?;
@@ -87,7 +99,10 @@ impl RoomStore for SqliteStore {
 
 fn load_room_row(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {
     let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE room_id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([room_id.as_str()], room_from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([room_id.as_str()], room_from_row)
+        .optional()?)
 }
 
 fn load_room(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {
@@ -118,8 +133,13 @@ fn current_participants(
     let mut rows = stmt.query(params_from_iter(rooms.iter().map(|(seq, _)| *seq)))?;
     while let Some(row) = rows.next()? {
         let room_seq: i64 = row.get(0)?;
-        let Some(room_id) = ids.get(&room_seq) else { continue };
-        result.entry(room_seq).or_default().push(participant_from_row(row, room_id)?);
+        let Some(room_id) = ids.get(&room_seq) else {
+            continue;
+        };
+        result
+            .entry(room_seq)
+            .or_default()
+            .push(participant_from_row(row, room_id)?);
     }
     Ok(result)
 }
@@ -175,19 +195,26 @@ fn save_participant(conn: &Connection, room_seq: i64, p: &Participant) -> Result
 fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, StoreError> {
     let (filter, args) = room_filter(query);
     let (cond, order, limit) = page_clause(&query.page, "seq");
-    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}");
+    let sql = format!(
+        "SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}"
+    );
     let mut rows = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(args.iter()), room_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<(i64, RoomId)> = rows.iter().map(|(seq, room)| (*seq, room.room_id.clone())).collect();
+    let keys: Vec<(i64, RoomId)> = rows
+        .iter()
+        .map(|(seq, room)| (*seq, room.room_id.clone()))
+        .collect();
     let mut current = current_participants(conn, &keys)?;
     for (seq, room) in &mut rows {
         room.current_participants = current.remove(seq).unwrap_or_default();
     }
     into_page(&query.page, rows, |first| {
         let sql = format!("SELECT EXISTS (SELECT 1 FROM rooms WHERE {filter} AND seq > {first})");
-        Ok(conn.prepare_cached(&sql)?.query_row(params_from_iter(args.iter()), |r| r.get(0))?)
+        Ok(conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
     })
 }
 
@@ -197,13 +224,29 @@ fn room_filter(query: &RoomQuery) -> (String, Vec<Value>) {
     let mut args: Vec<Value> = Vec::new();
     let mut any_of = |column: &str, values: Vec<String>| {
         if !values.is_empty() {
-            clauses.push(format!("{column} IN ({})", vec!["?"; values.len()].join(",")));
+            clauses.push(format!(
+                "{column} IN ({})",
+                vec!["?"; values.len()].join(",")
+            ));
             args.extend(values.into_iter().map(Value::Text));
         }
     };
-    any_of("room_type", query.types.iter().map(|t| t.as_str().to_owned()).collect());
-    any_of("state", query.states.iter().map(|s| s.as_str().to_owned()).collect());
-    any_of("room_id", query.room_ids.iter().map(|id| id.as_str().to_owned()).collect());
+    any_of(
+        "room_type",
+        query.types.iter().map(|t| t.as_str().to_owned()).collect(),
+    );
+    any_of(
+        "state",
+        query.states.iter().map(|s| s.as_str().to_owned()).collect(),
+    );
+    any_of(
+        "room_id",
+        query
+            .room_ids
+            .iter()
+            .map(|id| id.as_str().to_owned())
+            .collect(),
+    );
     any_of("created_by", query.created_by.clone());
     let bounds = [
         ("created_at >= ?", query.created_at_start),
@@ -233,7 +276,9 @@ fn room_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Room)> {
         created_by: row.get(6)?,
         deleted_by: row.get(7)?,
         current_participants: Vec::new(),
-        custom_items: CustomItems::from_trusted(serde_json::from_str(&custom_items).map_err(|_| corrupt(8, "custom_items"))?),
+        custom_items: CustomItems::from_trusted(
+            serde_json::from_str(&custom_items).map_err(|_| corrupt(8, "custom_items"))?,
+        ),
         custom_items_affected_at: row.get(9)?,
     };
     Ok((row.get(0)?, room))

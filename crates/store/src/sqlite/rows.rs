@@ -6,7 +6,8 @@ use rusqlite::{Connection, Row, params};
 use std::collections::BTreeMap;
 
 /// Columns of `users` joined as `u`, in the order [`user_from_row`] reads them at `at`.
-pub(crate) const USER_COLUMNS: &str = "u.user_id, u.nickname, u.profile_url, u.metadata, u.is_active, u.role";
+pub(crate) const USER_COLUMNS: &str =
+    "u.user_id, u.nickname, u.profile_url, u.metadata, u.is_active, u.role";
 
 pub(crate) fn user_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
     let metadata: String = row.get(at + 3)?;
@@ -28,17 +29,30 @@ pub(crate) fn ensure_user(conn: &Connection, user: &User) -> Result<(), StoreErr
         "INSERT INTO users (user_id, nickname, profile_url, metadata, is_active, role)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (user_id) DO NOTHING",
     )?
-    .execute(params![user.user_id.as_str(), user.nickname, user.profile_url, metadata, user.is_active, user.role])?;
+    .execute(params![
+        user.user_id.as_str(),
+        user.nickname,
+        user.profile_url,
+        metadata,
+        user.is_active,
+        user.role
+    ])?;
     Ok(())
 }
 
 /// Appends events to the outbox (call inside the write transaction of their change).
 pub(crate) fn append_events(conn: &Connection, events: &[Event]) -> Result<(), StoreError> {
-    let mut stmt =
-        conn.prepare_cached("INSERT INTO outbox (stream, category, occurred_at, payload) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO outbox (stream, category, occurred_at, payload) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     for event in events {
         let payload = serde_json::to_string(&event.payload())?;
-        stmt.execute(params![event.stream(), event.category(), event.occurred_at, payload])?;
+        stmt.execute(params![
+            event.stream(),
+            event.category(),
+            event.occurred_at,
+            payload
+        ])?;
     }
     Ok(())
 }
@@ -49,8 +63,14 @@ pub(crate) fn page_clause(page: &PageRequest, seq_column: &str) -> (String, &'st
     let limit = page.limit as i64 + 1;
     match page.cursor {
         None => (String::new(), "DESC", limit),
-        Some(Cursor { direction: Direction::Next, seq }) => (format!(" AND {seq_column} < {seq}"), "DESC", limit),
-        Some(Cursor { direction: Direction::Prev, seq }) => (format!(" AND {seq_column} > {seq}"), "ASC", limit),
+        Some(Cursor {
+            direction: Direction::Next,
+            seq,
+        }) => (format!(" AND {seq_column} < {seq}"), "DESC", limit),
+        Some(Cursor {
+            direction: Direction::Prev,
+            seq,
+        }) => (format!(" AND {seq_column} > {seq}"), "ASC", limit),
     }
 }
 
@@ -62,7 +82,13 @@ pub(crate) fn into_page<T>(
     mut rows: Vec<(i64, T)>,
     has_newer: impl FnOnce(i64) -> Result<bool, StoreError>,
 ) -> Result<Page<T>, StoreError> {
-    let backwards = matches!(page.cursor, Some(Cursor { direction: Direction::Prev, .. }));
+    let backwards = matches!(
+        page.cursor,
+        Some(Cursor {
+            direction: Direction::Prev,
+            ..
+        })
+    );
     let more = rows.len() > page.limit;
     rows.truncate(page.limit);
     if backwards {
@@ -71,13 +97,35 @@ pub(crate) fn into_page<T>(
     let first = rows.first().map(|(seq, _)| *seq);
     let last = rows.last().map(|(seq, _)| *seq);
     let (next, prev) = if backwards {
-        (last.map(|seq| Cursor { direction: Direction::Next, seq }), more.then_some(()).and(first).map(|seq| Cursor { direction: Direction::Prev, seq }))
+        (
+            last.map(|seq| Cursor {
+                direction: Direction::Next,
+                seq,
+            }),
+            more.then_some(()).and(first).map(|seq| Cursor {
+                direction: Direction::Prev,
+                seq,
+            }),
+        )
     } else {
         let prev = match (page.cursor, first) {
-            (Some(_), Some(seq)) if has_newer(seq)? => Some(Cursor { direction: Direction::Prev, seq }),
+            (Some(_), Some(seq)) if has_newer(seq)? => Some(Cursor {
+                direction: Direction::Prev,
+                seq,
+            }),
             _ => None,
         };
-        (more.then_some(()).and(last).map(|seq| Cursor { direction: Direction::Next, seq }), prev)
+        (
+            more.then_some(()).and(last).map(|seq| Cursor {
+                direction: Direction::Next,
+                seq,
+            }),
+            prev,
+        )
     };
-    Ok(Page { items: rows.into_iter().map(|(_, item)| item).collect(), next, prev })
+    Ok(Page {
+        items: rows.into_iter().map(|(_, item)| item).collect(),
+        next,
+        prev,
+    })
 }

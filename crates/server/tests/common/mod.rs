@@ -1,0 +1,133 @@
+//! Test harness: starts the real server on 127.0.0.1:0 with a temporary SQLite database,
+//! exactly as `main` does, and speaks real HTTP to it.
+#![allow(dead_code)]
+
+use opencalls_server::{App, Config};
+use opencalls_service::Services;
+use reqwest::Method;
+use serde_json::Value;
+use std::sync::Arc;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const TOKEN: &str = "test-master-token";
+
+pub struct TestServer {
+    pub base: String,
+    pub services: Services,
+    pub dir: Arc<TempDir>,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A server on a fresh, empty data directory.
+    pub async fn start() -> Self {
+        Self::start_in(Arc::new(tempfile::tempdir().expect("temp dir"))).await
+    }
+
+    /// A server on an existing data directory (e.g. to test a restart).
+    pub async fn start_in(dir: Arc<TempDir>) -> Self {
+        let config = Config {
+            api_token: Some(TOKEN.into()),
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let app = App::open(config).expect("open app");
+        let services = app.services.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.serve(listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server failed");
+        });
+        Self {
+            base,
+            services,
+            dir,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops gracefully and hands back the data directory.
+    pub async fn stop(mut self) -> Arc<TempDir> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        // Drop the services (and with them the store's connections) before reopening.
+        let dir = self.dir.clone();
+        drop(self);
+        dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request with the master token; returns status and JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("Api-Token", TOKEN);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call(Method::DELETE, path, body).await
+    }
+
+    /// Creates a room through the API and returns its JSON.
+    pub async fn create_room(&self, room_type: &str) -> Value {
+        let (status, body) = self
+            .post("/v1/rooms", serde_json::json!({ "type": room_type }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["room"].clone()
+    }
+}
+
+/// Asserts the spec's error body with the given HTTP status and code.
+#[track_caller]
+pub fn assert_error(response: &(u16, Value), status: u16, code: u64) {
+    let (got_status, body) = response;
+    assert_eq!(*got_status, status, "unexpected status, body: {body}");
+    assert_eq!(body["error"], Value::Bool(true), "{body}");
+    assert_eq!(body["code"].as_u64(), Some(code), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
