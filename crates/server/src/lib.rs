@@ -9,7 +9,7 @@ mod config;
 pub use config::{Config, ConfigError, DatabaseUrl};
 
 use opencalls_api::ApiConfig;
-use opencalls_service::{Services, SystemClock};
+use opencalls_service::{Clock, Services, SystemClock};
 use opencalls_store::Store;
 use opencalls_store::sqlite::SqliteStore;
 use std::future::Future;
@@ -44,11 +44,16 @@ impl App {
     /// Opens storage and builds the services. `config.api_token` must be resolved
     /// (see [`Config::resolve_api_token`]).
     pub fn open(config: Config) -> Result<Self, ServerError> {
+        Self::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// Like [`App::open`], with the services reading time from `clock` (tests move time).
+    pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, ServerError> {
         if config.api_token.is_none() {
             return Err(ConfigError::MissingApiToken.into());
         }
         let store = open_store(&config)?;
-        let services = Services::new(store, Arc::new(SystemClock));
+        let services = Services::new(store, clock);
         Ok(Self { config, services })
     }
 

@@ -14,7 +14,7 @@ mod paging;
 pub mod rooms;
 
 pub use bus::EventBus;
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::ServiceError;
 pub use metrics::Metrics;
 pub use paging::{ListPage, PageParams};

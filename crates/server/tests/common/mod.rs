@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use opencalls_server::{App, Config};
-use opencalls_service::Services;
+use opencalls_service::{OffsetClock, Services};
 use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -16,6 +16,8 @@ pub const TOKEN: &str = "test-master-token";
 pub struct TestServer {
     pub base: String,
     pub services: Services,
+    /// The server's clock; `clock.shift(ms)` moves time for the services.
+    pub clock: Arc<OffsetClock>,
     pub dir: Arc<TempDir>,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -35,7 +37,8 @@ impl TestServer {
             data_dir: dir.path().to_owned(),
             ..Config::default()
         };
-        let app = App::open(config).expect("open app");
+        let clock = Arc::new(OffsetClock::new());
+        let app = App::open_with_clock(config, clock.clone()).expect("open app");
         let services = app.services.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
