@@ -55,6 +55,7 @@ impl TestServer {
         Self {
             base,
             services,
+            clock,
             dir,
             http: reqwest::Client::new(),
             shutdown: Some(tx),
