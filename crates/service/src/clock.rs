@@ -33,7 +33,8 @@ impl OffsetClock {
 
     /// Moves the clock by `delta` milliseconds (negative goes back).
     pub fn shift(&self, delta: Millis) {
-        self.offset.fetch_add(delta, std::sync::atomic::Ordering::SeqCst);
+        self.offset
+            .fetch_add(delta, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -135,3 +135,31 @@ pub fn assert_error(response: &(u16, Value), status: u16, code: u64) {
         "{body}"
     );
 }
+
+/// Enters a participant through the application service layer (clients come later).
+pub async fn enter(
+    server: &TestServer,
+    room_id: &str,
+    user_id: &str,
+) -> opencalls_domain::Participant {
+    use opencalls_domain::participant::EnterRequest;
+    use opencalls_domain::{ClientId, ParticipantId, User, UserId};
+    let request = EnterRequest {
+        participant_id: ParticipantId::generate(),
+        user: User::bare(UserId::parse(user_id).expect("user id")),
+        client_id: ClientId::generate(),
+        is_audio_on: true,
+        is_video_on: false,
+    };
+    server
+        .services
+        .rooms
+        .enter(room_id, request)
+        .await
+        .expect("enter")
+}
+
+/// The `room_id` of a room JSON.
+pub fn id_of(room: &Value) -> String {
+    room["room_id"].as_str().expect("room_id").to_owned()
+}
