@@ -136,22 +136,22 @@ async fn type_state_and_id_filters() {
     );
     assert_eq!(
         list(&server, "type=large_room_for_audio_only").await,
-        [audio.clone()]
+        vec![audio.clone()]
     );
     assert_eq!(list(&server, "type=all").await.len(), 3);
     assert_eq!(
         list(&server, "state=open").await,
         [audio.clone(), video.clone()]
     );
-    assert_eq!(list(&server, "state=deleted").await, [gone.clone()]);
+    assert_eq!(list(&server, "state=deleted").await, vec![gone.clone()]);
     assert_eq!(list(&server, "state=open,deleted").await.len(), 3);
     assert_eq!(
         list(&server, "type=small_room_for_video&state=open").await,
-        [video.clone()]
+        vec![video.clone()]
     );
     assert_eq!(
         list(&server, &format!("room_id={audio}")).await,
-        [audio.clone()]
+        vec![audio.clone()]
     );
     assert_eq!(
         list(&server, &format!("room_ids={video},%20{gone}")).await,
@@ -159,7 +159,7 @@ async fn type_state_and_id_filters() {
     );
     assert_eq!(
         list(&server, &format!("room_ids={video},{gone}&state=open")).await,
-        [video.clone()]
+        vec![video.clone()]
     );
     assert!(list(&server, "room_id=unknown").await.is_empty());
 
@@ -200,7 +200,10 @@ async fn creator_filters() {
     let (_, body) = server.get(&format!("/v1/rooms/{a}")).await;
     assert_eq!(body["room"]["created_by"], "alice");
 
-    assert_eq!(list(&server, "created_by_user_id=bob").await, [b.clone()]);
+    assert_eq!(
+        list(&server, "created_by_user_id=bob").await,
+        vec![b.clone()]
+    );
     assert_eq!(
         list(&server, "created_by_user_ids=alice,carol").await,
         [c.clone(), a.clone()]
@@ -211,7 +214,7 @@ async fn creator_filters() {
             "created_by_user_ids=alice,carol&type=small_room_for_video"
         )
         .await,
-        [a.clone()]
+        vec![a.clone()]
     );
     assert_eq!(list(&server, "").await, [api, c, b, a]);
     let eleven: Vec<String> = (0..11).map(|i| format!("u{i}")).collect();
@@ -263,7 +266,7 @@ async fn date_filters_and_the_two_week_default() {
     );
     assert_eq!(
         list(&server, &format!("created_at_end_date={mid_at}")).await,
-        [old.clone()]
+        vec![old.clone()]
     );
     assert_eq!(
         list(&server, &format!("created_at_end_date={}", mid_at + 1)).await,
@@ -310,11 +313,11 @@ async fn participant_count_filters_follow_enters_and_exits() {
     );
     assert_eq!(
         list(&server, "current_participant_range_gte=2").await,
-        [three.clone()]
+        vec![three.clone()]
     );
     assert_eq!(
         list(&server, "current_participant_range_lte=0").await,
-        [empty.clone()]
+        vec![empty.clone()]
     );
     assert_eq!(
         list(&server, "current_participant_range_lte=1").await,
@@ -326,7 +329,7 @@ async fn participant_count_filters_follow_enters_and_exits() {
             "current_participant_range_gte=1&current_participant_range_lte=1"
         )
         .await,
-        [one.clone()]
+        vec![one.clone()]
     );
     assert_eq!(
         list(
@@ -334,7 +337,7 @@ async fn participant_count_filters_follow_enters_and_exits() {
             "current_participant_range_gte=1&type=large_room_for_audio_only&state=open"
         )
         .await,
-        [three.clone()]
+        vec![three.clone()]
     );
     // Exits and deletion lower the count.
     let (_, room) = server.get(&format!("/v1/rooms/{one}")).await;
