@@ -38,10 +38,9 @@ fn start(data_dir: &Path) -> (Child, String) {
 async fn wait_healthy(http: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if let Ok(resp) = http.get(format!("{base}/healthz")).send().await {
-            if resp.status().is_success() {
-                return;
-            }
+        let healthy = http.get(format!("{base}/healthz")).send().await;
+        if healthy.is_ok_and(|resp| resp.status().is_success()) {
+            return;
         }
         tokio::task::yield_now().await;
     }
