@@ -22,7 +22,8 @@ pub use error::DomainError;
 pub use event::{Event, EventBody};
 pub use ids::{ClientId, HostId, LiveEventId, ParticipantId, RoomId, UserId};
 pub use live_event::{
-    Host, HostState, HostType, LiveEvent, LiveEventParticipant, LiveEventState, LiveParticipantState,
+    Host, HostState, HostType, LiveEvent, LiveEventParticipant, LiveEventState,
+    LiveParticipantState,
 };
 pub use participant::{Participant, ParticipantState};
 pub use room::{Room, RoomState, RoomType};

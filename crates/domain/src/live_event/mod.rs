@@ -209,7 +209,9 @@ impl LiveEvent {
             custom_items,
         };
         let mut change = LiveEventChange::unchanged(&live_event);
-        change.events.push(live_event.event(now, LiveEventBody::Created));
+        change
+            .events
+            .push(live_event.event(now, LiveEventBody::Created));
         Ok(change)
     }
 
@@ -309,8 +311,8 @@ impl LiveEventChange {
 /// Validates the `user_ids_for_host` of a new live event.
 fn check_host_ids(ids: &[UserId]) -> Result<(), DomainError> {
     if ids.is_empty() {
-        return Err(DomainError::MissingParameter(
-            "user_ids_for_host must name at least one user".into(),
+        return Err(DomainError::invalid(
+            "user_ids_for_host must name at least one user",
         ));
     }
     if ids.len() > MAX_HOST_USER_IDS {

@@ -19,7 +19,10 @@ fn created() -> LiveEvent {
 }
 
 fn ready() -> LiveEvent {
-    created().set_ready(String::new(), 2_000).unwrap().live_event
+    created()
+        .set_ready(String::new(), 2_000)
+        .unwrap()
+        .live_event
 }
 
 fn ongoing() -> LiveEvent {
@@ -110,11 +113,17 @@ fn the_state_machine_allows_only_forward_documented_steps() {
 #[test]
 fn lifecycle_sets_timestamps_actors_and_duration() {
     let event = created();
-    assert!(event.start(String::new(), 1_500).is_err(), "start needs ready");
+    assert!(
+        event.start(String::new(), 1_500).is_err(),
+        "start needs ready"
+    );
     let ready = event.set_ready("alice".into(), 2_000).unwrap();
     assert_eq!(categories(&ready), ["live_event:ready"]);
     let ready = ready.live_event;
-    assert_eq!((ready.set_ready_at, ready.set_ready_by.as_str()), (Some(2_000), "alice"));
+    assert_eq!(
+        (ready.set_ready_at, ready.set_ready_by.as_str()),
+        (Some(2_000), "alice")
+    );
     assert!(ready.set_ready(String::new(), 2_100).is_err());
     let started = ready.start(String::new(), 3_000).unwrap().live_event;
     assert_eq!(started.state, LiveEventState::Ongoing);
@@ -227,7 +236,13 @@ fn host_rules_and_streaming_flag() {
     let event = event.start(String::new(), 1_500).unwrap().live_event;
     assert!(event.is_host_streaming);
     // Connecting twice is a no-op without events.
-    assert!(event.host_connected(&host_id, 1_550).unwrap().events.is_empty());
+    assert!(
+        event
+            .host_connected(&host_id, 1_550)
+            .unwrap()
+            .events
+            .is_empty()
+    );
     let event = event.host_disconnected(&host_id, 1_600).unwrap().live_event;
     assert!(!event.is_host_streaming);
     assert_eq!(event.host.as_ref().unwrap().disconnected_at, Some(1_600));
