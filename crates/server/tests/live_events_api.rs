@@ -168,12 +168,30 @@ async fn bad_input_gets_the_spec_error_and_creates_nothing() {
     let cases = [
         (json!({"user_ids_for_host": ["h"]}), 400111),
         (json!({"host_type": "single_host"}), 400111),
-        (json!({"host_type": "multi_host", "user_ids_for_host": ["h"]}), 400100),
-        (json!({"host_type": "single_host", "user_ids_for_host": []}), 400100),
-        (json!({"host_type": "single_host", "user_ids_for_host": eleven}), 400100),
-        (json!({"host_type": "single_host", "user_ids_for_host": [""]}), 400100),
-        (json!({"host_type": "single_host", "user_ids_for_host": [long]}), 400100),
-        (json!({"host_type": "single_host", "user_ids_for_host": "h"}), 400100),
+        (
+            json!({"host_type": "multi_host", "user_ids_for_host": ["h"]}),
+            400100,
+        ),
+        (
+            json!({"host_type": "single_host", "user_ids_for_host": []}),
+            400100,
+        ),
+        (
+            json!({"host_type": "single_host", "user_ids_for_host": eleven}),
+            400100,
+        ),
+        (
+            json!({"host_type": "single_host", "user_ids_for_host": [""]}),
+            400100,
+        ),
+        (
+            json!({"host_type": "single_host", "user_ids_for_host": [long]}),
+            400100,
+        ),
+        (
+            json!({"host_type": "single_host", "user_ids_for_host": "h"}),
+            400100,
+        ),
         (
             json!({"host_type": "single_host", "user_ids_for_host": ["h"], "custom_items": {"a,b": "v"}}),
             400100,
