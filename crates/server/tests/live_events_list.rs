@@ -140,7 +140,7 @@ async fn every_filter_narrows_the_listing() {
 async fn bad_filters_are_refused() {
     let server = TestServer::start().await;
     let event = create(&server, &["h"]).await;
-    let eleven = vec!["x"; 11].join(",");
+    let eleven = ["x"; 11].join(",");
     for query in [
         "host_type=multi_host".to_string(),
         "state=open".into(),

@@ -267,7 +267,7 @@ fn payloads_carry_the_resource_and_the_actor() {
     let payload = change.events[0].payload();
     assert_eq!(payload["live_event"]["participant_count"], 1);
     assert_eq!(payload["participant"]["user"]["user_id"], "v");
-    let json = serde_json::to_value(&created()).unwrap();
+    let json = serde_json::to_value(created()).unwrap();
     assert_eq!(json["set_ready_at"], serde_json::Value::Null);
     assert_eq!(json["host"], serde_json::Value::Null);
     assert_eq!(json["is_host_streaming"], false);

@@ -289,3 +289,6 @@ fn list_events(conn: &Connection, query: &LiveEventQuery) -> Result<Page<LiveEve
             .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
     })
 }
+
+#[cfg(test)]
+mod tests;
