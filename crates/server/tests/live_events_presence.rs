@@ -301,3 +301,32 @@ async fn participants_page_both_ways_newest_first() {
         400100,
     );
 }
+
+#[tokio::test]
+async fn concurrent_enters_and_exits_keep_exact_counters() {
+    let server = TestServer::start().await;
+    let id = id(&create(&server, &["h"]).await);
+    act(&server, &id, "ready").await;
+    let enters = (0..40).map(|i| {
+        let live = server.services.live_events.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            live.participant_enter(&id, viewer(&format!("u{}", i % 7)))
+                .await
+        })
+    });
+    let mut entered = Vec::new();
+    for task in enters.collect::<Vec<_>>() {
+        entered.push(task.await.unwrap().unwrap());
+    }
+    assert_eq!(counters(&server, &id).await, (40, 40, 40));
+    let exits = entered.iter().take(15).map(|p| {
+        let live = server.services.live_events.clone();
+        let (id, pid) = (id.clone(), p.participant_id.clone());
+        tokio::spawn(async move { live.participant_exit(&id, &pid).await })
+    });
+    for task in exits.collect::<Vec<_>>() {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(counters(&server, &id).await, (25, 40, 40));
+}

@@ -1,3 +1,5 @@
+//! The live-event state machine, host rules, counters and event payloads.
+
 use super::*;
 use crate::{ClientId, HostId, ParticipantId, User};
 

@@ -200,10 +200,8 @@ fn save_change(conn: &Connection, seq: i64, change: &LiveEventChange) -> Result<
 /// Upserts the touched host and participant records, then points the live event at its
 /// present host (after the host rows exist, so the pointer never dangles).
 fn save_records(conn: &Connection, seq: i64, change: &LiveEventChange) -> Result<(), StoreError> {
+    // Every transition that changes a host lists it in `hosts`, the present one included.
     for host in &change.hosts {
-        save_host(conn, seq, host)?;
-    }
-    if let Some(host) = &change.live_event.host {
         save_host(conn, seq, host)?;
     }
     for participant in &change.participants {

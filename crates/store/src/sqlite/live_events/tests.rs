@@ -1,3 +1,6 @@
+//! The SQLite live-event store against a real database file: atomicity of a change and
+//! its outbox events, refusals, scopes.
+
 use super::*;
 use opencalls_domain::live_event::LiveParticipantEnterRequest;
 use opencalls_domain::{ClientId, CustomItems, DomainError, HostType, ParticipantId, User, UserId};
