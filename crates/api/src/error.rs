@@ -21,6 +21,12 @@ pub mod code {
     pub const ALREADY_ENTERED: u32 = 1400122;
     pub const INVALID_API_TOKEN: u32 = 400401;
     pub const INTERNAL: u32 = 500999;
+    /// The live event's state does not allow the action (hosted client code).
+    pub const LIVE_EVENT_ACTION_NOT_ALLOWED: u32 = 2800101;
+    /// The action is not allowed for this user (e.g. hosting without being listed).
+    pub const LIVE_EVENT_NOT_ALLOWED_FOR_USER: u32 = 2800102;
+    /// The user (host or participant) has not entered the live event.
+    pub const LIVE_EVENT_NOT_ENTERED: u32 = 2800103;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +86,9 @@ impl From<DomainError> for ApiError {
             DomainError::RoomFull { .. } => code::ROOM_FULL,
             DomainError::AlreadyEntered => code::ALREADY_ENTERED,
             DomainError::ParticipantNotFound => code::NOT_FOUND,
+            DomainError::LiveEventActionNotAllowed(_) => code::LIVE_EVENT_ACTION_NOT_ALLOWED,
+            DomainError::NotAllowedToHost => code::LIVE_EVENT_NOT_ALLOWED_FOR_USER,
+            DomainError::NotInLiveEvent => code::LIVE_EVENT_NOT_ENTERED,
         };
         Self::new(StatusCode::BAD_REQUEST, code, err.to_string())
     }

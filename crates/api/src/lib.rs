@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod extract;
 mod http_metrics;
+mod live_events;
 mod openapi;
 mod rooms;
 

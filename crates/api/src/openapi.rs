@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::{AppState, rooms};
+use crate::{AppState, live_events, rooms};
 use axum::Json;
 use axum::response::IntoResponse;
 use std::sync::Arc;
@@ -14,7 +14,10 @@ use utoipa_axum::routes;
     info(title = "OpenCalls Platform API", description = "Sendbird-compatible group-call rooms and live events."),
     modifiers(&ApiTokenScheme),
     security(("api_token" = [])),
-    tags((name = rooms::TAG, description = "Group-call rooms"))
+    tags(
+        (name = rooms::TAG, description = "Group-call rooms"),
+        (name = live_events::TAG, description = "Live events (single host broadcasts)")
+    )
 )]
 struct ApiDoc;
 
@@ -41,6 +44,18 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
             rooms::delete_custom_items
         ))
         .routes(routes!(rooms::list_participants))
+        .routes(routes!(
+            live_events::create_live_event,
+            live_events::list_live_events
+        ))
+        .routes(routes!(
+            live_events::get_live_event,
+            live_events::end_live_event
+        ))
+        .routes(routes!(live_events::set_ready))
+        .routes(routes!(live_events::start))
+        .routes(routes!(live_events::get_host))
+        .routes(routes!(live_events::list_participants))
 }
 
 pub(crate) async fn serve(doc: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {

@@ -23,10 +23,23 @@ pub enum DomainError {
     /// The participant is not (or no longer) in the room.
     #[error("the participant is not in the room")]
     ParticipantNotFound,
+    /// The live event's state (or its current host) does not allow the action (2800101).
+    #[error("action not allowed in the current state: {0}")]
+    LiveEventActionNotAllowed(String),
+    /// The user is not in the live event's `user_ids_for_host` (2800102).
+    #[error("the user is not allowed to host this live event")]
+    NotAllowedToHost,
+    /// The host or participant is not (or no longer) in the live event (2800103).
+    #[error("the user has not entered the live event")]
+    NotInLiveEvent,
 }
 
 impl DomainError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::InvalidParameter(message.into())
+    }
+
+    pub fn not_allowed(message: impl Into<String>) -> Self {
+        Self::LiveEventActionNotAllowed(message.into())
     }
 }

@@ -4,6 +4,7 @@
 //! read them from there); services publish them to live clients after the commit. Their
 //! wire names (`category`) follow the `room:<verb>` pattern of the hosted service's webhooks.
 
+use crate::live_event::{LiveEvent, LiveEventBody};
 use crate::{CustomItems, Millis, Participant, Room, RoomId};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -44,6 +45,11 @@ pub enum EventBody {
     ParticipantMediaChanged {
         participant: Participant,
     },
+    /// Something happened to a live event; `live_event` is its state right after.
+    LiveEvent {
+        live_event: Box<LiveEvent>,
+        body: Box<LiveEventBody>,
+    },
 }
 
 impl Event {
@@ -62,6 +68,7 @@ impl Event {
             EventBody::ParticipantConnected { .. } => "room:participant_connect",
             EventBody::ParticipantExited { .. } => "room:participant_exit",
             EventBody::ParticipantMediaChanged { .. } => "room:participant_media_change",
+            EventBody::LiveEvent { body, .. } => body.category(),
         }
     }
 
@@ -75,6 +82,7 @@ impl Event {
             | EventBody::ParticipantConnected { participant }
             | EventBody::ParticipantExited { participant }
             | EventBody::ParticipantMediaChanged { participant } => &participant.room_id,
+            EventBody::LiveEvent { live_event, .. } => return LiveEventBody::stream(live_event),
         };
         format!("room:{room_id}")
     }
@@ -105,6 +113,7 @@ impl Event {
             | EventBody::ParticipantMediaChanged { participant } => {
                 json!({ "room_id": participant.room_id, "participant": to_value(participant) })
             }
+            EventBody::LiveEvent { live_event, body } => body.payload(live_event),
         }
     }
 }

@@ -60,6 +60,15 @@ string_id!(
     ClientId
 );
 
+string_id!(
+    /// Identifies a live event.
+    LiveEventId
+);
+string_id!(
+    /// Identifies one host's stay in a live event (each entry of a host gets a new one).
+    HostId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ pub mod custom_items;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod live_event;
 pub mod participant;
 pub mod room;
 pub mod user;
@@ -19,7 +20,11 @@ pub mod user;
 pub use custom_items::{CustomItems, CustomItemsMode};
 pub use error::DomainError;
 pub use event::{Event, EventBody};
-pub use ids::{ClientId, ParticipantId, RoomId, UserId};
+pub use ids::{ClientId, HostId, LiveEventId, ParticipantId, RoomId, UserId};
+pub use live_event::{
+    Host, HostState, HostType, LiveEvent, LiveEventParticipant, LiveEventState,
+    LiveParticipantState,
+};
 pub use participant::{Participant, ParticipantState};
 pub use room::{Room, RoomState, RoomType};
 pub use user::User;

@@ -9,6 +9,7 @@
 mod bus;
 mod clock;
 mod error;
+pub mod live_events;
 pub mod metrics;
 mod paging;
 pub mod rooms;
@@ -16,6 +17,7 @@ pub mod rooms;
 pub use bus::EventBus;
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::ServiceError;
+pub use live_events::{LiveEventList, LiveEventService};
 pub use metrics::Metrics;
 pub use paging::{ListPage, PageParams};
 pub use rooms::{RoomList, RoomService};
@@ -27,6 +29,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Services {
     pub rooms: RoomService,
+    pub live_events: LiveEventService,
     pub bus: EventBus,
     pub metrics: Metrics,
 }
@@ -35,6 +38,7 @@ impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let bus = EventBus::new();
         Self {
+            live_events: LiveEventService::new(store.clone(), clock.clone(), bus.clone()),
             rooms: RoomService::new(store, clock, bus.clone()),
             bus,
             metrics: Metrics::new(),

@@ -320,7 +320,7 @@ impl RoomService {
 }
 
 /// Resolves a "single id or id list" filter pair: both given is an error, lists are capped.
-fn one_or_many(
+pub(crate) fn one_or_many(
     one_name: &str,
     one: Option<String>,
     many_name: &str,

@@ -13,11 +13,13 @@
 
 mod cursor;
 mod error;
+mod live_events;
 mod query;
 pub mod sqlite;
 
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use error::StoreError;
+pub use live_events::{LiveEventQuery, LiveEventStore, LiveEventTransition, ParticipantScope};
 pub use query::{Page, PageRequest, RoomQuery};
 
 use async_trait::async_trait;
@@ -56,6 +58,6 @@ pub trait RoomStore: Send + Sync {
 }
 
 /// Everything the application needs from storage.
-pub trait Store: RoomStore + Send + Sync + 'static {}
+pub trait Store: RoomStore + LiveEventStore + Send + Sync + 'static {}
 
-impl<T: RoomStore + Send + Sync + 'static> Store for T {}
+impl<T: RoomStore + LiveEventStore + Send + Sync + 'static> Store for T {}

@@ -6,6 +6,7 @@
 //! durable writes cheap without ever acknowledging one before it is on disk. Reads run on a
 //! small pool of read connections in WAL mode, so they never wait for the writer.
 
+mod live_events;
 mod rooms;
 mod rows;
 mod schema;

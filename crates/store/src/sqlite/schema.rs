@@ -6,7 +6,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// `(version, SQL)`, ascending. Versions are never reused.
-const MIGRATIONS: &[(i64, &str)] = &[(1, ROOMS)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, ROOMS), (2, LIVE_EVENTS)];
 
 const ROOMS: &str = r#"
 CREATE TABLE users (
@@ -62,6 +62,69 @@ CREATE TABLE outbox (
     occurred_at INTEGER NOT NULL,
     payload     TEXT NOT NULL
 );
+"#;
+
+const LIVE_EVENTS: &str = r#"
+CREATE TABLE live_events (
+    seq                          INTEGER PRIMARY KEY,
+    live_event_id                TEXT NOT NULL UNIQUE,
+    host_type                    TEXT NOT NULL,
+    state                        TEXT NOT NULL,
+    created_at                   INTEGER NOT NULL,
+    set_ready_at                 INTEGER,
+    started_at                   INTEGER,
+    ended_at                     INTEGER,
+    is_host_streaming            INTEGER NOT NULL,
+    current_host_id              TEXT,
+    created_by                   TEXT NOT NULL,
+    set_ready_by                 TEXT NOT NULL,
+    started_by                   TEXT NOT NULL,
+    ended_by                     TEXT NOT NULL,
+    duration                     INTEGER NOT NULL,
+    participant_count            INTEGER NOT NULL,
+    peak_participant_count       INTEGER NOT NULL,
+    cumulative_participant_count INTEGER NOT NULL,
+    user_ids_for_host            TEXT NOT NULL,
+    custom_items                 TEXT NOT NULL
+);
+CREATE INDEX live_events_by_created_at ON live_events (created_at);
+CREATE INDEX live_events_by_state ON live_events (state, seq);
+CREATE INDEX live_events_by_host_type ON live_events (host_type, seq);
+CREATE INDEX live_events_by_creator ON live_events (created_by, seq);
+CREATE INDEX live_events_by_participant_count ON live_events (participant_count);
+CREATE INDEX live_events_by_duration ON live_events (duration);
+
+CREATE TABLE live_event_hosts (
+    seq             INTEGER PRIMARY KEY,
+    host_id         TEXT NOT NULL UNIQUE,
+    live_event_seq  INTEGER NOT NULL REFERENCES live_events (seq),
+    client_id       TEXT NOT NULL,
+    user_id         TEXT NOT NULL REFERENCES users (user_id),
+    state           TEXT NOT NULL,
+    duration        INTEGER NOT NULL,
+    entered_at      INTEGER NOT NULL,
+    connected_at    INTEGER,
+    disconnected_at INTEGER,
+    exited_at       INTEGER,
+    is_audio_on     INTEGER NOT NULL,
+    is_video_on     INTEGER NOT NULL
+);
+CREATE INDEX live_event_hosts_by_event ON live_event_hosts (live_event_seq, seq);
+
+CREATE TABLE live_event_participants (
+    seq            INTEGER PRIMARY KEY,
+    participant_id TEXT NOT NULL UNIQUE,
+    live_event_seq INTEGER NOT NULL REFERENCES live_events (seq),
+    client_id      TEXT NOT NULL,
+    user_id        TEXT NOT NULL REFERENCES users (user_id),
+    state          TEXT NOT NULL,
+    duration       INTEGER NOT NULL,
+    entered_at     INTEGER NOT NULL,
+    exited_at      INTEGER
+);
+CREATE INDEX live_event_participants_by_event ON live_event_participants (live_event_seq, seq);
+CREATE INDEX live_event_participants_active ON live_event_participants (live_event_seq, seq)
+    WHERE state <> 'exited';
 "#;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -1,0 +1,168 @@
+//! Column lists, row mapping and listing filters of the live-event tables.
+
+use crate::LiveEventQuery;
+use crate::sqlite::rows::{USER_COLUMNS, user_from_row};
+use opencalls_domain::{
+    ClientId, CustomItems, Host, HostId, HostState, HostType, LiveEvent, LiveEventId,
+    LiveEventParticipant, LiveEventState, LiveParticipantState, ParticipantId, UserId,
+};
+use rusqlite::Row;
+use rusqlite::types::Value;
+use std::sync::LazyLock;
+
+const EVENT_COLUMNS: &str = "e.seq, e.live_event_id, e.host_type, e.state, e.created_at, e.set_ready_at, \
+     e.started_at, e.ended_at, e.is_host_streaming, e.created_by, e.set_ready_by, e.started_by, e.ended_by, \
+     e.duration, e.participant_count, e.peak_participant_count, e.cumulative_participant_count, \
+     e.user_ids_for_host, e.custom_items";
+/// Index of the first host column after [`EVENT_COLUMNS`].
+const EVENT_HOST_AT: usize = 19;
+
+pub(super) const HOST_COLUMNS: &str = "h.host_id, h.client_id, h.state, h.duration, h.entered_at, \
+     h.connected_at, h.disconnected_at, h.exited_at, h.is_audio_on, h.is_video_on";
+const HOST_USER_AT: usize = 10;
+
+pub(super) const PARTICIPANT_COLUMNS: &str =
+    "p.seq, p.participant_id, p.client_id, p.state, p.duration, p.entered_at, p.exited_at";
+const PARTICIPANT_USER_AT: usize = 7;
+
+/// `SELECT` of a live event with its present host (columns read by [`event_from_row`]).
+pub(super) static EVENT_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS}, {HOST_COLUMNS}, {USER_COLUMNS} FROM live_events e
+         LEFT JOIN live_event_hosts h ON h.host_id = e.current_host_id
+         LEFT JOIN users u ON u.user_id = h.user_id"
+    )
+});
+
+pub(super) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, LiveEvent)> {
+    let live_event_id = LiveEventId::from_trusted(row.get(1)?);
+    let host_type: String = row.get(2)?;
+    let state: String = row.get(3)?;
+    let host_ids: String = row.get(17)?;
+    let custom_items: String = row.get(18)?;
+    let host_id: Option<String> = row.get(EVENT_HOST_AT)?;
+    let host = match host_id {
+        Some(_) => Some(host_from_row(row, EVENT_HOST_AT, &live_event_id)?),
+        None => None,
+    };
+    let event = LiveEvent {
+        host_type: HostType::parse(&host_type).ok_or_else(|| corrupt(2, "host_type"))?,
+        state: LiveEventState::parse(&state).ok_or_else(|| corrupt(3, "state"))?,
+        created_at: row.get(4)?,
+        set_ready_at: row.get(5)?,
+        started_at: row.get(6)?,
+        ended_at: row.get(7)?,
+        is_host_streaming: row.get(8)?,
+        host,
+        created_by: row.get(9)?,
+        set_ready_by: row.get(10)?,
+        started_by: row.get(11)?,
+        ended_by: row.get(12)?,
+        duration: row.get(13)?,
+        participant_count: row.get(14)?,
+        peak_participant_count: row.get(15)?,
+        cumulative_participant_count: row.get(16)?,
+        user_ids_for_host: serde_json::from_str::<Vec<String>>(&host_ids)
+            .map_err(|_| corrupt(17, "user_ids_for_host"))?
+            .into_iter()
+            .map(UserId::from_trusted)
+            .collect(),
+        custom_items: CustomItems::from_trusted(
+            serde_json::from_str(&custom_items).map_err(|_| corrupt(18, "custom_items"))?,
+        ),
+        live_event_id,
+    };
+    Ok((row.get(0)?, event))
+}
+
+/// Reads a host selected with `HOST_COLUMNS, USER_COLUMNS` starting at column `at`.
+pub(super) fn host_from_row(
+    row: &Row<'_>,
+    at: usize,
+    live_event_id: &LiveEventId,
+) -> rusqlite::Result<Host> {
+    let state: String = row.get(at + 2)?;
+    Ok(Host {
+        host_id: HostId::from_trusted(row.get(at)?),
+        live_event_id: live_event_id.clone(),
+        client_id: ClientId::from_trusted(row.get(at + 1)?),
+        state: HostState::parse(&state).ok_or_else(|| corrupt(at + 2, "host state"))?,
+        duration: row.get(at + 3)?,
+        entered_at: row.get(at + 4)?,
+        connected_at: row.get(at + 5)?,
+        disconnected_at: row.get(at + 6)?,
+        exited_at: row.get(at + 7)?,
+        is_audio_on: row.get(at + 8)?,
+        is_video_on: row.get(at + 9)?,
+        user: user_from_row(row, at + HOST_USER_AT)?,
+    })
+}
+
+/// Reads a participant selected with `PARTICIPANT_COLUMNS, USER_COLUMNS`.
+pub(super) fn participant_from_row(
+    row: &Row<'_>,
+    live_event_id: &LiveEventId,
+) -> rusqlite::Result<LiveEventParticipant> {
+    let state: String = row.get(3)?;
+    Ok(LiveEventParticipant {
+        participant_id: ParticipantId::from_trusted(row.get(1)?),
+        live_event_id: live_event_id.clone(),
+        client_id: ClientId::from_trusted(row.get(2)?),
+        state: LiveParticipantState::parse(&state).ok_or_else(|| corrupt(3, "state"))?,
+        duration: row.get(4)?,
+        entered_at: row.get(5)?,
+        exited_at: row.get(6)?,
+        user: user_from_row(row, PARTICIPANT_USER_AT)?,
+    })
+}
+
+/// The `WHERE` condition of a live-event listing and its bound values.
+pub(super) fn event_filter(query: &LiveEventQuery) -> (String, Vec<Value>) {
+    let mut clauses = vec!["1 = 1".to_string()];
+    let mut args: Vec<Value> = Vec::new();
+    let mut any_of = |column: &str, values: Vec<String>| {
+        if !values.is_empty() {
+            clauses.push(format!(
+                "{column} IN ({})",
+                vec!["?"; values.len()].join(",")
+            ));
+            args.extend(values.into_iter().map(Value::Text));
+        }
+    };
+    any_of(
+        "e.host_type",
+        query.host_types.iter().map(|t| t.as_str().into()).collect(),
+    );
+    any_of(
+        "e.state",
+        query.states.iter().map(|s| s.as_str().into()).collect(),
+    );
+    any_of(
+        "e.live_event_id",
+        query
+            .live_event_ids
+            .iter()
+            .map(|id| id.as_str().into())
+            .collect(),
+    );
+    any_of("e.created_by", query.created_by.clone());
+    let bounds = [
+        ("e.created_at >= ?", query.created_at_start),
+        ("e.created_at < ?", query.created_at_end),
+        ("e.participant_count >= ?", query.participants_gte),
+        ("e.participant_count <= ?", query.participants_lte),
+        ("e.duration >= ?", query.duration_gte),
+        ("e.duration <= ?", query.duration_lte),
+    ];
+    for (clause, bound) in bounds {
+        if let Some(value) = bound {
+            clauses.push(clause.to_string());
+            args.push(Value::Integer(value));
+        }
+    }
+    (clauses.join(" AND "), args)
+}
+
+fn corrupt(column: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(column, what.to_string(), rusqlite::types::Type::Text)
+}
