@@ -50,7 +50,7 @@ async fn fixture(server: &TestServer) -> Vec<Value> {
     act(server, &ids[2], "start").await;
     live.participant_enter(&ids[2], viewer("v2")).await.unwrap();
     act(server, &ids[3], "end").await;
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await; // a non-zero duration
+    server.clock.shift(5); // a non-zero duration
     act(server, &ids[4], "end").await;
     let mut events = Vec::new();
     for id in &ids {
