@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::{AppState, rooms};
+use crate::{AppState, rooms, webhooks};
 use axum::Json;
 use axum::response::IntoResponse;
 use std::sync::Arc;
@@ -14,7 +14,10 @@ use utoipa_axum::routes;
     info(title = "OpenCalls Platform API", description = "Sendbird-compatible group-call rooms and live events."),
     modifiers(&ApiTokenScheme),
     security(("api_token" = [])),
-    tags((name = rooms::TAG, description = "Group-call rooms"))
+    tags(
+        (name = rooms::TAG, description = "Group-call rooms"),
+        (name = webhooks::TAG, description = "Webhook settings and delivery log")
+    )
 )]
 struct ApiDoc;
 
@@ -41,6 +44,8 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
             rooms::delete_custom_items
         ))
         .routes(routes!(rooms::list_participants))
+        .routes(routes!(webhooks::get_settings, webhooks::update_settings))
+        .routes(routes!(webhooks::list_deliveries))
 }
 
 pub(crate) async fn serve(doc: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {

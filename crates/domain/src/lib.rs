@@ -15,6 +15,7 @@ pub mod ids;
 pub mod participant;
 pub mod room;
 pub mod user;
+pub mod webhook_categories;
 
 pub use custom_items::{CustomItems, CustomItemsMode};
 pub use error::DomainError;

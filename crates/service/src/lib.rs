@@ -12,6 +12,7 @@ mod error;
 pub mod metrics;
 mod paging;
 pub mod rooms;
+pub mod webhooks;
 
 pub use bus::EventBus;
 pub use clock::{Clock, SystemClock};
@@ -19,6 +20,7 @@ pub use error::ServiceError;
 pub use metrics::Metrics;
 pub use paging::{ListPage, PageParams};
 pub use rooms::{RoomList, RoomService};
+pub use webhooks::WebhookService;
 
 use opencalls_store::Store;
 use std::sync::Arc;
@@ -29,15 +31,27 @@ pub struct Services {
     pub rooms: RoomService,
     pub bus: EventBus,
     pub metrics: Metrics,
+    pub webhooks: WebhookService,
 }
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let bus = EventBus::new();
         Self {
-            rooms: RoomService::new(store, clock, bus.clone()),
+            rooms: RoomService::new(store.clone(), clock.clone(), bus.clone()),
             bus,
             metrics: Metrics::new(),
+            webhooks: WebhookService::new(store, clock, webhooks::DEFAULT_APP_ID),
         }
+    }
+
+    /// Names the application these services act for (`Config::app_id`).
+    pub fn with_app_id(mut self, app_id: &str) -> Self {
+        self.webhooks = WebhookService::new(
+            self.webhooks.store.clone(),
+            self.webhooks.clock.clone(),
+            app_id,
+        );
+        self
     }
 }

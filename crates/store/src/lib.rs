@@ -15,10 +15,12 @@ mod cursor;
 mod error;
 mod query;
 pub mod sqlite;
+pub mod webhooks;
 
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use error::StoreError;
 pub use query::{Page, PageRequest, RoomQuery};
+pub use webhooks::WebhookStore;
 
 use async_trait::async_trait;
 use opencalls_domain::room::RoomChange;
@@ -56,6 +58,6 @@ pub trait RoomStore: Send + Sync {
 }
 
 /// Everything the application needs from storage.
-pub trait Store: RoomStore + Send + Sync + 'static {}
+pub trait Store: RoomStore + WebhookStore + Send + Sync + 'static {}
 
-impl<T: RoomStore + Send + Sync + 'static> Store for T {}
+impl<T: RoomStore + WebhookStore + Send + Sync + 'static> Store for T {}

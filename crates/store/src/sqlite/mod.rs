@@ -9,6 +9,7 @@
 mod rooms;
 mod rows;
 mod schema;
+mod webhooks;
 mod writer;
 
 use crate::StoreError;

@@ -6,7 +6,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// `(version, SQL)`, ascending. Versions are never reused.
-const MIGRATIONS: &[(i64, &str)] = &[(1, ROOMS)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, ROOMS), (3, WEBHOOKS)];
 
 const ROOMS: &str = r#"
 CREATE TABLE users (
@@ -62,6 +62,44 @@ CREATE TABLE outbox (
     occurred_at INTEGER NOT NULL,
     payload     TEXT NOT NULL
 );
+"#;
+
+/// Webhook settings and the delivery queue (see `webhooks.rs`). Events committed before
+/// this migration are not queued: no webhook could have been configured for them.
+const WEBHOOKS: &str = r#"
+CREATE TABLE webhook_settings (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled        INTEGER NOT NULL,
+    url            TEXT NOT NULL,
+    enabled_events TEXT NOT NULL,
+    updated_at     INTEGER NOT NULL
+);
+
+-- How far the outbox has been judged against the settings.
+CREATE TABLE webhook_outbox_cursor (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    outbox_seq INTEGER NOT NULL
+);
+INSERT INTO webhook_outbox_cursor (id, outbox_seq) VALUES (1, (SELECT COALESCE(MAX(seq), 0) FROM outbox));
+
+CREATE TABLE webhook_deliveries (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id      TEXT NOT NULL UNIQUE,
+    outbox_seq       INTEGER NOT NULL UNIQUE REFERENCES outbox (seq),
+    stream           TEXT NOT NULL,
+    category         TEXT NOT NULL,
+    occurred_at      INTEGER NOT NULL,
+    status           TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    next_attempt_at  INTEGER NOT NULL,
+    last_attempt_at  INTEGER,
+    last_status_code INTEGER,
+    last_error       TEXT,
+    finished_at      INTEGER
+);
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (stream, seq) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_by_status ON webhook_deliveries (status, seq);
 "#;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
