@@ -3,14 +3,18 @@
 //!
 //! It wakes on committed events (the in-process `EventBus`), on finished attempts, when the
 //! earliest retry falls due, and every `poll_interval` as a fallback (events committed by
-//! another process, a missed wake-up). Store errors are logged and retried on the next
+//! another process, a missed wake-up, a settings change). It looks at the outbox and
+//! re-reads the settings only when events were committed or the timer fired, so a busy
+//! receiver costs no extra store writes per finished attempt beyond recording it. Store errors are logged and retried on the next
 //! round; they never stop the loop.
 
 use crate::attempt::{self, Backoff, Target};
+use opencalls_domain::Millis;
 use opencalls_service::{Clock, EventBus, Metrics};
 use opencalls_store::Store;
-use opencalls_store::webhooks::{AttemptOutcome, NextStep};
-use std::collections::HashSet;
+use opencalls_store::webhooks::{AttemptOutcome, NextStep, WebhookSettings};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -99,6 +103,8 @@ impl WebhookWorker {
             client,
             in_flight: HashSet::new(),
             finished: Vec::new(),
+            settings: None,
+            retry_times: BinaryHeap::new(),
             done_tx,
             config,
         };
@@ -131,44 +137,72 @@ struct Worker {
     in_flight: HashSet<String>,
     /// Outcomes waiting to be recorded, with their stream.
     finished: Vec<(String, AttemptOutcome)>,
+    /// The settings as last read (refreshed with every look at the outbox and every poll).
+    settings: Option<WebhookSettings>,
+    /// When scheduled retries fall due (earliest first); only this worker schedules them.
+    retry_times: BinaryHeap<Reverse<Millis>>,
     done_tx: mpsc::Sender<(String, AttemptOutcome)>,
 }
 
 enum Wake {
-    Work,
+    /// New events were committed.
+    Committed,
+    /// An attempt finished.
+    Attempted,
+    /// A retry fell due, or the poll interval passed.
+    Timer,
     Stop,
+}
+
+/// Resolves on the next committed event; never, once the bus is gone (polling remains).
+async fn next_event(events: &mut Option<broadcast::Receiver<Arc<opencalls_domain::Event>>>) {
+    match events {
+        Some(rx) => {
+            if let Err(broadcast::error::RecvError::Closed) = rx.recv().await {
+                *events = None;
+            }
+        }
+        None => std::future::pending().await,
+    }
 }
 
 impl Worker {
     async fn run(
         mut self,
-        mut events: broadcast::Receiver<Arc<opencalls_domain::Event>>,
+        events: broadcast::Receiver<Arc<opencalls_domain::Event>>,
         mut done: mpsc::Receiver<(String, AttemptOutcome)>,
         mut stopped: watch::Receiver<bool>,
     ) {
         tracing::info!("webhook worker started");
+        let mut events = Some(events);
+        self.seed_retry_times().await;
+        // Whether the outbox may hold events not judged yet (or the settings changed).
+        let mut dirty = true;
         loop {
             self.record().await;
-            self.enqueue().await;
+            if dirty {
+                self.enqueue().await;
+                self.refresh_settings().await;
+            }
             self.dispatch().await;
-            let sleep = self.sleep_time().await;
+            let sleep = self.sleep_time();
             let wake = tokio::select! {
                 _ = stopped.changed() => Wake::Stop,
-                Some(item) = done.recv() => { self.finished.push(item); Wake::Work }
-                result = events.recv() => {
-                    if let Err(broadcast::error::RecvError::Closed) = result {
-                        // No more live wake-ups; polling still finds new events.
-                        events = broadcast::channel(1).1;
-                    }
-                    Wake::Work
-                }
-                () = tokio::time::sleep(sleep) => Wake::Work,
+                Some(item) = done.recv() => { self.finished.push(item); Wake::Attempted }
+                () = next_event(&mut events) => Wake::Committed,
+                () = tokio::time::sleep(sleep) => Wake::Timer,
             };
             // Coalesce a burst of wake-ups into one round.
             while let Ok(item) = done.try_recv() {
                 self.finished.push(item);
             }
-            while events.try_recv().is_ok() {}
+            let mut committed = matches!(wake, Wake::Committed | Wake::Timer);
+            if let Some(rx) = events.as_mut() {
+                while rx.try_recv().is_ok() {
+                    committed = true;
+                }
+            }
+            dirty = committed;
             if matches!(wake, Wake::Stop) || *stopped.borrow() {
                 break;
             }
@@ -202,7 +236,10 @@ impl Worker {
             self.in_flight.remove(&stream);
             let result = match outcome.next {
                 NextStep::Delivered => "delivered",
-                NextStep::RetryAt(_) => "retried",
+                NextStep::RetryAt(at) => {
+                    self.retry_times.push(Reverse(at));
+                    "retried"
+                }
                 NextStep::Failed => "failed",
             };
             self.metrics.count(
@@ -236,10 +273,9 @@ impl Worker {
         if free == 0 {
             return;
         }
-        let settings = match self.store.webhook_settings().await {
-            Ok(s) if s.enabled && !s.url.is_empty() => s,
-            Ok(_) => return, // disabled: queued deliveries wait until re-enabled
-            Err(err) => return tracing::error!(%err, "reading webhook settings failed"),
+        let settings = match &self.settings {
+            Some(s) if s.enabled && !s.url.is_empty() => s.clone(),
+            _ => return, // disabled: queued deliveries wait until re-enabled
         };
         let now = self.clock.now();
         let due = match self
@@ -282,13 +318,37 @@ impl Worker {
         }
     }
 
-    /// Until the earliest retry falls due, at most `poll_interval`.
-    async fn sleep_time(&self) -> Duration {
-        let poll = self.config.poll_interval;
+    async fn refresh_settings(&mut self) {
+        match self.store.webhook_settings().await {
+            Ok(settings) => self.settings = Some(settings),
+            Err(err) => tracing::error!(%err, "reading webhook settings failed"),
+        }
+    }
+
+    /// Learns when retries scheduled before a restart fall due.
+    async fn seed_retry_times(&mut self) {
+        if let Ok(Some(at)) = self.store.next_webhook_due(self.clock.now()).await {
+            self.retry_times.push(Reverse(at));
+        }
+    }
+
+    /// Until the earliest retry falls due, at most `poll_interval`. Retries due by now were
+    /// just dispatched (or wait for a free slot, which an attempt's end wakes us for).
+    fn sleep_time(&mut self) -> Duration {
         let now = self.clock.now();
-        match self.store.next_webhook_due(now).await {
-            Ok(Some(at)) => Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(poll),
-            _ => poll,
+        while self
+            .retry_times
+            .peek()
+            .is_some_and(|Reverse(at)| *at <= now)
+        {
+            self.retry_times.pop();
+        }
+        let poll = self.config.poll_interval;
+        match self.retry_times.peek() {
+            Some(Reverse(at)) => {
+                Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(poll)
+            }
+            None => poll,
         }
     }
 }
