@@ -20,6 +20,9 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
+/// How long a round waits after a wake-up for more work to arrive.
+const COALESCE: Duration = Duration::from_millis(2);
+
 /// Outbox events judged per transaction.
 const ENQUEUE_BATCH: usize = 1000;
 
@@ -192,7 +195,12 @@ impl Worker {
                 () = next_event(&mut events) => Wake::Committed,
                 () = tokio::time::sleep(sleep) => Wake::Timer,
             };
-            // Coalesce a burst of wake-ups into one round.
+            // Coalesce a burst of wake-ups into one round: a moment's wait lets the events
+            // of concurrent requests and the ends of concurrent attempts share one round
+            // (one store write each), which keeps the worker's share of the writer small.
+            if matches!(wake, Wake::Committed | Wake::Attempted) {
+                tokio::time::sleep(COALESCE).await;
+            }
             while let Ok(item) = done.try_recv() {
                 self.finished.push(item);
             }

@@ -75,20 +75,22 @@ CREATE TABLE webhook_settings (
     updated_at     INTEGER NOT NULL
 );
 
--- How far the outbox has been judged against the settings.
-CREATE TABLE webhook_outbox_cursor (
+-- How far the outbox has been judged against the settings, and this installation's random
+-- id (the prefix of every delivery id, so ids never repeat across databases).
+CREATE TABLE webhook_state (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
-    outbox_seq INTEGER NOT NULL
+    outbox_seq INTEGER NOT NULL,
+    install_id TEXT NOT NULL
 );
-INSERT INTO webhook_outbox_cursor (id, outbox_seq) VALUES (1, (SELECT COALESCE(MAX(seq), 0) FROM outbox));
+INSERT INTO webhook_state (id, outbox_seq, install_id)
+VALUES (1, (SELECT COALESCE(MAX(seq), 0) FROM outbox), lower(hex(randomblob(16))));
 
+-- One row per queued event; `seq` is the event's outbox seq (category, time and payload
+-- stay in the outbox). Delivered rows, the vast majority, drop out of both indexes, so a
+-- delivery costs little index upkeep on the single writer.
 CREATE TABLE webhook_deliveries (
-    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
-    delivery_id      TEXT NOT NULL UNIQUE,
-    outbox_seq       INTEGER NOT NULL UNIQUE REFERENCES outbox (seq),
+    seq              INTEGER PRIMARY KEY,
     stream           TEXT NOT NULL,
-    category         TEXT NOT NULL,
-    occurred_at      INTEGER NOT NULL,
     status           TEXT NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0,
     created_at       INTEGER NOT NULL,
@@ -99,7 +101,7 @@ CREATE TABLE webhook_deliveries (
     finished_at      INTEGER
 );
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (stream, seq) WHERE status = 'pending';
-CREATE INDEX webhook_deliveries_by_status ON webhook_deliveries (status, seq);
+CREATE INDEX webhook_deliveries_undelivered ON webhook_deliveries (status, seq) WHERE status <> 'delivered';
 "#;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

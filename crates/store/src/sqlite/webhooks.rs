@@ -18,9 +18,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 /// Outbox rows judged per transaction when settings change (the rest follow in the worker).
 const SETTINGS_CHANGE_BATCH: usize = 10_000;
 
-const DELIVERY_COLUMNS: &str = "d.seq, d.delivery_id, d.stream, d.category, d.occurred_at, o.payload, \
-     d.status, d.attempts, d.created_at, d.next_attempt_at, d.last_attempt_at, d.last_status_code, \
-     d.last_error, d.finished_at";
+const DELIVERY_COLUMNS: &str = "d.seq, (SELECT install_id FROM webhook_state WHERE id = 1), d.stream, \
+     o.category, o.occurred_at, o.payload, d.status, d.attempts, d.created_at, d.next_attempt_at, \
+     d.last_attempt_at, d.last_status_code, d.last_error, d.finished_at";
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
@@ -73,8 +73,8 @@ impl WebhookStore for SqliteStore {
     ) -> Result<Vec<Delivery>, StoreError> {
         self.read(move |conn| {
             let sql = format!(
-                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN outbox o ON o.seq = d.outbox_seq
-                 WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND {HEAD}
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN outbox o ON o.seq = d.seq
+                 WHERE d.status = 'pending' AND d.status <> 'delivered' AND d.next_attempt_at <= ?1 AND {HEAD}
                  ORDER BY d.seq LIMIT ?2"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
@@ -88,7 +88,7 @@ impl WebhookStore for SqliteStore {
         self.read(move |conn| {
             let sql = format!(
                 "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d
-                 WHERE d.status = 'pending' AND d.next_attempt_at > ?1 AND {HEAD}"
+                 WHERE d.status = 'pending' AND d.status <> 'delivered' AND d.next_attempt_at > ?1 AND {HEAD}"
             );
             Ok(conn.query_row(&sql, [now], |r| r.get(0))?)
         })
@@ -135,10 +135,15 @@ impl WebhookStore for SqliteStore {
         self.read(move |conn| {
             let (cond, order, limit) = page_clause(&page, "d.seq");
             let status_cond = status
-                .map(|s| format!(" AND d.status = '{}'", s.as_str()))
+                .map(|s| match s {
+                    // Undelivered ones are found through their partial index; delivered
+                    // ones are the bulk of the table, so a scan by seq meets them at once.
+                    DeliveryStatus::Delivered => " AND d.status = 'delivered'".to_owned(),
+                    other => format!(" AND d.status = '{}' AND d.status <> 'delivered'", other.as_str()),
+                })
                 .unwrap_or_default();
             let sql = format!(
-                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN outbox o ON o.seq = d.outbox_seq
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN outbox o ON o.seq = d.seq
                  WHERE 1 = 1{status_cond}{cond} ORDER BY d.seq {order} LIMIT ?1"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
@@ -185,10 +190,10 @@ fn load_settings(conn: &Connection) -> Result<WebhookSettings, StoreError> {
 /// subscribed ones; returns how many rows it judged.
 fn enqueue(conn: &Connection, limit: usize, now: Millis) -> Result<usize, StoreError> {
     let cursor: i64 = conn
-        .prepare_cached("SELECT outbox_seq FROM webhook_outbox_cursor WHERE id = 1")?
+        .prepare_cached("SELECT outbox_seq FROM webhook_state WHERE id = 1")?
         .query_row([], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, stream, category, occurred_at FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        "SELECT seq, stream, category FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
     let rows = stmt
         .query_map(params![cursor, limit as i64], |r| {
@@ -196,7 +201,6 @@ fn enqueue(conn: &Connection, limit: usize, now: Millis) -> Result<usize, StoreE
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -206,18 +210,16 @@ fn enqueue(conn: &Connection, limit: usize, now: Millis) -> Result<usize, StoreE
     let settings = load_settings(conn)?;
     if settings.enabled && !settings.url.is_empty() {
         let mut insert = conn.prepare_cached(
-            "INSERT INTO webhook_deliveries (delivery_id, outbox_seq, stream, category, occurred_at,
-                 status, created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+            "INSERT INTO webhook_deliveries (seq, stream, status, created_at, next_attempt_at)
+             VALUES (?1, ?2, 'pending', ?3, ?3)",
         )?;
-        for (seq, stream, category, occurred_at) in &rows {
+        for (seq, stream, category) in &rows {
             if subscribed(&settings.enabled_events, category) {
-                let id = uuid::Uuid::new_v4().to_string();
-                insert.execute(params![id, seq, stream, category, occurred_at, now])?;
+                insert.execute(params![seq, stream, now])?;
             }
         }
     }
-    conn.prepare_cached("UPDATE webhook_outbox_cursor SET outbox_seq = ?1 WHERE id = 1")?
+    conn.prepare_cached("UPDATE webhook_state SET outbox_seq = ?1 WHERE id = 1")?
         .execute([last])?;
     Ok(rows.len())
 }
@@ -226,9 +228,11 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     let status: String = row.get(6)?;
     let status = DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed);
     let next_attempt_at: i64 = row.get(9)?;
+    let seq: i64 = row.get(0)?;
+    let install_id: String = row.get(1)?;
     Ok(Delivery {
-        seq: row.get(0)?,
-        delivery_id: row.get(1)?,
+        seq,
+        delivery_id: format!("{install_id}-{seq}"),
         stream: row.get(2)?,
         category: row.get(3)?,
         occurred_at: row.get(4)?,
