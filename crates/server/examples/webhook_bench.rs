@@ -55,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
     println!("{creates} room creates per phase, {clients} concurrent clients, {rounds} rounds");
     let enable = json!({"enabled": true, "url": hook_url, "enabled_events": ["*"]});
     let (mut ratios, mut rates) = (Vec::new(), Vec::new());
+    let (mut sum_off, mut sum_on) = (0.0, 0.0);
     for round in 1..=rounds {
         // Alternate which phase goes first, so drift (a growing database, other load on
         // the machine) doesn't favour one side.
@@ -81,6 +82,8 @@ async fn main() -> anyhow::Result<()> {
         }
         let ratio = on / off;
         ratios.push(ratio);
+        sum_off += off;
+        sum_on += on;
         rates.push(delivered_per_s);
         println!(
             "round {round}: creates/s off {off:.0}, on {on:.0} (ratio {ratio:.2}); \
@@ -90,7 +93,11 @@ async fn main() -> anyhow::Result<()> {
     ratios.sort_by(f64::total_cmp);
     rates.sort_by(f64::total_cmp);
     println!(
-        "median on/off ratio: {:.2}; median delivery rate: {:.0} events/s",
+        "mean creates/s off {:.0}, on {:.0}: ratio {:.2}; median round ratio {:.2}; \
+         median delivery rate {:.0} events/s",
+        sum_off / rounds as f64,
+        sum_on / rounds as f64,
+        sum_on / sum_off,
         ratios[ratios.len() / 2],
         rates[rates.len() / 2]
     );

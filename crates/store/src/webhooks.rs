@@ -60,9 +60,9 @@ impl DeliveryStatus {
 /// One event queued for the webhook receiver, with its delivery history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivery {
-    /// Queue position; deliveries of one stream are attempted in this order.
+    /// The event's outbox seq; deliveries of one stream are attempted in this order.
     pub seq: i64,
-    /// Unique, stable across retries: receivers de-duplicate on it.
+    /// Unique (installation id + `seq`), stable across retries: receivers de-duplicate on it.
     pub delivery_id: String,
     pub stream: String,
     pub category: String,
