@@ -117,13 +117,13 @@ async fn room_life_cycle_arrives_signed_and_in_order() {
     );
     assert_eq!(hits[6].json["room"]["state"], "deleted");
 
-    let (_, log) = server
-        .get(&format!("{LOG}?status=delivered&limit=100"))
-        .await;
-    assert_eq!(log["deliveries"].as_array().unwrap().len(), expected.len());
-    assert_eq!(log["deliveries"][0]["category"], "room:delete");
-    assert_eq!(log["deliveries"][0]["attempts"], 1);
-    assert_eq!(log["deliveries"][0]["last_status_code"], 200);
+    // The outcome is recorded just after the receiver answers.
+    let log = wait_for_log(&server, "delivered", expected.len()).await;
+    assert_eq!(log.len(), expected.len());
+    assert_eq!(log[0]["category"], "room:delete");
+    assert_eq!(log[0]["delivery_id"], hits[6].delivery_id());
+    assert_eq!(log[0]["attempts"], 1);
+    assert_eq!(log[0]["last_status_code"], 200);
 }
 
 #[tokio::test]
@@ -158,16 +158,16 @@ async fn server_errors_are_retried_until_delivered_once() {
     assert_eq!(delivery["last_status_code"], 200);
     assert!(delivery["next_attempt_at"].is_null());
     // Delivered once: nothing more arrives after success.
-    let (_, metrics) = server.get("/metrics").await;
-    let text = metrics.as_str().unwrap_or_default().to_owned();
-    assert!(
-        text.contains("opencalls_webhook_deliveries_total{result=\"retried\"} 3"),
-        "{text}"
-    );
-    assert!(
-        text.contains("opencalls_webhook_deliveries_total{result=\"delivered\"} 1"),
-        "{text}"
-    );
+    wait_for_metric(
+        &server,
+        "opencalls_webhook_deliveries_total{result=\"retried\"} 3",
+    )
+    .await;
+    wait_for_metric(
+        &server,
+        "opencalls_webhook_deliveries_total{result=\"delivered\"} 1",
+    )
+    .await;
     assert_eq!(receiver.hits().len(), 4);
 }
 
@@ -223,13 +223,11 @@ async fn a_dead_receiver_fails_after_the_retry_period_and_the_stream_moves_on() 
             .iter()
             .all(|h| h.category() == "room:delete")
     );
-    let (_, metrics) = server.get("/metrics").await;
-    assert!(
-        metrics
-            .as_str()
-            .unwrap()
-            .contains("opencalls_webhook_deliveries_total{result=\"failed\"} 2")
-    );
+    wait_for_metric(
+        &server,
+        "opencalls_webhook_deliveries_total{result=\"failed\"} 2",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -314,6 +312,20 @@ async fn a_graceful_stop_finishes_attempts_in_flight_without_repeats() {
     let (_, pending) = server.get(&format!("{LOG}?status=pending")).await;
     assert_eq!(pending["deliveries"], json!([]));
     assert_eq!(receiver.hits().len(), 1);
+}
+
+/// Polls `/metrics` until it has the line `needle` (metrics follow the recorded outcome).
+async fn wait_for_metric(server: &TestServer, needle: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, text) = server.get("/metrics").await;
+        let text = text.as_str().unwrap_or_default().to_owned();
+        if text.lines().any(|l| l == needle) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no `{needle}` in:\n{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The slowest of `n` sequential room creates.
