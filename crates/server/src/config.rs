@@ -156,6 +156,10 @@ impl Config {
     pub fn validate_webhooks(&self) -> Result<(), ConfigError> {
         let zero = [
             ("webhook_timeout_ms", self.webhook_timeout_ms == 0),
+            (
+                "webhook_retry_period_secs",
+                self.webhook_retry_period_secs == 0,
+            ),
             ("webhook_backoff_base_ms", self.webhook_backoff_base_ms == 0),
             ("webhook_backoff_max_ms", self.webhook_backoff_max_ms == 0),
             ("webhook_poll_ms", self.webhook_poll_ms == 0),

@@ -158,3 +158,24 @@ async fn delivery_log_validates_its_parameters() {
         400100,
     );
 }
+
+#[tokio::test]
+async fn openapi_documents_the_webhook_endpoints() {
+    let server = TestServer::start().await;
+    let (status, doc) = server.get("/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let paths = &doc["paths"];
+    let settings = &paths["/v1/applications/{application_id}/settings/webhook"];
+    assert!(
+        settings["get"].is_object() && settings["put"].is_object(),
+        "{paths}"
+    );
+    assert!(paths["/v1/applications/{application_id}/webhook/deliveries"]["get"].is_object());
+    assert!(
+        doc["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "Webhooks")
+    );
+}
