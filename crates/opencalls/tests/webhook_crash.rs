@@ -21,8 +21,14 @@ const ITEM_UPDATES: usize = 3;
 
 /// Starts `opencalls serve` on `dir`; returns the child and its base URL.
 async fn spawn_server(dir: &Path) -> (Child, String) {
+    spawn_server_with(dir, &[]).await
+}
+
+/// Like [`spawn_server`], with extra environment variables for the child.
+async fn spawn_server_with(dir: &Path, extra_env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_opencalls"))
         .arg("serve")
+        .envs(extra_env.iter().copied())
         .env("OPENCALLS_HTTP_ADDR", "127.0.0.1:0")
         .env("OPENCALLS_DATA_DIR", dir)
         .env("OPENCALLS_API_TOKEN", TOKEN)
@@ -128,12 +134,7 @@ async fn every_event_survives_a_kill_and_arrives_in_order() {
     let receiver = Receiver::start_on(listener, |_| (200, Duration::ZERO));
 
     let hits = receiver
-        .wait_until(Duration::from_secs(120), |hits| {
-            let mut ids: Vec<&str> = hits.iter().map(|h| h.delivery_id()).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids.len() >= total
-        })
+        .wait_until(Duration::from_secs(120), |hits| distinct(hits) >= total)
         .await;
 
     // Repeats are the same delivery again: same id, same body.
@@ -194,4 +195,91 @@ async fn every_event_survives_a_kill_and_arrives_in_order() {
     .await;
     assert_eq!(failed["deliveries"], json!([]));
     server.start_kill().ok();
+}
+
+/// Killed while attempts are in flight to a slow receiver: after restart the unrecorded
+/// attempts are repeated (same id, same body), at most one per delivery slot, and nothing
+/// is lost or reordered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_mid_attempt_repeats_only_unrecorded_attempts() {
+    const SLOTS: usize = 8;
+    const SLOW_ROOMS: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver_addr = listener.local_addr().unwrap();
+    let receiver = Receiver::start_on(listener, |_| (200, Duration::from_millis(100)));
+    let (mut server, base) =
+        spawn_server_with(dir.path(), &[("OPENCALLS_WEBHOOK_CONCURRENCY", "8")]).await;
+    let http = reqwest::Client::new();
+    call(
+        &http,
+        reqwest::Method::PUT,
+        format!("{base}/v1/applications/opencalls/settings/webhook"),
+        json!({"enabled": true, "url": format!("http://{receiver_addr}/hook"), "enabled_events": ["*"]}),
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for _ in 0..SLOW_ROOMS {
+        tasks.push(tokio::spawn(room_life(http.clone(), base.clone())));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let total = SLOW_ROOMS * (ITEM_UPDATES + 2);
+    // Kill once deliveries are well under way (attempts take 100 ms, so some are in flight).
+    receiver
+        .wait_until(Duration::from_secs(60), |h| h.len() >= total / 4)
+        .await;
+    server.start_kill().expect("SIGKILL");
+    server.wait().await.expect("reap");
+    let before_restart = receiver.hits().len();
+    let (mut server, _base) =
+        spawn_server_with(dir.path(), &[("OPENCALLS_WEBHOOK_CONCURRENCY", "8")]).await;
+
+    let hits = receiver
+        .wait_until(Duration::from_secs(120), |hits| distinct(hits) >= total)
+        .await;
+    let mut first: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut per_room: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut repeats = 0;
+    for hit in &hits {
+        if let Some(body) = first.get(hit.delivery_id()) {
+            assert_eq!(body, &hit.body, "a repeat differs from the first delivery");
+            repeats += 1;
+            continue;
+        }
+        first.insert(hit.delivery_id().to_owned(), hit.body.clone());
+        let room_id = hit.json["room"]["room_id"]
+            .as_str()
+            .or_else(|| hit.json["room_id"].as_str())
+            .unwrap()
+            .to_owned();
+        per_room
+            .entry(room_id)
+            .or_default()
+            .push(hit.category().to_owned());
+    }
+    assert_eq!(first.len(), total, "lost or extra events");
+    let mut expected = vec!["room:create".to_owned()];
+    expected.extend(std::iter::repeat_n(
+        "room:custom_items_update".to_owned(),
+        ITEM_UPDATES,
+    ));
+    expected.push("room:delete".to_owned());
+    assert_eq!(per_room.len(), SLOW_ROOMS);
+    assert!(per_room.values().all(|c| *c == expected), "{per_room:?}");
+    eprintln!("killed after {before_restart} hits; {repeats} repeats");
+    // Only attempts whose outcome was not recorded repeat: at most one per slot.
+    assert!(
+        repeats <= SLOTS,
+        "{repeats} repeats with {SLOTS} delivery slots"
+    );
+    server.start_kill().ok();
+}
+
+fn distinct(hits: &[webhook_receiver::Hit]) -> usize {
+    let mut ids: Vec<&str> = hits.iter().map(|h| h.delivery_id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
 }
