@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::{AppState, live_events, rooms};
+use crate::{AppState, live_events, rooms, webhooks};
 use axum::Json;
 use axum::response::IntoResponse;
 use std::sync::Arc;
@@ -16,7 +16,8 @@ use utoipa_axum::routes;
     security(("api_token" = [])),
     tags(
         (name = rooms::TAG, description = "Group-call rooms"),
-        (name = live_events::TAG, description = "Live events (single host broadcasts)")
+        (name = live_events::TAG, description = "Live events (single host broadcasts)"),
+        (name = webhooks::TAG, description = "Webhook settings and delivery log")
     )
 )]
 struct ApiDoc;
@@ -56,6 +57,8 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(live_events::start))
         .routes(routes!(live_events::get_host))
         .routes(routes!(live_events::list_participants))
+        .routes(routes!(webhooks::get_settings, webhooks::update_settings))
+        .routes(routes!(webhooks::list_deliveries))
 }
 
 pub(crate) async fn serve(doc: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {

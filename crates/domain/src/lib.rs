@@ -16,6 +16,7 @@ pub mod live_event;
 pub mod participant;
 pub mod room;
 pub mod user;
+pub mod webhook_categories;
 
 pub use custom_items::{CustomItems, CustomItemsMode};
 pub use error::DomainError;

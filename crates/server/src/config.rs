@@ -39,6 +39,18 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The application id reported in webhooks and settings.
     pub app_id: String,
+    /// Limit of one webhook delivery attempt, in milliseconds.
+    pub webhook_timeout_ms: u64,
+    /// How long a webhook delivery is retried before it is marked failed, in seconds.
+    pub webhook_retry_period_secs: u64,
+    /// Delay after the first failed attempt; doubles per attempt (with jitter).
+    pub webhook_backoff_base_ms: u64,
+    /// Largest delay between two attempts.
+    pub webhook_backoff_max_ms: u64,
+    /// Most webhook attempts in flight at once.
+    pub webhook_concurrency: usize,
+    /// Fallback interval at which the webhook worker looks for work.
+    pub webhook_poll_ms: u64,
 }
 
 /// Where state lives.
@@ -55,6 +67,12 @@ impl Default for Config {
             database_url: None,
             data_dir: PathBuf::from("opencalls-data"),
             app_id: "opencalls".to_owned(),
+            webhook_timeout_ms: 10_000,
+            webhook_retry_period_secs: 24 * 60 * 60,
+            webhook_backoff_base_ms: 1_000,
+            webhook_backoff_max_ms: 10 * 60 * 1000,
+            webhook_concurrency: 32,
+            webhook_poll_ms: 1_000,
         }
     }
 }
@@ -99,7 +117,61 @@ impl Config {
         if let Some(app_id) = var("OPENCALLS_APP_ID").filter(|a| !a.is_empty()) {
             self.app_id = app_id;
         }
+        self.apply_webhook_env(&var)
+    }
+
+    fn apply_webhook_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let fields: [(&'static str, &mut u64); 5] = [
+            ("OPENCALLS_WEBHOOK_TIMEOUT_MS", &mut self.webhook_timeout_ms),
+            (
+                "OPENCALLS_WEBHOOK_RETRY_PERIOD_SECS",
+                &mut self.webhook_retry_period_secs,
+            ),
+            (
+                "OPENCALLS_WEBHOOK_BACKOFF_BASE_MS",
+                &mut self.webhook_backoff_base_ms,
+            ),
+            (
+                "OPENCALLS_WEBHOOK_BACKOFF_MAX_MS",
+                &mut self.webhook_backoff_max_ms,
+            ),
+            ("OPENCALLS_WEBHOOK_POLL_MS", &mut self.webhook_poll_ms),
+        ];
+        for (name, field) in fields {
+            if let Some(value) = var(name).filter(|v| !v.is_empty()) {
+                *field = parse_positive(name, &value)?;
+            }
+        }
+        if let Some(value) = var("OPENCALLS_WEBHOOK_CONCURRENCY").filter(|v| !v.is_empty()) {
+            let n = parse_positive("OPENCALLS_WEBHOOK_CONCURRENCY", &value)?;
+            self.webhook_concurrency = usize::try_from(n).unwrap_or(usize::MAX);
+        }
         Ok(())
+    }
+
+    /// Checks the webhook settings read from the file (the environment is checked on read).
+    pub fn validate_webhooks(&self) -> Result<(), ConfigError> {
+        let zero = [
+            ("webhook_timeout_ms", self.webhook_timeout_ms == 0),
+            (
+                "webhook_retry_period_secs",
+                self.webhook_retry_period_secs == 0,
+            ),
+            ("webhook_backoff_base_ms", self.webhook_backoff_base_ms == 0),
+            ("webhook_backoff_max_ms", self.webhook_backoff_max_ms == 0),
+            ("webhook_poll_ms", self.webhook_poll_ms == 0),
+            ("webhook_concurrency", self.webhook_concurrency == 0),
+        ];
+        match zero.iter().find(|(_, is_zero)| *is_zero) {
+            Some((name, _)) => Err(ConfigError::Invalid {
+                name,
+                message: "must be greater than 0".into(),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
@@ -154,6 +226,16 @@ impl Config {
     }
 }
 
+fn parse_positive(name: &'static str, value: &str) -> Result<u64, ConfigError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            message: format!("expected a positive integer, got '{value}'"),
+        }),
+    }
+}
+
 fn invalid_db(message: &str) -> ConfigError {
     ConfigError::Invalid {
         name: "OPENCALLS_DATABASE_URL",
@@ -203,6 +285,31 @@ mod tests {
         );
         config.database_url = Some("mysql://x".into());
         assert!(config.database().is_err());
+    }
+
+    #[test]
+    fn webhook_settings_from_env() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "OPENCALLS_WEBHOOK_TIMEOUT_MS" => Some("250".into()),
+                "OPENCALLS_WEBHOOK_CONCURRENCY" => Some("4".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.webhook_timeout_ms, 250);
+        assert_eq!(config.webhook_concurrency, 4);
+        assert_eq!(config.webhook_retry_period_secs, 86_400);
+        assert!(
+            Config::default()
+                .apply_env(|n| (n == "OPENCALLS_WEBHOOK_POLL_MS").then(|| "0".into()))
+                .is_err()
+        );
+        let zero = Config {
+            webhook_concurrency: 0,
+            ..Config::default()
+        };
+        assert!(zero.validate_webhooks().is_err());
     }
 
     #[test]

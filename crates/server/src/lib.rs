@@ -12,8 +12,10 @@ use opencalls_api::ApiConfig;
 use opencalls_service::{Clock, Services, SystemClock};
 use opencalls_store::Store;
 use opencalls_store::sqlite::SqliteStore;
+use opencalls_webhook::{WebhookWorker, WorkerConfig};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
@@ -25,6 +27,8 @@ pub enum ServerError {
     Store(#[from] opencalls_store::StoreError),
     #[error("serving HTTP: {0}")]
     Io(#[from] std::io::Error),
+    #[error("starting the webhook worker: {0}")]
+    Webhooks(String),
 }
 
 /// Opens the store named by the configuration.
@@ -38,6 +42,7 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
 pub struct App {
     pub config: Config,
     pub services: Services,
+    pub store: Arc<dyn Store>,
 }
 
 impl App {
@@ -52,9 +57,14 @@ impl App {
         if config.api_token.is_none() {
             return Err(ConfigError::MissingApiToken.into());
         }
+        config.validate_webhooks()?;
         let store = open_store(&config)?;
-        let services = Services::new(store, clock);
-        Ok(Self { config, services })
+        let services = Services::new(store.clone(), clock).with_app_id(&config.app_id);
+        Ok(Self {
+            config,
+            services,
+            store,
+        })
     }
 
     /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -68,13 +78,39 @@ impl App {
             .api_token
             .clone()
             .ok_or(ConfigError::MissingApiToken)?;
+        let webhooks = self.start_webhooks(&api_token)?;
         let app = opencalls_api::router(self.services, ApiConfig { api_token });
         tracing::info!(addr = %listener.local_addr()?, "serving the Platform API");
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        webhooks.stop().await;
+        served?;
         tracing::info!("server stopped");
         Ok(())
+    }
+
+    /// Starts the webhook delivery worker (its own tasks, apart from request handling).
+    fn start_webhooks(&self, api_token: &str) -> Result<WebhookWorker, ServerError> {
+        let c = &self.config;
+        let config = WorkerConfig {
+            app_id: c.app_id.clone(),
+            signing_key: api_token.to_owned(),
+            timeout: Duration::from_millis(c.webhook_timeout_ms),
+            retry_period: Duration::from_secs(c.webhook_retry_period_secs),
+            backoff_base: Duration::from_millis(c.webhook_backoff_base_ms),
+            backoff_max: Duration::from_millis(c.webhook_backoff_max_ms),
+            concurrency: c.webhook_concurrency,
+            poll_interval: Duration::from_millis(c.webhook_poll_ms),
+        };
+        WebhookWorker::start(
+            self.store.clone(),
+            &self.services.bus,
+            self.services.metrics.clone(),
+            Arc::new(SystemClock),
+            config,
+        )
+        .map_err(|e| ServerError::Webhooks(e.to_string()))
     }
 }
 

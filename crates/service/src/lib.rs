@@ -13,6 +13,7 @@ pub mod live_events;
 pub mod metrics;
 mod paging;
 pub mod rooms;
+pub mod webhooks;
 
 pub use bus::EventBus;
 pub use clock::{Clock, OffsetClock, SystemClock};
@@ -21,6 +22,7 @@ pub use live_events::{LiveEventList, LiveEventService};
 pub use metrics::Metrics;
 pub use paging::{ListPage, PageParams};
 pub use rooms::{RoomList, RoomService};
+pub use webhooks::WebhookService;
 
 use opencalls_store::Store;
 use std::sync::Arc;
@@ -32,6 +34,7 @@ pub struct Services {
     pub live_events: LiveEventService,
     pub bus: EventBus,
     pub metrics: Metrics,
+    pub webhooks: WebhookService,
 }
 
 impl Services {
@@ -39,9 +42,20 @@ impl Services {
         let bus = EventBus::new();
         Self {
             live_events: LiveEventService::new(store.clone(), clock.clone(), bus.clone()),
-            rooms: RoomService::new(store, clock, bus.clone()),
+            rooms: RoomService::new(store.clone(), clock.clone(), bus.clone()),
             bus,
             metrics: Metrics::new(),
+            webhooks: WebhookService::new(store, clock, webhooks::DEFAULT_APP_ID),
         }
+    }
+
+    /// Names the application these services act for (`Config::app_id`).
+    pub fn with_app_id(mut self, app_id: &str) -> Self {
+        self.webhooks = WebhookService::new(
+            self.webhooks.store.clone(),
+            self.webhooks.clock.clone(),
+            app_id,
+        );
+        self
     }
 }

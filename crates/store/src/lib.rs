@@ -16,11 +16,13 @@ mod error;
 mod live_events;
 mod query;
 pub mod sqlite;
+pub mod webhooks;
 
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use error::StoreError;
 pub use live_events::{LiveEventQuery, LiveEventStore, LiveEventTransition, ParticipantScope};
 pub use query::{Page, PageRequest, RoomQuery};
+pub use webhooks::WebhookStore;
 
 use async_trait::async_trait;
 use opencalls_domain::room::RoomChange;
@@ -58,6 +60,6 @@ pub trait RoomStore: Send + Sync {
 }
 
 /// Everything the application needs from storage.
-pub trait Store: RoomStore + LiveEventStore + Send + Sync + 'static {}
+pub trait Store: RoomStore + LiveEventStore + WebhookStore + Send + Sync + 'static {}
 
-impl<T: RoomStore + LiveEventStore + Send + Sync + 'static> Store for T {}
+impl<T: RoomStore + LiveEventStore + WebhookStore + Send + Sync + 'static> Store for T {}

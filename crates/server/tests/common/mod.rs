@@ -32,11 +32,17 @@ impl TestServer {
 
     /// A server on an existing data directory (e.g. to test a restart).
     pub async fn start_in(dir: Arc<TempDir>) -> Self {
-        let config = Config {
+        Self::start_with(dir, |_| {}).await
+    }
+
+    /// A server on `dir` whose configuration `adjust` changes first (e.g. short timeouts).
+    pub async fn start_with(dir: Arc<TempDir>, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
             api_token: Some(TOKEN.into()),
             data_dir: dir.path().to_owned(),
             ..Config::default()
         };
+        adjust(&mut config);
         let clock = Arc::new(OffsetClock::new());
         let app = App::open_with_clock(config, clock.clone()).expect("open app");
         let services = app.services.clone();

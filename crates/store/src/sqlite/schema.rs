@@ -6,7 +6,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// `(version, SQL)`, ascending. Versions are never reused.
-const MIGRATIONS: &[(i64, &str)] = &[(1, ROOMS), (2, LIVE_EVENTS)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, ROOMS), (2, LIVE_EVENTS), (3, WEBHOOKS)];
 
 const ROOMS: &str = r#"
 CREATE TABLE users (
@@ -127,14 +127,55 @@ CREATE INDEX live_event_participants_active ON live_event_participants (live_eve
     WHERE state <> 'exited';
 "#;
 
+/// Webhook settings and the delivery queue (see `webhooks.rs`). Events committed before
+/// this migration are not queued: no webhook could have been configured for them.
+const WEBHOOKS: &str = r#"
+CREATE TABLE webhook_settings (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled        INTEGER NOT NULL,
+    url            TEXT NOT NULL,
+    enabled_events TEXT NOT NULL,
+    updated_at     INTEGER NOT NULL
+);
+
+-- How far the outbox has been judged against the settings, and this installation's random
+-- id (the prefix of every delivery id, so ids never repeat across databases).
+CREATE TABLE webhook_state (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    outbox_seq INTEGER NOT NULL,
+    install_id TEXT NOT NULL
+);
+INSERT INTO webhook_state (id, outbox_seq, install_id)
+VALUES (1, (SELECT COALESCE(MAX(seq), 0) FROM outbox), lower(hex(randomblob(16))));
+
+-- One row per queued event; `seq` is the event's outbox seq (category, time and payload
+-- stay in the outbox). Delivered rows, the vast majority, drop out of both indexes, so a
+-- delivery costs little index upkeep on the single writer.
+CREATE TABLE webhook_deliveries (
+    seq              INTEGER PRIMARY KEY,
+    stream           TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    next_attempt_at  INTEGER NOT NULL,
+    last_attempt_at  INTEGER,
+    last_status_code INTEGER,
+    last_error       TEXT,
+    finished_at      INTEGER
+);
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (stream, seq) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_undelivered ON webhook_deliveries (status, seq) WHERE status <> 'delivered';
+"#;
+
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
-    )?;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    // Apply every migration not recorded yet (not only those above the highest applied),
+    // so a database made by a build that lacked one still gets it.
+    let applied: std::collections::HashSet<i64> = conn
+        .prepare("SELECT version FROM schema_migrations")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.execute(

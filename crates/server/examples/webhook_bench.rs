@@ -1,0 +1,155 @@
+//! Webhook benchmark: API write throughput (room creates/s over HTTP) with webhooks off and
+//! on, and events/s delivered to a fast receiver on 127.0.0.1. Everything runs in this one
+//! process on loopback. See docs/BENCHMARKS.md (`## Webhooks`); run with
+//! `scripts/bench-webhooks.sh` (release build).
+//!
+//! Usage: webhook_bench [CREATES] [CLIENTS] [ROUNDS]   (defaults 2000 32 3)
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::routing::post;
+use opencalls_server::{App, Config};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+const TOKEN: &str = "bench-token";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().context("arguments are numbers"))
+        .collect::<Result<_, _>>()?;
+    let creates = args.first().copied().unwrap_or(2000);
+    let clients = args.get(1).copied().unwrap_or(32);
+    let rounds = args.get(2).copied().unwrap_or(3);
+
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    let receiver = TcpListener::bind("127.0.0.1:0").await?;
+    let hook_url = format!("http://{}/hook", receiver.local_addr()?);
+    let hook = Router::new().route(
+        "/hook",
+        post(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+            async { "ok" }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(receiver, hook).await });
+
+    let dir = tempfile::tempdir()?;
+    let config = Config {
+        api_token: Some(TOKEN.into()),
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
+    let app = App::open(config)?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(app.serve(listener, std::future::pending()));
+    let http = reqwest::Client::new();
+
+    println!("{creates} room creates per phase, {clients} concurrent clients, {rounds} rounds");
+    let enable = json!({"enabled": true, "url": hook_url, "enabled_events": ["*"]});
+    let (mut ratios, mut rates) = (Vec::new(), Vec::new());
+    let (mut sum_off, mut sum_on) = (0.0, 0.0);
+    for round in 1..=rounds {
+        // Alternate which phase goes first, so drift (a growing database, other load on
+        // the machine) doesn't favour one side.
+        let mut off = 0.0;
+        if round % 2 == 1 {
+            settings(&http, &base, json!({"enabled": false})).await?;
+            off = create_rooms(&http, &base, creates, clients).await?;
+        }
+        settings(&http, &base, enable.clone()).await?;
+        let before = received.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let on = create_rooms(&http, &base, creates, clients).await?;
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while received.load(Ordering::Relaxed) < before + creates {
+            if Instant::now() > deadline {
+                bail!("deliveries did not finish");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let delivered_per_s = creates as f64 / started.elapsed().as_secs_f64();
+        if round % 2 == 0 {
+            settings(&http, &base, json!({"enabled": false})).await?;
+            off = create_rooms(&http, &base, creates, clients).await?;
+        }
+        let ratio = on / off;
+        ratios.push(ratio);
+        sum_off += off;
+        sum_on += on;
+        rates.push(delivered_per_s);
+        println!(
+            "round {round}: creates/s off {off:.0}, on {on:.0} (ratio {ratio:.2}); \
+             {creates} events delivered at {delivered_per_s:.0} events/s"
+        );
+    }
+    ratios.sort_by(f64::total_cmp);
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "mean creates/s off {:.0}, on {:.0}: ratio {:.2}; median round ratio {:.2}; \
+         median delivery rate {:.0} events/s",
+        sum_off / rounds as f64,
+        sum_on / rounds as f64,
+        sum_on / sum_off,
+        ratios[ratios.len() / 2],
+        rates[rates.len() / 2]
+    );
+    Ok(())
+}
+
+async fn settings(
+    http: &reqwest::Client,
+    base: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<()> {
+    let resp = http
+        .put(format!("{base}/v1/applications/opencalls/settings/webhook"))
+        .header("Api-Token", TOKEN)
+        .json(&body)
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        bail!("settings: {}", resp.text().await?);
+    }
+    Ok(())
+}
+
+/// Creates `n` rooms from `clients` concurrent clients; returns creates per second.
+async fn create_rooms(
+    http: &reqwest::Client,
+    base: &str,
+    n: usize,
+    clients: usize,
+) -> anyhow::Result<f64> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, url, next) = (http.clone(), format!("{base}/v1/rooms"), next.clone());
+        tasks.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < n {
+                let resp = http
+                    .post(&url)
+                    .header("Api-Token", TOKEN)
+                    .json(&json!({"type": "small_room_for_video"}))
+                    .send()
+                    .await?;
+                if !resp.status().is_success() {
+                    bail!("create failed: {}", resp.status());
+                }
+            }
+            Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}

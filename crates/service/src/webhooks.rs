@@ -1,0 +1,216 @@
+//! Webhook settings and the delivery log, for the application named by the server's
+//! configured application id.
+//!
+//! Invariant: settings are stored only after validation (http(s) URL, known categories),
+//! so the delivery worker never meets an unusable subscription.
+
+use crate::{Clock, ListPage, PageParams, ServiceError};
+use opencalls_domain::DomainError;
+use opencalls_domain::webhook_categories::{self, WILDCARD};
+use opencalls_store::webhooks::{Delivery, DeliveryStatus, WebhookSettings, WebhookSettingsUpdate};
+use opencalls_store::{CursorKind, Store};
+use std::sync::Arc;
+
+/// Longest webhook URL accepted.
+pub const MAX_URL_LEN: usize = 2048;
+/// Most entries accepted in `enabled_events`.
+pub const MAX_ENABLED_EVENTS: usize = 64;
+/// The application id used when the configuration names none.
+pub const DEFAULT_APP_ID: &str = "opencalls";
+
+const APPLICATION: &str = "application";
+const SETTINGS: &str = "webhook settings";
+
+#[derive(Clone)]
+pub struct WebhookService {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    app_id: Arc<str>,
+}
+
+impl WebhookService {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, app_id: &str) -> Self {
+        Self {
+            store,
+            clock,
+            app_id: app_id.into(),
+        }
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// Every category a subscription may name.
+    pub fn all_categories(&self) -> Vec<String> {
+        webhook_categories::ALL
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect()
+    }
+
+    pub async fn settings(&self, app_id: &str) -> Result<WebhookSettings, ServiceError> {
+        self.check_app(app_id)?;
+        self.store
+            .webhook_settings()
+            .await
+            .map_err(ServiceError::from_store(SETTINGS))
+    }
+
+    /// Validates and applies a partial update; returns the settings now in force.
+    pub async fn update_settings(
+        &self,
+        app_id: &str,
+        update: WebhookSettingsUpdate,
+    ) -> Result<WebhookSettings, ServiceError> {
+        self.check_app(app_id)?;
+        let update = validate(update)?;
+        if update.enabled == Some(true) {
+            let current = self.settings(app_id).await?;
+            let url = update.url.as_deref().unwrap_or(&current.url);
+            if url.is_empty() {
+                return Err(DomainError::MissingParameter(
+                    "url is required to enable webhooks".into(),
+                )
+                .into());
+            }
+        }
+        self.store
+            .update_webhook_settings(update, self.clock.now())
+            .await
+            .map_err(ServiceError::from_store(SETTINGS))
+    }
+
+    /// The delivery log, newest first; `status` is `pending`, `delivered` or `failed`.
+    pub async fn deliveries(
+        &self,
+        app_id: &str,
+        status: Option<&str>,
+        page: &PageParams,
+    ) -> Result<ListPage<Delivery>, ServiceError> {
+        self.check_app(app_id)?;
+        let status = status
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                DeliveryStatus::parse(s).ok_or_else(|| {
+                    DomainError::invalid(format!(
+                        "status must be one of pending, delivered, failed; got '{s}'"
+                    ))
+                })
+            })
+            .transpose()?;
+        let request = page.validate(CursorKind::WebhookDeliveries)?;
+        let page = self
+            .store
+            .list_webhook_deliveries(status, request)
+            .await
+            .map_err(ServiceError::from_store("webhook delivery"))?;
+        Ok(ListPage::from_page(page, CursorKind::WebhookDeliveries))
+    }
+
+    fn check_app(&self, app_id: &str) -> Result<(), ServiceError> {
+        if app_id == &*self.app_id {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(APPLICATION))
+        }
+    }
+}
+
+fn validate(mut update: WebhookSettingsUpdate) -> Result<WebhookSettingsUpdate, DomainError> {
+    if let Some(url) = &update.url {
+        let url = url.trim().to_owned();
+        check_url(&url)?;
+        update.url = Some(url);
+    }
+    if let Some(events) = &update.enabled_events {
+        update.enabled_events = Some(check_events(events)?);
+    }
+    Ok(update)
+}
+
+/// An absolute `http://` or `https://` URL with a host; `""` clears the URL.
+fn check_url(url: &str) -> Result<(), DomainError> {
+    if url.is_empty() {
+        return Ok(());
+    }
+    if url.len() > MAX_URL_LEN {
+        return Err(DomainError::invalid(format!(
+            "url must be at most {MAX_URL_LEN} characters"
+        )));
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| DomainError::invalid("url must start with http:// or https://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err(DomainError::invalid("url must name a host"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(DomainError::invalid(
+            "url must not contain spaces or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Known categories or `*`, without duplicates, in the order given.
+fn check_events(events: &[String]) -> Result<Vec<String>, DomainError> {
+    if events.len() > MAX_ENABLED_EVENTS {
+        return Err(DomainError::invalid(format!(
+            "enabled_events can name at most {MAX_ENABLED_EVENTS} categories"
+        )));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(events.len());
+    for event in events {
+        if event != WILDCARD && !webhook_categories::is_known(event) {
+            let shown: String = event.chars().take(64).collect();
+            return Err(DomainError::invalid(format!(
+                "enabled_events: unknown category '{shown}' (see all_webhook_categories)"
+            )));
+        }
+        if !out.contains(event) {
+            out.push(event.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        for ok in [
+            "",
+            "http://127.0.0.1:9/x",
+            "https://example.com",
+            "http://h?q=1",
+        ] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ftp://x",
+            "http://",
+            "https:///x",
+            "example.com",
+            "http://a b",
+            "http://:80/",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn events() {
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            check_events(&names(&["*", "room:create", "*"])).unwrap(),
+            names(&["*", "room:create"])
+        );
+        assert!(check_events(&names(&["room:nope"])).is_err());
+    }
+}
