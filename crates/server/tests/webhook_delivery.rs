@@ -359,3 +359,96 @@ async fn wait_for_log(server: &TestServer, status: &str, count: usize) -> Vec<Va
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn live_event_life_cycle_arrives_in_order() {
+    use opencalls_domain::HostId;
+    use opencalls_domain::live_event::{HostEnterRequest, LiveParticipantEnterRequest};
+    let receiver = Receiver::ok().await;
+    let server = start_fast().await;
+    subscribe(&server, &receiver.url, json!(["*"])).await;
+
+    let (status, body) = server
+        .post(
+            "/v1/live-events",
+            json!({"host_type": "single_host", "user_ids_for_host": ["host"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["live_event"]["live_event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let live = &server.services.live_events;
+    let host = HostEnterRequest {
+        host_id: HostId::generate(),
+        user: User::bare(UserId::parse("host").unwrap()),
+        client_id: ClientId::generate(),
+        is_audio_on: true,
+        is_video_on: true,
+    };
+    let host_id = host.host_id.clone();
+    live.host_enter(&id, host).await.unwrap();
+    live.host_connected(&id, &host_id).await.unwrap();
+    assert_eq!(
+        server
+            .post(&format!("/v1/live-events/{id}/ready"), json!({}))
+            .await
+            .0,
+        200
+    );
+    let viewer = LiveParticipantEnterRequest {
+        participant_id: ParticipantId::generate(),
+        user: User::bare(UserId::parse("viewer").unwrap()),
+        client_id: ClientId::generate(),
+    };
+    let viewer_id = viewer.participant_id.clone();
+    live.participant_enter(&id, viewer).await.unwrap();
+    assert_eq!(
+        server
+            .post(&format!("/v1/live-events/{id}/start"), json!({}))
+            .await
+            .0,
+        200
+    );
+    live.host_disconnected(&id, &host_id).await.unwrap();
+    assert_eq!(
+        server
+            .delete(&format!("/v1/live-events/{id}"), None)
+            .await
+            .0,
+        200
+    );
+
+    let hits = receiver
+        .wait_until(WAIT, |h| h.iter().any(|h| h.category() == "live_event:end"))
+        .await;
+    let categories: Vec<&str> = hits.iter().map(Hit::category).collect();
+    assert_eq!(
+        categories,
+        [
+            "live_event:create",
+            "live_event:host_enter",
+            "live_event:host_connect",
+            "live_event:ready",
+            "live_event:participant_enter",
+            "live_event:start",
+            "live_event:host_disconnect",
+            "live_event:participant_exit",
+            "live_event:host_exit",
+            "live_event:end",
+        ]
+    );
+    for hit in &hits {
+        assert_eq!(hit.json["live_event"]["live_event_id"], id.as_str());
+        assert_eq!(
+            hit.header("x-sendbird-signature"),
+            hmac_sha256_hex(TOKEN.as_bytes(), &hit.body)
+        );
+    }
+    assert_eq!(
+        hits[4].json["participant"]["participant_id"],
+        viewer_id.to_string()
+    );
+    assert_eq!(hits[9].json["live_event"]["state"], "ended");
+}
