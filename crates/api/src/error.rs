@@ -21,6 +21,7 @@ pub mod code {
     pub const ALREADY_ENTERED: u32 = 1400122;
     pub const INVALID_API_TOKEN: u32 = 400401;
     pub const INTERNAL: u32 = 500999;
+    pub const NOT_AUTHORIZED: u32 = 401121;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +100,9 @@ impl From<ServiceError> for ApiError {
                 code::ALREADY_EXISTS,
                 format!("the {what} already exists"),
             ),
+            ServiceError::Unauthorized(message) => {
+                Self::new(StatusCode::UNAUTHORIZED, code::NOT_AUTHORIZED, message)
+            }
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 Self::new(

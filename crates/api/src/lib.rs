@@ -11,6 +11,7 @@ mod extract;
 mod http_metrics;
 mod openapi;
 mod rooms;
+mod users;
 
 pub use error::ApiError;
 

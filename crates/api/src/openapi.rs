@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::{AppState, rooms};
+use crate::{AppState, rooms, users};
 use axum::Json;
 use axum::response::IntoResponse;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use utoipa_axum::routes;
     info(title = "OpenCalls Platform API", description = "Sendbird-compatible group-call rooms and live events."),
     modifiers(&ApiTokenScheme),
     security(("api_token" = [])),
-    tags((name = rooms::TAG, description = "Group-call rooms"))
+    tags((name = rooms::TAG, description = "Group-call rooms"), (name = users::TAG, description = "Users and their access tokens"))
 )]
 struct ApiDoc;
 
@@ -41,6 +41,9 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
             rooms::delete_custom_items
         ))
         .routes(routes!(rooms::list_participants))
+        .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(users::get_user, users::update_user, users::delete_user))
+        .routes(routes!(users::issue_token, users::revoke_token))
 }
 
 pub(crate) async fn serve(doc: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {

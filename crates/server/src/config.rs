@@ -39,6 +39,16 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The application id reported in webhooks and settings.
     pub app_id: String,
+    /// Lifetime of a client session token, in seconds.
+    pub session_ttl_secs: u64,
+    /// How often the server pings each client WebSocket, in milliseconds.
+    pub heartbeat_interval_ms: u64,
+    /// A client WebSocket silent for this long is closed, in milliseconds.
+    pub heartbeat_timeout_ms: u64,
+    /// How long a dropped device's participants wait for it to reconnect, in milliseconds.
+    pub reconnect_grace_ms: u64,
+    /// Largest client-protocol message handled, in bytes.
+    pub ws_max_message_bytes: usize,
 }
 
 /// Where state lives.
@@ -55,6 +65,11 @@ impl Default for Config {
             database_url: None,
             data_dir: PathBuf::from("opencalls-data"),
             app_id: "opencalls".to_owned(),
+            session_ttl_secs: 3600,
+            heartbeat_interval_ms: 15_000,
+            heartbeat_timeout_ms: 45_000,
+            reconnect_grace_ms: 10_000,
+            ws_max_message_bytes: 16 * 1024,
         }
     }
 }
@@ -98,6 +113,38 @@ impl Config {
         }
         if let Some(app_id) = var("OPENCALLS_APP_ID").filter(|a| !a.is_empty()) {
             self.app_id = app_id;
+        }
+        self.apply_signal_env(&var)
+    }
+
+    /// The `## Client sessions and signaling` knobs of docs/configuration.md.
+    fn apply_signal_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let number = |name: &'static str, min: u64| -> Result<Option<u64>, ConfigError> {
+            let Some(raw) = var(name).filter(|v| !v.is_empty()) else {
+                return Ok(None);
+            };
+            match raw.trim().parse::<u64>() {
+                Ok(n) if n >= min => Ok(Some(n)),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    message: format!("expected an integer >= {min}, got '{raw}'"),
+                }),
+            }
+        };
+        if let Some(n) = number("OPENCALLS_SESSION_TTL_SECS", 1)? {
+            self.session_ttl_secs = n;
+        }
+        if let Some(n) = number("OPENCALLS_HEARTBEAT_INTERVAL_MS", 10)? {
+            self.heartbeat_interval_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_HEARTBEAT_TIMEOUT_MS", 10)? {
+            self.heartbeat_timeout_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_RECONNECT_GRACE_MS", 0)? {
+            self.reconnect_grace_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_WS_MAX_MESSAGE_BYTES", 256)? {
+            self.ws_max_message_bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
         Ok(())
     }
@@ -151,6 +198,19 @@ impl Config {
         write_private(&path, &token).map_err(token_err)?;
         self.api_token = Some(token);
         Ok(true)
+    }
+}
+
+impl Config {
+    /// The client-protocol settings.
+    pub fn signal_config(&self) -> opencalls_signal::SignalConfig {
+        use std::time::Duration;
+        opencalls_signal::SignalConfig {
+            heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
+            heartbeat_timeout: Duration::from_millis(self.heartbeat_timeout_ms),
+            reconnect_grace: Duration::from_millis(self.reconnect_grace_ms),
+            max_message_bytes: self.ws_max_message_bytes,
+        }
     }
 }
 

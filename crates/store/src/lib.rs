@@ -15,10 +15,12 @@ mod cursor;
 mod error;
 mod query;
 pub mod sqlite;
+pub mod users;
 
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use error::StoreError;
 pub use query::{Page, PageRequest, RoomQuery};
+pub use users::{StoredToken, TokenKind, UserStore, UserUpdate};
 
 use async_trait::async_trait;
 use opencalls_domain::room::RoomChange;
@@ -53,9 +55,13 @@ pub trait RoomStore: Send + Sync {
         room_id: &RoomId,
         page: PageRequest,
     ) -> Result<Page<Participant>, StoreError>;
+
+    /// Rooms that still hold participants that have not exited (after a restart these are
+    /// left over from the previous run).
+    async fn rooms_with_active_participants(&self) -> Result<Vec<RoomId>, StoreError>;
 }
 
 /// Everything the application needs from storage.
-pub trait Store: RoomStore + Send + Sync + 'static {}
+pub trait Store: RoomStore + UserStore + Send + Sync + 'static {}
 
-impl<T: RoomStore + Send + Sync + 'static> Store for T {}
+impl<T: RoomStore + UserStore + Send + Sync + 'static> Store for T {}

@@ -9,6 +9,7 @@
 mod rooms;
 mod rows;
 mod schema;
+mod users;
 mod writer;
 
 use crate::StoreError;

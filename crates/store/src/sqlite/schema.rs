@@ -6,7 +6,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// `(version, SQL)`, ascending. Versions are never reused.
-const MIGRATIONS: &[(i64, &str)] = &[(1, ROOMS)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, ROOMS), (4, USERS_AND_TOKENS)];
 
 const ROOMS: &str = r#"
 CREATE TABLE users (
@@ -62,6 +62,27 @@ CREATE TABLE outbox (
     occurred_at INTEGER NOT NULL,
     payload     TEXT NOT NULL
 );
+"#;
+
+/// Users get an insertion sequence for paging (rows created implicitly by participants
+/// get theirs from the trigger), and credentials live in `user_tokens` as SHA-256 hashes.
+const USERS_AND_TOKENS: &str = r#"
+ALTER TABLE users ADD COLUMN seq INTEGER;
+UPDATE users SET seq = rowid;
+CREATE UNIQUE INDEX users_by_seq ON users (seq);
+CREATE TRIGGER users_assign_seq AFTER INSERT ON users WHEN NEW.seq IS NULL
+BEGIN
+    UPDATE users SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM users) WHERE rowid = NEW.rowid;
+END;
+
+CREATE TABLE user_tokens (
+    token_hash BLOB PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users (user_id),
+    kind       TEXT NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER
+);
+CREATE INDEX user_tokens_by_user ON user_tokens (user_id, kind);
 "#;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
