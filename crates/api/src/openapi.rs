@@ -42,7 +42,11 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(rooms::list_participants))
         .routes(routes!(users::create_user, users::list_users))
-        .routes(routes!(users::get_user, users::update_user, users::delete_user))
+        .routes(routes!(
+            users::get_user,
+            users::update_user,
+            users::delete_user
+        ))
         .routes(routes!(users::issue_token, users::revoke_token))
 }
 

@@ -81,7 +81,10 @@ pub async fn open_session(
     }
     Ok(Session {
         user_id: user_id.to_owned(),
-        session_token: body["session_token"].as_str().unwrap_or_default().to_owned(),
+        session_token: body["session_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         expires_at: body["expires_at"].as_i64().unwrap_or_default(),
     })
 }
@@ -90,7 +93,11 @@ pub async fn open_session(
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incoming {
     /// `{"type":"event", ...}`: `name` like `room.participant_entered`.
-    Event { name: String, room_id: String, data: Value },
+    Event {
+        name: String,
+        room_id: String,
+        data: Value,
+    },
     /// An error that could not be tied to a request id (e.g. a malformed frame).
     Error { code: u64, message: String },
     /// The server is about to close on purpose.
@@ -120,17 +127,22 @@ impl Client {
         if let Some(id) = client_id {
             url.push_str(&format!("&client_id={id}"));
         }
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| match e {
-            tokio_tungstenite::tungstenite::Error::Http(resp) => {
-                let body = resp
-                    .body()
-                    .as_ref()
-                    .and_then(|b| serde_json::from_slice(b).ok())
-                    .unwrap_or(Value::Null);
-                ClientError::Http { status: resp.status().as_u16(), body }
-            }
-            other => ClientError::Transport(other.to_string()),
-        })?;
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .map_err(|e| match e {
+                tokio_tungstenite::tungstenite::Error::Http(resp) => {
+                    let body = resp
+                        .body()
+                        .as_ref()
+                        .and_then(|b| serde_json::from_slice(b).ok())
+                        .unwrap_or(Value::Null);
+                    ClientError::Http {
+                        status: resp.status().as_u16(),
+                        body,
+                    }
+                }
+                other => ClientError::Transport(other.to_string()),
+            })?;
         let (sink, mut stream) = socket.split();
         let hello = match tokio::time::timeout(REQUEST_TIMEOUT, next_text(&mut stream)).await {
             Ok(Some(text)) => serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
@@ -138,7 +150,9 @@ impl Client {
             Err(_) => return Err(ClientError::Timeout),
         };
         if hello["type"] != "hello" {
-            return Err(ClientError::Transport(format!("expected hello, got {hello}")));
+            return Err(ClientError::Transport(format!(
+                "expected hello, got {hello}"
+            )));
         }
         let pending: Pending = Arc::default();
         let (tx, incoming) = mpsc::unbounded_channel();
@@ -155,7 +169,10 @@ impl Client {
 
     /// The device id the server knows this connection by (reuse it to resume).
     pub fn client_id(&self) -> String {
-        self.hello["client_id"].as_str().unwrap_or_default().to_owned()
+        self.hello["client_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Sends a request and waits for its `result` (or its error).
@@ -195,13 +212,19 @@ impl Client {
     }
 
     /// Enters a room; returns `{room, participant}`.
-    pub async fn enter(&self, room_id: &str, audio: bool, video: bool) -> Result<Value, ClientError> {
+    pub async fn enter(
+        &self,
+        room_id: &str,
+        audio: bool,
+        video: bool,
+    ) -> Result<Value, ClientError> {
         let params = json!({ "room_id": room_id, "is_audio_on": audio, "is_video_on": video });
         self.request("room.enter", params).await
     }
 
     pub async fn exit(&self, room_id: &str) -> Result<Value, ClientError> {
-        self.request("room.exit", json!({ "room_id": room_id })).await
+        self.request("room.exit", json!({ "room_id": room_id }))
+            .await
     }
 
     /// Turns audio and/or video on or off (`None` leaves it as is).
@@ -221,7 +244,10 @@ impl Client {
 
     /// The next pushed message, or `None` if nothing came within `wait`.
     pub async fn next_incoming(&mut self, wait: Duration) -> Option<Incoming> {
-        tokio::time::timeout(wait, self.incoming.recv()).await.ok().flatten()
+        tokio::time::timeout(wait, self.incoming.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Skips pushed messages until one matches `pred`; `None` at the deadline.
@@ -320,7 +346,9 @@ fn dispatch(frame: Value, pending: &Pending, incoming: &mpsc::UnboundedSender<In
             });
         }
         (Some("goodbye"), _) => {
-            let _ = incoming.send(Incoming::Goodbye { reason: text(&frame["reason"]) });
+            let _ = incoming.send(Incoming::Goodbye {
+                reason: text(&frame["reason"]),
+            });
         }
         _ => {}
     }

@@ -118,7 +118,10 @@ impl Config {
     }
 
     /// The `## Client sessions and signaling` knobs of docs/configuration.md.
-    fn apply_signal_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    fn apply_signal_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         let number = |name: &'static str, min: u64| -> Result<Option<u64>, ConfigError> {
             let Some(raw) = var(name).filter(|v| !v.is_empty()) else {
                 return Ok(None);

@@ -48,7 +48,8 @@ impl App {
             return Err(ConfigError::MissingApiToken.into());
         }
         let store = open_store(&config)?;
-        let ttl_ms = i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let ttl_ms =
+            i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store, Arc::new(SystemClock)).with_session_ttl(ttl_ms);
         Ok(Self { config, services })
     }
@@ -67,12 +68,16 @@ impl App {
         // Participants of a previous run lost their connections with it.
         match self.services.rooms.exit_leftover_participants().await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(exited = n, "exited participants left over from the last run"),
+            Ok(n) => tracing::info!(
+                exited = n,
+                "exited participants left over from the last run"
+            ),
             Err(err) => tracing::error!(%err, "exiting leftover participants failed"),
         }
         let (signal_routes, signal) =
             opencalls_signal::router(self.services.clone(), self.config.signal_config());
-        let app = opencalls_api::router(self.services, ApiConfig { api_token }).merge(signal_routes);
+        let app =
+            opencalls_api::router(self.services, ApiConfig { api_token }).merge(signal_routes);
         tracing::info!(addr = %listener.local_addr()?, "serving the Platform API and the client protocol");
         // Upgraded WebSockets outlive graceful shutdown, so close them (and exit their
         // participants) first.

@@ -89,7 +89,10 @@ impl SessionService {
         if !constant_time_eq(stored.user_id.as_str().as_bytes(), user_id.as_bytes()) {
             return Err(unauthorized());
         }
-        let user = self.active_user(user_id).await.map_err(|_| unauthorized())?;
+        let user = self
+            .active_user(user_id)
+            .await
+            .map_err(|_| unauthorized())?;
         let expires_at = self.clock.now() + self.session_ttl_ms;
         let issued = self
             .issue(user.user_id.clone(), TokenKind::Session, Some(expires_at))

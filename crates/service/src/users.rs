@@ -76,7 +76,10 @@ impl UserService {
         // Validate before touching storage, so bad input changes nothing.
         apply_profile(User::bare(id.clone()), profile.clone())?;
         self.store
-            .update_user(&id, Box::new(move |user| apply_profile(user.clone(), profile)))
+            .update_user(
+                &id,
+                Box::new(move |user| apply_profile(user.clone(), profile)),
+            )
             .await
             .map_err(ServiceError::from_store(USER))
     }

@@ -25,8 +25,18 @@ pub(crate) struct Connection {
 
 pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: DeviceKey) {
     let attached = hub.attach(&key);
-    let Attached { conn_id, mut frames, mut close, resumed } = attached;
-    let conn = Connection { hub: hub.clone(), user, key: key.clone(), conn_id };
+    let Attached {
+        conn_id,
+        mut frames,
+        mut close,
+        resumed,
+    } = attached;
+    let conn = Connection {
+        hub: hub.clone(),
+        user,
+        key: key.clone(),
+        conn_id,
+    };
     let (mut sink, mut stream) = socket.split();
     let hello = conn.hello(resumed).await;
     if sink.send(Message::Text(hello.into())).await.is_err() {
@@ -81,9 +91,14 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
     };
     if let Some(reason) = reason {
         let _ = sink
-            .send(Message::Text(protocol::goodbye(reason.reason, "the server closed the connection").into()))
+            .send(Message::Text(
+                protocol::goodbye(reason.reason, "the server closed the connection").into(),
+            ))
             .await;
-        let frame = CloseFrame { code: reason.code, reason: reason.reason.into() };
+        let frame = CloseFrame {
+            code: reason.code,
+            reason: reason.reason.into(),
+        };
         let _ = sink.send(Message::Close(Some(frame))).await;
     }
     hub.detach(&key, conn_id);
@@ -144,14 +159,17 @@ impl Connection {
             "room.enter" => self.enter(protocol::params(request.params)?).await,
             "room.exit" => self.exit(protocol::params(request.params)?).await,
             "room.set_media" => self.set_media(protocol::params(request.params)?).await,
-            other => Err(WireError::invalid(format!("unknown message type '{other}'"))),
+            other => Err(WireError::invalid(format!(
+                "unknown message type '{other}'"
+            ))),
         }
     }
 
     async fn enter(&self, p: EnterParams) -> Result<Value, WireError> {
         let room_id = room_id(p.room_id)?;
         let participant_id = ParticipantId::generate();
-        self.hub.join(&self.key, self.conn_id, &room_id, &participant_id)?;
+        self.hub
+            .join(&self.key, self.conn_id, &room_id, &participant_id)?;
         let request = EnterRequest {
             participant_id: participant_id.clone(),
             user: self.user.clone(),
@@ -170,7 +188,10 @@ impl Connection {
         // The session may have been revoked while the enter committed: give the seat back.
         if self.hub.seat(&self.key, &room_id, false).as_ref() != Some(&participant_id) {
             let _ = rooms.exit(room_id.as_str(), &participant_id).await;
-            return Err(WireError::new(protocol::code::NOT_AUTHORIZED, "the session has ended"));
+            return Err(WireError::new(
+                protocol::code::NOT_AUTHORIZED,
+                "the session has ended",
+            ));
         }
         let room = rooms.get(room_id.as_str()).await?;
         Ok(json!({ "room": room, "participant": participant }))
@@ -178,7 +199,10 @@ impl Connection {
 
     async fn exit(&self, p: ExitParams) -> Result<Value, WireError> {
         let room_id = room_id(p.room_id)?;
-        let pid = self.hub.seat(&self.key, &room_id, true).ok_or_else(not_in_room)?;
+        let pid = self
+            .hub
+            .seat(&self.key, &room_id, true)
+            .ok_or_else(not_in_room)?;
         let result = self.hub.services.rooms.exit(room_id.as_str(), &pid).await;
         self.hub.leave(&self.key, &room_id, &pid);
         let participant = result?;
@@ -190,18 +214,27 @@ impl Connection {
         if p.is_audio_on.is_none() && p.is_video_on.is_none() {
             return Err(WireError::missing("is_audio_on or is_video_on"));
         }
-        let pid = self.hub.seat(&self.key, &room_id, false).ok_or_else(not_in_room)?;
+        let pid = self
+            .hub
+            .seat(&self.key, &room_id, false)
+            .ok_or_else(not_in_room)?;
         let rooms = &self.hub.services.rooms;
-        rooms.set_media(room_id.as_str(), &pid, p.is_audio_on, p.is_video_on).await?;
+        rooms
+            .set_media(room_id.as_str(), &pid, p.is_audio_on, p.is_video_on)
+            .await?;
         let room = rooms.get(room_id.as_str()).await?;
-        let participant = room.current_participants.into_iter().find(|x| x.participant_id == pid);
+        let participant = room
+            .current_participants
+            .into_iter()
+            .find(|x| x.participant_id == pid);
         Ok(json!({ "participant": participant }))
     }
 }
 
 fn room_id(raw: Option<String>) -> Result<RoomId, WireError> {
     let raw = raw.ok_or_else(|| WireError::missing("room_id"))?;
-    RoomId::parse(&raw).ok_or_else(|| WireError::new(protocol::code::NOT_FOUND, "the room was not found"))
+    RoomId::parse(&raw)
+        .ok_or_else(|| WireError::new(protocol::code::NOT_FOUND, "the room was not found"))
 }
 
 fn not_in_room() -> WireError {

@@ -59,10 +59,15 @@ struct SessionBody {
 
 /// `POST /v1/auth/session` `{user_id, access_token}` → `{user_id, session_token, expires_at, user}`.
 async fn open_session(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Response, HttpError> {
-    let body: SessionBody = serde_json::from_slice(&body)
-        .map_err(|e| WireError::invalid(format!("the request body is not valid JSON for this action: {e}")))?;
+    let body: SessionBody = serde_json::from_slice(&body).map_err(|e| {
+        WireError::invalid(format!(
+            "the request body is not valid JSON for this action: {e}"
+        ))
+    })?;
     let user_id = body.user_id.ok_or_else(|| WireError::missing("user_id"))?;
-    let access_token = body.access_token.ok_or_else(|| WireError::missing("access_token"))?;
+    let access_token = body
+        .access_token
+        .ok_or_else(|| WireError::missing("access_token"))?;
     let (issued, user) = hub
         .services
         .sessions
@@ -70,9 +75,10 @@ async fn open_session(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Respon
         .await
         .map_err(|e| match e {
             // Don't tell a guesser whether the user exists.
-            opencalls_service::ServiceError::NotFound(_) => {
-                WireError::new(code::NOT_AUTHORIZED, "the token is invalid, expired or revoked")
-            }
+            opencalls_service::ServiceError::NotFound(_) => WireError::new(
+                code::NOT_AUTHORIZED,
+                "the token is invalid, expired or revoked",
+            ),
             other => other.into(),
         })?;
     let body = json!({
@@ -97,7 +103,8 @@ async fn upgrade(
     query: Result<Query<WsQuery>, axum::extract::rejection::QueryRejection>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
-    let Query(query) = query.map_err(|e| WireError::invalid(format!("invalid query: {}", e.body_text())))?;
+    let Query(query) =
+        query.map_err(|e| WireError::invalid(format!("invalid query: {}", e.body_text())))?;
     let bearer = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -107,13 +114,19 @@ async fn upgrade(
         .session_token
         .or(bearer)
         .ok_or_else(|| WireError::new(code::NOT_AUTHORIZED, "a session token is required"))?;
-    let user = hub.services.sessions.authenticate(&token).await.map_err(WireError::from)?;
+    let user = hub
+        .services
+        .sessions
+        .authenticate(&token)
+        .await
+        .map_err(WireError::from)?;
     let client_id = match query.client_id.filter(|c| !c.is_empty()) {
         Some(raw) => ClientId::parse(&raw)
             .ok_or_else(|| WireError::invalid("client_id must be 1 to 128 characters"))?,
         None => ClientId::generate(),
     };
-    let ws = ws.map_err(|e| WireError::invalid(format!("not a WebSocket upgrade: {}", e.body_text())))?;
+    let ws =
+        ws.map_err(|e| WireError::invalid(format!("not a WebSocket upgrade: {}", e.body_text())))?;
     let key = (user.user_id.clone(), client_id);
     Ok(ws
         .max_message_size(TRANSPORT_MAX_MESSAGE)

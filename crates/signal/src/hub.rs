@@ -33,11 +33,26 @@ pub(crate) struct CloseReason {
     pub reason: &'static str,
 }
 
-pub(crate) const REVOKED: CloseReason = CloseReason { code: 4001, reason: "session_revoked" };
-pub(crate) const REPLACED: CloseReason = CloseReason { code: 4002, reason: "replaced" };
-pub(crate) const HEARTBEAT: CloseReason = CloseReason { code: 4003, reason: "heartbeat_timeout" };
-pub(crate) const TOO_SLOW: CloseReason = CloseReason { code: 4004, reason: "too_slow" };
-pub(crate) const SHUTDOWN: CloseReason = CloseReason { code: 1012, reason: "server_restart" };
+pub(crate) const REVOKED: CloseReason = CloseReason {
+    code: 4001,
+    reason: "session_revoked",
+};
+pub(crate) const REPLACED: CloseReason = CloseReason {
+    code: 4002,
+    reason: "replaced",
+};
+pub(crate) const HEARTBEAT: CloseReason = CloseReason {
+    code: 4003,
+    reason: "heartbeat_timeout",
+};
+pub(crate) const TOO_SLOW: CloseReason = CloseReason {
+    code: 4004,
+    reason: "too_slow",
+};
+pub(crate) const SHUTDOWN: CloseReason = CloseReason {
+    code: 1012,
+    reason: "server_restart",
+};
 
 /// The hub's end of a connection.
 #[derive(Clone)]
@@ -112,13 +127,22 @@ impl Hub {
             let _ = old.close.send(Some(REPLACED));
         }
         device.generation += 1;
-        device.conn = Some(Conn { id: conn_id, frames: frames_tx, close: close_tx });
+        device.conn = Some(Conn {
+            id: conn_id,
+            frames: frames_tx,
+            close: close_tx,
+        });
         let resumed = device
             .seats
             .iter()
             .map(|(room, seat)| (room.clone(), seat.participant_id.clone()))
             .collect();
-        Attached { conn_id, frames, close, resumed }
+        Attached {
+            conn_id,
+            frames,
+            close,
+            resumed,
+        }
     }
 
     /// The connection ended. Its seats wait `reconnect_grace` for the device to come back.
@@ -160,8 +184,12 @@ impl Hub {
     pub async fn revoke_user(&self, user_id: &UserId) {
         let seats = {
             let mut state = self.lock();
-            let keys: Vec<DeviceKey> =
-                state.devices.keys().filter(|(u, _)| u == user_id).cloned().collect();
+            let keys: Vec<DeviceKey> = state
+                .devices
+                .keys()
+                .filter(|(u, _)| u == user_id)
+                .cloned()
+                .collect();
             let mut seats = Vec::new();
             for key in keys {
                 if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
@@ -194,7 +222,12 @@ impl Hub {
     async fn exit_seats(&self, seats: Vec<(RoomId, ParticipantId)>) {
         for (room_id, participant_id) in seats {
             // Already exited (room deleted meanwhile) is fine: the seat is free either way.
-            if let Err(err) = self.services.rooms.exit(room_id.as_str(), &participant_id).await {
+            if let Err(err) = self
+                .services
+                .rooms
+                .exit(room_id.as_str(), &participant_id)
+                .await
+            {
                 tracing::debug!(%room_id, %participant_id, %err, "exit of a dropped seat");
             }
         }
@@ -225,8 +258,18 @@ impl Hub {
                 "this client already entered the room",
             ));
         }
-        device.seats.insert(room_id.clone(), Seat { participant_id: pid.clone(), leaving: false });
-        state.rooms.entry(room_id.clone()).or_default().insert(pid.clone(), key.clone());
+        device.seats.insert(
+            room_id.clone(),
+            Seat {
+                participant_id: pid.clone(),
+                leaving: false,
+            },
+        );
+        state
+            .rooms
+            .entry(room_id.clone())
+            .or_default()
+            .insert(pid.clone(), key.clone());
         Ok(())
     }
 
@@ -277,12 +320,9 @@ impl Hub {
 
     /// Forgets the memory of deletion-exited devices older than `KICKED_MEMORY`.
     pub fn sweep(&self) {
-        self.lock().kicked.retain(|_, (_, _, at)| at.elapsed() < KICKED_MEMORY);
-    }
-
-    #[cfg(test)]
-    pub fn seat_count(&self) -> usize {
-        self.lock().devices.values().map(|d| d.seats.len()).sum()
+        self.lock()
+            .kicked
+            .retain(|_, (_, _, at)| at.elapsed() < KICKED_MEMORY);
     }
 }
 
@@ -332,10 +372,10 @@ impl State {
     /// Members plus the devices whose participants the deletion itself exited.
     fn deleted_targets(&mut self, room_id: &RoomId, deleted_at: Millis) -> Vec<DeviceKey> {
         let mut targets = self.members_except(room_id, None);
-        if let Some((at, kicked, _)) = self.kicked.remove(room_id) {
-            if at == deleted_at {
-                targets.extend(kicked);
-            }
+        if let Some((at, kicked, _)) = self.kicked.remove(room_id)
+            && at == deleted_at
+        {
+            targets.extend(kicked);
         }
         targets.sort();
         targets.dedup();
@@ -350,7 +390,11 @@ impl State {
             }
         }
         if let Some(device) = self.devices.get_mut(key) {
-            if device.seats.get(room_id).is_some_and(|s| &s.participant_id == pid) {
+            if device
+                .seats
+                .get(room_id)
+                .is_some_and(|s| &s.participant_id == pid)
+            {
                 device.seats.remove(room_id);
             }
             if device.conn.is_none() && device.seats.is_empty() {

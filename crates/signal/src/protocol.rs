@@ -102,13 +102,19 @@ pub fn parse_request(text: &str, max_bytes: usize) -> Result<Request, (Option<St
             WireError::invalid(format!("messages are limited to {max_bytes} bytes")),
         ));
     }
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| (None, WireError::invalid(format!("the message is not valid JSON: {e}"))))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        (
+            None,
+            WireError::invalid(format!("the message is not valid JSON: {e}")),
+        )
+    })?;
     let Value::Object(mut fields) = value else {
         return Err((None, WireError::invalid("a message must be a JSON object")));
     };
     let id = match fields.remove("id") {
-        Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_REQUEST_ID_CHARS => id,
+        Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_REQUEST_ID_CHARS => {
+            id
+        }
         Some(_) => {
             return Err((
                 None,
@@ -133,7 +139,8 @@ pub fn parse_request(text: &str, max_bytes: usize) -> Result<Request, (Option<St
 
 /// Decodes a request's parameters, naming the bad field in the error.
 pub fn params<T: for<'de> Deserialize<'de>>(params: Value) -> Result<T, WireError> {
-    serde_json::from_value(params).map_err(|e| WireError::invalid(format!("invalid parameters: {e}")))
+    serde_json::from_value(params)
+        .map_err(|e| WireError::invalid(format!("invalid parameters: {e}")))
 }
 
 /// Parameters of `room.enter`.
@@ -175,31 +182,49 @@ pub fn goodbye(reason: &str, message: &str) -> String {
 /// don't receive (e.g. `room:create`, or families routed elsewhere).
 pub fn room_event(event: &Event) -> Option<(RoomId, &'static str, Value)> {
     let (room_id, name, data) = match &event.body {
-        EventBody::ParticipantEntered { participant } => {
-            (participant.room_id.clone(), "room.participant_entered", json!({ "participant": participant }))
-        }
-        EventBody::ParticipantConnected { participant } => {
-            (participant.room_id.clone(), "room.participant_connected", json!({ "participant": participant }))
-        }
-        EventBody::ParticipantExited { participant } => {
-            (participant.room_id.clone(), "room.participant_exited", json!({ "participant": participant }))
-        }
+        EventBody::ParticipantEntered { participant } => (
+            participant.room_id.clone(),
+            "room.participant_entered",
+            json!({ "participant": participant }),
+        ),
+        EventBody::ParticipantConnected { participant } => (
+            participant.room_id.clone(),
+            "room.participant_connected",
+            json!({ "participant": participant }),
+        ),
+        EventBody::ParticipantExited { participant } => (
+            participant.room_id.clone(),
+            "room.participant_exited",
+            json!({ "participant": participant }),
+        ),
         EventBody::ParticipantMediaChanged { participant } => (
             participant.room_id.clone(),
             "room.participant_media_changed",
             json!({ "participant": participant }),
         ),
-        EventBody::RoomCustomItemsUpdated { room_id, custom_items, updated } => (
+        EventBody::RoomCustomItemsUpdated {
+            room_id,
+            custom_items,
+            updated,
+        } => (
             room_id.clone(),
             "room.custom_items_updated",
             json!({ "custom_items": custom_items, "updated": updated }),
         ),
-        EventBody::RoomCustomItemsDeleted { room_id, custom_items, deleted } => (
+        EventBody::RoomCustomItemsDeleted {
+            room_id,
+            custom_items,
+            deleted,
+        } => (
             room_id.clone(),
             "room.custom_items_deleted",
             json!({ "custom_items": custom_items, "deleted": deleted }),
         ),
-        EventBody::RoomDeleted { room } => (room.room_id.clone(), "room.deleted", json!({ "room": room })),
+        EventBody::RoomDeleted { room } => (
+            room.room_id.clone(),
+            "room.deleted",
+            json!({ "room": room }),
+        ),
         #[allow(unreachable_patterns)]
         _ => return None,
     };
@@ -210,4 +235,34 @@ pub fn room_event(event: &Event) -> Option<(RoomId, &'static str, Value)> {
 pub fn event_frame(name: &str, room_id: &RoomId, occurred_at: Millis, data: Value) -> String {
     json!({ "type": "event", "event": name, "room_id": room_id, "occurred_at": occurred_at, "data": data })
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse_or_explain_why_not() {
+        let ok = parse_request(r#"{"id":"7","type":"room.exit","room_id":"r"}"#, 1024).unwrap();
+        assert_eq!(
+            (ok.id.as_deref(), ok.kind.as_str()),
+            (Some("7"), "room.exit")
+        );
+        assert_eq!(ok.params["room_id"], "r");
+        let code_of = |text: &str| parse_request(text, 64).unwrap_err().1.code;
+        assert_eq!(code_of("{"), code::INVALID_PARAMETER);
+        assert_eq!(code_of(r#"{"type":"ping"}"#), code::MISSING_PARAMETER);
+        assert_eq!(code_of(r#"{"id":"1"}"#), code::MISSING_PARAMETER);
+        assert_eq!(
+            code_of(&format!(r#"{{"id":"{}","type":"ping"}}"#, "i".repeat(65))),
+            code::INVALID_PARAMETER
+        );
+        assert_eq!(code_of(&" ".repeat(65)), code::INVALID_PARAMETER);
+        let (id, _) = parse_request(r#"{"id":"9","type":3}"#, 64).unwrap_err();
+        assert_eq!(
+            id.as_deref(),
+            Some("9"),
+            "the answer still names the request"
+        );
+    }
 }

@@ -28,7 +28,9 @@ fn args() -> Result<Args> {
             "--access-token" => access_token = Some(value()?),
             "--room" => room = Some(value()?),
             "--video" => video = true,
-            _ => bail!("usage: opencalls-cli [--server URL] --user ID --access-token TOKEN --room ROOM_ID [--video]"),
+            _ => bail!(
+                "usage: opencalls-cli [--server URL] --user ID --access-token TOKEN --room ROOM_ID [--video]"
+            ),
         }
     }
     Ok(Args {
@@ -49,8 +51,15 @@ async fn main() -> Result<()> {
     println!("connected as {} (client {})", args.user, client.client_id());
     let entered = client.enter(&args.room, true, args.video).await?;
     println!("entered: {}", entered["participant"]["participant_id"]);
-    for p in entered["room"]["current_participants"].as_array().into_iter().flatten() {
-        println!("  in room: {} ({})", p["user"]["user_id"], p["participant_id"]);
+    for p in entered["room"]["current_participants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "  in room: {} ({})",
+            p["user"]["user_id"], p["participant_id"]
+        );
     }
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {

@@ -93,7 +93,10 @@ impl TestServer {
     /// returns the session token.
     pub async fn session_for(&self, user_id: &str) -> String {
         let (status, body) = self
-            .post("/v1/users", serde_json::json!({ "user_id": user_id, "issue_access_token": true }))
+            .post(
+                "/v1/users",
+                serde_json::json!({ "user_id": user_id, "issue_access_token": true }),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         let token = body["access_token"].as_str().expect("access token");

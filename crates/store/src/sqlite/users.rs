@@ -47,7 +47,9 @@ impl UserStore for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             into_page(&page, rows, |first| {
                 let newer = "SELECT EXISTS (SELECT 1 FROM users WHERE seq > ?1)";
-                Ok(conn.prepare_cached(newer)?.query_row([first], |r| r.get(0))?)
+                Ok(conn
+                    .prepare_cached(newer)?
+                    .query_row([first], |r| r.get(0))?)
             })
         })
         .await
@@ -148,7 +150,9 @@ impl UserStore for SqliteStore {
     async fn delete_expired_tokens(&self, now: Millis) -> Result<u64, StoreError> {
         self.write(move |conn| {
             Ok(conn
-                .prepare_cached("DELETE FROM user_tokens WHERE expires_at IS NOT NULL AND expires_at < ?1")?
+                .prepare_cached(
+                    "DELETE FROM user_tokens WHERE expires_at IS NOT NULL AND expires_at < ?1",
+                )?
                 .execute([now])? as u64)
         })
         .await
