@@ -2,7 +2,7 @@
 //! over real WebSockets against a running server (see scripts/bench-signal.sh).
 //!
 //! `cargo run --release -p opencalls-client --example load -- --server http://127.0.0.1:8080
-//!  --api-token T --clients 2000 --seconds 30 [--server-pid PID]`
+//!  --api-token T --clients 2000 --seconds 30 [--per-room 50] [--server-pid PID]`
 //!
 //! Prints enters/s, enter latency percentiles, server RSS per connected client (when
 //! `--server-pid` is given) and checks that no participant is left in any room.
@@ -14,15 +14,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Barrier, Semaphore};
 
-/// Devices per room: well under the 100 seats of an audio room, so enters never fail full.
-const PER_ROOM: usize = 50;
-
 struct Opts {
     server: String,
     api_token: String,
     clients: usize,
     seconds: u64,
     server_pid: Option<u32>,
+    /// Devices per room (at most 100, the seats of an audio room, so enters never fail full).
+    per_room: usize,
 }
 
 fn opts() -> Result<Opts> {
@@ -32,6 +31,7 @@ fn opts() -> Result<Opts> {
         clients: 100,
         seconds: 10,
         server_pid: None,
+        per_room: 50,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -42,6 +42,7 @@ fn opts() -> Result<Opts> {
             "--clients" => o.clients = value.parse()?,
             "--seconds" => o.seconds = value.parse()?,
             "--server-pid" => o.server_pid = Some(value.parse()?),
+            "--per-room" => o.per_room = value.parse::<usize>()?.clamp(1, 100),
             _ => bail!("unknown flag {flag}"),
         }
     }
@@ -72,7 +73,13 @@ fn rss_kib(pid: u32) -> Option<u64> {
 /// Creates a user with an access token, opens a session and connects one device.
 async fn device(o: &Opts, i: usize, run: &str) -> Result<Client> {
     let user_id = format!("load-{run}-{i}");
-    let body = api(o, reqwest::Method::POST, "/v1/users", json!({"user_id": user_id, "issue_access_token": true})).await?;
+    let body = api(
+        o,
+        reqwest::Method::POST,
+        "/v1/users",
+        json!({"user_id": user_id, "issue_access_token": true}),
+    )
+    .await?;
     let token = body["access_token"].as_str().context("no access token")?;
     let session = open_session(&o.server, &user_id, token).await?;
     let ws = o.server.replacen("http", "ws", 1);
@@ -83,11 +90,22 @@ async fn device(o: &Opts, i: usize, run: &str) -> Result<Client> {
 async fn main() -> Result<()> {
     let o = Arc::new(opts()?);
     let run = format!("{}", std::process::id());
-    let room_count = o.clients.div_ceil(PER_ROOM);
+    let room_count = o.clients.div_ceil(o.per_room);
     let mut rooms = Vec::new();
     for _ in 0..room_count {
-        let body = api(&o, reqwest::Method::POST, "/v1/rooms", json!({"type": "large_room_for_audio_only"})).await?;
-        rooms.push(body["room"]["room_id"].as_str().context("room id")?.to_owned());
+        let body = api(
+            &o,
+            reqwest::Method::POST,
+            "/v1/rooms",
+            json!({"type": "large_room_for_audio_only"}),
+        )
+        .await?;
+        rooms.push(
+            body["room"]["room_id"]
+                .as_str()
+                .context("room id")?
+                .to_owned(),
+        );
     }
     let rss_before = o.server_pid.and_then(rss_kib);
 
@@ -105,7 +123,11 @@ async fn main() -> Result<()> {
     for task in connecting {
         clients.push(task.await??);
     }
-    println!("connected {} clients in {:.1}s", clients.len(), started.elapsed().as_secs_f64());
+    println!(
+        "connected {} clients in {:.1}s",
+        clients.len(),
+        started.elapsed().as_secs_f64()
+    );
     let rss_connected = o.server_pid.and_then(rss_kib);
 
     let barrier = Arc::new(Barrier::new(clients.len()));
@@ -142,9 +164,23 @@ async fn main() -> Result<()> {
     }
     let elapsed = Duration::from_secs(o.seconds).as_secs_f64();
     latencies.sort();
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default();
-    println!("enters: {} ({:.0}/s), errors: {errors}", latencies.len(), latencies.len() as f64 / elapsed);
-    println!("enter latency p50 {:?} p99 {:?} max {:?}", pct(0.50), pct(0.99), latencies.last().copied().unwrap_or_default());
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "enters: {} ({:.0}/s), errors: {errors}",
+        latencies.len(),
+        latencies.len() as f64 / elapsed
+    );
+    println!(
+        "enter latency p50 {:?} p99 {:?} max {:?}",
+        pct(0.50),
+        pct(0.99),
+        latencies.last().copied().unwrap_or_default()
+    );
     if let (Some(before), Some(connected)) = (rss_before, rss_connected) {
         println!(
             "server RSS: {before} KiB idle, {connected} KiB with {} clients connected ({:.1} KiB per client)",
@@ -156,7 +192,13 @@ async fn main() -> Result<()> {
     // Every device exited: no room may still hold anyone (poll briefly for stragglers).
     let wait_until = Instant::now() + Duration::from_secs(10);
     loop {
-        let body = api(&o, reqwest::Method::GET, "/v1/rooms?current_participant_range_gte=1&limit=100", json!({})).await?;
+        let body = api(
+            &o,
+            reqwest::Method::GET,
+            "/v1/rooms?current_participant_range_gte=1&limit=100",
+            json!({}),
+        )
+        .await?;
         let busy = body["rooms"].as_array().map_or(0, Vec::len);
         if busy == 0 {
             println!("check: no participant left in any room");

@@ -193,6 +193,20 @@ impl RoomService {
         find_touched(&change, &id)
     }
 
+    /// Like [`Self::enter`], also returning the room as the enter left it (the snapshot a
+    /// client starts from).
+    pub async fn enter_with_room(
+        &self,
+        room_id: &str,
+        request: EnterRequest,
+    ) -> Result<(Participant, Room), ServiceError> {
+        let id = request.participant_id.clone();
+        let change = self
+            .transition(room_id, move |room, now| room.enter(request, now))
+            .await?;
+        Ok((find_touched(&change, &id)?, change.room))
+    }
+
     pub async fn exit(
         &self,
         room_id: &str,

@@ -178,8 +178,8 @@ impl Connection {
             is_video_on: p.is_video_on.unwrap_or(false),
         };
         let rooms = &self.hub.services.rooms;
-        let participant = match rooms.enter(room_id.as_str(), request).await {
-            Ok(participant) => participant,
+        let (participant, room) = match rooms.enter_with_room(room_id.as_str(), request).await {
+            Ok(entered) => entered,
             Err(err) => {
                 self.hub.leave(&self.key, &room_id, &participant_id);
                 return Err(err.into());
@@ -193,7 +193,6 @@ impl Connection {
                 "the session has ended",
             ));
         }
-        let room = rooms.get(room_id.as_str()).await?;
         Ok(json!({ "room": room, "participant": participant }))
     }
 

@@ -22,6 +22,9 @@ const MAX_BODY_BYTES: usize = 4 * 1024;
 /// client gets an `error` frame, above this the transport closes the socket (code 1009).
 const TRANSPORT_MAX_MESSAGE: usize = 1024 * 1024;
 
+/// Initial read buffer of a connection.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 pub(crate) fn routes(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/v1/auth/session", post(open_session))
@@ -129,6 +132,9 @@ async fn upgrade(
         ws.map_err(|e| WireError::invalid(format!("not a WebSocket upgrade: {}", e.body_text())))?;
     let key = (user.user_id.clone(), client_id);
     Ok(ws
+        // The 128 KiB default read buffer is allocated up front per connection; requests
+        // are small, and the buffer still grows for a rare big frame.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
         .on_upgrade(move |socket| connection::run(socket, hub, user, key)))
