@@ -354,8 +354,8 @@ async fn bad_messages_get_errors_and_break_nothing() {
 #[tokio::test]
 async fn a_silent_socket_times_out_and_its_participant_exits() {
     let server = TestServer::start_with(|c| {
-        c.heartbeat_interval_ms = 50;
-        c.heartbeat_timeout_ms = 200;
+        c.heartbeat_interval_ms = 100;
+        c.heartbeat_timeout_ms = 500;
         c.reconnect_grace_ms = 100;
     })
     .await;
@@ -382,7 +382,7 @@ async fn a_silent_socket_times_out_and_its_participant_exits() {
     // A client that answers pings stays, well past the timeout.
     let client = server.device("chatty").await;
     client.enter(&room, true, false).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     client.ping().await.expect("still connected");
     assert_eq!(current(&server, &room).await.len(), 1);
 }
