@@ -415,6 +415,11 @@ async fn a_restart_exits_participants_left_over_from_the_previous_run() {
         .await;
     assert_eq!(status, 200);
     assert!(room_json["rooms"].as_array().unwrap().is_empty());
+    // A user first seen as a participant is a user of the Platform API too.
+    let (status, user) = server.get("/v1/users/crashed").await;
+    assert_eq!((status, user["is_active"].clone()), (200, json!(true)));
+    let (_, users) = server.get("/v1/users").await;
+    assert_eq!(users["users"][0]["user_id"], "crashed");
 }
 
 #[tokio::test]
