@@ -152,7 +152,7 @@ async fn one_user_on_two_devices_holds_two_participants() {
 async fn fifty_concurrent_enters_fill_exactly_six_seats() {
     let server = TestServer::start().await;
     let room = room_id(&server.create_room("small_room_for_video").await);
-    let mut clients = Vec::new();
+    let mut clients: Vec<Client> = Vec::new();
     for i in 0..50 {
         clients.push(server.device(&format!("racer-{i}")).await);
     }
@@ -169,6 +169,13 @@ async fn fifty_concurrent_enters_fill_exactly_six_seats() {
         .get(&format!("/v1/rooms/{room}/participants?limit=100"))
         .await;
     assert_eq!(listing["participants"].as_array().unwrap().len(), 6);
+    // The refused devices hear nothing of a room they are not in.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (client, result) in clients.iter_mut().zip(&results) {
+        if result.is_err() {
+            assert_eq!(client.next_incoming(Duration::ZERO).await, None);
+        }
+    }
 }
 
 #[tokio::test]

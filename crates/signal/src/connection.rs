@@ -21,6 +21,8 @@ pub(crate) struct Connection {
     user: User,
     key: DeviceKey,
     conn_id: u64,
+    /// Set when a `room.enter` that had joined the room's audience is refused.
+    refused: std::sync::Mutex<Option<RoomId>>,
 }
 
 pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: DeviceKey) {
@@ -36,6 +38,7 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
         user,
         key: key.clone(),
         conn_id,
+        refused: std::sync::Mutex::new(None),
     };
     let (mut sink, mut stream) = socket.split();
     let hello = conn.hello(resumed).await;
@@ -51,7 +54,12 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
             inbound = stream.next() => match inbound {
                 Some(Ok(Message::Text(text))) => {
                     last_seen = Instant::now();
-                    vec![Message::Text(conn.answer(text.as_str()).await.into())]
+                    let (answer, refused_room) = conn.answer(text.as_str()).await;
+                    let mut out = vec![Message::Text(answer.into())];
+                    if let Some(room_id) = refused_room {
+                        out.extend(drain_except(&mut frames, &room_id));
+                    }
+                    out
                 }
                 Some(Ok(Message::Binary(_))) => {
                     last_seen = Instant::now();
@@ -65,7 +73,7 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break 'conn None,
             },
             frame = frames.recv() => match frame {
-                Some(frame) => vec![Message::Text(frame.into())],
+                Some(frame) => vec![Message::Text(frame.text.into())],
                 // The hub let go of this connection; its close reason says why.
                 None => break 'conn Some((*close.borrow()).unwrap_or(hub::REPLACED)),
             },
@@ -127,12 +135,14 @@ impl Connection {
         hello.to_string()
     }
 
-    /// Handles one text frame and renders its answer.
-    async fn answer(&self, text: &str) -> String {
+    /// Handles one text frame and renders its answer; also names the room of a refused
+    /// `room.enter`, whose events queued meanwhile must not reach the client.
+    async fn answer(&self, text: &str) -> (String, Option<RoomId>) {
         let request = match protocol::parse_request(text, self.hub.config.max_message_bytes) {
             Ok(request) => request,
-            Err((id, err)) => return protocol::error(id.as_deref(), &err),
+            Err((id, err)) => return (protocol::error(id.as_deref(), &err), None),
         };
+
         let id = request.id.clone().unwrap_or_default();
         let started = Instant::now();
         let kind = metric_kind(&request.kind);
@@ -144,10 +154,11 @@ impl Connection {
             started.elapsed().as_secs_f64(),
         );
         match result {
-            Ok(value) => protocol::response(&id, value),
+            Ok(value) => (protocol::response(&id, value), None),
             Err(err) => {
                 tracing::debug!(kind, code = err.code, "request refused");
-                protocol::error(Some(&id), &err)
+                let refused = self.refused.lock().ok().and_then(|mut r| r.take());
+                (protocol::error(Some(&id), &err), refused)
             }
         }
     }
@@ -182,18 +193,26 @@ impl Connection {
             Ok(entered) => entered,
             Err(err) => {
                 self.hub.leave(&self.key, &room_id, &participant_id);
+                self.mark_refused(&room_id);
                 return Err(err.into());
             }
         };
         // The session may have been revoked while the enter committed: give the seat back.
         if self.hub.seat(&self.key, &room_id, false).as_ref() != Some(&participant_id) {
             let _ = rooms.exit(room_id.as_str(), &participant_id).await;
+            self.mark_refused(&room_id);
             return Err(WireError::new(
                 protocol::code::NOT_AUTHORIZED,
                 "the session has ended",
             ));
         }
         Ok(json!({ "room": room, "participant": participant }))
+    }
+
+    fn mark_refused(&self, room_id: &RoomId) {
+        if let Ok(mut refused) = self.refused.lock() {
+            *refused = Some(room_id.clone());
+        }
     }
 
     async fn exit(&self, p: ExitParams) -> Result<Value, WireError> {
@@ -228,6 +247,22 @@ impl Connection {
             .find(|x| x.participant_id == pid);
         Ok(json!({ "participant": participant }))
     }
+}
+
+/// Takes every frame queued so far, dropping those of `room_id`: the device was in that
+/// room's audience only while its refused enter ran (it held no seat there before, or the
+/// enter would have been refused without joining).
+fn drain_except(
+    frames: &mut tokio::sync::mpsc::Receiver<hub::Frame>,
+    room_id: &RoomId,
+) -> Vec<Message> {
+    let mut kept = Vec::new();
+    while let Ok(frame) = frames.try_recv() {
+        if &frame.room_id != room_id {
+            kept.push(Message::Text(frame.text.into()));
+        }
+    }
+    kept
 }
 
 fn room_id(raw: Option<String>) -> Result<RoomId, WireError> {

@@ -54,18 +54,24 @@ pub(crate) const SHUTDOWN: CloseReason = CloseReason {
     reason: "server_restart",
 };
 
+/// An event frame queued for a connection, tagged with its room.
+pub(crate) struct Frame {
+    pub room_id: RoomId,
+    pub text: String,
+}
+
 /// The hub's end of a connection.
 #[derive(Clone)]
 struct Conn {
     id: u64,
-    frames: mpsc::Sender<String>,
+    frames: mpsc::Sender<Frame>,
     close: watch::Sender<Option<CloseReason>>,
 }
 
 /// The connection task's end.
 pub(crate) struct Attached {
     pub conn_id: u64,
-    pub frames: mpsc::Receiver<String>,
+    pub frames: mpsc::Receiver<Frame>,
     pub close: watch::Receiver<Option<CloseReason>>,
     /// Seats kept from an earlier connection of the same device.
     pub resumed: Vec<(RoomId, ParticipantId)>,
@@ -309,7 +315,11 @@ impl Hub {
             let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) else {
                 continue;
             };
-            if conn.frames.try_send(frame.clone()).is_err() {
+            let queued = Frame {
+                room_id: room_id.clone(),
+                text: frame.clone(),
+            };
+            if conn.frames.try_send(queued).is_err() {
                 let _ = conn.close.send(Some(TOO_SLOW));
                 slow.push(key);
             }
