@@ -49,6 +49,10 @@ pub(crate) const TOO_SLOW: CloseReason = CloseReason {
     code: 4004,
     reason: "too_slow",
 };
+pub(crate) const RESYNC: CloseReason = CloseReason {
+    code: 4005,
+    reason: "resync",
+};
 pub(crate) const SHUTDOWN: CloseReason = CloseReason {
     code: 1012,
     reason: "server_restart",
@@ -326,6 +330,15 @@ impl Hub {
         }
         drop(state);
         tracing::trace!(event = name, slow = slow.len(), "routed");
+    }
+
+    /// Events were lost before reaching the hub: close every connection so each device
+    /// reconnects and starts again from fresh snapshots (its seats wait the grace period).
+    pub fn resync_all(&self) {
+        let state = self.lock();
+        for conn in state.devices.values().filter_map(|d| d.conn.as_ref()) {
+            let _ = conn.close.send(Some(RESYNC));
+        }
     }
 
     /// Forgets the memory of deletion-exited devices older than `KICKED_MEMORY`.

@@ -76,7 +76,10 @@ async fn fan_out(hub: Arc<Hub>) {
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) => hub.route(&event),
-                Err(RecvError::Lagged(n)) => tracing::warn!(lost = n, "signaling fell behind the event bus"),
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(lost = n, "signaling fell behind the event bus; clients must resync");
+                    hub.resync_all();
+                }
                 Err(RecvError::Closed) => return,
             },
             user = revoked.recv() => match user {
