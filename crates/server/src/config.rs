@@ -269,6 +269,33 @@ mod tests {
     }
 
     #[test]
+    fn signaling_knobs_come_from_the_environment() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "OPENCALLS_SESSION_TTL_SECS" => Some("60".into()),
+                "OPENCALLS_RECONNECT_GRACE_MS" => Some("0".into()),
+                "OPENCALLS_HEARTBEAT_TIMEOUT_MS" => Some("900".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.session_ttl_secs, 60);
+        let signal = config.signal_config();
+        assert_eq!(signal.reconnect_grace, std::time::Duration::ZERO);
+        assert_eq!(signal.heartbeat_timeout.as_millis(), 900);
+        for (name, bad) in [
+            ("OPENCALLS_SESSION_TTL_SECS", "0"),
+            ("OPENCALLS_HEARTBEAT_INTERVAL_MS", "soon"),
+            ("OPENCALLS_WS_MAX_MESSAGE_BYTES", "-1"),
+        ] {
+            let err = Config::default()
+                .apply_env(|n| (n == name).then(|| bad.to_owned()))
+                .unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
     fn generated_token_is_stored_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config {
