@@ -10,24 +10,7 @@ use opencalls_domain::DomainError;
 use opencalls_service::ServiceError;
 use serde::Serialize;
 
-/// Codes of the spec's error table (see docs/api.md).
-pub mod code {
-    pub const INVALID_PARAMETER: u32 = 400100;
-    pub const MISSING_PARAMETER: u32 = 400111;
-    pub const NOT_FOUND: u32 = 400200;
-    pub const ALREADY_EXISTS: u32 = 400201;
-    pub const INVALID_ROOM: u32 = 1400126;
-    pub const ROOM_FULL: u32 = 1400120;
-    pub const ALREADY_ENTERED: u32 = 1400122;
-    pub const INVALID_API_TOKEN: u32 = 400401;
-    pub const INTERNAL: u32 = 500999;
-    /// The live event's state does not allow the action (hosted client code).
-    pub const LIVE_EVENT_ACTION_NOT_ALLOWED: u32 = 2800101;
-    /// The action is not allowed for this user (e.g. hosting without being listed).
-    pub const LIVE_EVENT_NOT_ALLOWED_FOR_USER: u32 = 2800102;
-    /// The user (host or participant) has not entered the live event.
-    pub const LIVE_EVENT_NOT_ENTERED: u32 = 2800103;
-}
+pub use opencalls_service::codes::code;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -79,44 +62,21 @@ impl ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
-        let code = match &err {
-            DomainError::InvalidParameter(_) => code::INVALID_PARAMETER,
-            DomainError::MissingParameter(_) => code::MISSING_PARAMETER,
-            DomainError::RoomDeleted => code::INVALID_ROOM,
-            DomainError::RoomFull { .. } => code::ROOM_FULL,
-            DomainError::AlreadyEntered => code::ALREADY_ENTERED,
-            DomainError::ParticipantNotFound => code::NOT_FOUND,
-            DomainError::LiveEventActionNotAllowed(_) => code::LIVE_EVENT_ACTION_NOT_ALLOWED,
-            DomainError::NotAllowedToHost => code::LIVE_EVENT_NOT_ALLOWED_FOR_USER,
-            DomainError::NotInLiveEvent => code::LIVE_EVENT_NOT_ENTERED,
-        };
-        Self::new(StatusCode::BAD_REQUEST, code, err.to_string())
+        Self::from(ServiceError::Rejected(err))
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
-        match err {
-            ServiceError::Rejected(e) => e.into(),
-            ServiceError::NotFound(what) => Self::new(
-                StatusCode::BAD_REQUEST,
-                code::NOT_FOUND,
-                format!("the {what} was not found"),
-            ),
-            ServiceError::AlreadyExists(what) => Self::new(
-                StatusCode::BAD_REQUEST,
-                code::ALREADY_EXISTS,
-                format!("the {what} already exists"),
-            ),
-            ServiceError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    code::INTERNAL,
-                    "internal server error",
-                )
-            }
-        }
+        let status = match &err {
+            ServiceError::Rejected(_)
+            | ServiceError::NotFound(_)
+            | ServiceError::AlreadyExists(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let (code, message) = opencalls_service::codes::describe(&err);
+        Self::new(status, code, message)
     }
 }
 

@@ -12,6 +12,7 @@ mod http_metrics;
 mod live_events;
 mod openapi;
 mod rooms;
+mod users;
 mod webhooks;
 
 pub use error::ApiError;

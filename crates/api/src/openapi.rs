@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::{AppState, live_events, rooms, webhooks};
+use crate::{AppState, live_events, rooms, users, webhooks};
 use axum::Json;
 use axum::response::IntoResponse;
 use std::sync::Arc;
@@ -17,7 +17,8 @@ use utoipa_axum::routes;
     tags(
         (name = rooms::TAG, description = "Group-call rooms"),
         (name = live_events::TAG, description = "Live events (single host broadcasts)"),
-        (name = webhooks::TAG, description = "Webhook settings and delivery log")
+        (name = webhooks::TAG, description = "Webhook settings and delivery log"),
+        (name = users::TAG, description = "Users and their access tokens")
     )
 )]
 struct ApiDoc;
@@ -59,6 +60,13 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(live_events::list_participants))
         .routes(routes!(webhooks::get_settings, webhooks::update_settings))
         .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(
+            users::get_user,
+            users::update_user,
+            users::delete_user
+        ))
+        .routes(routes!(users::issue_token, users::revoke_token))
 }
 
 pub(crate) async fn serve(doc: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {

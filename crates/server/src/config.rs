@@ -51,6 +51,16 @@ pub struct Config {
     pub webhook_concurrency: usize,
     /// Fallback interval at which the webhook worker looks for work.
     pub webhook_poll_ms: u64,
+    /// Lifetime of a client session token, in seconds.
+    pub session_ttl_secs: u64,
+    /// How often the server pings each client WebSocket, in milliseconds.
+    pub heartbeat_interval_ms: u64,
+    /// A client WebSocket silent for this long is closed, in milliseconds.
+    pub heartbeat_timeout_ms: u64,
+    /// How long a dropped device's participants wait for it to reconnect, in milliseconds.
+    pub reconnect_grace_ms: u64,
+    /// Largest client-protocol message handled, in bytes.
+    pub ws_max_message_bytes: usize,
 }
 
 /// Where state lives.
@@ -73,6 +83,11 @@ impl Default for Config {
             webhook_backoff_max_ms: 10 * 60 * 1000,
             webhook_concurrency: 32,
             webhook_poll_ms: 1_000,
+            session_ttl_secs: 3600,
+            heartbeat_interval_ms: 15_000,
+            heartbeat_timeout_ms: 45_000,
+            reconnect_grace_ms: 10_000,
+            ws_max_message_bytes: 16 * 1024,
         }
     }
 }
@@ -117,7 +132,8 @@ impl Config {
         if let Some(app_id) = var("OPENCALLS_APP_ID").filter(|a| !a.is_empty()) {
             self.app_id = app_id;
         }
-        self.apply_webhook_env(&var)
+        self.apply_webhook_env(&var)?;
+        self.apply_signal_env(&var)
     }
 
     fn apply_webhook_env(
@@ -148,6 +164,41 @@ impl Config {
         if let Some(value) = var("OPENCALLS_WEBHOOK_CONCURRENCY").filter(|v| !v.is_empty()) {
             let n = parse_positive("OPENCALLS_WEBHOOK_CONCURRENCY", &value)?;
             self.webhook_concurrency = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        Ok(())
+    }
+
+    /// The `## Client sessions and signaling` knobs of docs/configuration.md.
+    fn apply_signal_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let number = |name: &'static str, min: u64| -> Result<Option<u64>, ConfigError> {
+            let Some(raw) = var(name).filter(|v| !v.is_empty()) else {
+                return Ok(None);
+            };
+            match raw.trim().parse::<u64>() {
+                Ok(n) if n >= min => Ok(Some(n)),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    message: format!("expected an integer >= {min}, got '{raw}'"),
+                }),
+            }
+        };
+        if let Some(n) = number("OPENCALLS_SESSION_TTL_SECS", 1)? {
+            self.session_ttl_secs = n;
+        }
+        if let Some(n) = number("OPENCALLS_HEARTBEAT_INTERVAL_MS", 10)? {
+            self.heartbeat_interval_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_HEARTBEAT_TIMEOUT_MS", 10)? {
+            self.heartbeat_timeout_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_RECONNECT_GRACE_MS", 0)? {
+            self.reconnect_grace_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_WS_MAX_MESSAGE_BYTES", 256)? {
+            self.ws_max_message_bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
         Ok(())
     }
@@ -236,6 +287,19 @@ fn parse_positive(name: &'static str, value: &str) -> Result<u64, ConfigError> {
     }
 }
 
+impl Config {
+    /// The client-protocol settings.
+    pub fn signal_config(&self) -> opencalls_signal::SignalConfig {
+        use std::time::Duration;
+        opencalls_signal::SignalConfig {
+            heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
+            heartbeat_timeout: Duration::from_millis(self.heartbeat_timeout_ms),
+            reconnect_grace: Duration::from_millis(self.reconnect_grace_ms),
+            max_message_bytes: self.ws_max_message_bytes,
+        }
+    }
+}
+
 fn invalid_db(message: &str) -> ConfigError {
     ConfigError::Invalid {
         name: "OPENCALLS_DATABASE_URL",
@@ -310,6 +374,33 @@ mod tests {
             ..Config::default()
         };
         assert!(zero.validate_webhooks().is_err());
+    }
+
+    #[test]
+    fn signaling_knobs_come_from_the_environment() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "OPENCALLS_SESSION_TTL_SECS" => Some("60".into()),
+                "OPENCALLS_RECONNECT_GRACE_MS" => Some("0".into()),
+                "OPENCALLS_HEARTBEAT_TIMEOUT_MS" => Some("900".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.session_ttl_secs, 60);
+        let signal = config.signal_config();
+        assert_eq!(signal.reconnect_grace, std::time::Duration::ZERO);
+        assert_eq!(signal.heartbeat_timeout.as_millis(), 900);
+        for (name, bad) in [
+            ("OPENCALLS_SESSION_TTL_SECS", "0"),
+            ("OPENCALLS_HEARTBEAT_INTERVAL_MS", "soon"),
+            ("OPENCALLS_WS_MAX_MESSAGE_BYTES", "-1"),
+        ] {
+            let err = Config::default()
+                .apply_env(|n| (n == name).then(|| bad.to_owned()))
+                .unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

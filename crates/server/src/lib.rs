@@ -59,7 +59,11 @@ impl App {
         }
         config.validate_webhooks()?;
         let store = open_store(&config)?;
-        let services = Services::new(store.clone(), clock).with_app_id(&config.app_id);
+        let ttl_ms =
+            i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let services = Services::new(store.clone(), clock)
+            .with_app_id(&config.app_id)
+            .with_session_ttl(ttl_ms);
         Ok(Self {
             config,
             services,
@@ -78,9 +82,27 @@ impl App {
             .api_token
             .clone()
             .ok_or(ConfigError::MissingApiToken)?;
+        // Participants of a previous run lost their connections with it.
+        match self.services.rooms.exit_leftover_participants().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                exited = n,
+                "exited participants left over from the last run"
+            ),
+            Err(err) => tracing::error!(%err, "exiting leftover participants failed"),
+        }
         let webhooks = self.start_webhooks(&api_token)?;
-        let app = opencalls_api::router(self.services, ApiConfig { api_token });
-        tracing::info!(addr = %listener.local_addr()?, "serving the Platform API");
+        let (signal_routes, signal) =
+            opencalls_signal::router(self.services.clone(), self.config.signal_config());
+        let app =
+            opencalls_api::router(self.services, ApiConfig { api_token }).merge(signal_routes);
+        tracing::info!(addr = %listener.local_addr()?, "serving the Platform API and the client protocol");
+        // Upgraded WebSockets outlive graceful shutdown, so close them (and exit their
+        // participants) first.
+        let shutdown = async move {
+            shutdown.await;
+            signal.shutdown().await;
+        };
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;

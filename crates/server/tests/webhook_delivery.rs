@@ -10,7 +10,6 @@ use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::{ClientId, ParticipantId, User, UserId};
 use opencalls_server::Config;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use webhook_receiver::{Hit, Receiver, hmac_sha256_hex};
 
@@ -25,7 +24,7 @@ fn fast_retries(config: &mut Config) {
 }
 
 async fn start_fast() -> TestServer {
-    TestServer::start_with(Arc::new(tempfile::tempdir().unwrap()), fast_retries).await
+    TestServer::start_with(fast_retries).await
 }
 
 async fn subscribe(server: &TestServer, url: &str, events: Value) {
@@ -52,7 +51,7 @@ fn enter_request(user: &str) -> EnterRequest {
 async fn room_life_cycle_arrives_signed_and_in_order() {
     let receiver = Receiver::ok().await;
     // Polling so rare that only the wake-up on commit can deliver within the test's wait.
-    let server = TestServer::start_with(Arc::new(tempfile::tempdir().unwrap()), |c| {
+    let server = TestServer::start_with(|c| {
         fast_retries(c);
         c.webhook_poll_ms = 600_000;
     })
@@ -181,7 +180,7 @@ async fn a_dead_receiver_fails_after_the_retry_period_and_the_stream_moves_on() 
         }
     })
     .await;
-    let server = TestServer::start_with(Arc::new(tempfile::tempdir().unwrap()), |c| {
+    let server = TestServer::start_with(|c| {
         fast_retries(c);
         c.webhook_retry_period_secs = 1;
     })
@@ -271,7 +270,7 @@ async fn disabled_or_unsubscribed_events_are_never_sent() {
 #[tokio::test]
 async fn a_slow_receiver_does_not_slow_the_api() {
     let receiver = Receiver::start(|_| (200, Duration::from_secs(5))).await;
-    let server = TestServer::start_with(Arc::new(tempfile::tempdir().unwrap()), |c| {
+    let server = TestServer::start_with(|c| {
         c.webhook_timeout_ms = 10_000;
         c.webhook_concurrency = 4;
     })
@@ -306,7 +305,7 @@ async fn a_graceful_stop_finishes_attempts_in_flight_without_repeats() {
     receiver.wait_until(WAIT, |h| !h.is_empty()).await;
     // Stop while the receiver is still answering.
     let dir = server.stop().await;
-    let server = TestServer::start_with(dir, fast_retries).await;
+    let server = TestServer::start_in_with(dir, fast_retries).await;
     let log = wait_for_log(&server, "delivered", 1).await;
     assert_eq!(log[0]["attempts"], 1);
     let (_, pending) = server.get(&format!("{LOG}?status=pending")).await;

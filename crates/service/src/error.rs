@@ -19,6 +19,9 @@ pub enum ServiceError {
     /// Something failed inside; the detail is for logs only.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The credentials are missing, wrong, expired or revoked.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
 }
 
 impl ServiceError {

@@ -8,11 +8,14 @@
 
 mod bus;
 mod clock;
+pub mod codes;
 mod error;
 pub mod live_events;
 pub mod metrics;
 mod paging;
 pub mod rooms;
+pub mod sessions;
+pub mod users;
 pub mod webhooks;
 
 pub use bus::EventBus;
@@ -22,8 +25,11 @@ pub use live_events::{LiveEventList, LiveEventService};
 pub use metrics::Metrics;
 pub use paging::{ListPage, PageParams};
 pub use rooms::{RoomList, RoomService};
+pub use sessions::{IssuedToken, SessionService};
+pub use users::{UserProfile, UserService};
 pub use webhooks::WebhookService;
 
+use opencalls_domain::Millis;
 use opencalls_store::Store;
 use std::sync::Arc;
 
@@ -35,16 +41,25 @@ pub struct Services {
     pub bus: EventBus,
     pub metrics: Metrics,
     pub webhooks: WebhookService,
+    pub users: UserService,
+    pub sessions: SessionService,
 }
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let bus = EventBus::new();
+        let sessions = SessionService::new(
+            store.clone(),
+            clock.clone(),
+            sessions::DEFAULT_SESSION_TTL_MS,
+        );
         Self {
             live_events: LiveEventService::new(store.clone(), clock.clone(), bus.clone()),
             rooms: RoomService::new(store.clone(), clock.clone(), bus.clone()),
             bus,
             metrics: Metrics::new(),
+            users: UserService::new(store.clone(), sessions.clone()),
+            sessions,
             webhooks: WebhookService::new(store, clock, webhooks::DEFAULT_APP_ID),
         }
     }
@@ -56,6 +71,13 @@ impl Services {
             self.webhooks.clock.clone(),
             app_id,
         );
+        self
+    }
+
+    /// Sets how long session tokens issued from now on stay valid.
+    pub fn with_session_ttl(mut self, ttl_ms: Millis) -> Self {
+        self.sessions = self.sessions.with_ttl(ttl_ms);
+        self.users = UserService::new(self.users.store(), self.sessions.clone());
         self
     }
 }

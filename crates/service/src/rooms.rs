@@ -193,6 +193,20 @@ impl RoomService {
         find_touched(&change, &id)
     }
 
+    /// Like [`Self::enter`], also returning the room as the enter left it (the snapshot a
+    /// client starts from).
+    pub async fn enter_with_room(
+        &self,
+        room_id: &str,
+        request: EnterRequest,
+    ) -> Result<(Participant, Room), ServiceError> {
+        let id = request.participant_id.clone();
+        let change = self
+            .transition(room_id, move |room, now| room.enter(request, now))
+            .await?;
+        Ok((find_touched(&change, &id)?, change.room))
+    }
+
     pub async fn exit(
         &self,
         room_id: &str,
@@ -232,6 +246,37 @@ impl RoomService {
         })
         .await?;
         Ok(())
+    }
+
+    /// Exits every participant left active by a previous run (call once at start-up, before
+    /// clients connect); returns how many exited. Each exit commits with its event.
+    pub async fn exit_leftover_participants(&self) -> Result<usize, ServiceError> {
+        let rooms = self
+            .store
+            .rooms_with_active_participants()
+            .await
+            .map_err(ServiceError::from_store(ROOM))?;
+        let mut exited = 0;
+        for room_id in rooms {
+            let change = self
+                .transition(room_id.as_str(), |room, now| {
+                    let mut all = RoomChange {
+                        room: room.clone(),
+                        touched: Vec::new(),
+                        events: Vec::new(),
+                    };
+                    for p in &room.current_participants {
+                        let step = all.room.participant_exited(&p.participant_id, now)?;
+                        all.room = step.room;
+                        all.touched.extend(step.touched);
+                        all.events.extend(step.events);
+                    }
+                    Ok(all)
+                })
+                .await?;
+            exited += change.touched.len();
+        }
+        Ok(exited)
     }
 
     /// Runs a domain transition on the stored room and publishes its events once committed.

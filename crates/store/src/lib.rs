@@ -16,12 +16,14 @@ mod error;
 mod live_events;
 mod query;
 pub mod sqlite;
+pub mod users;
 pub mod webhooks;
 
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use error::StoreError;
 pub use live_events::{LiveEventQuery, LiveEventStore, LiveEventTransition, ParticipantScope};
 pub use query::{Page, PageRequest, RoomQuery};
+pub use users::{StoredToken, TokenKind, UserStore, UserUpdate};
 pub use webhooks::WebhookStore;
 
 use async_trait::async_trait;
@@ -57,9 +59,16 @@ pub trait RoomStore: Send + Sync {
         room_id: &RoomId,
         page: PageRequest,
     ) -> Result<Page<Participant>, StoreError>;
+
+    /// Rooms that still hold participants that have not exited (after a restart these are
+    /// left over from the previous run).
+    async fn rooms_with_active_participants(&self) -> Result<Vec<RoomId>, StoreError>;
 }
 
 /// Everything the application needs from storage.
-pub trait Store: RoomStore + LiveEventStore + WebhookStore + Send + Sync + 'static {}
+pub trait Store:
+    RoomStore + LiveEventStore + WebhookStore + UserStore + Send + Sync + 'static
+{
+}
 
-impl<T: RoomStore + LiveEventStore + WebhookStore + Send + Sync + 'static> Store for T {}
+impl<T: RoomStore + LiveEventStore + WebhookStore + UserStore + Send + Sync + 'static> Store for T {}

@@ -32,17 +32,22 @@ impl TestServer {
 
     /// A server on an existing data directory (e.g. to test a restart).
     pub async fn start_in(dir: Arc<TempDir>) -> Self {
-        Self::start_with(dir, |_| {}).await
+        Self::start_in_with(dir, |_| {}).await
     }
 
-    /// A server on `dir` whose configuration `adjust` changes first (e.g. short timeouts).
-    pub async fn start_with(dir: Arc<TempDir>, adjust: impl FnOnce(&mut Config)) -> Self {
+    /// A server on a fresh data directory with settings changed by `tune`.
+    pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
+        Self::start_in_with(Arc::new(tempfile::tempdir().expect("temp dir")), tune).await
+    }
+
+    /// A server on an existing data directory with settings changed by `tune`.
+    pub async fn start_in_with(dir: Arc<TempDir>, tune: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config {
             api_token: Some(TOKEN.into()),
             data_dir: dir.path().to_owned(),
             ..Config::default()
         };
-        adjust(&mut config);
+        tune(&mut config);
         let clock = Arc::new(OffsetClock::new());
         let app = App::open_with_clock(config, clock.clone()).expect("open app");
         let services = app.services.clone();
@@ -81,6 +86,36 @@ impl TestServer {
         let dir = self.dir.clone();
         drop(self);
         dir
+    }
+
+    /// `ws://` base of the client protocol.
+    pub fn ws_base(&self) -> String {
+        self.base.replacen("http", "ws", 1)
+    }
+
+    /// Creates a user with an access token through the API and opens a session for it;
+    /// returns the session token.
+    pub async fn session_for(&self, user_id: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/v1/users",
+                serde_json::json!({ "user_id": user_id, "issue_access_token": true }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().expect("access token");
+        opencalls_client::open_session(&self.base, user_id, token)
+            .await
+            .expect("session")
+            .session_token
+    }
+
+    /// A connected client device of a new user.
+    pub async fn device(&self, user_id: &str) -> opencalls_client::Client {
+        let session = self.session_for(user_id).await;
+        opencalls_client::Client::connect(&self.ws_base(), &session, None)
+            .await
+            .expect("connect")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -10,6 +10,7 @@ mod live_events;
 mod rooms;
 mod rows;
 mod schema;
+mod users;
 mod webhooks;
 mod writer;
 

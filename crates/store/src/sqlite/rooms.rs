@@ -95,6 +95,20 @@ impl RoomStore for SqliteStore {
         })
         .await
     }
+
+    async fn rooms_with_active_participants(&self) -> Result<Vec<RoomId>, StoreError> {
+        self.read(|conn| {
+            let ids = conn
+                .prepare_cached(
+                    "SELECT DISTINCT r.room_id FROM room_participants p JOIN rooms r ON r.seq = p.room_seq
+                     WHERE p.state <> 'exited'",
+                )?
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ids.into_iter().map(RoomId::from_trusted).collect())
+        })
+        .await
+    }
 }
 
 fn load_room_row(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {

@@ -6,7 +6,12 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// `(version, SQL)`, ascending. Versions are never reused.
-const MIGRATIONS: &[(i64, &str)] = &[(1, ROOMS), (2, LIVE_EVENTS), (3, WEBHOOKS)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, ROOMS),
+    (2, LIVE_EVENTS),
+    (3, WEBHOOKS),
+    (4, USERS_AND_TOKENS),
+];
 
 const ROOMS: &str = r#"
 CREATE TABLE users (
@@ -165,6 +170,27 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (stream, seq) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_undelivered ON webhook_deliveries (status, seq) WHERE status <> 'delivered';
+"#;
+
+/// Users get an insertion sequence for paging (rows created implicitly by participants
+/// get theirs from the trigger), and credentials live in `user_tokens` as SHA-256 hashes.
+const USERS_AND_TOKENS: &str = r#"
+ALTER TABLE users ADD COLUMN seq INTEGER;
+UPDATE users SET seq = rowid;
+CREATE UNIQUE INDEX users_by_seq ON users (seq);
+CREATE TRIGGER users_assign_seq AFTER INSERT ON users WHEN NEW.seq IS NULL
+BEGIN
+    UPDATE users SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM users) WHERE rowid = NEW.rowid;
+END;
+
+CREATE TABLE user_tokens (
+    token_hash BLOB PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users (user_id),
+    kind       TEXT NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER
+);
+CREATE INDEX user_tokens_by_user ON user_tokens (user_id, kind);
 "#;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

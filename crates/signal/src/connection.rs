@@ -1,0 +1,287 @@
+//! One WebSocket connection: reads requests, answers them in order, forwards the events the
+//! hub queues for it, and keeps a heartbeat.
+//!
+//! Invariants: requests are handled one at a time and answered before any event queued
+//! meanwhile is written, so an event never overtakes the response that explains it; a bad
+//! frame gets an `error` frame and the connection carries on; only transport failure,
+//! silence past the heartbeat timeout, or the hub closes it.
+
+use crate::hub::{self, Attached, CloseReason, DeviceKey, Hub};
+use crate::protocol::{self, EnterParams, ExitParams, MediaParams, Request, WireError};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use opencalls_domain::participant::EnterRequest;
+use opencalls_domain::{ParticipantId, RoomId, User};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub(crate) struct Connection {
+    hub: Arc<Hub>,
+    user: User,
+    key: DeviceKey,
+    conn_id: u64,
+    /// Set when a `room.enter` that had joined the room's audience is refused.
+    refused: std::sync::Mutex<Option<RoomId>>,
+}
+
+pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: DeviceKey) {
+    let attached = hub.attach(&key);
+    let Attached {
+        conn_id,
+        mut frames,
+        mut close,
+        resumed,
+    } = attached;
+    let conn = Connection {
+        hub: hub.clone(),
+        user,
+        key: key.clone(),
+        conn_id,
+        refused: std::sync::Mutex::new(None),
+    };
+    let (mut sink, mut stream) = socket.split();
+    let hello = conn.hello(resumed).await;
+    if sink.send(Message::Text(hello.into())).await.is_err() {
+        hub.detach(&key, conn_id);
+        return;
+    }
+    let mut heartbeat = tokio::time::interval(hub.config.heartbeat_interval);
+    heartbeat.tick().await;
+    let mut last_seen = Instant::now();
+    let reason: Option<CloseReason> = 'conn: loop {
+        let outgoing: Vec<Message> = tokio::select! {
+            inbound = stream.next() => match inbound {
+                Some(Ok(Message::Text(text))) => {
+                    last_seen = Instant::now();
+                    let (answer, refused_room) = conn.answer(text.as_str()).await;
+                    let mut out = vec![Message::Text(answer.into())];
+                    if let Some(room_id) = refused_room {
+                        out.extend(drain_except(&mut frames, &room_id));
+                    }
+                    out
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    last_seen = Instant::now();
+                    let err = WireError::invalid("binary frames are not part of the protocol");
+                    vec![Message::Text(protocol::error(None, &err).into())]
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                    last_seen = Instant::now();
+                    Vec::new()
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break 'conn None,
+            },
+            frame = frames.recv() => match frame {
+                Some(frame) => vec![Message::Text(frame.text.into())],
+                // The hub let go of this connection; its close reason says why.
+                None => break 'conn Some((*close.borrow()).unwrap_or(hub::REPLACED)),
+            },
+            changed = close.changed() => {
+                let reason = *close.borrow();
+                match (changed, reason) {
+                    (Ok(()), Some(reason)) => break 'conn Some(reason),
+                    _ => continue,
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_seen.elapsed() > hub.config.heartbeat_timeout {
+                    break 'conn Some(hub::HEARTBEAT);
+                }
+                vec![Message::Ping(Default::default())]
+            }
+        };
+        for message in outgoing {
+            if sink.send(message).await.is_err() {
+                break 'conn None;
+            }
+        }
+    };
+    if let Some(reason) = reason {
+        let _ = sink
+            .send(Message::Text(
+                protocol::goodbye(reason.reason, "the server closed the connection").into(),
+            ))
+            .await;
+        let frame = CloseFrame {
+            code: reason.code,
+            reason: reason.reason.into(),
+        };
+        let _ = sink.send(Message::Close(Some(frame))).await;
+    }
+    hub.detach(&key, conn_id);
+}
+
+impl Connection {
+    async fn hello(&self, resumed: Vec<(RoomId, ParticipantId)>) -> String {
+        let mut rooms = Vec::new();
+        for (room_id, participant_id) in resumed {
+            if let Ok(room) = self.hub.services.rooms.get(room_id.as_str()).await {
+                rooms.push(json!({ "room": room, "participant_id": participant_id }));
+            }
+        }
+        let config = &self.hub.config;
+        let hello = json!({
+            "type": "hello",
+            "protocol": protocol::PROTOCOL,
+            "client_id": self.key.1,
+            "user": self.user,
+            "heartbeat_interval_ms": config.heartbeat_interval.as_millis() as u64,
+            "heartbeat_timeout_ms": config.heartbeat_timeout.as_millis() as u64,
+            "reconnect_grace_ms": config.reconnect_grace.as_millis() as u64,
+            "max_message_bytes": config.max_message_bytes,
+            "resumed": rooms,
+        });
+        hello.to_string()
+    }
+
+    /// Handles one text frame and renders its answer; also names the room of a refused
+    /// `room.enter`, whose events queued meanwhile must not reach the client.
+    async fn answer(&self, text: &str) -> (String, Option<RoomId>) {
+        let request = match protocol::parse_request(text, self.hub.config.max_message_bytes) {
+            Ok(request) => request,
+            Err((id, err)) => return (protocol::error(id.as_deref(), &err), None),
+        };
+
+        let id = request.id.clone().unwrap_or_default();
+        let started = Instant::now();
+        let kind = metric_kind(&request.kind);
+        let result = self.dispatch(request).await;
+        self.hub.services.metrics.observe(
+            "opencalls_signal_request_seconds",
+            "Time to answer a client-protocol request.",
+            vec![("type", kind.to_owned())],
+            started.elapsed().as_secs_f64(),
+        );
+        match result {
+            Ok(value) => (protocol::response(&id, value), None),
+            Err(err) => {
+                tracing::debug!(kind, code = err.code, "request refused");
+                let refused = self.refused.lock().ok().and_then(|mut r| r.take());
+                (protocol::error(Some(&id), &err), refused)
+            }
+        }
+    }
+
+    /// The message families: `room.*` now; `live.*` plugs in here.
+    async fn dispatch(&self, request: Request) -> Result<Value, WireError> {
+        match request.kind.as_str() {
+            "ping" => Ok(json!({})),
+            "room.enter" => self.enter(protocol::params(request.params)?).await,
+            "room.exit" => self.exit(protocol::params(request.params)?).await,
+            "room.set_media" => self.set_media(protocol::params(request.params)?).await,
+            other => Err(WireError::invalid(format!(
+                "unknown message type '{other}'"
+            ))),
+        }
+    }
+
+    async fn enter(&self, p: EnterParams) -> Result<Value, WireError> {
+        let room_id = room_id(p.room_id)?;
+        let participant_id = ParticipantId::generate();
+        self.hub
+            .join(&self.key, self.conn_id, &room_id, &participant_id)?;
+        let request = EnterRequest {
+            participant_id: participant_id.clone(),
+            user: self.user.clone(),
+            client_id: self.key.1.clone(),
+            is_audio_on: p.is_audio_on.unwrap_or(true),
+            is_video_on: p.is_video_on.unwrap_or(false),
+        };
+        let rooms = &self.hub.services.rooms;
+        let (participant, room) = match rooms.enter_with_room(room_id.as_str(), request).await {
+            Ok(entered) => entered,
+            Err(err) => {
+                self.hub.leave(&self.key, &room_id, &participant_id);
+                self.mark_refused(&room_id);
+                return Err(err.into());
+            }
+        };
+        // The session may have been revoked while the enter committed: give the seat back.
+        if self.hub.seat(&self.key, &room_id, false).as_ref() != Some(&participant_id) {
+            let _ = rooms.exit(room_id.as_str(), &participant_id).await;
+            self.mark_refused(&room_id);
+            return Err(WireError::new(
+                protocol::code::NOT_AUTHORIZED,
+                "the session has ended",
+            ));
+        }
+        Ok(json!({ "room": room, "participant": participant }))
+    }
+
+    fn mark_refused(&self, room_id: &RoomId) {
+        if let Ok(mut refused) = self.refused.lock() {
+            *refused = Some(room_id.clone());
+        }
+    }
+
+    async fn exit(&self, p: ExitParams) -> Result<Value, WireError> {
+        let room_id = room_id(p.room_id)?;
+        let pid = self
+            .hub
+            .seat(&self.key, &room_id, true)
+            .ok_or_else(not_in_room)?;
+        let result = self.hub.services.rooms.exit(room_id.as_str(), &pid).await;
+        self.hub.leave(&self.key, &room_id, &pid);
+        let participant = result?;
+        Ok(json!({ "participant": participant }))
+    }
+
+    async fn set_media(&self, p: MediaParams) -> Result<Value, WireError> {
+        let room_id = room_id(p.room_id)?;
+        if p.is_audio_on.is_none() && p.is_video_on.is_none() {
+            return Err(WireError::missing("is_audio_on or is_video_on"));
+        }
+        let pid = self
+            .hub
+            .seat(&self.key, &room_id, false)
+            .ok_or_else(not_in_room)?;
+        let rooms = &self.hub.services.rooms;
+        rooms
+            .set_media(room_id.as_str(), &pid, p.is_audio_on, p.is_video_on)
+            .await?;
+        let room = rooms.get(room_id.as_str()).await?;
+        let participant = room
+            .current_participants
+            .into_iter()
+            .find(|x| x.participant_id == pid);
+        Ok(json!({ "participant": participant }))
+    }
+}
+
+/// Takes every frame queued so far, dropping those of `room_id`: the device was in that
+/// room's audience only while its refused enter ran (it held no seat there before, or the
+/// enter would have been refused without joining).
+fn drain_except(
+    frames: &mut tokio::sync::mpsc::Receiver<hub::Frame>,
+    room_id: &RoomId,
+) -> Vec<Message> {
+    let mut kept = Vec::new();
+    while let Ok(frame) = frames.try_recv() {
+        if &frame.room_id != room_id {
+            kept.push(Message::Text(frame.text.into()));
+        }
+    }
+    kept
+}
+
+fn room_id(raw: Option<String>) -> Result<RoomId, WireError> {
+    let raw = raw.ok_or_else(|| WireError::missing("room_id"))?;
+    RoomId::parse(&raw)
+        .ok_or_else(|| WireError::new(protocol::code::NOT_FOUND, "the room was not found"))
+}
+
+fn not_in_room() -> WireError {
+    WireError::new(protocol::code::NOT_FOUND, "this client is not in the room")
+}
+
+/// A low-cardinality metric label for a request type.
+fn metric_kind(kind: &str) -> &'static str {
+    match kind {
+        "ping" => "ping",
+        "room.enter" => "room.enter",
+        "room.exit" => "room.exit",
+        "room.set_media" => "room.set_media",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,141 @@
+//! The HTTP side of the client protocol: the session exchange and the WebSocket upgrade.
+//! Both answer failures with the spec's error body; both ignore `Api-Token` entirely.
+
+use crate::connection;
+use crate::hub::Hub;
+use crate::protocol::{WireError, code};
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use opencalls_domain::ClientId;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Largest session-exchange body, in bytes.
+const MAX_BODY_BYTES: usize = 4 * 1024;
+/// Transport cap on one WebSocket message; above `max_message_bytes` but below this the
+/// client gets an `error` frame, above this the transport closes the socket (code 1009).
+const TRANSPORT_MAX_MESSAGE: usize = 1024 * 1024;
+
+/// Initial read buffer of a connection.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+pub(crate) fn routes(hub: Arc<Hub>) -> Router {
+    Router::new()
+        .route("/v1/auth/session", post(open_session))
+        .route("/v1/ws", get(upgrade))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(hub)
+}
+
+/// The spec's error body with an HTTP status.
+struct HttpError(StatusCode, WireError);
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": true, "code": self.1.code, "message": self.1.message });
+        (self.0, Json(body)).into_response()
+    }
+}
+
+impl From<WireError> for HttpError {
+    fn from(err: WireError) -> Self {
+        let status = match err.code {
+            code::NOT_AUTHORIZED => StatusCode::UNAUTHORIZED,
+            code::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self(status, err)
+    }
+}
+
+#[derive(Deserialize)]
+struct SessionBody {
+    user_id: Option<String>,
+    access_token: Option<String>,
+}
+
+/// `POST /v1/auth/session` `{user_id, access_token}` → `{user_id, session_token, expires_at, user}`.
+async fn open_session(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Response, HttpError> {
+    let body: SessionBody = serde_json::from_slice(&body).map_err(|e| {
+        WireError::invalid(format!(
+            "the request body is not valid JSON for this action: {e}"
+        ))
+    })?;
+    let user_id = body.user_id.ok_or_else(|| WireError::missing("user_id"))?;
+    let access_token = body
+        .access_token
+        .ok_or_else(|| WireError::missing("access_token"))?;
+    let (issued, user) = hub
+        .services
+        .sessions
+        .open_session(&user_id, &access_token)
+        .await
+        .map_err(|e| match e {
+            // Don't tell a guesser whether the user exists.
+            opencalls_service::ServiceError::NotFound(_) => WireError::new(
+                code::NOT_AUTHORIZED,
+                "the token is invalid, expired or revoked",
+            ),
+            other => other.into(),
+        })?;
+    let body = json!({
+        "user_id": user.user_id,
+        "session_token": issued.token,
+        "expires_at": issued.expires_at,
+        "user": user,
+    });
+    Ok(Json(body).into_response())
+}
+
+#[derive(Deserialize)]
+struct WsQuery {
+    session_token: Option<String>,
+    client_id: Option<String>,
+}
+
+/// `GET /v1/ws?session_token=...&client_id=...`: authenticates, then upgrades.
+async fn upgrade(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    query: Result<Query<WsQuery>, axum::extract::rejection::QueryRejection>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, HttpError> {
+    let Query(query) =
+        query.map_err(|e| WireError::invalid(format!("invalid query: {}", e.body_text())))?;
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let token = query
+        .session_token
+        .or(bearer)
+        .ok_or_else(|| WireError::new(code::NOT_AUTHORIZED, "a session token is required"))?;
+    let user = hub
+        .services
+        .sessions
+        .authenticate(&token)
+        .await
+        .map_err(WireError::from)?;
+    let client_id = match query.client_id.filter(|c| !c.is_empty()) {
+        Some(raw) => ClientId::parse(&raw)
+            .ok_or_else(|| WireError::invalid("client_id must be 1 to 128 characters"))?,
+        None => ClientId::generate(),
+    };
+    let ws =
+        ws.map_err(|e| WireError::invalid(format!("not a WebSocket upgrade: {}", e.body_text())))?;
+    let key = (user.user_id.clone(), client_id);
+    Ok(ws
+        // The 128 KiB default read buffer is allocated up front per connection; requests
+        // are small, and the buffer still grows for a rare big frame.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(TRANSPORT_MAX_MESSAGE)
+        .max_frame_size(TRANSPORT_MAX_MESSAGE)
+        .on_upgrade(move |socket| connection::run(socket, hub, user, key)))
+}

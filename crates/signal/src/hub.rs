@@ -1,0 +1,446 @@
+//! The registry of connected devices and the fan-out of committed events to them.
+//!
+//! A *device* is `(user_id, client_id)`; it holds at most one seat (participant) per room and
+//! at most one attached connection. Invariants:
+//! - a device is registered as a member of a room *before* its enter commits, so it never
+//!   misses an event committed after the snapshot in its `room.enter` response;
+//! - a detached device keeps its seats for the reconnect grace period; a reconnect with the
+//!   same `client_id` resumes them, otherwise every seat is exited (no seat leaks);
+//! - the lock is never held across an await; frames are queued with `try_send` and a
+//!   connection whose queue is full is dropped (the client reconnects and resyncs).
+
+use crate::SignalConfig;
+use crate::protocol::{self, WireError};
+use opencalls_domain::{ClientId, Event, EventBody, Millis, ParticipantId, RoomId, UserId};
+use opencalls_service::Services;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+pub(crate) type DeviceKey = (UserId, ClientId);
+
+/// Frames queued per connection before it counts as too slow.
+const QUEUE_FRAMES: usize = 512;
+/// How long the participants exited by a room deletion are remembered, so they also get
+/// `room.deleted`.
+const KICKED_MEMORY: Duration = Duration::from_secs(30);
+
+/// Why the server closes a connection: WebSocket close code and a short reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CloseReason {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+pub(crate) const REVOKED: CloseReason = CloseReason {
+    code: 4001,
+    reason: "session_revoked",
+};
+pub(crate) const REPLACED: CloseReason = CloseReason {
+    code: 4002,
+    reason: "replaced",
+};
+pub(crate) const HEARTBEAT: CloseReason = CloseReason {
+    code: 4003,
+    reason: "heartbeat_timeout",
+};
+pub(crate) const TOO_SLOW: CloseReason = CloseReason {
+    code: 4004,
+    reason: "too_slow",
+};
+pub(crate) const RESYNC: CloseReason = CloseReason {
+    code: 4005,
+    reason: "resync",
+};
+pub(crate) const SHUTDOWN: CloseReason = CloseReason {
+    code: 1012,
+    reason: "server_restart",
+};
+
+/// An event frame queued for a connection, tagged with its room.
+pub(crate) struct Frame {
+    pub room_id: RoomId,
+    pub text: String,
+}
+
+/// The hub's end of a connection.
+#[derive(Clone)]
+struct Conn {
+    id: u64,
+    frames: mpsc::Sender<Frame>,
+    close: watch::Sender<Option<CloseReason>>,
+}
+
+/// The connection task's end.
+pub(crate) struct Attached {
+    pub conn_id: u64,
+    pub frames: mpsc::Receiver<Frame>,
+    pub close: watch::Receiver<Option<CloseReason>>,
+    /// Seats kept from an earlier connection of the same device.
+    pub resumed: Vec<(RoomId, ParticipantId)>,
+}
+
+#[derive(Clone)]
+struct Seat {
+    participant_id: ParticipantId,
+    /// The device asked to exit; its own exit event needs no forwarding.
+    leaving: bool,
+}
+
+#[derive(Default)]
+struct Device {
+    conn: Option<Conn>,
+    seats: HashMap<RoomId, Seat>,
+    /// Bumped on every attach/detach; a grace timer only acts on its own generation.
+    generation: u64,
+}
+
+#[derive(Default)]
+struct State {
+    devices: HashMap<DeviceKey, Device>,
+    rooms: HashMap<RoomId, HashMap<ParticipantId, DeviceKey>>,
+    /// Per room, the devices whose participants exited last, and when (see `KICKED_MEMORY`).
+    kicked: HashMap<RoomId, (Millis, Vec<DeviceKey>, Instant)>,
+    next_conn: u64,
+}
+
+pub(crate) struct Hub {
+    state: Mutex<State>,
+    pub services: Services,
+    pub config: SignalConfig,
+}
+
+impl Hub {
+    pub fn new(services: Services, config: SignalConfig) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(State::default()),
+            services,
+            config,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock can only come from a bug; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Attaches a new connection to the device, replacing (closing) any older one.
+    pub fn attach(&self, key: &DeviceKey) -> Attached {
+        let (frames_tx, frames) = mpsc::channel(QUEUE_FRAMES);
+        let (close_tx, close) = watch::channel(None);
+        let mut state = self.lock();
+        state.next_conn += 1;
+        let conn_id = state.next_conn;
+        let device = state.devices.entry(key.clone()).or_default();
+        if let Some(old) = device.conn.take() {
+            let _ = old.close.send(Some(REPLACED));
+        }
+        device.generation += 1;
+        device.conn = Some(Conn {
+            id: conn_id,
+            frames: frames_tx,
+            close: close_tx,
+        });
+        let resumed = device
+            .seats
+            .iter()
+            .map(|(room, seat)| (room.clone(), seat.participant_id.clone()))
+            .collect();
+        Attached {
+            conn_id,
+            frames,
+            close,
+            resumed,
+        }
+    }
+
+    /// The connection ended. Its seats wait `reconnect_grace` for the device to come back.
+    pub fn detach(self: &Arc<Self>, key: &DeviceKey, conn_id: u64) {
+        let mut state = self.lock();
+        let Some(device) = state.devices.get_mut(key) else {
+            return;
+        };
+        if device.conn.as_ref().is_none_or(|c| c.id != conn_id) {
+            return; // already replaced or revoked
+        }
+        device.conn = None;
+        device.generation += 1;
+        if device.seats.is_empty() {
+            state.devices.remove(key);
+            return;
+        }
+        let generation = device.generation;
+        let (hub, key, grace) = (self.clone(), key.clone(), self.config.reconnect_grace);
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            hub.grace_expired(&key, generation).await;
+        });
+    }
+
+    async fn grace_expired(&self, key: &DeviceKey, generation: u64) {
+        let seats = {
+            let mut state = self.lock();
+            match state.devices.get(key) {
+                Some(d) if d.conn.is_none() && d.generation == generation => {}
+                _ => return,
+            }
+            state.remove_device(key)
+        };
+        self.exit_seats(seats).await;
+    }
+
+    /// Ends every session of the user now: connections closed, seats exited.
+    pub async fn revoke_user(&self, user_id: &UserId) {
+        let seats = {
+            let mut state = self.lock();
+            let keys: Vec<DeviceKey> = state
+                .devices
+                .keys()
+                .filter(|(u, _)| u == user_id)
+                .cloned()
+                .collect();
+            let mut seats = Vec::new();
+            for key in keys {
+                if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
+                    let _ = conn.close.send(Some(REVOKED));
+                }
+                seats.extend(state.remove_device(&key));
+            }
+            seats
+        };
+        self.exit_seats(seats).await;
+    }
+
+    /// Closes every connection and exits every seat (graceful shutdown).
+    pub async fn shutdown(&self) {
+        let seats = {
+            let mut state = self.lock();
+            let keys: Vec<DeviceKey> = state.devices.keys().cloned().collect();
+            let mut seats = Vec::new();
+            for key in keys {
+                if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
+                    let _ = conn.close.send(Some(SHUTDOWN));
+                }
+                seats.extend(state.remove_device(&key));
+            }
+            seats
+        };
+        self.exit_seats(seats).await;
+    }
+
+    async fn exit_seats(&self, seats: Vec<(RoomId, ParticipantId)>) {
+        for (room_id, participant_id) in seats {
+            // Already exited (room deleted meanwhile) is fine: the seat is free either way.
+            if let Err(err) = self
+                .services
+                .rooms
+                .exit(room_id.as_str(), &participant_id)
+                .await
+            {
+                tracing::debug!(%room_id, %participant_id, %err, "exit of a dropped seat");
+            }
+        }
+    }
+
+    /// Takes a seat before entering; refuses a second seat of the device in the room, and
+    /// any seat once the connection was replaced or revoked.
+    pub fn join(
+        &self,
+        key: &DeviceKey,
+        conn_id: u64,
+        room_id: &RoomId,
+        pid: &ParticipantId,
+    ) -> Result<(), WireError> {
+        let mut state = self.lock();
+        let device = match state.devices.get_mut(key) {
+            Some(d) if d.conn.as_ref().is_some_and(|c| c.id == conn_id) => d,
+            _ => {
+                return Err(WireError::new(
+                    protocol::code::NOT_AUTHORIZED,
+                    "this connection's session has ended",
+                ));
+            }
+        };
+        if device.seats.contains_key(room_id) {
+            return Err(WireError::new(
+                protocol::code::ALREADY_ENTERED,
+                "this client already entered the room",
+            ));
+        }
+        device.seats.insert(
+            room_id.clone(),
+            Seat {
+                participant_id: pid.clone(),
+                leaving: false,
+            },
+        );
+        state
+            .rooms
+            .entry(room_id.clone())
+            .or_default()
+            .insert(pid.clone(), key.clone());
+        Ok(())
+    }
+
+    /// Gives a seat back (enter refused, or exit done).
+    pub fn leave(&self, key: &DeviceKey, room_id: &RoomId, pid: &ParticipantId) {
+        let mut state = self.lock();
+        state.remove_seat(key, room_id, pid);
+    }
+
+    /// The device's participant in the room, marked as leaving if `leaving`.
+    pub fn seat(&self, key: &DeviceKey, room_id: &RoomId, leaving: bool) -> Option<ParticipantId> {
+        let mut state = self.lock();
+        let seat = state.devices.get_mut(key)?.seats.get_mut(room_id)?;
+        seat.leaving |= leaving;
+        Some(seat.participant_id.clone())
+    }
+
+    /// Routes one committed event to the connections it concerns.
+    pub fn route(&self, event: &Event) {
+        let Some((room_id, name, data)) = protocol::room_event(event) else {
+            return;
+        };
+        let frame = protocol::event_frame(name, &room_id, event.occurred_at, data);
+        let mut state = self.lock();
+        let targets = match &event.body {
+            EventBody::RoomDeleted { room } => state.deleted_targets(&room_id, room.updated_at),
+            EventBody::ParticipantExited { participant } => state.exited_targets(participant),
+            EventBody::ParticipantEntered { participant }
+            | EventBody::ParticipantMediaChanged { participant } => {
+                // The device that caused it learns from its response.
+                state.members_except(&room_id, Some(&participant.participant_id))
+            }
+            _ => state.members_except(&room_id, None),
+        };
+        let mut slow = Vec::new();
+        for key in targets {
+            let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) else {
+                continue;
+            };
+            let queued = Frame {
+                room_id: room_id.clone(),
+                text: frame.clone(),
+            };
+            if conn.frames.try_send(queued).is_err() {
+                let _ = conn.close.send(Some(TOO_SLOW));
+                slow.push(key);
+            }
+        }
+        drop(state);
+        tracing::trace!(event = name, slow = slow.len(), "routed");
+    }
+
+    /// Events were lost before reaching the hub: close every connection so each device
+    /// reconnects and starts again from fresh snapshots (its seats wait the grace period).
+    pub fn resync_all(&self) {
+        let state = self.lock();
+        for conn in state.devices.values().filter_map(|d| d.conn.as_ref()) {
+            let _ = conn.close.send(Some(RESYNC));
+        }
+    }
+
+    /// Forgets the memory of deletion-exited devices older than `KICKED_MEMORY`.
+    pub fn sweep(&self) {
+        self.lock()
+            .kicked
+            .retain(|_, (_, _, at)| at.elapsed() < KICKED_MEMORY);
+    }
+}
+
+impl State {
+    fn members_except(&self, room_id: &RoomId, skip: Option<&ParticipantId>) -> Vec<DeviceKey> {
+        self.rooms
+            .get(room_id)
+            .map(|m| {
+                m.iter()
+                    .filter(|(pid, _)| Some(*pid) != skip)
+                    .map(|(_, key)| key.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Everyone in the room hears of an exit; the exiting device only if it didn't ask for
+    /// it (room deleted, session ended elsewhere). Its seat is freed here.
+    fn exited_targets(&mut self, participant: &opencalls_domain::Participant) -> Vec<DeviceKey> {
+        let room_id = &participant.room_id;
+        let pid = &participant.participant_id;
+        let mut targets = self.members_except(room_id, Some(pid));
+        let owner = self.rooms.get(room_id).and_then(|m| m.get(pid)).cloned();
+        if let Some(key) = owner {
+            let asked = self
+                .devices
+                .get(&key)
+                .and_then(|d| d.seats.get(room_id))
+                .is_some_and(|s| s.leaving);
+            if !asked {
+                targets.push(key.clone());
+            }
+            let exited_at = participant.exited_at.unwrap_or(participant.updated_at);
+            let entry = self
+                .kicked
+                .entry(room_id.clone())
+                .or_insert_with(|| (exited_at, Vec::new(), Instant::now()));
+            if entry.0 != exited_at {
+                *entry = (exited_at, Vec::new(), Instant::now());
+            }
+            entry.1.push(key.clone());
+            self.remove_seat(&key, room_id, pid);
+        }
+        targets
+    }
+
+    /// Members plus the devices whose participants the deletion itself exited.
+    fn deleted_targets(&mut self, room_id: &RoomId, deleted_at: Millis) -> Vec<DeviceKey> {
+        let mut targets = self.members_except(room_id, None);
+        if let Some((at, kicked, _)) = self.kicked.remove(room_id)
+            && at == deleted_at
+        {
+            targets.extend(kicked);
+        }
+        targets.sort();
+        targets.dedup();
+        targets
+    }
+
+    fn remove_seat(&mut self, key: &DeviceKey, room_id: &RoomId, pid: &ParticipantId) {
+        if let Some(members) = self.rooms.get_mut(room_id) {
+            members.remove(pid);
+            if members.is_empty() {
+                self.rooms.remove(room_id);
+            }
+        }
+        if let Some(device) = self.devices.get_mut(key) {
+            if device
+                .seats
+                .get(room_id)
+                .is_some_and(|s| &s.participant_id == pid)
+            {
+                device.seats.remove(room_id);
+            }
+            if device.conn.is_none() && device.seats.is_empty() {
+                self.devices.remove(key);
+            }
+        }
+    }
+
+    /// Forgets the device; returns its seats for the caller to exit.
+    fn remove_device(&mut self, key: &DeviceKey) -> Vec<(RoomId, ParticipantId)> {
+        let Some(device) = self.devices.remove(key) else {
+            return Vec::new();
+        };
+        let mut seats = Vec::new();
+        for (room_id, seat) in device.seats {
+            if let Some(members) = self.rooms.get_mut(&room_id) {
+                members.remove(&seat.participant_id);
+                if members.is_empty() {
+                    self.rooms.remove(&room_id);
+                }
+            }
+            seats.push((room_id, seat.participant_id));
+        }
+        seats
+    }
+}

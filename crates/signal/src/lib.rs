@@ -1,0 +1,101 @@
+//! The client protocol: WebSocket signaling at `/v1/ws` and the session exchange at
+//! `POST /v1/auth/session` (see docs/protocol.md).
+//!
+//! A thin adapter like the Platform API: it parses, authorises with a session token (never
+//! an API token), calls the application services, and renders. Room state lives in the
+//! services; this crate only keeps which connection holds which seat ([`hub`]) and fans the
+//! services' committed events out to the connections of the affected room.
+#![forbid(unsafe_code)]
+
+mod connection;
+mod http;
+mod hub;
+pub mod protocol;
+
+use axum::Router;
+use hub::Hub;
+use opencalls_service::Services;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+
+/// Tunables of the client protocol (see docs/configuration.md).
+#[derive(Clone, Debug)]
+pub struct SignalConfig {
+    /// How often the server pings each connection.
+    pub heartbeat_interval: Duration,
+    /// A connection silent for this long is closed (its seats then wait the grace period).
+    pub heartbeat_timeout: Duration,
+    /// How long a dropped device's seats wait for it to reconnect before they exit.
+    pub reconnect_grace: Duration,
+    /// Largest request frame handled; larger ones get an error (the connection stays).
+    pub max_message_bytes: usize,
+}
+
+impl Default for SignalConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_secs(15),
+            heartbeat_timeout: Duration::from_secs(45),
+            reconnect_grace: Duration::from_secs(10),
+            max_message_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Controls the signaling layer's background work.
+pub struct SignalHandle {
+    hub: Arc<Hub>,
+    task: JoinHandle<()>,
+}
+
+impl SignalHandle {
+    /// Closes every client connection and exits their participants (graceful shutdown).
+    pub async fn shutdown(&self) {
+        self.task.abort();
+        self.hub.shutdown().await;
+    }
+}
+
+/// The client routes and the handle of the fan-out task. Call inside a Tokio runtime.
+pub fn router(services: Services, config: SignalConfig) -> (Router, SignalHandle) {
+    let hub = Hub::new(services, config);
+    let task = tokio::spawn(fan_out(hub.clone()));
+    let router = http::routes(hub.clone());
+    (router, SignalHandle { hub, task })
+}
+
+/// Delivers committed events to connections and ends revoked sessions, until aborted.
+async fn fan_out(hub: Arc<Hub>) {
+    let mut events = hub.services.bus.subscribe();
+    let mut revoked = hub.services.sessions.revocations();
+    let mut sweep = tokio::time::interval(Duration::from_secs(10));
+    let mut purge = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) => hub.route(&event),
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(lost = n, "signaling fell behind the event bus; clients must resync");
+                    hub.resync_all();
+                }
+                Err(RecvError::Closed) => return,
+            },
+            user = revoked.recv() => match user {
+                Ok(user_id) => {
+                    let hub = hub.clone();
+                    tokio::spawn(async move { hub.revoke_user(&user_id).await });
+                }
+                Err(RecvError::Lagged(n)) => tracing::error!(lost = n, "missed session revocations"),
+                Err(RecvError::Closed) => return,
+            },
+            _ = sweep.tick() => hub.sweep(),
+            _ = purge.tick() => {
+                if let Err(err) = hub.services.sessions.purge_expired().await {
+                    tracing::warn!(%err, "purging expired tokens failed");
+                }
+            }
+        }
+    }
+}
