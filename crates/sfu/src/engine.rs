@@ -37,6 +37,8 @@ pub(crate) struct Engine {
     pub pending: Vec<(PeerKey, Event)>,
     pub counters: Counters,
     pub next_key: u64,
+    /// Groups whose routes must be recomputed once the pending events are handled.
+    pub dirty_groups: Vec<GroupId>,
 }
 
 enum Wake {
@@ -66,6 +68,7 @@ impl Engine {
             pending: Vec::new(),
             counters: Counters::default(),
             next_key: 1,
+            dirty_groups: Vec::new(),
         })
     }
 
@@ -184,6 +187,9 @@ impl Engine {
             for (key, event) in batch {
                 self.handle_rtc_event(key, event);
             }
+        }
+        for group in std::mem::take(&mut self.dirty_groups) {
+            self.reroute(&group);
         }
     }
 

@@ -66,6 +66,10 @@ impl Engine {
         if matches!(added.direction, Direction::SendOnly | Direction::SendRecv) {
             peer.slots.push(Slot::new(added.mid, kind));
         }
+        // str0m reports m-lines on a later poll than `accept_offer`; route them when they come.
+        if !self.dirty_groups.contains(&peer.group) {
+            self.dirty_groups.push(peer.group.clone());
+        }
     }
 
     fn on_media(&mut self, key: PeerKey, data: MediaData) {
