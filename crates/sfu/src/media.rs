@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use str0m::Event;
 use str0m::media::{Direction, KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid};
-use str0m::IceConnectionState;
+use str0m::{IceConnectionState, Input};
 
 use crate::api::{DisconnectReason, KeyframeCause, Kind, Policy, SfuEvent};
 use crate::config::KEYFRAME_REQUEST_INTERVAL;
@@ -130,6 +130,10 @@ impl Engine {
             }
         }
         for sub_key in written {
+            // str0m packetizes written frames on its next timeout; give it one right away.
+            if let Some(sub) = self.peers.get_mut(&sub_key) {
+                let _ = sub.rtc.handle_input(Input::Timeout(Instant::now()));
+            }
             let sent = self.drain(sub_key);
             self.counters.frames_forwarded += 1;
             self.counters.packets_forwarded += sent;
