@@ -111,35 +111,70 @@ pub struct MediaPeer {
 
 impl MediaPeer {
     /// Binds a UDP socket on `ip` (use 127.0.0.1) and creates the SDP offer.
-    pub async fn new(cfg: PeerConfig, ip: std::net::IpAddr) -> Result<(MediaPeer, String), PeerError> {
+    pub async fn new(
+        cfg: PeerConfig,
+        ip: std::net::IpAddr,
+    ) -> Result<(MediaPeer, String), PeerError> {
         let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
         let local = socket.local_addr()?;
-        let mut rtc = Rtc::builder().clear_codecs().enable_opus(true, false).enable_vp8(true).build(Instant::now());
+        let mut rtc = Rtc::builder()
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .build(Instant::now());
         let candidate = Candidate::host(local, "udp").map_err(|e| PeerError::Sdp(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let mut api = rtc.sdp_api();
-        let audio_mid = cfg.send_audio.then(|| api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None));
-        let video_mid = cfg.send_video.then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+        let audio_mid = cfg
+            .send_audio
+            .then(|| api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None));
+        let video_mid = cfg
+            .send_video
+            .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
         for _ in 0..cfg.recv_audio_slots {
             api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
         }
         for _ in 0..cfg.recv_video_slots {
             api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
         }
-        let (offer, pending) = api.apply().ok_or_else(|| PeerError::Sdp("nothing to offer".into()))?;
-        let peer = MediaPeer { cfg, rtc, socket, pending, audio_mid, video_mid };
+        let (offer, pending) = api
+            .apply()
+            .ok_or_else(|| PeerError::Sdp("nothing to offer".into()))?;
+        let peer = MediaPeer {
+            cfg,
+            rtc,
+            socket,
+            pending,
+            audio_mid,
+            video_mid,
+        };
         Ok((peer, offer.to_sdp_string()))
     }
 
     /// Applies the SFU's answer and starts the peer's task on the current tokio runtime.
     pub fn start(mut self, answer: &str) -> Result<PeerHandle, PeerError> {
-        let answer = SdpAnswer::from_sdp_string(answer).map_err(|e| PeerError::Sdp(e.to_string()))?;
-        self.rtc.sdp_api().accept_answer(self.pending, answer).map_err(|e| PeerError::Sdp(e.to_string()))?;
+        let answer =
+            SdpAnswer::from_sdp_string(answer).map_err(|e| PeerError::Sdp(e.to_string()))?;
+        self.rtc
+            .sdp_api()
+            .accept_answer(self.pending, answer)
+            .map_err(|e| PeerError::Sdp(e.to_string()))?;
         let stats = Arc::new(Mutex::new(PeerStats::default()));
         let (stop_tx, stop_rx) = watch::channel(false);
-        let runner = run::Runner::new(self.cfg, self.rtc, self.socket, self.audio_mid, self.video_mid, stats.clone());
+        let runner = run::Runner::new(
+            self.cfg,
+            self.rtc,
+            self.socket,
+            self.audio_mid,
+            self.video_mid,
+            stats.clone(),
+        );
         let task = tokio::spawn(runner.run(stop_rx));
-        Ok(PeerHandle { stats, stop: stop_tx, task })
+        Ok(PeerHandle {
+            stats,
+            stop: stop_tx,
+            task,
+        })
     }
 }
 

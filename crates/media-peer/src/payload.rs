@@ -46,7 +46,12 @@ mod tests {
 
     #[test]
     fn header_round_trips() {
-        let h = Header { keyframe: true, video: true, tag: 7, seq: 42 };
+        let h = Header {
+            keyframe: true,
+            video: true,
+            tag: 7,
+            seq: 42,
+        };
         let buf = build(h, 100);
         assert_eq!(buf.len(), 100);
         assert_eq!(parse_header(&buf), Some(h));

@@ -185,13 +185,29 @@ impl Runner {
     }
 
     fn send_audio(&mut self, mid: Mid, now: Instant) {
-        let header = Header { keyframe: false, video: false, tag: self.cfg.tag, seq: self.audio_seq };
+        let header = Header {
+            keyframe: false,
+            video: false,
+            tag: self.cfg.tag,
+            seq: self.audio_seq,
+        };
         let data = payload::build(header, self.cfg.audio_bytes);
-        let time = MediaTime::new(u64::from(self.audio_seq) * AUDIO_SAMPLES, Frequency::FORTY_EIGHT_KHZ);
+        let time = MediaTime::new(
+            u64::from(self.audio_seq) * AUDIO_SAMPLES,
+            Frequency::FORTY_EIGHT_KHZ,
+        );
         let level = self.cfg.audio_level;
-        let Some(writer) = self.rtc.writer(mid) else { return };
-        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else { return };
-        if writer.audio_level(level, true).write(pt, now, time, data).is_ok() {
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+            return;
+        };
+        if writer
+            .audio_level(level, true)
+            .write(pt, now, time, data)
+            .is_ok()
+        {
             self.audio_seq += 1;
             self.with_stats(|s| s.audio_sent += 1);
         }
@@ -204,11 +220,23 @@ impl Runner {
         if keyframe {
             len *= KEYFRAME_SCALE;
         }
-        let header = Header { keyframe, video: true, tag: self.cfg.tag, seq: self.video_seq };
+        let header = Header {
+            keyframe,
+            video: true,
+            tag: self.cfg.tag,
+            seq: self.video_seq,
+        };
         let data = payload::build(header, len);
-        let time = MediaTime::new(u64::from(self.video_seq) * 90_000 / fps, Frequency::NINETY_KHZ);
-        let Some(writer) = self.rtc.writer(mid) else { return };
-        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else { return };
+        let time = MediaTime::new(
+            u64::from(self.video_seq) * 90_000 / fps,
+            Frequency::NINETY_KHZ,
+        );
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+            return;
+        };
         if writer.write(pt, now, time, data).is_ok() {
             self.video_seq += 1;
             self.with_stats(|s| {
@@ -223,5 +251,9 @@ impl Runner {
 
 /// The next send time, without bursting to catch up after a long stall.
 fn catch_up(next: Instant, now: Instant) -> Instant {
-    if next + Duration::from_millis(100) < now { now } else { next }
+    if next + Duration::from_millis(100) < now {
+        now
+    } else {
+        next
+    }
 }

@@ -105,7 +105,10 @@ pub enum SfuEvent {
         level: i8,
     },
     /// The set of forwarded speakers of an audio-only group changed (loudest first).
-    ActiveSpeakersChanged { group: GroupId, speakers: Vec<PeerId> },
+    ActiveSpeakersChanged {
+        group: GroupId,
+        speakers: Vec<PeerId>,
+    },
     /// A keyframe was requested from a publisher (a subscriber joined, asked, or resumed).
     KeyframeRequested {
         group: GroupId,

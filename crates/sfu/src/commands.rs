@@ -6,7 +6,9 @@ use std::time::Instant;
 use str0m::change::SdpOffer;
 use str0m::{Candidate, IceCreds, Rtc};
 
-use crate::api::{DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, Subscriptions};
+use crate::api::{
+    DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, Subscriptions,
+};
 use crate::config::{MAX_OFFER_BYTES, MAX_SLOTS_PER_KIND};
 use crate::engine::Engine;
 use crate::group::Group;
@@ -18,15 +20,23 @@ impl Engine {
     pub(crate) fn handle_command(&mut self, cmd: Command) {
         // A caller that gave up waiting dropped its receiver; the reply is then moot.
         match cmd {
-            Command::CreateGroup(id, policy, reply) => drop(reply.send(self.create_group(id, policy))),
+            Command::CreateGroup(id, policy, reply) => {
+                drop(reply.send(self.create_group(id, policy)))
+            }
             Command::RemoveGroup(id, reply) => drop(reply.send(self.remove_group(&id))),
             Command::AddPeer(req, reply) => drop(reply.send(self.add_peer(req))),
             Command::RemovePeer(id, reply) => drop(reply.send(self.remove_peer_by_id(&id))),
-            Command::SetSubscriptions(id, subs, reply) => drop(reply.send(self.set_subscriptions(&id, subs))),
-            Command::SetPaused(id, kind, paused, reply) => drop(reply.send(self.set_paused(&id, kind, paused))),
+            Command::SetSubscriptions(id, subs, reply) => {
+                drop(reply.send(self.set_subscriptions(&id, subs)))
+            }
+            Command::SetPaused(id, kind, paused, reply) => {
+                drop(reply.send(self.set_paused(&id, kind, paused)))
+            }
             Command::SetForwarding(id, on, reply) => drop(reply.send(self.set_forwarding(&id, on))),
             Command::Stats(reply) => {
-                let stats = self.counters.snapshot(self.groups.len(), self.peers.len(), self.demux.len());
+                let stats =
+                    self.counters
+                        .snapshot(self.groups.len(), self.peers.len(), self.demux.len());
                 drop(reply.send(Ok(stats)));
             }
             Command::Shutdown => {}
@@ -41,7 +51,9 @@ impl Engine {
             return Err(SfuError::LimitReached("max_groups"));
         }
         let policy = match policy {
-            Policy::AudioOnly { max_active_speakers: 0 } => Policy::AudioOnly {
+            Policy::AudioOnly {
+                max_active_speakers: 0,
+            } => Policy::AudioOnly {
                 max_active_speakers: self.cfg.default_active_speakers,
             },
             other => other,
@@ -51,7 +63,10 @@ impl Engine {
     }
 
     fn remove_group(&mut self, id: &GroupId) -> Result<(), SfuError> {
-        let group = self.groups.get(id).ok_or_else(|| SfuError::GroupNotFound(id.clone()))?;
+        let group = self
+            .groups
+            .get(id)
+            .ok_or_else(|| SfuError::GroupNotFound(id.clone()))?;
         for key in group.members.clone() {
             self.remove_peer(key, DisconnectReason::Removed);
         }
@@ -60,7 +75,10 @@ impl Engine {
     }
 
     fn check_offer(&self, req: &AddPeer, media: &[OfferedMedia]) -> Result<(), SfuError> {
-        let group = self.groups.get(&req.group).ok_or_else(|| SfuError::GroupNotFound(req.group.clone()))?;
+        let group = self
+            .groups
+            .get(&req.group)
+            .ok_or_else(|| SfuError::GroupNotFound(req.group.clone()))?;
         if self.ids.contains_key(&req.peer) {
             return Err(SfuError::PeerExists(req.peer.clone()));
         }
@@ -68,26 +86,34 @@ impl Engine {
             return Err(SfuError::LimitReached("max_peers"));
         }
         match (group.policy, req.role) {
-            (Policy::Live, Role::Participant) | (Policy::Video | Policy::AudioOnly { .. }, Role::Host) => {
+            (Policy::Live, Role::Participant)
+            | (Policy::Video | Policy::AudioOnly { .. }, Role::Host) => {
                 return Err(SfuError::RoleNotAllowed(req.role));
             }
             (Policy::Live, Role::Host) if group.host.is_some() => return Err(SfuError::HostExists),
             _ => {}
         }
         let enabled = media.iter().filter(|m| !m.disabled);
-        if matches!(group.policy, Policy::AudioOnly { .. }) && enabled.clone().any(|m| m.kind == Kind::Video) {
+        if matches!(group.policy, Policy::AudioOnly { .. })
+            && enabled.clone().any(|m| m.kind == Kind::Video)
+        {
             return Err(SfuError::VideoNotAllowed);
         }
         if req.role == Role::Viewer && media.iter().any(OfferedMedia::sends) {
             return Err(SfuError::PublishNotAllowed);
         }
         for kind in [Kind::Audio, Kind::Video] {
-            let slots = media.iter().filter(|m| m.kind == kind && m.receives()).count();
+            let slots = media
+                .iter()
+                .filter(|m| m.kind == kind && m.receives())
+                .count();
             if slots > MAX_SLOTS_PER_KIND {
                 return Err(SfuError::LimitReached("receive slots per kind"));
             }
             if media.iter().filter(|m| m.kind == kind && m.sends()).count() > 1 {
-                return Err(SfuError::InvalidOffer(format!("more than one sending {kind:?} section")));
+                return Err(SfuError::InvalidOffer(format!(
+                    "more than one sending {kind:?} section"
+                )));
             }
         }
         Ok(())
@@ -99,7 +125,8 @@ impl Engine {
         }
         let media = summarize(&req.offer);
         self.check_offer(&req, &media)?;
-        let offer = SdpOffer::from_sdp_string(&req.offer).map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
+        let offer = SdpOffer::from_sdp_string(&req.offer)
+            .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
         let now = Instant::now();
         let creds = IceCreds::new();
         let mut rtc = Rtc::builder()
@@ -109,12 +136,20 @@ impl Engine {
             .enable_opus(true, false)
             .enable_vp8(true)
             .build(now);
-        let advertised = if self.cfg.advertised.is_empty() { vec![self.local_addr] } else { self.cfg.advertised.clone() };
+        let advertised = if self.cfg.advertised.is_empty() {
+            vec![self.local_addr]
+        } else {
+            self.cfg.advertised.clone()
+        };
         for addr in advertised {
-            let candidate = Candidate::host(addr, "udp").map_err(|e| SfuError::Io(e.to_string()))?;
+            let candidate =
+                Candidate::host(addr, "udp").map_err(|e| SfuError::Io(e.to_string()))?;
             rtc.add_local_candidate(candidate);
         }
-        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
         let key = PeerKey(self.next_key);
         self.next_key += 1;
         let peer = Peer {
@@ -152,7 +187,10 @@ impl Engine {
     }
 
     fn key_of(&self, id: &PeerId) -> Result<PeerKey, SfuError> {
-        self.ids.get(id).copied().ok_or_else(|| SfuError::PeerNotFound(id.clone()))
+        self.ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| SfuError::PeerNotFound(id.clone()))
     }
 
     fn remove_peer_by_id(&mut self, id: &PeerId) -> Result<(), SfuError> {
@@ -163,7 +201,9 @@ impl Engine {
 
     fn set_subscriptions(&mut self, id: &PeerId, subs: Subscriptions) -> Result<(), SfuError> {
         let key = self.key_of(id)?;
-        let Some(peer) = self.peers.get_mut(&key) else { return Err(SfuError::PeerNotFound(id.clone())) };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return Err(SfuError::PeerNotFound(id.clone()));
+        };
         peer.subscriptions = subs;
         let group = peer.group.clone();
         self.reroute(&group);
@@ -172,8 +212,12 @@ impl Engine {
 
     fn set_paused(&mut self, id: &PeerId, kind: Kind, paused: bool) -> Result<(), SfuError> {
         let key = self.key_of(id)?;
-        let Some(peer) = self.peers.get_mut(&key) else { return Err(SfuError::PeerNotFound(id.clone())) };
-        let Some(ingress) = peer.ingress.iter_mut().find(|i| i.kind == kind) else { return Ok(()) };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return Err(SfuError::PeerNotFound(id.clone()));
+        };
+        let Some(ingress) = peer.ingress.iter_mut().find(|i| i.kind == kind) else {
+            return Ok(());
+        };
         let was = std::mem::replace(&mut ingress.paused, paused);
         let mid = ingress.mid;
         if was && !paused {
@@ -184,7 +228,10 @@ impl Engine {
     }
 
     fn set_forwarding(&mut self, id: &GroupId, enabled: bool) -> Result<(), SfuError> {
-        let group = self.groups.get_mut(id).ok_or_else(|| SfuError::GroupNotFound(id.clone()))?;
+        let group = self
+            .groups
+            .get_mut(id)
+            .ok_or_else(|| SfuError::GroupNotFound(id.clone()))?;
         let was = std::mem::replace(&mut group.forwarding, enabled);
         if !was && enabled {
             let sources: Vec<_> = group.routes.keys().copied().collect();

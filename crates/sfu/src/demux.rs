@@ -89,7 +89,10 @@ mod tests {
         let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let other: SocketAddr = "127.0.0.1:5001".parse().unwrap();
         assert_eq!(demux.route(&[0x80, 0x60, 0, 0], from), None);
-        assert_eq!(demux.route(&stun_with_username(b"srv1:cli"), from), Some(PeerKey(9)));
+        assert_eq!(
+            demux.route(&stun_with_username(b"srv1:cli"), from),
+            Some(PeerKey(9))
+        );
         assert_eq!(demux.route(&[0x80, 0x60, 0, 0], from), Some(PeerKey(9)));
         assert_eq!(demux.route(&stun_with_username(b"nope:cli"), other), None);
         demux.remove(PeerKey(9), "srv1");

@@ -126,7 +126,9 @@ impl Engine {
     }
 
     fn receive(&mut self, key: PeerKey, now: Instant, source: SocketAddr, data: &[u8]) {
-        let Some(peer) = self.peers.get_mut(&key) else { return };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
         let Ok(receive) = Receive::new(Protocol::Udp, source, self.local_addr, data) else {
             self.counters.datagrams_dropped += 1;
             return;
@@ -147,7 +149,9 @@ impl Engine {
                 break;
             }
             self.timers.pop_first();
-            let Some(peer) = self.peers.get_mut(&key) else { continue };
+            let Some(peer) = self.peers.get_mut(&key) else {
+                continue;
+            };
             if peer.rtc.handle_input(Input::Timeout(now)).is_err() {
                 self.remove_peer(key, DisconnectReason::Failed);
                 continue;
@@ -159,7 +163,9 @@ impl Engine {
 
     /// Drains a peer's output and re-arms its timer. Returns the datagrams sent.
     pub fn drain(&mut self, key: PeerKey) -> u64 {
-        let Some(peer) = self.peers.get_mut(&key) else { return 0 };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return 0;
+        };
         let before = peer.next_timeout;
         match peer.drain(&self.socket, &mut self.pending) {
             Ok(drained) => {
@@ -202,7 +208,9 @@ impl Engine {
 
     /// Frees everything a peer holds and tells the signaling layer.
     pub fn remove_peer(&mut self, key: PeerKey, reason: DisconnectReason) {
-        let Some(mut peer) = self.peers.remove(&key) else { return };
+        let Some(mut peer) = self.peers.remove(&key) else {
+            return;
+        };
         peer.rtc.disconnect();
         self.timers.remove(&(peer.next_timeout, key));
         self.demux.remove(key, &peer.ufrag);
@@ -216,12 +224,26 @@ impl Engine {
             }
         }
         self.reroute(&peer.group);
-        self.emit(SfuEvent::PeerDisconnected { group: peer.group, peer: peer.id, reason });
+        for ingress in peer.ingress.iter().filter(|i| i.active) {
+            let event = SfuEvent::MediaStopped {
+                group: peer.group.clone(),
+                peer: peer.id.clone(),
+                kind: ingress.kind,
+            };
+            self.emit(event);
+        }
+        self.emit(SfuEvent::PeerDisconnected {
+            group: peer.group,
+            peer: peer.id,
+            reason,
+        });
     }
 
     /// Recomputes a group's slot assignments and routes, emitting routing events.
     pub fn reroute(&mut self, group: &GroupId) {
-        let Some(g) = self.groups.get_mut(group) else { return };
+        let Some(g) = self.groups.get_mut(group) else {
+            return;
+        };
         let events = g.recompute(&mut self.peers);
         for event in events {
             self.emit(event);

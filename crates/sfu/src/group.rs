@@ -41,7 +41,12 @@ impl Group {
     }
 
     /// Publishers whose `kind` track `sub` should receive, in slot-filling order.
-    fn wanted_sources(&self, sub: &Peer, kind: Kind, peers: &HashMap<PeerKey, Peer>) -> Vec<(PeerKey, Mid)> {
+    fn wanted_sources(
+        &self,
+        sub: &Peer,
+        kind: Kind,
+        peers: &HashMap<PeerKey, Peer>,
+    ) -> Vec<(PeerKey, Mid)> {
         let candidates: &[PeerKey] = match self.policy {
             Policy::AudioOnly { .. } => &self.speakers,
             Policy::Live => self.host.as_slice(),
@@ -62,13 +67,20 @@ impl Group {
         let mut events = Vec::new();
         for sub_key in self.members.clone() {
             for kind in [Kind::Audio, Kind::Video] {
-                let Some(sub) = peers.get(&sub_key) else { continue };
+                let Some(sub) = peers.get(&sub_key) else {
+                    continue;
+                };
                 let mut wanted = self.wanted_sources(sub, kind, peers);
-                let Some(sub) = peers.get_mut(&sub_key) else { continue };
+                let Some(sub) = peers.get_mut(&sub_key) else {
+                    continue;
+                };
                 let slots = sub.slots.iter_mut().filter(|s| s.kind == kind);
                 let mut free = Vec::new();
                 for slot in slots {
-                    match slot.source.and_then(|src| wanted.iter().position(|w| *w == src)) {
+                    match slot
+                        .source
+                        .and_then(|src| wanted.iter().position(|w| *w == src))
+                    {
                         Some(at) => {
                             wanted.remove(at);
                         }
@@ -91,7 +103,13 @@ impl Group {
             .filter_map(|(sub, mid, kind, source)| {
                 let peer = peers.get(&sub)?.id.clone();
                 let source = source.and_then(|k| peers.get(&k)).map(|p| p.id.clone());
-                Some(SfuEvent::TrackRouted { group: self.id.clone(), peer, mid: mid.to_string(), kind, source })
+                Some(SfuEvent::TrackRouted {
+                    group: self.id.clone(),
+                    peer,
+                    mid: mid.to_string(),
+                    kind,
+                    source,
+                })
             })
             .collect()
     }
@@ -99,10 +117,15 @@ impl Group {
     fn rebuild_routes(&mut self, peers: &HashMap<PeerKey, Peer>) {
         self.routes.clear();
         for sub_key in &self.members {
-            let Some(sub) = peers.get(sub_key) else { continue };
+            let Some(sub) = peers.get(sub_key) else {
+                continue;
+            };
             for slot in &sub.slots {
                 if let Some(source) = slot.source {
-                    self.routes.entry(source).or_default().push((*sub_key, slot.mid));
+                    self.routes
+                        .entry(source)
+                        .or_default()
+                        .push((*sub_key, slot.mid));
                 }
             }
         }

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::api::{GroupId, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions};
+use crate::api::{
+    GroupId, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions,
+};
 use crate::config::{COMMAND_QUEUE_LIMIT, EVENT_QUEUE_LIMIT, SfuConfig};
 use crate::engine::Engine;
 
@@ -42,28 +44,44 @@ pub struct Sfu;
 impl Sfu {
     /// Binds the UDP socket and starts the media thread (named `sfu-media`).
     pub fn start(config: SfuConfig) -> Result<(SfuHandle, SfuEvents), SfuError> {
-        let socket = std::net::UdpSocket::bind(config.bind).map_err(|e| SfuError::Io(e.to_string()))?;
-        socket.set_nonblocking(true).map_err(|e| SfuError::Io(e.to_string()))?;
-        let local_addr = socket.local_addr().map_err(|e| SfuError::Io(e.to_string()))?;
+        let socket =
+            std::net::UdpSocket::bind(config.bind).map_err(|e| SfuError::Io(e.to_string()))?;
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| SfuError::Io(e.to_string()))?;
+        let local_addr = socket
+            .local_addr()
+            .map_err(|e| SfuError::Io(e.to_string()))?;
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE_LIMIT);
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE_LIMIT);
-        let thread = std::thread::Builder::new().name("sfu-media".into()).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "media runtime failed to start");
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                match Engine::new(config, socket, local_addr, event_tx) {
-                    Ok(engine) => engine.run(cmd_rx).await,
-                    Err(e) => tracing::error!(error = %e, "media engine failed to start"),
-                }
+        let thread = std::thread::Builder::new()
+            .name("sfu-media".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!(error = %e, "media runtime failed to start");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match Engine::new(config, socket, local_addr, event_tx) {
+                        Ok(engine) => engine.run(cmd_rx).await,
+                        Err(e) => tracing::error!(error = %e, "media engine failed to start"),
+                    }
+                });
             });
-        });
         thread.map_err(|e| SfuError::Io(e.to_string()))?;
-        Ok((SfuHandle { tx: cmd_tx, local_addr }, event_rx))
+        Ok((
+            SfuHandle {
+                tx: cmd_tx,
+                local_addr,
+            },
+            event_rx,
+        ))
     }
 }
 
@@ -80,14 +98,21 @@ impl SfuHandle {
         self.local_addr
     }
 
-    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, SfuError>>) -> Command) -> Result<T, SfuError> {
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, SfuError>>) -> Command,
+    ) -> Result<T, SfuError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(make(tx)).await.map_err(|_| SfuError::Stopped)?;
+        self.tx
+            .send(make(tx))
+            .await
+            .map_err(|_| SfuError::Stopped)?;
         rx.await.map_err(|_| SfuError::Stopped)?
     }
 
     pub async fn create_group(&self, group: GroupId, policy: Policy) -> Result<(), SfuError> {
-        self.call(|tx| Command::CreateGroup(group, policy, tx)).await
+        self.call(|tx| Command::CreateGroup(group, policy, tx))
+            .await
     }
 
     /// Removes every peer of the group (each gets `PeerDisconnected { Removed }`), then the group.
@@ -104,18 +129,25 @@ impl SfuHandle {
         self.call(|tx| Command::RemovePeer(peer, tx)).await
     }
 
-    pub async fn set_subscriptions(&self, peer: PeerId, subscriptions: Subscriptions) -> Result<(), SfuError> {
-        self.call(|tx| Command::SetSubscriptions(peer, subscriptions, tx)).await
+    pub async fn set_subscriptions(
+        &self,
+        peer: PeerId,
+        subscriptions: Subscriptions,
+    ) -> Result<(), SfuError> {
+        self.call(|tx| Command::SetSubscriptions(peer, subscriptions, tx))
+            .await
     }
 
     /// Stops (`paused = true`) or restarts forwarding of a publisher's `kind` track to everyone.
     pub async fn set_paused(&self, peer: PeerId, kind: Kind, paused: bool) -> Result<(), SfuError> {
-        self.call(|tx| Command::SetPaused(peer, kind, paused, tx)).await
+        self.call(|tx| Command::SetPaused(peer, kind, paused, tx))
+            .await
     }
 
     /// Live groups: enables or disables forwarding of the host's media to viewers.
     pub async fn set_forwarding(&self, group: GroupId, enabled: bool) -> Result<(), SfuError> {
-        self.call(|tx| Command::SetForwarding(group, enabled, tx)).await
+        self.call(|tx| Command::SetForwarding(group, enabled, tx))
+            .await
     }
 
     pub async fn stats(&self) -> Result<SfuStats, SfuError> {

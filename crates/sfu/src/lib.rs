@@ -20,10 +20,11 @@ mod peer;
 mod stats;
 
 pub use api::{
-    DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions,
+    DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, SfuEvent,
+    SfuStats, Subscriptions,
 };
 pub use config::{
-    COMMAND_QUEUE_LIMIT, EVENT_QUEUE_LIMIT, KEYFRAME_REQUEST_INTERVAL, MAX_DATAGRAM, MAX_OFFER_BYTES,
-    MAX_SLOTS_PER_KIND, RECV_BURST, SfuConfig,
+    COMMAND_QUEUE_LIMIT, EVENT_QUEUE_LIMIT, KEYFRAME_REQUEST_INTERVAL, MAX_DATAGRAM,
+    MAX_OFFER_BYTES, MAX_SLOTS_PER_KIND, RECV_BURST, SfuConfig,
 };
 pub use handle::{AddPeer, Sfu, SfuEvents, SfuHandle};

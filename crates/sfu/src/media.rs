@@ -33,34 +33,52 @@ impl Engine {
     }
 
     fn on_connected(&mut self, key: PeerKey) {
-        let Some(peer) = self.peers.get_mut(&key) else { return };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
         peer.transport_up = true;
         self.report_if_connected(key);
         // The new subscriber needs a keyframe on each video slot before it can decode.
-        let Some(peer) = self.peers.get(&key) else { return };
-        let sources: Vec<_> = peer.slots.iter().filter(|s| s.kind == Kind::Video).filter_map(|s| s.source).collect();
+        let Some(peer) = self.peers.get(&key) else {
+            return;
+        };
+        let sources: Vec<_> = peer
+            .slots
+            .iter()
+            .filter(|s| s.kind == Kind::Video)
+            .filter_map(|s| s.source)
+            .collect();
         for (source, mid) in sources {
             self.request_keyframe(source, mid, KeyframeCause::NewSubscriber);
         }
     }
 
     fn report_if_connected(&mut self, key: PeerKey) {
-        let Some(peer) = self.peers.get_mut(&key) else { return };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
         if peer.ready_to_report() {
             peer.connected_reported = true;
-            let event = SfuEvent::PeerConnected { group: peer.group.clone(), peer: peer.id.clone() };
+            let event = SfuEvent::PeerConnected {
+                group: peer.group.clone(),
+                peer: peer.id.clone(),
+            };
             self.emit(event);
         }
     }
 
     fn on_media_added(&mut self, key: PeerKey, added: MediaAdded) {
-        let Some(peer) = self.peers.get_mut(&key) else { return };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
         let kind = match added.kind {
             MediaKind::Audio => Kind::Audio,
             MediaKind::Video => Kind::Video,
         };
         // Directions are the SFU's: RecvOnly = the peer publishes, SendOnly = a receive slot.
-        if matches!(added.direction, Direction::RecvOnly | Direction::SendRecv) && peer.ingress_of(kind).is_none() {
+        if matches!(added.direction, Direction::RecvOnly | Direction::SendRecv)
+            && peer.ingress_of(kind).is_none()
+        {
             peer.ingress.push(Ingress::new(added.mid, kind));
         }
         if matches!(added.direction, Direction::SendOnly | Direction::SendRecv) {
@@ -74,8 +92,12 @@ impl Engine {
 
     fn on_media(&mut self, key: PeerKey, data: MediaData) {
         let now = Instant::now();
-        let Some(peer) = self.peers.get_mut(&key) else { return };
-        let Some(ingress) = peer.ingress_mut(data.mid) else { return };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let Some(ingress) = peer.ingress_mut(data.mid) else {
+            return;
+        };
         ingress.last_media = Some(now);
         if let Some(level) = data.ext_vals.audio_level {
             ingress.observe_level(level);
@@ -84,7 +106,11 @@ impl Engine {
         let (kind, paused) = (ingress.kind, ingress.paused);
         let first_media = !std::mem::replace(&mut peer.got_media, true);
         if started {
-            let event = SfuEvent::MediaStarted { group: peer.group.clone(), peer: peer.id.clone(), kind };
+            let event = SfuEvent::MediaStarted {
+                group: peer.group.clone(),
+                peer: peer.id.clone(),
+                kind,
+            };
             self.emit(event);
         }
         if first_media {
@@ -97,20 +123,30 @@ impl Engine {
 
     /// Writes one frame into every slot routed from `(source, data.mid)`.
     fn forward(&mut self, source: PeerKey, kind: Kind, data: &MediaData) {
-        let Some(peer) = self.peers.get(&source) else { return };
-        let Some(group) = self.groups.get(&peer.group) else { return };
+        let Some(peer) = self.peers.get(&source) else {
+            return;
+        };
+        let Some(group) = self.groups.get(&peer.group) else {
+            return;
+        };
         if !group.forwarding {
             return;
         }
-        let Some(routes) = group.routes.get(&(source, data.mid)) else { return };
+        let Some(routes) = group.routes.get(&(source, data.mid)) else {
+            return;
+        };
         let mut needs_keyframe = false;
         let mut written = Vec::with_capacity(routes.len());
         for &(sub_key, slot_mid) in routes {
-            let Some(sub) = self.peers.get_mut(&sub_key) else { continue };
+            let Some(sub) = self.peers.get_mut(&sub_key) else {
+                continue;
+            };
             if !sub.transport_up {
                 continue;
             }
-            let Some(slot) = sub.slot_mut(slot_mid) else { continue };
+            let Some(slot) = sub.slot_mut(slot_mid) else {
+                continue;
+            };
             if slot.awaiting_keyframe {
                 if !data.is_keyframe() {
                     needs_keyframe = true;
@@ -119,13 +155,22 @@ impl Engine {
                 slot.awaiting_keyframe = false;
             }
             let time = slot.rebase(data.time);
-            let Some(writer) = sub.rtc.writer(slot_mid) else { continue };
-            let Some(pt) = writer.match_params(data.params) else { continue };
+            let Some(writer) = sub.rtc.writer(slot_mid) else {
+                continue;
+            };
+            let Some(pt) = writer.match_params(data.params) else {
+                continue;
+            };
             let writer = match (kind, data.ext_vals.audio_level) {
-                (Kind::Audio, Some(level)) => writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(true)),
+                (Kind::Audio, Some(level)) => {
+                    writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(true))
+                }
                 _ => writer,
             };
-            if writer.write(pt, data.network_time, time, data.data.clone()).is_ok() {
+            if writer
+                .write(pt, data.network_time, time, data.data.clone())
+                .is_ok()
+            {
                 written.push(sub_key);
             }
         }
@@ -137,7 +182,8 @@ impl Engine {
             let sent = self.drain(sub_key);
             self.counters.frames_forwarded += 1;
             self.counters.packets_forwarded += sent;
-            self.counters.observe_latency(Instant::now().saturating_duration_since(data.network_time));
+            self.counters
+                .observe_latency(Instant::now().saturating_duration_since(data.network_time));
         }
         if needs_keyframe {
             self.request_keyframe(source, data.mid, KeyframeCause::NewSubscriber);
@@ -145,7 +191,11 @@ impl Engine {
     }
 
     fn on_subscriber_keyframe_request(&mut self, sub: PeerKey, slot_mid: Mid) {
-        let source = self.peers.get(&sub).and_then(|p| p.slots.iter().find(|s| s.mid == slot_mid)).and_then(|s| s.source);
+        let source = self
+            .peers
+            .get(&sub)
+            .and_then(|p| p.slots.iter().find(|s| s.mid == slot_mid))
+            .and_then(|s| s.source);
         if let Some((source, mid)) = source {
             self.request_keyframe(source, mid, KeyframeCause::SubscriberRequest);
         }
@@ -153,10 +203,22 @@ impl Engine {
 
     /// Holds every video slot fed by `(source, mid)` until a keyframe, and asks for one.
     pub(crate) fn hold_for_keyframe(&mut self, source: PeerKey, mid: Mid, cause: KeyframeCause) {
-        let Some(group) = self.peers.get(&source).and_then(|p| self.groups.get(&p.group)) else { return };
-        let Some(routes) = group.routes.get(&(source, mid)) else { return };
+        let Some(group) = self
+            .peers
+            .get(&source)
+            .and_then(|p| self.groups.get(&p.group))
+        else {
+            return;
+        };
+        let Some(routes) = group.routes.get(&(source, mid)) else {
+            return;
+        };
         for &(sub_key, slot_mid) in routes {
-            if let Some(slot) = self.peers.get_mut(&sub_key).and_then(|p| p.slot_mut(slot_mid)) {
+            if let Some(slot) = self
+                .peers
+                .get_mut(&sub_key)
+                .and_then(|p| p.slot_mut(slot_mid))
+            {
                 slot.awaiting_keyframe = slot.kind == Kind::Video;
             }
         }
@@ -166,16 +228,25 @@ impl Engine {
     /// Sends PLI (or FIR) to a publisher's video track, at most once per interval.
     pub(crate) fn request_keyframe(&mut self, source: PeerKey, mid: Mid, cause: KeyframeCause) {
         let now = Instant::now();
-        let Some(peer) = self.peers.get_mut(&source) else { return };
-        let Some(ingress) = peer.ingress_mut(mid) else { return };
+        let Some(peer) = self.peers.get_mut(&source) else {
+            return;
+        };
+        let Some(ingress) = peer.ingress_mut(mid) else {
+            return;
+        };
         if ingress.kind != Kind::Video {
             return;
         }
-        if ingress.last_keyframe_request.is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL) {
+        if ingress
+            .last_keyframe_request
+            .is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL)
+        {
             return;
         }
         ingress.last_keyframe_request = Some(now);
-        let Some(mut writer) = peer.rtc.writer(mid) else { return };
+        let Some(mut writer) = peer.rtc.writer(mid) else {
+            return;
+        };
         let kind = if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
             KeyframeRequestKind::Pli
         } else {
@@ -184,7 +255,11 @@ impl Engine {
         if writer.request_keyframe(None, kind).is_err() {
             return;
         }
-        let event = SfuEvent::KeyframeRequested { group: peer.group.clone(), peer: peer.id.clone(), cause };
+        let event = SfuEvent::KeyframeRequested {
+            group: peer.group.clone(),
+            peer: peer.id.clone(),
+            cause,
+        };
         self.drain(source);
         self.emit(event);
     }
@@ -196,17 +271,27 @@ impl Engine {
         for peer in self.peers.values_mut() {
             if !peer.rtc.is_alive() {
                 dead.push((peer.key, DisconnectReason::TransportLost));
-            } else if !peer.transport_up && now.duration_since(peer.created) > self.cfg.connect_timeout {
+            } else if !peer.transport_up
+                && now.duration_since(peer.created) > self.cfg.connect_timeout
+            {
                 dead.push((peer.key, DisconnectReason::ConnectTimeout));
-            } else if peer.transport_up && now.duration_since(peer.last_rx) > self.cfg.transport_timeout {
+            } else if peer.transport_up
+                && now.duration_since(peer.last_rx) > self.cfg.transport_timeout
+            {
                 dead.push((peer.key, DisconnectReason::TransportLost));
             }
             for ingress in &mut peer.ingress {
-                let silent = ingress.last_media.is_none_or(|t| now.duration_since(t) > self.cfg.media_timeout);
+                let silent = ingress
+                    .last_media
+                    .is_none_or(|t| now.duration_since(t) > self.cfg.media_timeout);
                 if ingress.active && silent {
                     ingress.active = false;
                     ingress.loudness = 0.0;
-                    stopped.push(SfuEvent::MediaStopped { group: peer.group.clone(), peer: peer.id.clone(), kind: ingress.kind });
+                    stopped.push(SfuEvent::MediaStopped {
+                        group: peer.group.clone(),
+                        peer: peer.id.clone(),
+                        kind: ingress.kind,
+                    });
                 }
             }
         }
@@ -222,8 +307,15 @@ impl Engine {
     pub(crate) fn speaker_tick(&mut self) {
         let mut levels = Vec::new();
         for peer in self.peers.values() {
-            if let Some(audio) = peer.ingress_of(Kind::Audio).filter(|i| i.active && !i.paused) {
-                levels.push(SfuEvent::AudioLevel { group: peer.group.clone(), peer: peer.id.clone(), level: audio.level() });
+            if let Some(audio) = peer
+                .ingress_of(Kind::Audio)
+                .filter(|i| i.active && !i.paused)
+            {
+                levels.push(SfuEvent::AudioLevel {
+                    group: peer.group.clone(),
+                    peer: peer.id.clone(),
+                    level: audio.level(),
+                });
             }
         }
         for event in levels {
@@ -231,16 +323,28 @@ impl Engine {
         }
         let mut changed = Vec::new();
         for group in self.groups.values_mut() {
-            if let Policy::AudioOnly { max_active_speakers } = group.policy {
-                if group.update_speakers(&self.peers, max_active_speakers) {
-                    changed.push(group.id.clone());
-                }
+            if let Policy::AudioOnly {
+                max_active_speakers,
+            } = group.policy
+                && group.update_speakers(&self.peers, max_active_speakers)
+            {
+                changed.push(group.id.clone());
             }
         }
         for id in changed {
-            let Some(group) = self.groups.get(&id) else { continue };
-            let speakers = group.speakers.iter().filter_map(|k| self.peers.get(k)).map(|p| p.id.clone()).collect();
-            self.emit(SfuEvent::ActiveSpeakersChanged { group: id.clone(), speakers });
+            let Some(group) = self.groups.get(&id) else {
+                continue;
+            };
+            let speakers = group
+                .speakers
+                .iter()
+                .filter_map(|k| self.peers.get(k))
+                .map(|p| p.id.clone())
+                .collect();
+            self.emit(SfuEvent::ActiveSpeakersChanged {
+                group: id.clone(),
+                speakers,
+            });
             self.reroute(&id);
         }
     }

@@ -23,11 +23,19 @@ pub struct OfferedMedia {
 
 impl OfferedMedia {
     pub fn sends(&self) -> bool {
-        !self.disabled && matches!(self.direction, OfferDirection::SendRecv | OfferDirection::SendOnly)
+        !self.disabled
+            && matches!(
+                self.direction,
+                OfferDirection::SendRecv | OfferDirection::SendOnly
+            )
     }
 
     pub fn receives(&self) -> bool {
-        !self.disabled && matches!(self.direction, OfferDirection::SendRecv | OfferDirection::RecvOnly)
+        !self.disabled
+            && matches!(
+                self.direction,
+                OfferDirection::SendRecv | OfferDirection::RecvOnly
+            )
     }
 }
 
@@ -46,7 +54,11 @@ pub fn summarize(sdp: &str) -> Vec<OfferedMedia> {
             in_media = kind.is_some();
             if let Some(kind) = kind {
                 let disabled = parts.next() == Some("0");
-                out.push(OfferedMedia { kind, direction: OfferDirection::SendRecv, disabled });
+                out.push(OfferedMedia {
+                    kind,
+                    direction: OfferDirection::SendRecv,
+                    disabled,
+                });
             }
             continue;
         }

@@ -94,7 +94,8 @@ impl Slot {
         if self.rebase_pending {
             self.rebase_pending = false;
             // One nominal frame after the last output (20 ms audio, ~33 ms video).
-            let step = i64::from(time.frequency().get()) / if self.kind == Kind::Audio { 50 } else { 30 };
+            let step =
+                i64::from(time.frequency().get()) / if self.kind == Kind::Audio { 50 } else { 30 };
             self.time_offset = self.last_out.map_or(0, |last| last as i64 + step - input);
         }
         let out = (input + self.time_offset).max(0) as u64;
@@ -150,7 +151,11 @@ impl Peer {
     }
 
     /// Polls the `Rtc` until it asks for a timeout: sends datagrams, queues events.
-    pub fn drain(&mut self, socket: &UdpSocket, events: &mut Vec<(PeerKey, Event)>) -> Result<Drained, RtcError> {
+    pub fn drain(
+        &mut self,
+        socket: &UdpSocket,
+        events: &mut Vec<(PeerKey, Event)>,
+    ) -> Result<Drained, RtcError> {
         let mut drained = Drained::default();
         loop {
             match self.rtc.poll_output()? {

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle, PeerStats};
-use opencalls_sfu::{AddPeer, GroupId, PeerId, Role, Sfu, SfuConfig, SfuError, SfuEvent, SfuHandle};
+use opencalls_sfu::{
+    AddPeer, GroupId, PeerId, Role, Sfu, SfuConfig, SfuError, SfuEvent, SfuHandle,
+};
 
 pub const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -36,9 +38,20 @@ impl Harness {
     }
 
     /// Offers, gets the answer and starts the media peer.
-    pub async fn join(&self, group: &str, peer: &str, role: Role, cfg: PeerConfig) -> Result<PeerHandle, SfuError> {
+    pub async fn join(
+        &self,
+        group: &str,
+        peer: &str,
+        role: Role,
+        cfg: PeerConfig,
+    ) -> Result<PeerHandle, SfuError> {
         let (media, offer) = MediaPeer::new(cfg, LOCALHOST).await.expect("peer binds");
-        let request = AddPeer { group: gid(group), peer: pid(peer), role, offer };
+        let request = AddPeer {
+            group: gid(group),
+            peer: pid(peer),
+            role,
+            offer,
+        };
         let answer = self.sfu.add_peer(request).await?;
         Ok(media.start(&answer).expect("answer accepted"))
     }
@@ -49,8 +62,7 @@ impl Harness {
 
     /// Waits until some logged event satisfies `pred`.
     pub async fn wait_event(&self, what: &str, pred: impl Fn(&SfuEvent) -> bool) -> SfuEvent {
-        let found = wait_until(what, || self.events().into_iter().find(|e| pred(e))).await;
-        found
+        wait_until(what, || self.events().into_iter().find(|e| pred(e))).await
     }
 }
 
@@ -75,7 +87,10 @@ pub async fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> 
 }
 
 /// Async variant of `wait_until` for checks that query the SFU.
-pub async fn wait_until_async<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+pub async fn wait_until_async<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = check().await {
@@ -87,20 +102,32 @@ pub async fn wait_until_async<T, F: Future<Output = Option<T>>>(what: &str, mut 
 }
 
 /// Waits until `peer`'s stats satisfy `pred`, returning them.
-pub async fn wait_stats(what: &str, peer: &PeerHandle, pred: impl Fn(&PeerStats) -> bool) -> PeerStats {
+pub async fn wait_stats(
+    what: &str,
+    peer: &PeerHandle,
+    pred: impl Fn(&PeerStats) -> bool,
+) -> PeerStats {
     let start = Instant::now();
     loop {
         let stats = peer.stats();
         if pred(&stats) {
             return stats;
         }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}; peer stats: {stats:?}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out waiting for {what}; peer stats: {stats:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 pub fn publisher(tag: u32, recv_slots: usize) -> PeerConfig {
-    PeerConfig { tag, recv_audio_slots: recv_slots, recv_video_slots: recv_slots, ..PeerConfig::default() }
+    PeerConfig {
+        tag,
+        recv_audio_slots: recv_slots,
+        recv_video_slots: recv_slots,
+        ..PeerConfig::default()
+    }
 }
 
 pub fn viewer(tag: u32) -> PeerConfig {
