@@ -15,6 +15,7 @@ use crate::group::Group;
 use crate::handle::{AddPeer, Command};
 use crate::offer::{OfferedMedia, summarize};
 use crate::peer::{Peer, PeerKey};
+use crate::stats::Counters;
 
 impl Engine {
     pub(crate) fn handle_command(&mut self, cmd: Command) {
@@ -38,6 +39,10 @@ impl Engine {
                     self.counters
                         .snapshot(self.groups.len(), self.peers.len(), self.demux.len());
                 drop(reply.send(Ok(stats)));
+            }
+            Command::ResetStats(reply) => {
+                self.counters = Counters::default();
+                drop(reply.send(Ok(())));
             }
             Command::Shutdown => {}
         }

@@ -22,6 +22,7 @@ pub(crate) enum Command {
     SetPaused(PeerId, Kind, bool, oneshot::Sender<Result<(), SfuError>>),
     SetForwarding(GroupId, bool, oneshot::Sender<Result<(), SfuError>>),
     Stats(oneshot::Sender<Result<SfuStats, SfuError>>),
+    ResetStats(oneshot::Sender<Result<(), SfuError>>),
     Shutdown,
 }
 
@@ -152,6 +153,11 @@ impl SfuHandle {
 
     pub async fn stats(&self) -> Result<SfuStats, SfuError> {
         self.call(Command::Stats).await
+    }
+
+    /// Zeroes the traffic counters and the latency histogram (e.g. after a warm-up).
+    pub async fn reset_stats(&self) -> Result<(), SfuError> {
+        self.call(Command::ResetStats).await
     }
 
     /// Stops the media thread; all peers are dropped.
