@@ -49,6 +49,20 @@ fn thread_cpu_ns(name: &str) -> anyhow::Result<u64> {
     anyhow::bail!("no thread named {name}")
 }
 
+/// Nanoseconds of CPU all threads of this process have used (sum of every task's schedstat).
+fn process_cpu_ns() -> anyhow::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let schedstat = std::fs::read_to_string(entry?.path().join("schedstat"))?;
+        total += schedstat
+            .split_whitespace()
+            .next()
+            .unwrap_or("0")
+            .parse::<u64>()?;
+    }
+    Ok(total)
+}
+
 struct Member {
     tag: u32,
     handle: PeerHandle,
@@ -166,9 +180,11 @@ async fn main() -> anyhow::Result<()> {
     sfu.reset_stats().await?;
     let (sent0, recv0) = snapshot(&members);
     let cpu0 = thread_cpu_ns("sfu-media")?;
+    let total0 = process_cpu_ns()?;
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(a.seconds)).await;
     let cpu = thread_cpu_ns("sfu-media")? - cpu0;
+    let generator_cpu = (process_cpu_ns()? - total0).saturating_sub(cpu);
     let wall = t0.elapsed();
     let stats = sfu.stats().await?;
     let (sent1, recv1) = snapshot(&members);
@@ -195,6 +211,11 @@ async fn main() -> anyhow::Result<()> {
         100.0 * cpu_s / wall.as_secs_f64()
     );
     println!(
+        "generator (media peers) CPU: {:.3} s ({:.1}% of a core)",
+        generator_cpu as f64 / 1e9,
+        generator_cpu as f64 / 1e7 / wall.as_secs_f64()
+    );
+    println!(
         "datagrams in: {}, out: {}, dropped: {}",
         stats.datagrams_in, stats.datagrams_out, stats.datagrams_dropped
     );
@@ -217,9 +238,16 @@ async fn main() -> anyhow::Result<()> {
         100.0 * (1.0 - got as f64 / expected.max(1) as f64)
     );
     println!(
-        "added latency p50: {:?}, p99: {:?}, max: {:?}",
+        "added latency (all frames) p50: {:?}, p99: {:?}, max: {:?}",
         stats.latency_p50, stats.latency_p99, stats.latency_max
     );
+    println!(
+        "added latency (audio packets) p50: {:?}, p99: {:?}",
+        stats.audio_latency_p50, stats.audio_latency_p99
+    );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!("machine load average: {}", load.join(" "));
     sfu.shutdown().await;
     Ok(())
 }

@@ -182,8 +182,12 @@ pub struct SfuStats {
     pub packets_forwarded: u64,
     /// Events dropped because the event queue was full.
     pub events_dropped: u64,
-    /// Added forwarding latency (datagram received → forwarded datagrams sent), by percentile.
+    /// Added forwarding latency per frame (first datagram of the frame read from the socket →
+    /// its forwarded datagrams handed to the socket), by percentile.
     pub latency_p50: Duration,
     pub latency_p99: Duration,
     pub latency_max: Duration,
+    /// The same for audio frames only (one packet each: no wait for the rest of a frame).
+    pub audio_latency_p50: Duration,
+    pub audio_latency_p99: Duration,
 }

@@ -16,6 +16,8 @@ const ATTR_USERNAME: u16 = 0x0006;
 pub struct Demux {
     by_ufrag: HashMap<String, PeerKey>,
     by_addr: HashMap<SocketAddr, PeerKey>,
+    /// Reverse index so removal touches only the peer's own addresses.
+    addrs_of: HashMap<PeerKey, Vec<SocketAddr>>,
 }
 
 impl Demux {
@@ -27,16 +29,22 @@ impl Demux {
     pub fn route(&mut self, buf: &[u8], source: SocketAddr) -> Option<PeerKey> {
         if let Some(ufrag) = stun_local_ufrag(buf) {
             let key = *self.by_ufrag.get(ufrag)?;
-            self.by_addr.insert(source, key);
+            if self.by_addr.insert(source, key) != Some(key) {
+                self.addrs_of.entry(key).or_default().push(source);
+            }
             return Some(key);
         }
         self.by_addr.get(&source).copied()
     }
 
-    /// Forgets every entry of a peer. Only called on removal, so a scan is acceptable here.
+    /// Forgets every entry of a peer.
     pub fn remove(&mut self, key: PeerKey, ufrag: &str) {
         self.by_ufrag.remove(ufrag);
-        self.by_addr.retain(|_, k| *k != key);
+        for addr in self.addrs_of.remove(&key).unwrap_or_default() {
+            if self.by_addr.get(&addr) == Some(&key) {
+                self.by_addr.remove(&addr);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -182,8 +182,8 @@ impl Engine {
             let sent = self.drain(sub_key);
             self.counters.frames_forwarded += 1;
             self.counters.packets_forwarded += sent;
-            self.counters
-                .observe_latency(Instant::now().saturating_duration_since(data.network_time));
+            let latency = Instant::now().saturating_duration_since(data.network_time);
+            self.counters.observe_latency(latency, kind == Kind::Audio);
         }
         if needs_keyframe {
             self.request_keyframe(source, data.mid, KeyframeCause::NewSubscriber);
