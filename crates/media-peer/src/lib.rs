@@ -18,7 +18,7 @@ use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::{Candidate, Rtc};
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 pub use payload::{HEADER_LEN, Header, parse_header};
@@ -74,6 +74,8 @@ pub struct PeerStats {
     pub video_frames_sent: u64,
     pub keyframes_sent: u64,
     pub keyframe_requests: u64,
+    /// PLIs this peer sent on its receive slots.
+    pub plis_sent: u64,
     /// Received frames by source tag.
     pub received: HashMap<u32, SourceCounts>,
     /// Received frames whose payload had no recognizable header.
@@ -107,6 +109,7 @@ pub struct MediaPeer {
     pending: SdpPendingOffer,
     audio_mid: Option<Mid>,
     video_mid: Option<Mid>,
+    recv_video: Vec<Mid>,
 }
 
 impl MediaPeer {
@@ -134,9 +137,9 @@ impl MediaPeer {
         for _ in 0..cfg.recv_audio_slots {
             api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
         }
-        for _ in 0..cfg.recv_video_slots {
-            api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
-        }
+        let recv_video: Vec<Mid> = (0..cfg.recv_video_slots)
+            .map(|_| api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None))
+            .collect();
         let (offer, pending) = api
             .apply()
             .ok_or_else(|| PeerError::Sdp("nothing to offer".into()))?;
@@ -147,6 +150,7 @@ impl MediaPeer {
             pending,
             audio_mid,
             video_mid,
+            recv_video,
         };
         Ok((peer, offer.to_sdp_string()))
     }
@@ -169,8 +173,11 @@ impl MediaPeer {
             self.video_mid,
             stats.clone(),
         );
+        let pli = Arc::new(Notify::new());
+        let runner = runner.with_keyframe_requests(self.recv_video, pli.clone());
         let task = tokio::spawn(runner.run(stop_rx));
         Ok(PeerHandle {
+            pli,
             stats,
             stop: stop_tx,
             task,
@@ -180,6 +187,7 @@ impl MediaPeer {
 
 /// A running peer.
 pub struct PeerHandle {
+    pli: Arc<Notify>,
     stats: Arc<Mutex<PeerStats>>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -192,6 +200,12 @@ impl PeerHandle {
             Ok(s) => s.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// Sends a PLI (picture loss indication) on every receive video slot, as a browser does
+    /// when its decoder is lost.
+    pub fn request_keyframes(&self) {
+        self.pli.notify_one();
     }
 
     /// Stops the peer abruptly (no DTLS close): to the SFU this looks like a lost transport.

@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use str0m::media::{Frequency, MediaData, MediaTime, Mid};
+use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::payload::{self, Header};
 use crate::{PeerConfig, PeerStats};
@@ -30,6 +30,8 @@ pub struct Runner {
     audio_seq: u32,
     video_seq: u32,
     keyframe_due: bool,
+    recv_video: Vec<Mid>,
+    pli: Arc<Notify>,
 }
 
 impl Runner {
@@ -55,6 +57,26 @@ impl Runner {
             audio_seq: 0,
             video_seq: 0,
             keyframe_due: true,
+            recv_video: Vec::new(),
+            pli: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Lets the owner trigger PLIs on the receive video slots.
+    pub fn with_keyframe_requests(mut self, recv_video: Vec<Mid>, pli: Arc<Notify>) -> Self {
+        self.recv_video = recv_video;
+        self.pli = pli;
+        self
+    }
+
+    fn send_plis(&mut self) {
+        for mid in self.recv_video.clone() {
+            if let Some(mut writer) = self.rtc.writer(mid) {
+                let sent = writer
+                    .request_keyframe(None, KeyframeRequestKind::Pli)
+                    .is_ok();
+                self.with_stats(|s| s.plis_sent += u64::from(sent));
+            }
         }
     }
 
@@ -82,8 +104,10 @@ impl Runner {
                     deadline = deadline.min(self.next_video);
                 }
             }
+            let pli = self.pli.clone();
             tokio::select! {
                 _ = stop.changed() => return self.end("stopped".into()),
+                _ = pli.notified() => self.send_plis(),
                 r = self.socket.recv_from(&mut buf) => {
                     let Ok((n, source)) = r else { continue };
                     let Ok(receive) = Receive::new(Protocol::Udp, source, local, &buf[..n]) else { continue };

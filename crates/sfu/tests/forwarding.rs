@@ -279,3 +279,43 @@ async fn pausing_video_stops_it_and_resuming_restarts_with_a_keyframe() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscribers_pli_reaches_the_publisher_as_a_keyframe_request() {
+    let h = Harness::default();
+    h.sfu
+        .create_group(gid("room"), Policy::Video)
+        .await
+        .unwrap();
+    let a = h
+        .join("room", "a", Role::Participant, publisher(1, 1))
+        .await
+        .unwrap();
+    let b = h
+        .join("room", "b", Role::Participant, publisher(2, 1))
+        .await
+        .unwrap();
+    let first = wait_stats("b receives a's video", &b, |s| {
+        s.from_source(1).video_frames >= 10
+    })
+    .await;
+    let requests = a.stats().keyframe_requests;
+    let keyframes = first.from_source(1).keyframes;
+    // The SFU throttles requests per track (300 ms), so a PLI right after the join-time
+    // request may be absorbed: repeat the PLI on each poll until the publisher hears one.
+    wait_until_async("the publisher hears the PLI", || async {
+        b.request_keyframes();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        (a.stats().keyframe_requests > requests).then_some(())
+    })
+    .await;
+    assert!(b.stats().plis_sent >= 1);
+    wait_stats("b gets the new keyframe", &b, |s| {
+        s.from_source(1).keyframes > keyframes
+    })
+    .await;
+    h.wait_event("keyframe requested by a subscriber", |e| {
+        matches!(e, SfuEvent::KeyframeRequested { peer, cause: KeyframeCause::SubscriberRequest, .. } if *peer == pid("a"))
+    })
+    .await;
+}
