@@ -133,24 +133,7 @@ impl Engine {
         let offer = SdpOffer::from_sdp_string(&req.offer)
             .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
         let now = Instant::now();
-        let creds = IceCreds::new();
-        let mut rtc = Rtc::builder()
-            .set_ice_lite(true)
-            .set_local_ice_credentials(creds.clone())
-            .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .build(now);
-        let advertised = if self.cfg.advertised.is_empty() {
-            vec![self.local_addr]
-        } else {
-            self.cfg.advertised.clone()
-        };
-        for addr in advertised {
-            let candidate =
-                Candidate::host(addr, "udp").map_err(|e| SfuError::Io(e.to_string()))?;
-            rtc.add_local_candidate(candidate);
-        }
+        let (mut rtc, creds) = self.build_rtc(now)?;
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -184,11 +167,35 @@ impl Engine {
                 group.host = Some(key);
             }
         }
-        // Registers the m-lines (MediaAdded) before routing so the new peer gets its slots.
+        // str0m reports the m-lines (MediaAdded) on this drain or a later one; either way
+        // `process` routes the group once they are registered.
         self.drain(key);
         self.process();
         self.reroute(&req.group);
         Ok(answer.to_sdp_string())
+    }
+
+    /// A fresh ICE-lite `Rtc` with random ICE credentials and the advertised host candidates.
+    fn build_rtc(&self, now: Instant) -> Result<(Rtc, IceCreds), SfuError> {
+        let creds = IceCreds::new();
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .set_local_ice_credentials(creds.clone())
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .build(now);
+        let advertised = if self.cfg.advertised.is_empty() {
+            std::slice::from_ref(&self.local_addr)
+        } else {
+            self.cfg.advertised.as_slice()
+        };
+        for addr in advertised {
+            let candidate =
+                Candidate::host(*addr, "udp").map_err(|e| SfuError::Io(e.to_string()))?;
+            rtc.add_local_candidate(candidate);
+        }
+        Ok((rtc, creds))
     }
 
     fn key_of(&self, id: &PeerId) -> Result<PeerKey, SfuError> {

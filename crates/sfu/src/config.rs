@@ -12,6 +12,8 @@ pub const EVENT_QUEUE_LIMIT: usize = 8192;
 pub const MAX_DATAGRAM: usize = 2048;
 /// Most receive slots (recvonly m-lines) one peer may offer per kind.
 pub const MAX_SLOTS_PER_KIND: usize = 64;
+/// Most source addresses learnt per peer from STUN (candidate pairs of one client).
+pub const MAX_ADDRS_PER_PEER: usize = 8;
 /// Most bytes of SDP accepted in an offer.
 pub const MAX_OFFER_BYTES: usize = 64 * 1024;
 /// Most datagrams read in one burst before timers and commands get a turn.

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use crate::config::MAX_ADDRS_PER_PEER;
 use crate::peer::PeerKey;
 
 const STUN_HEADER: usize = 20;
@@ -29,8 +30,15 @@ impl Demux {
     pub fn route(&mut self, buf: &[u8], source: SocketAddr) -> Option<PeerKey> {
         if let Some(ufrag) = stun_local_ufrag(buf) {
             let key = *self.by_ufrag.get(ufrag)?;
-            if self.by_addr.insert(source, key) != Some(key) {
-                self.addrs_of.entry(key).or_default().push(source);
+            if self.by_addr.get(&source) != Some(&key) {
+                // The request is not yet authenticated (str0m checks its integrity next), so a
+                // forger knowing the ufrag can only make a bounded number of entries.
+                let addrs = self.addrs_of.entry(key).or_default();
+                if addrs.len() >= MAX_ADDRS_PER_PEER {
+                    return Some(key);
+                }
+                addrs.push(source);
+                self.by_addr.insert(source, key);
             }
             return Some(key);
         }
@@ -103,6 +111,18 @@ mod tests {
         );
         assert_eq!(demux.route(&[0x80, 0x60, 0, 0], from), Some(PeerKey(9)));
         assert_eq!(demux.route(&stun_with_username(b"nope:cli"), other), None);
+        for port in 0..2 * MAX_ADDRS_PER_PEER as u16 {
+            let addr = SocketAddr::from(([127, 0, 0, 1], 6000 + port));
+            assert_eq!(
+                demux.route(&stun_with_username(b"srv1:cli"), addr),
+                Some(PeerKey(9))
+            );
+        }
+        assert_eq!(
+            demux.len(),
+            1 + MAX_ADDRS_PER_PEER,
+            "learnt addresses are bounded"
+        );
         demux.remove(PeerKey(9), "srv1");
         assert_eq!(demux.len(), 0);
     }

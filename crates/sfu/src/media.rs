@@ -16,7 +16,7 @@ use str0m::{IceConnectionState, Input};
 use crate::api::{DisconnectReason, KeyframeCause, Kind, Policy, SfuEvent};
 use crate::config::KEYFRAME_REQUEST_INTERVAL;
 use crate::engine::Engine;
-use crate::peer::{Ingress, PeerKey, Slot};
+use crate::peer::{Ingress, PeerKey, Slot, Written};
 
 impl Engine {
     pub(crate) fn handle_rtc_event(&mut self, key: PeerKey, event: Event) {
@@ -141,37 +141,10 @@ impl Engine {
             let Some(sub) = self.peers.get_mut(&sub_key) else {
                 continue;
             };
-            if !sub.transport_up {
-                continue;
-            }
-            let Some(slot) = sub.slot_mut(slot_mid) else {
-                continue;
-            };
-            if slot.awaiting_keyframe {
-                if !data.is_keyframe() {
-                    needs_keyframe = true;
-                    continue;
-                }
-                slot.awaiting_keyframe = false;
-            }
-            let time = slot.rebase(data.time);
-            let Some(writer) = sub.rtc.writer(slot_mid) else {
-                continue;
-            };
-            let Some(pt) = writer.match_params(data.params) else {
-                continue;
-            };
-            let writer = match (kind, data.ext_vals.audio_level) {
-                (Kind::Audio, Some(level)) => {
-                    writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(true))
-                }
-                _ => writer,
-            };
-            if writer
-                .write(pt, data.network_time, time, data.data.clone())
-                .is_ok()
-            {
-                written.push(sub_key);
+            match sub.write_forwarded(slot_mid, kind, data) {
+                Written::Yes => written.push(sub_key),
+                Written::AwaitingKeyframe => needs_keyframe = true,
+                Written::No => {}
             }
         }
         for sub_key in written {

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use str0m::media::{MediaTime, Mid};
+use str0m::media::{MediaData, MediaTime, Mid};
 use str0m::net::Transmit;
 use str0m::{Event, Output, Rtc, RtcError};
 use tokio::net::UdpSocket;
@@ -125,6 +125,16 @@ pub struct Peer {
     pub next_timeout: Instant,
 }
 
+/// Outcome of writing a forwarded frame into a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    /// A video slot is waiting for a keyframe and this frame is not one.
+    AwaitingKeyframe,
+    /// Not connected yet, unknown slot or codec, or str0m refused the frame.
+    No,
+}
+
 /// What one drain of a peer's output produced.
 #[derive(Debug, Default)]
 pub struct Drained {
@@ -143,6 +153,39 @@ impl Peer {
 
     pub fn slot_mut(&mut self, mid: Mid) -> Option<&mut Slot> {
         self.slots.iter_mut().find(|s| s.mid == mid)
+    }
+
+    /// Writes a source's frame into the slot `slot_mid` (packetized on the next timeout).
+    pub fn write_forwarded(&mut self, slot_mid: Mid, kind: Kind, data: &MediaData) -> Written {
+        if !self.transport_up {
+            return Written::No;
+        }
+        let Some(slot) = self.slot_mut(slot_mid) else {
+            return Written::No;
+        };
+        if slot.awaiting_keyframe {
+            if !data.is_keyframe() {
+                return Written::AwaitingKeyframe;
+            }
+            slot.awaiting_keyframe = false;
+        }
+        let time = slot.rebase(data.time);
+        let Some(writer) = self.rtc.writer(slot_mid) else {
+            return Written::No;
+        };
+        let Some(pt) = writer.match_params(data.params) else {
+            return Written::No;
+        };
+        let writer = match (kind, data.ext_vals.audio_level) {
+            (Kind::Audio, Some(level)) => {
+                writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(true))
+            }
+            _ => writer,
+        };
+        match writer.write(pt, data.network_time, time, data.data.clone()) {
+            Ok(()) => Written::Yes,
+            Err(_) => Written::No,
+        }
     }
 
     /// Whether the `PeerConnected` event is due: transport up and, for a publisher, media seen.
