@@ -184,6 +184,8 @@ impl Engine {
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
+            .set_reordering_size_audio(self.cfg.audio_reorder_packets)
+            .set_reordering_timeout_audio(Some(self.cfg.audio_reorder_timeout))
             .build(now);
         let advertised = if self.cfg.advertised.is_empty() {
             std::slice::from_ref(&self.local_addr)

@@ -44,6 +44,15 @@ pub struct SfuConfig {
     pub speaker_interval: Duration,
     /// How often timeouts (connect, transport, media) are checked.
     pub housekeeping_interval: Duration,
+    /// Audio packets str0m may hold back to restore order before forwarding past a gap.
+    /// Small on purpose: the subscriber's jitter buffer copes with loss; an SFU must not
+    /// stall a speaker for a lost packet.
+    pub audio_reorder_packets: usize,
+    /// Longest an audio frame waits for missing earlier packets.
+    pub audio_reorder_timeout: Duration,
+    /// Requested socket send/receive buffer size (the kernel caps it at
+    /// `net.core.rmem_max` / `wmem_max`).
+    pub socket_buffer_bytes: usize,
 }
 
 impl Default for SfuConfig {
@@ -59,6 +68,9 @@ impl Default for SfuConfig {
             media_timeout: Duration::from_millis(1500),
             speaker_interval: Duration::from_millis(300),
             housekeeping_interval: Duration::from_millis(250),
+            audio_reorder_packets: 2,
+            audio_reorder_timeout: Duration::from_millis(40),
+            socket_buffer_bytes: 4 * 1024 * 1024,
         }
     }
 }

@@ -47,6 +47,10 @@ impl Sfu {
     pub fn start(config: SfuConfig) -> Result<(SfuHandle, SfuEvents), SfuError> {
         let socket =
             std::net::UdpSocket::bind(config.bind).map_err(|e| SfuError::Io(e.to_string()))?;
+        let sock = socket2::SockRef::from(&socket);
+        // Best effort: the kernel may cap the size; a smaller buffer only means earlier drops.
+        let _ = sock.set_recv_buffer_size(config.socket_buffer_bytes);
+        let _ = sock.set_send_buffer_size(config.socket_buffer_bytes);
         socket
             .set_nonblocking(true)
             .map_err(|e| SfuError::Io(e.to_string()))?;
