@@ -143,12 +143,18 @@ impl Engine {
     }
 
     /// Drives every `Rtc` whose timeout is due.
+    /// Each due peer is driven once per call, so an `Rtc` that keeps asking for an immediate
+    /// timeout cannot starve the socket and the command queue.
     fn fire_timers(&mut self, now: Instant) {
+        let mut due = Vec::new();
         while let Some(&(at, key)) = self.timers.first() {
             if at > now {
                 break;
             }
             self.timers.pop_first();
+            due.push(key);
+        }
+        for key in due {
             let Some(peer) = self.peers.get_mut(&key) else {
                 continue;
             };

@@ -96,9 +96,11 @@ impl Slot {
             // One nominal frame after the last output (20 ms audio, ~33 ms video).
             let step =
                 i64::from(time.frequency().get()) / if self.kind == Kind::Audio { 50 } else { 30 };
-            self.time_offset = self.last_out.map_or(0, |last| last as i64 + step - input);
+            self.time_offset = self.last_out.map_or(0, |last| {
+                (last as i64).saturating_add(step).saturating_sub(input)
+            });
         }
-        let out = (input + self.time_offset).max(0) as u64;
+        let out = input.saturating_add(self.time_offset).max(0) as u64;
         self.last_out = Some(out);
         MediaTime::new(out, time.frequency())
     }
