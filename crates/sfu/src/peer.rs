@@ -225,3 +225,42 @@ fn send(socket: &UdpSocket, t: &Transmit) -> bool {
     let to: SocketAddr = t.destination;
     socket.try_send_to(&t.contents, to).is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use str0m::media::Frequency;
+
+    use super::*;
+
+    fn audio(n: u64) -> MediaTime {
+        MediaTime::new(n, Frequency::FORTY_EIGHT_KHZ)
+    }
+
+    #[test]
+    fn a_slot_keeps_a_continuous_timeline_across_sources() {
+        let mid = Mid::from("1");
+        let mut slot = Slot::new(mid, Kind::Audio);
+        slot.assign(Some((PeerKey(1), mid)));
+        assert_eq!(slot.rebase(audio(1_000_000)).numer(), 1_000_000);
+        assert_eq!(slot.rebase(audio(1_000_960)).numer(), 1_000_960);
+        // Another source with an unrelated clock continues one frame (960) later.
+        slot.assign(Some((PeerKey(2), mid)));
+        assert_eq!(slot.rebase(audio(5)).numer(), 1_001_920);
+        assert_eq!(slot.rebase(audio(965)).numer(), 1_002_880);
+        assert!(!slot.awaiting_keyframe, "audio never waits for keyframes");
+        let mut video = Slot::new(mid, Kind::Video);
+        video.assign(Some((PeerKey(1), mid)));
+        assert!(video.awaiting_keyframe);
+    }
+
+    #[test]
+    fn levels_are_smoothed_and_clamped() {
+        let mut ingress = Ingress::new(Mid::from("0"), Kind::Audio);
+        for _ in 0..50 {
+            ingress.observe_level(-20);
+        }
+        assert_eq!(ingress.level(), -20);
+        ingress.observe_level(i8::MIN);
+        assert!(ingress.level() < -20 && ingress.level() >= -127);
+    }
+}
