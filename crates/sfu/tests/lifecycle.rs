@@ -224,3 +224,54 @@ async fn subscriptions_limit_whose_tracks_a_peer_receives() {
         "b was unsubscribed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stray_and_malformed_datagrams_are_dropped_and_change_nothing() {
+    let h = Harness::default();
+    h.sfu
+        .create_group(gid("room"), Policy::Video)
+        .await
+        .unwrap();
+    let a = h
+        .join("room", "a", Role::Participant, publisher(1, 1))
+        .await
+        .unwrap();
+    let b = h
+        .join("room", "b", Role::Participant, publisher(2, 1))
+        .await
+        .unwrap();
+    wait_stats("b receives a", &b, |s| s.from_source(1).audio_frames >= 10).await;
+
+    let stray = tokio::net::UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let target = h.sfu.local_addr();
+    let mut fake_stun = vec![0x00, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xA4, 0x42];
+    fake_stun.extend_from_slice(&[9; 12]);
+    fake_stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x08]);
+    fake_stun.extend_from_slice(b"nope:cli");
+    let garbage: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0x80, 0x60, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1],
+        vec![0x16, 0xfe, 0xfd],
+        vec![0xff; 1500],
+        fake_stun,
+    ];
+    let before = h.sfu.stats().await.unwrap();
+    for _ in 0..20 {
+        for d in &garbage {
+            stray.send_to(d, target).await.unwrap();
+        }
+    }
+    wait_until_async("stray datagrams counted as dropped", || async {
+        let s = h.sfu.stats().await.unwrap();
+        (s.datagrams_dropped >= before.datagrams_dropped + 80).then_some(())
+    })
+    .await;
+    let stats = h.sfu.stats().await.unwrap();
+    assert_eq!(stats.peers, 2);
+    let mark = b.stats().from_source(1).audio_frames;
+    wait_stats("forwarding continues", &b, |s| {
+        s.from_source(1).audio_frames >= mark + 25
+    })
+    .await;
+    drop(a);
+}
