@@ -1,0 +1,283 @@
+//! The peer's task: one loop that feeds received datagrams and timeouts to the `Rtc`, sends
+//! its transmits, publishes synthetic media on schedule and counts received frames.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::{Notify, watch};
+
+use crate::payload::{self, Header};
+use crate::{PeerConfig, PeerStats};
+
+const AUDIO_PERIOD: Duration = Duration::from_millis(20);
+const AUDIO_SAMPLES: u64 = 960;
+const KEYFRAME_SCALE: usize = 3;
+
+pub struct Runner {
+    cfg: PeerConfig,
+    rtc: Rtc,
+    socket: UdpSocket,
+    audio_mid: Option<Mid>,
+    video_mid: Option<Mid>,
+    stats: Arc<Mutex<PeerStats>>,
+    connected: bool,
+    next_audio: Instant,
+    next_video: Instant,
+    audio_seq: u32,
+    video_seq: u32,
+    keyframe_due: bool,
+    recv_video: Vec<Mid>,
+    pli: Arc<Notify>,
+}
+
+impl Runner {
+    pub fn new(
+        cfg: PeerConfig,
+        rtc: Rtc,
+        socket: UdpSocket,
+        audio_mid: Option<Mid>,
+        video_mid: Option<Mid>,
+        stats: Arc<Mutex<PeerStats>>,
+    ) -> Self {
+        let now = Instant::now();
+        Runner {
+            cfg,
+            rtc,
+            socket,
+            audio_mid,
+            video_mid,
+            stats,
+            connected: false,
+            next_audio: now,
+            next_video: now,
+            audio_seq: 0,
+            video_seq: 0,
+            keyframe_due: true,
+            recv_video: Vec::new(),
+            pli: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Lets the owner trigger PLIs on the receive video slots.
+    pub fn with_keyframe_requests(mut self, recv_video: Vec<Mid>, pli: Arc<Notify>) -> Self {
+        self.recv_video = recv_video;
+        self.pli = pli;
+        self
+    }
+
+    fn send_plis(&mut self) {
+        for mid in self.recv_video.clone() {
+            if let Some(mut writer) = self.rtc.writer(mid) {
+                let sent = writer
+                    .request_keyframe(None, KeyframeRequestKind::Pli)
+                    .is_ok();
+                self.with_stats(|s| s.plis_sent += u64::from(sent));
+            }
+        }
+    }
+
+    fn video_period(&self) -> Duration {
+        Duration::from_secs(1) / self.cfg.video_fps.max(1)
+    }
+
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut buf = vec![0u8; 2048];
+        let local = match self.socket.local_addr() {
+            Ok(a) => a,
+            Err(e) => return self.end(format!("socket: {e}")),
+        };
+        loop {
+            let timeout = match self.drain() {
+                Ok(t) => t,
+                Err(reason) => return self.end(reason),
+            };
+            let mut deadline = timeout;
+            if self.connected {
+                if self.audio_mid.is_some() {
+                    deadline = deadline.min(self.next_audio);
+                }
+                if self.video_mid.is_some() {
+                    deadline = deadline.min(self.next_video);
+                }
+            }
+            let pli = self.pli.clone();
+            tokio::select! {
+                _ = stop.changed() => return self.end("stopped".into()),
+                _ = pli.notified() => self.send_plis(),
+                r = self.socket.recv_from(&mut buf) => {
+                    let Ok((n, source)) = r else { continue };
+                    let Ok(receive) = Receive::new(Protocol::Udp, source, local, &buf[..n]) else { continue };
+                    let _ = self.rtc.handle_input(Input::Receive(Instant::now(), receive));
+                }
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    let now = Instant::now();
+                    if self.rtc.handle_input(Input::Timeout(now)).is_err() {
+                        return self.end("rtc timeout failed".into());
+                    }
+                    self.publish(now);
+                }
+            }
+        }
+    }
+
+    fn end(&mut self, reason: String) {
+        self.rtc.disconnect();
+        if let Ok(mut s) = self.stats.lock() {
+            s.ended = Some(reason);
+        }
+    }
+
+    /// Sends the transmits and handles the events; returns the next timeout.
+    fn drain(&mut self) -> Result<Instant, String> {
+        loop {
+            match self.rtc.poll_output().map_err(|e| e.to_string())? {
+                Output::Timeout(t) => return Ok(t),
+                Output::Transmit(t) => {
+                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+                }
+                Output::Event(e) => self.on_event(e)?,
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) -> Result<(), String> {
+        match event {
+            Event::Connected => {
+                self.connected = true;
+                let now = Instant::now();
+                (self.next_audio, self.next_video) = (now, now);
+                self.with_stats(|s| s.connected = true);
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) | Event::Closed => {
+                return Err("transport closed".into());
+            }
+            Event::MediaData(data) => self.on_media(&data),
+            Event::KeyframeRequest(_) => {
+                self.keyframe_due = true;
+                self.with_stats(|s| s.keyframe_requests += 1);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_media(&mut self, data: &MediaData) {
+        let header = payload::parse_header(&data.data);
+        let keyframe = data.is_keyframe();
+        let len = data.data.len() as u64;
+        let slot = data.mid.to_string();
+        self.with_stats(|s| {
+            let Some(h) = header else {
+                s.unknown_frames += 1;
+                return;
+            };
+            let counts = s.received.entry(h.tag).or_default();
+            counts.bytes += len;
+            if h.video {
+                counts.video_frames += 1;
+                counts.keyframes += u64::from(keyframe);
+            } else {
+                counts.audio_frames += 1;
+            }
+            s.slot_sources.insert(slot, h.tag);
+        });
+    }
+
+    fn with_stats(&self, f: impl FnOnce(&mut PeerStats)) {
+        if let Ok(mut s) = self.stats.lock() {
+            f(&mut s);
+        }
+    }
+
+    /// Writes the audio packet and video frame that are due.
+    fn publish(&mut self, now: Instant) {
+        if !self.connected {
+            return;
+        }
+        if let Some(mid) = self.audio_mid.filter(|_| now >= self.next_audio) {
+            self.send_audio(mid, now);
+            self.next_audio = catch_up(self.next_audio + AUDIO_PERIOD, now);
+        }
+        if let Some(mid) = self.video_mid.filter(|_| now >= self.next_video) {
+            self.send_video(mid, now);
+            self.next_video = catch_up(self.next_video + self.video_period(), now);
+        }
+    }
+
+    fn send_audio(&mut self, mid: Mid, now: Instant) {
+        let header = Header {
+            keyframe: false,
+            video: false,
+            tag: self.cfg.tag,
+            seq: self.audio_seq,
+        };
+        let data = payload::build(header, self.cfg.audio_bytes);
+        let time = MediaTime::new(
+            u64::from(self.audio_seq) * AUDIO_SAMPLES,
+            Frequency::FORTY_EIGHT_KHZ,
+        );
+        let level = self.cfg.audio_level;
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+            return;
+        };
+        if writer
+            .audio_level(level, true)
+            .write(pt, now, time, data)
+            .is_ok()
+        {
+            self.audio_seq += 1;
+            self.with_stats(|s| s.audio_sent += 1);
+        }
+    }
+
+    fn send_video(&mut self, mid: Mid, now: Instant) {
+        let keyframe = std::mem::take(&mut self.keyframe_due);
+        let fps = u64::from(self.cfg.video_fps.max(1));
+        let mut len = (u64::from(self.cfg.video_bitrate_bps) / 8 / fps) as usize;
+        if keyframe {
+            len *= KEYFRAME_SCALE;
+        }
+        let header = Header {
+            keyframe,
+            video: true,
+            tag: self.cfg.tag,
+            seq: self.video_seq,
+        };
+        let data = payload::build(header, len);
+        let time = MediaTime::new(
+            u64::from(self.video_seq) * 90_000 / fps,
+            Frequency::NINETY_KHZ,
+        );
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+            return;
+        };
+        if writer.write(pt, now, time, data).is_ok() {
+            self.video_seq += 1;
+            self.with_stats(|s| {
+                s.video_frames_sent += 1;
+                s.keyframes_sent += u64::from(keyframe);
+            });
+        } else {
+            self.keyframe_due |= keyframe;
+        }
+    }
+}
+
+/// The next send time, without bursting to catch up after a long stall.
+fn catch_up(next: Instant, now: Instant) -> Instant {
+    if next + Duration::from_millis(100) < now {
+        now
+    } else {
+        next
+    }
+}

@@ -1,0 +1,253 @@
+//! Load generator for the media layer: starts an in-process SFU on 127.0.0.1, fills several
+//! video groups and one live group with many viewers using media peers, and reports
+//! forwarded packets per SFU CPU-second (the `sfu-media` thread only, read from
+//! /proc/self/task/<tid>/schedstat), frame loss and added forwarding latency.
+//!
+//! cargo run --release -p opencalls-sfu --example loadgen -- [groups] [peers_per_group] [viewers] [seconds] [video_kbps]
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle};
+use opencalls_sfu::{AddPeer, GroupId, PeerId, Policy, Role, Sfu, SfuConfig, SfuHandle};
+
+const LOCALHOST: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+struct Args {
+    groups: usize,
+    peers_per_group: usize,
+    viewers: usize,
+    seconds: u64,
+    video_kbps: u32,
+}
+
+fn args() -> Args {
+    let v: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let get = |i: usize, d: u64| v.get(i).copied().unwrap_or(d);
+    Args {
+        groups: get(0, 4) as usize,
+        peers_per_group: get(1, 4) as usize,
+        viewers: get(2, 50) as usize,
+        seconds: get(3, 20),
+        video_kbps: get(4, 500) as u32,
+    }
+}
+
+/// Nanoseconds of CPU the named thread of this process has used.
+fn thread_cpu_ns(name: &str) -> anyhow::Result<u64> {
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let dir = entry?.path();
+        if std::fs::read_to_string(dir.join("comm"))?.trim() == name {
+            let schedstat = std::fs::read_to_string(dir.join("schedstat"))?;
+            let ns = schedstat.split_whitespace().next().unwrap_or("0").parse()?;
+            return Ok(ns);
+        }
+    }
+    anyhow::bail!("no thread named {name}")
+}
+
+/// Nanoseconds of CPU all threads of this process have used (sum of every task's schedstat).
+fn process_cpu_ns() -> anyhow::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let schedstat = std::fs::read_to_string(entry?.path().join("schedstat"))?;
+        total += schedstat
+            .split_whitespace()
+            .next()
+            .unwrap_or("0")
+            .parse::<u64>()?;
+    }
+    Ok(total)
+}
+
+struct Member {
+    tag: u32,
+    handle: PeerHandle,
+    /// Tags of the sources this peer should receive.
+    expects: Vec<u32>,
+}
+
+async fn join(
+    sfu: &SfuHandle,
+    group: &str,
+    role: Role,
+    cfg: PeerConfig,
+) -> anyhow::Result<PeerHandle> {
+    let id = format!("peer-{}", cfg.tag);
+    let (peer, offer) = MediaPeer::new(cfg, LOCALHOST).await?;
+    let req = AddPeer {
+        group: GroupId(group.into()),
+        peer: PeerId(id),
+        role,
+        offer,
+    };
+    let answer = sfu.add_peer(req).await?;
+    Ok(peer.start(&answer)?)
+}
+
+async fn populate(sfu: &SfuHandle, a: &Args) -> anyhow::Result<Vec<Member>> {
+    let mut members = Vec::new();
+    let mut tag = 1u32;
+    for g in 0..a.groups {
+        let group = format!("room-{g}");
+        sfu.create_group(GroupId(group.clone()), Policy::Video)
+            .await?;
+        let tags: Vec<u32> = (tag..tag + a.peers_per_group as u32).collect();
+        for &t in &tags {
+            let slots = a.peers_per_group - 1;
+            let cfg = PeerConfig {
+                tag: t,
+                recv_audio_slots: slots,
+                recv_video_slots: slots,
+                video_bitrate_bps: a.video_kbps * 1000,
+                audio_level: -20 - (t % 40) as i8,
+                ..PeerConfig::default()
+            };
+            let handle = join(sfu, &group, Role::Participant, cfg).await?;
+            members.push(Member {
+                tag: t,
+                handle,
+                expects: tags.iter().copied().filter(|o| *o != t).collect(),
+            });
+        }
+        tag += a.peers_per_group as u32;
+    }
+    sfu.create_group(GroupId("live".into()), Policy::Live)
+        .await?;
+    let host_tag = tag;
+    let cfg = PeerConfig {
+        tag: host_tag,
+        video_bitrate_bps: a.video_kbps * 1000,
+        ..PeerConfig::default()
+    };
+    members.push(Member {
+        tag: host_tag,
+        handle: join(sfu, "live", Role::Host, cfg).await?,
+        expects: vec![],
+    });
+    for v in 0..a.viewers as u32 {
+        let cfg = PeerConfig {
+            tag: host_tag + 1 + v,
+            send_audio: false,
+            send_video: false,
+            recv_audio_slots: 1,
+            recv_video_slots: 1,
+            ..PeerConfig::default()
+        };
+        let handle = join(sfu, "live", Role::Viewer, cfg).await?;
+        members.push(Member {
+            tag: host_tag + 1 + v,
+            handle,
+            expects: vec![host_tag],
+        });
+    }
+    sfu.set_forwarding(GroupId("live".into()), true).await?;
+    Ok(members)
+}
+
+/// (frames sent per source, frames received per (receiver, source)).
+type Snapshot = (HashMap<u32, u64>, HashMap<(u32, u32), u64>);
+
+fn snapshot(members: &[Member]) -> Snapshot {
+    let mut sent = HashMap::new();
+    let mut received = HashMap::new();
+    for m in members {
+        let s = m.handle.stats();
+        sent.insert(m.tag, s.audio_sent + s.video_frames_sent);
+        for src in &m.expects {
+            let c = s.from_source(*src);
+            received.insert((m.tag, *src), c.audio_frames + c.video_frames);
+        }
+    }
+    (sent, received)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let a = args();
+    let (sfu, mut events) = Sfu::start(SfuConfig::default())?;
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    let members = populate(&sfu, &a).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !members.iter().all(|m| m.handle.stats().connected) {
+        anyhow::ensure!(Instant::now() < deadline, "peers did not connect");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await; // warm-up: keyframes, speakers, routes
+    sfu.reset_stats().await?;
+    let (sent0, recv0) = snapshot(&members);
+    let cpu0 = thread_cpu_ns("sfu-media")?;
+    let total0 = process_cpu_ns()?;
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(a.seconds)).await;
+    let cpu = thread_cpu_ns("sfu-media")? - cpu0;
+    let generator_cpu = (process_cpu_ns()? - total0).saturating_sub(cpu);
+    let wall = t0.elapsed();
+    let stats = sfu.stats().await?;
+    let (sent1, recv1) = snapshot(&members);
+
+    let mut expected = 0u64;
+    let mut got = 0u64;
+    for ((rx, src), after) in &recv1 {
+        got += after - recv0.get(&(*rx, *src)).copied().unwrap_or(0);
+        expected += sent1[src] - sent0.get(src).copied().unwrap_or(0);
+    }
+    let cpu_s = cpu as f64 / 1e9;
+    println!(
+        "peers: {} ({} video groups x {}, live: 1 host + {} viewers), video {} kbps",
+        members.len(),
+        a.groups,
+        a.peers_per_group,
+        a.viewers,
+        a.video_kbps
+    );
+    println!(
+        "window: {:.1} s, sfu-media CPU: {:.3} s ({:.1}% of a core)",
+        wall.as_secs_f64(),
+        cpu_s,
+        100.0 * cpu_s / wall.as_secs_f64()
+    );
+    println!(
+        "generator (media peers) CPU: {:.3} s ({:.1}% of a core)",
+        generator_cpu as f64 / 1e9,
+        generator_cpu as f64 / 1e7 / wall.as_secs_f64()
+    );
+    println!(
+        "datagrams in: {}, out: {}, dropped: {}",
+        stats.datagrams_in, stats.datagrams_out, stats.datagrams_dropped
+    );
+    println!(
+        "frames forwarded: {}, RTP packets forwarded: {} ({:.0}/s)",
+        stats.frames_forwarded,
+        stats.packets_forwarded,
+        stats.packets_forwarded as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "forwarded packets per SFU CPU-second: {:.0}",
+        stats.packets_forwarded as f64 / cpu_s
+    );
+    println!(
+        "all datagrams out per SFU CPU-second: {:.0}",
+        stats.datagrams_out as f64 / cpu_s
+    );
+    println!(
+        "frame loss: {:.3}% ({got} of {expected} expected frames received)",
+        100.0 * (1.0 - got as f64 / expected.max(1) as f64)
+    );
+    println!(
+        "added latency (all frames) p50: {:?}, p99: {:?}, max: {:?}",
+        stats.latency_p50, stats.latency_p99, stats.latency_max
+    );
+    println!(
+        "added latency (audio packets) p50: {:?}, p99: {:?}",
+        stats.audio_latency_p50, stats.audio_latency_p99
+    );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!("machine load average: {}", load.join(" "));
+    sfu.shutdown().await;
+    Ok(())
+}

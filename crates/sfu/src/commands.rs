@@ -1,0 +1,258 @@
+//! Command handlers of the media thread. Every handler validates first and changes nothing
+//! on error; each replies on its oneshot channel.
+
+use std::time::Instant;
+
+use str0m::change::SdpOffer;
+use str0m::{Candidate, IceCreds, Rtc};
+
+use crate::api::{
+    DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, Subscriptions,
+};
+use crate::config::{MAX_OFFER_BYTES, MAX_SLOTS_PER_KIND};
+use crate::engine::Engine;
+use crate::group::Group;
+use crate::handle::{AddPeer, Command};
+use crate::offer::{OfferedMedia, summarize};
+use crate::peer::{Peer, PeerKey};
+use crate::stats::Counters;
+
+impl Engine {
+    pub(crate) fn handle_command(&mut self, cmd: Command) {
+        // A caller that gave up waiting dropped its receiver; the reply is then moot.
+        match cmd {
+            Command::CreateGroup(id, policy, reply) => {
+                drop(reply.send(self.create_group(id, policy)))
+            }
+            Command::RemoveGroup(id, reply) => drop(reply.send(self.remove_group(&id))),
+            Command::AddPeer(req, reply) => drop(reply.send(self.add_peer(req))),
+            Command::RemovePeer(id, reply) => drop(reply.send(self.remove_peer_by_id(&id))),
+            Command::SetSubscriptions(id, subs, reply) => {
+                drop(reply.send(self.set_subscriptions(&id, subs)))
+            }
+            Command::SetPaused(id, kind, paused, reply) => {
+                drop(reply.send(self.set_paused(&id, kind, paused)))
+            }
+            Command::SetForwarding(id, on, reply) => drop(reply.send(self.set_forwarding(&id, on))),
+            Command::Stats(reply) => {
+                let stats =
+                    self.counters
+                        .snapshot(self.groups.len(), self.peers.len(), self.demux.len());
+                drop(reply.send(Ok(stats)));
+            }
+            Command::ResetStats(reply) => {
+                self.counters = Counters::default();
+                drop(reply.send(Ok(())));
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn create_group(&mut self, id: GroupId, policy: Policy) -> Result<(), SfuError> {
+        if self.groups.contains_key(&id) {
+            return Err(SfuError::GroupExists(id));
+        }
+        if self.groups.len() >= self.cfg.max_groups {
+            return Err(SfuError::LimitReached("max_groups"));
+        }
+        let policy = match policy {
+            Policy::AudioOnly {
+                max_active_speakers: 0,
+            } => Policy::AudioOnly {
+                max_active_speakers: self.cfg.default_active_speakers,
+            },
+            other => other,
+        };
+        self.groups.insert(id.clone(), Group::new(id, policy));
+        Ok(())
+    }
+
+    fn remove_group(&mut self, id: &GroupId) -> Result<(), SfuError> {
+        let group = self
+            .groups
+            .get(id)
+            .ok_or_else(|| SfuError::GroupNotFound(id.clone()))?;
+        for key in group.members.clone() {
+            self.remove_peer(key, DisconnectReason::Removed);
+        }
+        self.groups.remove(id);
+        Ok(())
+    }
+
+    fn check_offer(&self, req: &AddPeer, media: &[OfferedMedia]) -> Result<(), SfuError> {
+        let group = self
+            .groups
+            .get(&req.group)
+            .ok_or_else(|| SfuError::GroupNotFound(req.group.clone()))?;
+        if self.ids.contains_key(&req.peer) {
+            return Err(SfuError::PeerExists(req.peer.clone()));
+        }
+        if self.peers.len() >= self.cfg.max_peers {
+            return Err(SfuError::LimitReached("max_peers"));
+        }
+        match (group.policy, req.role) {
+            (Policy::Live, Role::Participant)
+            | (Policy::Video | Policy::AudioOnly { .. }, Role::Host) => {
+                return Err(SfuError::RoleNotAllowed(req.role));
+            }
+            (Policy::Live, Role::Host) if group.host.is_some() => return Err(SfuError::HostExists),
+            _ => {}
+        }
+        let enabled = media.iter().filter(|m| !m.disabled);
+        if matches!(group.policy, Policy::AudioOnly { .. })
+            && enabled.clone().any(|m| m.kind == Kind::Video)
+        {
+            return Err(SfuError::VideoNotAllowed);
+        }
+        if req.role == Role::Viewer && media.iter().any(OfferedMedia::sends) {
+            return Err(SfuError::PublishNotAllowed);
+        }
+        for kind in [Kind::Audio, Kind::Video] {
+            let slots = media
+                .iter()
+                .filter(|m| m.kind == kind && m.receives())
+                .count();
+            if slots > MAX_SLOTS_PER_KIND {
+                return Err(SfuError::LimitReached("receive slots per kind"));
+            }
+            if media.iter().filter(|m| m.kind == kind && m.sends()).count() > 1 {
+                return Err(SfuError::InvalidOffer(format!(
+                    "more than one sending {kind:?} section"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_peer(&mut self, req: AddPeer) -> Result<String, SfuError> {
+        if req.offer.len() > MAX_OFFER_BYTES {
+            return Err(SfuError::InvalidOffer("offer too large".into()));
+        }
+        let media = summarize(&req.offer);
+        self.check_offer(&req, &media)?;
+        let offer = SdpOffer::from_sdp_string(&req.offer)
+            .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
+        let now = Instant::now();
+        let (mut rtc, creds) = self.build_rtc(now)?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
+        let key = PeerKey(self.next_key);
+        self.next_key += 1;
+        let peer = Peer {
+            key,
+            id: req.peer.clone(),
+            group: req.group.clone(),
+            role: req.role,
+            rtc,
+            ufrag: creds.ufrag.clone(),
+            ingress: Vec::new(),
+            slots: Vec::new(),
+            subscriptions: Subscriptions::All,
+            publishes: media.iter().any(OfferedMedia::sends),
+            created: now,
+            last_rx: now,
+            transport_up: false,
+            got_media: false,
+            connected_reported: false,
+            next_timeout: now,
+        };
+        self.peers.insert(key, peer);
+        self.ids.insert(req.peer, key);
+        self.demux.add_ufrag(creds.ufrag, key);
+        if let Some(group) = self.groups.get_mut(&req.group) {
+            group.members.push(key);
+            if req.role == Role::Host {
+                group.host = Some(key);
+            }
+        }
+        // str0m reports the m-lines (MediaAdded) on this drain or a later one; either way
+        // `process` routes the group once they are registered.
+        self.drain(key);
+        self.process();
+        self.reroute(&req.group);
+        Ok(answer.to_sdp_string())
+    }
+
+    /// A fresh ICE-lite `Rtc` with random ICE credentials and the advertised host candidates.
+    fn build_rtc(&self, now: Instant) -> Result<(Rtc, IceCreds), SfuError> {
+        let creds = IceCreds::new();
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .set_local_ice_credentials(creds.clone())
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .set_reordering_size_audio(self.cfg.audio_reorder_packets)
+            .set_reordering_timeout_audio(Some(self.cfg.audio_reorder_timeout))
+            .build(now);
+        let advertised = if self.cfg.advertised.is_empty() {
+            std::slice::from_ref(&self.local_addr)
+        } else {
+            self.cfg.advertised.as_slice()
+        };
+        for addr in advertised {
+            let candidate =
+                Candidate::host(*addr, "udp").map_err(|e| SfuError::Io(e.to_string()))?;
+            rtc.add_local_candidate(candidate);
+        }
+        Ok((rtc, creds))
+    }
+
+    fn key_of(&self, id: &PeerId) -> Result<PeerKey, SfuError> {
+        self.ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| SfuError::PeerNotFound(id.clone()))
+    }
+
+    fn remove_peer_by_id(&mut self, id: &PeerId) -> Result<(), SfuError> {
+        let key = self.key_of(id)?;
+        self.remove_peer(key, DisconnectReason::Removed);
+        Ok(())
+    }
+
+    fn set_subscriptions(&mut self, id: &PeerId, subs: Subscriptions) -> Result<(), SfuError> {
+        let key = self.key_of(id)?;
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return Err(SfuError::PeerNotFound(id.clone()));
+        };
+        peer.subscriptions = subs;
+        let group = peer.group.clone();
+        self.reroute(&group);
+        Ok(())
+    }
+
+    fn set_paused(&mut self, id: &PeerId, kind: Kind, paused: bool) -> Result<(), SfuError> {
+        let key = self.key_of(id)?;
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return Err(SfuError::PeerNotFound(id.clone()));
+        };
+        let Some(ingress) = peer.ingress.iter_mut().find(|i| i.kind == kind) else {
+            return Ok(());
+        };
+        let was = std::mem::replace(&mut ingress.paused, paused);
+        let mid = ingress.mid;
+        if was && !paused {
+            // Subscribers' decoders lost the reference frames; wait for and ask for a keyframe.
+            self.hold_for_keyframe(key, mid, KeyframeCause::Resumed);
+        }
+        Ok(())
+    }
+
+    fn set_forwarding(&mut self, id: &GroupId, enabled: bool) -> Result<(), SfuError> {
+        let group = self
+            .groups
+            .get_mut(id)
+            .ok_or_else(|| SfuError::GroupNotFound(id.clone()))?;
+        let was = std::mem::replace(&mut group.forwarding, enabled);
+        if !was && enabled {
+            let sources: Vec<_> = group.routes.keys().copied().collect();
+            for (key, mid) in sources {
+                self.hold_for_keyframe(key, mid, KeyframeCause::NewSubscriber);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+//! Configuration knobs of the media layer and the named limits of its queues and tables.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Capacity of the command queue into the media thread; callers wait when it is full.
+pub const COMMAND_QUEUE_LIMIT: usize = 1024;
+/// Capacity of the event queue out of the media thread; events are dropped (and counted)
+/// when it is full, because the packet path never waits for the signaling layer.
+pub const EVENT_QUEUE_LIMIT: usize = 8192;
+/// Largest datagram read from the socket; WebRTC stays below ~1200 bytes.
+pub const MAX_DATAGRAM: usize = 2048;
+/// Most receive slots (recvonly m-lines) one peer may offer per kind.
+pub const MAX_SLOTS_PER_KIND: usize = 64;
+/// Most source addresses learnt per peer from STUN (candidate pairs of one client).
+pub const MAX_ADDRS_PER_PEER: usize = 8;
+/// Most bytes of SDP accepted in an offer.
+pub const MAX_OFFER_BYTES: usize = 64 * 1024;
+/// Most datagrams read in one burst before timers and commands get a turn.
+pub const RECV_BURST: usize = 256;
+/// Most keyframe requests per publisher track and this interval.
+pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
+
+/// Settings of one media layer instance.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// The UDP address to bind (the server exposes it as `OPENCALLS_MEDIA_ADDR`).
+    pub bind: SocketAddr,
+    /// Addresses advertised as ICE host candidates; empty = the bound address.
+    pub advertised: Vec<SocketAddr>,
+    /// Most peers across all groups.
+    pub max_peers: usize,
+    /// Most groups.
+    pub max_groups: usize,
+    /// Default number of forwarded speakers in audio-only groups.
+    pub default_active_speakers: usize,
+    /// A peer whose ICE+DTLS is not up after this long is removed.
+    pub connect_timeout: Duration,
+    /// A connected peer from which nothing arrives for this long is removed.
+    pub transport_timeout: Duration,
+    /// A track with no media for this long is reported stopped.
+    pub media_timeout: Duration,
+    /// How often active speakers are recomputed and audio levels reported.
+    pub speaker_interval: Duration,
+    /// How often timeouts (connect, transport, media) are checked.
+    pub housekeeping_interval: Duration,
+    /// Audio packets str0m may hold back to restore order before forwarding past a gap.
+    /// Small on purpose: the subscriber's jitter buffer copes with loss; an SFU must not
+    /// stall a speaker for a lost packet.
+    pub audio_reorder_packets: usize,
+    /// Longest an audio frame waits for missing earlier packets.
+    pub audio_reorder_timeout: Duration,
+    /// Requested socket send/receive buffer size (the kernel caps it at
+    /// `net.core.rmem_max` / `wmem_max`).
+    pub socket_buffer_bytes: usize,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        SfuConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertised: Vec::new(),
+            max_peers: 10_000,
+            max_groups: 10_000,
+            default_active_speakers: 3,
+            connect_timeout: Duration::from_secs(15),
+            transport_timeout: Duration::from_secs(10),
+            media_timeout: Duration::from_millis(1500),
+            speaker_interval: Duration::from_millis(300),
+            housekeeping_interval: Duration::from_millis(250),
+            audio_reorder_packets: 2,
+            audio_reorder_timeout: Duration::from_millis(40),
+            socket_buffer_bytes: 4 * 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! A forwarding group and its routing table. The table maps a publisher's track to the
+//! receive slots it is written into; it is rebuilt on membership, subscription or speaker
+//! changes (control path) so the packet path is one hash lookup per frame.
+
+use std::collections::HashMap;
+
+use str0m::media::Mid;
+
+use crate::api::{GroupId, Kind, PeerId, Policy, Role, SfuEvent, Subscriptions};
+use crate::peer::{Peer, PeerKey};
+
+/// Where one publisher track goes: `(subscriber, slot m-line)` pairs.
+pub type Routes = HashMap<(PeerKey, Mid), Vec<(PeerKey, Mid)>>;
+
+/// A group of peers sharing one forwarding policy.
+#[derive(Debug)]
+pub struct Group {
+    pub id: GroupId,
+    pub policy: Policy,
+    /// Members in join order (the order sources fill free slots).
+    pub members: Vec<PeerKey>,
+    pub host: Option<PeerKey>,
+    /// Live groups forward only while enabled; other policies always forward.
+    pub forwarding: bool,
+    /// Audio-only groups: the forwarded speakers, loudest first.
+    pub speakers: Vec<PeerKey>,
+    pub routes: Routes,
+}
+
+impl Group {
+    pub fn new(id: GroupId, policy: Policy) -> Self {
+        Group {
+            id,
+            forwarding: !matches!(policy, Policy::Live),
+            policy,
+            members: Vec::new(),
+            host: None,
+            speakers: Vec::new(),
+            routes: Routes::new(),
+        }
+    }
+
+    /// Publishers whose `kind` track `sub` should receive, in slot-filling order.
+    fn wanted_sources(
+        &self,
+        sub: &Peer,
+        kind: Kind,
+        peers: &HashMap<PeerKey, Peer>,
+    ) -> Vec<(PeerKey, Mid)> {
+        let candidates: &[PeerKey] = match self.policy {
+            Policy::AudioOnly { .. } => &self.speakers,
+            Policy::Live => self.host.as_slice(),
+            Policy::Video => &self.members,
+        };
+        candidates
+            .iter()
+            .filter(|k| **k != sub.key)
+            .filter_map(|k| peers.get(k))
+            .filter(|p| p.role != Role::Viewer && subscribed(&sub.subscriptions, &p.id))
+            .filter_map(|p| p.ingress_of(kind).map(|i| (p.key, i.mid)))
+            .collect()
+    }
+
+    /// Reassigns every member's slots and rebuilds the routing table. Sources that keep a
+    /// slot stay in it (a subscriber sees a stable stream); returns routing events.
+    pub fn recompute(&mut self, peers: &mut HashMap<PeerKey, Peer>) -> Vec<SfuEvent> {
+        let mut events = Vec::new();
+        for sub_key in self.members.clone() {
+            for kind in [Kind::Audio, Kind::Video] {
+                let Some(sub) = peers.get(&sub_key) else {
+                    continue;
+                };
+                let mut wanted = self.wanted_sources(sub, kind, peers);
+                let Some(sub) = peers.get_mut(&sub_key) else {
+                    continue;
+                };
+                let slots = sub.slots.iter_mut().filter(|s| s.kind == kind);
+                let mut free = Vec::new();
+                for slot in slots {
+                    match slot
+                        .source
+                        .and_then(|src| wanted.iter().position(|w| *w == src))
+                    {
+                        Some(at) => {
+                            wanted.remove(at);
+                        }
+                        None => free.push(slot),
+                    }
+                }
+                let mut wanted = wanted.into_iter();
+                for slot in free {
+                    let next = wanted.next();
+                    if slot.source != next {
+                        slot.assign(next);
+                        events.push((sub_key, slot.mid, kind, next.map(|(k, _)| k)));
+                    }
+                }
+            }
+        }
+        self.rebuild_routes(peers);
+        events
+            .into_iter()
+            .filter_map(|(sub, mid, kind, source)| {
+                let peer = peers.get(&sub)?.id.clone();
+                let source = source.and_then(|k| peers.get(&k)).map(|p| p.id.clone());
+                Some(SfuEvent::TrackRouted {
+                    group: self.id.clone(),
+                    peer,
+                    mid: mid.to_string(),
+                    kind,
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    fn rebuild_routes(&mut self, peers: &HashMap<PeerKey, Peer>) {
+        self.routes.clear();
+        for sub_key in &self.members {
+            let Some(sub) = peers.get(sub_key) else {
+                continue;
+            };
+            for slot in &sub.slots {
+                if let Some(source) = slot.source {
+                    self.routes
+                        .entry(source)
+                        .or_default()
+                        .push((*sub_key, slot.mid));
+                }
+            }
+        }
+    }
+
+    /// Recomputes the loudest `n` active, unpaused audio publishers. Returns true if changed.
+    pub fn update_speakers(&mut self, peers: &HashMap<PeerKey, Peer>, n: usize) -> bool {
+        let mut ranked: Vec<(f32, PeerKey)> = self
+            .members
+            .iter()
+            .filter_map(|k| peers.get(k))
+            .filter_map(|p| p.ingress_of(Kind::Audio).map(|i| (i, p.key)))
+            .filter(|(i, _)| i.active && !i.paused)
+            .map(|(i, k)| (i.loudness, k))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let top: Vec<PeerKey> = ranked.into_iter().take(n).map(|(_, k)| k).collect();
+        // Order within the set does not matter for forwarding; only membership changes count.
+        let mut old = self.speakers.clone();
+        let mut new = top.clone();
+        old.sort();
+        new.sort();
+        self.speakers = top;
+        old != new
+    }
+}
+
+fn subscribed(subs: &Subscriptions, source: &PeerId) -> bool {
+    match subs {
+        Subscriptions::All => true,
+        Subscriptions::Only(ids) => ids.contains(source),
+    }
+}

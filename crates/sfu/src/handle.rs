@@ -1,0 +1,171 @@
+//! The caller's side: `Sfu::start` spawns the media thread; `SfuHandle` sends it commands
+//! over a bounded queue and awaits each reply; `SfuEvents` receives its events.
+
+use std::net::SocketAddr;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::{
+    GroupId, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions,
+};
+use crate::config::{COMMAND_QUEUE_LIMIT, EVENT_QUEUE_LIMIT, SfuConfig};
+use crate::engine::Engine;
+
+/// A request to the media thread; each carries the channel its reply goes to.
+#[derive(Debug)]
+pub(crate) enum Command {
+    CreateGroup(GroupId, Policy, oneshot::Sender<Result<(), SfuError>>),
+    RemoveGroup(GroupId, oneshot::Sender<Result<(), SfuError>>),
+    AddPeer(AddPeer, oneshot::Sender<Result<String, SfuError>>),
+    RemovePeer(PeerId, oneshot::Sender<Result<(), SfuError>>),
+    SetSubscriptions(PeerId, Subscriptions, oneshot::Sender<Result<(), SfuError>>),
+    SetPaused(PeerId, Kind, bool, oneshot::Sender<Result<(), SfuError>>),
+    SetForwarding(GroupId, bool, oneshot::Sender<Result<(), SfuError>>),
+    Stats(oneshot::Sender<Result<SfuStats, SfuError>>),
+    ResetStats(oneshot::Sender<Result<(), SfuError>>),
+    Shutdown,
+}
+
+/// Arguments of `add_peer`.
+#[derive(Debug, Clone)]
+pub struct AddPeer {
+    pub group: GroupId,
+    pub peer: PeerId,
+    pub role: Role,
+    /// The peer's SDP offer.
+    pub offer: String,
+}
+
+/// Receives the media layer's events (bounded; see `EVENT_QUEUE_LIMIT`).
+pub type SfuEvents = mpsc::Receiver<SfuEvent>;
+
+/// Entry point of the media layer.
+pub struct Sfu;
+
+impl Sfu {
+    /// Binds the UDP socket and starts the media thread (named `sfu-media`).
+    pub fn start(config: SfuConfig) -> Result<(SfuHandle, SfuEvents), SfuError> {
+        let socket =
+            std::net::UdpSocket::bind(config.bind).map_err(|e| SfuError::Io(e.to_string()))?;
+        let sock = socket2::SockRef::from(&socket);
+        // Best effort: the kernel may cap the size; a smaller buffer only means earlier drops.
+        let _ = sock.set_recv_buffer_size(config.socket_buffer_bytes);
+        let _ = sock.set_send_buffer_size(config.socket_buffer_bytes);
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| SfuError::Io(e.to_string()))?;
+        let local_addr = socket
+            .local_addr()
+            .map_err(|e| SfuError::Io(e.to_string()))?;
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE_LIMIT);
+        let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE_LIMIT);
+        let thread = std::thread::Builder::new()
+            .name("sfu-media".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!(error = %e, "media runtime failed to start");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match Engine::new(config, socket, local_addr, event_tx) {
+                        Ok(engine) => engine.run(cmd_rx).await,
+                        Err(e) => tracing::error!(error = %e, "media engine failed to start"),
+                    }
+                });
+            });
+        thread.map_err(|e| SfuError::Io(e.to_string()))?;
+        Ok((
+            SfuHandle {
+                tx: cmd_tx,
+                local_addr,
+            },
+            event_rx,
+        ))
+    }
+}
+
+/// Cloneable handle to a running media layer.
+#[derive(Debug, Clone)]
+pub struct SfuHandle {
+    tx: mpsc::Sender<Command>,
+    local_addr: SocketAddr,
+}
+
+impl SfuHandle {
+    /// The bound UDP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, SfuError>>) -> Command,
+    ) -> Result<T, SfuError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(make(tx))
+            .await
+            .map_err(|_| SfuError::Stopped)?;
+        rx.await.map_err(|_| SfuError::Stopped)?
+    }
+
+    pub async fn create_group(&self, group: GroupId, policy: Policy) -> Result<(), SfuError> {
+        self.call(|tx| Command::CreateGroup(group, policy, tx))
+            .await
+    }
+
+    /// Removes every peer of the group (each gets `PeerDisconnected { Removed }`), then the group.
+    pub async fn remove_group(&self, group: GroupId) -> Result<(), SfuError> {
+        self.call(|tx| Command::RemoveGroup(group, tx)).await
+    }
+
+    /// Adds a peer from its SDP offer and returns the SDP answer.
+    pub async fn add_peer(&self, request: AddPeer) -> Result<String, SfuError> {
+        self.call(|tx| Command::AddPeer(request, tx)).await
+    }
+
+    pub async fn remove_peer(&self, peer: PeerId) -> Result<(), SfuError> {
+        self.call(|tx| Command::RemovePeer(peer, tx)).await
+    }
+
+    pub async fn set_subscriptions(
+        &self,
+        peer: PeerId,
+        subscriptions: Subscriptions,
+    ) -> Result<(), SfuError> {
+        self.call(|tx| Command::SetSubscriptions(peer, subscriptions, tx))
+            .await
+    }
+
+    /// Stops (`paused = true`) or restarts forwarding of a publisher's `kind` track to everyone.
+    pub async fn set_paused(&self, peer: PeerId, kind: Kind, paused: bool) -> Result<(), SfuError> {
+        self.call(|tx| Command::SetPaused(peer, kind, paused, tx))
+            .await
+    }
+
+    /// Live groups: enables or disables forwarding of the host's media to viewers.
+    pub async fn set_forwarding(&self, group: GroupId, enabled: bool) -> Result<(), SfuError> {
+        self.call(|tx| Command::SetForwarding(group, enabled, tx))
+            .await
+    }
+
+    pub async fn stats(&self) -> Result<SfuStats, SfuError> {
+        self.call(Command::Stats).await
+    }
+
+    /// Zeroes the traffic counters and the latency histogram (e.g. after a warm-up).
+    pub async fn reset_stats(&self) -> Result<(), SfuError> {
+        self.call(Command::ResetStats).await
+    }
+
+    /// Stops the media thread; all peers are dropped.
+    pub async fn shutdown(&self) {
+        let _ = self.tx.send(Command::Shutdown).await;
+    }
+}

@@ -1,0 +1,324 @@
+//! Handling of `Rtc` events: registering m-lines, forwarding media frames along the routing
+//! table, keyframe requests, connection state; plus the periodic housekeeping (timeouts,
+//! media started/stopped, audio levels, active speakers).
+//!
+//! Forwarding uses str0m's frame API: each slot is a str0m send stream with its own SSRC,
+//! sequence numbers and RTX, so subscribers see continuous streams; RTP times are rebased
+//! per slot when its source changes. NACKs are answered by str0m from its send buffer and
+//! losses on the publisher leg are NACKed by str0m before the frame is released.
+
+use std::time::Instant;
+
+use str0m::Event;
+use str0m::media::{Direction, KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid};
+use str0m::{IceConnectionState, Input};
+
+use crate::api::{DisconnectReason, KeyframeCause, Kind, Policy, SfuEvent};
+use crate::config::KEYFRAME_REQUEST_INTERVAL;
+use crate::engine::Engine;
+use crate::peer::{Ingress, PeerKey, Slot, Written};
+
+impl Engine {
+    pub(crate) fn handle_rtc_event(&mut self, key: PeerKey, event: Event) {
+        match event {
+            Event::Connected => self.on_connected(key),
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) | Event::Closed => {
+                self.remove_peer(key, DisconnectReason::TransportLost);
+            }
+            Event::MediaAdded(added) => self.on_media_added(key, added),
+            Event::MediaData(data) => self.on_media(key, data),
+            Event::KeyframeRequest(req) => self.on_subscriber_keyframe_request(key, req.mid),
+            _ => {}
+        }
+    }
+
+    fn on_connected(&mut self, key: PeerKey) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        peer.transport_up = true;
+        self.report_if_connected(key);
+        // The new subscriber needs a keyframe on each video slot before it can decode.
+        let Some(peer) = self.peers.get(&key) else {
+            return;
+        };
+        let sources: Vec<_> = peer
+            .slots
+            .iter()
+            .filter(|s| s.kind == Kind::Video)
+            .filter_map(|s| s.source)
+            .collect();
+        for (source, mid) in sources {
+            self.request_keyframe(source, mid, KeyframeCause::NewSubscriber);
+        }
+    }
+
+    fn report_if_connected(&mut self, key: PeerKey) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        if peer.ready_to_report() {
+            peer.connected_reported = true;
+            let event = SfuEvent::PeerConnected {
+                group: peer.group.clone(),
+                peer: peer.id.clone(),
+            };
+            self.emit(event);
+        }
+    }
+
+    fn on_media_added(&mut self, key: PeerKey, added: MediaAdded) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let kind = match added.kind {
+            MediaKind::Audio => Kind::Audio,
+            MediaKind::Video => Kind::Video,
+        };
+        // Directions are the SFU's: RecvOnly = the peer publishes, SendOnly = a receive slot.
+        if matches!(added.direction, Direction::RecvOnly | Direction::SendRecv)
+            && peer.ingress_of(kind).is_none()
+        {
+            peer.ingress.push(Ingress::new(added.mid, kind));
+        }
+        if matches!(added.direction, Direction::SendOnly | Direction::SendRecv) {
+            peer.slots.push(Slot::new(added.mid, kind));
+        }
+        // str0m reports m-lines on a later poll than `accept_offer`; route them when they come.
+        if !self.dirty_groups.contains(&peer.group) {
+            self.dirty_groups.push(peer.group.clone());
+        }
+    }
+
+    fn on_media(&mut self, key: PeerKey, data: MediaData) {
+        let now = Instant::now();
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let Some(ingress) = peer.ingress_mut(data.mid) else {
+            return;
+        };
+        ingress.last_media = Some(now);
+        if let Some(level) = data.ext_vals.audio_level {
+            ingress.observe_level(level);
+        }
+        let started = !std::mem::replace(&mut ingress.active, true);
+        let (kind, paused) = (ingress.kind, ingress.paused);
+        let first_media = !std::mem::replace(&mut peer.got_media, true);
+        if started {
+            let event = SfuEvent::MediaStarted {
+                group: peer.group.clone(),
+                peer: peer.id.clone(),
+                kind,
+            };
+            self.emit(event);
+        }
+        if first_media {
+            self.report_if_connected(key);
+        }
+        if !paused {
+            self.forward(key, kind, &data);
+        }
+    }
+
+    /// Writes one frame into every slot routed from `(source, data.mid)`.
+    fn forward(&mut self, source: PeerKey, kind: Kind, data: &MediaData) {
+        let Some(peer) = self.peers.get(&source) else {
+            return;
+        };
+        let Some(group) = self.groups.get(&peer.group) else {
+            return;
+        };
+        if !group.forwarding {
+            return;
+        }
+        let Some(routes) = group.routes.get(&(source, data.mid)) else {
+            return;
+        };
+        let mut needs_keyframe = false;
+        let mut written = Vec::with_capacity(routes.len());
+        for &(sub_key, slot_mid) in routes {
+            let Some(sub) = self.peers.get_mut(&sub_key) else {
+                continue;
+            };
+            match sub.write_forwarded(slot_mid, kind, data) {
+                Written::Yes => written.push(sub_key),
+                Written::AwaitingKeyframe => needs_keyframe = true,
+                Written::No => {}
+            }
+        }
+        for sub_key in written {
+            // str0m packetizes written frames on its next timeout; give it one right away.
+            if let Some(sub) = self.peers.get_mut(&sub_key) {
+                let _ = sub.rtc.handle_input(Input::Timeout(Instant::now()));
+            }
+            let sent = self.drain(sub_key);
+            self.counters.frames_forwarded += 1;
+            self.counters.packets_forwarded += sent;
+            let latency = Instant::now().saturating_duration_since(data.network_time);
+            self.counters.observe_latency(latency, kind == Kind::Audio);
+        }
+        if needs_keyframe {
+            self.request_keyframe(source, data.mid, KeyframeCause::NewSubscriber);
+        }
+    }
+
+    fn on_subscriber_keyframe_request(&mut self, sub: PeerKey, slot_mid: Mid) {
+        let source = self
+            .peers
+            .get(&sub)
+            .and_then(|p| p.slots.iter().find(|s| s.mid == slot_mid))
+            .and_then(|s| s.source);
+        if let Some((source, mid)) = source {
+            self.request_keyframe(source, mid, KeyframeCause::SubscriberRequest);
+        }
+    }
+
+    /// Holds every video slot fed by `(source, mid)` until a keyframe, and asks for one.
+    pub(crate) fn hold_for_keyframe(&mut self, source: PeerKey, mid: Mid, cause: KeyframeCause) {
+        let Some(group) = self
+            .peers
+            .get(&source)
+            .and_then(|p| self.groups.get(&p.group))
+        else {
+            return;
+        };
+        let Some(routes) = group.routes.get(&(source, mid)) else {
+            return;
+        };
+        for &(sub_key, slot_mid) in routes {
+            if let Some(slot) = self
+                .peers
+                .get_mut(&sub_key)
+                .and_then(|p| p.slot_mut(slot_mid))
+            {
+                slot.awaiting_keyframe = slot.kind == Kind::Video;
+            }
+        }
+        self.request_keyframe(source, mid, cause);
+    }
+
+    /// Sends PLI (or FIR) to a publisher's video track, at most once per interval.
+    pub(crate) fn request_keyframe(&mut self, source: PeerKey, mid: Mid, cause: KeyframeCause) {
+        let now = Instant::now();
+        let Some(peer) = self.peers.get_mut(&source) else {
+            return;
+        };
+        let Some(ingress) = peer.ingress_mut(mid) else {
+            return;
+        };
+        if ingress.kind != Kind::Video {
+            return;
+        }
+        if ingress
+            .last_keyframe_request
+            .is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL)
+        {
+            return;
+        }
+        ingress.last_keyframe_request = Some(now);
+        let Some(mut writer) = peer.rtc.writer(mid) else {
+            return;
+        };
+        let kind = if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
+            KeyframeRequestKind::Pli
+        } else {
+            KeyframeRequestKind::Fir
+        };
+        if writer.request_keyframe(None, kind).is_err() {
+            return;
+        }
+        let event = SfuEvent::KeyframeRequested {
+            group: peer.group.clone(),
+            peer: peer.id.clone(),
+            cause,
+        };
+        self.drain(source);
+        self.emit(event);
+    }
+
+    /// Connect/transport timeouts, dead transports and stopped media.
+    pub(crate) fn housekeeping(&mut self, now: Instant) {
+        let mut dead = Vec::new();
+        let mut stopped = Vec::new();
+        for peer in self.peers.values_mut() {
+            if !peer.rtc.is_alive() {
+                dead.push((peer.key, DisconnectReason::TransportLost));
+            } else if !peer.transport_up
+                && now.duration_since(peer.created) > self.cfg.connect_timeout
+            {
+                dead.push((peer.key, DisconnectReason::ConnectTimeout));
+            } else if peer.transport_up
+                && now.duration_since(peer.last_rx) > self.cfg.transport_timeout
+            {
+                dead.push((peer.key, DisconnectReason::TransportLost));
+            }
+            for ingress in &mut peer.ingress {
+                let silent = ingress
+                    .last_media
+                    .is_none_or(|t| now.duration_since(t) > self.cfg.media_timeout);
+                if ingress.active && silent {
+                    ingress.active = false;
+                    ingress.loudness = 0.0;
+                    stopped.push(SfuEvent::MediaStopped {
+                        group: peer.group.clone(),
+                        peer: peer.id.clone(),
+                        kind: ingress.kind,
+                    });
+                }
+            }
+        }
+        for event in stopped {
+            self.emit(event);
+        }
+        for (key, reason) in dead {
+            self.remove_peer(key, reason);
+        }
+    }
+
+    /// Audio levels and, for audio-only groups, the active speaker set.
+    pub(crate) fn speaker_tick(&mut self) {
+        let mut levels = Vec::new();
+        for peer in self.peers.values() {
+            if let Some(audio) = peer
+                .ingress_of(Kind::Audio)
+                .filter(|i| i.active && !i.paused)
+            {
+                levels.push(SfuEvent::AudioLevel {
+                    group: peer.group.clone(),
+                    peer: peer.id.clone(),
+                    level: audio.level(),
+                });
+            }
+        }
+        for event in levels {
+            self.emit(event);
+        }
+        let mut changed = Vec::new();
+        for group in self.groups.values_mut() {
+            if let Policy::AudioOnly {
+                max_active_speakers,
+            } = group.policy
+                && group.update_speakers(&self.peers, max_active_speakers)
+            {
+                changed.push(group.id.clone());
+            }
+        }
+        for id in changed {
+            let Some(group) = self.groups.get(&id) else {
+                continue;
+            };
+            let speakers = group
+                .speakers
+                .iter()
+                .filter_map(|k| self.peers.get(k))
+                .map(|p| p.id.clone())
+                .collect();
+            self.emit(SfuEvent::ActiveSpeakersChanged {
+                group: id.clone(),
+                speakers,
+            });
+            self.reroute(&id);
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! One WebRTC transport (a str0m `Rtc`) and what the SFU tracks about it: its published
+//! tracks (ingress, keyed by m-line) and its receive slots (recvonly m-lines the SFU fills
+//! with other peers' tracks). Owned exclusively by the media thread.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::media::{MediaData, MediaTime, Mid};
+use str0m::net::Transmit;
+use str0m::{Event, Output, Rtc, RtcError};
+use tokio::net::UdpSocket;
+
+use crate::api::{GroupId, Kind, PeerId, Role, Subscriptions};
+
+/// Internal handle of a peer on the packet path (cheap to hash and copy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerKey(pub u64);
+
+/// A track the peer publishes.
+#[derive(Debug)]
+pub struct Ingress {
+    pub mid: Mid,
+    pub kind: Kind,
+    pub paused: bool,
+    /// True between MediaStarted and MediaStopped.
+    pub active: bool,
+    pub last_media: Option<Instant>,
+    pub last_keyframe_request: Option<Instant>,
+    /// Smoothed loudness, 0 (silence) ..= 127 (loudest).
+    pub loudness: f32,
+}
+
+impl Ingress {
+    pub fn new(mid: Mid, kind: Kind) -> Self {
+        Ingress {
+            mid,
+            kind,
+            paused: false,
+            active: false,
+            last_media: None,
+            last_keyframe_request: None,
+            loudness: 0.0,
+        }
+    }
+
+    /// Folds one RFC 6464 level (0 = loudest, -127 = silence) into the smoothed loudness.
+    pub fn observe_level(&mut self, level: i8) {
+        let loudness = f32::from(level.clamp(-127, 0)) + 127.0;
+        self.loudness = self.loudness * 0.8 + loudness * 0.2;
+    }
+
+    pub fn level(&self) -> i8 {
+        (self.loudness.round() as i16 - 127).clamp(-127, 0) as i8
+    }
+}
+
+/// A receive slot: an m-line of this peer that the SFU sends some source's track into.
+#[derive(Debug)]
+pub struct Slot {
+    pub mid: Mid,
+    pub kind: Kind,
+    pub source: Option<(PeerKey, Mid)>,
+    /// Video: frames are held back until a keyframe so the decoder can start.
+    pub awaiting_keyframe: bool,
+    /// Offset added to source RTP times so the slot's timeline stays continuous.
+    time_offset: i64,
+    last_out: Option<u64>,
+    rebase_pending: bool,
+}
+
+impl Slot {
+    pub fn new(mid: Mid, kind: Kind) -> Self {
+        Slot {
+            mid,
+            kind,
+            source: None,
+            awaiting_keyframe: kind == Kind::Video,
+            time_offset: 0,
+            last_out: None,
+            rebase_pending: true,
+        }
+    }
+
+    /// Switches the slot to another source (or none).
+    pub fn assign(&mut self, source: Option<(PeerKey, Mid)>) {
+        self.source = source;
+        self.awaiting_keyframe = self.kind == Kind::Video;
+        self.rebase_pending = true;
+    }
+
+    /// Maps a source media time onto this slot's continuous timeline.
+    pub fn rebase(&mut self, time: MediaTime) -> MediaTime {
+        let input = time.numer() as i64;
+        if self.rebase_pending {
+            self.rebase_pending = false;
+            // One nominal frame after the last output (20 ms audio, ~33 ms video).
+            let step =
+                i64::from(time.frequency().get()) / if self.kind == Kind::Audio { 50 } else { 30 };
+            self.time_offset = self.last_out.map_or(0, |last| {
+                (last as i64).saturating_add(step).saturating_sub(input)
+            });
+        }
+        let out = input.saturating_add(self.time_offset).max(0) as u64;
+        self.last_out = Some(out);
+        MediaTime::new(out, time.frequency())
+    }
+}
+
+/// The SFU's view of one peer.
+pub struct Peer {
+    pub key: PeerKey,
+    pub id: PeerId,
+    pub group: GroupId,
+    pub role: Role,
+    pub rtc: Rtc,
+    pub ufrag: String,
+    pub ingress: Vec<Ingress>,
+    pub slots: Vec<Slot>,
+    pub subscriptions: Subscriptions,
+    /// Whether the offer publishes anything (a subscriber-only peer is "connected" without media).
+    pub publishes: bool,
+    pub created: Instant,
+    pub last_rx: Instant,
+    pub transport_up: bool,
+    pub got_media: bool,
+    pub connected_reported: bool,
+    pub next_timeout: Instant,
+}
+
+/// Outcome of writing a forwarded frame into a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    /// A video slot is waiting for a keyframe and this frame is not one.
+    AwaitingKeyframe,
+    /// Not connected yet, unknown slot or codec, or str0m refused the frame.
+    No,
+}
+
+/// What one drain of a peer's output produced.
+#[derive(Debug, Default)]
+pub struct Drained {
+    pub sent: u64,
+    pub dropped: u64,
+}
+
+impl Peer {
+    pub fn ingress_mut(&mut self, mid: Mid) -> Option<&mut Ingress> {
+        self.ingress.iter_mut().find(|i| i.mid == mid)
+    }
+
+    pub fn ingress_of(&self, kind: Kind) -> Option<&Ingress> {
+        self.ingress.iter().find(|i| i.kind == kind)
+    }
+
+    pub fn slot_mut(&mut self, mid: Mid) -> Option<&mut Slot> {
+        self.slots.iter_mut().find(|s| s.mid == mid)
+    }
+
+    /// Writes a source's frame into the slot `slot_mid` (packetized on the next timeout).
+    pub fn write_forwarded(&mut self, slot_mid: Mid, kind: Kind, data: &MediaData) -> Written {
+        if !self.transport_up {
+            return Written::No;
+        }
+        let Some(slot) = self.slot_mut(slot_mid) else {
+            return Written::No;
+        };
+        if slot.awaiting_keyframe {
+            if !data.is_keyframe() {
+                return Written::AwaitingKeyframe;
+            }
+            slot.awaiting_keyframe = false;
+        }
+        let time = slot.rebase(data.time);
+        let Some(writer) = self.rtc.writer(slot_mid) else {
+            return Written::No;
+        };
+        let Some(pt) = writer.match_params(data.params) else {
+            return Written::No;
+        };
+        let writer = match (kind, data.ext_vals.audio_level) {
+            (Kind::Audio, Some(level)) => {
+                writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(true))
+            }
+            _ => writer,
+        };
+        match writer.write(pt, data.network_time, time, data.data.clone()) {
+            Ok(()) => Written::Yes,
+            Err(_) => Written::No,
+        }
+    }
+
+    /// Whether the `PeerConnected` event is due: transport up and, for a publisher, media seen.
+    pub fn ready_to_report(&self) -> bool {
+        !self.connected_reported && self.transport_up && (self.got_media || !self.publishes)
+    }
+
+    /// Polls the `Rtc` until it asks for a timeout: sends datagrams, queues events.
+    pub fn drain(
+        &mut self,
+        socket: &UdpSocket,
+        events: &mut Vec<(PeerKey, Event)>,
+    ) -> Result<Drained, RtcError> {
+        let mut drained = Drained::default();
+        loop {
+            match self.rtc.poll_output()? {
+                Output::Timeout(at) => {
+                    self.next_timeout = at;
+                    return Ok(drained);
+                }
+                Output::Transmit(t) => {
+                    if send(socket, &t) {
+                        drained.sent += 1;
+                    } else {
+                        drained.dropped += 1;
+                    }
+                }
+                Output::Event(e) => events.push((self.key, e)),
+            }
+        }
+    }
+}
+
+fn send(socket: &UdpSocket, t: &Transmit) -> bool {
+    let to: SocketAddr = t.destination;
+    socket.try_send_to(&t.contents, to).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use str0m::media::Frequency;
+
+    use super::*;
+
+    fn audio(n: u64) -> MediaTime {
+        MediaTime::new(n, Frequency::FORTY_EIGHT_KHZ)
+    }
+
+    #[test]
+    fn a_slot_keeps_a_continuous_timeline_across_sources() {
+        let mid = Mid::from("1");
+        let mut slot = Slot::new(mid, Kind::Audio);
+        slot.assign(Some((PeerKey(1), mid)));
+        assert_eq!(slot.rebase(audio(1_000_000)).numer(), 1_000_000);
+        assert_eq!(slot.rebase(audio(1_000_960)).numer(), 1_000_960);
+        // Another source with an unrelated clock continues one frame (960) later.
+        slot.assign(Some((PeerKey(2), mid)));
+        assert_eq!(slot.rebase(audio(5)).numer(), 1_001_920);
+        assert_eq!(slot.rebase(audio(965)).numer(), 1_002_880);
+        assert!(!slot.awaiting_keyframe, "audio never waits for keyframes");
+        let mut video = Slot::new(mid, Kind::Video);
+        video.assign(Some((PeerKey(1), mid)));
+        assert!(video.awaiting_keyframe);
+    }
+
+    #[test]
+    fn levels_are_smoothed_and_clamped() {
+        let mut ingress = Ingress::new(Mid::from("0"), Kind::Audio);
+        for _ in 0..50 {
+            ingress.observe_level(-20);
+        }
+        assert_eq!(ingress.level(), -20);
+        ingress.observe_level(i8::MIN);
+        assert!(ingress.level() < -20 && ingress.level() >= -127);
+    }
+}

@@ -1,0 +1,142 @@
+//! Harness for the media layer tests: an SFU on 127.0.0.1, media peers joining it, an event
+//! log, and polling with deadlines (never sleeping for readiness).
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle, PeerStats};
+use opencalls_sfu::{
+    AddPeer, GroupId, PeerId, Role, Sfu, SfuConfig, SfuError, SfuEvent, SfuHandle,
+};
+
+pub const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct Harness {
+    pub sfu: SfuHandle,
+    pub events: Arc<Mutex<Vec<SfuEvent>>>,
+}
+
+impl Harness {
+    pub fn start(config: SfuConfig) -> Harness {
+        let (sfu, mut rx) = Sfu::start(config).expect("sfu starts");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                sink.lock().unwrap().push(e);
+            }
+        });
+        Harness { sfu, events }
+    }
+
+    pub fn default() -> Harness {
+        Harness::start(SfuConfig::default())
+    }
+
+    /// Offers, gets the answer and starts the media peer.
+    pub async fn join(
+        &self,
+        group: &str,
+        peer: &str,
+        role: Role,
+        cfg: PeerConfig,
+    ) -> Result<PeerHandle, SfuError> {
+        let (media, offer) = MediaPeer::new(cfg, LOCALHOST).await.expect("peer binds");
+        let request = AddPeer {
+            group: gid(group),
+            peer: pid(peer),
+            role,
+            offer,
+        };
+        let answer = self.sfu.add_peer(request).await?;
+        Ok(media.start(&answer).expect("answer accepted"))
+    }
+
+    pub fn events(&self) -> Vec<SfuEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Waits until some logged event satisfies `pred`.
+    pub async fn wait_event(&self, what: &str, pred: impl Fn(&SfuEvent) -> bool) -> SfuEvent {
+        wait_until(what, || self.events().into_iter().find(|e| pred(e))).await
+    }
+}
+
+pub fn gid(s: &str) -> GroupId {
+    GroupId(s.to_string())
+}
+
+pub fn pid(s: &str) -> PeerId {
+    PeerId(s.to_string())
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, panicking after `DEADLINE`.
+pub async fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Async variant of `wait_until` for checks that query the SFU.
+pub async fn wait_until_async<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `peer`'s stats satisfy `pred`, returning them.
+pub async fn wait_stats(
+    what: &str,
+    peer: &PeerHandle,
+    pred: impl Fn(&PeerStats) -> bool,
+) -> PeerStats {
+    let start = Instant::now();
+    loop {
+        let stats = peer.stats();
+        if pred(&stats) {
+            return stats;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out waiting for {what}; peer stats: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn publisher(tag: u32, recv_slots: usize) -> PeerConfig {
+    PeerConfig {
+        tag,
+        recv_audio_slots: recv_slots,
+        recv_video_slots: recv_slots,
+        ..PeerConfig::default()
+    }
+}
+
+pub fn viewer(tag: u32) -> PeerConfig {
+    PeerConfig {
+        tag,
+        send_audio: false,
+        send_video: false,
+        recv_audio_slots: 1,
+        recv_video_slots: 1,
+        ..PeerConfig::default()
+    }
+}

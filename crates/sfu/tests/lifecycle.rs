@@ -1,0 +1,277 @@
+//! Peer lifecycle through real UDP on 127.0.0.1: removal and lost transports free every
+//! resource; bad commands are refused with clear errors and change nothing.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use opencalls_media_peer::{MediaPeer, PeerConfig};
+use opencalls_sfu::{
+    AddPeer, DisconnectReason, Kind, Policy, Role, SfuConfig, SfuError, SfuEvent, Subscriptions,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_peers_and_groups_frees_everything() {
+    let h = Harness::default();
+    h.sfu
+        .create_group(gid("room"), Policy::Video)
+        .await
+        .unwrap();
+    let a = h
+        .join("room", "a", Role::Participant, publisher(1, 2))
+        .await
+        .unwrap();
+    let b = h
+        .join("room", "b", Role::Participant, publisher(2, 2))
+        .await
+        .unwrap();
+    let _c = h
+        .join("room", "c", Role::Participant, publisher(3, 2))
+        .await
+        .unwrap();
+    wait_stats("a receives c", &a, |s| s.from_source(3).video_frames >= 5).await;
+
+    h.sfu.remove_peer(pid("c")).await.unwrap();
+    h.wait_event("c disconnected", |e| {
+        matches!(e, SfuEvent::PeerDisconnected { peer, reason: DisconnectReason::Removed, .. } if *peer == pid("c"))
+    })
+    .await;
+    // a's slot that carried c is released.
+    h.wait_event(
+        "a's slot idle",
+        |e| matches!(e, SfuEvent::TrackRouted { peer, source: None, .. } if *peer == pid("a")),
+    )
+    .await;
+    let stats = h.sfu.stats().await.unwrap();
+    assert_eq!(stats.peers, 2);
+    let before = a.stats().from_source(3);
+    wait_stats("a keeps receiving b", &a, |s| {
+        s.from_source(2).audio_frames >= 50
+    })
+    .await;
+    assert!(a.stats().from_source(3).audio_frames <= before.audio_frames + 3);
+    assert_eq!(
+        h.sfu.remove_peer(pid("c")).await,
+        Err(SfuError::PeerNotFound(pid("c")))
+    );
+
+    h.sfu.remove_group(gid("room")).await.unwrap();
+    let stats = h.sfu.stats().await.unwrap();
+    assert_eq!((stats.groups, stats.peers, stats.demux_entries), (0, 0, 0));
+    drop(b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_transport_and_never_connected_peers_are_removed() {
+    let config = SfuConfig {
+        transport_timeout: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(800),
+        ..SfuConfig::default()
+    };
+    let h = Harness::start(config);
+    h.sfu
+        .create_group(gid("room"), Policy::Video)
+        .await
+        .unwrap();
+    let a = h
+        .join("room", "a", Role::Participant, publisher(1, 1))
+        .await
+        .unwrap();
+    let b = h
+        .join("room", "b", Role::Participant, publisher(2, 1))
+        .await
+        .unwrap();
+    wait_stats("b receives a", &b, |s| s.from_source(1).audio_frames >= 10).await;
+    h.wait_event(
+        "a connected",
+        |e| matches!(e, SfuEvent::PeerConnected { peer, .. } if *peer == pid("a")),
+    )
+    .await;
+
+    // The client vanishes without a goodbye: only the silence tells.
+    a.stop().await;
+    h.wait_event("a lost", |e| {
+        matches!(e, SfuEvent::PeerDisconnected { peer, reason: DisconnectReason::TransportLost, .. } if *peer == pid("a"))
+    })
+    .await;
+    h.wait_event("a's media stopped", |e| {
+        matches!(e, SfuEvent::MediaStopped { peer, kind: Kind::Audio, .. } if *peer == pid("a"))
+    })
+    .await;
+
+    // An offer whose peer never sends a STUN request times out.
+    let (_silent, offer) = MediaPeer::new(publisher(3, 1), LOCALHOST).await.unwrap();
+    let request = AddPeer {
+        group: gid("room"),
+        peer: pid("ghost"),
+        role: Role::Participant,
+        offer,
+    };
+    h.sfu.add_peer(request).await.unwrap();
+    h.wait_event("ghost timed out", |e| {
+        matches!(e, SfuEvent::PeerDisconnected { peer, reason: DisconnectReason::ConnectTimeout, .. } if *peer == pid("ghost"))
+    })
+    .await;
+
+    b.stop().await;
+    let stats = wait_until_async("all peers gone", || async {
+        let s = h.sfu.stats().await.unwrap();
+        (s.peers == 0).then_some(s)
+    })
+    .await;
+    assert_eq!(stats.demux_entries, 0);
+    assert_eq!(stats.groups, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_commands_are_refused_and_change_nothing() {
+    let h = Harness::default();
+    assert_eq!(h.sfu.create_group(gid("room"), Policy::Video).await, Ok(()));
+    assert_eq!(
+        h.sfu.create_group(gid("room"), Policy::Live).await,
+        Err(SfuError::GroupExists(gid("room")))
+    );
+    let request = |group: &str, peer: &str, role, offer: &str| AddPeer {
+        group: gid(group),
+        peer: pid(peer),
+        role,
+        offer: offer.to_string(),
+    };
+    let (_p, offer) = MediaPeer::new(PeerConfig::default(), LOCALHOST)
+        .await
+        .unwrap();
+    let r = h
+        .sfu
+        .add_peer(request("nope", "a", Role::Participant, &offer))
+        .await;
+    assert_eq!(r, Err(SfuError::GroupNotFound(gid("nope"))));
+    let r = h
+        .sfu
+        .add_peer(request("room", "a", Role::Participant, "garbage"))
+        .await;
+    assert!(matches!(r, Err(SfuError::InvalidOffer(_))), "{r:?}");
+    let r = h
+        .sfu
+        .add_peer(request(
+            "room",
+            "a",
+            Role::Participant,
+            &"x".repeat(100_000),
+        ))
+        .await;
+    assert!(matches!(r, Err(SfuError::InvalidOffer(_))), "{r:?}");
+    let r = h
+        .sfu
+        .add_peer(request("room", "a", Role::Host, &offer))
+        .await;
+    assert_eq!(r, Err(SfuError::RoleNotAllowed(Role::Host)));
+    let r = h.sfu.set_paused(pid("a"), Kind::Video, true).await;
+    assert_eq!(r, Err(SfuError::PeerNotFound(pid("a"))));
+    let r = h.sfu.set_subscriptions(pid("a"), Subscriptions::All).await;
+    assert_eq!(r, Err(SfuError::PeerNotFound(pid("a"))));
+    assert!(
+        h.sfu
+            .add_peer(request("room", "a", Role::Participant, &offer))
+            .await
+            .is_ok()
+    );
+    let r = h
+        .sfu
+        .add_peer(request("room", "a", Role::Participant, &offer))
+        .await;
+    assert_eq!(r, Err(SfuError::PeerExists(pid("a"))));
+    let stats = h.sfu.stats().await.unwrap();
+    assert_eq!((stats.groups, stats.peers), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_limit_whose_tracks_a_peer_receives() {
+    let h = Harness::default();
+    h.sfu
+        .create_group(gid("room"), Policy::Video)
+        .await
+        .unwrap();
+    let a = h
+        .join("room", "a", Role::Participant, publisher(1, 2))
+        .await
+        .unwrap();
+    let _b = h
+        .join("room", "b", Role::Participant, publisher(2, 2))
+        .await
+        .unwrap();
+    let _c = h
+        .join("room", "c", Role::Participant, publisher(3, 2))
+        .await
+        .unwrap();
+    wait_stats("a receives b and c", &a, |s| {
+        s.from_source(2).audio_frames >= 10 && s.from_source(3).audio_frames >= 10
+    })
+    .await;
+
+    h.sfu
+        .set_subscriptions(pid("a"), Subscriptions::Only(vec![pid("c")]))
+        .await
+        .unwrap();
+    let before = a.stats();
+    wait_stats("a keeps receiving c", &a, |s| {
+        s.from_source(3).audio_frames >= before.from_source(3).audio_frames + 50
+    })
+    .await;
+    let after = a.stats();
+    assert!(
+        after.from_source(2).audio_frames <= before.from_source(2).audio_frames + 3,
+        "b was unsubscribed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stray_and_malformed_datagrams_are_dropped_and_change_nothing() {
+    let h = Harness::default();
+    h.sfu
+        .create_group(gid("room"), Policy::Video)
+        .await
+        .unwrap();
+    let a = h
+        .join("room", "a", Role::Participant, publisher(1, 1))
+        .await
+        .unwrap();
+    let b = h
+        .join("room", "b", Role::Participant, publisher(2, 1))
+        .await
+        .unwrap();
+    wait_stats("b receives a", &b, |s| s.from_source(1).audio_frames >= 10).await;
+
+    let stray = tokio::net::UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let target = h.sfu.local_addr();
+    let mut fake_stun = vec![0x00, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xA4, 0x42];
+    fake_stun.extend_from_slice(&[9; 12]);
+    fake_stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x08]);
+    fake_stun.extend_from_slice(b"nope:cli");
+    let garbage: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0x80, 0x60, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1],
+        vec![0x16, 0xfe, 0xfd],
+        vec![0xff; 1500],
+        fake_stun,
+    ];
+    let before = h.sfu.stats().await.unwrap();
+    for _ in 0..20 {
+        for d in &garbage {
+            stray.send_to(d, target).await.unwrap();
+        }
+    }
+    wait_until_async("stray datagrams counted as dropped", || async {
+        let s = h.sfu.stats().await.unwrap();
+        (s.datagrams_dropped >= before.datagrams_dropped + 80).then_some(())
+    })
+    .await;
+    let stats = h.sfu.stats().await.unwrap();
+    assert_eq!(stats.peers, 2);
+    let mark = b.stats().from_source(1).audio_frames;
+    wait_stats("forwarding continues", &b, |s| {
+        s.from_source(1).audio_frames >= mark + 25
+    })
+    .await;
+    drop(a);
+}
