@@ -94,6 +94,10 @@ fn read_meta(dir: &Path, meta: &Path, rooms: u64) -> anyhow::Result<Option<Seede
     if now_ms() - seeded_at > CACHE_MAX_AGE.as_millis() as i64 {
         return Ok(None);
     }
+    if schema_of(&dir.join("opencalls.db"))? != current_schema(dir)? {
+        eprintln!("the store's schema changed since the cache was seeded; seeding again");
+        return Ok(None);
+    }
     let ids = std::fs::read_to_string(dir.join("ids.txt"))?;
     Ok(Some(Seeded {
         db: dir.join("opencalls.db"),
@@ -103,6 +107,26 @@ fn read_meta(dir: &Path, meta: &Path, rooms: u64) -> anyhow::Result<Option<Seede
         sample_ids: ids.lines().map(str::to_owned).collect(),
         seconds: None,
     }))
+}
+
+/// The schema (tables and indexes) of the database at `db`.
+fn schema_of(db: &Path) -> anyhow::Result<Vec<String>> {
+    let conn = rusqlite::Connection::open(db)?;
+    let mut stmt = conn.prepare("SELECT coalesce(sql, name) FROM sqlite_master ORDER BY name")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The schema a new store gets from the current migrations.
+fn current_schema(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let probe = dir.with_extension("schema-probe");
+    if probe.exists() {
+        std::fs::remove_dir_all(&probe)?;
+    }
+    drop(SqliteStore::open(probe.join("opencalls.db"))?);
+    let schema = schema_of(&probe.join("opencalls.db"));
+    std::fs::remove_dir_all(&probe)?;
+    schema
 }
 
 pub fn now_ms() -> i64 {

@@ -15,9 +15,13 @@ use crate::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
 use writer::Writer;
 
-/// How many idle read connections are kept open.
+/// How many read connections exist, and so how many reads run at once. Reads beyond this
+/// wait for a connection instead of opening a new one: opening costs far more than a point
+/// read (file open, schema parse, an empty statement cache), and on a loaded server a
+/// connection opened per overflowing read and closed after it was most of the read cost.
 const READ_POOL_SIZE: usize = 8;
 
 #[derive(Clone)]
@@ -29,6 +33,8 @@ struct Inner {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per read connection; held for the whole read.
+    read_permits: Arc<Semaphore>,
 }
 
 impl SqliteStore {
@@ -47,6 +53,7 @@ impl SqliteStore {
                 path,
                 writer,
                 readers: Mutex::new(Vec::new()),
+                read_permits: Arc::new(Semaphore::new(READ_POOL_SIZE)),
             }),
         })
     }
@@ -67,6 +74,11 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
+        // Owned and moved into the task: a cancelled caller can't free the connection early.
+        let permit = (self.inner.read_permits.clone())
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
             let conn = match pooled {
@@ -78,6 +90,7 @@ impl SqliteStore {
             if readers.len() < READ_POOL_SIZE {
                 readers.push(conn);
             }
+            drop(permit);
             result
         })
         .await

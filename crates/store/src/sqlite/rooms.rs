@@ -195,9 +195,19 @@ fn save_participant(conn: &Connection, room_seq: i64, p: &Participant) -> Result
 fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, StoreError> {
     let (filter, args) = room_filter(query);
     let (cond, order, limit) = page_clause(&query.page, "seq");
-    let sql = format!(
-        "SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}"
-    );
+    let access = Access::choose(conn, query)?;
+    let sql = match access {
+        // Only the `seq`s are picked from the covering index, then just the page is read.
+        Access::Window => format!(
+            "SELECT {ROOM_COLUMNS} FROM rooms WHERE seq IN (SELECT seq FROM rooms {} WHERE {filter}{cond} \
+             ORDER BY seq {order} LIMIT {limit}) ORDER BY seq {order}",
+            access.hint()
+        ),
+        _ => format!(
+            "SELECT {ROOM_COLUMNS} FROM rooms {} WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}",
+            access.hint()
+        ),
+    };
     let mut rows = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(args.iter()), room_from_row)?
@@ -211,11 +221,82 @@ fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, StoreE
         room.current_participants = current.remove(seq).unwrap_or_default();
     }
     into_page(&query.page, rows, |first| {
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM rooms WHERE {filter} AND seq > {first})");
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM rooms {} WHERE {filter} AND seq > {first})",
+            access.hint()
+        );
         Ok(conn
             .prepare_cached(&sql)?
             .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
     })
+}
+
+/// Rooms newer than a listing's `created_at` end bound up to which skipping them in a `seq`
+/// walk is cheaper than reading the whole date window from its index.
+const NEWER_THAN_WINDOW_LIMIT: i64 = 5000;
+
+/// The index that drives a room listing.
+///
+/// SQLite's planner can't know that `seq` and `created_at` grow together, and with
+/// `ORDER BY seq DESC LIMIT n` it often reads a whole range of a filter index and sorts it
+/// (hundreds of thousands of rows on a big store). Every listing is therefore walked in
+/// `seq` order on an index whose equality prefix is the most selective filter, stopping
+/// after one page; the remaining filters are checked on the rows walked. The choice never
+/// changes which rows match, only how they are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// `room_ids`: at most 10 unique-key lookups (SQLite picks the unique index itself).
+    RoomIds,
+    /// `created_by`: the creator index, in `seq` order for one creator.
+    Creators,
+    /// `current_participant_range_gte >= 1`: the partial index of occupied rooms.
+    Occupied,
+    /// A date window that ends before many newer rooms: its covering index, top `seq`s.
+    Window,
+    /// One type and one state: their index, in `seq` order.
+    TypeAndState,
+    /// Everything else: the rows newest first, filtered as they come.
+    Scan,
+}
+
+impl Access {
+    fn choose(conn: &Connection, query: &RoomQuery) -> Result<Self, StoreError> {
+        if !query.room_ids.is_empty() {
+            return Ok(Self::RoomIds);
+        }
+        if !query.created_by.is_empty() {
+            return Ok(Self::Creators);
+        }
+        if query.participants_gte.is_some_and(|n| n >= 1) {
+            return Ok(Self::Occupied);
+        }
+        if let Some(end) = query.created_at_end {
+            let newer: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM (SELECT 1 FROM rooms INDEXED BY rooms_by_created_at \
+                     WHERE created_at >= ?1 LIMIT ?2)",
+                )?
+                .query_row(params![end, NEWER_THAN_WINDOW_LIMIT], |r| r.get(0))?;
+            if newer >= NEWER_THAN_WINDOW_LIMIT {
+                return Ok(Self::Window);
+            }
+        }
+        if query.types.len() == 1 && query.states.len() == 1 {
+            return Ok(Self::TypeAndState);
+        }
+        Ok(Self::Scan)
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            Self::RoomIds => "",
+            Self::Creators => "INDEXED BY rooms_by_creator",
+            Self::Occupied => "INDEXED BY rooms_occupied",
+            Self::Window => "INDEXED BY rooms_by_created_at",
+            Self::TypeAndState => "INDEXED BY rooms_by_type",
+            Self::Scan => "NOT INDEXED",
+        }
+    }
 }
 
 /// The `WHERE` condition of a room listing and its bound values.
@@ -248,6 +329,10 @@ fn room_filter(query: &RoomQuery) -> (String, Vec<Value>) {
             .collect(),
     );
     any_of("created_by", query.created_by.clone());
+    if query.participants_gte.is_some_and(|n| n >= 1) {
+        // Implied by the bound below; spelled out so SQLite may use the partial index.
+        clauses.push("participant_count > 0".to_string());
+    }
     let bounds = [
         ("created_at >= ?", query.created_at_start),
         ("created_at < ?", query.created_at_end),
