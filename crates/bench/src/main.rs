@@ -22,7 +22,7 @@ use std::time::Duration;
 
 const USAGE: &str = "usage: opencalls-bench [--rooms N] [--seconds S] [--rounds R] [--workers W]
                        [--list-requests N] [--list-workers W] [--create-workers W]
-                       [--cache DIR] [--fresh]
+                       [--cache DIR] [--fresh] [--only throughput,listings,creates]
 
 Defaults: 1,000,000 rooms, 8 s per throughput measurement, 2 rounds, 50 connections,
 500 requests per listing variant on 1 connection, 256 connections for creates, seeded
@@ -39,6 +39,14 @@ pub struct Args {
     pub create_workers: usize,
     pub cache: PathBuf,
     pub fresh: bool,
+    /// Phases to run (`throughput`, `listings`, `creates`); all when empty.
+    pub only: Vec<String>,
+}
+
+impl Args {
+    fn runs(&self, phase: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == phase)
+    }
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -52,6 +60,7 @@ fn parse_args() -> anyhow::Result<Args> {
         create_workers: 256,
         cache: PathBuf::from("target/bench-cache"),
         fresh: false,
+        only: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +75,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--create-workers" => args.create_workers = value()?.parse()?,
             "--cache" => args.cache = PathBuf::from(value()?),
             "--fresh" => args.fresh = true,
+            "--only" => args.only = value()?.split(',').map(str::to_owned).collect(),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -96,9 +106,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let server = servers::opencalls(&run_dir, load::TOKEN)?;
     let mut out = report::Report::new(&args, &seeded);
     let pace = Duration::from_secs(args.seconds);
-    report::throughput(&mut out, &args, pace, hello.addr, server.addr, &seeded).await?;
-    report::listings(&mut out, &args, server.addr, &seeded).await?;
-    report::creates(&mut out, &args, pace, server.addr).await?;
+    if args.runs("throughput") {
+        report::throughput(&mut out, &args, pace, hello.addr, server.addr, &seeded).await?;
+    }
+    if args.runs("listings") {
+        report::listings(&mut out, &args, server.addr, &seeded).await?;
+    }
+    if args.runs("creates") {
+        report::creates(&mut out, &args, pace, server.addr).await?;
+    }
     drop(server);
     drop(hello);
     println!("{}", out.render());

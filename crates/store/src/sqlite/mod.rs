@@ -24,6 +24,9 @@ use writer::Writer;
 /// connection opened per overflowing read and closed after it was most of the read cost.
 const READ_POOL_SIZE: usize = 8;
 
+/// How much of the database file is memory-mapped for reading.
+const MMAP_BYTES: i64 = 1 << 30;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -65,6 +68,40 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         self.inner.writer.submit(f).await
+    }
+
+    /// Runs `f` on a read connection right here, on the async worker thread.
+    ///
+    /// Only for reads whose work is small and bounded (one row by unique key and its few
+    /// current participants): a hop to the blocking pool and back costs two thread
+    /// wake-ups, several times the read itself. Readers never wait for the writer in WAL
+    /// mode, so this does not block on locks.
+    pub(crate) async fn read_point<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        let _permit = self
+            .inner
+            .read_permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_connection(&self.inner.path, true)?,
+        };
+        let result = f(&conn);
+        let mut readers = self.inner.readers.lock().map_err(|_| StoreError::Closed)?;
+        if readers.len() < READ_POOL_SIZE {
+            readers.push(conn);
+        }
+        result
     }
 
     /// Runs `f` on a read connection on the blocking pool.
@@ -114,6 +151,9 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
         conn.pragma_update(None, "synchronous", "FULL")?;
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Pages are read through a memory map instead of a read() copy per page: index
+    // lookups on a large store touch many pages that SQLite's small page cache misses.
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

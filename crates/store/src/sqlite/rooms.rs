@@ -63,7 +63,7 @@ impl RoomStore for SqliteStore {
 
     async fn room(&self, room_id: &RoomId) -> Result<Option<Room>, StoreError> {
         let room_id = room_id.clone();
-        self.read(move |conn| Ok(load_room(conn, &room_id)?.map(|(_, room)| room)))
+        self.read_point(move |conn| Ok(load_room(conn, &room_id)?.map(|(_, room)| room)))
             .await
     }
 
