@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use std::collections::HashMap;
 
 const ROOM_COLUMNS: &str = "seq, room_id, room_type, state, created_at, updated_at, created_by, deleted_by, \
-                            custom_items, custom_items_affected_at";
+                            custom_items, custom_items_affected_at, participant_count";
 const PARTICIPANT_COLUMNS: &str = "p.room_seq, p.seq, p.participant_id, p.client_id, p.state, p.entered_at, \
      p.updated_at, p.exited_at, p.duration, p.connected_at, p.is_audio_on, p.is_video_on";
 
@@ -78,7 +78,7 @@ impl RoomStore for SqliteStore {
     ) -> Result<Page<Participant>, StoreError> {
         let room_id = room_id.clone();
         self.read(move |conn| {
-            let (seq, _) = load_room_row(conn, &room_id)?.ok_or(StoreError::NotFound)?;
+            let (seq, _, _) = load_room_row(conn, &room_id)?.ok_or(StoreError::NotFound)?;
             let (cond, order, limit) = page_clause(&page, "p.seq");
             let sql = format!(
                 "SELECT {PARTICIPANT_COLUMNS}, {USER_COLUMNS} FROM room_participants p
@@ -97,7 +97,11 @@ impl RoomStore for SqliteStore {
     }
 }
 
-fn load_room_row(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {
+/// The room row (without participants) with its `seq` and whether anyone is in it.
+fn load_room_row(
+    conn: &Connection,
+    room_id: &RoomId,
+) -> Result<Option<(i64, Room, bool)>, StoreError> {
     let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE room_id = ?1");
     Ok(conn
         .prepare_cached(&sql)?
@@ -106,11 +110,13 @@ fn load_room_row(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Roo
 }
 
 fn load_room(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {
-    let Some((seq, mut room)) = load_room_row(conn, room_id)? else {
+    let Some((seq, mut room, occupied)) = load_room_row(conn, room_id)? else {
         return Ok(None);
     };
-    let mut current = current_participants(conn, &[(seq, room.room_id.clone())])?;
-    room.current_participants = current.remove(&seq).unwrap_or_default();
+    if occupied {
+        let mut current = current_participants(conn, &[(seq, room.room_id.clone())])?;
+        room.current_participants = current.remove(&seq).unwrap_or_default();
+    }
     Ok(Some((seq, room)))
 }
 
@@ -208,17 +214,20 @@ fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, StoreE
             access.hint()
         ),
     };
-    let mut rows = conn
+    let found = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(args.iter()), room_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<(i64, RoomId)> = rows
+    let keys: Vec<(i64, RoomId)> = found
         .iter()
-        .map(|(seq, room)| (*seq, room.room_id.clone()))
+        .filter(|(_, _, occupied)| *occupied)
+        .map(|(seq, room, _)| (*seq, room.room_id.clone()))
         .collect();
     let mut current = current_participants(conn, &keys)?;
-    for (seq, room) in &mut rows {
-        room.current_participants = current.remove(seq).unwrap_or_default();
+    let mut rows = Vec::with_capacity(found.len());
+    for (seq, mut room, _) in found {
+        room.current_participants = current.remove(&seq).unwrap_or_default();
+        rows.push((seq, room));
     }
     into_page(&query.page, rows, |first| {
         let sql = format!(
@@ -348,7 +357,10 @@ fn room_filter(query: &RoomQuery) -> (String, Vec<Value>) {
     (clauses.join(" AND "), args)
 }
 
-fn room_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Room)> {
+/// Reads a room selected with `ROOM_COLUMNS`: its `seq`, the room without participants, and
+/// whether it has any (`participant_count` is kept equal to the active participants in the
+/// transaction that changes them, so rooms without any skip the participants query).
+fn room_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Room, bool)> {
     let room_type: String = row.get(2)?;
     let state: String = row.get(3)?;
     let custom_items: String = row.get(8)?;
@@ -366,7 +378,8 @@ fn room_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Room)> {
         ),
         custom_items_affected_at: row.get(9)?,
     };
-    Ok((row.get(0)?, room))
+    let participant_count: i64 = row.get(10)?;
+    Ok((row.get(0)?, room, participant_count > 0))
 }
 
 /// Reads a participant selected with `PARTICIPANT_COLUMNS, USER_COLUMNS`.
