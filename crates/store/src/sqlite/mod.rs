@@ -6,12 +6,15 @@
 //! durable writes cheap without ever acknowledging one before it is on disk. Reads run on a
 //! small pool of read connections in WAL mode, so they never wait for the writer.
 
+mod room_cache;
 mod rooms;
 mod rows;
 mod schema;
 mod writer;
 
 use crate::StoreError;
+use opencalls_domain::RoomId;
+use room_cache::RoomCache;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -40,6 +43,8 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// One permit per read connection; held for the whole read.
     read_permits: Arc<Semaphore>,
+    /// Rooms read by id; the writer invalidates it after every commit.
+    room_cache: Arc<RoomCache>,
 }
 
 impl SqliteStore {
@@ -59,17 +64,43 @@ impl SqliteStore {
                 writer,
                 readers: Mutex::new(Vec::new()),
                 read_permits: Arc::new(Semaphore::new(READ_POOL_SIZE)),
+                room_cache: Arc::default(),
             }),
         })
     }
 
     /// Runs `f` in the write transaction; resolves once it is durably committed.
+    /// The room cache is emptied after the commit, since `f` may change anything.
+    #[allow(dead_code)] // The room module uses `write_room`; other resources use this.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.inner.writer.submit(f).await
+        let cache = self.inner.room_cache.clone();
+        self.inner
+            .writer
+            .submit(f, move || cache.all_written())
+            .await
+    }
+
+    /// Like [`Self::write`] for a write that changes only the room `id` (its row, its
+    /// participants, its outbox events, and users only as first seen), so only that room
+    /// leaves the cache.
+    pub(crate) async fn write_room<T, F>(&self, id: RoomId, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let cache = self.inner.room_cache.clone();
+        self.inner
+            .writer
+            .submit(f, move || cache.room_written(&id))
+            .await
+    }
+
+    pub(crate) fn room_cache(&self) -> &RoomCache {
+        &self.inner.room_cache
     }
 
     /// Runs `f` on a read connection right here, on the async worker thread.

@@ -23,7 +23,8 @@ const PARTICIPANT_COLUMNS: &str = "p.room_seq, p.seq, p.participant_id, p.client
 #[async_trait]
 impl RoomStore for SqliteStore {
     async fn insert_room(&self, change: RoomChange) -> Result<(), StoreError> {
-        self.write(move |conn| {
+        let id = change.room.room_id.clone();
+        self.write_room(id, move |conn| {
             let room = &change.room;
             conn.prepare_cached(
                 "INSERT INTO rooms (room_id, room_type, state, created_at, updated_at, created_by, deleted_by,
@@ -52,7 +53,7 @@ impl RoomStore for SqliteStore {
         transition: RoomTransition,
     ) -> Result<RoomChange, StoreError> {
         let room_id = room_id.clone();
-        self.write(move |conn| {
+        self.write_room(room_id.clone(), move |conn| {
             let (seq, room) = load_room(conn, &room_id)?.ok_or(StoreError::NotFound)?;
             let change = transition(&room)?;
             save_change(conn, seq, &change)?;
@@ -62,9 +63,19 @@ impl RoomStore for SqliteStore {
     }
 
     async fn room(&self, room_id: &RoomId) -> Result<Option<Room>, StoreError> {
-        let room_id = room_id.clone();
-        self.read_point(move |conn| Ok(load_room(conn, &room_id)?.map(|(_, room)| room)))
-            .await
+        if let Some(room) = self.room_cache().get(room_id) {
+            return Ok(Some(room));
+        }
+        // Taken before the read: a write committed meanwhile makes `put` refuse.
+        let ticket = self.room_cache().ticket();
+        let id = room_id.clone();
+        let found = self
+            .read_point(move |conn| Ok(load_room(conn, &id)?.map(|(_, room)| room)))
+            .await?;
+        if let (Some(ticket), Some(room)) = (ticket, &found) {
+            self.room_cache().put(ticket, room);
+        }
+        Ok(found)
     }
 
     async fn list_rooms(&self, query: RoomQuery) -> Result<Page<Room>, StoreError> {
