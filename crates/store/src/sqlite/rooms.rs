@@ -211,20 +211,8 @@ fn save_participant(conn: &Connection, room_seq: i64, p: &Participant) -> Result
 
 fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, StoreError> {
     let (filter, args) = room_filter(query);
-    let (cond, order, limit) = page_clause(&query.page, "seq");
     let access = Access::choose(conn, query)?;
-    let sql = match access {
-        // Only the `seq`s are picked from the covering index, then just the page is read.
-        Access::Window => format!(
-            "SELECT {ROOM_COLUMNS} FROM rooms WHERE seq IN (SELECT seq FROM rooms {} WHERE {filter}{cond} \
-             ORDER BY seq {order} LIMIT {limit}) ORDER BY seq {order}",
-            access.hint()
-        ),
-        _ => format!(
-            "SELECT {ROOM_COLUMNS} FROM rooms {} WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}",
-            access.hint()
-        ),
-    };
+    let sql = listing_sql(query, access, &filter);
     let found = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(args.iter()), room_from_row)?
@@ -249,6 +237,23 @@ fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, StoreE
             .prepare_cached(&sql)?
             .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
     })
+}
+
+/// The page query of a listing whose `WHERE` condition is `filter` (see [`room_filter`]).
+fn listing_sql(query: &RoomQuery, access: Access, filter: &str) -> String {
+    let (cond, order, limit) = page_clause(&query.page, "seq");
+    match access {
+        // Only the `seq`s are picked from the covering index, then just the page is read.
+        Access::Window => format!(
+            "SELECT {ROOM_COLUMNS} FROM rooms WHERE seq IN (SELECT seq FROM rooms {} WHERE {filter}{cond} \
+             ORDER BY seq {order} LIMIT {limit}) ORDER BY seq {order}",
+            access.hint()
+        ),
+        _ => format!(
+            "SELECT {ROOM_COLUMNS} FROM rooms {} WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}",
+            access.hint()
+        ),
+    }
 }
 
 /// Rooms newer than a listing's `created_at` end bound up to which skipping them in a `seq`
@@ -414,4 +419,106 @@ fn participant_from_row(row: &Row<'_>, room_id: &RoomId) -> rusqlite::Result<Par
 
 fn corrupt(column: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnType(column, what.to_string(), rusqlite::types::Type::Text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cursor, Direction};
+
+    /// Every access path is backed by an index: no plan step scans a table or an index
+    /// whole, and only the bounded cases (≤ 10 room ids, several creators, a date window
+    /// read from its covering index) sort.
+    #[test]
+    fn every_listing_plan_is_index_backed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let base = RoomQuery {
+            created_at_start: Some(1),
+            page: PageRequest {
+                limit: 10,
+                cursor: Some(Cursor {
+                    direction: Direction::Next,
+                    seq: 100,
+                }),
+            },
+            ..RoomQuery::default()
+        };
+        let ids = ["a", "b"].map(|id| RoomId::parse(id).unwrap()).to_vec();
+        let cases = [
+            (Access::Scan, base.clone(), false),
+            (
+                Access::TypeAndState,
+                RoomQuery {
+                    types: vec![RoomType::LargeRoomForAudioOnly],
+                    states: vec![RoomState::Deleted],
+                    ..base.clone()
+                },
+                false,
+            ),
+            (
+                Access::Creators,
+                RoomQuery {
+                    created_by: vec!["u".into()],
+                    ..base.clone()
+                },
+                false,
+            ),
+            (
+                Access::Creators,
+                RoomQuery {
+                    created_by: vec!["u".into(), "v".into()],
+                    ..base.clone()
+                },
+                true,
+            ),
+            (
+                Access::Occupied,
+                RoomQuery {
+                    participants_gte: Some(2),
+                    ..base.clone()
+                },
+                false,
+            ),
+            (
+                Access::RoomIds,
+                RoomQuery {
+                    room_ids: ids,
+                    ..base.clone()
+                },
+                true,
+            ),
+            (
+                Access::Window,
+                RoomQuery {
+                    created_at_end: Some(5),
+                    types: vec![RoomType::SmallRoomForVideo],
+                    ..base.clone()
+                },
+                true,
+            ),
+        ];
+        for (access, query, sorts) in cases {
+            let (filter, args) = room_filter(&query);
+            let sql = format!(
+                "EXPLAIN QUERY PLAN {}",
+                listing_sql(&query, access, &filter)
+            );
+            let plan: Vec<String> = conn
+                .prepare(&sql)
+                .unwrap()
+                .query_map(params_from_iter(args.iter()), |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter().all(|step| !step.starts_with("SCAN")),
+                "{access:?}: {plan:?}"
+            );
+            let sorted = plan.iter().any(|step| step.contains("TEMP B-TREE"));
+            assert_eq!(sorted, sorts, "{access:?}: {plan:?}");
+        }
+    }
 }
