@@ -1,5 +1,5 @@
 //! Room listings return exactly the rooms their filters name, newest first, whichever index
-//! the store picks to find them (see `Access` in `sqlite/rooms.rs`): every filter
+//! the store picks to find them (see `Access` in `sqlite/room_listing.rs`): every filter
 //! combination is paged through with `next` and compared with a plain filter over the
 //! unfiltered listing. The store holds more rooms than the date-window threshold, so the
 //! date-window path runs too, and some `created_at`s run backwards, so no path may rely on

@@ -7,6 +7,7 @@
 //! small pool of read connections in WAL mode, so they never wait for the writer.
 
 mod room_cache;
+mod room_listing;
 mod rooms;
 mod rows;
 mod schema;

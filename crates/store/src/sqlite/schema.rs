@@ -31,7 +31,7 @@ CREATE TABLE rooms (
     custom_items             TEXT NOT NULL DEFAULT '{}',
     custom_items_affected_at INTEGER
 );
--- Listings walk one of these in `seq` (rowid) order; see `Access` in sqlite/rooms.rs.
+-- Listings walk one of these in `seq` (rowid) order; see `Access` in sqlite/room_listing.rs.
 -- Type and state ride along in the date index so a date window is filtered in the index.
 CREATE INDEX rooms_by_created_at ON rooms (created_at, room_type, state);
 CREATE INDEX rooms_by_type ON rooms (room_type, state);
