@@ -7,6 +7,8 @@
 //! small pool of read connections in WAL mode, so they never wait for the writer.
 
 mod live_events;
+mod room_cache;
+mod room_listing;
 mod rooms;
 mod rows;
 mod schema;
@@ -15,13 +17,24 @@ mod webhooks;
 mod writer;
 
 use crate::StoreError;
+use opencalls_domain::RoomId;
+use room_cache::RoomCache;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
 use writer::Writer;
 
-/// How many idle read connections are kept open.
+/// How many read connections exist, and so how many reads run at once. Reads beyond this
+/// wait for a connection instead of opening a new one: opening costs far more than a point
+/// read (file open, schema parse, an empty statement cache), and on a loaded server a
+/// connection opened per overflowing read and closed after it was most of the read cost.
 const READ_POOL_SIZE: usize = 8;
+
+/// How much of the database file is memory-mapped for reading.
+const MMAP_BYTES: i64 = 1 << 30;
+/// Page cache of each read connection, in KiB when negative (SQLite's convention).
+const READ_CACHE_KIB: i64 = -16 * 1024;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -32,6 +45,10 @@ struct Inner {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per read connection; held for the whole read.
+    read_permits: Arc<Semaphore>,
+    /// Rooms read by id; the writer invalidates it after every commit.
+    room_cache: Arc<RoomCache>,
 }
 
 impl SqliteStore {
@@ -50,17 +67,78 @@ impl SqliteStore {
                 path,
                 writer,
                 readers: Mutex::new(Vec::new()),
+                read_permits: Arc::new(Semaphore::new(READ_POOL_SIZE)),
+                room_cache: Arc::default(),
             }),
         })
     }
 
     /// Runs `f` in the write transaction; resolves once it is durably committed.
+    /// The room cache is emptied after the commit, since `f` may change anything.
+    #[allow(dead_code)] // The room module uses `write_room`; other resources use this.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.inner.writer.submit(f).await
+        let cache = self.inner.room_cache.clone();
+        self.inner
+            .writer
+            .submit(f, move || cache.all_written())
+            .await
+    }
+
+    /// Like [`Self::write`] for a write that changes only the room `id` (its row, its
+    /// participants, its outbox events, and users only as first seen), so only that room
+    /// leaves the cache.
+    pub(crate) async fn write_room<T, F>(&self, id: RoomId, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let cache = self.inner.room_cache.clone();
+        self.inner
+            .writer
+            .submit(f, move || cache.room_written(&id))
+            .await
+    }
+
+    pub(crate) fn room_cache(&self) -> &RoomCache {
+        &self.inner.room_cache
+    }
+
+    /// Runs `f` on a read connection right here, on the async worker thread.
+    ///
+    /// Only for reads whose work is small and bounded (one row by unique key and its few
+    /// current participants): a hop to the blocking pool and back costs two thread
+    /// wake-ups, several times the read itself. Readers never wait for the writer in WAL
+    /// mode, so this does not block on locks.
+    pub(crate) async fn read_point<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        let _permit = self
+            .inner
+            .read_permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_connection(&self.inner.path, true)?,
+        };
+        let result = f(&conn);
+        let mut readers = self.inner.readers.lock().map_err(|_| StoreError::Closed)?;
+        if readers.len() < READ_POOL_SIZE {
+            readers.push(conn);
+        }
+        result
     }
 
     /// Runs `f` on a read connection on the blocking pool.
@@ -70,6 +148,11 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
+        // Owned and moved into the task: a cancelled caller can't free the connection early.
+        let permit = (self.inner.read_permits.clone())
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
             let conn = match pooled {
@@ -81,6 +164,7 @@ impl SqliteStore {
             if readers.len() < READ_POOL_SIZE {
                 readers.push(conn);
             }
+            drop(permit);
             result
         })
         .await
@@ -104,6 +188,13 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
         conn.pragma_update(None, "synchronous", "FULL")?;
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Pages are read through a memory map instead of a read() copy per page: index
+    // lookups on a large store touch many pages that SQLite's small page cache misses.
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    if read_only {
+        // Hot index pages stay parsed in SQLite's own cache (the default is 2 MB).
+        conn.pragma_update(None, "cache_size", READ_CACHE_KIB)?;
+    }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

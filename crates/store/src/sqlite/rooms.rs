@@ -1,6 +1,7 @@
 //! `RoomStore` on SQLite: rooms, their participants and the outbox rows of their events.
 
 use super::SqliteStore;
+use super::room_listing::list_rooms;
 use super::rows::{
     USER_COLUMNS, append_events, ensure_user, into_page, page_clause, user_from_row,
 };
@@ -11,19 +12,19 @@ use opencalls_domain::{
     ClientId, CustomItems, Participant, ParticipantId, ParticipantState, Room, RoomId, RoomState,
     RoomType,
 };
-use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use std::collections::HashMap;
 
-const ROOM_COLUMNS: &str = "seq, room_id, room_type, state, created_at, updated_at, created_by, deleted_by, \
-                            custom_items, custom_items_affected_at";
+pub(super) const ROOM_COLUMNS: &str = "seq, room_id, room_type, state, created_at, updated_at, created_by, deleted_by, \
+                            custom_items, custom_items_affected_at, participant_count";
 const PARTICIPANT_COLUMNS: &str = "p.room_seq, p.seq, p.participant_id, p.client_id, p.state, p.entered_at, \
      p.updated_at, p.exited_at, p.duration, p.connected_at, p.is_audio_on, p.is_video_on";
 
 #[async_trait]
 impl RoomStore for SqliteStore {
     async fn insert_room(&self, change: RoomChange) -> Result<(), StoreError> {
-        self.write(move |conn| {
+        let id = change.room.room_id.clone();
+        self.write_room(id, move |conn| {
             let room = &change.room;
             conn.prepare_cached(
                 "INSERT INTO rooms (room_id, room_type, state, created_at, updated_at, created_by, deleted_by,
@@ -52,7 +53,7 @@ impl RoomStore for SqliteStore {
         transition: RoomTransition,
     ) -> Result<RoomChange, StoreError> {
         let room_id = room_id.clone();
-        self.write(move |conn| {
+        self.write_room(room_id.clone(), move |conn| {
             let (seq, room) = load_room(conn, &room_id)?.ok_or(StoreError::NotFound)?;
             let change = transition(&room)?;
             save_change(conn, seq, &change)?;
@@ -62,9 +63,19 @@ impl RoomStore for SqliteStore {
     }
 
     async fn room(&self, room_id: &RoomId) -> Result<Option<Room>, StoreError> {
-        let room_id = room_id.clone();
-        self.read(move |conn| Ok(load_room(conn, &room_id)?.map(|(_, room)| room)))
-            .await
+        if let Some(room) = self.room_cache().get(room_id) {
+            return Ok(Some(room));
+        }
+        // Taken before the read: a write committed meanwhile makes `put` refuse.
+        let ticket = self.room_cache().ticket();
+        let id = room_id.clone();
+        let found = self
+            .read_point(move |conn| Ok(load_room(conn, &id)?.map(|(_, room)| room)))
+            .await?;
+        if let (Some(ticket), Some(room)) = (ticket, &found) {
+            self.room_cache().put(ticket, room);
+        }
+        Ok(found)
     }
 
     async fn list_rooms(&self, query: RoomQuery) -> Result<Page<Room>, StoreError> {
@@ -78,7 +89,7 @@ impl RoomStore for SqliteStore {
     ) -> Result<Page<Participant>, StoreError> {
         let room_id = room_id.clone();
         self.read(move |conn| {
-            let (seq, _) = load_room_row(conn, &room_id)?.ok_or(StoreError::NotFound)?;
+            let (seq, _, _) = load_room_row(conn, &room_id)?.ok_or(StoreError::NotFound)?;
             let (cond, order, limit) = page_clause(&page, "p.seq");
             let sql = format!(
                 "SELECT {PARTICIPANT_COLUMNS}, {USER_COLUMNS} FROM room_participants p
@@ -111,7 +122,11 @@ impl RoomStore for SqliteStore {
     }
 }
 
-fn load_room_row(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {
+/// The room row (without participants) with its `seq` and whether anyone is in it.
+fn load_room_row(
+    conn: &Connection,
+    room_id: &RoomId,
+) -> Result<Option<(i64, Room, bool)>, StoreError> {
     let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE room_id = ?1");
     Ok(conn
         .prepare_cached(&sql)?
@@ -120,16 +135,18 @@ fn load_room_row(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Roo
 }
 
 fn load_room(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {
-    let Some((seq, mut room)) = load_room_row(conn, room_id)? else {
+    let Some((seq, mut room, occupied)) = load_room_row(conn, room_id)? else {
         return Ok(None);
     };
-    let mut current = current_participants(conn, &[(seq, room.room_id.clone())])?;
-    room.current_participants = current.remove(&seq).unwrap_or_default();
+    if occupied {
+        let mut current = current_participants(conn, &[(seq, room.room_id.clone())])?;
+        room.current_participants = current.remove(&seq).unwrap_or_default();
+    }
     Ok(Some((seq, room)))
 }
 
 /// Active participants of the given rooms (by `seq`), oldest first.
-fn current_participants(
+pub(super) fn current_participants(
     conn: &Connection,
     rooms: &[(i64, RoomId)],
 ) -> Result<HashMap<i64, Vec<Participant>>, StoreError> {
@@ -206,78 +223,10 @@ fn save_participant(conn: &Connection, room_seq: i64, p: &Participant) -> Result
     Ok(())
 }
 
-fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, StoreError> {
-    let (filter, args) = room_filter(query);
-    let (cond, order, limit) = page_clause(&query.page, "seq");
-    let sql = format!(
-        "SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}"
-    );
-    let mut rows = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(args.iter()), room_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<(i64, RoomId)> = rows
-        .iter()
-        .map(|(seq, room)| (*seq, room.room_id.clone()))
-        .collect();
-    let mut current = current_participants(conn, &keys)?;
-    for (seq, room) in &mut rows {
-        room.current_participants = current.remove(seq).unwrap_or_default();
-    }
-    into_page(&query.page, rows, |first| {
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM rooms WHERE {filter} AND seq > {first})");
-        Ok(conn
-            .prepare_cached(&sql)?
-            .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
-    })
-}
-
-/// The `WHERE` condition of a room listing and its bound values.
-fn room_filter(query: &RoomQuery) -> (String, Vec<Value>) {
-    let mut clauses = vec!["1 = 1".to_string()];
-    let mut args: Vec<Value> = Vec::new();
-    let mut any_of = |column: &str, values: Vec<String>| {
-        if !values.is_empty() {
-            clauses.push(format!(
-                "{column} IN ({})",
-                vec!["?"; values.len()].join(",")
-            ));
-            args.extend(values.into_iter().map(Value::Text));
-        }
-    };
-    any_of(
-        "room_type",
-        query.types.iter().map(|t| t.as_str().to_owned()).collect(),
-    );
-    any_of(
-        "state",
-        query.states.iter().map(|s| s.as_str().to_owned()).collect(),
-    );
-    any_of(
-        "room_id",
-        query
-            .room_ids
-            .iter()
-            .map(|id| id.as_str().to_owned())
-            .collect(),
-    );
-    any_of("created_by", query.created_by.clone());
-    let bounds = [
-        ("created_at >= ?", query.created_at_start),
-        ("created_at < ?", query.created_at_end),
-        ("participant_count >= ?", query.participants_gte),
-        ("participant_count <= ?", query.participants_lte),
-    ];
-    for (clause, bound) in bounds {
-        if let Some(value) = bound {
-            clauses.push(clause.to_string());
-            args.push(Value::Integer(value));
-        }
-    }
-    (clauses.join(" AND "), args)
-}
-
-fn room_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Room)> {
+/// Reads a room selected with `ROOM_COLUMNS`: its `seq`, the room without participants, and
+/// whether it has any (`participant_count` is kept equal to the active participants in the
+/// transaction that changes them, so rooms without any skip the participants query).
+pub(super) fn room_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Room, bool)> {
     let room_type: String = row.get(2)?;
     let state: String = row.get(3)?;
     let custom_items: String = row.get(8)?;
@@ -295,7 +244,8 @@ fn room_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Room)> {
         ),
         custom_items_affected_at: row.get(9)?,
     };
-    Ok((row.get(0)?, room))
+    let participant_count: i64 = row.get(10)?;
+    Ok((row.get(0)?, room, participant_count > 0))
 }
 
 /// Reads a participant selected with `PARTICIPANT_COLUMNS, USER_COLUMNS`.

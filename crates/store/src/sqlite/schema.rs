@@ -36,10 +36,12 @@ CREATE TABLE rooms (
     custom_items             TEXT NOT NULL DEFAULT '{}',
     custom_items_affected_at INTEGER
 );
-CREATE INDEX rooms_by_created_at ON rooms (created_at);
+-- Listings walk one of these in `seq` (rowid) order; see `Access` in sqlite/room_listing.rs.
+-- Type and state ride along in the date index so a date window is filtered in the index.
+CREATE INDEX rooms_by_created_at ON rooms (created_at, room_type, state);
 CREATE INDEX rooms_by_type ON rooms (room_type, state);
 CREATE INDEX rooms_by_creator ON rooms (created_by);
-CREATE INDEX rooms_by_participant_count ON rooms (participant_count) WHERE participant_count > 0;
+CREATE INDEX rooms_occupied ON rooms (seq) WHERE participant_count > 0;
 
 CREATE TABLE room_participants (
     seq            INTEGER PRIMARY KEY,

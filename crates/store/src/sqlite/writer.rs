@@ -30,13 +30,23 @@ impl Writer {
         Ok(Self { jobs })
     }
 
-    pub(crate) async fn submit<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` in the next group; `committed` runs on the writer thread once the group's
+    /// commit has finished (whatever its outcome), before the caller is answered, even if
+    /// the caller stopped waiting.
+    pub(crate) async fn submit<T, F, C>(&self, f: F, committed: C) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        C: FnOnce() + Send + 'static,
     {
         let (reply, result) = oneshot::channel();
-        let job: Job = Box::new(move |conn| run_job(conn, f, reply));
+        let job: Job = Box::new(move |conn| {
+            let finish = run_job(conn, f, reply);
+            Box::new(move |outcome| {
+                committed();
+                finish(outcome);
+            })
+        });
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
         result.await.map_err(|_| StoreError::Closed)?
     }
