@@ -22,7 +22,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 #[async_trait]
 impl LiveEventStore for SqliteStore {
     async fn insert_live_event(&self, change: LiveEventChange) -> Result<(), StoreError> {
-        self.write(move |conn| {
+        self.write_outside_rooms(move |conn| {
             let e = &change.live_event;
             conn.prepare_cached(
                 "INSERT INTO live_events (live_event_id, host_type, state, created_at, set_ready_at, started_at,
@@ -65,7 +65,7 @@ impl LiveEventStore for SqliteStore {
         transition: LiveEventTransition,
     ) -> Result<LiveEventChange, StoreError> {
         let id = id.clone();
-        self.write(move |conn| {
+        self.write_outside_rooms(move |conn| {
             let (seq, event) = load_event(conn, &id)?.ok_or(StoreError::NotFound)?;
             let participants = load_scope(conn, seq, &id, &scope)?;
             let change = transition(&event, &participants)?;

@@ -74,8 +74,8 @@ impl SqliteStore {
     }
 
     /// Runs `f` in the write transaction; resolves once it is durably committed.
-    /// The room cache is emptied after the commit, since `f` may change anything.
-    #[allow(dead_code)] // The room module uses `write_room`; other resources use this.
+    /// The room cache is emptied after the commit, since `f` may change anything a room
+    /// shows (e.g. a user's profile inside its participants).
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -101,6 +101,17 @@ impl SqliteStore {
             .writer
             .submit(f, move || cache.room_written(&id))
             .await
+    }
+
+    /// Like [`Self::write`] for a write that changes nothing a cached room shows (live
+    /// events, webhooks, tokens, new users): the room cache stays warm, which matters because
+    /// such writes (webhook outcomes above all) are frequent.
+    pub(crate) async fn write_outside_rooms<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.inner.writer.submit(f, || {}).await
     }
 
     pub(crate) fn room_cache(&self) -> &RoomCache {

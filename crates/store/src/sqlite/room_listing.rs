@@ -4,7 +4,7 @@
 //! match; every path returns the rooms of [`room_filter`] newest first (by `seq`).
 
 use super::rooms::{ROOM_COLUMNS, current_participants, room_from_row};
-use super::rows::{into_page, page_clause};
+use super::rows::{Filter, into_page, page_clause};
 use crate::{Page, RoomQuery, StoreError};
 use opencalls_domain::{Room, RoomId};
 use rusqlite::types::Value;
@@ -127,51 +127,20 @@ impl Access {
 
 /// The `WHERE` condition of a room listing and its bound values.
 fn room_filter(query: &RoomQuery) -> (String, Vec<Value>) {
-    let mut clauses = vec!["1 = 1".to_string()];
-    let mut args: Vec<Value> = Vec::new();
-    let mut any_of = |column: &str, values: Vec<String>| {
-        if !values.is_empty() {
-            clauses.push(format!(
-                "{column} IN ({})",
-                vec!["?"; values.len()].join(",")
-            ));
-            args.extend(values.into_iter().map(Value::Text));
-        }
-    };
-    any_of(
-        "room_type",
-        query.types.iter().map(|t| t.as_str().to_owned()).collect(),
-    );
-    any_of(
-        "state",
-        query.states.iter().map(|s| s.as_str().to_owned()).collect(),
-    );
-    any_of(
-        "room_id",
-        query
-            .room_ids
-            .iter()
-            .map(|id| id.as_str().to_owned())
-            .collect(),
-    );
-    any_of("created_by", query.created_by.clone());
+    let mut filter = Filter::default();
+    filter.any_of("room_type", query.types.iter().map(|t| t.as_str()));
+    filter.any_of("state", query.states.iter().map(|s| s.as_str()));
+    filter.any_of("room_id", query.room_ids.iter().map(|id| id.as_str()));
+    filter.any_of("created_by", query.created_by.iter().map(String::as_str));
     if query.participants_gte.is_some_and(|n| n >= 1) {
         // Implied by the bound below; spelled out so SQLite may use the partial index.
-        clauses.push("participant_count > 0".to_string());
+        filter.raw("participant_count > 0");
     }
-    let bounds = [
-        ("created_at >= ?", query.created_at_start),
-        ("created_at < ?", query.created_at_end),
-        ("participant_count >= ?", query.participants_gte),
-        ("participant_count <= ?", query.participants_lte),
-    ];
-    for (clause, bound) in bounds {
-        if let Some(value) = bound {
-            clauses.push(clause.to_string());
-            args.push(Value::Integer(value));
-        }
-    }
-    (clauses.join(" AND "), args)
+    filter.bound("created_at >= ?", query.created_at_start);
+    filter.bound("created_at < ?", query.created_at_end);
+    filter.bound("participant_count >= ?", query.participants_gte);
+    filter.bound("participant_count <= ?", query.participants_lte);
+    filter.finish()
 }
 
 #[cfg(test)]

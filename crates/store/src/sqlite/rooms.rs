@@ -3,7 +3,7 @@
 use super::SqliteStore;
 use super::room_listing::list_rooms;
 use super::rows::{
-    USER_COLUMNS, append_events, ensure_user, into_page, page_clause, user_from_row,
+    USER_COLUMNS, append_events, corrupt, ensure_user, into_page, page_clause, user_from_row,
 };
 use crate::{Page, PageRequest, RoomQuery, RoomStore, RoomTransition, StoreError};
 use async_trait::async_trait;
@@ -265,8 +265,4 @@ fn participant_from_row(row: &Row<'_>, room_id: &RoomId) -> rusqlite::Result<Par
         is_video_on: row.get(11)?,
         user: user_from_row(row, 12)?,
     })
-}
-
-fn corrupt(column: usize, what: &str) -> rusqlite::Error {
-    rusqlite::Error::InvalidColumnType(column, what.to_string(), rusqlite::types::Type::Text)
 }

@@ -129,3 +129,53 @@ pub(crate) fn into_page<T>(
         prev,
     })
 }
+
+/// Builds the `WHERE` condition of a listing and its bound values, so every listing
+/// spells its filters the same way (and binds every value, never interpolates it).
+#[derive(Default)]
+pub(crate) struct Filter {
+    clauses: Vec<String>,
+    args: Vec<rusqlite::types::Value>,
+}
+
+impl Filter {
+    /// `column IN (…)`; nothing when `values` is empty (no restriction).
+    pub(crate) fn any_of<'a>(&mut self, column: &str, values: impl IntoIterator<Item = &'a str>) {
+        let values: Vec<rusqlite::types::Value> = values
+            .into_iter()
+            .map(|v| rusqlite::types::Value::Text(v.to_owned()))
+            .collect();
+        if !values.is_empty() {
+            self.clauses.push(format!(
+                "{column} IN ({})",
+                vec!["?"; values.len()].join(",")
+            ));
+            self.args.extend(values);
+        }
+    }
+
+    /// `clause` (with one `?`) bound to `value`, when there is one.
+    pub(crate) fn bound(&mut self, clause: &str, value: Option<i64>) {
+        if let Some(value) = value {
+            self.clauses.push(clause.to_owned());
+            self.args.push(rusqlite::types::Value::Integer(value));
+        }
+    }
+
+    /// A condition without a bound value.
+    pub(crate) fn raw(&mut self, clause: &str) {
+        self.clauses.push(clause.to_owned());
+    }
+
+    pub(crate) fn finish(self) -> (String, Vec<rusqlite::types::Value>) {
+        if self.clauses.is_empty() {
+            return ("1 = 1".to_owned(), self.args);
+        }
+        (self.clauses.join(" AND "), self.args)
+    }
+}
+
+/// The error for a stored value that doesn't parse (a corrupt or foreign database).
+pub(crate) fn corrupt(column: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(column, what.to_string(), rusqlite::types::Type::Text)
+}

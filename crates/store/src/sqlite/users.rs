@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn insert_user(&self, user: User) -> Result<(), StoreError> {
-        self.write(move |conn| {
+        self.write_outside_rooms(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO users (user_id, nickname, profile_url, metadata, is_active, role)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -80,7 +80,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn insert_token(&self, token: StoredToken) -> Result<(), StoreError> {
-        self.write(move |conn| {
+        self.write_outside_rooms(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO user_tokens (token_hash, user_id, kind, issued_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -135,7 +135,7 @@ impl UserStore for SqliteStore {
     ) -> Result<u64, StoreError> {
         let user_id = user_id.clone();
         let kinds = kinds.to_vec();
-        self.write(move |conn| {
+        self.write_outside_rooms(move |conn| {
             let mut removed = 0;
             let mut stmt =
                 conn.prepare_cached("DELETE FROM user_tokens WHERE user_id = ?1 AND kind = ?2")?;
@@ -148,7 +148,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn delete_expired_tokens(&self, now: Millis) -> Result<u64, StoreError> {
-        self.write(move |conn| {
+        self.write_outside_rooms(move |conn| {
             Ok(conn
                 .prepare_cached(
                     "DELETE FROM user_tokens WHERE expires_at IS NOT NULL AND expires_at < ?1",

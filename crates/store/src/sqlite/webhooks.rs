@@ -33,7 +33,7 @@ impl WebhookStore for SqliteStore {
         update: WebhookSettingsUpdate,
         now: Millis,
     ) -> Result<WebhookSettings, StoreError> {
-        self.write(move |conn| {
+        self.write_outside_rooms(move |conn| {
             // Events committed before the change are judged by the old settings.
             while enqueue(conn, SETTINGS_CHANGE_BATCH, now)? == SETTINGS_CHANGE_BATCH {}
             let current = load_settings(conn)?;
@@ -63,7 +63,8 @@ impl WebhookStore for SqliteStore {
         limit: usize,
         now: Millis,
     ) -> Result<usize, StoreError> {
-        self.write(move |conn| enqueue(conn, limit, now)).await
+        self.write_outside_rooms(move |conn| enqueue(conn, limit, now))
+            .await
     }
 
     async fn due_webhook_deliveries(
@@ -99,7 +100,7 @@ impl WebhookStore for SqliteStore {
         &self,
         outcomes: Vec<AttemptOutcome>,
     ) -> Result<(), StoreError> {
-        self.write(move |conn| {
+        self.write_outside_rooms(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?2,
                      last_status_code = ?3, last_error = ?4, status = ?5,

@@ -1,7 +1,7 @@
 //! Column lists, row mapping and listing filters of the live-event tables.
 
 use crate::LiveEventQuery;
-use crate::sqlite::rows::{USER_COLUMNS, user_from_row};
+use crate::sqlite::rows::{Filter, USER_COLUMNS, corrupt, user_from_row};
 use opencalls_domain::{
     ClientId, CustomItems, Host, HostId, HostState, HostType, LiveEvent, LiveEventId,
     LiveEventParticipant, LiveEventState, LiveParticipantState, ParticipantId, UserId,
@@ -118,51 +118,19 @@ pub(super) fn participant_from_row(
 
 /// The `WHERE` condition of a live-event listing and its bound values.
 pub(super) fn event_filter(query: &LiveEventQuery) -> (String, Vec<Value>) {
-    let mut clauses = vec!["1 = 1".to_string()];
-    let mut args: Vec<Value> = Vec::new();
-    let mut any_of = |column: &str, values: Vec<String>| {
-        if !values.is_empty() {
-            clauses.push(format!(
-                "{column} IN ({})",
-                vec!["?"; values.len()].join(",")
-            ));
-            args.extend(values.into_iter().map(Value::Text));
-        }
-    };
-    any_of(
-        "e.host_type",
-        query.host_types.iter().map(|t| t.as_str().into()).collect(),
-    );
-    any_of(
-        "e.state",
-        query.states.iter().map(|s| s.as_str().into()).collect(),
-    );
-    any_of(
+    let mut filter = Filter::default();
+    filter.any_of("e.host_type", query.host_types.iter().map(|t| t.as_str()));
+    filter.any_of("e.state", query.states.iter().map(|s| s.as_str()));
+    filter.any_of(
         "e.live_event_id",
-        query
-            .live_event_ids
-            .iter()
-            .map(|id| id.as_str().into())
-            .collect(),
+        query.live_event_ids.iter().map(|id| id.as_str()),
     );
-    any_of("e.created_by", query.created_by.clone());
-    let bounds = [
-        ("e.created_at >= ?", query.created_at_start),
-        ("e.created_at < ?", query.created_at_end),
-        ("e.participant_count >= ?", query.participants_gte),
-        ("e.participant_count <= ?", query.participants_lte),
-        ("e.duration >= ?", query.duration_gte),
-        ("e.duration <= ?", query.duration_lte),
-    ];
-    for (clause, bound) in bounds {
-        if let Some(value) = bound {
-            clauses.push(clause.to_string());
-            args.push(Value::Integer(value));
-        }
-    }
-    (clauses.join(" AND "), args)
-}
-
-fn corrupt(column: usize, what: &str) -> rusqlite::Error {
-    rusqlite::Error::InvalidColumnType(column, what.to_string(), rusqlite::types::Type::Text)
+    filter.any_of("e.created_by", query.created_by.iter().map(String::as_str));
+    filter.bound("e.created_at >= ?", query.created_at_start);
+    filter.bound("e.created_at < ?", query.created_at_end);
+    filter.bound("e.participant_count >= ?", query.participants_gte);
+    filter.bound("e.participant_count <= ?", query.participants_lte);
+    filter.bound("e.duration >= ?", query.duration_gte);
+    filter.bound("e.duration <= ?", query.duration_lte);
+    filter.finish()
 }
