@@ -10,6 +10,7 @@
 mod connection;
 mod http;
 mod hub;
+pub mod live_protocol;
 pub mod protocol;
 
 use axum::Router;
