@@ -290,7 +290,11 @@ impl Client {
     }
 
     /// Sends a chat message to everyone in the live event; returns `{message}`.
-    pub async fn live_chat(&self, live_event_id: &str, message: &str) -> Result<Value, ClientError> {
+    pub async fn live_chat(
+        &self,
+        live_event_id: &str,
+        message: &str,
+    ) -> Result<Value, ClientError> {
         let params = json!({ "live_event_id": live_event_id, "message": message });
         self.request("live.chat", params).await
     }

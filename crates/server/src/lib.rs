@@ -93,7 +93,10 @@ impl App {
         }
         match self.services.live_events.exit_leftover_presence().await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(exited = n, "exited live-event hosts and participants left over from the last run"),
+            Ok(n) => tracing::info!(
+                exited = n,
+                "exited live-event hosts and participants left over from the last run"
+            ),
             Err(err) => tracing::error!(%err, "exiting leftover live-event presence failed"),
         }
         let webhooks = self.start_webhooks(&api_token)?;

@@ -84,4 +84,3 @@ pub trait LiveEventStore: Send + Sync {
     /// (presence left over by a previous run; see `LiveEventService::exit_leftover_presence`).
     async fn live_events_with_presence(&self) -> Result<Vec<LiveEventId>, StoreError>;
 }
-

@@ -307,7 +307,10 @@ fn exiting_everyone_keeps_the_state_and_zeroes_the_count() {
     let change = b.live_event.exit_everyone(&active, 2_400).unwrap();
     let event = &change.live_event;
     assert_eq!(event.state, LiveEventState::Ready);
-    assert_eq!((event.participant_count, event.peak_participant_count), (0, 2));
+    assert_eq!(
+        (event.participant_count, event.peak_participant_count),
+        (0, 2)
+    );
     assert!(event.host.is_none());
     assert_eq!(
         categories(&change),

@@ -43,7 +43,8 @@ impl Connection {
             }
             None => return Err(WireError::missing("role")),
         };
-        self.hub.live_join(&self.key, self.conn_id, &id, role.clone())?;
+        self.hub
+            .live_join(&self.key, self.conn_id, &id, role.clone())?;
         let entered = self.live_enter_as(&id, &role, &p).await;
         let mut result = match entered {
             Ok(result) => result,
@@ -57,7 +58,10 @@ impl Connection {
         if self.hub.live_seat(&self.key, &id, false).as_ref() != Some(&role) {
             self.hub.exit_live_seats(vec![(id.clone(), role)]).await;
             self.mark_refused_audience(Audience::Live(id));
-            return Err(WireError::new(code::NOT_AUTHORIZED, "the session has ended"));
+            return Err(WireError::new(
+                code::NOT_AUTHORIZED,
+                "the session has ended",
+            ));
         }
         let live_event = self.hub.services.live_events.get(id.as_str()).await?;
         result["live_event"] = json!(live_event);
@@ -137,12 +141,8 @@ impl Connection {
             .host_set_media(id.as_str(), &host_id, p.is_audio_on, p.is_video_on)
             .await?;
         let data = json!({ "host": host });
-        let frame = live_protocol::event_frame(
-            "live.host_media_changed",
-            &id,
-            live.now(),
-            data.clone(),
-        );
+        let frame =
+            live_protocol::event_frame("live.host_media_changed", &id, live.now(), data.clone());
         self.hub.live_broadcast(&id, &self.key, &frame);
         Ok(data)
     }
@@ -202,7 +202,8 @@ impl Connection {
                     LiveRole::Host(h) => ("host_id", h.to_string()),
                     LiveRole::Participant(p) => ("participant_id", p.to_string()),
                 };
-                resumed.push(json!({ "live_event": live_event, "role": role.name(), name: role_id }));
+                resumed
+                    .push(json!({ "live_event": live_event, "role": role.name(), name: role_id }));
             }
         }
         resumed

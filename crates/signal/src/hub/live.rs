@@ -50,12 +50,6 @@ pub(crate) struct LiveSeat {
     leaving: bool,
 }
 
-#[derive(Default)]
-struct Members {
-    devices: HashSet<DeviceKey>,
-    host: Option<DeviceKey>,
-}
-
 /// A token bucket: `tokens` as of `at`.
 struct Bucket {
     tokens: f64,
@@ -64,7 +58,7 @@ struct Bucket {
 
 #[derive(Default)]
 pub(super) struct LiveState {
-    audiences: HashMap<LiveEventId, Members>,
+    audiences: HashMap<LiveEventId, HashSet<DeviceKey>>,
     /// Per live event, the devices forced out by its end, so they also get `live.ended`.
     kicked: HashMap<LiveEventId, (Vec<DeviceKey>, Instant)>,
     chat: HashMap<opencalls_domain::UserId, Bucket>,
@@ -81,12 +75,17 @@ impl LiveState {
     fn members(&self, id: &LiveEventId) -> Vec<DeviceKey> {
         self.audiences
             .get(id)
-            .map(|m| m.devices.iter().cloned().collect())
+            .map(|m| m.iter().cloned().collect())
             .unwrap_or_default()
     }
 
-    fn host_of(&self, id: &LiveEventId) -> Option<DeviceKey> {
-        self.audiences.get(id).and_then(|m| m.host.clone())
+    /// The device of the live event's present host, if it is connected here. Taken from
+    /// the event itself, so a refused second host never stands in for the real one.
+    fn host_of(&self, live_event: &LiveEvent) -> Option<DeviceKey> {
+        let host = live_event.host.as_ref()?;
+        let key = (host.user.user_id.clone(), host.client_id.clone());
+        let members = self.audiences.get(&live_event.live_event_id)?;
+        members.contains(&key).then_some(key)
     }
 
     /// Takes one chat token of the user, or says it has none left.
@@ -124,11 +123,8 @@ impl State {
 
     fn forget_member(&mut self, id: &LiveEventId, key: &DeviceKey) {
         if let Some(members) = self.live.audiences.get_mut(id) {
-            members.devices.remove(key);
-            if members.host.as_ref() == Some(key) {
-                members.host = None;
-            }
-            if members.devices.is_empty() {
+            members.remove(key);
+            if members.is_empty() {
                 self.live.audiences.remove(id);
             }
         }
@@ -176,12 +172,20 @@ impl State {
         match body {
             LiveEventBody::ParticipantEntered { participant } => {
                 let owner = key(&participant.user, &participant.client_id);
-                self.live.host_of(id).into_iter().filter(|h| *h != owner).collect()
+                self.live
+                    .host_of(live_event)
+                    .into_iter()
+                    .filter(|h| *h != owner)
+                    .collect()
             }
             LiveEventBody::ParticipantExited { participant } => {
                 let owner = key(&participant.user, &participant.client_id);
                 let forced = self.exited(id, owner, participant.participant_id.as_str());
-                self.live.host_of(id).into_iter().chain(forced).collect()
+                self.live
+                    .host_of(live_event)
+                    .into_iter()
+                    .chain(forced)
+                    .collect()
             }
             LiveEventBody::HostEntered { host } => {
                 let owner = key(&host.user, &host.client_id);
@@ -249,17 +253,17 @@ impl Hub {
                 "this client already entered the live event",
             ));
         }
-        let is_host = matches!(role, LiveRole::Host(_));
         let seat = LiveSeat {
             role,
             leaving: false,
         };
         device.live.insert(id.clone(), seat);
-        let members = state.live.audiences.entry(id.clone()).or_default();
-        members.devices.insert(key.clone());
-        if is_host {
-            members.host = Some(key.clone());
-        }
+        state
+            .live
+            .audiences
+            .entry(id.clone())
+            .or_default()
+            .insert(key.clone());
         Ok(())
     }
 

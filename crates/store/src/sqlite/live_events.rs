@@ -148,7 +148,6 @@ impl LiveEventStore for SqliteStore {
     }
 }
 
-
 fn load_event(conn: &Connection, id: &LiveEventId) -> Result<Option<(i64, LiveEvent)>, StoreError> {
     let sql = format!("{} WHERE e.live_event_id = ?1", *EVENT_SELECT);
     Ok(conn
