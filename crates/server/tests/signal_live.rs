@@ -610,3 +610,31 @@ async fn a_restart_exits_live_presence_left_over_from_the_previous_run() {
     let host = server.device("next-host").await;
     host.live_enter(&id, "host", true, true).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_revoked_session_exits_its_live_seats_at_once() {
+    // A grace period far longer than the test: only revocation can exit these seats.
+    let server = TestServer::start_with(|c| c.reconnect_grace_ms = 600_000).await;
+    let id = id(&create(&server, &["star"]).await);
+    let star = server.device("star").await;
+    star.live_enter(&id, "host", true, true).await.unwrap();
+    star.live_set_ready(&id).await.unwrap();
+    let mut fan = server.device("fan").await;
+    fan.live_enter(&id, "participant", false, false)
+        .await
+        .unwrap();
+
+    let (status, body) = server.delete("/v1/users/star/token", None).await;
+    assert_eq!(status, 200, "{body}");
+    wait_until(&server, &id, "the host's exit", |e| e["host"].is_null()).await;
+    let seen = expect_events(&mut fan, &id, &["live.host_exited"]).await;
+    assert_eq!(seen[0]["host"]["user"]["user_id"], "star");
+
+    let (status, body) = server.delete("/v1/users/fan/token", None).await;
+    assert_eq!(status, 200, "{body}");
+    wait_until(&server, &id, "the participant's exit", |e| {
+        e["participant_count"] == 0
+    })
+    .await;
+    assert_eq!(fetch(&server, &id).await["cumulative_participant_count"], 1);
+}
