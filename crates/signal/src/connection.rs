@@ -166,7 +166,7 @@ impl Connection {
         }
     }
 
-    /// The message families: `room.*` now; `live.*` plugs in here.
+    /// The message families: `room.*` here, `live.*` in [`live`].
     async fn dispatch(&self, request: Request) -> Result<Value, WireError> {
         match request.kind.as_str() {
             "ping" => Ok(json!({})),

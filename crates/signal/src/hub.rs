@@ -1,7 +1,8 @@
 //! The registry of connected devices and the fan-out of committed events to them.
 //!
-//! A *device* is `(user_id, client_id)`; it holds at most one seat (participant) per room and
-//! at most one attached connection. Invariants:
+//! A *device* is `(user_id, client_id)`; it holds at most one seat (participant) per room, at
+//! most one live seat (host or participant) per live event (see [`live`]) and at most one
+//! attached connection. Invariants:
 //! - a device is registered as a member of a room *before* its enter commits, so it never
 //!   misses an event committed after the snapshot in its `room.enter` response;
 //! - a detached device keeps its seats for the reconnect grace period; a reconnect with the
