@@ -89,6 +89,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_live_change_but_create_has_a_client_name() {
+        use opencalls_domain::{CustomItems, HostType, UserId};
+        let change = LiveEvent::create(
+            LiveEventId::generate(),
+            HostType::SingleHost,
+            vec![UserId::parse("h").unwrap()],
+            CustomItems::default(),
+            String::new(),
+            1,
+        )
+        .unwrap();
+        let live = change.live_event;
+        assert_eq!(event(&live, &LiveEventBody::Created), None);
+        let (name, data) = event(&live, &LiveEventBody::Ended).unwrap();
+        assert_eq!(name, "live.ended");
+        assert_eq!(
+            data["live_event"]["live_event_id"],
+            live.live_event_id.as_str()
+        );
+        let frame: Value =
+            serde_json::from_str(&event_frame(name, &live.live_event_id, 5, data)).unwrap();
+        assert_eq!(
+            (frame["type"].as_str(), frame["occurred_at"].as_i64()),
+            (Some("event"), Some(5))
+        );
+    }
+
+    #[test]
     fn chat_messages_are_bounded() {
         assert_eq!(check_chat("hi"), Ok(()));
         assert!(check_chat("").is_err());
