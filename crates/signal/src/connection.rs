@@ -138,8 +138,9 @@ impl Connection {
         hello.to_string()
     }
 
-    /// Handles one text frame and renders its answer; also names the room of a refused
-    /// `room.enter`, whose events queued meanwhile must not reach the client.
+    /// Handles one text frame and renders its answer; also names the room or live event of
+    /// a refused `room.enter` / `live.enter`, whose events queued meanwhile must not reach
+    /// the client.
     async fn answer(&self, text: &str) -> (String, Option<Audience>) {
         let request = match protocol::parse_request(text, self.hub.config.max_message_bytes) {
             Ok(request) => request,
