@@ -92,10 +92,12 @@ pub async fn open_session(
 /// Something the server pushed that is not the answer to a request.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incoming {
-    /// `{"type":"event", ...}`: `name` like `room.participant_entered`.
+    /// `{"type":"event", ...}`: `name` like `room.participant_entered` or `live.started`;
+    /// `room_id` is empty for live events, `live_event_id` for room events.
     Event {
         name: String,
         room_id: String,
+        live_event_id: String,
         data: Value,
     },
     /// An error that could not be tied to a request id (e.g. a malformed frame).
@@ -238,6 +240,70 @@ impl Client {
         self.request("room.set_media", params).await
     }
 
+    /// Enters a live event as `host` or `participant`; returns `{live_event, host}` or
+    /// `{live_event, participant}`.
+    pub async fn live_enter(
+        &self,
+        live_event_id: &str,
+        role: &str,
+        audio: bool,
+        video: bool,
+    ) -> Result<Value, ClientError> {
+        let params = json!({
+            "live_event_id": live_event_id,
+            "role": role,
+            "is_audio_on": audio,
+            "is_video_on": video,
+        });
+        self.request("live.enter", params).await
+    }
+
+    pub async fn live_exit(&self, live_event_id: &str) -> Result<Value, ClientError> {
+        self.live_action("live.exit", live_event_id).await
+    }
+
+    /// The host sets the live event ready (`created → ready`); returns `{live_event}`.
+    pub async fn live_set_ready(&self, live_event_id: &str) -> Result<Value, ClientError> {
+        self.live_action("live.set_ready", live_event_id).await
+    }
+
+    /// The host starts the live event (`ready → ongoing`); returns `{live_event}`.
+    pub async fn live_start(&self, live_event_id: &str) -> Result<Value, ClientError> {
+        self.live_action("live.start", live_event_id).await
+    }
+
+    /// The host ends the live event, forcing everyone out; returns `{live_event}`.
+    pub async fn live_end(&self, live_event_id: &str) -> Result<Value, ClientError> {
+        self.live_action("live.end", live_event_id).await
+    }
+
+    /// The host turns audio and/or video on or off (`None` leaves it as is).
+    pub async fn live_set_media(
+        &self,
+        live_event_id: &str,
+        audio: Option<bool>,
+        video: Option<bool>,
+    ) -> Result<Value, ClientError> {
+        let params =
+            json!({ "live_event_id": live_event_id, "is_audio_on": audio, "is_video_on": video });
+        self.request("live.set_media", params).await
+    }
+
+    /// Sends a chat message to everyone in the live event; returns `{message}`.
+    pub async fn live_chat(
+        &self,
+        live_event_id: &str,
+        message: &str,
+    ) -> Result<Value, ClientError> {
+        let params = json!({ "live_event_id": live_event_id, "message": message });
+        self.request("live.chat", params).await
+    }
+
+    async fn live_action(&self, kind: &str, live_event_id: &str) -> Result<Value, ClientError> {
+        self.request(kind, json!({ "live_event_id": live_event_id }))
+            .await
+    }
+
     pub async fn ping(&self) -> Result<Value, ClientError> {
         self.request("ping", json!({})).await
     }
@@ -342,6 +408,7 @@ fn dispatch(frame: Value, pending: &Pending, incoming: &mpsc::UnboundedSender<In
             let _ = incoming.send(Incoming::Event {
                 name: text(&frame["event"]),
                 room_id: text(&frame["room_id"]),
+                live_event_id: text(&frame["live_event_id"]),
                 data: frame["data"].clone(),
             });
         }

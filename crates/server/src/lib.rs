@@ -91,6 +91,14 @@ impl App {
             ),
             Err(err) => tracing::error!(%err, "exiting leftover participants failed"),
         }
+        match self.services.live_events.exit_leftover_presence().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                exited = n,
+                "exited live-event hosts and participants left over from the last run"
+            ),
+            Err(err) => tracing::error!(%err, "exiting leftover live-event presence failed"),
+        }
         let webhooks = self.start_webhooks(&api_token)?;
         let (signal_routes, signal) =
             opencalls_signal::router(self.services.clone(), self.config.signal_config());

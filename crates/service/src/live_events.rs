@@ -80,6 +80,11 @@ impl LiveEventService {
         Ok(live_event)
     }
 
+    /// The service clock's current time (stamps of messages that are not stored, e.g. chat).
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
     pub async fn get(&self, id: &str) -> Result<LiveEvent, ServiceError> {
         let id = parse_id(id)?;
         self.store
@@ -212,6 +217,44 @@ impl LiveEventService {
             })
             .await?;
         touched_participant(&change, participant)
+    }
+
+    /// The present host turns audio and/or video on or off (`None` leaves it as is).
+    pub async fn host_set_media(
+        &self,
+        id: &str,
+        host: &HostId,
+        audio: Option<bool>,
+        video: Option<bool>,
+    ) -> Result<Host, ServiceError> {
+        let host_id = host.clone();
+        let change = self
+            .transition(id, ParticipantScope::Nobody, move |e, _, _| {
+                e.host_set_media(&host_id, audio, video)
+            })
+            .await?;
+        touched_host(&change, host)
+    }
+
+    /// Exits the hosts and participants left present by a previous run (call once at
+    /// start-up, before clients connect); returns how many exited. The events keep their
+    /// state; each clean-up commits with its events.
+    pub async fn exit_leftover_presence(&self) -> Result<usize, ServiceError> {
+        let ids = self
+            .store
+            .live_events_with_presence()
+            .await
+            .map_err(ServiceError::from_store(LIVE_EVENT))?;
+        let mut exited = 0;
+        for id in ids {
+            let change = self
+                .transition(id.as_str(), ParticipantScope::Active, |e, active, now| {
+                    e.exit_everyone(active, now)
+                })
+                .await?;
+            exited += change.hosts.len() + change.participants.len();
+        }
+        Ok(exited)
     }
 
     async fn host_step(

@@ -6,7 +6,9 @@
 //! frame gets an `error` frame and the connection carries on; only transport failure,
 //! silence past the heartbeat timeout, or the hub closes it.
 
-use crate::hub::{self, Attached, CloseReason, DeviceKey, Hub};
+mod live;
+
+use crate::hub::{self, Attached, Audience, CloseReason, DeviceKey, Hub};
 use crate::protocol::{self, EnterParams, ExitParams, MediaParams, Request, WireError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
@@ -21,8 +23,8 @@ pub(crate) struct Connection {
     user: User,
     key: DeviceKey,
     conn_id: u64,
-    /// Set when a `room.enter` that had joined the room's audience is refused.
-    refused: std::sync::Mutex<Option<RoomId>>,
+    /// Set when a `room.enter` or `live.enter` that had joined an audience is refused.
+    refused: std::sync::Mutex<Option<Audience>>,
 }
 
 pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: DeviceKey) {
@@ -54,10 +56,10 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
             inbound = stream.next() => match inbound {
                 Some(Ok(Message::Text(text))) => {
                     last_seen = Instant::now();
-                    let (answer, refused_room) = conn.answer(text.as_str()).await;
+                    let (answer, refused) = conn.answer(text.as_str()).await;
                     let mut out = vec![Message::Text(answer.into())];
-                    if let Some(room_id) = refused_room {
-                        out.extend(drain_except(&mut frames, &room_id));
+                    if let Some(audience) = refused {
+                        out.extend(drain_except(&mut frames, &audience));
                     }
                     out
                 }
@@ -131,13 +133,15 @@ impl Connection {
             "reconnect_grace_ms": config.reconnect_grace.as_millis() as u64,
             "max_message_bytes": config.max_message_bytes,
             "resumed": rooms,
+            "resumed_live": self.resumed_live().await,
         });
         hello.to_string()
     }
 
-    /// Handles one text frame and renders its answer; also names the room of a refused
-    /// `room.enter`, whose events queued meanwhile must not reach the client.
-    async fn answer(&self, text: &str) -> (String, Option<RoomId>) {
+    /// Handles one text frame and renders its answer; also names the room or live event of
+    /// a refused `room.enter` / `live.enter`, whose events queued meanwhile must not reach
+    /// the client.
+    async fn answer(&self, text: &str) -> (String, Option<Audience>) {
         let request = match protocol::parse_request(text, self.hub.config.max_message_bytes) {
             Ok(request) => request,
             Err((id, err)) => return (protocol::error(id.as_deref(), &err), None),
@@ -163,13 +167,14 @@ impl Connection {
         }
     }
 
-    /// The message families: `room.*` now; `live.*` plugs in here.
+    /// The message families: `room.*` here, `live.*` in [`live`].
     async fn dispatch(&self, request: Request) -> Result<Value, WireError> {
         match request.kind.as_str() {
             "ping" => Ok(json!({})),
             "room.enter" => self.enter(protocol::params(request.params)?).await,
             "room.exit" => self.exit(protocol::params(request.params)?).await,
             "room.set_media" => self.set_media(protocol::params(request.params)?).await,
+            kind if kind.starts_with("live.") => self.live(kind, request.params).await,
             other => Err(WireError::invalid(format!(
                 "unknown message type '{other}'"
             ))),
@@ -210,8 +215,12 @@ impl Connection {
     }
 
     fn mark_refused(&self, room_id: &RoomId) {
+        self.mark_refused_audience(Audience::Room(room_id.clone()));
+    }
+
+    fn mark_refused_audience(&self, audience: Audience) {
         if let Ok(mut refused) = self.refused.lock() {
-            *refused = Some(room_id.clone());
+            *refused = Some(audience);
         }
     }
 
@@ -249,16 +258,16 @@ impl Connection {
     }
 }
 
-/// Takes every frame queued so far, dropping those of `room_id`: the device was in that
-/// room's audience only while its refused enter ran (it held no seat there before, or the
-/// enter would have been refused without joining).
+/// Takes every frame queued so far, dropping those of `audience`: the device was in that
+/// room's (or live event's) audience only while its refused enter ran (it held no seat
+/// there before, or the enter would have been refused without joining).
 fn drain_except(
     frames: &mut tokio::sync::mpsc::Receiver<hub::Frame>,
-    room_id: &RoomId,
+    audience: &Audience,
 ) -> Vec<Message> {
     let mut kept = Vec::new();
     while let Ok(frame) = frames.try_recv() {
-        if &frame.room_id != room_id {
+        if &frame.audience != audience {
             kept.push(Message::Text(frame.text.into()));
         }
     }
@@ -282,6 +291,6 @@ fn metric_kind(kind: &str) -> &'static str {
         "room.enter" => "room.enter",
         "room.exit" => "room.exit",
         "room.set_media" => "room.set_media",
-        _ => "unknown",
+        other => live::metric_kind(other),
     }
 }

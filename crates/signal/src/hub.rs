@@ -1,7 +1,8 @@
 //! The registry of connected devices and the fan-out of committed events to them.
 //!
-//! A *device* is `(user_id, client_id)`; it holds at most one seat (participant) per room and
-//! at most one attached connection. Invariants:
+//! A *device* is `(user_id, client_id)`; it holds at most one seat (participant) per room, at
+//! most one live seat (host or participant) per live event (see [`live`]) and at most one
+//! attached connection. Invariants:
 //! - a device is registered as a member of a room *before* its enter commits, so it never
 //!   misses an event committed after the snapshot in its `room.enter` response;
 //! - a detached device keeps its seats for the reconnect grace period; a reconnect with the
@@ -9,9 +10,13 @@
 //! - the lock is never held across an await; frames are queued with `try_send` and a
 //!   connection whose queue is full is dropped (the client reconnects and resyncs).
 
+pub(crate) mod live;
+
 use crate::SignalConfig;
 use crate::protocol::{self, WireError};
-use opencalls_domain::{ClientId, Event, EventBody, Millis, ParticipantId, RoomId, UserId};
+use opencalls_domain::{
+    ClientId, Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId,
+};
 use opencalls_service::Services;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,10 +63,17 @@ pub(crate) const SHUTDOWN: CloseReason = CloseReason {
     reason: "server_restart",
 };
 
-/// An event frame queued for a connection, tagged with its room.
+/// An event frame queued for a connection, tagged with its room or live event.
 pub(crate) struct Frame {
-    pub room_id: RoomId,
+    pub audience: Audience,
     pub text: String,
+}
+
+/// What a frame concerns: a room or a live event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Audience {
+    Room(RoomId),
+    Live(LiveEventId),
 }
 
 /// The hub's end of a connection.
@@ -92,6 +104,8 @@ struct Seat {
 struct Device {
     conn: Option<Conn>,
     seats: HashMap<RoomId, Seat>,
+    /// Live-event seats (host or participant), at most one per live event.
+    live: HashMap<LiveEventId, live::LiveSeat>,
     /// Bumped on every attach/detach; a grace timer only acts on its own generation.
     generation: u64,
 }
@@ -103,6 +117,7 @@ struct State {
     /// Per room, the devices whose participants exited last, and when (see `KICKED_MEMORY`).
     kicked: HashMap<RoomId, (Millis, Vec<DeviceKey>, Instant)>,
     next_conn: u64,
+    live: live::LiveState,
 }
 
 pub(crate) struct Hub {
@@ -166,7 +181,7 @@ impl Hub {
         }
         device.conn = None;
         device.generation += 1;
-        if device.seats.is_empty() {
+        if device.seats.is_empty() && device.live.is_empty() {
             state.devices.remove(key);
             return;
         }
@@ -185,13 +200,15 @@ impl Hub {
                 Some(d) if d.conn.is_none() && d.generation == generation => {}
                 _ => return,
             }
-            state.remove_device(key)
+            (state.take_live(key), state.remove_device(key))
         };
-        self.exit_seats(seats).await;
+        self.exit_live_seats(seats.0).await;
+        self.exit_seats(seats.1).await;
     }
 
     /// Ends every session of the user now: connections closed, seats exited.
     pub async fn revoke_user(&self, user_id: &UserId) {
+        let mut live = Vec::new();
         let seats = {
             let mut state = self.lock();
             let keys: Vec<DeviceKey> = state
@@ -205,15 +222,18 @@ impl Hub {
                 if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
                     let _ = conn.close.send(Some(REVOKED));
                 }
+                live.extend(state.take_live(&key));
                 seats.extend(state.remove_device(&key));
             }
             seats
         };
+        self.exit_live_seats(live).await;
         self.exit_seats(seats).await;
     }
 
     /// Closes every connection and exits every seat (graceful shutdown).
     pub async fn shutdown(&self) {
+        let mut live = Vec::new();
         let seats = {
             let mut state = self.lock();
             let keys: Vec<DeviceKey> = state.devices.keys().cloned().collect();
@@ -222,10 +242,12 @@ impl Hub {
                 if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
                     let _ = conn.close.send(Some(SHUTDOWN));
                 }
+                live.extend(state.take_live(&key));
                 seats.extend(state.remove_device(&key));
             }
             seats
         };
+        self.exit_live_seats(live).await;
         self.exit_seats(seats).await;
     }
 
@@ -299,6 +321,9 @@ impl Hub {
 
     /// Routes one committed event to the connections it concerns.
     pub fn route(&self, event: &Event) {
+        if let EventBody::LiveEvent { live_event, body } = &event.body {
+            return self.route_live(live_event, body, event.occurred_at);
+        }
         let Some((room_id, name, data)) = protocol::room_event(event) else {
             return;
         };
@@ -320,7 +345,7 @@ impl Hub {
                 continue;
             };
             let queued = Frame {
-                room_id: room_id.clone(),
+                audience: Audience::Room(room_id.clone()),
                 text: frame.clone(),
             };
             if conn.frames.try_send(queued).is_err() {
@@ -343,9 +368,11 @@ impl Hub {
 
     /// Forgets the memory of deletion-exited devices older than `KICKED_MEMORY`.
     pub fn sweep(&self) {
-        self.lock()
+        let mut state = self.lock();
+        state
             .kicked
             .retain(|_, (_, _, at)| at.elapsed() < KICKED_MEMORY);
+        state.live.sweep(KICKED_MEMORY);
     }
 }
 
@@ -420,7 +447,7 @@ impl State {
             {
                 device.seats.remove(room_id);
             }
-            if device.conn.is_none() && device.seats.is_empty() {
+            if device.conn.is_none() && device.seats.is_empty() && device.live.is_empty() {
                 self.devices.remove(key);
             }
         }

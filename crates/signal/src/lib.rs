@@ -4,12 +4,14 @@
 //! A thin adapter like the Platform API: it parses, authorises with a session token (never
 //! an API token), calls the application services, and renders. Room state lives in the
 //! services; this crate only keeps which connection holds which seat ([`hub`]) and fans the
-//! services' committed events out to the connections of the affected room.
+//! services' committed events out to the connections of the affected room or live event
+//! (live chat is relayed by the hub, never stored).
 #![forbid(unsafe_code)]
 
 mod connection;
 mod http;
 mod hub;
+pub mod live_protocol;
 pub mod protocol;
 
 use axum::Router;

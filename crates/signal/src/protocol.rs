@@ -3,7 +3,8 @@
 //! Every frame is one JSON object with a `type`. Clients send requests
 //! `{"id", "type", ...params}`; the server answers each with exactly one `response` or
 //! `error` carrying the same `id`, and pushes `event`s. Message families are named by
-//! prefix: `room.*` now, `live.*` later; an unknown type is an error, never a disconnect.
+//! prefix: `room.*` here, `live.*` in [`crate::live_protocol`]; an unknown type is an
+//! error, never a disconnect.
 
 use opencalls_domain::{DomainError, Event, EventBody, Millis, RoomId};
 use opencalls_service::ServiceError;

@@ -79,4 +79,8 @@ pub trait LiveEventStore: Send + Sync {
         id: &LiveEventId,
         page: PageRequest,
     ) -> Result<Page<LiveEventParticipant>, StoreError>;
+
+    /// Live events not ended that still have a host present or participants entered
+    /// (presence left over by a previous run; see `LiveEventService::exit_leftover_presence`).
+    async fn live_events_with_presence(&self) -> Result<Vec<LiveEventId>, StoreError>;
 }

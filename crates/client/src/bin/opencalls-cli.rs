@@ -1,24 +1,36 @@
-//! Enter a room from a terminal and watch its events (manual checks).
+//! Enter a room or a live event from a terminal and watch its events (manual checks).
 //!
 //! `opencalls-cli --server http://127.0.0.1:8080 --user alice --access-token TOKEN --room ROOM_ID`
 //! then type `audio on|off`, `video on|off`, `ping` or `exit` (Ctrl-D exits too).
+//! With `--live LIVE_EVENT_ID [--host]` instead of `--room`: also `ready`, `start`, `end`
+//! and `say <text>` (chat).
 
 use anyhow::{Context, Result, bail};
-use opencalls_client::{Client, Incoming, open_session};
+use opencalls_client::{Client, ClientError, Incoming, open_session};
+use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
+
+const USAGE: &str = "usage: opencalls-cli [--server URL] --user ID --access-token TOKEN \
+                     (--room ROOM_ID [--video] | --live LIVE_EVENT_ID [--host])";
+
+enum Target {
+    Room(String),
+    Live { id: String, host: bool },
+}
 
 struct Args {
     server: String,
     user: String,
     access_token: String,
-    room: String,
+    target: Target,
     video: bool,
 }
 
 fn args() -> Result<Args> {
     let mut server = "http://127.0.0.1:8080".to_owned();
-    let (mut user, mut access_token, mut room, mut video) = (None, None, None, false);
+    let (mut user, mut access_token, mut room, mut live) = (None, None, None, None);
+    let (mut video, mut host) = (false, false);
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -27,17 +39,22 @@ fn args() -> Result<Args> {
             "--user" => user = Some(value()?),
             "--access-token" => access_token = Some(value()?),
             "--room" => room = Some(value()?),
+            "--live" => live = Some(value()?),
             "--video" => video = true,
-            _ => bail!(
-                "usage: opencalls-cli [--server URL] --user ID --access-token TOKEN --room ROOM_ID [--video]"
-            ),
+            "--host" => host = true,
+            _ => bail!(USAGE),
         }
     }
+    let target = match (room, live) {
+        (Some(room), None) => Target::Room(room),
+        (None, Some(id)) => Target::Live { id, host },
+        _ => bail!("exactly one of --room and --live is required\n{USAGE}"),
+    };
     Ok(Args {
         server,
         user: user.context("--user is required")?,
         access_token: access_token.context("--access-token is required")?,
-        room: room.context("--room is required")?,
+        target,
         video,
     })
 }
@@ -49,34 +66,35 @@ async fn main() -> Result<()> {
     let ws = args.server.replacen("http", "ws", 1);
     let mut client = Client::connect(&ws, &session.session_token, None).await?;
     println!("connected as {} (client {})", args.user, client.client_id());
-    let entered = client.enter(&args.room, true, args.video).await?;
-    println!("entered: {}", entered["participant"]["participant_id"]);
-    for p in entered["room"]["current_participants"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        println!(
-            "  in room: {} ({})",
-            p["user"]["user_id"], p["participant_id"]
-        );
+    match &args.target {
+        Target::Room(room) => {
+            let entered = client.enter(room, true, args.video).await?;
+            println!("entered: {}", entered["participant"]["participant_id"]);
+            for p in entered["room"]["current_participants"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                println!(
+                    "  in room: {} ({})",
+                    p["user"]["user_id"], p["participant_id"]
+                );
+            }
+        }
+        Target::Live { id, host } => {
+            let role = if *host { "host" } else { "participant" };
+            let entered = client.live_enter(id, role, true, true).await?;
+            println!("entered as {role}: {}", entered["live_event"]);
+        }
     }
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         tokio::select! {
             line = lines.next_line() => {
                 let line = line?.unwrap_or_else(|| "exit".into());
-                let words: Vec<&str> = line.split_whitespace().collect();
-                let result = match words.as_slice() {
-                    ["audio", on] => client.set_media(&args.room, Some(*on == "on"), None).await,
-                    ["video", on] => client.set_media(&args.room, None, Some(*on == "on")).await,
-                    ["ping"] => client.ping().await,
-                    ["exit"] => {
-                        client.exit(&args.room).await?;
-                        client.close().await;
-                        return Ok(());
-                    }
-                    _ => { println!("commands: audio on|off, video on|off, ping, exit"); continue; }
+                let Some(result) = command(&client, &args.target, line.trim()).await else {
+                    client.close().await;
+                    return Ok(());
                 };
                 match result {
                     Ok(v) => println!("ok {v}"),
@@ -91,4 +109,42 @@ async fn main() -> Result<()> {
             }
         }
     }
+}
+
+/// Runs one typed command; `None` once the client has exited.
+async fn command(
+    client: &Client,
+    target: &Target,
+    line: &str,
+) -> Option<Result<Value, ClientError>> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let on = |w: &str| Some(w == "on");
+    Some(match (target, words.as_slice()) {
+        (_, ["ping"]) => client.ping().await,
+        (Target::Room(room), ["audio", w]) => client.set_media(room, on(w), None).await,
+        (Target::Room(room), ["video", w]) => client.set_media(room, None, on(w)).await,
+        (Target::Room(room), ["exit"]) => {
+            let _ = client.exit(room).await;
+            return None;
+        }
+        (Target::Live { id, .. }, ["audio", w]) => client.live_set_media(id, on(w), None).await,
+        (Target::Live { id, .. }, ["video", w]) => client.live_set_media(id, None, on(w)).await,
+        (Target::Live { id, .. }, ["ready"]) => client.live_set_ready(id).await,
+        (Target::Live { id, .. }, ["start"]) => client.live_start(id).await,
+        (Target::Live { id, .. }, ["end"]) => client.live_end(id).await,
+        (Target::Live { id, .. }, ["say", ..]) => {
+            let text = line.trim_start_matches("say").trim();
+            client.live_chat(id, text).await
+        }
+        (Target::Live { id, .. }, ["exit"]) => {
+            let _ = client.live_exit(id).await;
+            return None;
+        }
+        _ => {
+            println!(
+                "commands: audio on|off, video on|off, ping, exit; live: ready, start, end, say <text>"
+            );
+            return Some(Ok(Value::Null));
+        }
+    })
 }

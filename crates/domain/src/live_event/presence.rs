@@ -286,3 +286,54 @@ impl LiveEvent {
         Ok(change)
     }
 }
+
+impl LiveEvent {
+    /// The present host turns audio and/or video on or off (`None` leaves it as is). The
+    /// change is recorded on the host but emits no outbox event (the spec has no webhook
+    /// category for it); the client protocol announces it to the audience itself.
+    pub fn host_set_media(
+        &self,
+        host_id: &HostId,
+        audio: Option<bool>,
+        video: Option<bool>,
+    ) -> Result<LiveEventChange, DomainError> {
+        if audio.is_none() && video.is_none() {
+            return Err(DomainError::MissingParameter(
+                "is_audio_on or is_video_on".into(),
+            ));
+        }
+        let mut next = self.clone();
+        let host = next
+            .host
+            .as_mut()
+            .filter(|h| h.host_id == *host_id)
+            .ok_or(DomainError::NotInLiveEvent)?;
+        host.is_audio_on = audio.unwrap_or(host.is_audio_on);
+        host.is_video_on = video.unwrap_or(host.is_video_on);
+        let record = host.clone();
+        let mut change = LiveEventChange::unchanged(&next);
+        change.hosts.push(record);
+        Ok(change)
+    }
+
+    /// Exits every participant in `active` and the present host without changing the
+    /// event's state (clean-up of presence left over from a previous run). `active` must be
+    /// every participant of this event that has not exited.
+    pub fn exit_everyone(
+        &self,
+        active: &[LiveEventParticipant],
+        now: Millis,
+    ) -> Result<LiveEventChange, DomainError> {
+        let mut change = LiveEventChange::unchanged(self);
+        for participant in active {
+            let step = change.live_event.participant_exit(participant, now)?;
+            change.absorb(step);
+        }
+        if let Some(host) = &change.live_event.host {
+            let host_id = host.host_id.clone();
+            let step = change.live_event.host_exit(&host_id, now)?;
+            change.absorb(step);
+        }
+        Ok(change)
+    }
+}

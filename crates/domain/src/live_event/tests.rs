@@ -276,3 +276,48 @@ fn payloads_carry_the_resource_and_the_actor() {
     assert_eq!(json["host_type"], "single_host");
     assert_eq!(json["custom_items"], serde_json::json!({}));
 }
+
+#[test]
+fn host_media_changes_only_the_present_host_and_emits_nothing() {
+    let request = host_request("host-a");
+    let host_id = request.host_id.clone();
+    let event = ready().host_enter(request, 2_100).unwrap().live_event;
+    let change = event.host_set_media(&host_id, Some(false), None).unwrap();
+    assert!(change.events.is_empty());
+    let host = change.live_event.host.as_ref().unwrap();
+    assert_eq!((host.is_audio_on, host.is_video_on), (false, true));
+    assert!(!change.hosts[0].is_audio_on);
+    assert!(matches!(
+        event.host_set_media(&host_id, None, None),
+        Err(DomainError::MissingParameter(_))
+    ));
+    assert!(matches!(
+        event.host_set_media(&HostId::generate(), Some(true), None),
+        Err(DomainError::NotInLiveEvent)
+    ));
+}
+
+#[test]
+fn exiting_everyone_keeps_the_state_and_zeroes_the_count() {
+    let request = host_request("host-a");
+    let event = ready().host_enter(request, 2_100).unwrap().live_event;
+    let a = event.participant_enter(viewer("a"), 2_200).unwrap();
+    let b = a.live_event.participant_enter(viewer("b"), 2_300).unwrap();
+    let active = [a.participants[0].clone(), b.participants[0].clone()];
+    let change = b.live_event.exit_everyone(&active, 2_400).unwrap();
+    let event = &change.live_event;
+    assert_eq!(event.state, LiveEventState::Ready);
+    assert_eq!(
+        (event.participant_count, event.peak_participant_count),
+        (0, 2)
+    );
+    assert!(event.host.is_none());
+    assert_eq!(
+        categories(&change),
+        [
+            "live_event:participant_exit",
+            "live_event:participant_exit",
+            "live_event:host_exit"
+        ]
+    );
+}

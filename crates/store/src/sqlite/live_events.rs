@@ -132,6 +132,20 @@ impl LiveEventStore for SqliteStore {
         })
         .await
     }
+
+    async fn live_events_with_presence(&self) -> Result<Vec<LiveEventId>, StoreError> {
+        self.read(|conn| {
+            let ids = conn
+                .prepare_cached(
+                    "SELECT live_event_id FROM live_events
+                     WHERE state <> 'ended' AND (participant_count > 0 OR current_host_id IS NOT NULL)",
+                )?
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ids.into_iter().map(LiveEventId::from_trusted).collect())
+        })
+        .await
+    }
 }
 
 fn load_event(conn: &Connection, id: &LiveEventId) -> Result<Option<(i64, LiveEvent)>, StoreError> {

@@ -1,0 +1,346 @@
+//! Live events in the hub: which device holds which live seat (host or participant), the
+//! audience of each live event, the per-user chat rate limit, and the routing of live
+//! events to connections.
+//!
+//! Invariants (as for rooms): a device joins a live event's audience *before* its enter
+//! commits, so it misses nothing committed after the snapshot in its response; a device
+//! holds at most one live seat per live event; a detached device keeps its live seats for
+//! the reconnect grace period.
+//!
+//! Fan-out: participant enters and exits go to the host only (an audience of thousands
+//! would otherwise hear every viewer come and go); everyone else sees the counters in the
+//! live event carried by every other event. State changes, host changes and chat go to
+//! every member. A device forced out (the event ended) hears of its own exit, and of the end.
+
+use super::{Audience, DeviceKey, Frame, Hub, State, TOO_SLOW};
+use crate::live_protocol::{self, CHAT_BURST, CHAT_PER_SECOND};
+use crate::protocol::{WireError, code};
+use opencalls_domain::live_event::LiveEventBody;
+use opencalls_domain::{ClientId, HostId, LiveEvent, LiveEventId, Millis, ParticipantId, User};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// What a device is in a live event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum LiveRole {
+    Host(HostId),
+    Participant(ParticipantId),
+}
+
+impl LiveRole {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Host(_) => "host",
+            Self::Participant(_) => "participant",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Self::Host(id) => id.as_str(),
+            Self::Participant(id) => id.as_str(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct LiveSeat {
+    role: LiveRole,
+    /// The device asked to exit; its own exit event needs no forwarding.
+    leaving: bool,
+}
+
+/// A token bucket: `tokens` as of `at`.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+#[derive(Default)]
+pub(super) struct LiveState {
+    audiences: HashMap<LiveEventId, HashSet<DeviceKey>>,
+    /// Per live event, the devices forced out by its end, so they also get `live.ended`.
+    kicked: HashMap<LiveEventId, (Vec<DeviceKey>, Instant)>,
+    chat: HashMap<opencalls_domain::UserId, Bucket>,
+}
+
+impl LiveState {
+    pub(super) fn sweep(&mut self, memory: Duration) {
+        self.kicked.retain(|_, (_, at)| at.elapsed() < memory);
+        // A bucket refilled to the brim holds nothing worth remembering.
+        let full = Duration::from_secs_f64(CHAT_BURST / CHAT_PER_SECOND);
+        self.chat.retain(|_, b| b.at.elapsed() < full);
+    }
+
+    fn members(&self, id: &LiveEventId) -> Vec<DeviceKey> {
+        self.audiences
+            .get(id)
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The device of the live event's present host, if it is connected here. Taken from
+    /// the event itself, so a refused second host never stands in for the real one.
+    fn host_of(&self, live_event: &LiveEvent) -> Option<DeviceKey> {
+        let host = live_event.host.as_ref()?;
+        let key = (host.user.user_id.clone(), host.client_id.clone());
+        let members = self.audiences.get(&live_event.live_event_id)?;
+        members.contains(&key).then_some(key)
+    }
+
+    /// Takes one chat token of the user, or says it has none left.
+    fn take_chat_token(&mut self, user: &opencalls_domain::UserId) -> bool {
+        let now = Instant::now();
+        let bucket = self.chat.entry(user.clone()).or_insert(Bucket {
+            tokens: CHAT_BURST,
+            at: now,
+        });
+        let refill = now.duration_since(bucket.at).as_secs_f64() * CHAT_PER_SECOND;
+        bucket.tokens = (bucket.tokens + refill).min(CHAT_BURST);
+        bucket.at = now;
+        if bucket.tokens < 1.0 {
+            return false;
+        }
+        bucket.tokens -= 1.0;
+        true
+    }
+}
+
+impl State {
+    /// Forgets the device's live seats; returns them for the caller to exit.
+    pub(super) fn take_live(&mut self, key: &DeviceKey) -> Vec<(LiveEventId, LiveRole)> {
+        let Some(device) = self.devices.get_mut(key) else {
+            return Vec::new();
+        };
+        let seats: Vec<_> = device.live.drain().collect();
+        let mut taken = Vec::with_capacity(seats.len());
+        for (id, seat) in seats {
+            self.forget_member(&id, key);
+            taken.push((id, seat.role));
+        }
+        taken
+    }
+
+    fn forget_member(&mut self, id: &LiveEventId, key: &DeviceKey) {
+        if let Some(members) = self.live.audiences.get_mut(id) {
+            members.remove(key);
+            if members.is_empty() {
+                self.live.audiences.remove(id);
+            }
+        }
+    }
+
+    /// Frees the device's seat in the live event if it is still `role`.
+    fn remove_live_seat(&mut self, key: &DeviceKey, id: &LiveEventId, role_id: &str) {
+        let Some(device) = self.devices.get_mut(key) else {
+            return;
+        };
+        if device.live.get(id).is_none_or(|s| s.role.id() != role_id) {
+            return;
+        }
+        device.live.remove(id);
+        if device.conn.is_none() && device.seats.is_empty() && device.live.is_empty() {
+            self.devices.remove(key);
+        }
+        self.forget_member(id, key);
+    }
+
+    /// The owner of an exited host or participant hears of it only if it didn't ask (the
+    /// event ended); its seat is freed here.
+    fn exited(&mut self, id: &LiveEventId, owner: DeviceKey, role_id: &str) -> Option<DeviceKey> {
+        let seat = self.devices.get(&owner)?.live.get(id)?;
+        if seat.role.id() != role_id {
+            return None;
+        }
+        let forced = !seat.leaving;
+        self.remove_live_seat(&owner, id, role_id);
+        if !forced {
+            return None;
+        }
+        let entry = self
+            .live
+            .kicked
+            .entry(id.clone())
+            .or_insert_with(|| (Vec::new(), Instant::now()));
+        entry.0.push(owner.clone());
+        Some(owner)
+    }
+
+    fn live_targets(&mut self, live_event: &LiveEvent, body: &LiveEventBody) -> Vec<DeviceKey> {
+        let id = &live_event.live_event_id;
+        let key = |user: &User, client: &ClientId| (user.user_id.clone(), client.clone());
+        match body {
+            LiveEventBody::ParticipantEntered { participant } => {
+                let owner = key(&participant.user, &participant.client_id);
+                self.live
+                    .host_of(live_event)
+                    .into_iter()
+                    .filter(|h| *h != owner)
+                    .collect()
+            }
+            LiveEventBody::ParticipantExited { participant } => {
+                let owner = key(&participant.user, &participant.client_id);
+                let forced = self.exited(id, owner, participant.participant_id.as_str());
+                self.live
+                    .host_of(live_event)
+                    .into_iter()
+                    .chain(forced)
+                    .collect()
+            }
+            LiveEventBody::HostEntered { host } => {
+                let owner = key(&host.user, &host.client_id);
+                let mut targets = self.live.members(id);
+                targets.retain(|k| *k != owner);
+                targets
+            }
+            LiveEventBody::HostExited { host } => {
+                let owner = key(&host.user, &host.client_id);
+                let forced = self.exited(id, owner, host.host_id.as_str());
+                self.live.members(id).into_iter().chain(forced).collect()
+            }
+            LiveEventBody::Ended => {
+                let mut targets = self.live.members(id);
+                if let Some((kicked, _)) = self.live.kicked.remove(id) {
+                    targets.extend(kicked);
+                }
+                targets.sort();
+                targets.dedup();
+                targets
+            }
+            _ => self.live.members(id),
+        }
+    }
+
+    fn send_live(&self, id: &LiveEventId, targets: Vec<DeviceKey>, text: &str) {
+        for key in targets {
+            let Some(conn) = self.devices.get(&key).and_then(|d| d.conn.as_ref()) else {
+                continue;
+            };
+            let frame = Frame {
+                audience: Audience::Live(id.clone()),
+                text: text.to_owned(),
+            };
+            if conn.frames.try_send(frame).is_err() {
+                let _ = conn.close.send(Some(TOO_SLOW));
+            }
+        }
+    }
+}
+
+impl Hub {
+    /// Takes a live seat before entering; refuses a second seat of the device in the live
+    /// event, and any seat once the connection was replaced or revoked.
+    pub fn live_join(
+        &self,
+        key: &DeviceKey,
+        conn_id: u64,
+        id: &LiveEventId,
+        role: LiveRole,
+    ) -> Result<(), WireError> {
+        let mut state = self.lock();
+        let device = match state.devices.get_mut(key) {
+            Some(d) if d.conn.as_ref().is_some_and(|c| c.id == conn_id) => d,
+            _ => {
+                return Err(WireError::new(
+                    code::NOT_AUTHORIZED,
+                    "this connection's session has ended",
+                ));
+            }
+        };
+        if device.live.contains_key(id) {
+            return Err(WireError::new(
+                code::LIVE_EVENT_ACTION_NOT_ALLOWED,
+                "this client already entered the live event",
+            ));
+        }
+        let seat = LiveSeat {
+            role,
+            leaving: false,
+        };
+        device.live.insert(id.clone(), seat);
+        state
+            .live
+            .audiences
+            .entry(id.clone())
+            .or_default()
+            .insert(key.clone());
+        Ok(())
+    }
+
+    /// Gives a live seat back (enter refused, or exit done).
+    pub fn live_leave(&self, key: &DeviceKey, id: &LiveEventId, role: &LiveRole) {
+        self.lock().remove_live_seat(key, id, role.id());
+    }
+
+    /// The device's role in the live event, marked as leaving if `leaving`.
+    pub fn live_seat(&self, key: &DeviceKey, id: &LiveEventId, leaving: bool) -> Option<LiveRole> {
+        let mut state = self.lock();
+        let seat = state.devices.get_mut(key)?.live.get_mut(id)?;
+        seat.leaving |= leaving;
+        Some(seat.role.clone())
+    }
+
+    /// The device's live seats (kept from an earlier connection, for `hello`).
+    pub fn live_seats(&self, key: &DeviceKey) -> Vec<(LiveEventId, LiveRole)> {
+        let state = self.lock();
+        state
+            .devices
+            .get(key)
+            .map(|d| {
+                d.live
+                    .iter()
+                    .map(|(id, s)| (id.clone(), s.role.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Routes one committed live-event event to the connections it concerns.
+    pub(super) fn route_live(&self, live_event: &LiveEvent, body: &LiveEventBody, at: Millis) {
+        let Some((name, data)) = live_protocol::event(live_event, body) else {
+            return;
+        };
+        let id = &live_event.live_event_id;
+        let text = live_protocol::event_frame(name, id, at, data);
+        let mut state = self.lock();
+        let targets = state.live_targets(live_event, body);
+        state.send_live(id, targets, &text);
+    }
+
+    /// Pushes a frame that is not a stored event (chat, host media) to every member of the
+    /// live event but `except`.
+    pub fn live_broadcast(&self, id: &LiveEventId, except: &DeviceKey, text: &str) {
+        let state = self.lock();
+        let mut targets = state.live.members(id);
+        targets.retain(|k| k != except);
+        state.send_live(id, targets, text);
+    }
+
+    /// Takes one of the user's chat tokens; `429100` when the user sends too fast.
+    pub fn chat_allowed(&self, user: &opencalls_domain::UserId) -> Result<(), WireError> {
+        if self.lock().live.take_chat_token(user) {
+            return Ok(());
+        }
+        Err(WireError::new(
+            code::RATE_LIMITED,
+            format!(
+                "too many chat messages: at most {CHAT_PER_SECOND} per second (bursts of {CHAT_BURST})"
+            ),
+        ))
+    }
+
+    /// Exits dropped live seats through the services (their events reach the others).
+    pub(crate) async fn exit_live_seats(&self, seats: Vec<(LiveEventId, LiveRole)>) {
+        let live = &self.services.live_events;
+        for (id, role) in seats {
+            // Already out (the event ended meanwhile) is fine: the seat is free either way.
+            let result = match &role {
+                LiveRole::Host(host) => live.host_exit(id.as_str(), host).await.map(drop),
+                LiveRole::Participant(p) => live.participant_exit(id.as_str(), p).await.map(drop),
+            };
+            if let Err(err) = result {
+                tracing::debug!(%id, role = role.name(), %err, "exit of a dropped live seat");
+            }
+        }
+    }
+}
