@@ -170,6 +170,9 @@ impl Connection {
             "room.enter" => self.enter(protocol::params(request.params)?).await,
             "room.exit" => self.exit(protocol::params(request.params)?).await,
             "room.set_media" => self.set_media(protocol::params(request.params)?).await,
+            "media.offer" => {
+                crate::media::offer(&self.hub, &self.key, protocol::params(request.params)?).await
+            }
             other => Err(WireError::invalid(format!(
                 "unknown message type '{other}'"
             ))),
@@ -240,6 +243,11 @@ impl Connection {
         rooms
             .set_media(room_id.as_str(), &pid, p.is_audio_on, p.is_video_on)
             .await?;
+        if let Some(media) = self.hub.media.get() {
+            media
+                .set_media(pid.as_str(), p.is_audio_on, p.is_video_on)
+                .await;
+        }
         let room = rooms.get(room_id.as_str()).await?;
         let participant = room
             .current_participants
@@ -282,6 +290,7 @@ fn metric_kind(kind: &str) -> &'static str {
         "room.enter" => "room.enter",
         "room.exit" => "room.exit",
         "room.set_media" => "room.set_media",
+        "media.offer" => "media.offer",
         _ => "unknown",
     }
 }
