@@ -138,7 +138,13 @@ impl Connection {
     /// Handles one text frame and renders its answer; also names the room of a refused
     /// `room.enter`, whose events queued meanwhile must not reach the client.
     async fn answer(&self, text: &str) -> (String, Option<RoomId>) {
-        let request = match protocol::parse_request(text, self.hub.config.max_message_bytes) {
+        // SDP offers are bigger than any other request: they get their own bound.
+        let max = self.hub.config.max_message_bytes;
+        let request = match protocol::parse_request(text, max.max(crate::media::MAX_OFFER_FRAME)) {
+            Ok(request) if text.len() > max && request.kind != "media.offer" => {
+                let err = WireError::invalid(format!("messages are limited to {max} bytes"));
+                return (protocol::error(request.id.as_deref(), &err), None);
+            }
             Ok(request) => request,
             Err((id, err)) => return (protocol::error(id.as_deref(), &err), None),
         };

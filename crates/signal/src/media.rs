@@ -27,6 +27,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
+/// Largest `media.offer` frame: the SFU's offer limit plus room for the other fields.
+pub(crate) const MAX_OFFER_FRAME: usize = opencalls_sfu::MAX_OFFER_BYTES + 1024;
+
 /// Settings of the media bridge.
 #[derive(Clone, Debug)]
 pub struct MediaConfig {
