@@ -306,3 +306,38 @@ async fn offers_need_a_seat_and_valid_sdp() {
     assert_eq!(sfu_peers(&server).await, (0, 0, 0));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn offers_may_exceed_the_message_limit_and_a_new_offer_replaces_the_old() {
+    let server = TestServer::start_with(|c| c.ws_max_message_bytes = 1024).await;
+    let room = common::id_of(&server.create_room("small_room_for_video").await);
+    let alice = join(&server, &room, "alice", 1, true).await;
+    let bob = join(&server, &room, "bob", 2, true).await;
+    until("bob hears alice", async || {
+        bob.peer.stats().from_source(1).audio_frames > 5
+    })
+    .await;
+
+    // Other requests keep the message limit.
+    let padding = "x".repeat(2000);
+    let err = alice
+        .client
+        .request("ping", serde_json::json!({ "padding": padding }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(400100), "{err}");
+
+    // Alice offers again (a 5+5-slot offer is well over 1 KiB): her old transport goes, the
+    // new one carries her media, and the SFU holds one peer for her.
+    let (again, _) = join_media(&alice.client, &room, peer_config(3, 5, true))
+        .await
+        .expect("second offer");
+    until("bob receives alice's new transport", async || {
+        bob.peer.stats().from_source(3).video_frames > 5
+    })
+    .await;
+    assert_eq!(sfu_peers(&server).await.0, 2);
+    again.stop().await;
+    alice.peer.stop().await;
+    server.stop().await;
+}

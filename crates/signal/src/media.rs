@@ -182,7 +182,11 @@ impl MediaBridge {
                 Ok(answer)
             }
             Err(err) => {
-                tables.release(&self.sfu, &group).await;
+                // Only a group this refused offer created (still empty) goes away.
+                if tables.groups.get(&group) == Some(&0) {
+                    tables.groups.remove(&group);
+                    let _ = self.sfu.remove_group(group).await;
+                }
                 Err(err.into())
             }
         }
@@ -239,6 +243,24 @@ impl MediaBridge {
             .await?;
         let _ = self.sfu.set_forwarding(group, forwarding).await;
         Ok(answer)
+    }
+
+    /// The live event is over (or deleted): every member's peer and the group go.
+    pub async fn remove_live_event(&self, live_event_id: &str) {
+        let group = live_group(live_event_id);
+        let mut tables = self.tables.lock().await;
+        let members: Vec<String> = tables
+            .peers
+            .iter()
+            .filter(|(_, entry)| entry.group == group)
+            .map(|(member, _)| member.clone())
+            .collect();
+        for member in members {
+            if let Some(old) = tables.peers.remove(&member) {
+                let _ = self.sfu.remove_peer(old.peer).await;
+                tables.release(&self.sfu, &old.group).await;
+            }
+        }
     }
 
     /// A committed event: exits remove their peer.
