@@ -67,6 +67,10 @@ pub struct Config {
     pub media_advertised_addrs: Vec<SocketAddr>,
     /// Speakers forwarded in `large_room_for_audio_only` rooms.
     pub media_active_speakers: usize,
+    /// A media transport whose ICE+DTLS is not up this long after the answer is dropped, ms.
+    pub media_connect_timeout_ms: u64,
+    /// A connected media transport silent this long is dropped (`media.disconnected`), ms.
+    pub media_transport_timeout_ms: u64,
 }
 
 /// Where state lives.
@@ -97,6 +101,8 @@ impl Default for Config {
             media_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             media_advertised_addrs: Vec::new(),
             media_active_speakers: 3,
+            media_connect_timeout_ms: 15_000,
+            media_transport_timeout_ms: 10_000,
         }
     }
 }

@@ -6,7 +6,11 @@
 use crate::config::{Config, ConfigError};
 use opencalls_sfu::{SfuConfig, SfuEvents, SfuHandle};
 use std::net::SocketAddr;
+use std::time::Duration;
 
+/// Shortest connect/transport timeout accepted; lower values would drop healthy peers on
+/// the first scheduling hiccup (tests use 1 s).
+const MIN_TIMEOUT_MS: u64 = 500;
 /// Most advertised addresses (each becomes an ICE candidate in every answer).
 const MAX_ADVERTISED: usize = 8;
 
@@ -45,6 +49,30 @@ impl Config {
                 }
             };
         }
+        for (name, slot) in [
+            (
+                "OPENCALLS_MEDIA_CONNECT_TIMEOUT_MS",
+                &mut self.media_connect_timeout_ms,
+            ),
+            (
+                "OPENCALLS_MEDIA_TRANSPORT_TIMEOUT_MS",
+                &mut self.media_transport_timeout_ms,
+            ),
+        ] {
+            if let Some(raw) = var(name).filter(|v| !v.is_empty()) {
+                *slot = match raw.trim().parse::<u64>() {
+                    Ok(n) if n >= MIN_TIMEOUT_MS => n,
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            name,
+                            message: format!(
+                                "expected an integer >= {MIN_TIMEOUT_MS}, got '{raw}'"
+                            ),
+                        });
+                    }
+                };
+            }
+        }
         self.validate_media()
     }
 
@@ -75,6 +103,11 @@ impl Config {
                 "each address needs a specific IP and a non-zero port",
             );
         }
+        if self.media_connect_timeout_ms < MIN_TIMEOUT_MS
+            || self.media_transport_timeout_ms < MIN_TIMEOUT_MS
+        {
+            return invalid("media_*_timeout_ms", "must be at least 500");
+        }
         if !(1..=16).contains(&self.media_active_speakers) {
             return invalid("media_active_speakers", "must be from 1 to 16");
         }
@@ -87,6 +120,8 @@ impl Config {
             bind: self.media_addr,
             advertised: self.media_advertised_addrs.clone(),
             default_active_speakers: self.media_active_speakers,
+            connect_timeout: Duration::from_millis(self.media_connect_timeout_ms),
+            transport_timeout: Duration::from_millis(self.media_transport_timeout_ms),
             ..SfuConfig::default()
         }
     }
@@ -132,6 +167,7 @@ mod tests {
             ("OPENCALLS_MEDIA_ADVERTISED_ADDRS", "192.0.2.7"),
             ("OPENCALLS_MEDIA_ADVERTISED_ADDRS", "0.0.0.0:5"),
             ("OPENCALLS_MEDIA_ACTIVE_SPEAKERS", "0"),
+            ("OPENCALLS_MEDIA_TRANSPORT_TIMEOUT_MS", "10"),
         ] {
             let err = Config::default().apply_env(|n| (n == name).then(|| value.into()));
             assert!(err.is_err(), "{name}={value} must be refused");

@@ -341,3 +341,38 @@ async fn offers_may_exceed_the_message_limit_and_a_new_offer_replaces_the_old() 
     alice.peer.stop().await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_lost_transport_keeps_the_participant_and_a_new_offer_recovers() {
+    let server = TestServer::start_with(|c| c.media_transport_timeout_ms = 1000).await;
+    let room = common::id_of(&server.create_room("small_room_for_video").await);
+    let mut alice = join(&server, &room, "alice", 1, true).await;
+    let bob = join(&server, &room, "bob", 2, true).await;
+    until("bob sees alice", async || {
+        bob.peer.stats().from_source(1).video_frames > 5
+    })
+    .await;
+
+    alice.peer.stop().await; // vanishes without a DTLS close: looks like a lost network
+    let lost = alice
+        .client
+        .wait_for(WAIT, |m| {
+            matches!(m, Incoming::Event { name, data, .. }
+                if name == "media.disconnected" && data["reason"] == "transport_lost")
+        })
+        .await;
+    assert!(lost.is_some(), "alice is told her media transport was lost");
+    assert_eq!(sfu_peers(&server).await.0, 1);
+    let list = participants(&server, &room).await;
+    assert_eq!(list.len(), 2, "alice keeps her seat: {list:?}");
+
+    let (again, _) = join_media(&alice.client, &room, peer_config(3, 5, true))
+        .await
+        .expect("renegotiate");
+    until("alice's media flows again", async || {
+        bob.peer.stats().from_source(3).video_frames > 5
+            && again.stats().from_source(2).audio_frames > 5
+    })
+    .await;
+    server.stop().await;
+}
