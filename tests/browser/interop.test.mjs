@@ -135,6 +135,20 @@ test('two Chromium pages see and hear each other through the SFU', async (t) => 
       return s.framesDecoded > 0 && s.audioPackets > 0 && s.audioSamples > 0 && s.framesDecoded;
     });
     assert.ok(got > 0);
+    // The SFU advertised only loopback, and that is where the media went.
+    const { candidates, remote } = await page.evaluate(async () => {
+      const pc = window.demo.call.pc;
+      const report = await pc.getStats();
+      const remote = [];
+      report.forEach((s) => {
+        if (s.type === 'candidate-pair' && s.nominated) {
+          remote.push(report.get(s.remoteCandidateId)?.address);
+        }
+      });
+      return { candidates: pc.remoteDescription.sdp.match(/^a=candidate:.*$/gm) || [], remote };
+    });
+    assert.ok(candidates.length > 0 && candidates.every((c) => c.includes(' 127.0.0.1 ')), candidates.join('\n'));
+    assert.ok(remote.length > 0 && remote.every((a) => a === '127.0.0.1'), String(remote));
     // The other participant's tile shows the stream the SFU labelled as theirs.
     const tiles = await page.evaluate(() => window.demo.call.remote.size);
     assert.equal(tiles, 1, `${userId} sees exactly one remote participant`);
