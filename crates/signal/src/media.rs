@@ -336,6 +336,15 @@ pub(crate) async fn offer(
     let answer = bridge
         .add(group, policy, pid.as_str(), Role::Participant, sdp)
         .await?;
+    // The seat may have gone while the SFU answered (exit, deletion, revocation): its exit
+    // event may already have passed the bridge, so drop the new peer here.
+    if hub.seat(key, &room_id, false).as_ref() != Some(&pid) {
+        bridge.remove(pid.as_str()).await;
+        return Err(WireError::new(
+            code::NOT_FOUND,
+            "this client is not in the room",
+        ));
+    }
     bridge
         .set_media(
             pid.as_str(),
