@@ -80,7 +80,9 @@ function inbound() {
   });
 }
 
-test('two Chromium pages see and hear each other through the SFU', async (t) => {
+/** Starts a server and a browser, and has two demo pages (alice, bob) enter one new room
+ *  of `roomType` (`extra`: more demo-page query parameters). Everything is torn down after the test `t`. */
+async function twoPagesInARoom(t, roomType, extra = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'opencalls-browser-'));
   const profile = mkdtempSync(path.join(tmpdir(), 'opencalls-chromium-'));
   const { child, base } = await startServer(dataDir);
@@ -92,7 +94,7 @@ test('two Chromium pages see and hear each other through the SFU', async (t) => 
     rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
   });
 
-  const { room } = await api(base, 'POST', '/v1/rooms', { type: 'small_room_for_video' });
+  const { room } = await api(base, 'POST', '/v1/rooms', { type: roomType });
   const users = [];
   for (const userId of ['alice', 'bob']) {
     const user = await api(base, 'POST', '/v1/users', { user_id: userId, issue_access_token: true });
@@ -117,7 +119,7 @@ test('two Chromium pages see and hear each other through the SFU', async (t) => 
     const page = await browser.newPage();
     page.on('pageerror', (err) => console.error(`[${userId}] ${err}`));
     const query = new URLSearchParams({
-      user_id: userId, access_token: token, room_id: room.room_id, autojoin: '1',
+      user_id: userId, access_token: token, room_id: room.room_id, autojoin: '1', ...extra,
     });
     await page.goto(`${base}/demo/?${query}`);
     pages.push({ userId, page });
@@ -129,6 +131,11 @@ test('two Chromium pages see and hear each other through the SFU', async (t) => 
       return page.evaluate(() => !!window.demo.call?.pc);
     });
   }
+  return { base, room, pages };
+}
+
+test('two Chromium pages see and hear each other through the SFU', async (t) => {
+  const { base, room, pages } = await twoPagesInARoom(t, 'small_room_for_video');
   for (const { userId, page } of pages) {
     const got = await until(`${userId} decodes video and receives audio`, async () => {
       const s = await page.evaluate(inbound);
@@ -159,4 +166,17 @@ test('two Chromium pages see and hear each other through the SFU', async (t) => 
     return list.length === 2 && list.every((p) => p.state === 'connected') && list;
   });
   assert.ok(participants.every((p) => p.connected_at > 0));
+});
+
+test('in an audio-only room the SDK offers no video and the pages hear each other', async (t) => {
+  const { pages } = await twoPagesInARoom(t, 'large_room_for_audio_only', { video: '0' });
+  for (const { userId, page } of pages) {
+    await until(`${userId} receives audio`, async () => {
+      const s = await page.evaluate(inbound);
+      return s.audioPackets > 0 && s.audioSamples > 0;
+    });
+    const offer = await page.evaluate(() => window.demo.call.pc.localDescription.sdp);
+    assert.ok(!/^m=video/m.test(offer), `${userId} offered video in an audio-only room`);
+    assert.equal((offer.match(/^m=audio/gm) || []).length, 4, 'one send + 3 receive slots');
+  }
 });
