@@ -362,6 +362,13 @@ async fn a_lost_transport_keeps_the_participant_and_a_new_offer_recovers() {
         })
         .await;
     assert!(lost.is_some(), "alice is told her media transport was lost");
+    let (status, metrics) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().unwrap_or_default();
+    assert!(
+        metrics.contains(r#"opencalls_media_peers_disconnected_total{reason="transport_lost"} 1"#),
+        "{metrics}"
+    );
     assert_eq!(sfu_peers(&server).await.0, 1);
     let list = participants(&server, &room).await;
     assert_eq!(list.len(), 2, "alice keeps her seat: {list:?}");

@@ -363,6 +363,12 @@ pub(crate) async fn run_events(hub: Arc<Hub>, mut events: SfuEvents) {
         };
         match event {
             SfuEvent::PeerConnected { group, peer } => {
+                hub.services.metrics.count(
+                    "opencalls_media_peers_connected_total",
+                    "Media transports that came up (ICE+DTLS and first media).",
+                    Vec::new(),
+                    1,
+                );
                 let Some(room_id) = room_of(&group) else {
                     continue;
                 };
@@ -379,6 +385,12 @@ pub(crate) async fn run_events(hub: Arc<Hub>, mut events: SfuEvents) {
                 peer,
                 reason,
             } => {
+                hub.services.metrics.count(
+                    "opencalls_media_peers_disconnected_total",
+                    "Media transports that went away, by reason.",
+                    vec![("reason", reason_name(reason).to_owned())],
+                    1,
+                );
                 if reason == DisconnectReason::Removed || !bridge.peer_gone(&peer).await {
                     continue;
                 }
