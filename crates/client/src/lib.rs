@@ -7,6 +7,8 @@
 //! an id, `goodbye`, the close) arrives in order through [`Client::next_incoming`].
 #![forbid(unsafe_code)]
 
+pub mod media;
+
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};

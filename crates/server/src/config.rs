@@ -61,6 +61,16 @@ pub struct Config {
     pub reconnect_grace_ms: u64,
     /// Largest client-protocol message handled, in bytes.
     pub ws_max_message_bytes: usize,
+    /// UDP address of the SFU (all calls' media on one port).
+    pub media_addr: SocketAddr,
+    /// ICE host candidates put in SDP answers; empty = `media_addr` itself.
+    pub media_advertised_addrs: Vec<SocketAddr>,
+    /// Speakers forwarded in `large_room_for_audio_only` rooms.
+    pub media_active_speakers: usize,
+    /// A media transport whose ICE+DTLS is not up this long after the answer is dropped, ms.
+    pub media_connect_timeout_ms: u64,
+    /// A connected media transport silent this long is dropped (`media.disconnected`), ms.
+    pub media_transport_timeout_ms: u64,
 }
 
 /// Where state lives.
@@ -88,6 +98,11 @@ impl Default for Config {
             heartbeat_timeout_ms: 45_000,
             reconnect_grace_ms: 10_000,
             ws_max_message_bytes: 16 * 1024,
+            media_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            media_advertised_addrs: Vec::new(),
+            media_active_speakers: 3,
+            media_connect_timeout_ms: 15_000,
+            media_transport_timeout_ms: 10_000,
         }
     }
 }
@@ -133,6 +148,7 @@ impl Config {
             self.app_id = app_id;
         }
         self.apply_webhook_env(&var)?;
+        self.apply_media_env(&var)?;
         self.apply_signal_env(&var)
     }
 

@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod media;
+mod web;
 
 pub use config::{Config, ConfigError, DatabaseUrl};
 
@@ -29,6 +31,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("starting the webhook worker: {0}")]
     Webhooks(String),
+    #[error("starting the media layer (SFU): {0}")]
+    Media(String),
 }
 
 /// Opens the store named by the configuration.
@@ -43,6 +47,9 @@ pub struct App {
     pub config: Config,
     pub services: Services,
     pub store: Arc<dyn Store>,
+    /// The SFU, started by `open` (its UDP port is bound) and stopped when `serve` ends.
+    pub sfu: opencalls_sfu::SfuHandle,
+    sfu_events: opencalls_sfu::SfuEvents,
 }
 
 impl App {
@@ -58,16 +65,21 @@ impl App {
             return Err(ConfigError::MissingApiToken.into());
         }
         config.validate_webhooks()?;
+        config.validate_media()?;
         let store = open_store(&config)?;
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store.clone(), clock)
             .with_app_id(&config.app_id)
             .with_session_ttl(ttl_ms);
+        let (sfu, sfu_events) = media::start(&config)?;
+        tracing::info!(addr = %sfu.local_addr(), "media layer (SFU) listening on UDP");
         Ok(Self {
             config,
             services,
             store,
+            sfu,
+            sfu_events,
         })
     }
 
@@ -100,10 +112,19 @@ impl App {
             Err(err) => tracing::error!(%err, "exiting leftover live-event presence failed"),
         }
         let webhooks = self.start_webhooks(&api_token)?;
-        let (signal_routes, signal) =
-            opencalls_signal::router(self.services.clone(), self.config.signal_config());
-        let app =
-            opencalls_api::router(self.services, ApiConfig { api_token }).merge(signal_routes);
+        let bridge = Arc::new(opencalls_signal::MediaBridge::new(
+            self.sfu.clone(),
+            self.config.media_config(),
+        ));
+        let (signal_routes, signal) = opencalls_signal::router_with_media(
+            self.services.clone(),
+            self.config.signal_config(),
+            Some((bridge, self.sfu_events)),
+        );
+        let sfu = self.sfu;
+        let app = opencalls_api::router(self.services, ApiConfig { api_token })
+            .merge(signal_routes)
+            .merge(web::routes());
         tracing::info!(addr = %listener.local_addr()?, "serving the Platform API and the client protocol");
         // Upgraded WebSockets outlive graceful shutdown, so close them (and exit their
         // participants) first.
@@ -115,6 +136,7 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         webhooks.stop().await;
+        sfu.shutdown().await;
         served?;
         tracing::info!("server stopped");
         Ok(())

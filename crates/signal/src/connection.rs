@@ -142,7 +142,13 @@ impl Connection {
     /// a refused `room.enter` / `live.enter`, whose events queued meanwhile must not reach
     /// the client.
     async fn answer(&self, text: &str) -> (String, Option<Audience>) {
-        let request = match protocol::parse_request(text, self.hub.config.max_message_bytes) {
+        // SDP offers are bigger than any other request: they get their own bound.
+        let max = self.hub.config.max_message_bytes;
+        let request = match protocol::parse_request(text, max.max(crate::media::MAX_OFFER_FRAME)) {
+            Ok(request) if text.len() > max && request.kind != "media.offer" => {
+                let err = WireError::invalid(format!("messages are limited to {max} bytes"));
+                return (protocol::error(request.id.as_deref(), &err), None);
+            }
             Ok(request) => request,
             Err((id, err)) => return (protocol::error(id.as_deref(), &err), None),
         };
@@ -174,6 +180,9 @@ impl Connection {
             "room.enter" => self.enter(protocol::params(request.params)?).await,
             "room.exit" => self.exit(protocol::params(request.params)?).await,
             "room.set_media" => self.set_media(protocol::params(request.params)?).await,
+            "media.offer" => {
+                crate::media::offer(&self.hub, &self.key, protocol::params(request.params)?).await
+            }
             kind if kind.starts_with("live.") => self.live(kind, request.params).await,
             other => Err(WireError::invalid(format!(
                 "unknown message type '{other}'"
@@ -249,6 +258,11 @@ impl Connection {
         rooms
             .set_media(room_id.as_str(), &pid, p.is_audio_on, p.is_video_on)
             .await?;
+        if let Some(media) = self.hub.media.get() {
+            media
+                .set_media(pid.as_str(), p.is_audio_on, p.is_video_on)
+                .await;
+        }
         let room = rooms.get(room_id.as_str()).await?;
         let participant = room
             .current_participants
@@ -291,6 +305,7 @@ fn metric_kind(kind: &str) -> &'static str {
         "room.enter" => "room.enter",
         "room.exit" => "room.exit",
         "room.set_media" => "room.set_media",
+        "media.offer" => "media.offer",
         other => live::metric_kind(other),
     }
 }

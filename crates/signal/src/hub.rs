@@ -124,6 +124,8 @@ pub(crate) struct Hub {
     state: Mutex<State>,
     pub services: Services,
     pub config: SignalConfig,
+    /// The media bridge, when the server runs an SFU (set once at start).
+    pub media: std::sync::OnceLock<Arc<crate::media::MediaBridge>>,
 }
 
 impl Hub {
@@ -132,6 +134,7 @@ impl Hub {
             state: Mutex::new(State::default()),
             services,
             config,
+            media: std::sync::OnceLock::new(),
         })
     }
 
@@ -363,6 +366,29 @@ impl Hub {
         let state = self.lock();
         for conn in state.devices.values().filter_map(|d| d.conn.as_ref()) {
             let _ = conn.close.send(Some(RESYNC));
+        }
+    }
+
+    /// Queues a frame for the room's devices, or only for the device holding seat `to`.
+    pub fn push(&self, room_id: &RoomId, to: Option<&ParticipantId>, text: String) {
+        let state = self.lock();
+        let Some(members) = state.rooms.get(room_id) else {
+            return;
+        };
+        for (pid, key) in members {
+            if to.is_some_and(|to| to != pid) {
+                continue;
+            }
+            let Some(conn) = state.devices.get(key).and_then(|d| d.conn.as_ref()) else {
+                continue;
+            };
+            let frame = Frame {
+                audience: Audience::Room(room_id.clone()),
+                text: text.clone(),
+            };
+            if conn.frames.try_send(frame).is_err() {
+                let _ = conn.close.send(Some(TOO_SLOW));
+            }
         }
     }
 

@@ -12,7 +12,10 @@ mod connection;
 mod http;
 mod hub;
 pub mod live_protocol;
+mod media;
 pub mod protocol;
+
+pub use media::{MediaBridge, MediaConfig};
 
 use axum::Router;
 use hub::Hub;
@@ -62,7 +65,21 @@ impl SignalHandle {
 
 /// The client routes and the handle of the fan-out task. Call inside a Tokio runtime.
 pub fn router(services: Services, config: SignalConfig) -> (Router, SignalHandle) {
+    router_with_media(services, config, None)
+}
+
+/// Like [`router`], with calls' media going through the SFU behind `media` (the bridge and
+/// the SFU's event queue, consumed until the SFU stops).
+pub fn router_with_media(
+    services: Services,
+    config: SignalConfig,
+    media: Option<(Arc<MediaBridge>, opencalls_sfu::SfuEvents)>,
+) -> (Router, SignalHandle) {
     let hub = Hub::new(services, config);
+    if let Some((bridge, events)) = media {
+        let _ = hub.media.set(bridge);
+        tokio::spawn(media::run_events(hub.clone(), events));
+    }
     let task = tokio::spawn(fan_out(hub.clone()));
     let router = http::routes(hub.clone());
     (router, SignalHandle { hub, task })
@@ -77,7 +94,12 @@ async fn fan_out(hub: Arc<Hub>) {
     loop {
         tokio::select! {
             event = events.recv() => match event {
-                Ok(event) => hub.route(&event),
+                Ok(event) => {
+                    hub.route(&event);
+                    if let Some(media) = hub.media.get() {
+                        media.on_event(&event);
+                    }
+                }
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(lost = n, "signaling fell behind the event bus; clients must resync");
                     hub.resync_all();

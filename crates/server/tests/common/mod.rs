@@ -20,6 +20,8 @@ pub struct TestServer {
     pub clock: Arc<OffsetClock>,
     pub dir: Arc<TempDir>,
     pub http: reqwest::Client,
+    /// The server's SFU (stats).
+    pub sfu: opencalls_sfu::SfuHandle,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -51,6 +53,7 @@ impl TestServer {
         let clock = Arc::new(OffsetClock::new());
         let app = App::open_with_clock(config, clock.clone()).expect("open app");
         let services = app.services.clone();
+        let sfu = app.sfu.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -69,6 +72,7 @@ impl TestServer {
             clock,
             dir,
             http: reqwest::Client::new(),
+            sfu,
             shutdown: Some(tx),
             task: Some(task),
         }

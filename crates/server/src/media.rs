@@ -1,0 +1,176 @@
+//! The `## Media` settings (docs/configuration.md) and the start of the SFU.
+//!
+//! Invariant: the SFU never advertises an address clients cannot reach: binding an
+//! unspecified address (`0.0.0.0`, `::`) requires explicit advertised addresses.
+
+use crate::config::{Config, ConfigError};
+use opencalls_sfu::{SfuConfig, SfuEvents, SfuHandle};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Shortest connect/transport timeout accepted; lower values would drop healthy peers on
+/// the first scheduling hiccup (tests use 1 s).
+const MIN_TIMEOUT_MS: u64 = 500;
+/// Most advertised addresses (each becomes an ICE candidate in every answer).
+const MAX_ADVERTISED: usize = 8;
+
+impl Config {
+    /// `OPENCALLS_MEDIA_ADDR`, `OPENCALLS_MEDIA_ADVERTISED_ADDRS` (comma-separated
+    /// `IP:port`), `OPENCALLS_MEDIA_ACTIVE_SPEAKERS`.
+    pub(crate) fn apply_media_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        if let Some(raw) = var("OPENCALLS_MEDIA_ADDR").filter(|v| !v.is_empty()) {
+            self.media_addr = raw.trim().parse().map_err(|e| ConfigError::Invalid {
+                name: "OPENCALLS_MEDIA_ADDR",
+                message: format!("expected IP:port, got '{raw}': {e}"),
+            })?;
+        }
+        if let Some(raw) = var("OPENCALLS_MEDIA_ADVERTISED_ADDRS") {
+            let mut addrs = Vec::new();
+            for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let addr: SocketAddr = part.parse().map_err(|e| ConfigError::Invalid {
+                    name: "OPENCALLS_MEDIA_ADVERTISED_ADDRS",
+                    message: format!("expected IP:port, got '{part}': {e}"),
+                })?;
+                addrs.push(addr);
+            }
+            self.media_advertised_addrs = addrs;
+        }
+        if let Some(raw) = var("OPENCALLS_MEDIA_ACTIVE_SPEAKERS").filter(|v| !v.is_empty()) {
+            self.media_active_speakers = match raw.trim().parse::<usize>() {
+                Ok(n) if (1..=16).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPENCALLS_MEDIA_ACTIVE_SPEAKERS",
+                        message: format!("expected an integer from 1 to 16, got '{raw}'"),
+                    });
+                }
+            };
+        }
+        for (name, slot) in [
+            (
+                "OPENCALLS_MEDIA_CONNECT_TIMEOUT_MS",
+                &mut self.media_connect_timeout_ms,
+            ),
+            (
+                "OPENCALLS_MEDIA_TRANSPORT_TIMEOUT_MS",
+                &mut self.media_transport_timeout_ms,
+            ),
+        ] {
+            if let Some(raw) = var(name).filter(|v| !v.is_empty()) {
+                *slot = match raw.trim().parse::<u64>() {
+                    Ok(n) if n >= MIN_TIMEOUT_MS => n,
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            name,
+                            message: format!(
+                                "expected an integer >= {MIN_TIMEOUT_MS}, got '{raw}'"
+                            ),
+                        });
+                    }
+                };
+            }
+        }
+        self.validate_media()
+    }
+
+    /// Checks the media settings (also those read from the file).
+    pub fn validate_media(&self) -> Result<(), ConfigError> {
+        let invalid = |name, message: &str| {
+            Err(ConfigError::Invalid {
+                name,
+                message: message.to_owned(),
+            })
+        };
+        if self.media_addr.ip().is_unspecified() && self.media_advertised_addrs.is_empty() {
+            return invalid(
+                "OPENCALLS_MEDIA_ADVERTISED_ADDRS",
+                "required when OPENCALLS_MEDIA_ADDR binds an unspecified address",
+            );
+        }
+        if self.media_advertised_addrs.len() > MAX_ADVERTISED {
+            return invalid("OPENCALLS_MEDIA_ADVERTISED_ADDRS", "at most 8 addresses");
+        }
+        let bad = self
+            .media_advertised_addrs
+            .iter()
+            .any(|a| a.ip().is_unspecified() || a.port() == 0);
+        if bad {
+            return invalid(
+                "OPENCALLS_MEDIA_ADVERTISED_ADDRS",
+                "each address needs a specific IP and a non-zero port",
+            );
+        }
+        if self.media_connect_timeout_ms < MIN_TIMEOUT_MS
+            || self.media_transport_timeout_ms < MIN_TIMEOUT_MS
+        {
+            return invalid("media_*_timeout_ms", "must be at least 500");
+        }
+        if !(1..=16).contains(&self.media_active_speakers) {
+            return invalid("media_active_speakers", "must be from 1 to 16");
+        }
+        Ok(())
+    }
+
+    /// The SFU's settings.
+    pub fn sfu_config(&self) -> SfuConfig {
+        SfuConfig {
+            bind: self.media_addr,
+            advertised: self.media_advertised_addrs.clone(),
+            default_active_speakers: self.media_active_speakers,
+            connect_timeout: Duration::from_millis(self.media_connect_timeout_ms),
+            transport_timeout: Duration::from_millis(self.media_transport_timeout_ms),
+            ..SfuConfig::default()
+        }
+    }
+
+    /// The media bridge's settings.
+    pub fn media_config(&self) -> opencalls_signal::MediaConfig {
+        opencalls_signal::MediaConfig {
+            active_speakers: self.media_active_speakers,
+        }
+    }
+}
+
+/// Binds the media UDP port and starts the SFU's thread.
+pub(crate) fn start(config: &Config) -> Result<(SfuHandle, SfuEvents), crate::ServerError> {
+    opencalls_sfu::Sfu::start(config.sfu_config())
+        .map_err(|e| crate::ServerError::Media(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_knobs_come_from_the_environment() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "OPENCALLS_MEDIA_ADDR" => Some("0.0.0.0:50000".into()),
+                "OPENCALLS_MEDIA_ADVERTISED_ADDRS" => {
+                    Some("192.0.2.7:50000, [2001:db8::1]:50000".into())
+                }
+                "OPENCALLS_MEDIA_ACTIVE_SPEAKERS" => Some("4".into()),
+                _ => None,
+            })
+            .unwrap();
+        let sfu = config.sfu_config();
+        assert_eq!(sfu.bind.port(), 50000);
+        assert_eq!(sfu.advertised.len(), 2);
+        assert_eq!(sfu.default_active_speakers, 4);
+        for (name, value) in [
+            ("OPENCALLS_MEDIA_ADDR", "0.0.0.0:50000"),
+            ("OPENCALLS_MEDIA_ADDR", "nowhere"),
+            ("OPENCALLS_MEDIA_ADVERTISED_ADDRS", "192.0.2.7"),
+            ("OPENCALLS_MEDIA_ADVERTISED_ADDRS", "0.0.0.0:5"),
+            ("OPENCALLS_MEDIA_ACTIVE_SPEAKERS", "0"),
+            ("OPENCALLS_MEDIA_TRANSPORT_TIMEOUT_MS", "10"),
+        ] {
+            let err = Config::default().apply_env(|n| (n == name).then(|| value.into()));
+            assert!(err.is_err(), "{name}={value} must be refused");
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! The media bridge: maps rooms to SFU groups and participants to SFU peers, carries the
+//! SDP offer/answer of `media.offer`, and turns the SFU's events into room transitions
+//! (`PeerConnected` → `mark_connected`) and client events (`media.track`,
+//! `media.active_speakers`, `media.disconnected`). See docs/media.md and docs/protocol.md.
+//!
+//! Invariants:
+//! - one SFU peer per participant at a time; a new offer replaces the old peer. SFU peer ids
+//!   are `<participant_id>/<generation>` so a late `PeerDisconnected` of a replaced peer is
+//!   told apart from the current one;
+//! - a group exists while it has peers (created by the first offer, removed with the last
+//!   peer); the tables are changed under one async lock, held across the SFU command, so
+//!   create/remove of a group never interleave;
+//! - a participant's exit (any cause: `room.exit`, deletion, grace expiry) removes its peer,
+//!   driven by the committed `ParticipantExited` event, so no path leaks a peer;
+//! - the SFU crate stays free of rooms: everything room-specific lives here.
+
+use crate::hub::Hub;
+use crate::protocol::{self, WireError, code};
+use opencalls_domain::{Event, EventBody, ParticipantId, RoomId, RoomType};
+use opencalls_sfu::{
+    AddPeer, DisconnectReason, GroupId, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuEvents,
+    SfuHandle,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Largest `media.offer` frame: the SFU's offer limit plus room for the other fields.
+pub(crate) const MAX_OFFER_FRAME: usize = opencalls_sfu::MAX_OFFER_BYTES + 1024;
+
+/// Settings of the media bridge.
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    /// Speakers forwarded in `large_room_for_audio_only` rooms.
+    pub active_speakers: usize,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self { active_speakers: 3 }
+    }
+}
+
+/// Parameters of `media.offer`.
+#[derive(Deserialize)]
+pub struct OfferParams {
+    pub room_id: Option<String>,
+    /// Optional; when given it must be the caller's own participant in the room.
+    pub participant_id: Option<String>,
+    pub sdp: Option<String>,
+}
+
+struct PeerEntry {
+    group: GroupId,
+    peer: PeerId,
+}
+
+#[derive(Default)]
+struct Tables {
+    /// Group → number of peers in it.
+    groups: HashMap<GroupId, usize>,
+    /// Participant (or live-event member) → its current SFU peer.
+    peers: HashMap<String, PeerEntry>,
+    generation: u64,
+}
+
+/// Connects the signaling layer to the SFU. Cheap to share (`Arc`).
+pub struct MediaBridge {
+    sfu: SfuHandle,
+    config: MediaConfig,
+    tables: Mutex<Tables>,
+}
+
+/// The SFU group of a room.
+fn room_group(room_id: &RoomId) -> GroupId {
+    GroupId(format!("room:{room_id}"))
+}
+
+/// The SFU group of a live event.
+fn live_group(live_event_id: &str) -> GroupId {
+    GroupId(format!("live:{live_event_id}"))
+}
+
+/// The member (participant) id behind an SFU peer id.
+fn member_of(peer: &PeerId) -> &str {
+    peer.0.rsplit_once('/').map_or(peer.0.as_str(), |(m, _)| m)
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Audio => "audio",
+        Kind::Video => "video",
+    }
+}
+
+impl From<SfuError> for WireError {
+    fn from(err: SfuError) -> Self {
+        match err {
+            SfuError::VideoNotAllowed => WireError::invalid(
+                "this room is audio-only: the offer must not contain a video m-line",
+            ),
+            SfuError::InvalidOffer(why) => WireError::invalid(format!("invalid SDP offer: {why}")),
+            SfuError::PublishNotAllowed => WireError::new(
+                code::NOT_AUTHORIZED,
+                "this member may not publish media here: offer receive-only m-lines",
+            ),
+            SfuError::HostExists | SfuError::RoleNotAllowed(_) => {
+                WireError::new(code::NOT_AUTHORIZED, err.to_string())
+            }
+            SfuError::LimitReached(what) => {
+                tracing::warn!(what, "media layer limit reached");
+                WireError::new(code::INTERNAL, "the media server is at capacity")
+            }
+            other => {
+                tracing::error!(err = %other, "media layer failure");
+                WireError::new(code::INTERNAL, "internal server error")
+            }
+        }
+    }
+}
+
+impl MediaBridge {
+    pub fn new(sfu: SfuHandle, config: MediaConfig) -> Self {
+        Self {
+            sfu,
+            config,
+            tables: Mutex::new(Tables::default()),
+        }
+    }
+
+    /// The SFU this bridge drives (stats, shutdown).
+    pub fn sfu(&self) -> &SfuHandle {
+        &self.sfu
+    }
+
+    fn room_policy(&self, room_type: RoomType) -> Policy {
+        match room_type {
+            RoomType::SmallRoomForVideo => Policy::Video,
+            RoomType::LargeRoomForAudioOnly => Policy::AudioOnly {
+                max_active_speakers: self.config.active_speakers.max(1),
+            },
+        }
+    }
+
+    /// Adds (or replaces) `member`'s peer in `group` and returns the SDP answer.
+    async fn add(
+        &self,
+        group: GroupId,
+        policy: Policy,
+        member: &str,
+        role: Role,
+        offer: String,
+    ) -> Result<String, WireError> {
+        let mut tables = self.tables.lock().await;
+        if let Some(old) = tables.peers.remove(member) {
+            let _ = self.sfu.remove_peer(old.peer).await;
+            tables.release(&self.sfu, &old.group).await;
+        }
+        if !tables.groups.contains_key(&group) {
+            match self.sfu.create_group(group.clone(), policy).await {
+                Ok(()) | Err(SfuError::GroupExists(_)) => {}
+                Err(err) => return Err(err.into()),
+            }
+            tables.groups.insert(group.clone(), 0);
+        }
+        tables.generation += 1;
+        let peer = PeerId(format!("{member}/{}", tables.generation));
+        let request = AddPeer {
+            group: group.clone(),
+            peer: peer.clone(),
+            role,
+            offer,
+        };
+        match self.sfu.add_peer(request).await {
+            Ok(answer) => {
+                *tables.groups.entry(group.clone()).or_default() += 1;
+                tables
+                    .peers
+                    .insert(member.to_owned(), PeerEntry { group, peer });
+                Ok(answer)
+            }
+            Err(err) => {
+                // Only a group this refused offer created (still empty) goes away.
+                if tables.groups.get(&group) == Some(&0) {
+                    tables.groups.remove(&group);
+                    let _ = self.sfu.remove_group(group).await;
+                }
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Removes `member`'s peer, if any (exit, deletion, grace expiry, live event ended).
+    pub async fn remove(&self, member: &str) {
+        let mut tables = self.tables.lock().await;
+        if let Some(old) = tables.peers.remove(member) {
+            let _ = self.sfu.remove_peer(old.peer).await;
+            tables.release(&self.sfu, &old.group).await;
+        }
+    }
+
+    /// Stops (`on = false`) or resumes forwarding of a member's audio and/or video.
+    pub async fn set_media(&self, member: &str, audio: Option<bool>, video: Option<bool>) {
+        let peer = {
+            let tables = self.tables.lock().await;
+            match tables.peers.get(member) {
+                Some(entry) => entry.peer.clone(),
+                None => return,
+            }
+        };
+        for (kind, on) in [(Kind::Audio, audio), (Kind::Video, video)] {
+            if let Some(on) = on {
+                // A peer without that track (audio-only room) has nothing to pause.
+                let _ = self.sfu.set_paused(peer.clone(), kind, !on).await;
+            }
+        }
+    }
+
+    /// The live-event hook for the live protocol: forwards the host's media to viewers only
+    /// while the event is `ongoing`. `ongoing = false` for `ready` and `ended`.
+    pub async fn live_state_changed(&self, live_event_id: &str, ongoing: bool) {
+        let group = live_group(live_event_id);
+        if self.tables.lock().await.groups.contains_key(&group) {
+            let _ = self.sfu.set_forwarding(group, ongoing).await;
+        }
+    }
+
+    /// The live-event hook: a host (`Role::Host`) or viewer (`Role::Viewer`) of a live event
+    /// offers; `forwarding` is whether the event is `ongoing` now.
+    pub async fn live_offer(
+        &self,
+        live_event_id: &str,
+        member: &str,
+        role: Role,
+        sdp: String,
+        forwarding: bool,
+    ) -> Result<String, WireError> {
+        let group = live_group(live_event_id);
+        let answer = self
+            .add(group.clone(), Policy::Live, member, role, sdp)
+            .await?;
+        let _ = self.sfu.set_forwarding(group, forwarding).await;
+        Ok(answer)
+    }
+
+    /// The live event is over (or deleted): every member's peer and the group go.
+    pub async fn remove_live_event(&self, live_event_id: &str) {
+        let group = live_group(live_event_id);
+        let mut tables = self.tables.lock().await;
+        let members: Vec<String> = tables
+            .peers
+            .iter()
+            .filter(|(_, entry)| entry.group == group)
+            .map(|(member, _)| member.clone())
+            .collect();
+        for member in members {
+            if let Some(old) = tables.peers.remove(&member) {
+                let _ = self.sfu.remove_peer(old.peer).await;
+                tables.release(&self.sfu, &old.group).await;
+            }
+        }
+    }
+
+    /// A committed event: exits remove their peer.
+    pub(crate) fn on_event(self: &Arc<Self>, event: &Event) {
+        if let EventBody::ParticipantExited { participant } = &event.body {
+            let bridge = self.clone();
+            let member = participant.participant_id.to_string();
+            tokio::spawn(async move { bridge.remove(&member).await });
+        }
+    }
+
+    /// An SFU peer went away on its own: forget it if it is still the current one.
+    async fn peer_gone(&self, peer: &PeerId) -> bool {
+        let mut tables = self.tables.lock().await;
+        let member = member_of(peer);
+        match tables.peers.get(member) {
+            Some(entry) if &entry.peer == peer => {
+                if let Some(old) = tables.peers.remove(member) {
+                    tables.release(&self.sfu, &old.group).await;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Tables {
+    /// One peer fewer in `group`; the last one out removes the group.
+    async fn release(&mut self, sfu: &SfuHandle, group: &GroupId) {
+        let Some(count) = self.groups.get_mut(group) else {
+            return;
+        };
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            self.groups.remove(group);
+            let _ = sfu.remove_group(group.clone()).await;
+        }
+    }
+}
+
+/// `media.offer {room_id, sdp}` → `{participant_id, sdp}` (the answer).
+pub(crate) async fn offer(
+    hub: &Hub,
+    key: &crate::hub::DeviceKey,
+    p: OfferParams,
+) -> Result<Value, WireError> {
+    let bridge = hub
+        .media
+        .get()
+        .ok_or_else(|| WireError::new(code::INTERNAL, "media is not enabled on this server"))?;
+    let raw = p.room_id.ok_or_else(|| WireError::missing("room_id"))?;
+    let room_id = RoomId::parse(&raw)
+        .ok_or_else(|| WireError::new(code::NOT_FOUND, "the room was not found"))?;
+    let sdp = p.sdp.ok_or_else(|| WireError::missing("sdp"))?;
+    let pid = hub
+        .seat(key, &room_id, false)
+        .ok_or_else(|| WireError::new(code::NOT_FOUND, "this client is not in the room"))?;
+    if p.participant_id.is_some_and(|given| given != pid.as_str()) {
+        return Err(WireError::invalid(
+            "participant_id is not this client's participant in the room",
+        ));
+    }
+    let room = hub.services.rooms.get(room_id.as_str()).await?;
+    let me = room
+        .current_participants
+        .iter()
+        .find(|x| x.participant_id == pid)
+        .ok_or_else(|| WireError::new(code::NOT_FOUND, "this client is not in the room"))?;
+    let (audio, video) = (me.is_audio_on, me.is_video_on);
+    let policy = bridge.room_policy(room.room_type);
+    let group = room_group(&room_id);
+    let answer = bridge
+        .add(group, policy, pid.as_str(), Role::Participant, sdp)
+        .await?;
+    // The seat may have gone while the SFU answered (exit, deletion, revocation): its exit
+    // event may already have passed the bridge, so drop the new peer here.
+    if hub.seat(key, &room_id, false).as_ref() != Some(&pid) {
+        bridge.remove(pid.as_str()).await;
+        return Err(WireError::new(
+            code::NOT_FOUND,
+            "this client is not in the room",
+        ));
+    }
+    bridge
+        .set_media(
+            pid.as_str(),
+            (!audio).then_some(false),
+            (!video).then_some(false),
+        )
+        .await;
+    Ok(json!({ "participant_id": pid, "sdp": answer }))
+}
+
+/// Consumes the SFU's events until the SFU stops.
+pub(crate) async fn run_events(hub: Arc<Hub>, mut events: SfuEvents) {
+    while let Some(event) = events.recv().await {
+        let Some(bridge) = hub.media.get() else {
+            continue;
+        };
+        match event {
+            SfuEvent::PeerConnected { group, peer } => {
+                hub.services.metrics.count(
+                    "opencalls_media_peers_connected_total",
+                    "Media transports that came up (ICE+DTLS and first media).",
+                    Vec::new(),
+                    1,
+                );
+                let Some(room_id) = room_of(&group) else {
+                    continue;
+                };
+                let pid = ParticipantId::from_trusted(member_of(&peer).to_owned());
+                let rooms = hub.services.rooms.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = rooms.mark_connected(room_id.as_str(), &pid).await {
+                        tracing::debug!(%room_id, %pid, %err, "mark_connected");
+                    }
+                });
+            }
+            SfuEvent::PeerDisconnected {
+                group,
+                peer,
+                reason,
+            } => {
+                hub.services.metrics.count(
+                    "opencalls_media_peers_disconnected_total",
+                    "Media transports that went away, by reason.",
+                    vec![("reason", reason_name(reason).to_owned())],
+                    1,
+                );
+                if reason == DisconnectReason::Removed || !bridge.peer_gone(&peer).await {
+                    continue;
+                }
+                let data = json!({
+                    "participant_id": member_of(&peer),
+                    "reason": reason_name(reason),
+                });
+                push(
+                    &hub,
+                    &group,
+                    Some(member_of(&peer)),
+                    "media.disconnected",
+                    data,
+                );
+            }
+            SfuEvent::TrackRouted {
+                group,
+                peer,
+                mid,
+                kind,
+                source,
+            } => {
+                let data = json!({
+                    "mid": mid,
+                    "kind": kind_name(kind),
+                    "participant_id": source.as_ref().map(member_of),
+                });
+                push(&hub, &group, Some(member_of(&peer)), "media.track", data);
+            }
+            SfuEvent::ActiveSpeakersChanged { group, speakers } => {
+                let ids: Vec<&str> = speakers.iter().map(member_of).collect();
+                let data = json!({ "participant_ids": ids });
+                push(&hub, &group, None, "media.active_speakers", data);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn reason_name(reason: DisconnectReason) -> &'static str {
+    match reason {
+        DisconnectReason::Removed => "removed",
+        DisconnectReason::ConnectTimeout => "connect_timeout",
+        DisconnectReason::TransportLost => "transport_lost",
+        DisconnectReason::Failed => "failed",
+    }
+}
+
+fn room_of(group: &GroupId) -> Option<RoomId> {
+    group.0.strip_prefix("room:").and_then(RoomId::parse)
+}
+
+/// Pushes a `media.*` event to the room's devices (or one participant's device). Live-event
+/// groups are left to the live protocol (not wired here yet).
+fn push(hub: &Hub, group: &GroupId, to: Option<&str>, name: &str, data: Value) {
+    let Some(room_id) = room_of(group) else {
+        return;
+    };
+    let now = hub.services.rooms.now();
+    let text = protocol::event_frame(name, &room_id, now, data);
+    let to = to.map(|m| ParticipantId::from_trusted(m.to_owned()));
+    hub.push(&room_id, to.as_ref(), text);
+}
