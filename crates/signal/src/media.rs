@@ -14,7 +14,9 @@
 //!   driven by the committed `ParticipantExited` event, so no path leaks a peer;
 //! - the SFU crate stays free of rooms: everything room-specific lives here.
 
-use crate::hub::Hub;
+mod live;
+
+use crate::hub::{DeviceKey, Hub};
 use crate::protocol::{self, WireError, code};
 use opencalls_domain::{Event, EventBody, ParticipantId, RoomId, RoomType};
 use opencalls_sfu::{
@@ -47,6 +49,8 @@ impl Default for MediaConfig {
 #[derive(Deserialize)]
 pub struct OfferParams {
     pub room_id: Option<String>,
+    /// For live events, instead of `room_id`: the live event the device has entered.
+    pub live_event_id: Option<String>,
     /// Optional; when given it must be the caller's own participant in the room.
     pub participant_id: Option<String>,
     pub sdp: Option<String>,
@@ -55,6 +59,9 @@ pub struct OfferParams {
 struct PeerEntry {
     group: GroupId,
     peer: PeerId,
+    role: Role,
+    /// The device that offered, for live-event members (their `media.*` events go to it).
+    owner: Option<DeviceKey>,
 }
 
 #[derive(Default)]
@@ -152,6 +159,7 @@ impl MediaBridge {
         member: &str,
         role: Role,
         offer: String,
+        owner: Option<DeviceKey>,
     ) -> Result<String, WireError> {
         let mut tables = self.tables.lock().await;
         if let Some(old) = tables.peers.remove(member) {
@@ -176,9 +184,13 @@ impl MediaBridge {
         match self.sfu.add_peer(request).await {
             Ok(answer) => {
                 *tables.groups.entry(group.clone()).or_default() += 1;
-                tables
-                    .peers
-                    .insert(member.to_owned(), PeerEntry { group, peer });
+                let entry = PeerEntry {
+                    group,
+                    peer,
+                    role,
+                    owner,
+                };
+                tables.peers.insert(member.to_owned(), entry);
                 Ok(answer)
             }
             Err(err) => {
@@ -239,7 +251,7 @@ impl MediaBridge {
     ) -> Result<String, WireError> {
         let group = live_group(live_event_id);
         let answer = self
-            .add(group.clone(), Policy::Live, member, role, sdp)
+            .add(group.clone(), Policy::Live, member, role, sdp, None)
             .await?;
         let _ = self.sfu.set_forwarding(group, forwarding).await;
         Ok(answer)
@@ -263,28 +275,40 @@ impl MediaBridge {
         }
     }
 
-    /// A committed event: exits remove their peer.
+    /// A committed event: exits remove their peer; live-event state changes switch the
+    /// forwarding to viewers (see `live::on_event`).
     pub(crate) fn on_event(self: &Arc<Self>, event: &Event) {
-        if let EventBody::ParticipantExited { participant } = &event.body {
-            let bridge = self.clone();
-            let member = participant.participant_id.to_string();
-            tokio::spawn(async move { bridge.remove(&member).await });
+        match &event.body {
+            EventBody::ParticipantExited { participant } => {
+                let bridge = self.clone();
+                let member = participant.participant_id.to_string();
+                tokio::spawn(async move { bridge.remove(&member).await });
+            }
+            EventBody::LiveEvent { live_event, body } => live::on_event(self, live_event, body),
+            _ => {}
         }
     }
 
-    /// An SFU peer went away on its own: forget it if it is still the current one.
-    async fn peer_gone(&self, peer: &PeerId) -> bool {
+    /// An SFU peer went away on its own: forget it (and return it) if it is still the
+    /// current one.
+    async fn peer_gone(&self, peer: &PeerId) -> Option<PeerEntry> {
         let mut tables = self.tables.lock().await;
         let member = member_of(peer);
         match tables.peers.get(member) {
             Some(entry) if &entry.peer == peer => {
-                if let Some(old) = tables.peers.remove(member) {
-                    tables.release(&self.sfu, &old.group).await;
-                }
-                true
+                let old = tables.peers.remove(member)?;
+                tables.release(&self.sfu, &old.group).await;
+                Some(old)
             }
-            _ => false,
+            _ => None,
         }
+    }
+
+    /// The role and owning device of `peer`, if it is still a member's current peer.
+    async fn current(&self, peer: &PeerId) -> Option<(Role, Option<DeviceKey>)> {
+        let tables = self.tables.lock().await;
+        let entry = tables.peers.get(member_of(peer))?;
+        (&entry.peer == peer).then(|| (entry.role, entry.owner.clone()))
     }
 }
 
@@ -312,6 +336,9 @@ pub(crate) async fn offer(
         .media
         .get()
         .ok_or_else(|| WireError::new(code::INTERNAL, "media is not enabled on this server"))?;
+    if p.live_event_id.is_some() {
+        return live::offer(hub, key, bridge, p).await;
+    }
     let raw = p.room_id.ok_or_else(|| WireError::missing("room_id"))?;
     let room_id = RoomId::parse(&raw)
         .ok_or_else(|| WireError::new(code::NOT_FOUND, "the room was not found"))?;
@@ -334,7 +361,7 @@ pub(crate) async fn offer(
     let policy = bridge.room_policy(room.room_type);
     let group = room_group(&room_id);
     let answer = bridge
-        .add(group, policy, pid.as_str(), Role::Participant, sdp)
+        .add(group, policy, pid.as_str(), Role::Participant, sdp, None)
         .await?;
     // The seat may have gone while the SFU answered (exit, deletion, revocation): its exit
     // event may already have passed the bridge, so drop the new peer here.
@@ -370,6 +397,7 @@ pub(crate) async fn run_events(hub: Arc<Hub>, mut events: SfuEvents) {
                     1,
                 );
                 let Some(room_id) = room_of(&group) else {
+                    live::peer_connected(&hub, bridge, &group, &peer).await;
                     continue;
                 };
                 let pid = ParticipantId::from_trusted(member_of(&peer).to_owned());
@@ -391,7 +419,14 @@ pub(crate) async fn run_events(hub: Arc<Hub>, mut events: SfuEvents) {
                     vec![("reason", reason_name(reason).to_owned())],
                     1,
                 );
-                if reason == DisconnectReason::Removed || !bridge.peer_gone(&peer).await {
+                if reason == DisconnectReason::Removed {
+                    continue;
+                }
+                let Some(entry) = bridge.peer_gone(&peer).await else {
+                    continue;
+                };
+                if room_of(&group).is_none() {
+                    live::peer_lost(&hub, &group, &peer, entry, reason_name(reason));
                     continue;
                 }
                 let data = json!({
@@ -413,6 +448,11 @@ pub(crate) async fn run_events(hub: Arc<Hub>, mut events: SfuEvents) {
                 kind,
                 source,
             } => {
+                if room_of(&group).is_none() {
+                    let source = source.as_ref().map(member_of);
+                    live::track_routed(&hub, bridge, &group, &peer, &mid, kind, source).await;
+                    continue;
+                }
                 let data = json!({
                     "mid": mid,
                     "kind": kind_name(kind),
@@ -444,7 +484,7 @@ fn room_of(group: &GroupId) -> Option<RoomId> {
 }
 
 /// Pushes a `media.*` event to the room's devices (or one participant's device). Live-event
-/// groups are left to the live protocol (not wired here yet).
+/// groups have their own routing (`live.rs`).
 fn push(hub: &Hub, group: &GroupId, to: Option<&str>, name: &str, data: Value) {
     let Some(room_id) = room_of(group) else {
         return;

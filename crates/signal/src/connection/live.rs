@@ -140,6 +140,11 @@ impl Connection {
         let host = live
             .host_set_media(id.as_str(), &host_id, p.is_audio_on, p.is_video_on)
             .await?;
+        if let Some(media) = self.hub.media.get() {
+            media
+                .set_media(host_id.as_str(), p.is_audio_on, p.is_video_on)
+                .await;
+        }
         let data = json!({ "host": host });
         let frame =
             live_protocol::event_frame("live.host_media_changed", &id, live.now(), data.clone());

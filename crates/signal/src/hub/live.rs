@@ -344,3 +344,18 @@ impl Hub {
         }
     }
 }
+
+impl Hub {
+    /// Queues a frame (a `media.*` event) for one device, if it still holds a seat in the
+    /// live event.
+    pub(crate) fn live_push(&self, id: &LiveEventId, key: &DeviceKey, text: String) {
+        let state = self.lock();
+        if state
+            .devices
+            .get(key)
+            .is_some_and(|d| d.live.contains_key(id))
+        {
+            state.send_live(id, vec![key.clone()], &text);
+        }
+    }
+}

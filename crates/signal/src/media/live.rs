@@ -1,0 +1,213 @@
+//! Media for live events: `media.offer {live_event_id, sdp}` for a device that has entered
+//! the live event (the host publishes as `Role::Host`, participants receive only as
+//! `Role::Viewer`), the committed live-event events that switch the SFU's forwarding, and
+//! the SFU events of `live:` groups (host connected / disconnected, slot labels).
+//!
+//! Invariants:
+//! - the SFU forwards the host's media to viewers only while the event is `ongoing`: every
+//!   offer sets the group's forwarding from the state it read, re-reads it after the SFU
+//!   answered (a state change committed meanwhile may have passed the bridge before the
+//!   group existed), and every committed `ready`/`start` sets it again;
+//! - `ended` removes every peer and the group; any exit (leave, grace expiry, revoked
+//!   session, end) removes the member's peer, driven by its committed exit event;
+//! - the host's `connected` follows its transport: the SFU's `PeerConnected` (ICE+DTLS up
+//!   and its first media) → `host_connected`; its transport lost, failed or timed out while
+//!   it is still the host's current peer → `host_disconnected`. A replaced or removed peer
+//!   (new offer, exit, end) is no disconnection. `MediaStopped` of one of the host's tracks
+//!   does not count: a host may legitimately send nothing on a track for a while (camera
+//!   off, muted encoder), and a dead transport is caught by the transport timeout.
+
+use super::{MediaBridge, OfferParams, PeerEntry, kind_name, live_group, member_of};
+use crate::hub::live::LiveRole;
+use crate::hub::{DeviceKey, Hub};
+use crate::live_protocol;
+use crate::protocol::{WireError, code};
+use opencalls_domain::live_event::LiveEventBody;
+use opencalls_domain::{HostId, LiveEvent, LiveEventId, LiveEventState};
+use opencalls_sfu::{GroupId, Kind, PeerId, Role};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The live event of an SFU group, if it is a live-event group.
+fn live_of(group: &GroupId) -> Option<LiveEventId> {
+    group.0.strip_prefix("live:").and_then(LiveEventId::parse)
+}
+
+impl MediaBridge {
+    /// `live_offer` for a device of the live protocol: its `media.*` events go to `owner`.
+    async fn live_offer_from(
+        &self,
+        id: &LiveEventId,
+        member: &str,
+        role: Role,
+        sdp: String,
+        owner: DeviceKey,
+    ) -> Result<String, WireError> {
+        let group = live_group(id.as_str());
+        let policy = opencalls_sfu::Policy::Live;
+        self.add(group, policy, member, role, sdp, Some(owner))
+            .await
+    }
+}
+
+fn not_entered() -> WireError {
+    WireError::new(
+        code::LIVE_EVENT_NOT_ENTERED,
+        "this client has not entered the live event",
+    )
+}
+
+/// `media.offer {live_event_id, sdp}` → `{live_event_id, host_id|participant_id, sdp}`.
+pub(super) async fn offer(
+    hub: &Hub,
+    key: &DeviceKey,
+    bridge: &MediaBridge,
+    p: OfferParams,
+) -> Result<Value, WireError> {
+    if p.room_id.is_some() || p.participant_id.is_some() {
+        return Err(WireError::invalid(
+            "a live-event offer takes live_event_id and sdp, not room_id or participant_id",
+        ));
+    }
+    let raw = p.live_event_id.unwrap_or_default();
+    let id = LiveEventId::parse(&raw)
+        .ok_or_else(|| WireError::new(code::NOT_FOUND, "the live event was not found"))?;
+    let sdp = p.sdp.ok_or_else(|| WireError::missing("sdp"))?;
+    let live = &hub.services.live_events;
+    let Some(role) = hub.live_seat(key, &id, false) else {
+        live.get(id.as_str()).await?; // 400200 for an unknown event
+        return Err(not_entered());
+    };
+    let before = live.get(id.as_str()).await?;
+    let (member, sfu_role, name) = match &role {
+        LiveRole::Host(host) => (host.to_string(), Role::Host, "host_id"),
+        LiveRole::Participant(pid) => (pid.to_string(), Role::Viewer, "participant_id"),
+    };
+    let answer = bridge
+        .live_offer_from(&id, &member, sfu_role, sdp, key.clone())
+        .await?;
+    // The seat may have gone while the SFU answered (exit, end, revocation): its exit event
+    // may already have passed the bridge, so drop the new peer here.
+    if hub.live_seat(key, &id, false).as_ref() != Some(&role) {
+        bridge.remove(&member).await;
+        return Err(not_entered());
+    }
+    let now = live.get(id.as_str()).await.unwrap_or(before);
+    let ongoing = now.state == LiveEventState::Ongoing;
+    bridge.live_state_changed(id.as_str(), ongoing).await;
+    if let (LiveRole::Host(_), Some(host)) = (&role, &now.host) {
+        let (audio, video) = (host.is_audio_on, host.is_video_on);
+        bridge
+            .set_media(
+                &member,
+                (!audio).then_some(false),
+                (!video).then_some(false),
+            )
+            .await;
+    }
+    Ok(json!({ "live_event_id": id, name: member, "sdp": answer }))
+}
+
+/// A committed live-event event: state changes switch forwarding, the end frees the group,
+/// exits free the member's peer.
+pub(super) fn on_event(bridge: &Arc<MediaBridge>, live_event: &LiveEvent, body: &LiveEventBody) {
+    let bridge = bridge.clone();
+    let id = live_event.live_event_id.to_string();
+    match body {
+        LiveEventBody::SetReady | LiveEventBody::Started => {
+            let ongoing = live_event.state == LiveEventState::Ongoing;
+            tokio::spawn(async move { bridge.live_state_changed(&id, ongoing).await });
+        }
+        LiveEventBody::Ended => {
+            tokio::spawn(async move { bridge.remove_live_event(&id).await });
+        }
+        LiveEventBody::HostExited { host } => {
+            let member = host.host_id.to_string();
+            tokio::spawn(async move { bridge.remove(&member).await });
+        }
+        LiveEventBody::ParticipantExited { participant } => {
+            let member = participant.participant_id.to_string();
+            tokio::spawn(async move { bridge.remove(&member).await });
+        }
+        _ => {}
+    }
+}
+
+/// The SFU's `PeerConnected` in a live group: the host's transport is up → `connected`.
+pub(super) async fn peer_connected(
+    hub: &Arc<Hub>,
+    bridge: &MediaBridge,
+    group: &GroupId,
+    peer: &PeerId,
+) {
+    let Some(id) = live_of(group) else {
+        return;
+    };
+    if !matches!(bridge.current(peer).await, Some((Role::Host, _))) {
+        return;
+    }
+    let host = HostId::from_trusted(member_of(peer).to_owned());
+    let live = hub.services.live_events.clone();
+    tokio::spawn(async move {
+        if let Err(err) = live.host_connected(id.as_str(), &host).await {
+            tracing::debug!(%id, %host, %err, "host_connected");
+        }
+    });
+}
+
+/// The SFU dropped a member's current peer on its own (transport lost, failed, connect
+/// timeout): the host becomes `disconnected`; the member's device hears `media.disconnected`.
+pub(super) fn peer_lost(
+    hub: &Arc<Hub>,
+    group: &GroupId,
+    peer: &PeerId,
+    entry: PeerEntry,
+    reason: &str,
+) {
+    let Some(id) = live_of(group) else {
+        return;
+    };
+    let member = member_of(peer).to_owned();
+    let name = if entry.role == Role::Host {
+        let host = HostId::from_trusted(member.clone());
+        let live = hub.services.live_events.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            if let Err(err) = live.host_disconnected(id.as_str(), &host).await {
+                tracing::debug!(%id, %host, %err, "host_disconnected");
+            }
+        });
+        "host_id"
+    } else {
+        "participant_id"
+    };
+    if let Some(owner) = entry.owner {
+        let data = json!({ name: member, "reason": reason });
+        push(hub, &id, &owner, "media.disconnected", data);
+    }
+}
+
+/// A receive slot of a viewer (or the host) now carries `source` (the host) or nothing.
+pub(super) async fn track_routed(
+    hub: &Arc<Hub>,
+    bridge: &MediaBridge,
+    group: &GroupId,
+    peer: &PeerId,
+    mid: &str,
+    kind: Kind,
+    source: Option<&str>,
+) {
+    let Some(id) = live_of(group) else {
+        return;
+    };
+    let Some((_, Some(owner))) = bridge.current(peer).await else {
+        return;
+    };
+    let data = json!({ "mid": mid, "kind": kind_name(kind), "host_id": source });
+    push(hub, &id, &owner, "media.track", data);
+}
+
+fn push(hub: &Hub, id: &LiveEventId, owner: &DeviceKey, name: &str, data: Value) {
+    let text = live_protocol::event_frame(name, id, hub.services.live_events.now(), data);
+    hub.live_push(id, owner, text);
+}
