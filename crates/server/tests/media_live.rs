@@ -267,3 +267,36 @@ async fn live_offers_need_a_seat_valid_sdp_and_viewers_may_not_publish() {
     drop(host);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn dropped_sockets_free_live_media_after_the_grace_period() {
+    let server = TestServer::start_with(|c| c.reconnect_grace_ms = 200).await;
+    let id = id(&create(&server, &["host"]).await);
+    let (host, host_peer, _) = host_publishing(&server, &id).await;
+    assert_eq!(act(&server, &id, "ready").await.0, 200);
+    let (viewer_client, viewer_peer) = viewer(&server, &id, "v1", 2).await;
+    until("both peers up", async || sfu_counts(&server).await.0 == 2).await;
+
+    viewer_client.kill();
+    until(
+        "the viewer's peer is freed after the grace period",
+        async || sfu_counts(&server).await.0 == 1,
+    )
+    .await;
+    assert_eq!(fetch(&server, &id).await["participant_count"], 0);
+
+    host.kill();
+    until("the host's exit frees its peer and the group", async || {
+        sfu_counts(&server).await == (0, 0, 0)
+    })
+    .await;
+    let event = fetch(&server, &id).await;
+    assert!(event["host"].is_null() && event["is_host_streaming"] == false);
+    assert_eq!(
+        event["state"], "ready",
+        "a host leaving does not end the event"
+    );
+    host_peer.stop().await;
+    viewer_peer.stop().await;
+    server.stop().await;
+}

@@ -97,7 +97,7 @@ async fn fan_out(hub: Arc<Hub>) {
                 Ok(event) => {
                     hub.route(&event);
                     if let Some(media) = hub.media.get() {
-                        media.on_event(&event);
+                        media.on_event(&event, &hub.services.live_events);
                     }
                 }
                 Err(RecvError::Lagged(n)) => {

@@ -19,6 +19,7 @@ mod live;
 use crate::hub::{DeviceKey, Hub};
 use crate::protocol::{self, WireError, code};
 use opencalls_domain::{Event, EventBody, ParticipantId, RoomId, RoomType};
+use opencalls_service::LiveEventService;
 use opencalls_sfu::{
     AddPeer, DisconnectReason, GroupId, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuEvents,
     SfuHandle,
@@ -277,14 +278,16 @@ impl MediaBridge {
 
     /// A committed event: exits remove their peer; live-event state changes switch the
     /// forwarding to viewers (see `live::on_event`).
-    pub(crate) fn on_event(self: &Arc<Self>, event: &Event) {
+    pub(crate) fn on_event(self: &Arc<Self>, event: &Event, live: &LiveEventService) {
         match &event.body {
             EventBody::ParticipantExited { participant } => {
                 let bridge = self.clone();
                 let member = participant.participant_id.to_string();
                 tokio::spawn(async move { bridge.remove(&member).await });
             }
-            EventBody::LiveEvent { live_event, body } => live::on_event(self, live_event, body),
+            EventBody::LiveEvent { live_event, body } => {
+                live::on_event(self, live, live_event, body)
+            }
             _ => {}
         }
     }

@@ -4,10 +4,11 @@
 //! the SFU events of `live:` groups (host connected / disconnected, slot labels).
 //!
 //! Invariants:
-//! - the SFU forwards the host's media to viewers only while the event is `ongoing`: every
-//!   offer sets the group's forwarding from the state it read, re-reads it after the SFU
-//!   answered (a state change committed meanwhile may have passed the bridge before the
-//!   group existed), and every committed `ready`/`start` sets it again;
+//! - the SFU forwards the host's media to viewers only while the event is `ongoing`: after
+//!   every offer and every committed `ready`/`start`, `sync_forwarding` reads the event's
+//!   *current* state and sets the group's forwarding, both under the tables lock. The
+//!   last one to take the lock read a state at least as new as every event seen so far, so
+//!   reordered tasks (`ready` and `start` in quick succession) never leave a stale setting;
 //! - `ended` removes every peer and the group; any exit (leave, grace expiry, revoked
 //!   session, end) removes the member's peer, driven by its committed exit event;
 //! - the host's `connected` follows its transport: the SFU's `PeerConnected` (ICE+DTLS up
@@ -24,6 +25,7 @@ use crate::live_protocol;
 use crate::protocol::{WireError, code};
 use opencalls_domain::live_event::LiveEventBody;
 use opencalls_domain::{HostId, LiveEvent, LiveEventId, LiveEventState};
+use opencalls_service::LiveEventService;
 use opencalls_sfu::{GroupId, Kind, PeerId, Role};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -34,6 +36,23 @@ fn live_of(group: &GroupId) -> Option<LiveEventId> {
 }
 
 impl MediaBridge {
+    /// Sets the live group's forwarding from the event's current state (see the module doc).
+    async fn sync_forwarding(&self, live: &LiveEventService, id: &str) {
+        let group = live_group(id);
+        let tables = self.tables.lock().await;
+        if !tables.groups.contains_key(&group) {
+            return;
+        }
+        match live.get(id).await {
+            Ok(event) => {
+                let ongoing = event.state == LiveEventState::Ongoing;
+                let _ = self.sfu.set_forwarding(group, ongoing).await;
+            }
+            Err(err) => tracing::debug!(%id, %err, "reading the live event's state"),
+        }
+        drop(tables);
+    }
+
     /// `live_offer` for a device of the live protocol: its `media.*` events go to `owner`.
     async fn live_offer_from(
         &self,
@@ -78,7 +97,7 @@ pub(super) async fn offer(
         live.get(id.as_str()).await?; // 400200 for an unknown event
         return Err(not_entered());
     };
-    let before = live.get(id.as_str()).await?;
+    let before = live.get(id.as_str()).await?; // 400200 once deleted
     let (member, sfu_role, name) = match &role {
         LiveRole::Host(host) => (host.to_string(), Role::Host, "host_id"),
         LiveRole::Participant(pid) => (pid.to_string(), Role::Viewer, "participant_id"),
@@ -92,9 +111,8 @@ pub(super) async fn offer(
         bridge.remove(&member).await;
         return Err(not_entered());
     }
+    bridge.sync_forwarding(live, id.as_str()).await;
     let now = live.get(id.as_str()).await.unwrap_or(before);
-    let ongoing = now.state == LiveEventState::Ongoing;
-    bridge.live_state_changed(id.as_str(), ongoing).await;
     if let (LiveRole::Host(_), Some(host)) = (&role, &now.host) {
         let (audio, video) = (host.is_audio_on, host.is_video_on);
         bridge
@@ -110,13 +128,18 @@ pub(super) async fn offer(
 
 /// A committed live-event event: state changes switch forwarding, the end frees the group,
 /// exits free the member's peer.
-pub(super) fn on_event(bridge: &Arc<MediaBridge>, live_event: &LiveEvent, body: &LiveEventBody) {
+pub(super) fn on_event(
+    bridge: &Arc<MediaBridge>,
+    live: &LiveEventService,
+    live_event: &LiveEvent,
+    body: &LiveEventBody,
+) {
     let bridge = bridge.clone();
     let id = live_event.live_event_id.to_string();
     match body {
         LiveEventBody::SetReady | LiveEventBody::Started => {
-            let ongoing = live_event.state == LiveEventState::Ongoing;
-            tokio::spawn(async move { bridge.live_state_changed(&id, ongoing).await });
+            let live = live.clone();
+            tokio::spawn(async move { bridge.sync_forwarding(&live, &id).await });
         }
         LiveEventBody::Ended => {
             tokio::spawn(async move { bridge.remove_live_event(&id).await });
