@@ -7,6 +7,9 @@
 //   await call.setMedia({ video: false });
 //   await call.exit();
 //
+//   const live = await client.enterLiveEvent(liveEventId, { role: 'participant' }); // or 'host'
+//   live.onhost = ({ stream }) => { video.srcObject = stream; };  // media flows while ongoing
+//
 // Media: the SFU never renegotiates. The offer carries one send-only audio (and video)
 // transceiver plus receive-only "slots" the SFU fills with other participants' tracks;
 // `media.track` events say which participant a slot (by mid) carries now.
@@ -45,6 +48,7 @@
       this.pending = new Map();
       this.listeners = new Map();
       this.calls = new Map();
+      this.lives = new Map();
       ws.onmessage = (m) => this._receive(m.data);
       ws.onclose = () => {
         for (const { reject } of this.pending.values()) reject(new OpenCallsError(0, 'closed'));
@@ -73,7 +77,7 @@
         if (frame.type === 'response') resolve(frame.result);
         else reject(new OpenCallsError(frame.code, frame.message));
       } else if (frame.type === 'event') {
-        const call = this.calls.get(frame.room_id);
+        const call = this.calls.get(frame.room_id) || this.lives.get(frame.live_event_id);
         if (call) call._event(frame.event, frame.data);
         this._emit(frame.event, frame);
       } else {
@@ -109,7 +113,119 @@
       return call;
     }
 
+    /** Enters a live event as `host` (publishes its camera and microphone) or
+     *  `participant` (receives the host's media while the event is ongoing); see LiveCall. */
+    async enterLiveEvent(liveEventId, options = {}) {
+      const role = options.role === 'host' ? 'host' : 'participant';
+      const audio = options.audio !== false;
+      const video = options.video !== false;
+      const entered = await this.request('live.enter', {
+        live_event_id: liveEventId, role, is_audio_on: audio, is_video_on: video,
+      });
+      const live = new LiveCall(this, entered.live_event, role);
+      this.lives.set(liveEventId, live);
+      try {
+        await live._start(options);
+      } catch (err) {
+        this.lives.delete(liveEventId);
+        await this.request('live.exit', { live_event_id: liveEventId }).catch(() => {});
+        throw err;
+      }
+      return live;
+    }
+
     close() { this.ws.close(); }
+  }
+
+  /** A live event this client entered, with its RTCPeerConnection to the SFU: the host
+   *  sends audio and video; a participant has one audio and one video receive slot. */
+  class LiveCall {
+    constructor(client, liveEvent, role) {
+      this.client = client;
+      this.liveEvent = liveEvent;
+      this.liveEventId = liveEvent.live_event_id;
+      this.role = role;
+      this.slots = new Map(); // mid → { transceiver, hostId }
+      this.onhost = null; // ({hostId, stream}) the host's media (participants)
+      this.ondisconnected = null; // ({reason}) the media transport was lost; call renegotiate()
+      this.onevent = null; // (name, data) every live event
+    }
+
+    async _start(options) {
+      if (this.role === 'host') {
+        this.localStream = options.localStream ||
+          await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      }
+      await this.renegotiate();
+    }
+
+    /** (Re)creates the peer connection and offers again (after `ondisconnected`). */
+    async renegotiate() {
+      if (this.pc) this.pc.close();
+      this.slots.clear();
+      const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+      this.pc = pc;
+      const recv = [];
+      if (this.localStream) {
+        for (const track of this.localStream.getTracks()) {
+          pc.addTransceiver(track, { direction: 'sendonly', streams: [this.localStream] });
+        }
+      } else {
+        recv.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
+        recv.push(pc.addTransceiver('video', { direction: 'recvonly' }));
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      for (const t of recv) this.slots.set(t.mid, { transceiver: t, hostId: null });
+      const answer = await this.client.request('media.offer', {
+        live_event_id: this.liveEventId, sdp: pc.localDescription.sdp,
+      });
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    }
+
+    _event(name, data) {
+      if (data && data.live_event) this.liveEvent = data.live_event;
+      if (name === 'media.track') {
+        const slot = this.slots.get(data.mid);
+        if (slot) {
+          slot.hostId = data.host_id;
+          const tracks = [...this.slots.values()].filter((s) => s.hostId)
+            .map((s) => s.transceiver.receiver.track);
+          if (this.onhost && data.host_id) {
+            this.onhost({ hostId: data.host_id, stream: new MediaStream(tracks) });
+          }
+        }
+      } else if (name === 'media.disconnected') {
+        if (this.ondisconnected) this.ondisconnected(data);
+      } else if (name === 'live.ended') {
+        this.client.lives.delete(this.liveEventId);
+        if (this.pc) this.pc.close();
+      }
+      if (this.onevent) this.onevent(name, data);
+    }
+
+    /** The host's life-cycle actions: 'live.set_ready', 'live.start', 'live.end'. */
+    act(type) {
+      return this.client.request(type, { live_event_id: this.liveEventId });
+    }
+
+    /** The host turns its audio and/or video on or off for everyone. */
+    async setMedia({ audio, video } = {}) {
+      for (const track of (this.localStream ? this.localStream.getTracks() : [])) {
+        if (track.kind === 'audio' && audio !== undefined) track.enabled = audio;
+        if (track.kind === 'video' && video !== undefined) track.enabled = video;
+      }
+      return this.client.request('live.set_media', {
+        live_event_id: this.liveEventId, is_audio_on: audio, is_video_on: video,
+      });
+    }
+
+    /** Leaves the live event and stops the media. */
+    async exit() {
+      this.client.lives.delete(this.liveEventId);
+      if (this.pc) this.pc.close();
+      for (const track of (this.localStream ? this.localStream.getTracks() : [])) track.stop();
+      return this.client.request('live.exit', { live_event_id: this.liveEventId });
+    }
   }
 
   /** A room this client entered, with its RTCPeerConnection to the SFU. */
@@ -245,5 +361,5 @@
     return new Client(ws, hello);
   }
 
-  global.OpenCalls = { connect, openSession, Client, Call, OpenCallsError };
+  global.OpenCalls = { connect, openSession, Client, Call, LiveCall, OpenCallsError };
 })(globalThis);
