@@ -180,3 +180,67 @@ test('in an audio-only room the SDK offers no video and the pages hear each othe
     assert.equal((offer.match(/^m=audio/gm) || []).length, 4, 'one send + 3 receive slots');
   }
 });
+
+test('live event: a Chromium viewer gets the host\'s media only while the event is ongoing', async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'opencalls-browser-'));
+  const profile = mkdtempSync(path.join(tmpdir(), 'opencalls-chromium-'));
+  const { child, base } = await startServer(dataDir);
+  let browser;
+  t.after(async () => {
+    if (browser) await browser.close();
+    child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+  });
+  const { live_event: event } = await api(base, 'POST', '/v1/live-events', {
+    host_type: 'single_host', user_ids_for_host: ['host'],
+  });
+  const id = event.live_event_id;
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    ],
+  });
+  const pages = {};
+  for (const [userId, role] of [['host', 'host'], ['viewer', 'participant']]) {
+    const { access_token: token } = await api(base, 'POST', '/v1/users', {
+      user_id: userId, issue_access_token: true,
+    });
+    const page = await browser.newPage();
+    page.on('pageerror', (err) => console.error(`[${userId}] ${err}`));
+    await page.goto(`${base}/demo/`);
+    if (role === 'participant') await api(base, 'POST', `/v1/live-events/${id}/ready`, {});
+    await page.evaluate(async ({ userId, token, id, role }) => {
+      const client = await OpenCalls.connect({ userId, accessToken: token });
+      window.live = await client.enterLiveEvent(id, { role });
+    }, { userId, token, id, role });
+    pages[role] = page;
+  }
+  const received = () => pages.participant.evaluate(async () => {
+    const sum = { connected: window.live.pc.connectionState === 'connected', frames: 0, audio: 0 };
+    (await window.live.pc.getStats()).forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      if (s.kind === 'video') sum.frames += s.framesDecoded || 0;
+      if (s.kind === 'audio') sum.audio += s.packetsReceived || 0;
+    });
+    return sum;
+  });
+  const hostState = async () => (await api(base, 'GET', `/v1/live-events/${id}`)).live_event;
+  await until('ready: the host is connected', async () => (await hostState()).host?.state === 'connected');
+  await until('ready: the viewer is connected', async () => (await received()).connected);
+  const ready = await received();
+  assert.equal(ready.frames + ready.audio, 0, 'nothing is forwarded while ready');
+
+  await api(base, 'POST', `/v1/live-events/${id}/start`, {});
+  await until('ongoing: the viewer decodes the host\'s video and gets its audio', async () => {
+    const s = await received();
+    return s.frames > 0 && s.audio > 0;
+  });
+  assert.equal((await hostState()).is_host_streaming, true);
+  await api(base, 'DELETE', `/v1/live-events/${id}`);
+  await until('ended: the host is not streaming', async () => !(await hostState()).is_host_streaming);
+});
