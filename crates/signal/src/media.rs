@@ -1,7 +1,8 @@
-//! The media bridge: maps rooms to SFU groups and participants to SFU peers, carries the
-//! SDP offer/answer of `media.offer`, and turns the SFU's events into room transitions
-//! (`PeerConnected` → `mark_connected`) and client events (`media.track`,
-//! `media.active_speakers`, `media.disconnected`). See docs/media.md and docs/protocol.md.
+//! The media bridge: maps rooms (and live events, see `live.rs`) to SFU groups and
+//! participants to SFU peers, carries the SDP offer/answer of `media.offer`, and turns the
+//! SFU's events into room transitions (`PeerConnected` → `mark_connected`) and client
+//! events (`media.track`, `media.active_speakers`, `media.disconnected`). See
+//! docs/media.md and docs/protocol.md.
 //!
 //! Invariants:
 //! - one SFU peer per participant at a time; a new offer replaces the old peer. SFU peer ids
@@ -227,51 +228,6 @@ impl MediaBridge {
             if let Some(on) = on {
                 // A peer without that track (audio-only room) has nothing to pause.
                 let _ = self.sfu.set_paused(peer.clone(), kind, !on).await;
-            }
-        }
-    }
-
-    /// The live-event hook for the live protocol: forwards the host's media to viewers only
-    /// while the event is `ongoing`. `ongoing = false` for `ready` and `ended`.
-    pub async fn live_state_changed(&self, live_event_id: &str, ongoing: bool) {
-        let group = live_group(live_event_id);
-        if self.tables.lock().await.groups.contains_key(&group) {
-            let _ = self.sfu.set_forwarding(group, ongoing).await;
-        }
-    }
-
-    /// The live-event hook: a host (`Role::Host`) or viewer (`Role::Viewer`) of a live event
-    /// offers; `forwarding` is whether the event is `ongoing` now.
-    pub async fn live_offer(
-        &self,
-        live_event_id: &str,
-        member: &str,
-        role: Role,
-        sdp: String,
-        forwarding: bool,
-    ) -> Result<String, WireError> {
-        let group = live_group(live_event_id);
-        let answer = self
-            .add(group.clone(), Policy::Live, member, role, sdp, None)
-            .await?;
-        let _ = self.sfu.set_forwarding(group, forwarding).await;
-        Ok(answer)
-    }
-
-    /// The live event is over (or deleted): every member's peer and the group go.
-    pub async fn remove_live_event(&self, live_event_id: &str) {
-        let group = live_group(live_event_id);
-        let mut tables = self.tables.lock().await;
-        let members: Vec<String> = tables
-            .peers
-            .iter()
-            .filter(|(_, entry)| entry.group == group)
-            .map(|(member, _)| member.clone())
-            .collect();
-        for member in members {
-            if let Some(old) = tables.peers.remove(&member) {
-                let _ = self.sfu.remove_peer(old.peer).await;
-                tables.release(&self.sfu, &old.group).await;
             }
         }
     }

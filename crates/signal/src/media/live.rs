@@ -26,7 +26,7 @@ use crate::protocol::{WireError, code};
 use opencalls_domain::live_event::LiveEventBody;
 use opencalls_domain::{HostId, LiveEvent, LiveEventId, LiveEventState};
 use opencalls_service::LiveEventService;
-use opencalls_sfu::{GroupId, Kind, PeerId, Role};
+use opencalls_sfu::{GroupId, Kind, PeerId, Policy, Role};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -36,6 +36,51 @@ fn live_of(group: &GroupId) -> Option<LiveEventId> {
 }
 
 impl MediaBridge {
+    /// The live-event hook for the live protocol: forwards the host's media to viewers only
+    /// while the event is `ongoing`. `ongoing = false` for `ready` and `ended`.
+    pub async fn live_state_changed(&self, live_event_id: &str, ongoing: bool) {
+        let group = live_group(live_event_id);
+        if self.tables.lock().await.groups.contains_key(&group) {
+            let _ = self.sfu.set_forwarding(group, ongoing).await;
+        }
+    }
+
+    /// The live-event hook: a host (`Role::Host`) or viewer (`Role::Viewer`) of a live event
+    /// offers; `forwarding` is whether the event is `ongoing` now.
+    pub async fn live_offer(
+        &self,
+        live_event_id: &str,
+        member: &str,
+        role: Role,
+        sdp: String,
+        forwarding: bool,
+    ) -> Result<String, WireError> {
+        let group = live_group(live_event_id);
+        let answer = self
+            .add(group.clone(), Policy::Live, member, role, sdp, None)
+            .await?;
+        let _ = self.sfu.set_forwarding(group, forwarding).await;
+        Ok(answer)
+    }
+
+    /// The live event is over (or deleted): every member's peer and the group go.
+    pub async fn remove_live_event(&self, live_event_id: &str) {
+        let group = live_group(live_event_id);
+        let mut tables = self.tables.lock().await;
+        let members: Vec<String> = tables
+            .peers
+            .iter()
+            .filter(|(_, entry)| entry.group == group)
+            .map(|(member, _)| member.clone())
+            .collect();
+        for member in members {
+            if let Some(old) = tables.peers.remove(&member) {
+                let _ = self.sfu.remove_peer(old.peer).await;
+                tables.release(&self.sfu, &old.group).await;
+            }
+        }
+    }
+
     /// Sets the live group's forwarding from the event's current state (see the module doc).
     async fn sync_forwarding(&self, live: &LiveEventService, id: &str) {
         let group = live_group(id);
@@ -63,7 +108,7 @@ impl MediaBridge {
         owner: DeviceKey,
     ) -> Result<String, WireError> {
         let group = live_group(id.as_str());
-        let policy = opencalls_sfu::Policy::Live;
+        let policy = Policy::Live;
         self.add(group, policy, member, role, sdp, Some(owner))
             .await
     }
