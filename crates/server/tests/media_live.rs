@@ -269,7 +269,7 @@ async fn live_offers_need_a_seat_valid_sdp_and_viewers_may_not_publish() {
 }
 
 #[tokio::test]
-async fn dropped_sockets_free_live_media_after_the_grace_period() {
+async fn a_dropped_socket_and_a_revoked_session_free_live_media() {
     let server = TestServer::start_with(|c| c.reconnect_grace_ms = 200).await;
     let id = id(&create(&server, &["host"]).await);
     let (host, host_peer, _) = host_publishing(&server, &id).await;
@@ -285,7 +285,9 @@ async fn dropped_sockets_free_live_media_after_the_grace_period() {
     .await;
     assert_eq!(fetch(&server, &id).await["participant_count"], 0);
 
-    host.kill();
+    // Revoking the host's session exits its seat at once (no grace): its media goes too.
+    let (status, body) = server.delete("/v1/users/host/token", None).await;
+    assert_eq!(status, 200, "{body}");
     until("the host's exit frees its peer and the group", async || {
         sfu_counts(&server).await == (0, 0, 0)
     })
@@ -296,6 +298,7 @@ async fn dropped_sockets_free_live_media_after_the_grace_period() {
         event["state"], "ready",
         "a host leaving does not end the event"
     );
+    drop(host);
     host_peer.stop().await;
     viewer_peer.stop().await;
     server.stop().await;
