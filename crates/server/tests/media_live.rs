@@ -257,7 +257,7 @@ async fn live_offers_need_a_seat_valid_sdp_and_viewers_may_not_publish() {
         ..viewer_config(2)
     };
     let refused = join_live_media(&client, &id, publishing).await;
-    assert_eq!(refused.err().and_then(|e| e.code()), Some(401121));
+    assert_eq!(refused.err().and_then(|e| e.code()), Some(2800102));
     assert_eq!(
         sfu_counts(&server).await.0,
         1,

@@ -327,6 +327,24 @@ async fn offers_may_exceed_the_message_limit_and_a_new_offer_replaces_the_old() 
         .unwrap_err();
     assert_eq!(err.code(), Some(400100), "{err}");
 
+    // A refused re-offer changes nothing: her working transport keeps carrying her media.
+    let err = alice
+        .client
+        .request(
+            "media.offer",
+            serde_json::json!({ "room_id": room, "sdp": "garbage" }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(400100), "{err}");
+    assert_eq!(sfu_peers(&server).await.0, 2);
+    let before = bob.peer.stats().from_source(1).audio_frames;
+    until(
+        "bob still hears alice after the refused re-offer",
+        async || bob.peer.stats().from_source(1).audio_frames > before + 5,
+    )
+    .await;
+
     // Alice offers again (a 5+5-slot offer is well over 1 KiB): her old transport goes, the
     // new one carries her media, and the SFU holds one peer for her.
     let (again, _) = join_media(&alice.client, &room, peer_config(3, 5, true))

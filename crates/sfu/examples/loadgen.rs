@@ -83,6 +83,7 @@ async fn join(
         peer: PeerId(id),
         role,
         offer,
+        replaces: None,
     };
     let answer = sfu.add_peer(req).await?;
     Ok(peer.start(&answer)?)

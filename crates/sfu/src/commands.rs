@@ -80,6 +80,10 @@ impl Engine {
     }
 
     fn check_offer(&self, req: &AddPeer, media: &[OfferedMedia]) -> Result<(), SfuError> {
+        let replaced = match &req.replaces {
+            Some(old) => Some(self.key_of(old)?),
+            None => None,
+        };
         let group = self
             .groups
             .get(&req.group)
@@ -87,7 +91,15 @@ impl Engine {
         if self.ids.contains_key(&req.peer) {
             return Err(SfuError::PeerExists(req.peer.clone()));
         }
-        if self.peers.len() >= self.cfg.max_peers {
+        if replaced
+            .and_then(|k| self.peers.get(&k))
+            .is_some_and(|old| old.group != req.group)
+        {
+            return Err(SfuError::InvalidOffer(
+                "a peer can only replace a peer of its own group".into(),
+            ));
+        }
+        if self.peers.len() - usize::from(replaced.is_some()) >= self.cfg.max_peers {
             return Err(SfuError::LimitReached("max_peers"));
         }
         match (group.policy, req.role) {
@@ -95,7 +107,9 @@ impl Engine {
             | (Policy::Video | Policy::AudioOnly { .. }, Role::Host) => {
                 return Err(SfuError::RoleNotAllowed(req.role));
             }
-            (Policy::Live, Role::Host) if group.host.is_some() => return Err(SfuError::HostExists),
+            (Policy::Live, Role::Host) if group.host.is_some() && group.host != replaced => {
+                return Err(SfuError::HostExists);
+            }
             _ => {}
         }
         let enabled = media.iter().filter(|m| !m.disabled);
@@ -138,6 +152,10 @@ impl Engine {
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
+        // The offer is accepted: only now does the peer it replaces go.
+        if let Some(old) = &req.replaces {
+            self.remove_peer_by_id(old)?;
+        }
         let key = PeerKey(self.next_key);
         self.next_key += 1;
         let peer = Peer {

@@ -34,6 +34,10 @@ pub struct AddPeer {
     pub role: Role,
     /// The peer's SDP offer.
     pub offer: String,
+    /// A peer of the same group this one takes over from (a client's re-offer). It is
+    /// removed only once the new offer has been accepted, so a refused re-offer leaves the
+    /// working transport untouched.
+    pub replaces: Option<PeerId>,
 }
 
 /// Receives the media layer's events (bounded; see `EVENT_QUEUE_LIMIT`).

@@ -107,6 +107,7 @@ async fn lost_transport_and_never_connected_peers_are_removed() {
         peer: pid("ghost"),
         role: Role::Participant,
         offer,
+        replaces: None,
     };
     h.sfu.add_peer(request).await.unwrap();
     h.wait_event("ghost timed out", |e| {
@@ -137,6 +138,7 @@ async fn bad_commands_are_refused_and_change_nothing() {
         peer: pid(peer),
         role,
         offer: offer.to_string(),
+        replaces: None,
     };
     let (_p, offer) = MediaPeer::new(PeerConfig::default(), LOCALHOST)
         .await

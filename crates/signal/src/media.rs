@@ -111,8 +111,9 @@ impl From<SfuError> for WireError {
                 "this room is audio-only: the offer must not contain a video m-line",
             ),
             SfuError::InvalidOffer(why) => WireError::invalid(format!("invalid SDP offer: {why}")),
+            // Only live-event participants (viewers) are refused publishing.
             SfuError::PublishNotAllowed => WireError::new(
-                code::NOT_AUTHORIZED,
+                code::LIVE_EVENT_NOT_ALLOWED_FOR_USER,
                 "this member may not publish media here: offer receive-only m-lines",
             ),
             SfuError::HostExists | SfuError::RoleNotAllowed(_) => {
@@ -164,10 +165,19 @@ impl MediaBridge {
         owner: Option<DeviceKey>,
     ) -> Result<String, WireError> {
         let mut tables = self.tables.lock().await;
-        if let Some(old) = tables.peers.remove(member) {
-            let _ = self.sfu.remove_peer(old.peer).await;
-            tables.release(&self.sfu, &old.group).await;
-        }
+        // A re-offer replaces the member's peer inside the SFU, which drops the old one
+        // only once the new offer is accepted: a refused re-offer keeps the working one.
+        let replaces = match tables.peers.get(member) {
+            Some(old) if old.group == group => Some(old.peer.clone()),
+            Some(_) => {
+                if let Some(old) = tables.peers.remove(member) {
+                    let _ = self.sfu.remove_peer(old.peer).await;
+                    tables.release(&self.sfu, &old.group).await;
+                }
+                None
+            }
+            None => None,
+        };
         if !tables.groups.contains_key(&group) {
             match self.sfu.create_group(group.clone(), policy).await {
                 Ok(()) | Err(SfuError::GroupExists(_)) => {}
@@ -182,10 +192,13 @@ impl MediaBridge {
             peer: peer.clone(),
             role,
             offer,
+            replaces: replaces.clone(),
         };
         match self.sfu.add_peer(request).await {
             Ok(answer) => {
-                *tables.groups.entry(group.clone()).or_default() += 1;
+                if replaces.is_none() {
+                    *tables.groups.entry(group.clone()).or_default() += 1;
+                }
                 let entry = PeerEntry {
                     group,
                     peer,

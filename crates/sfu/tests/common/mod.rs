@@ -51,6 +51,7 @@ impl Harness {
             peer: pid(peer),
             role,
             offer,
+            replaces: None,
         };
         let answer = self.sfu.add_peer(request).await?;
         Ok(media.start(&answer).expect("answer accepted"))
