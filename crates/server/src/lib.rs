@@ -50,6 +50,8 @@ pub struct App {
     /// The SFU, started by `open` (its UDP port is bound) and stopped when `serve` ends.
     pub sfu: opencalls_sfu::SfuHandle,
     sfu_events: opencalls_sfu::SfuEvents,
+    /// The one source of "now", shared by the services and the webhook worker.
+    clock: Arc<dyn Clock>,
 }
 
 impl App {
@@ -69,7 +71,7 @@ impl App {
         let store = open_store(&config)?;
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let services = Services::new(store.clone(), clock)
+        let services = Services::new(store.clone(), clock.clone())
             .with_app_id(&config.app_id)
             .with_session_ttl(ttl_ms);
         let (sfu, sfu_events) = media::start(&config)?;
@@ -80,6 +82,7 @@ impl App {
             store,
             sfu,
             sfu_events,
+            clock,
         })
     }
 
@@ -159,7 +162,7 @@ impl App {
             self.store.clone(),
             &self.services.bus,
             self.services.metrics.clone(),
-            Arc::new(SystemClock),
+            self.clock.clone(),
             config,
         )
         .map_err(|e| ServerError::Webhooks(e.to_string()))
