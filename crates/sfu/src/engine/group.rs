@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use str0m::media::Mid;
 
 use crate::api::{GroupId, Kind, PeerId, Policy, Role, SfuEvent, Subscriptions};
-use crate::peer::{Peer, PeerKey};
+use super::peer::{Peer, PeerKey};
 
 /// Where one publisher track goes: `(subscriber, slot m-line)` pairs.
 pub type Routes = HashMap<(PeerKey, Mid), Vec<(PeerKey, Mid)>>;
