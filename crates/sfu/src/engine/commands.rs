@@ -168,7 +168,13 @@ impl SfuCore {
     /// A fresh ICE-lite `Rtc` with random ICE credentials and the advertised host candidates.
     fn build_rtc(&self, now: Instant) -> Result<(Rtc, IceCreds), SfuError> {
         let creds = IceCreds::new();
-        let mut rtc = Rtc::builder()
+        let builder = Rtc::builder();
+        #[cfg(test)]
+        let builder = match &self.dtls_cert {
+            Some(cert) => builder.set_dtls_cert(cert.clone()),
+            None => builder,
+        };
+        let mut rtc = builder
             .set_ice_lite(true)
             .set_local_ice_credentials(creds.clone())
             .clear_codecs()

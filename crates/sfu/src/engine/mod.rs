@@ -75,6 +75,10 @@ pub struct SfuCore {
     written: Vec<PeerKey>,
     next_housekeeping: Instant,
     next_speakers: Instant,
+    /// Tests only: one DTLS certificate for every peer (generating one per peer is most of
+    /// the cost of a join in a debug build). Production generates one per peer.
+    #[cfg(test)]
+    dtls_cert: Option<str0m::config::DtlsCert>,
 }
 
 impl SfuCore {
@@ -99,6 +103,8 @@ impl SfuCore {
             events: VecDeque::new(),
             unsent_frames: Vec::new(),
             written: Vec::new(),
+            #[cfg(test)]
+            dtls_cert: None,
         }
     }
 
