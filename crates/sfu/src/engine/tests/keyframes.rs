@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::client::ClientConfig;
-use super::{Net, pid};
+use super::{Net, WINDOW, pid};
 use crate::api::{KeyframeCause, Kind, Policy, Role, SfuEvent};
 use crate::config::KEYFRAME_REQUEST_INTERVAL;
 
@@ -24,7 +24,7 @@ fn pair() -> Net {
         .unwrap();
     net.join("room", "b", Role::Participant, ClientConfig::publisher(2, 1))
         .unwrap();
-    net.run_for(Duration::from_millis(500));
+    net.run_for(WINDOW);
     net
 }
 
@@ -35,9 +35,9 @@ fn a_late_subscriber_starts_on_a_keyframe() {
     let sent = net.client("a").keyframes_sent;
     net.join("room", "c", Role::Viewer, ClientConfig::viewer(3))
         .unwrap();
-    net.run_for(Duration::from_millis(500));
+    net.run_for(WINDOW);
     let got = net.client("c").from(1);
-    assert!(got.video >= 10, "{got:?}");
+    assert!(got.video >= 3, "{got:?}");
     assert_eq!(got.first_video_was_key, Some(true));
     assert!(net.client("a").keyframes_sent > sent, "a was asked for a new keyframe");
     assert!(requests(&net, mark, KeyframeCause::NewSubscriber) >= 1);
@@ -62,7 +62,7 @@ fn subscriber_plis_reach_the_publisher_at_most_once_per_interval() {
     let forwarded = requests(&net, mark, KeyframeCause::SubscriberRequest);
     assert!((4..=5).contains(&forwarded), "{forwarded} requests in {window:?}");
     assert_eq!(net.client("a").keyframe_requests - heard, forwarded as u64);
-    assert!(net.client("b").from(1).keyframes >= keyframes + 4);
+    assert!(net.client("b").from(1).keyframes >= keyframes + 3);
 }
 
 #[test]

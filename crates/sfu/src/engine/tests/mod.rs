@@ -26,6 +26,8 @@ use client::{Client, ClientConfig};
 
 const SFU_ADDR: ([u8; 4], u16) = ([10, 0, 0, 1], 3478);
 const MIN_STEP: Duration = Duration::from_millis(1);
+/// How long tests let media flow before counting: 15 audio packets, 4-5 video frames.
+pub const WINDOW: Duration = Duration::from_millis(300);
 
 /// One core, its clients and everything the core emitted, on a virtual clock.
 pub struct Net {

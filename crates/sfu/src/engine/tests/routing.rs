@@ -1,12 +1,9 @@
 //! Who receives whose media: video groups, subscriptions, pause/resume and live forwarding.
 
-use std::time::Duration;
-
 use super::client::ClientConfig;
-use super::{Net, gid, pid};
+use super::{Net, WINDOW, gid, pid};
 use crate::api::{KeyframeCause, Kind, Policy, Role, SfuEvent, Subscriptions};
 
-const SECOND: Duration = Duration::from_secs(1);
 
 #[test]
 fn video_group_peers_receive_each_other_and_never_themselves() {
@@ -16,12 +13,12 @@ fn video_group_peers_receive_each_other_and_never_themselves() {
         net.join("room", &format!("p{tag}"), Role::Participant, cfg)
             .unwrap();
     }
-    net.run_for(2 * SECOND);
+    net.run_for(WINDOW * 2);
     for tag in 1..=3u32 {
         let me = net.client(&format!("p{tag}"));
         for other in (1..=3).filter(|o| *o != tag) {
             let got = me.from(other);
-            assert!(got.audio >= 80 && got.video >= 40, "p{tag} from {other}: {got:?}");
+            assert!(got.audio >= 20 && got.video >= 6, "p{tag} from {other}: {got:?}");
             assert_eq!(got.first_video_was_key, Some(true), "video starts on a keyframe");
         }
         assert_eq!(me.from(tag), Default::default(), "a peer never receives itself");
@@ -46,16 +43,16 @@ fn subscriptions_limit_whose_tracks_a_peer_receives() {
         let cfg = ClientConfig::publisher(tag, 2);
         net.join("room", name, Role::Participant, cfg).unwrap();
     }
-    net.run_for(SECOND);
+    net.run_for(WINDOW);
     assert!(net.client("a").from(2).audio > 0 && net.client("a").from(3).audio > 0);
     net.core
         .set_subscriptions(&pid("a"), Subscriptions::Only(vec![pid("c")]))
         .unwrap();
     let before = (net.client("a").from(2), net.client("a").from(3));
-    net.run_for(SECOND);
+    net.run_for(WINDOW);
     let after = (net.client("a").from(2), net.client("a").from(3));
     assert_eq!(after.0.audio, before.0.audio, "b was unsubscribed");
-    assert!(after.1.audio >= before.1.audio + 45, "c keeps flowing");
+    assert!(after.1.audio >= before.1.audio + 10, "c keeps flowing");
     assert!(net.client("b").from(1).audio > 0, "others are unaffected");
 }
 
@@ -66,23 +63,23 @@ fn pausing_video_stops_it_and_resuming_restarts_it_from_a_keyframe() {
         .unwrap();
     net.join("room", "b", Role::Participant, ClientConfig::publisher(2, 1))
         .unwrap();
-    net.run_for(SECOND);
+    net.run_for(WINDOW);
     net.core
         .set_paused(net.now, &pid("a"), Kind::Video, true)
         .unwrap();
     let paused = net.client("b").from(1);
-    net.run_for(SECOND);
+    net.run_for(WINDOW);
     let during = net.client("b").from(1);
     assert_eq!(during.video, paused.video, "paused video stopped");
-    assert!(during.audio >= paused.audio + 45, "audio keeps flowing");
+    assert!(during.audio >= paused.audio + 10, "audio keeps flowing");
 
     let requests = net.client("a").keyframe_requests;
     net.core
         .set_paused(net.now, &pid("a"), Kind::Video, false)
         .unwrap();
-    net.run_for(SECOND);
+    net.run_for(WINDOW);
     let after = net.client("b").from(1);
-    assert!(after.video >= during.video + 20, "video flows again");
+    assert!(after.video >= during.video + 3, "video flows again");
     assert!(after.keyframes > during.keyframes, "it restarts from a keyframe");
     assert!(net.client("a").keyframe_requests > requests);
     let resumed = net.events_where(|e| {
@@ -100,24 +97,24 @@ fn live_group_forwards_the_host_only_while_enabled() {
         net.join("live", &format!("v{n}"), Role::Viewer, ClientConfig::viewer(100 + n))
             .unwrap();
     }
-    net.run_for(SECOND);
+    net.run_for(WINDOW);
     for n in 0..3 {
         assert!(net.connected(&format!("v{n}")), "viewers connect without media");
         assert_eq!(net.client(&format!("v{n}")).from(1), Default::default());
     }
 
     net.core.set_forwarding(net.now, &gid("live"), true).unwrap();
-    net.run_for(SECOND);
+    net.run_for(WINDOW);
     for n in 0..3 {
         let got = net.client(&format!("v{n}")).from(1);
-        assert!(got.audio >= 45 && got.video >= 20, "v{n}: {got:?}");
+        assert!(got.audio >= 10 && got.video >= 3, "v{n}: {got:?}");
         assert_eq!(got.first_video_was_key, Some(true));
     }
     assert!(net.client("host").keyframe_requests >= 1, "enabling asks for a keyframe");
 
     net.core.set_forwarding(net.now, &gid("live"), false).unwrap();
     let before: Vec<_> = (0..3).map(|n| net.client(&format!("v{n}")).from(1)).collect();
-    net.run_for(SECOND);
+    net.run_for(WINDOW);
     for (n, b) in before.iter().enumerate() {
         assert_eq!(net.client(&format!("v{n}")).from(1), *b, "nothing after disable");
     }

@@ -2,11 +2,9 @@
 //! and a slot freed by a leaving source is refilled by the next waiting one (starting on a
 //! keyframe).
 
-use std::time::Duration;
-
 use super::client::ClientConfig;
-use super::{Net, pid};
-use crate::api::{Kind, Policy, Role};
+use super::{Net, WINDOW, pid};
+use crate::api::{DisconnectReason, Kind, Policy, Role, SfuError};
 
 /// Publishers a, b, c (tags 1-3) and a viewer with two slots of each kind (tag 9).
 fn crowded() -> Net {
@@ -21,7 +19,7 @@ fn crowded() -> Net {
         ..ClientConfig::viewer(9)
     };
     net.join("room", "v", Role::Viewer, viewer).unwrap();
-    net.run_for(Duration::from_millis(500));
+    net.run_for(WINDOW);
     net
 }
 
@@ -49,16 +47,21 @@ fn a_freed_slot_is_refilled_and_the_others_keep_their_source() {
     let b_before = net.client("v").from(2);
     net.core.remove_peer(&pid("a")).unwrap();
     net.pump();
+    assert_eq!(net.disconnected("a"), Some(DisconnectReason::Removed));
+    assert_eq!(
+        net.core.remove_peer(&pid("a")),
+        Err(SfuError::PeerNotFound(pid("a")))
+    );
     assert_eq!(
         net.routed_since(mark, "v"),
         vec![(Kind::Audio, Some(pid("c"))), (Kind::Video, Some(pid("c")))],
         "only a's slots change, and c takes them"
     );
-    net.run_for(Duration::from_millis(500));
+    net.run_for(WINDOW);
     let v = net.client("v");
-    assert!(v.from(3).audio >= 20 && v.from(3).video >= 10, "{:?}", v.from(3));
+    assert!(v.from(3).audio >= 10 && v.from(3).video >= 3, "{:?}", v.from(3));
     assert_eq!(v.from(3).first_video_was_key, Some(true));
-    assert!(v.from(2).audio >= b_before.audio + 20, "b keeps flowing");
+    assert!(v.from(2).audio >= b_before.audio + 10, "b keeps flowing");
     assert_eq!(v.from(2).keyframes, b_before.keyframes, "b's slot was not disturbed");
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::client::ClientConfig;
-use super::{Net, gid, pid};
+use super::{Net, WINDOW, gid, pid};
 use crate::api::{DisconnectReason, Kind, Policy, Role, SfuEvent};
 use crate::config::SfuConfig;
 
@@ -37,18 +37,23 @@ fn a_peer_that_never_connects_is_removed_after_the_connect_timeout() {
 
 #[test]
 fn a_vanished_client_is_removed_as_transport_lost() {
-    let cfg = SfuConfig::default();
+    let cfg = SfuConfig {
+        transport_timeout: Duration::from_secs(2),
+        ..SfuConfig::default()
+    };
     let (timeout, tick) = (cfg.transport_timeout, cfg.housekeeping_interval);
     let mut net = net(cfg);
     net.join("room", "a", Role::Participant, ClientConfig::publisher(1, 1))
         .unwrap();
     net.join("room", "b", Role::Participant, ClientConfig::publisher(2, 1))
         .unwrap();
-    net.run_for(Duration::from_millis(500));
+    net.run_for(WINDOW);
     assert!(net.connected("a") && net.client("b").from(1).audio > 0);
     let mark = net.events.len();
     // The client vanishes without a goodbye: only the silence tells.
     net.client_mut("a").online = false;
+    let now = net.now;
+    net.client_mut("b").set_publishing(false, now);
     let gone = net.now;
     net.run_until("a lost", timeout + tick * 2, |n| n.disconnected("a").is_some());
     assert_eq!(net.disconnected("a"), Some(DisconnectReason::TransportLost));
@@ -75,7 +80,7 @@ fn a_silent_track_is_reported_stopped_and_started_again() {
     let mut net = net(cfg);
     net.join("room", "a", Role::Participant, ClientConfig::speaker(1, -20, 0))
         .unwrap();
-    net.run_for(Duration::from_millis(500));
+    net.run_for(WINDOW);
     let started = |n: &Net| {
         n.events_where(|e| matches!(e, SfuEvent::MediaStarted { kind: Kind::Audio, .. }))
             .len()
