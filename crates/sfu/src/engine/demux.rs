@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::config::MAX_ADDRS_PER_PEER;
 use super::peer::PeerKey;
+use crate::config::MAX_ADDRS_PER_PEER;
 
 const STUN_HEADER: usize = 20;
 const STUN_MAGIC: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];

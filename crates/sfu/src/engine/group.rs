@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use str0m::media::Mid;
 
-use crate::api::{GroupId, Kind, PeerId, Policy, Role, SfuEvent, Subscriptions};
 use super::peer::{Peer, PeerKey};
+use crate::api::{GroupId, Kind, PeerId, Policy, Role, SfuEvent, Subscriptions};
 
 /// Where one publisher track goes: `(subscriber, slot m-line)` pairs.
 pub type Routes = HashMap<(PeerKey, Mid), Vec<(PeerKey, Mid)>>;

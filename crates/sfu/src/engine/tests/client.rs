@@ -262,7 +262,11 @@ impl Client {
             let time = MediaTime::new(u64::from(self.audio_seq) * 960, Frequency::FORTY_EIGHT_KHZ);
             let data = payload(self.cfg.tag, false, false, 80);
             if let Some(writer) = self.rtc.writer(mid) {
-                let pt = writer.payload_params().next().map(|p| p.pt()).expect("opus");
+                let pt = writer
+                    .payload_params()
+                    .next()
+                    .map(|p| p.pt())
+                    .expect("opus");
                 let level = self.cfg.audio_level;
                 let _ = writer.audio_level(level, true).write(pt, now, time, data);
             }

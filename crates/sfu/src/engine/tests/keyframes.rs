@@ -20,10 +20,20 @@ fn requests(net: &Net, from: usize, cause: KeyframeCause) -> usize {
 
 fn pair() -> Net {
     let mut net = Net::with_group("room", Policy::Video);
-    net.join("room", "a", Role::Participant, ClientConfig::publisher(1, 1))
-        .unwrap();
-    net.join("room", "b", Role::Participant, ClientConfig::publisher(2, 1))
-        .unwrap();
+    net.join(
+        "room",
+        "a",
+        Role::Participant,
+        ClientConfig::publisher(1, 1),
+    )
+    .unwrap();
+    net.join(
+        "room",
+        "b",
+        Role::Participant,
+        ClientConfig::publisher(2, 1),
+    )
+    .unwrap();
     net.run_for(WINDOW);
     net
 }
@@ -39,7 +49,10 @@ fn a_late_subscriber_starts_on_a_keyframe() {
     let got = net.client("c").from(1);
     assert!(got.video >= 3, "{got:?}");
     assert_eq!(got.first_video_was_key, Some(true));
-    assert!(net.client("a").keyframes_sent > sent, "a was asked for a new keyframe");
+    assert!(
+        net.client("a").keyframes_sent > sent,
+        "a was asked for a new keyframe"
+    );
     assert!(requests(&net, mark, KeyframeCause::NewSubscriber) >= 1);
 }
 
@@ -60,7 +73,10 @@ fn subscriber_plis_reach_the_publisher_at_most_once_per_interval() {
         net.run_for(Duration::from_millis(20));
     }
     let forwarded = requests(&net, mark, KeyframeCause::SubscriberRequest);
-    assert!((4..=5).contains(&forwarded), "{forwarded} requests in {window:?}");
+    assert!(
+        (4..=5).contains(&forwarded),
+        "{forwarded} requests in {window:?}"
+    );
     assert_eq!(net.client("a").keyframe_requests - heard, forwarded as u64);
     assert!(net.client("b").from(1).keyframes >= keyframes + 3);
 }
@@ -72,8 +88,12 @@ fn resuming_twice_within_the_interval_asks_once() {
     let mark = net.events.len();
     for _ in 0..2 {
         let now = net.now;
-        net.core.set_paused(now, &pid("a"), Kind::Video, true).unwrap();
-        net.core.set_paused(now, &pid("a"), Kind::Video, false).unwrap();
+        net.core
+            .set_paused(now, &pid("a"), Kind::Video, true)
+            .unwrap();
+        net.core
+            .set_paused(now, &pid("a"), Kind::Video, false)
+            .unwrap();
         net.run_for(KEYFRAME_REQUEST_INTERVAL / 3);
     }
     assert_eq!(requests(&net, mark, KeyframeCause::Resumed), 1);
@@ -81,8 +101,16 @@ fn resuming_twice_within_the_interval_asks_once() {
     // interval ends; the pacing is per track whatever the cause, so wait that out too.
     net.run_for(KEYFRAME_REQUEST_INTERVAL * 2);
     let now = net.now;
-    net.core.set_paused(now, &pid("a"), Kind::Video, true).unwrap();
-    net.core.set_paused(now, &pid("a"), Kind::Video, false).unwrap();
+    net.core
+        .set_paused(now, &pid("a"), Kind::Video, true)
+        .unwrap();
+    net.core
+        .set_paused(now, &pid("a"), Kind::Video, false)
+        .unwrap();
     net.pump();
-    assert_eq!(requests(&net, mark, KeyframeCause::Resumed), 2, "the next interval asks again");
+    assert_eq!(
+        requests(&net, mark, KeyframeCause::Resumed),
+        2,
+        "the next interval asks again"
+    );
 }

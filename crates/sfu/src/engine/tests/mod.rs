@@ -160,7 +160,8 @@ impl Net {
                 }
             }
             self.core.transmits_sent(self.now);
-            self.events.extend(std::iter::from_fn(|| self.core.poll_event()));
+            self.events
+                .extend(std::iter::from_fn(|| self.core.poll_event()));
             for client in &mut self.clients {
                 for data in std::mem::take(&mut client.outbox) {
                     moved = true;

@@ -4,7 +4,6 @@ use super::client::ClientConfig;
 use super::{Net, WINDOW, gid, pid};
 use crate::api::{KeyframeCause, Kind, Policy, Role, SfuEvent, Subscriptions};
 
-
 #[test]
 fn video_group_peers_receive_each_other_and_never_themselves() {
     let mut net = Net::with_group("room", Policy::Video);
@@ -18,10 +17,21 @@ fn video_group_peers_receive_each_other_and_never_themselves() {
         let me = net.client(&format!("p{tag}"));
         for other in (1..=3).filter(|o| *o != tag) {
             let got = me.from(other);
-            assert!(got.audio >= 20 && got.video >= 6, "p{tag} from {other}: {got:?}");
-            assert_eq!(got.first_video_was_key, Some(true), "video starts on a keyframe");
+            assert!(
+                got.audio >= 20 && got.video >= 6,
+                "p{tag} from {other}: {got:?}"
+            );
+            assert_eq!(
+                got.first_video_was_key,
+                Some(true),
+                "video starts on a keyframe"
+            );
         }
-        assert_eq!(me.from(tag), Default::default(), "a peer never receives itself");
+        assert_eq!(
+            me.from(tag),
+            Default::default(),
+            "a peer never receives itself"
+        );
         assert!(net.connected(&format!("p{tag}")));
         for kind in [Kind::Audio, Kind::Video] {
             let id = pid(&format!("p{tag}"));
@@ -59,10 +69,20 @@ fn subscriptions_limit_whose_tracks_a_peer_receives() {
 #[test]
 fn pausing_video_stops_it_and_resuming_restarts_it_from_a_keyframe() {
     let mut net = Net::with_group("room", Policy::Video);
-    net.join("room", "a", Role::Participant, ClientConfig::publisher(1, 1))
-        .unwrap();
-    net.join("room", "b", Role::Participant, ClientConfig::publisher(2, 1))
-        .unwrap();
+    net.join(
+        "room",
+        "a",
+        Role::Participant,
+        ClientConfig::publisher(1, 1),
+    )
+    .unwrap();
+    net.join(
+        "room",
+        "b",
+        Role::Participant,
+        ClientConfig::publisher(2, 1),
+    )
+    .unwrap();
     net.run_for(WINDOW);
     net.core
         .set_paused(net.now, &pid("a"), Kind::Video, true)
@@ -80,7 +100,10 @@ fn pausing_video_stops_it_and_resuming_restarts_it_from_a_keyframe() {
     net.run_for(WINDOW);
     let after = net.client("b").from(1);
     assert!(after.video >= during.video + 3, "video flows again");
-    assert!(after.keyframes > during.keyframes, "it restarts from a keyframe");
+    assert!(
+        after.keyframes > during.keyframes,
+        "it restarts from a keyframe"
+    );
     assert!(net.client("a").keyframe_requests > requests);
     let resumed = net.events_where(|e| {
         matches!(e, SfuEvent::KeyframeRequested { peer, cause: KeyframeCause::Resumed, .. } if *peer == pid("a"))
@@ -94,32 +117,52 @@ fn live_group_forwards_the_host_only_while_enabled() {
     net.join("live", "host", Role::Host, ClientConfig::publisher(1, 0))
         .unwrap();
     for n in 0..3 {
-        net.join("live", &format!("v{n}"), Role::Viewer, ClientConfig::viewer(100 + n))
-            .unwrap();
+        net.join(
+            "live",
+            &format!("v{n}"),
+            Role::Viewer,
+            ClientConfig::viewer(100 + n),
+        )
+        .unwrap();
     }
     net.run_for(WINDOW);
     for n in 0..3 {
-        assert!(net.connected(&format!("v{n}")), "viewers connect without media");
+        assert!(
+            net.connected(&format!("v{n}")),
+            "viewers connect without media"
+        );
         assert_eq!(net.client(&format!("v{n}")).from(1), Default::default());
     }
 
-    net.core.set_forwarding(net.now, &gid("live"), true).unwrap();
+    net.core
+        .set_forwarding(net.now, &gid("live"), true)
+        .unwrap();
     net.run_for(WINDOW);
     for n in 0..3 {
         let got = net.client(&format!("v{n}")).from(1);
         assert!(got.audio >= 10 && got.video >= 3, "v{n}: {got:?}");
         assert_eq!(got.first_video_was_key, Some(true));
     }
-    assert!(net.client("host").keyframe_requests >= 1, "enabling asks for a keyframe");
+    assert!(
+        net.client("host").keyframe_requests >= 1,
+        "enabling asks for a keyframe"
+    );
 
-    net.core.set_forwarding(net.now, &gid("live"), false).unwrap();
-    let before: Vec<_> = (0..3).map(|n| net.client(&format!("v{n}")).from(1)).collect();
+    net.core
+        .set_forwarding(net.now, &gid("live"), false)
+        .unwrap();
+    let before: Vec<_> = (0..3)
+        .map(|n| net.client(&format!("v{n}")).from(1))
+        .collect();
     net.run_for(WINDOW);
     for (n, b) in before.iter().enumerate() {
-        assert_eq!(net.client(&format!("v{n}")).from(1), *b, "nothing after disable");
+        assert_eq!(
+            net.client(&format!("v{n}")).from(1),
+            *b,
+            "nothing after disable"
+        );
     }
     net.core.remove_group(&gid("live")).unwrap();
     let stats = net.core.stats();
     assert_eq!((stats.groups, stats.peers, stats.demux_entries), (0, 0, 0));
 }
-

@@ -59,10 +59,18 @@ fn a_freed_slot_is_refilled_and_the_others_keep_their_source() {
     );
     net.run_for(WINDOW);
     let v = net.client("v");
-    assert!(v.from(3).audio >= 10 && v.from(3).video >= 3, "{:?}", v.from(3));
+    assert!(
+        v.from(3).audio >= 10 && v.from(3).video >= 3,
+        "{:?}",
+        v.from(3)
+    );
     assert_eq!(v.from(3).first_video_was_key, Some(true));
     assert!(v.from(2).audio >= b_before.audio + 10, "b keeps flowing");
-    assert_eq!(v.from(2).keyframes, b_before.keyframes, "b's slot was not disturbed");
+    assert_eq!(
+        v.from(2).keyframes,
+        b_before.keyframes,
+        "b's slot was not disturbed"
+    );
 }
 
 #[test]

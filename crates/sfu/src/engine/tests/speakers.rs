@@ -66,7 +66,10 @@ fn an_audio_only_group_forwards_only_the_loudest_speakers() {
         assert_eq!(grew(tag), 0, "speaker {tag} is not among the top 3");
     }
     let s1 = net.client("s1");
-    assert!(s1.from(2).audio > 0 && s1.from(3).audio > 0, "s1 hears the others");
+    assert!(
+        s1.from(2).audio > 0 && s1.from(3).audio > 0,
+        "s1 hears the others"
+    );
     assert_eq!(s1.from(4).audio + s1.from(5).audio, 0);
     assert_eq!(s1.from(1).audio, 0, "nobody hears themselves");
 }
@@ -79,9 +82,18 @@ fn video_is_refused_in_an_audio_only_group() {
             max_active_speakers: 0,
         },
     );
-    let r = net.join("talk", "cam", Role::Participant, ClientConfig::publisher(1, 0));
+    let r = net.join(
+        "talk",
+        "cam",
+        Role::Participant,
+        ClientConfig::publisher(1, 0),
+    );
     assert_eq!(r, Err(SfuError::VideoNotAllowed));
-    assert_eq!(net.core.stats().peers, 0, "a refused offer leaves nothing behind");
+    assert_eq!(
+        net.core.stats().peers,
+        0,
+        "a refused offer leaves nothing behind"
+    );
 }
 
 #[test]
@@ -113,8 +125,13 @@ fn audio_levels_are_reported_every_speaker_interval() {
     net.core
         .create_group(super::gid("room"), Policy::Video)
         .unwrap();
-    net.join("room", "a", Role::Participant, ClientConfig::speaker(1, -25, 0))
-        .unwrap();
+    net.join(
+        "room",
+        "a",
+        Role::Participant,
+        ClientConfig::speaker(1, -25, 0),
+    )
+    .unwrap();
     net.run_for(WINDOW);
     let mark = net.events.len();
     net.run_for(interval * 10);

@@ -29,7 +29,10 @@ fn a_peer_that_never_connects_is_removed_after_the_connect_timeout() {
     assert_eq!(net.disconnected("ghost"), None, "not before the timeout");
     assert_eq!(net.core.stats().peers, 1);
     net.run_for(tick * 2);
-    assert_eq!(net.disconnected("ghost"), Some(DisconnectReason::ConnectTimeout));
+    assert_eq!(
+        net.disconnected("ghost"),
+        Some(DisconnectReason::ConnectTimeout)
+    );
     let stats = net.core.stats();
     assert_eq!((stats.peers, stats.demux_entries), (0, 0));
     assert!(!net.connected("ghost"));
@@ -43,10 +46,20 @@ fn a_vanished_client_is_removed_as_transport_lost() {
     };
     let (timeout, tick) = (cfg.transport_timeout, cfg.housekeeping_interval);
     let mut net = net(cfg);
-    net.join("room", "a", Role::Participant, ClientConfig::publisher(1, 1))
-        .unwrap();
-    net.join("room", "b", Role::Participant, ClientConfig::publisher(2, 1))
-        .unwrap();
+    net.join(
+        "room",
+        "a",
+        Role::Participant,
+        ClientConfig::publisher(1, 1),
+    )
+    .unwrap();
+    net.join(
+        "room",
+        "b",
+        Role::Participant,
+        ClientConfig::publisher(2, 1),
+    )
+    .unwrap();
     net.run_for(WINDOW);
     assert!(net.connected("a") && net.client("b").from(1).audio > 0);
     let mark = net.events.len();
@@ -55,7 +68,9 @@ fn a_vanished_client_is_removed_as_transport_lost() {
     let now = net.now;
     net.client_mut("b").set_publishing(false, now);
     let gone = net.now;
-    net.run_until("a lost", timeout + tick * 2, |n| n.disconnected("a").is_some());
+    net.run_until("a lost", timeout + tick * 2, |n| {
+        n.disconnected("a").is_some()
+    });
     assert_eq!(net.disconnected("a"), Some(DisconnectReason::TransportLost));
     assert!(net.now - gone <= timeout + tick + Duration::from_millis(10));
     for kind in [Kind::Audio, Kind::Video] {
@@ -78,16 +93,37 @@ fn a_silent_track_is_reported_stopped_and_started_again() {
     let cfg = SfuConfig::default();
     let (timeout, tick) = (cfg.media_timeout, cfg.housekeeping_interval);
     let mut net = net(cfg);
-    net.join("room", "a", Role::Participant, ClientConfig::speaker(1, -20, 0))
-        .unwrap();
+    net.join(
+        "room",
+        "a",
+        Role::Participant,
+        ClientConfig::speaker(1, -20, 0),
+    )
+    .unwrap();
     net.run_for(WINDOW);
     let started = |n: &Net| {
-        n.events_where(|e| matches!(e, SfuEvent::MediaStarted { kind: Kind::Audio, .. }))
-            .len()
+        n.events_where(|e| {
+            matches!(
+                e,
+                SfuEvent::MediaStarted {
+                    kind: Kind::Audio,
+                    ..
+                }
+            )
+        })
+        .len()
     };
     let stopped = |n: &Net| {
-        n.events_where(|e| matches!(e, SfuEvent::MediaStopped { kind: Kind::Audio, .. }))
-            .len()
+        n.events_where(|e| {
+            matches!(
+                e,
+                SfuEvent::MediaStopped {
+                    kind: Kind::Audio,
+                    ..
+                }
+            )
+        })
+        .len()
     };
     assert_eq!((started(&net), stopped(&net)), (1, 0));
     let now = net.now;
