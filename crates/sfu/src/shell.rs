@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{SfuError, SfuEvent};
 use crate::config::{MAX_DATAGRAM, RECV_BURST};
@@ -111,51 +111,40 @@ impl Shell {
 
     fn handle_command(&mut self, cmd: Command) {
         let now = Instant::now();
-        let core = &mut self.core;
-        // A caller that gave up waiting dropped its receiver; the reply is then moot, so
-        // send errors are ignored. Effects are flushed before the reply (see invariants).
         match cmd {
             Command::CreateGroup(id, policy, reply) => {
-                let r = core.create_group(id, policy);
-                self.flush();
-                drop(reply.send(r));
+                self.answer(reply, |core| core.create_group(id, policy))
             }
-            Command::RemoveGroup(id, reply) => {
-                let r = core.remove_group(&id);
-                self.flush();
-                drop(reply.send(r));
-            }
-            Command::AddPeer(req, reply) => {
-                let r = core.add_peer(now, req);
-                self.flush();
-                drop(reply.send(r));
-            }
-            Command::RemovePeer(id, reply) => {
-                let r = core.remove_peer(&id);
-                self.flush();
-                drop(reply.send(r));
-            }
+            Command::RemoveGroup(id, reply) => self.answer(reply, |core| core.remove_group(&id)),
+            Command::AddPeer(req, reply) => self.answer(reply, |core| core.add_peer(now, req)),
+            Command::RemovePeer(id, reply) => self.answer(reply, |core| core.remove_peer(&id)),
             Command::SetSubscriptions(id, subs, reply) => {
-                let r = core.set_subscriptions(&id, subs);
-                self.flush();
-                drop(reply.send(r));
+                self.answer(reply, |core| core.set_subscriptions(&id, subs))
             }
             Command::SetPaused(id, kind, paused, reply) => {
-                let r = core.set_paused(now, &id, kind, paused);
-                self.flush();
-                drop(reply.send(r));
+                self.answer(reply, |core| core.set_paused(now, &id, kind, paused))
             }
             Command::SetForwarding(id, on, reply) => {
-                let r = core.set_forwarding(now, &id, on);
-                self.flush();
-                drop(reply.send(r));
+                self.answer(reply, |core| core.set_forwarding(now, &id, on))
             }
-            Command::Stats(reply) => drop(reply.send(Ok(core.stats()))),
-            Command::ResetStats(reply) => {
+            Command::Stats(reply) => self.answer(reply, |core| Ok(core.stats())),
+            Command::ResetStats(reply) => self.answer(reply, |core| {
                 core.reset_stats();
-                drop(reply.send(Ok(())));
-            }
+                Ok(())
+            }),
             Command::Shutdown => {}
         }
+    }
+
+    /// Runs one command on the core, flushes its effects, then replies. A caller that gave
+    /// up waiting dropped its receiver; the reply is then moot, so a send error is ignored.
+    fn answer<T>(
+        &mut self,
+        reply: oneshot::Sender<Result<T, SfuError>>,
+        command: impl FnOnce(&mut SfuCore) -> Result<T, SfuError>,
+    ) {
+        let result = command(&mut self.core);
+        self.flush();
+        drop(reply.send(result));
     }
 }
