@@ -90,17 +90,16 @@ impl Shell {
         }
     }
 
-    /// Sends every queued transmit, then delivers every queued event.
+    /// Sends every queued transmit, then delivers every queued event. The clock is read
+    /// only when a sent datagram completes a forwarded frame (latency measurement).
     fn flush(&mut self) {
-        let mut sent_any = false;
         while let Some(t) = self.core.poll_transmit() {
-            sent_any = true;
             if self.socket.try_send_to(&t.contents, t.destination).is_err() {
                 self.core.transmit_failed();
             }
-        }
-        if sent_any {
-            self.core.transmits_sent(Instant::now());
+            if self.core.awaits_send_time() {
+                self.core.transmits_sent(Instant::now());
+            }
         }
         while let Some(event) = self.core.poll_event() {
             if self.events_tx.try_send(event).is_err() {

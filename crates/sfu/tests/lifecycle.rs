@@ -25,6 +25,16 @@ async fn lost_transport_and_never_connected_peers_are_removed() {
         .create_group(gid("room"), Policy::Video)
         .await
         .unwrap();
+    // An offer whose peer never sends a STUN request times out (while the others run).
+    let (_silent, offer) = MediaPeer::new(publisher(3, 1), LOCALHOST).await.unwrap();
+    let request = AddPeer {
+        group: gid("room"),
+        peer: pid("ghost"),
+        role: Role::Participant,
+        offer,
+        replaces: None,
+    };
+    h.sfu.add_peer(request).await.unwrap();
     let a = h
         .join("room", "a", Role::Participant, publisher(1, 1))
         .await
@@ -40,8 +50,9 @@ async fn lost_transport_and_never_connected_peers_are_removed() {
     )
     .await;
 
-    // The client vanishes without a goodbye: only the silence tells.
+    // The clients vanish without a goodbye: only the silence tells.
     a.stop().await;
+    b.stop().await;
     h.wait_event("a lost", |e| {
         matches!(e, SfuEvent::PeerDisconnected { peer, reason: DisconnectReason::TransportLost, .. } if *peer == pid("a"))
     })
@@ -51,22 +62,11 @@ async fn lost_transport_and_never_connected_peers_are_removed() {
     })
     .await;
 
-    // An offer whose peer never sends a STUN request times out.
-    let (_silent, offer) = MediaPeer::new(publisher(3, 1), LOCALHOST).await.unwrap();
-    let request = AddPeer {
-        group: gid("room"),
-        peer: pid("ghost"),
-        role: Role::Participant,
-        offer,
-        replaces: None,
-    };
-    h.sfu.add_peer(request).await.unwrap();
     h.wait_event("ghost timed out", |e| {
         matches!(e, SfuEvent::PeerDisconnected { peer, reason: DisconnectReason::ConnectTimeout, .. } if *peer == pid("ghost"))
     })
     .await;
 
-    b.stop().await;
     let stats = wait_until_async("all peers gone", || async {
         let s = h.sfu.stats().await.unwrap();
         (s.peers == 0).then_some(s)

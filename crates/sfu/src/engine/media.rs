@@ -159,7 +159,8 @@ impl SfuCore {
             let sent = self.drain(sub_key);
             self.counters.frames_forwarded += 1;
             self.counters.packets_forwarded += sent;
-            self.unsent_frames.push((data.network_time, kind));
+            self.unsent_frames
+                .push_back((data.network_time, kind, self.queued));
         }
         // Handed back so its capacity is reused: no allocation per forwarded frame.
         self.written = written;

@@ -67,10 +67,14 @@ pub struct SfuCore {
     /// Groups whose routes must be recomputed once the pending events are handled.
     dirty_groups: Vec<GroupId>,
     transmits: VecDeque<Transmit>,
+    /// Transmits ever queued / ever polled: a frame's datagrams are out once `polled`
+    /// reaches the `queued` count recorded after them.
+    queued: u64,
+    polled: u64,
     events: VecDeque<SfuEvent>,
-    /// Forwarded frames (network time, is audio) whose datagrams the shell has not yet
-    /// reported handed to the socket; their added latency is measured then.
-    unsent_frames: Vec<(Instant, Kind)>,
+    /// Forwarded frames (network time, kind, `queued` after their datagrams) whose datagrams
+    /// are not yet handed to the socket; their added latency is measured then.
+    unsent_frames: VecDeque<(Instant, Kind, u64)>,
     /// Scratch list of the subscribers a frame was written to (kept for its capacity).
     written: Vec<PeerKey>,
     next_housekeeping: Instant,
@@ -100,8 +104,10 @@ impl SfuCore {
             next_key: 1,
             dirty_groups: Vec::new(),
             transmits: VecDeque::new(),
+            queued: 0,
+            polled: 0,
             events: VecDeque::new(),
-            unsent_frames: Vec::new(),
+            unsent_frames: VecDeque::new(),
             written: Vec::new(),
             #[cfg(test)]
             dtls_cert: None,
@@ -168,7 +174,9 @@ impl SfuCore {
 
     /// The next datagram to send, in the order they were produced.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let transmit = self.transmits.pop_front()?;
+        self.polled += 1;
+        Some(transmit)
     }
 
     /// The next event for the signaling layer, in the order they happened.
@@ -176,10 +184,22 @@ impl SfuCore {
         self.events.pop_front()
     }
 
+    /// Whether the transmits polled so far complete a forwarded frame whose latency is
+    /// measured: then the caller reports the time it handed them over (`transmits_sent`).
+    pub fn awaits_send_time(&self) -> bool {
+        self.unsent_frames
+            .front()
+            .is_some_and(|(_, _, until)| *until <= self.polled)
+    }
+
     /// Tells the core that every transmit polled so far was handed to the socket at `now`:
-    /// the added latency of the frames they carried is recorded.
+    /// the added latency of the frames they completed is recorded.
     pub fn transmits_sent(&mut self, now: Instant) {
-        for (network_time, kind) in self.unsent_frames.drain(..) {
+        while let Some(&(network_time, kind, until)) = self.unsent_frames.front() {
+            if until > self.polled {
+                break;
+            }
+            self.unsent_frames.pop_front();
             let latency = now.saturating_duration_since(network_time);
             self.counters.observe_latency(latency, kind == Kind::Audio);
         }
@@ -242,6 +262,7 @@ impl SfuCore {
         let before = peer.next_timeout;
         match peer.drain(&mut self.transmits, &mut self.pending) {
             Ok(produced) => {
+                self.queued += produced;
                 self.counters.datagrams_out += produced;
                 let after = peer.next_timeout;
                 if before != after || !self.timers.contains(&(after, key)) {

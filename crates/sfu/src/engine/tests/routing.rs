@@ -166,3 +166,45 @@ fn live_group_forwards_the_host_only_while_enabled() {
     let stats = net.core.stats();
     assert_eq!((stats.groups, stats.peers, stats.demux_entries), (0, 0, 0));
 }
+
+#[test]
+fn stray_and_malformed_datagrams_are_dropped_and_change_nothing() {
+    let mut net = Net::with_group("room", Policy::Video);
+    net.join(
+        "room",
+        "a",
+        Role::Participant,
+        ClientConfig::publisher(1, 1),
+    )
+    .unwrap();
+    net.join(
+        "room",
+        "b",
+        Role::Participant,
+        ClientConfig::publisher(2, 1),
+    )
+    .unwrap();
+    net.run_for(WINDOW);
+    let stranger = std::net::SocketAddr::from(([192, 0, 2, 1], 9));
+    let to = net.core.local_addr();
+    let mut fake_stun = vec![0x00, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xA4, 0x42];
+    fake_stun.extend_from_slice(&[9; 12]);
+    fake_stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x08]);
+    fake_stun.extend_from_slice(b"nope:cli");
+    let garbage = [vec![], vec![0x80, 0x60, 0, 1], vec![0xff; 1500], fake_stun];
+    let before = net.core.stats();
+    for data in &garbage {
+        net.core.handle_receive(net.now, stranger, to, data);
+    }
+    let stats = net.core.stats();
+    assert_eq!(stats.datagrams_in, before.datagrams_in + 4);
+    assert_eq!(stats.datagrams_dropped, before.datagrams_dropped + 4);
+    assert_eq!(net.core.poll_transmit().map(|t| t.destination), None);
+    let mark = net.client("b").from(1).audio;
+    net.run_for(WINDOW);
+    assert!(
+        net.client("b").from(1).audio >= mark + 10,
+        "forwarding continues"
+    );
+    assert_eq!(net.core.stats().peers, 2);
+}
