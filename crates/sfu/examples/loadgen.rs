@@ -3,36 +3,66 @@
 //! forwarded packets per SFU CPU-second (the `sfu-media` thread only, read from
 //! /proc/self/task/<tid>/schedstat), frame loss and added forwarding latency.
 //!
-//! cargo run --release -p opencalls-sfu --example loadgen -- [groups] [peers_per_group] [viewers] [seconds] [video_kbps]
+//! cargo run --release -p opencalls-sfu --example loadgen -- [--groups N] [--peers-per-group N]
+//!     [--viewers N] [--seconds N] [--video-kbps N]
+//!
+//! The old positional form (`loadgen 4 4 50 20 500`) is still accepted.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle};
 use opencalls_sfu::{AddPeer, GroupId, PeerId, Policy, Role, Sfu, SfuConfig, SfuHandle};
 
 const LOCALHOST: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
+/// Load generator for the SFU: video groups plus one live group, all in-process.
+#[derive(Debug, Parser)]
+#[command(version)]
 struct Args {
+    /// Number of video groups.
+    #[arg(long, default_value_t = 4)]
     groups: usize,
+    /// Publishers in each video group (each receives all the others).
+    #[arg(long, default_value_t = 4)]
     peers_per_group: usize,
+    /// Viewers of the live group (one host).
+    #[arg(long, default_value_t = 50)]
     viewers: usize,
+    /// Length of the measured window, after a 3 s warm-up.
+    #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Video bitrate of each publisher, kbit/s.
+    #[arg(long, default_value_t = 500)]
     video_kbps: u32,
+    /// The same values by position (`groups peers_per_group viewers seconds video_kbps`),
+    /// as scripts written before the flags pass them; they override the flags.
+    #[arg(num_args = 0..=5, value_name = "POSITIONAL")]
+    positional: Vec<u64>,
 }
 
-fn args() -> Args {
-    let v: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let get = |i: usize, d: u64| v.get(i).copied().unwrap_or(d);
-    Args {
-        groups: get(0, 4) as usize,
-        peers_per_group: get(1, 4) as usize,
-        viewers: get(2, 50) as usize,
-        seconds: get(3, 20),
-        video_kbps: get(4, 500) as u32,
+impl Args {
+    /// Applies the legacy positional values over the flags.
+    fn resolved(mut self) -> Self {
+        let p = std::mem::take(&mut self.positional);
+        let get = |i: usize| p.get(i).copied();
+        if let Some(v) = get(0) {
+            self.groups = v as usize;
+        }
+        if let Some(v) = get(1) {
+            self.peers_per_group = v as usize;
+        }
+        if let Some(v) = get(2) {
+            self.viewers = v as usize;
+        }
+        if let Some(v) = get(3) {
+            self.seconds = v;
+        }
+        if let Some(v) = get(4) {
+            self.video_kbps = v as u32;
+        }
+        self
     }
 }
 
@@ -168,7 +198,7 @@ fn snapshot(members: &[Member]) -> Snapshot {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let a = args();
+    let a = Args::parse().resolved();
     let (sfu, mut events) = Sfu::start(SfuConfig::default())?;
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     let members = populate(&sfu, &a).await?;

@@ -1,5 +1,8 @@
 //! The vocabulary the signaling layer speaks with the media layer: ids, policies, commands'
 //! arguments, events and errors. Nothing here knows about HTTP, SQL or rooms' business rules.
+//!
+//! Invariant: these types are the crate's stable public surface (the signaling layer, the
+//! server and tests use them); the core and the shell speak them too.
 
 use std::fmt;
 use std::time::Duration;

@@ -1,4 +1,7 @@
 //! Configuration knobs of the media layer and the named limits of its queues and tables.
+//!
+//! Invariant: every bound on a queue or table is a named constant or a config field here,
+//! never a literal elsewhere.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,5 +1,9 @@
-//! The caller's side: `Sfu::start` spawns the media thread; `SfuHandle` sends it commands
-//! over a bounded queue and awaits each reply; `SfuEvents` receives its events.
+//! The caller's side: `Sfu::start` binds the socket and spawns the media thread (the shell
+//! around the core); `SfuHandle` sends it commands over a bounded queue and awaits each
+//! reply; `SfuEvents` receives its events.
+//!
+//! Invariant: every command gets exactly one reply, or `SfuError::Stopped` once the media
+//! thread is gone.
 
 use std::net::SocketAddr;
 
@@ -9,7 +13,8 @@ use crate::api::{
     GroupId, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions,
 };
 use crate::config::{COMMAND_QUEUE_LIMIT, EVENT_QUEUE_LIMIT, SfuConfig};
-use crate::engine::Engine;
+use crate::engine::SfuCore;
+use crate::shell::Shell;
 
 /// A request to the media thread; each carries the channel its reply goes to.
 #[derive(Debug)]
@@ -77,8 +82,9 @@ impl Sfu {
                     }
                 };
                 runtime.block_on(async move {
-                    match Engine::new(config, socket, local_addr, event_tx) {
-                        Ok(engine) => engine.run(cmd_rx).await,
+                    let core = SfuCore::new(config, local_addr, std::time::Instant::now());
+                    match Shell::new(core, socket, event_tx) {
+                        Ok(shell) => shell.run(cmd_rx).await,
                         Err(e) => tracing::error!(error = %e, "media engine failed to start"),
                     }
                 });

@@ -5,19 +5,18 @@
 //! offer and get the answer, set subscriptions, pause/resume, enable live forwarding, remove)
 //! and receives [`SfuEvent`]s. One media thread owns the UDP socket and all state; see
 //! `docs/media.md` for the architecture.
+//!
+//! Layout: [`SfuCore`] (module `engine`) is the sans-IO core: datagrams, commands and `now`
+//! in; transmits, events and its next timeout out. `shell` is the thin socket loop of the
+//! media thread around it; `handle` is the caller's side (commands and events over bounded
+//! queues); `api` and `config` are the shared vocabulary.
 #![forbid(unsafe_code)]
 
 mod api;
-mod commands;
 mod config;
-mod demux;
 mod engine;
-mod group;
 mod handle;
-mod media;
-mod offer;
-mod peer;
-mod stats;
+mod shell;
 
 pub use api::{
     DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, SfuEvent,
@@ -27,4 +26,5 @@ pub use config::{
     COMMAND_QUEUE_LIMIT, EVENT_QUEUE_LIMIT, KEYFRAME_REQUEST_INTERVAL, MAX_ADDRS_PER_PEER,
     MAX_DATAGRAM, MAX_OFFER_BYTES, MAX_SLOTS_PER_KIND, RECV_BURST, SfuConfig,
 };
+pub use engine::{SfuCore, Transmit};
 pub use handle::{AddPeer, Sfu, SfuEvents, SfuHandle};

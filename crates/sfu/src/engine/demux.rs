@@ -1,12 +1,15 @@
 //! Demultiplexing of the one UDP port: STUN binding requests are routed by the local ICE
 //! ufrag in their USERNAME attribute; everything else by the source address learnt from the
 //! first STUN request of that address. Both are hash lookups, never a scan of the peers.
+//!
+//! Invariants: at most `MAX_ADDRS_PER_PEER` learnt addresses per peer (STUN is not yet
+//! authenticated when learnt); removing a peer removes exactly its own entries.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use super::peer::PeerKey;
 use crate::config::MAX_ADDRS_PER_PEER;
-use crate::peer::PeerKey;
 
 const STUN_HEADER: usize = 20;
 const STUN_MAGIC: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];

@@ -1,5 +1,5 @@
-//! Counters and the forwarding-latency histogram kept by the media thread (no atomics:
-//! only that thread touches them; a `stats` command copies them out).
+//! Counters and the forwarding-latency histogram kept by the core (no atomics: only its
+//! owner touches them; `SfuCore::stats` copies them out).
 
 use std::time::Duration;
 

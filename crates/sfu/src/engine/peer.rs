@@ -1,15 +1,17 @@
 //! One WebRTC transport (a str0m `Rtc`) and what the SFU tracks about it: its published
 //! tracks (ingress, keyed by m-line) and its receive slots (recvonly m-lines the SFU fills
-//! with other peers' tracks). Owned exclusively by the media thread.
+//! with other peers' tracks). Owned exclusively by the core.
+//!
+//! Invariants: a slot's outgoing RTP timeline is continuous whatever its source (`rebase`);
+//! a video slot writes nothing between a source change and that source's next keyframe.
 
-use std::net::SocketAddr;
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use str0m::media::{MediaData, MediaTime, Mid};
-use str0m::net::Transmit;
 use str0m::{Event, Output, Rtc, RtcError};
-use tokio::net::UdpSocket;
 
+use super::Transmit;
 use crate::api::{GroupId, Kind, PeerId, Role, Subscriptions};
 
 /// Internal handle of a peer on the packet path (cheap to hash and copy).
@@ -137,13 +139,6 @@ pub enum Written {
     No,
 }
 
-/// What one drain of a peer's output produced.
-#[derive(Debug, Default)]
-pub struct Drained {
-    pub sent: u64,
-    pub dropped: u64,
-}
-
 impl Peer {
     pub fn ingress_mut(&mut self, mid: Mid) -> Option<&mut Ingress> {
         self.ingress.iter_mut().find(|i| i.mid == mid)
@@ -195,35 +190,32 @@ impl Peer {
         !self.connected_reported && self.transport_up && (self.got_media || !self.publishes)
     }
 
-    /// Polls the `Rtc` until it asks for a timeout: sends datagrams, queues events.
+    /// Polls the `Rtc` until it asks for a timeout: queues its datagrams (moved, not copied)
+    /// and its events. Returns the number of datagrams queued.
     pub fn drain(
         &mut self,
-        socket: &UdpSocket,
+        transmits: &mut VecDeque<Transmit>,
         events: &mut Vec<(PeerKey, Event)>,
-    ) -> Result<Drained, RtcError> {
-        let mut drained = Drained::default();
+    ) -> Result<u64, RtcError> {
+        let mut produced = 0;
         loop {
             match self.rtc.poll_output()? {
                 Output::Timeout(at) => {
                     self.next_timeout = at;
-                    return Ok(drained);
+                    return Ok(produced);
                 }
                 Output::Transmit(t) => {
-                    if send(socket, &t) {
-                        drained.sent += 1;
-                    } else {
-                        drained.dropped += 1;
-                    }
+                    transmits.push_back(Transmit {
+                        source: t.source,
+                        destination: t.destination,
+                        contents: t.contents.into(),
+                    });
+                    produced += 1;
                 }
                 Output::Event(e) => events.push((self.key, e)),
             }
         }
     }
-}
-
-fn send(socket: &UdpSocket, t: &Transmit) -> bool {
-    let to: SocketAddr = t.destination;
-    socket.try_send_to(&t.contents, to).is_ok()
 }
 
 #[cfg(test)]

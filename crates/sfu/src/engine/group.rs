@@ -1,13 +1,17 @@
 //! A forwarding group and its routing table. The table maps a publisher's track to the
 //! receive slots it is written into; it is rebuilt on membership, subscription or speaker
 //! changes (control path) so the packet path is one hash lookup per frame.
+//!
+//! Invariants: `routes` always mirrors the members' slot assignments (rebuilt by
+//! `recompute`); a source that is still wanted keeps its slot; free slots are filled in join
+//! order (audio-only: loudness order); nobody is routed to themselves or from a viewer.
 
 use std::collections::HashMap;
 
 use str0m::media::Mid;
 
+use super::peer::{Peer, PeerKey};
 use crate::api::{GroupId, Kind, PeerId, Policy, Role, SfuEvent, Subscriptions};
-use crate::peer::{Peer, PeerKey};
 
 /// Where one publisher track goes: `(subscriber, slot m-line)` pairs.
 pub type Routes = HashMap<(PeerKey, Mid), Vec<(PeerKey, Mid)>>;

@@ -1,54 +1,25 @@
-//! Command handlers of the media thread. Every handler validates first and changes nothing
-//! on error; each replies on its oneshot channel.
+//! The core's commands (the control path): create/remove groups and peers, subscriptions,
+//! pause, live forwarding. Every command validates first and changes nothing on error; its
+//! effects (events, datagrams) are queued like those of any other input.
 
 use std::time::Instant;
 
 use str0m::change::SdpOffer;
 use str0m::{Candidate, IceCreds, Rtc};
 
+use super::SfuCore;
+use super::group::Group;
+use super::offer::{OfferedMedia, summarize};
+use super::peer::{Peer, PeerKey};
 use crate::api::{
     DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, Subscriptions,
 };
 use crate::config::{MAX_OFFER_BYTES, MAX_SLOTS_PER_KIND};
-use crate::engine::Engine;
-use crate::group::Group;
-use crate::handle::{AddPeer, Command};
-use crate::offer::{OfferedMedia, summarize};
-use crate::peer::{Peer, PeerKey};
-use crate::stats::Counters;
+use crate::handle::AddPeer;
 
-impl Engine {
-    pub(crate) fn handle_command(&mut self, cmd: Command) {
-        // A caller that gave up waiting dropped its receiver; the reply is then moot.
-        match cmd {
-            Command::CreateGroup(id, policy, reply) => {
-                drop(reply.send(self.create_group(id, policy)))
-            }
-            Command::RemoveGroup(id, reply) => drop(reply.send(self.remove_group(&id))),
-            Command::AddPeer(req, reply) => drop(reply.send(self.add_peer(req))),
-            Command::RemovePeer(id, reply) => drop(reply.send(self.remove_peer_by_id(&id))),
-            Command::SetSubscriptions(id, subs, reply) => {
-                drop(reply.send(self.set_subscriptions(&id, subs)))
-            }
-            Command::SetPaused(id, kind, paused, reply) => {
-                drop(reply.send(self.set_paused(&id, kind, paused)))
-            }
-            Command::SetForwarding(id, on, reply) => drop(reply.send(self.set_forwarding(&id, on))),
-            Command::Stats(reply) => {
-                let stats =
-                    self.counters
-                        .snapshot(self.groups.len(), self.peers.len(), self.demux.len());
-                drop(reply.send(Ok(stats)));
-            }
-            Command::ResetStats(reply) => {
-                self.counters = Counters::default();
-                drop(reply.send(Ok(())));
-            }
-            Command::Shutdown => {}
-        }
-    }
-
-    fn create_group(&mut self, id: GroupId, policy: Policy) -> Result<(), SfuError> {
+impl SfuCore {
+    /// Creates an empty group (`AudioOnly` with 0 speakers gets the configured default).
+    pub fn create_group(&mut self, id: GroupId, policy: Policy) -> Result<(), SfuError> {
         if self.groups.contains_key(&id) {
             return Err(SfuError::GroupExists(id));
         }
@@ -67,13 +38,14 @@ impl Engine {
         Ok(())
     }
 
-    fn remove_group(&mut self, id: &GroupId) -> Result<(), SfuError> {
+    /// Removes every peer of the group (each gets `PeerDisconnected { Removed }`), then it.
+    pub fn remove_group(&mut self, id: &GroupId) -> Result<(), SfuError> {
         let group = self
             .groups
             .get(id)
             .ok_or_else(|| SfuError::GroupNotFound(id.clone()))?;
         for key in group.members.clone() {
-            self.remove_peer(key, DisconnectReason::Removed);
+            self.drop_peer(key, DisconnectReason::Removed);
         }
         self.groups.remove(id);
         Ok(())
@@ -138,7 +110,8 @@ impl Engine {
         Ok(())
     }
 
-    fn add_peer(&mut self, req: AddPeer) -> Result<String, SfuError> {
+    /// Adds a peer from its SDP offer and returns the SDP answer.
+    pub fn add_peer(&mut self, now: Instant, req: AddPeer) -> Result<String, SfuError> {
         if req.offer.len() > MAX_OFFER_BYTES {
             return Err(SfuError::InvalidOffer("offer too large".into()));
         }
@@ -146,7 +119,6 @@ impl Engine {
         self.check_offer(&req, &media)?;
         let offer = SdpOffer::from_sdp_string(&req.offer)
             .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
-        let now = Instant::now();
         let (mut rtc, creds) = self.build_rtc(now)?;
         let answer = rtc
             .sdp_api()
@@ -154,7 +126,7 @@ impl Engine {
             .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
         // The offer is accepted: only now does the peer it replaces go.
         if let Some(old) = &req.replaces {
-            self.remove_peer_by_id(old)?;
+            self.remove_peer(old)?;
         }
         let key = PeerKey(self.next_key);
         self.next_key += 1;
@@ -188,7 +160,7 @@ impl Engine {
         // str0m reports the m-lines (MediaAdded) on this drain or a later one; either way
         // `process` routes the group once they are registered.
         self.drain(key);
-        self.process();
+        self.process(now);
         self.reroute(&req.group);
         Ok(answer.to_sdp_string())
     }
@@ -196,7 +168,13 @@ impl Engine {
     /// A fresh ICE-lite `Rtc` with random ICE credentials and the advertised host candidates.
     fn build_rtc(&self, now: Instant) -> Result<(Rtc, IceCreds), SfuError> {
         let creds = IceCreds::new();
-        let mut rtc = Rtc::builder()
+        let builder = Rtc::builder();
+        #[cfg(test)]
+        let builder = match &self.dtls_cert {
+            Some(cert) => builder.set_dtls_cert(cert.clone()),
+            None => builder,
+        };
+        let mut rtc = builder
             .set_ice_lite(true)
             .set_local_ice_credentials(creds.clone())
             .clear_codecs()
@@ -225,13 +203,15 @@ impl Engine {
             .ok_or_else(|| SfuError::PeerNotFound(id.clone()))
     }
 
-    fn remove_peer_by_id(&mut self, id: &PeerId) -> Result<(), SfuError> {
+    /// Removes a peer (`PeerDisconnected { Removed }`) and idles the slots it fed.
+    pub fn remove_peer(&mut self, id: &PeerId) -> Result<(), SfuError> {
         let key = self.key_of(id)?;
-        self.remove_peer(key, DisconnectReason::Removed);
+        self.drop_peer(key, DisconnectReason::Removed);
         Ok(())
     }
 
-    fn set_subscriptions(&mut self, id: &PeerId, subs: Subscriptions) -> Result<(), SfuError> {
+    /// Whose tracks the peer receives (within the group's policy).
+    pub fn set_subscriptions(&mut self, id: &PeerId, subs: Subscriptions) -> Result<(), SfuError> {
         let key = self.key_of(id)?;
         let Some(peer) = self.peers.get_mut(&key) else {
             return Err(SfuError::PeerNotFound(id.clone()));
@@ -242,7 +222,14 @@ impl Engine {
         Ok(())
     }
 
-    fn set_paused(&mut self, id: &PeerId, kind: Kind, paused: bool) -> Result<(), SfuError> {
+    /// Stops or restarts forwarding of a publisher's `kind` track to everyone.
+    pub fn set_paused(
+        &mut self,
+        now: Instant,
+        id: &PeerId,
+        kind: Kind,
+        paused: bool,
+    ) -> Result<(), SfuError> {
         let key = self.key_of(id)?;
         let Some(peer) = self.peers.get_mut(&key) else {
             return Err(SfuError::PeerNotFound(id.clone()));
@@ -254,12 +241,18 @@ impl Engine {
         let mid = ingress.mid;
         if was && !paused {
             // Subscribers' decoders lost the reference frames; wait for and ask for a keyframe.
-            self.hold_for_keyframe(key, mid, KeyframeCause::Resumed);
+            self.hold_for_keyframe(now, key, mid, KeyframeCause::Resumed);
         }
         Ok(())
     }
 
-    fn set_forwarding(&mut self, id: &GroupId, enabled: bool) -> Result<(), SfuError> {
+    /// Live groups: enables or disables forwarding of the host's media to viewers.
+    pub fn set_forwarding(
+        &mut self,
+        now: Instant,
+        id: &GroupId,
+        enabled: bool,
+    ) -> Result<(), SfuError> {
         let group = self
             .groups
             .get_mut(id)
@@ -268,7 +261,7 @@ impl Engine {
         if !was && enabled {
             let sources: Vec<_> = group.routes.keys().copied().collect();
             for (key, mid) in sources {
-                self.hold_for_keyframe(key, mid, KeyframeCause::NewSubscriber);
+                self.hold_for_keyframe(now, key, mid, KeyframeCause::NewSubscriber);
             }
         }
         Ok(())

@@ -1,6 +1,9 @@
-//! Handling of `Rtc` events: registering m-lines, forwarding media frames along the routing
-//! table, keyframe requests, connection state; plus the periodic housekeeping (timeouts,
-//! media started/stopped, audio levels, active speakers).
+//! Handling of `Rtc` events (the packet path): registering m-lines, forwarding media frames
+//! along the routing table, keyframe requests and their pacing, connection state.
+//!
+//! Invariants: a publisher track receives at most one PLI/FIR per
+//! `KEYFRAME_REQUEST_INTERVAL`, whatever asks for it; a subscriber's slot is written only
+//! while its group forwards and the source's track is not paused.
 //!
 //! Forwarding uses str0m's frame API: each slot is a str0m send stream with its own SSRC,
 //! sequence numbers and RTX, so subscribers see continuous streams; RTP times are rebased
@@ -13,26 +16,28 @@ use str0m::Event;
 use str0m::media::{Direction, KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid};
 use str0m::{IceConnectionState, Input};
 
-use crate::api::{DisconnectReason, KeyframeCause, Kind, Policy, SfuEvent};
+use super::SfuCore;
+use super::peer::{Ingress, PeerKey, Slot, Written};
+use crate::api::{DisconnectReason, KeyframeCause, Kind, SfuEvent};
 use crate::config::KEYFRAME_REQUEST_INTERVAL;
-use crate::engine::Engine;
-use crate::peer::{Ingress, PeerKey, Slot, Written};
 
-impl Engine {
-    pub(crate) fn handle_rtc_event(&mut self, key: PeerKey, event: Event) {
+impl SfuCore {
+    pub(super) fn handle_rtc_event(&mut self, now: Instant, key: PeerKey, event: Event) {
         match event {
-            Event::Connected => self.on_connected(key),
+            Event::Connected => self.on_connected(now, key),
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) | Event::Closed => {
-                self.remove_peer(key, DisconnectReason::TransportLost);
+                self.drop_peer(key, DisconnectReason::TransportLost);
             }
             Event::MediaAdded(added) => self.on_media_added(key, added),
-            Event::MediaData(data) => self.on_media(key, data),
-            Event::KeyframeRequest(req) => self.on_subscriber_keyframe_request(key, req.mid),
+            Event::MediaData(data) => self.on_media(now, key, data),
+            Event::KeyframeRequest(req) => self.on_subscriber_keyframe_request(now, key, req.mid),
+            // str0m's other events (ICE state steps, stats, raw packets) carry nothing the
+            // SFU acts on; str0m's Event is non-exhaustive, so a catch-all is required.
             _ => {}
         }
     }
 
-    fn on_connected(&mut self, key: PeerKey) {
+    fn on_connected(&mut self, now: Instant, key: PeerKey) {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -49,7 +54,7 @@ impl Engine {
             .filter_map(|s| s.source)
             .collect();
         for (source, mid) in sources {
-            self.request_keyframe(source, mid, KeyframeCause::NewSubscriber);
+            self.request_keyframe(now, source, mid, KeyframeCause::NewSubscriber);
         }
     }
 
@@ -90,8 +95,7 @@ impl Engine {
         }
     }
 
-    fn on_media(&mut self, key: PeerKey, data: MediaData) {
-        let now = Instant::now();
+    fn on_media(&mut self, now: Instant, key: PeerKey, data: MediaData) {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -117,12 +121,12 @@ impl Engine {
             self.report_if_connected(key);
         }
         if !paused {
-            self.forward(key, kind, &data);
+            self.forward(now, key, kind, &data);
         }
     }
 
     /// Writes one frame into every slot routed from `(source, data.mid)`.
-    fn forward(&mut self, source: PeerKey, kind: Kind, data: &MediaData) {
+    fn forward(&mut self, now: Instant, source: PeerKey, kind: Kind, data: &MediaData) {
         let Some(peer) = self.peers.get(&source) else {
             return;
         };
@@ -136,7 +140,7 @@ impl Engine {
             return;
         };
         let mut needs_keyframe = false;
-        let mut written = Vec::with_capacity(routes.len());
+        let mut written = std::mem::take(&mut self.written);
         for &(sub_key, slot_mid) in routes {
             let Some(sub) = self.peers.get_mut(&sub_key) else {
                 continue;
@@ -147,35 +151,43 @@ impl Engine {
                 Written::No => {}
             }
         }
-        for sub_key in written {
+        for sub_key in written.drain(..) {
             // str0m packetizes written frames on its next timeout; give it one right away.
             if let Some(sub) = self.peers.get_mut(&sub_key) {
-                let _ = sub.rtc.handle_input(Input::Timeout(Instant::now()));
+                let _ = sub.rtc.handle_input(Input::Timeout(now));
             }
             let sent = self.drain(sub_key);
             self.counters.frames_forwarded += 1;
             self.counters.packets_forwarded += sent;
-            let latency = Instant::now().saturating_duration_since(data.network_time);
-            self.counters.observe_latency(latency, kind == Kind::Audio);
+            self.unsent_frames
+                .push_back((data.network_time, kind, self.queued));
         }
+        // Handed back so its capacity is reused: no allocation per forwarded frame.
+        self.written = written;
         if needs_keyframe {
-            self.request_keyframe(source, data.mid, KeyframeCause::NewSubscriber);
+            self.request_keyframe(now, source, data.mid, KeyframeCause::NewSubscriber);
         }
     }
 
-    fn on_subscriber_keyframe_request(&mut self, sub: PeerKey, slot_mid: Mid) {
+    fn on_subscriber_keyframe_request(&mut self, now: Instant, sub: PeerKey, slot_mid: Mid) {
         let source = self
             .peers
             .get(&sub)
             .and_then(|p| p.slots.iter().find(|s| s.mid == slot_mid))
             .and_then(|s| s.source);
         if let Some((source, mid)) = source {
-            self.request_keyframe(source, mid, KeyframeCause::SubscriberRequest);
+            self.request_keyframe(now, source, mid, KeyframeCause::SubscriberRequest);
         }
     }
 
     /// Holds every video slot fed by `(source, mid)` until a keyframe, and asks for one.
-    pub(crate) fn hold_for_keyframe(&mut self, source: PeerKey, mid: Mid, cause: KeyframeCause) {
+    pub(super) fn hold_for_keyframe(
+        &mut self,
+        now: Instant,
+        source: PeerKey,
+        mid: Mid,
+        cause: KeyframeCause,
+    ) {
         let Some(group) = self
             .peers
             .get(&source)
@@ -195,12 +207,17 @@ impl Engine {
                 slot.awaiting_keyframe = slot.kind == Kind::Video;
             }
         }
-        self.request_keyframe(source, mid, cause);
+        self.request_keyframe(now, source, mid, cause);
     }
 
     /// Sends PLI (or FIR) to a publisher's video track, at most once per interval.
-    pub(crate) fn request_keyframe(&mut self, source: PeerKey, mid: Mid, cause: KeyframeCause) {
-        let now = Instant::now();
+    pub(super) fn request_keyframe(
+        &mut self,
+        now: Instant,
+        source: PeerKey,
+        mid: Mid,
+        cause: KeyframeCause,
+    ) {
         let Some(peer) = self.peers.get_mut(&source) else {
             return;
         };
@@ -235,90 +252,5 @@ impl Engine {
         };
         self.drain(source);
         self.emit(event);
-    }
-
-    /// Connect/transport timeouts, dead transports and stopped media.
-    pub(crate) fn housekeeping(&mut self, now: Instant) {
-        let mut dead = Vec::new();
-        let mut stopped = Vec::new();
-        for peer in self.peers.values_mut() {
-            if !peer.rtc.is_alive() {
-                dead.push((peer.key, DisconnectReason::TransportLost));
-            } else if !peer.transport_up
-                && now.duration_since(peer.created) > self.cfg.connect_timeout
-            {
-                dead.push((peer.key, DisconnectReason::ConnectTimeout));
-            } else if peer.transport_up
-                && now.duration_since(peer.last_rx) > self.cfg.transport_timeout
-            {
-                dead.push((peer.key, DisconnectReason::TransportLost));
-            }
-            for ingress in &mut peer.ingress {
-                let silent = ingress
-                    .last_media
-                    .is_none_or(|t| now.duration_since(t) > self.cfg.media_timeout);
-                if ingress.active && silent {
-                    ingress.active = false;
-                    ingress.loudness = 0.0;
-                    stopped.push(SfuEvent::MediaStopped {
-                        group: peer.group.clone(),
-                        peer: peer.id.clone(),
-                        kind: ingress.kind,
-                    });
-                }
-            }
-        }
-        for event in stopped {
-            self.emit(event);
-        }
-        for (key, reason) in dead {
-            self.remove_peer(key, reason);
-        }
-    }
-
-    /// Audio levels and, for audio-only groups, the active speaker set.
-    pub(crate) fn speaker_tick(&mut self) {
-        let mut levels = Vec::new();
-        for peer in self.peers.values() {
-            if let Some(audio) = peer
-                .ingress_of(Kind::Audio)
-                .filter(|i| i.active && !i.paused)
-            {
-                levels.push(SfuEvent::AudioLevel {
-                    group: peer.group.clone(),
-                    peer: peer.id.clone(),
-                    level: audio.level(),
-                });
-            }
-        }
-        for event in levels {
-            self.emit(event);
-        }
-        let mut changed = Vec::new();
-        for group in self.groups.values_mut() {
-            if let Policy::AudioOnly {
-                max_active_speakers,
-            } = group.policy
-                && group.update_speakers(&self.peers, max_active_speakers)
-            {
-                changed.push(group.id.clone());
-            }
-        }
-        for id in changed {
-            let Some(group) = self.groups.get(&id) else {
-                continue;
-            };
-            let speakers = group
-                .speakers
-                .iter()
-                .filter_map(|k| self.peers.get(k))
-                .map(|p| p.id.clone())
-                .collect();
-            self.emit(SfuEvent::ActiveSpeakersChanged {
-                group: id.clone(),
-                speakers,
-            });
-            self.reroute(&id);
-        }
     }
 }

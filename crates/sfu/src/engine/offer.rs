@@ -1,5 +1,8 @@
 //! A minimal look at an SDP offer's m-sections, enough to apply the group's policy
 //! (audio-only, viewers may not publish) BEFORE any state is created.
+//!
+//! Invariant: it only reads the offer; str0m parses it fully afterwards, so anything this
+//! summary misreads is still refused there.
 
 use crate::api::Kind;
 

@@ -1,0 +1,341 @@
+//! The sans-IO core of the media layer, in the style of str0m itself: [`SfuCore`] owns every
+//! peer, group and routing table, takes inputs (received datagrams, commands, timeouts, each
+//! with the caller's `now`) and gives out transmits, events and its next timeout. It never
+//! reads a clock and never touches a socket; the shell (`crate::shell`) does both.
+//!
+//! Invariants:
+//! - Time only enters through the `now` arguments; the core's notion of time is the latest
+//!   `now` it was given, so tests drive it on a virtual clock.
+//! - Every input leaves the core settled: str0m outputs drained into the transmit and event
+//!   queues, queued `Rtc` events handled, dirty groups rerouted. The caller then polls
+//!   `poll_transmit` / `poll_event` until empty and sleeps until `poll_timeout`.
+//! - The packet path (receive → demux → `Rtc` → forward) is hash lookups only, never a scan
+//!   of the peers, and allocates nothing per packet beyond what str0m itself allocates (the
+//!   queues keep their capacity).
+//! - One core holds any set of groups; nothing is global, so several cores (one per worker)
+//!   can run side by side once groups are spread over workers.
+
+mod commands;
+mod demux;
+mod group;
+mod housekeeping;
+mod media;
+mod offer;
+mod peer;
+mod stats;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::net::{Protocol, Receive};
+use str0m::{Event, Input};
+
+use crate::api::{DisconnectReason, GroupId, Kind, PeerId, SfuEvent, SfuStats};
+use crate::config::SfuConfig;
+use demux::Demux;
+use group::Group;
+use peer::{Peer, PeerKey};
+use stats::Counters;
+
+/// A datagram the core wants sent.
+#[derive(Debug)]
+pub struct Transmit {
+    /// The local address it is sent from (one of the advertised candidates).
+    pub source: SocketAddr,
+    pub destination: SocketAddr,
+    pub contents: Vec<u8>,
+}
+
+/// All state of the media layer, driven by inputs with an explicit `now`.
+pub struct SfuCore {
+    cfg: SfuConfig,
+    local_addr: SocketAddr,
+    peers: HashMap<PeerKey, Peer>,
+    ids: HashMap<PeerId, PeerKey>,
+    groups: HashMap<GroupId, Group>,
+    demux: Demux,
+    /// `(deadline, peer)` for each peer's next `Rtc` timeout.
+    timers: BTreeSet<(Instant, PeerKey)>,
+    /// `Rtc` events waiting to be handled (filled by drains, emptied by `process`).
+    pending: Vec<(PeerKey, Event)>,
+    counters: Counters,
+    next_key: u64,
+    /// Groups whose routes must be recomputed once the pending events are handled.
+    dirty_groups: Vec<GroupId>,
+    transmits: VecDeque<Transmit>,
+    /// Transmits ever queued / ever polled: a frame's datagrams are out once `polled`
+    /// reaches the `queued` count recorded after them.
+    queued: u64,
+    polled: u64,
+    events: VecDeque<SfuEvent>,
+    /// Forwarded frames (network time, kind, `queued` after their datagrams) whose datagrams
+    /// are not yet handed to the socket; their added latency is measured then.
+    unsent_frames: VecDeque<(Instant, Kind, u64)>,
+    /// Scratch list of the subscribers a frame was written to (kept for its capacity).
+    written: Vec<PeerKey>,
+    next_housekeeping: Instant,
+    next_speakers: Instant,
+    /// Tests only: one DTLS certificate for every peer (generating one per peer is most of
+    /// the cost of a join in a debug build). Production generates one per peer.
+    #[cfg(test)]
+    dtls_cert: Option<str0m::config::DtlsCert>,
+}
+
+impl SfuCore {
+    /// A core with no groups. `local_addr` is the address datagrams arrive on (and the ICE
+    /// host candidate when `cfg.advertised` is empty); `now` starts its periodic timers.
+    pub fn new(cfg: SfuConfig, local_addr: SocketAddr, now: Instant) -> Self {
+        SfuCore {
+            next_housekeeping: now + cfg.housekeeping_interval,
+            next_speakers: now + cfg.speaker_interval,
+            cfg,
+            local_addr,
+            peers: HashMap::new(),
+            ids: HashMap::new(),
+            groups: HashMap::new(),
+            demux: Demux::default(),
+            timers: BTreeSet::new(),
+            pending: Vec::new(),
+            counters: Counters::default(),
+            next_key: 1,
+            dirty_groups: Vec::new(),
+            transmits: VecDeque::new(),
+            queued: 0,
+            polled: 0,
+            events: VecDeque::new(),
+            unsent_frames: VecDeque::new(),
+            written: Vec::new(),
+            #[cfg(test)]
+            dtls_cert: None,
+        }
+    }
+
+    /// The address datagrams arrive on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Feeds one received datagram. Unknown sources and malformed datagrams are dropped and
+    /// counted; they never affect a peer.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        self.counters.datagrams_in += 1;
+        let Some(key) = self.demux.route(data, source) else {
+            self.counters.datagrams_dropped += 1;
+            return;
+        };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let Ok(receive) = Receive::new(Protocol::Udp, source, destination, data) else {
+            self.counters.datagrams_dropped += 1;
+            return;
+        };
+        peer.last_rx = now;
+        if peer.rtc.handle_input(Input::Receive(now, receive)).is_err() {
+            // A bad packet from the network must not kill the peer; str0m already dropped it.
+            self.counters.datagrams_dropped += 1;
+        }
+        self.drain(key);
+        self.process(now);
+    }
+
+    /// When the core next needs `handle_timeout` (may be in the past: then call it now).
+    pub fn poll_timeout(&self) -> Instant {
+        let periodic = self.next_housekeeping.min(self.next_speakers);
+        match self.timers.first() {
+            Some((at, _)) => periodic.min(*at),
+            None => periodic,
+        }
+    }
+
+    /// Fires every due `Rtc` timeout, then housekeeping (connect/transport/media timeouts)
+    /// and the speaker tick if their interval has come.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.fire_timers(now);
+        if now >= self.next_housekeeping {
+            self.housekeeping(now);
+            self.next_housekeeping = now + self.cfg.housekeeping_interval;
+        }
+        if now >= self.next_speakers {
+            self.speaker_tick();
+            self.next_speakers = now + self.cfg.speaker_interval;
+        }
+    }
+
+    /// The next datagram to send, in the order they were produced.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let transmit = self.transmits.pop_front()?;
+        self.polled += 1;
+        Some(transmit)
+    }
+
+    /// The next event for the signaling layer, in the order they happened.
+    pub fn poll_event(&mut self) -> Option<SfuEvent> {
+        self.events.pop_front()
+    }
+
+    /// Whether the transmits polled so far complete a forwarded frame whose latency is
+    /// measured: then the caller reports the time it handed them over (`transmits_sent`).
+    pub fn awaits_send_time(&self) -> bool {
+        self.unsent_frames
+            .front()
+            .is_some_and(|(_, _, until)| *until <= self.polled)
+    }
+
+    /// Tells the core that every transmit polled so far was handed to the socket at `now`:
+    /// the added latency of the frames they completed is recorded.
+    pub fn transmits_sent(&mut self, now: Instant) {
+        while let Some(&(network_time, kind, until)) = self.unsent_frames.front() {
+            if until > self.polled {
+                break;
+            }
+            self.unsent_frames.pop_front();
+            let latency = now.saturating_duration_since(network_time);
+            self.counters.observe_latency(latency, kind == Kind::Audio);
+        }
+    }
+
+    /// Counts a polled transmit the socket refused (would block): it becomes a drop.
+    pub fn transmit_failed(&mut self) {
+        self.counters.datagrams_out = self.counters.datagrams_out.saturating_sub(1);
+        self.counters.datagrams_dropped += 1;
+    }
+
+    /// Counts a polled event the caller could not deliver (its queue was full).
+    pub fn event_dropped(&mut self) {
+        self.counters.events_dropped += 1;
+    }
+
+    /// Counters, table sizes and latency percentiles.
+    pub fn stats(&self) -> SfuStats {
+        self.counters
+            .snapshot(self.groups.len(), self.peers.len(), self.demux.len())
+    }
+
+    /// Zeroes the traffic counters and the latency histograms (e.g. after a warm-up).
+    pub fn reset_stats(&mut self) {
+        self.counters = Counters::default();
+        self.unsent_frames.clear();
+    }
+
+    /// Drives every `Rtc` whose timeout is due.
+    /// Each due peer is driven once per call, so an `Rtc` that keeps asking for an immediate
+    /// timeout cannot starve the socket and the command queue.
+    fn fire_timers(&mut self, now: Instant) {
+        let mut due = Vec::new();
+        while let Some(&(at, key)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            due.push(key);
+        }
+        for key in due {
+            let Some(peer) = self.peers.get_mut(&key) else {
+                continue;
+            };
+            if peer.rtc.handle_input(Input::Timeout(now)).is_err() {
+                self.drop_peer(key, DisconnectReason::Failed);
+                continue;
+            }
+            self.drain(key);
+            self.process(now);
+        }
+    }
+
+    /// Drains a peer's output into the queues and re-arms its timer. Returns the datagrams
+    /// produced.
+    fn drain(&mut self, key: PeerKey) -> u64 {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return 0;
+        };
+        let before = peer.next_timeout;
+        match peer.drain(&mut self.transmits, &mut self.pending) {
+            Ok(produced) => {
+                self.queued += produced;
+                self.counters.datagrams_out += produced;
+                let after = peer.next_timeout;
+                if before != after || !self.timers.contains(&(after, key)) {
+                    self.timers.remove(&(before, key));
+                    self.timers.insert((after, key));
+                }
+                produced
+            }
+            Err(e) => {
+                tracing::debug!(peer = %peer.id, error = %e, "rtc failed");
+                self.drop_peer(key, DisconnectReason::Failed);
+                0
+            }
+        }
+    }
+
+    /// Handles queued `Rtc` events until none are left (handling may queue more).
+    fn process(&mut self, now: Instant) {
+        while !self.pending.is_empty() {
+            let batch = std::mem::take(&mut self.pending);
+            for (key, event) in batch {
+                self.handle_rtc_event(now, key, event);
+            }
+        }
+        for group in std::mem::take(&mut self.dirty_groups) {
+            self.reroute(&group);
+        }
+    }
+
+    /// Queues an event for the signaling layer.
+    fn emit(&mut self, event: SfuEvent) {
+        self.events.push_back(event);
+    }
+
+    /// Frees everything a peer holds and tells the signaling layer.
+    fn drop_peer(&mut self, key: PeerKey, reason: DisconnectReason) {
+        let Some(mut peer) = self.peers.remove(&key) else {
+            return;
+        };
+        peer.rtc.disconnect();
+        self.timers.remove(&(peer.next_timeout, key));
+        self.demux.remove(key, &peer.ufrag);
+        self.ids.remove(&peer.id);
+        self.pending.retain(|(k, _)| *k != key);
+        if let Some(group) = self.groups.get_mut(&peer.group) {
+            group.members.retain(|k| *k != key);
+            group.speakers.retain(|k| *k != key);
+            if group.host == Some(key) {
+                group.host = None;
+            }
+        }
+        self.reroute(&peer.group);
+        for ingress in peer.ingress.iter().filter(|i| i.active) {
+            let event = SfuEvent::MediaStopped {
+                group: peer.group.clone(),
+                peer: peer.id.clone(),
+                kind: ingress.kind,
+            };
+            self.emit(event);
+        }
+        self.emit(SfuEvent::PeerDisconnected {
+            group: peer.group,
+            peer: peer.id,
+            reason,
+        });
+    }
+
+    /// Recomputes a group's slot assignments and routes, emitting routing events.
+    fn reroute(&mut self, group: &GroupId) {
+        let Some(g) = self.groups.get_mut(group) else {
+            return;
+        };
+        let events = g.recompute(&mut self.peers);
+        self.events.extend(events);
+    }
+}

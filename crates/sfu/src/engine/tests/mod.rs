@@ -1,0 +1,222 @@
+//! Unit tests of the sans-IO core on a virtual clock: real str0m client peers exchange
+//! datagrams with one `SfuCore` in memory (no sockets, no sleeps); time only moves when a
+//! test advances it, so seconds of calls run in milliseconds.
+//!
+//! Invariants of the kit: the network is lossless and instantaneous; every step delivers
+//! all queued datagrams (both ways) until none are left, then jumps to the earliest wake-up
+//! of the core or a client (at least 1 ms later, so a timer that keeps asking for "now"
+//! cannot stall the clock).
+
+mod client;
+mod keyframes;
+mod routing;
+mod slots;
+mod speakers;
+mod timeouts;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::api::{DisconnectReason, GroupId, Kind, PeerId, Policy, Role, SfuError, SfuEvent};
+use crate::config::SfuConfig;
+use crate::engine::SfuCore;
+use crate::handle::AddPeer;
+use client::{Client, ClientConfig};
+
+const SFU_ADDR: ([u8; 4], u16) = ([10, 0, 0, 1], 3478);
+const MIN_STEP: Duration = Duration::from_millis(1);
+/// How long tests let media flow before counting: 15 audio packets, 4-5 video frames.
+pub const WINDOW: Duration = Duration::from_millis(300);
+
+/// One core, its clients and everything the core emitted, on a virtual clock.
+pub struct Net {
+    pub core: SfuCore,
+    pub now: Instant,
+    clients: Vec<Client>,
+    names: HashMap<String, usize>,
+    pub events: Vec<SfuEvent>,
+}
+
+impl Net {
+    pub fn new(cfg: SfuConfig) -> Net {
+        let now = Instant::now();
+        let mut core = SfuCore::new(cfg, SocketAddr::from(SFU_ADDR), now);
+        core.dtls_cert = Some(client::shared_cert(1));
+        Net {
+            core,
+            now,
+            clients: Vec::new(),
+            names: HashMap::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// A core with default settings and one group.
+    pub fn with_group(group: &str, policy: Policy) -> Net {
+        let mut net = Net::new(SfuConfig::default());
+        net.core.create_group(gid(group), policy).expect("group");
+        net
+    }
+
+    /// Creates a client, has the core accept its offer and the client the answer.
+    pub fn join(
+        &mut self,
+        group: &str,
+        name: &str,
+        role: Role,
+        cfg: ClientConfig,
+    ) -> Result<(), SfuError> {
+        self.add_client(group, name, role, cfg, true)
+    }
+
+    /// Adds a peer whose client never sends anything (it vanished right after offering).
+    pub fn join_silent(&mut self, group: &str, name: &str, cfg: ClientConfig) {
+        let role = Role::Participant;
+        self.add_client(group, name, role, cfg, false)
+            .expect("offer accepted");
+    }
+
+    fn add_client(
+        &mut self,
+        group: &str,
+        name: &str,
+        role: Role,
+        cfg: ClientConfig,
+        online: bool,
+    ) -> Result<(), SfuError> {
+        let addr = SocketAddr::from(([10, 0, 1, self.clients.len() as u8 + 1], 5000));
+        let (mut client, offer) = Client::new(cfg, addr, self.now);
+        let request = AddPeer {
+            group: gid(group),
+            peer: pid(name),
+            role,
+            offer,
+            replaces: None,
+        };
+        let answer = self.core.add_peer(self.now, request)?;
+        client.accept_answer(&answer, self.now);
+        client.online = online;
+        self.names.insert(name.to_string(), self.clients.len());
+        self.clients.push(client);
+        self.pump();
+        Ok(())
+    }
+
+    pub fn client(&self, name: &str) -> &Client {
+        &self.clients[self.names[name]]
+    }
+
+    pub fn client_mut(&mut self, name: &str) -> &mut Client {
+        let at = self.names[name];
+        &mut self.clients[at]
+    }
+
+    /// Runs the network for `duration` of virtual time.
+    pub fn run_for(&mut self, duration: Duration) {
+        let end = self.now + duration;
+        loop {
+            self.pump();
+            let next = self
+                .clients
+                .iter()
+                .filter(|c| c.online)
+                .map(Client::wake)
+                .fold(self.core.poll_timeout(), Instant::min)
+                .max(self.now + MIN_STEP);
+            if next > end {
+                self.now = end;
+                return;
+            }
+            self.now = next;
+            self.core.handle_timeout(self.now);
+            for client in self.clients.iter_mut().filter(|c| c.online) {
+                if client.wake() <= self.now {
+                    client.handle_timeout(self.now);
+                }
+            }
+        }
+    }
+
+    /// Runs until `check` holds, panicking after `limit` of virtual time.
+    pub fn run_until(&mut self, what: &str, limit: Duration, check: impl Fn(&Net) -> bool) {
+        let end = self.now + limit;
+        while !check(self) {
+            assert!(self.now < end, "{what}: not reached within {limit:?}");
+            self.run_for(Duration::from_millis(10));
+        }
+    }
+
+    /// Delivers datagrams both ways and collects events until nothing moves.
+    pub fn pump(&mut self) {
+        let sfu = SocketAddr::from(SFU_ADDR);
+        loop {
+            let mut moved = false;
+            while let Some(t) = self.core.poll_transmit() {
+                moved = true;
+                let to = self.clients.iter_mut().find(|c| c.addr == t.destination);
+                if let Some(client) = to.filter(|c| c.online) {
+                    client.receive(self.now, sfu, &t.contents);
+                }
+            }
+            self.core.transmits_sent(self.now);
+            self.events
+                .extend(std::iter::from_fn(|| self.core.poll_event()));
+            for client in &mut self.clients {
+                for data in std::mem::take(&mut client.outbox) {
+                    moved = true;
+                    if client.online {
+                        self.core.handle_receive(self.now, client.addr, sfu, &data);
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// The events matching `pred`, in order.
+    pub fn events_where(&self, pred: impl Fn(&SfuEvent) -> bool) -> Vec<&SfuEvent> {
+        self.events.iter().filter(|e| pred(e)).collect()
+    }
+
+    /// How `peer` was reported disconnected, if it was.
+    pub fn disconnected(&self, peer: &str) -> Option<DisconnectReason> {
+        let id = pid(peer);
+        self.events.iter().find_map(|e| match e {
+            SfuEvent::PeerDisconnected { peer, reason, .. } if *peer == id => Some(*reason),
+            _ => None,
+        })
+    }
+
+    /// The `TrackRouted` events of `peer`'s slots since event index `from`: (kind, source).
+    pub fn routed_since(&self, from: usize, peer: &str) -> Vec<(Kind, Option<PeerId>)> {
+        let id = pid(peer);
+        self.events[from..]
+            .iter()
+            .filter_map(|e| match e {
+                SfuEvent::TrackRouted {
+                    peer, kind, source, ..
+                } if *peer == id => Some((*kind, source.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether `peer` was reported connected.
+    pub fn connected(&self, peer: &str) -> bool {
+        let id = pid(peer);
+        self.events
+            .iter()
+            .any(|e| matches!(e, SfuEvent::PeerConnected { peer, .. } if *peer == id))
+    }
+}
+
+pub fn gid(s: &str) -> GroupId {
+    GroupId(s.to_string())
+}
+
+pub fn pid(s: &str) -> PeerId {
+    PeerId(s.to_string())
+}

@@ -1,0 +1,140 @@
+//! Connect, transport and media timeouts, on the virtual clock: each fires after its
+//! configured delay (within one housekeeping interval) and not before.
+
+use std::time::Duration;
+
+use super::client::ClientConfig;
+use super::{Net, WINDOW, gid, pid};
+use crate::api::{DisconnectReason, Kind, Policy, Role, SfuEvent};
+use crate::config::SfuConfig;
+
+fn net(cfg: SfuConfig) -> Net {
+    let mut net = Net::new(cfg);
+    net.core.create_group(gid("room"), Policy::Video).unwrap();
+    net
+}
+
+#[test]
+fn a_peer_that_never_connects_is_removed_after_the_connect_timeout() {
+    // Shorter than the default 15 s: str0m's own ICE gives up on a peer that never sent
+    // STUN at about 15 s, which the core reports as `TransportLost`.
+    let cfg = SfuConfig {
+        connect_timeout: Duration::from_secs(5),
+        ..SfuConfig::default()
+    };
+    let (timeout, tick) = (cfg.connect_timeout, cfg.housekeeping_interval);
+    let mut net = net(cfg);
+    net.join_silent("room", "ghost", ClientConfig::publisher(1, 1));
+    net.run_for(timeout - tick);
+    assert_eq!(net.disconnected("ghost"), None, "not before the timeout");
+    assert_eq!(net.core.stats().peers, 1);
+    net.run_for(tick * 2);
+    assert_eq!(
+        net.disconnected("ghost"),
+        Some(DisconnectReason::ConnectTimeout)
+    );
+    let stats = net.core.stats();
+    assert_eq!((stats.peers, stats.demux_entries), (0, 0));
+    assert!(!net.connected("ghost"));
+}
+
+#[test]
+fn a_vanished_client_is_removed_as_transport_lost() {
+    let cfg = SfuConfig {
+        transport_timeout: Duration::from_secs(2),
+        ..SfuConfig::default()
+    };
+    let (timeout, tick) = (cfg.transport_timeout, cfg.housekeeping_interval);
+    let mut net = net(cfg);
+    net.join(
+        "room",
+        "a",
+        Role::Participant,
+        ClientConfig::publisher(1, 1),
+    )
+    .unwrap();
+    net.join(
+        "room",
+        "b",
+        Role::Participant,
+        ClientConfig::publisher(2, 1),
+    )
+    .unwrap();
+    net.run_for(WINDOW);
+    assert!(net.connected("a") && net.client("b").from(1).audio > 0);
+    let mark = net.events.len();
+    // The client vanishes without a goodbye: only the silence tells.
+    net.client_mut("a").online = false;
+    let now = net.now;
+    net.client_mut("b").set_publishing(false, now);
+    let gone = net.now;
+    net.run_until("a lost", timeout + tick * 2, |n| {
+        n.disconnected("a").is_some()
+    });
+    assert_eq!(net.disconnected("a"), Some(DisconnectReason::TransportLost));
+    assert!(net.now - gone <= timeout + tick + Duration::from_millis(10));
+    for kind in [Kind::Audio, Kind::Video] {
+        let stopped = net.events_where(|e| {
+            matches!(e, SfuEvent::MediaStopped { peer, kind: k, .. } if *peer == pid("a") && *k == kind)
+        });
+        assert_eq!(stopped.len(), 1, "{kind:?} stopped once");
+    }
+    assert_eq!(
+        net.routed_since(mark, "b"),
+        vec![(Kind::Audio, None), (Kind::Video, None)],
+        "b's slots that carried a are idle"
+    );
+    let stats = net.core.stats();
+    assert_eq!((stats.peers, stats.demux_entries), (1, 2));
+}
+
+#[test]
+fn a_silent_track_is_reported_stopped_and_started_again() {
+    let cfg = SfuConfig::default();
+    let (timeout, tick) = (cfg.media_timeout, cfg.housekeeping_interval);
+    let mut net = net(cfg);
+    net.join(
+        "room",
+        "a",
+        Role::Participant,
+        ClientConfig::speaker(1, -20, 0),
+    )
+    .unwrap();
+    net.run_for(WINDOW);
+    let started = |n: &Net| {
+        n.events_where(|e| {
+            matches!(
+                e,
+                SfuEvent::MediaStarted {
+                    kind: Kind::Audio,
+                    ..
+                }
+            )
+        })
+        .len()
+    };
+    let stopped = |n: &Net| {
+        n.events_where(|e| {
+            matches!(
+                e,
+                SfuEvent::MediaStopped {
+                    kind: Kind::Audio,
+                    ..
+                }
+            )
+        })
+        .len()
+    };
+    assert_eq!((started(&net), stopped(&net)), (1, 0));
+    let now = net.now;
+    net.client_mut("a").set_publishing(false, now);
+    net.run_for(timeout - tick);
+    assert_eq!(stopped(&net), 0, "not before the media timeout");
+    net.run_for(tick * 2);
+    assert_eq!(stopped(&net), 1);
+    assert_eq!(net.disconnected("a"), None, "the transport is still up");
+    let now = net.now;
+    net.client_mut("a").set_publishing(true, now);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(started(&net), 2);
+}

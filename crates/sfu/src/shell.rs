@@ -1,0 +1,149 @@
+//! The media thread's socket shell around the sans-IO core: it reads the UDP socket, feeds
+//! each datagram to [`SfuCore`] with the wall-clock `now`, hands the core's transmits to the
+//! socket and its events to the bounded event queue, sleeps until the core's next timeout,
+//! and turns commands into core calls.
+//!
+//! Invariants:
+//! - This is the only place of the media layer that reads the clock or touches a socket.
+//! - Transmits are sent right after the input that produced them (before the next datagram
+//!   is read), so batching reads never adds forwarding latency.
+//! - Events are pushed with `try_send` and never wait: the packet path never blocks on the
+//!   signaling layer (a full queue drops the event and counts it).
+//! - Events an input produced are queued before that command's reply is sent, so a caller
+//!   sees them in order.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::{SfuError, SfuEvent};
+use crate::config::{MAX_DATAGRAM, RECV_BURST};
+use crate::engine::SfuCore;
+use crate::handle::Command;
+
+/// Why the loop woke up.
+enum Wake {
+    Command(Option<Command>),
+    Readable,
+    Timer,
+}
+
+/// The core with its socket and event queue.
+pub(crate) struct Shell {
+    core: SfuCore,
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    events_tx: mpsc::Sender<SfuEvent>,
+}
+
+impl Shell {
+    /// Wraps a bound, non-blocking std socket (must be called inside a tokio runtime).
+    pub fn new(
+        core: SfuCore,
+        socket: std::net::UdpSocket,
+        events_tx: mpsc::Sender<SfuEvent>,
+    ) -> Result<Self, SfuError> {
+        let socket = UdpSocket::from_std(socket).map_err(|e| SfuError::Io(e.to_string()))?;
+        let local_addr = core.local_addr();
+        Ok(Shell {
+            core,
+            socket,
+            local_addr,
+            events_tx,
+        })
+    }
+
+    /// Runs until `Shutdown` or until every handle is dropped.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        loop {
+            let deadline = self.core.poll_timeout();
+            let wake = tokio::select! {
+                biased;
+                cmd = commands.recv() => Wake::Command(cmd),
+                r = self.socket.readable() => match r { Ok(()) => Wake::Readable, Err(_) => Wake::Timer },
+                _ = tokio::time::sleep_until(deadline.into()) => Wake::Timer,
+            };
+            match wake {
+                Wake::Command(None) | Wake::Command(Some(Command::Shutdown)) => break,
+                Wake::Command(Some(cmd)) => self.handle_command(cmd),
+                Wake::Readable => self.read_burst(&mut buf),
+                Wake::Timer => {}
+            }
+            self.core.handle_timeout(Instant::now());
+            self.flush();
+        }
+        tracing::info!("media thread stopped");
+    }
+
+    /// Reads up to `RECV_BURST` datagrams without waiting, flushing after each.
+    fn read_burst(&mut self, buf: &mut [u8]) {
+        for _ in 0..RECV_BURST {
+            let Ok((len, source)) = self.socket.try_recv_from(buf) else {
+                return;
+            };
+            self.core
+                .handle_receive(Instant::now(), source, self.local_addr, &buf[..len]);
+            self.flush();
+        }
+    }
+
+    /// Sends every queued transmit, then delivers every queued event. The clock is read
+    /// only when a sent datagram completes a forwarded frame (latency measurement).
+    fn flush(&mut self) {
+        while let Some(t) = self.core.poll_transmit() {
+            if self.socket.try_send_to(&t.contents, t.destination).is_err() {
+                self.core.transmit_failed();
+            }
+            if self.core.awaits_send_time() {
+                self.core.transmits_sent(Instant::now());
+            }
+        }
+        while let Some(event) = self.core.poll_event() {
+            if self.events_tx.try_send(event).is_err() {
+                self.core.event_dropped();
+            }
+        }
+    }
+
+    fn handle_command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::CreateGroup(id, policy, reply) => {
+                self.answer(reply, |core| core.create_group(id, policy))
+            }
+            Command::RemoveGroup(id, reply) => self.answer(reply, |core| core.remove_group(&id)),
+            Command::AddPeer(req, reply) => self.answer(reply, |core| core.add_peer(now, req)),
+            Command::RemovePeer(id, reply) => self.answer(reply, |core| core.remove_peer(&id)),
+            Command::SetSubscriptions(id, subs, reply) => {
+                self.answer(reply, |core| core.set_subscriptions(&id, subs))
+            }
+            Command::SetPaused(id, kind, paused, reply) => {
+                self.answer(reply, |core| core.set_paused(now, &id, kind, paused))
+            }
+            Command::SetForwarding(id, on, reply) => {
+                self.answer(reply, |core| core.set_forwarding(now, &id, on))
+            }
+            Command::Stats(reply) => self.answer(reply, |core| Ok(core.stats())),
+            Command::ResetStats(reply) => self.answer(reply, |core| {
+                core.reset_stats();
+                Ok(())
+            }),
+            Command::Shutdown => {}
+        }
+    }
+
+    /// Runs one command on the core, flushes its effects, then replies. A caller that gave
+    /// up waiting dropped its receiver; the reply is then moot, so a send error is ignored.
+    fn answer<T>(
+        &mut self,
+        reply: oneshot::Sender<Result<T, SfuError>>,
+        command: impl FnOnce(&mut SfuCore) -> Result<T, SfuError>,
+    ) {
+        let result = command(&mut self.core);
+        self.flush();
+        drop(reply.send(result));
+    }
+}
