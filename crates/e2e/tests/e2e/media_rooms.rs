@@ -1,25 +1,17 @@
 //! Calls' media through the real server: WebSocket signaling (`media.offer`), the SFU on
 //! real UDP (127.0.0.1), and `opencalls-media-peer` clients publishing synthetic Opus/VP8.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use opencalls_client::media::{PeerConfig, PeerHandle, join_media};
 use opencalls_client::{Client, Incoming};
 use serde_json::Value;
 use std::collections::HashMap;
+use opencalls_testkit::poll::{SLOW as WAIT, until};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(20);
 
-/// Polls `check` every 20 ms until it returns true; fails with `what` at the deadline.
-async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 fn peer_config(tag: u32, slots: usize, video: bool) -> PeerConfig {
     PeerConfig {
@@ -91,7 +83,7 @@ async fn video_room_members_receive_each_other_and_become_connected() {
     }
     for me in &members {
         for other in members.iter().filter(|o| o.tag != me.tag) {
-            until("audio and video from every other member", async || {
+            until("audio and video from every other member", WAIT, async || {
                 let got = me.peer.stats().from_source(other.tag);
                 got.audio_frames > 5 && got.video_frames > 5 && got.keyframes > 0
             })
@@ -99,7 +91,7 @@ async fn video_room_members_receive_each_other_and_become_connected() {
         }
         assert_eq!(me.peer.stats().from_source(me.tag).audio_frames, 0);
     }
-    until("every participant connected", async || {
+    until("every participant connected", WAIT, async || {
         let list = participants(&server, &room).await;
         list.len() == 3
             && list
@@ -111,7 +103,7 @@ async fn video_room_members_receive_each_other_and_become_connected() {
     // Each client was told which participant each receive slot carries.
     let mut alice = members.remove(0);
     let mut tracks = HashMap::new();
-    until("media.track names both others", async || {
+    until("media.track names both others", WAIT, async || {
         drain_tracks(&mut alice.client, &mut tracks).await;
         let named: Vec<&Value> = tracks.values().filter(|v| !v.is_null()).collect();
         members.iter().all(|m| {
@@ -132,7 +124,7 @@ async fn video_room_members_receive_each_other_and_become_connected() {
     let (peers, groups, _) = sfu_peers(&server).await;
     assert_eq!((peers, groups), (3, 1));
     alice.client.exit(&room).await.expect("exit");
-    until("the exited participant's peer is freed", async || {
+    until("the exited participant's peer is freed", WAIT, async || {
         sfu_peers(&server).await.0 == 2
     })
     .await;
@@ -140,7 +132,7 @@ async fn video_room_members_receive_each_other_and_become_connected() {
     for m in &members {
         m.client.exit(&room).await.expect("exit");
     }
-    until("no peers, groups or demux entries left", async || {
+    until("no peers, groups or demux entries left", WAIT, async || {
         sfu_peers(&server).await == (0, 0, 0)
     })
     .await;
@@ -153,7 +145,7 @@ async fn turning_video_off_stops_its_flow_and_on_resumes_it() {
     let room = common::id_of(&server.create_room("small_room_for_video").await);
     let alice = join(&server, &room, "alice", 1, true).await;
     let bob = join(&server, &room, "bob", 2, true).await;
-    until("bob's video reaches alice", async || {
+    until("bob's video reaches alice", WAIT, async || {
         alice.peer.stats().from_source(2).video_frames > 10
     })
     .await;
@@ -164,7 +156,7 @@ async fn turning_video_off_stops_its_flow_and_on_resumes_it() {
         .expect("video off");
     let before = alice.peer.stats().from_source(2);
     // One second of bob's audio (50 frames) with at most a few video frames in flight.
-    until("bob's audio continues", async || {
+    until("bob's audio continues", WAIT, async || {
         alice.peer.stats().from_source(2).audio_frames > before.audio_frames + 50
     })
     .await;
@@ -178,7 +170,7 @@ async fn turning_video_off_stops_its_flow_and_on_resumes_it() {
         .set_media(&room, None, Some(true))
         .await
         .expect("video on");
-    until("bob's video resumes from a keyframe", async || {
+    until("bob's video resumes from a keyframe", WAIT, async || {
         let now = alice.peer.stats().from_source(2);
         now.video_frames > paused.video_frames + 5 && now.keyframes > paused.keyframes
     })
@@ -216,7 +208,7 @@ async fn audio_room_forwards_only_active_speakers_and_refuses_video() {
         let (peer, pid) = join_media(&client, &room, config).await.expect("offer");
         speakers.push((client, peer, pid));
     }
-    until("the three loudest reach the listener", async || {
+    until("the three loudest reach the listener", WAIT, async || {
         let stats = ears.stats();
         (1..=3).all(|t| stats.from_source(t).audio_frames > 50)
     })
@@ -225,7 +217,7 @@ async fn audio_room_forwards_only_active_speakers_and_refuses_video() {
         s.from_source(4).audio_frames + s.from_source(5).audio_frames
     };
     let before = ears.stats();
-    until("more audio from the loudest", async || {
+    until("more audio from the loudest", WAIT, async || {
         ears.stats().from_source(1).audio_frames > before.from_source(1).audio_frames + 50
     })
     .await;
@@ -260,11 +252,11 @@ async fn deletion_and_dropped_sockets_free_the_media() {
     let room = common::id_of(&server.create_room("small_room_for_video").await);
     let alice = join(&server, &room, "alice", 1, true).await;
     let bob = join(&server, &room, "bob", 2, true).await;
-    until("both peers up", async || sfu_peers(&server).await.0 == 2).await;
+    until("both peers up", WAIT, async || sfu_peers(&server).await.0 == 2).await;
 
     // Bob's socket drops: past the grace period his participant exits and his peer goes.
     bob.client.kill();
-    until("bob's peer freed after the grace period", async || {
+    until("bob's peer freed after the grace period", WAIT, async || {
         sfu_peers(&server).await.0 == 1
     })
     .await;
@@ -272,7 +264,7 @@ async fn deletion_and_dropped_sockets_free_the_media() {
 
     let (status, body) = server.delete(&format!("/v1/rooms/{room}"), None).await;
     assert_eq!(status, 200, "{body}");
-    until("deletion frees every peer and group", async || {
+    until("deletion frees every peer and group", WAIT, async || {
         sfu_peers(&server).await == (0, 0, 0)
     })
     .await;
@@ -313,7 +305,7 @@ async fn offers_may_exceed_the_message_limit_and_a_new_offer_replaces_the_old() 
     let room = common::id_of(&server.create_room("small_room_for_video").await);
     let alice = join(&server, &room, "alice", 1, true).await;
     let bob = join(&server, &room, "bob", 2, true).await;
-    until("bob hears alice", async || {
+    until("bob hears alice", WAIT, async || {
         bob.peer.stats().from_source(1).audio_frames > 5
     })
     .await;
@@ -339,8 +331,7 @@ async fn offers_may_exceed_the_message_limit_and_a_new_offer_replaces_the_old() 
     assert_eq!(err.code(), Some(400100), "{err}");
     assert_eq!(sfu_peers(&server).await.0, 2);
     let before = bob.peer.stats().from_source(1).audio_frames;
-    until(
-        "bob still hears alice after the refused re-offer",
+    until("bob still hears alice after the refused re-offer", WAIT,
         async || bob.peer.stats().from_source(1).audio_frames > before + 5,
     )
     .await;
@@ -350,7 +341,7 @@ async fn offers_may_exceed_the_message_limit_and_a_new_offer_replaces_the_old() 
     let (again, _) = join_media(&alice.client, &room, peer_config(3, 5, true))
         .await
         .expect("second offer");
-    until("bob receives alice's new transport", async || {
+    until("bob receives alice's new transport", WAIT, async || {
         bob.peer.stats().from_source(3).video_frames > 5
     })
     .await;
@@ -366,7 +357,7 @@ async fn a_lost_transport_keeps_the_participant_and_a_new_offer_recovers() {
     let room = common::id_of(&server.create_room("small_room_for_video").await);
     let mut alice = join(&server, &room, "alice", 1, true).await;
     let bob = join(&server, &room, "bob", 2, true).await;
-    until("bob sees alice", async || {
+    until("bob sees alice", WAIT, async || {
         bob.peer.stats().from_source(1).video_frames > 5
     })
     .await;
@@ -394,7 +385,7 @@ async fn a_lost_transport_keeps_the_participant_and_a_new_offer_recovers() {
     let (again, _) = join_media(&alice.client, &room, peer_config(3, 5, true))
         .await
         .expect("renegotiate");
-    until("alice's media flows again", async || {
+    until("alice's media flows again", WAIT, async || {
         bob.peer.stats().from_source(3).video_frames > 5
             && again.stats().from_source(2).audio_frames > 5
     })

@@ -1,8 +1,8 @@
 //! Live Platform API over real HTTP: resource shape, the state machine (every allowed and
 //! every refused transition), bad input, the OpenAPI document and a restart.
 
-mod common;
-mod live_common;
+use crate::common;
+use crate::live_common;
 
 use common::{TestServer, assert_error};
 use live_common::{act, create, fetch, host, id, viewer};

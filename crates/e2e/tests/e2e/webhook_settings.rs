@@ -1,7 +1,7 @@
 //! The webhook settings API and delivery log through the real server: validation with the
 //! spec's error body, unknown applications, authentication, persistence across restarts.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, assert_error};
 use serde_json::{Value, json};

@@ -1,13 +1,11 @@
 //! Users under the Platform API, access and session tokens, and which token opens what.
 
-mod common;
+use crate::common;
 
 use common::{TOKEN, TestServer, assert_error};
 use opencalls_client::{Client, ClientError, Incoming, open_session};
 use serde_json::json;
-use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(5);
+use opencalls_testkit::poll::{self, WAIT};
 
 #[tokio::test]
 async fn users_crud_with_paging_and_validation() {
@@ -183,22 +181,18 @@ async fn session_tokens_expire() {
     Client::connect(&server.ws_base(), &session, None)
         .await
         .expect("fresh session works");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
+    let body = poll::eventually("the session expires", WAIT, async || {
         match Client::connect(&server.ws_base(), &session, None).await {
-            Err(ClientError::Http { status: 401, body }) => {
-                assert_eq!(body["code"], 401121);
-                break;
+            Err(ClientError::Http { status: 401, body }) => Ok(body),
+            Ok(client) => {
+                client.close().await;
+                Err("the session still connects")
             }
-            Ok(client) => client.close().await,
             Err(other) => panic!("unexpected {other}"),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "session never expired"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    assert_eq!(body["code"], 401121);
 }
 
 #[tokio::test]

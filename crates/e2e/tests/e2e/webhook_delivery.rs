@@ -2,20 +2,19 @@
 //! headers and payloads, per-room order, retries, giving up, subscriptions, and a slow
 //! receiver that must not slow the API.
 
-mod common;
-mod webhook_receiver;
+use crate::common;
 
-use common::{TOKEN, TestServer};
-use opencalls_domain::participant::EnterRequest;
-use opencalls_domain::{ClientId, ParticipantId, User, UserId};
+
+use common::{TOKEN, TestServer, enter_request};
+use crate::live_common;
 use opencalls_server::Config;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use webhook_receiver::{Hit, Receiver, hmac_sha256_hex};
+use opencalls_testkit::poll::{self, SLOW as WAIT};
+use opencalls_testkit::receiver::{Hit, Receiver, hmac_sha256_hex};
 
 const SETTINGS: &str = "/v1/applications/opencalls/settings/webhook";
 const LOG: &str = "/v1/applications/opencalls/webhook/deliveries";
-const WAIT: Duration = Duration::from_secs(20);
 
 fn fast_retries(config: &mut Config) {
     config.webhook_backoff_base_ms = 20;
@@ -35,16 +34,6 @@ async fn subscribe(server: &TestServer, url: &str, events: Value) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-}
-
-fn enter_request(user: &str) -> EnterRequest {
-    EnterRequest {
-        participant_id: ParticipantId::generate(),
-        user: User::bare(UserId::parse(user).unwrap()),
-        client_id: ClientId::generate(),
-        is_audio_on: true,
-        is_video_on: false,
-    }
 }
 
 #[tokio::test]
@@ -68,8 +57,8 @@ async fn room_life_cycle_arrives_signed_and_in_order() {
         .await;
     assert_eq!(status, 200);
     let rooms = &server.services.rooms;
-    let alice = rooms.enter(&id, enter_request("alice")).await.unwrap();
-    let bob = rooms.enter(&id, enter_request("bob")).await.unwrap();
+    let alice = rooms.enter(&id, enter_request("alice", false)).await.unwrap();
+    let bob = rooms.enter(&id, enter_request("bob", false)).await.unwrap();
     rooms.exit(&id, &alice.participant_id).await.unwrap();
     let (status, _) = server.delete(&format!("/v1/rooms/{id}"), None).await;
     assert_eq!(status, 200);
@@ -315,16 +304,12 @@ async fn a_graceful_stop_finishes_attempts_in_flight_without_repeats() {
 
 /// Polls `/metrics` until it has the line `needle` (metrics follow the recorded outcome).
 async fn wait_for_metric(server: &TestServer, needle: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    poll::eventually(&format!("`{needle}` in /metrics"), WAIT, async || {
         let (_, text) = server.get("/metrics").await;
         let text = text.as_str().unwrap_or_default().to_owned();
-        if text.lines().any(|l| l == needle) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no `{needle}` in:\n{text}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if text.lines().any(|l| l == needle) { Ok(()) } else { Err(text) }
+    })
+    .await
 }
 
 /// The slowest of `n` sequential room creates.
@@ -340,29 +325,20 @@ async fn time_creates(server: &TestServer, n: usize) -> Duration {
 
 /// Polls the delivery log until `count` deliveries have `status`; returns them newest first.
 async fn wait_for_log(server: &TestServer, status: &str, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    let what = format!("{count} {status} deliveries");
+    poll::eventually(&what, WAIT, async || {
         let (code, body) = server
             .get(&format!("{LOG}?status={status}&limit=100"))
             .await;
         assert_eq!(code, 200, "{body}");
         let items = body["deliveries"].as_array().unwrap().clone();
-        if items.len() >= count {
-            return items;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {} {status} deliveries: {body}",
-            items.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if items.len() >= count { Ok(items) } else { Err(body) }
+    })
+    .await
 }
 
 #[tokio::test]
 async fn live_event_life_cycle_arrives_in_order() {
-    use opencalls_domain::HostId;
-    use opencalls_domain::live_event::{HostEnterRequest, LiveParticipantEnterRequest};
     let receiver = Receiver::ok().await;
     let server = start_fast().await;
     subscribe(&server, &receiver.url, json!(["*"])).await;
@@ -379,13 +355,7 @@ async fn live_event_life_cycle_arrives_in_order() {
         .unwrap()
         .to_owned();
     let live = &server.services.live_events;
-    let host = HostEnterRequest {
-        host_id: HostId::generate(),
-        user: User::bare(UserId::parse("host").unwrap()),
-        client_id: ClientId::generate(),
-        is_audio_on: true,
-        is_video_on: true,
-    };
+    let host = live_common::host("host");
     let host_id = host.host_id.clone();
     live.host_enter(&id, host).await.unwrap();
     live.host_connected(&id, &host_id).await.unwrap();
@@ -396,11 +366,7 @@ async fn live_event_life_cycle_arrives_in_order() {
             .0,
         200
     );
-    let viewer = LiveParticipantEnterRequest {
-        participant_id: ParticipantId::generate(),
-        user: User::bare(UserId::parse("viewer").unwrap()),
-        client_id: ClientId::generate(),
-    };
+    let viewer = live_common::viewer("viewer");
     let viewer_id = viewer.participant_id.clone();
     live.participant_enter(&id, viewer).await.unwrap();
     assert_eq!(

@@ -1,14 +1,16 @@
 //! Helpers of the client-protocol live-event tests: reading live events off a client,
 //! refusal codes and polling the Platform API.
-#![allow(dead_code)]
+
 
 use crate::common::TestServer;
 use crate::live_common::fetch;
 use opencalls_client::{Client, Incoming};
+pub use opencalls_testkit::poll::WAIT;
+use opencalls_testkit::poll;
 use serde_json::Value;
 use std::time::Duration;
 
-pub const WAIT: Duration = Duration::from_secs(5);
+/// How long a client must stay silent for "nothing more arrived".
 pub const QUIET: Duration = Duration::from_millis(200);
 
 /// The next pushed message, which must be a live event of `id`.
@@ -44,16 +46,9 @@ pub fn code(result: Result<Value, opencalls_client::ClientError>) -> Option<u64>
 
 /// Polls the Platform API until `check` holds for the live event.
 pub async fn wait_until(server: &TestServer, id: &str, what: &str, check: impl Fn(&Value) -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    poll::eventually(what, WAIT, async || {
         let event = fetch(server, id).await;
-        if check(&event) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} never happened: {event}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if check(&event) { Ok(()) } else { Err(event) }
+    })
+    .await
 }

@@ -1,6 +1,6 @@
 //! Helpers shared by the live-event integration tests: creating live events over HTTP and
 //! building the requests the (future) WebSocket layer passes to the live-event service.
-#![allow(dead_code)]
+
 
 use crate::common::TestServer;
 use opencalls_domain::live_event::{HostEnterRequest, LiveParticipantEnterRequest};

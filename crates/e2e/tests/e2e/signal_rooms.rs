@@ -1,17 +1,15 @@
 //! The client protocol for rooms, through real WebSockets: events, capacity, disconnects,
 //! resumption, deletion, bad input and restart.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use opencalls_client::{Client, Incoming};
-use opencalls_domain::participant::EnterRequest;
-use opencalls_domain::{ClientId, ParticipantId, User, UserId};
+use opencalls_domain::ParticipantId;
+use opencalls_testkit::poll::{self, WAIT};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(5);
 
 /// The next event (skipping nothing else: any other pushed message fails the test).
 async fn next_event(client: &mut Client) -> (String, Value) {
@@ -32,14 +30,10 @@ async fn current(server: &TestServer, room_id: &str) -> Vec<Value> {
 
 /// Polls the Platform API until the room holds `n` participants.
 async fn wait_for_count(server: &TestServer, room_id: &str, n: usize) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while current(server, room_id).await.len() != n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "room never reached {n} participants"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll::until(&format!("the room holds {n} participants"), WAIT, async || {
+        current(server, room_id).await.len() == n
+    })
+    .await;
 }
 
 fn room_id(room: &Value) -> String {
@@ -399,13 +393,7 @@ async fn a_restart_exits_participants_left_over_from_the_previous_run() {
     let server = TestServer::start().await;
     let room = room_id(&server.create_room("small_room_for_video").await);
     // As if the process had crashed: a participant with no connection to clean it up.
-    let leftover = EnterRequest {
-        participant_id: ParticipantId::generate(),
-        user: User::bare(UserId::parse("crashed").unwrap()),
-        client_id: ClientId::generate(),
-        is_audio_on: true,
-        is_video_on: false,
-    };
+    let leftover = common::enter_request("crashed", false);
     server.services.rooms.enter(&room, leftover).await.unwrap();
     assert_eq!(current(&server, &room).await.len(), 1);
 

@@ -3,9 +3,9 @@
 //! host) and bad input. Chat and presence (disconnects, revocation, restart) are in
 //! `signal_live_presence.rs`.
 
-mod common;
-mod live_common;
-mod signal_live_common;
+use crate::common;
+use crate::live_common;
+use crate::signal_live_common;
 
 use common::TestServer;
 use live_common::{act, create, fetch, id};

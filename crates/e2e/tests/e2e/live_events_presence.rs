@@ -1,8 +1,8 @@
 //! Hosts, participants and counters, driven through the live-event service of the running
 //! server (the WebSocket layer will call the same methods) and observed over HTTP.
 
-mod common;
-mod live_common;
+use crate::common;
+use crate::live_common;
 
 use common::{TestServer, assert_error};
 use live_common::{act, counters, create, fetch, host, id, viewer};

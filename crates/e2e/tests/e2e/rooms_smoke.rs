@@ -1,6 +1,6 @@
 //! Smoke test of the harness: create, read, restart.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, assert_error};
 

@@ -1,7 +1,7 @@
 //! The HTTP edge: authentication, malformed input, size bounds, unknown routes, OpenAPI,
 //! health and metrics.
 
-mod common;
+use crate::common;
 
 use common::{TOKEN, TestServer, assert_error};
 use serde_json::{Value, json};

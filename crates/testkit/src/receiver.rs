@@ -1,8 +1,8 @@
 //! A webhook receiver for tests: a real HTTP server on 127.0.0.1 that records every request
 //! and answers as the test tells it (status and delay per request number), plus an HMAC
 //! check written independently of the server's (SHA-256 from `sha2`, HMAC by hand).
-#![allow(dead_code)]
 
+use crate::poll;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 /// How to answer request number `n` (0-based): status and delay before answering.
 pub type Behavior = dyn Fn(usize) -> (u16, Duration) + Send + Sync;
 
+/// One request the receiver got.
 #[derive(Clone, Debug)]
 pub struct Hit {
     pub headers: HeaderMap,
@@ -43,11 +44,20 @@ impl Hit {
     }
 }
 
+/// The number of distinct deliveries (by delivery id) among `hits`.
+pub fn distinct(hits: &[Hit]) -> usize {
+    let mut ids: Vec<&str> = hits.iter().map(Hit::delivery_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
+}
+
 struct Shared {
     hits: Mutex<Vec<Hit>>,
     behavior: Box<Behavior>,
 }
 
+/// The running receiver; stops when dropped.
 pub struct Receiver {
     pub url: String,
     shared: Arc<Shared>,
@@ -66,20 +76,20 @@ impl Receiver {
         Self::start(|_| (200, Duration::ZERO)).await
     }
 
-    pub async fn start(
-        behavior: impl Fn(usize) -> (u16, Duration) + Send + Sync + 'static,
-    ) -> Self {
+    pub async fn start(behavior: impl Fn(usize) -> (u16, Duration) + Send + Sync + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind receiver");
         Self::start_on(listener, behavior)
     }
 
+    /// On a listener the test bound itself (e.g. to know the URL before the receiver runs).
     pub fn start_on(
         listener: TcpListener,
         behavior: impl Fn(usize) -> (u16, Duration) + Send + Sync + 'static,
     ) -> Self {
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let address = listener.local_addr().expect("receiver address");
+        let url = format!("http://{address}/hook");
         let shared = Arc::new(Shared {
             hits: Mutex::new(Vec::new()),
             behavior: Box::new(behavior),
@@ -94,31 +104,26 @@ impl Receiver {
     }
 
     pub fn hits(&self) -> Vec<Hit> {
-        self.shared.hits.lock().unwrap().clone()
+        self.shared.hits.lock().expect("hits").clone()
     }
 
     /// Polls until `done(hits)` holds; panics after `limit`.
     pub async fn wait_until(&self, limit: Duration, done: impl Fn(&[Hit]) -> bool) -> Vec<Hit> {
-        let deadline = Instant::now() + limit;
-        loop {
+        poll::eventually("the receiver's condition", limit, async || {
             let hits = self.hits();
             if done(&hits) {
-                return hits;
+                return Ok(hits);
             }
-            assert!(
-                Instant::now() < deadline,
-                "receiver condition not met in {limit:?}; got {} hits: {:?}",
-                hits.len(),
-                hits.iter().map(Hit::category).collect::<Vec<_>>()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            let categories: Vec<&str> = hits.iter().map(Hit::category).collect();
+            Err(format!("{} hits: {categories:?}", hits.len()))
+        })
+        .await
     }
 }
 
 async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let n = {
-        let mut hits = shared.hits.lock().unwrap();
+        let mut hits = shared.hits.lock().expect("hits");
         hits.push(Hit {
             json: serde_json::from_slice(&body).unwrap_or(Value::Null),
             headers,
@@ -131,7 +136,7 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    StatusCode::from_u16(status).unwrap()
+    StatusCode::from_u16(status).expect("a valid status")
 }
 
 /// HMAC-SHA256 (RFC 2104) built from plain SHA-256, as lowercase hex.
@@ -155,10 +160,15 @@ pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
     outer.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[test]
-fn hand_made_hmac_matches_rfc4231() {
-    assert_eq!(
-        hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
-        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    );
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_made_hmac_matches_rfc4231() {
+        assert_eq!(
+            hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! `GET /v1/rooms`: ordering, every filter and their combinations, paging, limits.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, assert_error, enter, id_of};
 use serde_json::{Value, json};

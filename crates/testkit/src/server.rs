@@ -1,16 +1,19 @@
-//! Test harness: starts the real server on 127.0.0.1:0 with a temporary SQLite database,
-//! exactly as `main` does, and speaks real HTTP to it.
-#![allow(dead_code)]
+//! The test server: the real `opencalls_server::App` on 127.0.0.1:0 with a temporary data
+//! directory (exactly as `main` wires it, with a clock tests can move), spoken to over real
+//! HTTP and WebSockets. Nothing here is process-global, so any number of servers run side by
+//! side in one test binary.
 
+use crate::platform::{PlatformApi, Reply};
 use opencalls_server::{App, Config};
 use opencalls_service::{OffsetClock, Services};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The master API token of every test server.
 pub const TOKEN: &str = "test-master-token";
 
 pub struct TestServer {
@@ -20,6 +23,8 @@ pub struct TestServer {
     pub clock: Arc<OffsetClock>,
     pub dir: Arc<TempDir>,
     pub http: reqwest::Client,
+    /// The Platform API of this server, with the master token.
+    pub api: PlatformApi,
     /// The server's SFU (stats).
     pub sfu: opencalls_sfu::SfuHandle,
     shutdown: Option<oneshot::Sender<()>>,
@@ -29,7 +34,7 @@ pub struct TestServer {
 impl TestServer {
     /// A server on a fresh, empty data directory.
     pub async fn start() -> Self {
-        Self::start_in(Arc::new(tempfile::tempdir().expect("temp dir"))).await
+        Self::start_in(fresh_dir()).await
     }
 
     /// A server on an existing data directory (e.g. to test a restart).
@@ -39,7 +44,7 @@ impl TestServer {
 
     /// A server on a fresh data directory with settings changed by `tune`.
     pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
-        Self::start_in_with(Arc::new(tempfile::tempdir().expect("temp dir")), tune).await
+        Self::start_in_with(fresh_dir(), tune).await
     }
 
     /// A server on an existing data directory with settings changed by `tune`.
@@ -57,7 +62,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().expect("address"));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.serve(listener, async move {
@@ -66,12 +71,14 @@ impl TestServer {
             .await
             .expect("server failed");
         });
+        let api = PlatformApi::new(base.clone(), TOKEN);
         Self {
             base,
             services,
             clock,
             dir,
-            http: reqwest::Client::new(),
+            http: api.http().clone(),
+            api,
             sfu,
             shutdown: Some(tx),
             task: Some(task),
@@ -94,117 +101,56 @@ impl TestServer {
 
     /// `ws://` base of the client protocol.
     pub fn ws_base(&self) -> String {
-        self.base.replacen("http", "ws", 1)
+        self.api.ws_base()
     }
 
     /// Creates a user with an access token through the API and opens a session for it;
     /// returns the session token.
     pub async fn session_for(&self, user_id: &str) -> String {
-        let (status, body) = self
-            .post(
-                "/v1/users",
-                serde_json::json!({ "user_id": user_id, "issue_access_token": true }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        let token = body["access_token"].as_str().expect("access token");
-        opencalls_client::open_session(&self.base, user_id, token)
-            .await
-            .expect("session")
-            .session_token
+        self.api.session_for(user_id).await.expect("session")
     }
 
     /// A connected client device of a new user.
     pub async fn device(&self, user_id: &str) -> opencalls_client::Client {
-        let session = self.session_for(user_id).await;
-        opencalls_client::Client::connect(&self.ws_base(), &session, None)
-            .await
-            .expect("connect")
+        self.api.device(user_id).await.expect("connect")
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.api.url(path)
     }
 
     /// Sends a request with the master token; returns status and JSON body.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, self.url(path))
-            .header("Api-Token", TOKEN);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, json)
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.api
+            .call(method, path, body.as_ref())
+            .await
+            .expect("request")
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
+    pub async fn get(&self, path: &str) -> Reply {
         self.call(Method::GET, path, None).await
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.call(Method::POST, path, Some(body)).await
     }
 
-    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
         self.call(Method::PUT, path, Some(body)).await
     }
 
-    pub async fn delete(&self, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn delete(&self, path: &str, body: Option<Value>) -> Reply {
         self.call(Method::DELETE, path, body).await
     }
 
     /// Creates a room through the API and returns its JSON.
     pub async fn create_room(&self, room_type: &str) -> Value {
-        let (status, body) = self
-            .post("/v1/rooms", serde_json::json!({ "type": room_type }))
-            .await;
+        let (status, body) = self.post("/v1/rooms", json!({ "type": room_type })).await;
         assert_eq!(status, 200, "{body}");
         body["room"].clone()
     }
 }
 
-/// Asserts the spec's error body with the given HTTP status and code.
-#[track_caller]
-pub fn assert_error(response: &(u16, Value), status: u16, code: u64) {
-    let (got_status, body) = response;
-    assert_eq!(*got_status, status, "unexpected status, body: {body}");
-    assert_eq!(body["error"], Value::Bool(true), "{body}");
-    assert_eq!(body["code"].as_u64(), Some(code), "{body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-}
-
-/// Enters a participant through the application service layer (clients come later).
-pub async fn enter(
-    server: &TestServer,
-    room_id: &str,
-    user_id: &str,
-) -> opencalls_domain::Participant {
-    use opencalls_domain::participant::EnterRequest;
-    use opencalls_domain::{ClientId, ParticipantId, User, UserId};
-    let request = EnterRequest {
-        participant_id: ParticipantId::generate(),
-        user: User::bare(UserId::parse(user_id).expect("user id")),
-        client_id: ClientId::generate(),
-        is_audio_on: true,
-        is_video_on: false,
-    };
-    server
-        .services
-        .rooms
-        .enter(room_id, request)
-        .await
-        .expect("enter")
-}
-
-/// The `room_id` of a room JSON.
-pub fn id_of(room: &Value) -> String {
-    room["room_id"].as_str().expect("room_id").to_owned()
+fn fresh_dir() -> Arc<TempDir> {
+    Arc::new(tempfile::tempdir().expect("temp dir"))
 }

@@ -1,6 +1,6 @@
 //! The room actions over real HTTP: create, retrieve, delete, custom items, participants.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, assert_error, enter, id_of};
 use serde_json::{Value, json};
@@ -163,21 +163,10 @@ async fn delete_removes_participants_and_freezes_the_room() {
     let err = server
         .services
         .rooms
-        .enter(&id, common_enter_request())
+        .enter(&id, common::enter_request("late", true))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("deleted"), "{err}");
-}
-
-fn common_enter_request() -> opencalls_domain::participant::EnterRequest {
-    use opencalls_domain::{ClientId, ParticipantId, User, UserId};
-    opencalls_domain::participant::EnterRequest {
-        participant_id: ParticipantId::generate(),
-        user: User::bare(UserId::parse("late").unwrap()),
-        client_id: ClientId::generate(),
-        is_audio_on: true,
-        is_video_on: true,
-    }
 }
 
 #[tokio::test]

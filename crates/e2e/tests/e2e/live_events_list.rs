@@ -1,8 +1,8 @@
 //! `GET /v1/live-events`: every filter of the spec page and pagination both ways, over real
 //! HTTP. Expected results are computed from the live events the test created.
 
-mod common;
-mod live_common;
+use crate::common;
+use crate::live_common;
 
 use common::{TestServer, assert_error};
 use live_common::{act, create, fetch, id, viewer};

@@ -4,27 +4,19 @@
 //! the host's audio and video once `ongoing`, nothing once `ended`; the host's `connected`
 //! and `is_host_streaming` follow its transport.
 
-mod common;
-mod live_common;
+use crate::common;
+use crate::live_common;
 
 use common::TestServer;
 use live_common::{act, create, fetch, id};
 use opencalls_client::media::{PeerConfig, PeerHandle, join_live_media};
 use opencalls_client::{Client, Incoming};
 use serde_json::{Value, json};
+use opencalls_testkit::poll::{SLOW as WAIT, until};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(20);
 const HOST_TAG: u32 = 1;
 
-/// Polls `check` every 20 ms until it returns true; fails with `what` at the deadline.
-async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 fn host_config() -> PeerConfig {
     PeerConfig {
@@ -101,17 +93,17 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
     let (v2, p2) = viewer(&server, &id, "v2", 3).await;
 
     // ready: everyone is connected, the host publishes, viewers receive nothing.
-    until("the host is connected", async || {
+    until("the host is connected", WAIT, async || {
         let event = fetch(&server, &id).await;
         event["host"]["state"] == "connected" && event["host"]["connected_at"].is_i64()
     })
     .await;
     assert_eq!(fetch(&server, &id).await["is_host_streaming"], false);
-    until("viewers are connected", async || {
+    until("viewers are connected", WAIT, async || {
         p1.stats().connected && p2.stats().connected
     })
     .await;
-    until("the host publishes", async || {
+    until("the host publishes", WAIT, async || {
         host_peer.stats().audio_sent > 50
     })
     .await;
@@ -123,7 +115,7 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
     // start (by the host's client): the host's audio and video reach every viewer.
     host.live_start(&id).await.expect("start");
     for p in [&p1, &p2] {
-        until("ongoing: the host's audio and video arrive", async || {
+        until("ongoing: the host's audio and video arrive", WAIT, async || {
             let got = p.stats().from_source(HOST_TAG);
             got.audio_frames > 10 && got.video_frames > 5 && got.keyframes > 0
         })
@@ -135,20 +127,20 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
 
     // A viewer leaving frees its peer only.
     v2.live_exit(&id).await.expect("exit");
-    until("the viewer's peer is freed", async || {
+    until("the viewer's peer is freed", WAIT, async || {
         sfu_counts(&server).await.0 == 2
     })
     .await;
 
     // end (Platform API): viewers get nothing more and the SFU holds nothing.
     assert_eq!(act(&server, &id, "end").await.0, 200);
-    until("ending frees every peer and the group", async || {
+    until("ending frees every peer and the group", WAIT, async || {
         sfu_counts(&server).await == (0, 0, 0)
     })
     .await;
     let at_end = p1.stats().from_source(HOST_TAG);
     let sent = host_peer.stats().audio_sent;
-    until("the host keeps sending", async || {
+    until("the host keeps sending", WAIT, async || {
         host_peer.stats().audio_sent > sent + 50
     })
     .await;
@@ -173,7 +165,7 @@ async fn a_lost_host_transport_disconnects_the_host_and_a_new_offer_reconnects()
     for action in ["ready", "start"] {
         assert_eq!(act(&server, &id, action).await.0, 200);
     }
-    until("ongoing with a connected host: streaming", async || {
+    until("ongoing with a connected host: streaming", WAIT, async || {
         fetch(&server, &id).await["is_host_streaming"] == true
     })
     .await;
@@ -184,7 +176,7 @@ async fn a_lost_host_transport_disconnects_the_host_and_a_new_offer_reconnects()
     })
     .await;
     assert_eq!(lost["reason"], "transport_lost");
-    until("the host is disconnected, not streaming", async || {
+    until("the host is disconnected, not streaming", WAIT, async || {
         let event = fetch(&server, &id).await;
         event["host"]["state"] == "disconnected" && event["is_host_streaming"] == false
     })
@@ -195,8 +187,7 @@ async fn a_lost_host_transport_disconnects_the_host_and_a_new_offer_reconnects()
         .await
         .expect("offer again");
     assert_eq!(same, host_id);
-    until(
-        "the new transport makes the host stream again",
+    until("the new transport makes the host stream again", WAIT,
         async || {
             let event = fetch(&server, &id).await;
             event["host"]["state"] == "connected" && event["is_host_streaming"] == true
@@ -205,7 +196,7 @@ async fn a_lost_host_transport_disconnects_the_host_and_a_new_offer_reconnects()
     .await;
     // The host's client ending the event frees everything.
     host.live_end(&id).await.expect("end");
-    until("ending frees the host's peer", async || {
+    until("ending frees the host's peer", WAIT, async || {
         sfu_counts(&server).await == (0, 0, 0)
     })
     .await;
@@ -275,11 +266,10 @@ async fn a_dropped_socket_and_a_revoked_session_free_live_media() {
     let (host, host_peer, _) = host_publishing(&server, &id).await;
     assert_eq!(act(&server, &id, "ready").await.0, 200);
     let (viewer_client, viewer_peer) = viewer(&server, &id, "v1", 2).await;
-    until("both peers up", async || sfu_counts(&server).await.0 == 2).await;
+    until("both peers up", WAIT, async || sfu_counts(&server).await.0 == 2).await;
 
     viewer_client.kill();
-    until(
-        "the viewer's peer is freed after the grace period",
+    until("the viewer's peer is freed after the grace period", WAIT,
         async || sfu_counts(&server).await.0 == 1,
     )
     .await;
@@ -288,7 +278,7 @@ async fn a_dropped_socket_and_a_revoked_session_free_live_media() {
     // Revoking the host's session exits its seat at once (no grace): its media goes too.
     let (status, body) = server.delete("/v1/users/host/token", None).await;
     assert_eq!(status, 200, "{body}");
-    until("the host's exit frees its peer and the group", async || {
+    until("the host's exit frees its peer and the group", WAIT, async || {
         sfu_counts(&server).await == (0, 0, 0)
     })
     .await;
