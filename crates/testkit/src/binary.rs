@@ -23,7 +23,12 @@ pub struct Spawned {
 impl Spawned {
     /// Starts `exe serve` on `data_dir` with master `token` and `extra_env`, and waits until
     /// it answers `/healthz`.
-    pub async fn serve(exe: &Path, data_dir: &Path, token: &str, extra_env: &[(&str, &str)]) -> Self {
+    pub async fn serve(
+        exe: &Path,
+        data_dir: &Path,
+        token: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let mut child = Command::new(exe)
             .arg("serve")
             .envs(extra_env.iter().copied())

@@ -274,7 +274,10 @@ impl PlatformApi {
 
     pub async fn live_event(&self, id: &LiveEventId) -> Result<LiveEvent, PlatformError> {
         let path = format!("/v1/live-events/{id}");
-        Ok(self.ok::<LiveEventBody>(Method::GET, &path, None).await?.live_event)
+        Ok(self
+            .ok::<LiveEventBody>(Method::GET, &path, None)
+            .await?
+            .live_event)
     }
 
     /// Sets a live event ready, starts or ends it.
@@ -288,12 +291,8 @@ impl PlatformApi {
         if status != 200 {
             return Err(PlatformError::Refused { path, status, body });
         }
-        let parsed: LiveEventBody =
-            serde_json::from_value(body.clone()).map_err(|source| PlatformError::Shape {
-                path,
-                body,
-                source,
-            })?;
+        let parsed: LiveEventBody = serde_json::from_value(body.clone())
+            .map_err(|source| PlatformError::Shape { path, body, source })?;
         Ok(parsed.live_event)
     }
 
@@ -349,6 +348,9 @@ impl PlatformApi {
     /// The newest 100 deliveries with `status` (`pending`, `delivered`, `failed`).
     pub async fn webhook_deliveries(&self, status: &str) -> Result<Vec<Value>, PlatformError> {
         let path = format!("{WEBHOOK_DELIVERIES}?status={status}&limit=100");
-        Ok(self.ok::<Deliveries>(Method::GET, &path, None).await?.deliveries)
+        Ok(self
+            .ok::<Deliveries>(Method::GET, &path, None)
+            .await?
+            .deliveries)
     }
 }

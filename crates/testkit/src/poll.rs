@@ -16,7 +16,14 @@ pub const SLOW: Duration = Duration::from_secs(20);
 /// Polls `check` until it holds; panics with `what` once `within` has passed.
 
 pub async fn until(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
-    eventually(what, within, async || if check().await { Ok(()) } else { Err("not yet") }).await
+    eventually(what, within, async || {
+        if check().await {
+            Ok(())
+        } else {
+            Err("not yet")
+        }
+    })
+    .await
 }
 
 /// Polls `check` until it gives `Ok`, and returns that value; panics with `what` and the

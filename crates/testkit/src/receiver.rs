@@ -76,7 +76,9 @@ impl Receiver {
         Self::start(|_| (200, Duration::ZERO)).await
     }
 
-    pub async fn start(behavior: impl Fn(usize) -> (u16, Duration) + Send + Sync + 'static) -> Self {
+    pub async fn start(
+        behavior: impl Fn(usize) -> (u16, Duration) + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind receiver");

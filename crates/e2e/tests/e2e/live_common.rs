@@ -1,7 +1,6 @@
 //! Helpers shared by the live-event integration tests: creating live events over HTTP and
 //! building the requests the (future) WebSocket layer passes to the live-event service.
 
-
 use crate::common::TestServer;
 use opencalls_domain::live_event::{HostEnterRequest, LiveParticipantEnterRequest};
 use opencalls_domain::{ClientId, HostId, ParticipantId, User, UserId};

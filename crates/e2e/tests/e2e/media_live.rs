@@ -11,12 +11,11 @@ use common::TestServer;
 use live_common::{act, create, fetch, id};
 use opencalls_client::media::{PeerConfig, PeerHandle, join_live_media};
 use opencalls_client::{Client, Incoming};
-use serde_json::{Value, json};
 use opencalls_testkit::poll::{SLOW as WAIT, until};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 const HOST_TAG: u32 = 1;
-
 
 fn host_config() -> PeerConfig {
     PeerConfig {
@@ -115,10 +114,14 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
     // start (by the host's client): the host's audio and video reach every viewer.
     host.live_start(&id).await.expect("start");
     for p in [&p1, &p2] {
-        until("ongoing: the host's audio and video arrive", WAIT, async || {
-            let got = p.stats().from_source(HOST_TAG);
-            got.audio_frames > 10 && got.video_frames > 5 && got.keyframes > 0
-        })
+        until(
+            "ongoing: the host's audio and video arrive",
+            WAIT,
+            async || {
+                let got = p.stats().from_source(HOST_TAG);
+                got.audio_frames > 10 && got.video_frames > 5 && got.keyframes > 0
+            },
+        )
         .await;
     }
     assert_eq!(fetch(&server, &id).await["is_host_streaming"], true);
@@ -165,9 +168,11 @@ async fn a_lost_host_transport_disconnects_the_host_and_a_new_offer_reconnects()
     for action in ["ready", "start"] {
         assert_eq!(act(&server, &id, action).await.0, 200);
     }
-    until("ongoing with a connected host: streaming", WAIT, async || {
-        fetch(&server, &id).await["is_host_streaming"] == true
-    })
+    until(
+        "ongoing with a connected host: streaming",
+        WAIT,
+        async || fetch(&server, &id).await["is_host_streaming"] == true,
+    )
     .await;
 
     host_peer.stop().await; // vanishes without a DTLS close: looks like a lost network
@@ -176,10 +181,14 @@ async fn a_lost_host_transport_disconnects_the_host_and_a_new_offer_reconnects()
     })
     .await;
     assert_eq!(lost["reason"], "transport_lost");
-    until("the host is disconnected, not streaming", WAIT, async || {
-        let event = fetch(&server, &id).await;
-        event["host"]["state"] == "disconnected" && event["is_host_streaming"] == false
-    })
+    until(
+        "the host is disconnected, not streaming",
+        WAIT,
+        async || {
+            let event = fetch(&server, &id).await;
+            event["host"]["state"] == "disconnected" && event["is_host_streaming"] == false
+        },
+    )
     .await;
     assert_eq!(sfu_counts(&server).await, (0, 0, 0));
 
@@ -187,7 +196,9 @@ async fn a_lost_host_transport_disconnects_the_host_and_a_new_offer_reconnects()
         .await
         .expect("offer again");
     assert_eq!(same, host_id);
-    until("the new transport makes the host stream again", WAIT,
+    until(
+        "the new transport makes the host stream again",
+        WAIT,
         async || {
             let event = fetch(&server, &id).await;
             event["host"]["state"] == "connected" && event["is_host_streaming"] == true
@@ -266,10 +277,15 @@ async fn a_dropped_socket_and_a_revoked_session_free_live_media() {
     let (host, host_peer, _) = host_publishing(&server, &id).await;
     assert_eq!(act(&server, &id, "ready").await.0, 200);
     let (viewer_client, viewer_peer) = viewer(&server, &id, "v1", 2).await;
-    until("both peers up", WAIT, async || sfu_counts(&server).await.0 == 2).await;
+    until("both peers up", WAIT, async || {
+        sfu_counts(&server).await.0 == 2
+    })
+    .await;
 
     viewer_client.kill();
-    until("the viewer's peer is freed after the grace period", WAIT,
+    until(
+        "the viewer's peer is freed after the grace period",
+        WAIT,
         async || sfu_counts(&server).await.0 == 1,
     )
     .await;
@@ -278,9 +294,11 @@ async fn a_dropped_socket_and_a_revoked_session_free_live_media() {
     // Revoking the host's session exits its seat at once (no grace): its media goes too.
     let (status, body) = server.delete("/v1/users/host/token", None).await;
     assert_eq!(status, 200, "{body}");
-    until("the host's exit frees its peer and the group", WAIT, async || {
-        sfu_counts(&server).await == (0, 0, 0)
-    })
+    until(
+        "the host's exit frees its peer and the group",
+        WAIT,
+        async || sfu_counts(&server).await == (0, 0, 0),
+    )
     .await;
     let event = fetch(&server, &id).await;
     assert!(event["host"].is_null() && event["is_host_streaming"] == false);

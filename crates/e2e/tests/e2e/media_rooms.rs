@@ -6,12 +6,10 @@ use crate::common;
 use common::TestServer;
 use opencalls_client::media::{PeerConfig, PeerHandle, join_media};
 use opencalls_client::{Client, Incoming};
+use opencalls_testkit::poll::{SLOW as WAIT, until};
 use serde_json::Value;
 use std::collections::HashMap;
-use opencalls_testkit::poll::{SLOW as WAIT, until};
 use std::time::Duration;
-
-
 
 fn peer_config(tag: u32, slots: usize, video: bool) -> PeerConfig {
     PeerConfig {
@@ -83,10 +81,14 @@ async fn video_room_members_receive_each_other_and_become_connected() {
     }
     for me in &members {
         for other in members.iter().filter(|o| o.tag != me.tag) {
-            until("audio and video from every other member", WAIT, async || {
-                let got = me.peer.stats().from_source(other.tag);
-                got.audio_frames > 5 && got.video_frames > 5 && got.keyframes > 0
-            })
+            until(
+                "audio and video from every other member",
+                WAIT,
+                async || {
+                    let got = me.peer.stats().from_source(other.tag);
+                    got.audio_frames > 5 && got.video_frames > 5 && got.keyframes > 0
+                },
+            )
             .await;
         }
         assert_eq!(me.peer.stats().from_source(me.tag).audio_frames, 0);
@@ -252,13 +254,18 @@ async fn deletion_and_dropped_sockets_free_the_media() {
     let room = common::id_of(&server.create_room("small_room_for_video").await);
     let alice = join(&server, &room, "alice", 1, true).await;
     let bob = join(&server, &room, "bob", 2, true).await;
-    until("both peers up", WAIT, async || sfu_peers(&server).await.0 == 2).await;
+    until("both peers up", WAIT, async || {
+        sfu_peers(&server).await.0 == 2
+    })
+    .await;
 
     // Bob's socket drops: past the grace period his participant exits and his peer goes.
     bob.client.kill();
-    until("bob's peer freed after the grace period", WAIT, async || {
-        sfu_peers(&server).await.0 == 1
-    })
+    until(
+        "bob's peer freed after the grace period",
+        WAIT,
+        async || sfu_peers(&server).await.0 == 1,
+    )
     .await;
     assert_eq!(participants(&server, &room).await.len(), 1);
 
@@ -331,7 +338,9 @@ async fn offers_may_exceed_the_message_limit_and_a_new_offer_replaces_the_old() 
     assert_eq!(err.code(), Some(400100), "{err}");
     assert_eq!(sfu_peers(&server).await.0, 2);
     let before = bob.peer.stats().from_source(1).audio_frames;
-    until("bob still hears alice after the refused re-offer", WAIT,
+    until(
+        "bob still hears alice after the refused re-offer",
+        WAIT,
         async || bob.peer.stats().from_source(1).audio_frames > before + 5,
     )
     .await;

@@ -1,12 +1,11 @@
 //! Helpers of the client-protocol live-event tests: reading live events off a client,
 //! refusal codes and polling the Platform API.
 
-
 use crate::common::TestServer;
 use crate::live_common::fetch;
 use opencalls_client::{Client, Incoming};
-pub use opencalls_testkit::poll::WAIT;
 use opencalls_testkit::poll;
+pub use opencalls_testkit::poll::WAIT;
 use serde_json::Value;
 use std::time::Duration;
 

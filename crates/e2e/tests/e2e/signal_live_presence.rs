@@ -9,8 +9,8 @@ use crate::signal_live_common;
 use common::TestServer;
 use live_common::{act, create, fetch, id};
 use opencalls_client::{Client, Incoming};
-use serde_json::{Value, json};
 use opencalls_testkit::poll;
+use serde_json::{Value, json};
 use signal_live_common::{QUIET, WAIT, code, expect_events, wait_until};
 use std::time::Duration;
 

@@ -30,9 +30,11 @@ async fn current(server: &TestServer, room_id: &str) -> Vec<Value> {
 
 /// Polls the Platform API until the room holds `n` participants.
 async fn wait_for_count(server: &TestServer, room_id: &str, n: usize) {
-    poll::until(&format!("the room holds {n} participants"), WAIT, async || {
-        current(server, room_id).await.len() == n
-    })
+    poll::until(
+        &format!("the room holds {n} participants"),
+        WAIT,
+        async || current(server, room_id).await.len() == n,
+    )
     .await;
 }
 

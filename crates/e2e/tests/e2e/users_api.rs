@@ -4,8 +4,8 @@ use crate::common;
 
 use common::{TOKEN, TestServer, assert_error};
 use opencalls_client::{Client, ClientError, Incoming, open_session};
-use serde_json::json;
 use opencalls_testkit::poll::{self, WAIT};
+use serde_json::json;
 
 #[tokio::test]
 async fn users_crud_with_paging_and_validation() {
@@ -181,15 +181,19 @@ async fn session_tokens_expire() {
     Client::connect(&server.ws_base(), &session, None)
         .await
         .expect("fresh session works");
-    let body = poll::eventually("the session expires", WAIT, async || {
-        match Client::connect(&server.ws_base(), &session, None).await {
-            Err(ClientError::Http { status: 401, body }) => Ok(body),
-            Ok(client) => {
-                client.close().await;
-                Err("the session still connects")
-            }
-            Err(other) => panic!("unexpected {other}"),
+    let body = poll::eventually("the session expires", WAIT, async || match Client::connect(
+        &server.ws_base(),
+        &session,
+        None,
+    )
+    .await
+    {
+        Err(ClientError::Http { status: 401, body }) => Ok(body),
+        Ok(client) => {
+            client.close().await;
+            Err("the session still connects")
         }
+        Err(other) => panic!("unexpected {other}"),
     })
     .await;
     assert_eq!(body["code"], 401121);

@@ -4,14 +4,13 @@
 
 use crate::common;
 
-
-use common::{TOKEN, TestServer, enter_request};
 use crate::live_common;
+use common::{TOKEN, TestServer, enter_request};
 use opencalls_server::Config;
-use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 use opencalls_testkit::poll::{self, SLOW as WAIT};
 use opencalls_testkit::receiver::{Hit, Receiver, hmac_sha256_hex};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 const SETTINGS: &str = "/v1/applications/opencalls/settings/webhook";
 const LOG: &str = "/v1/applications/opencalls/webhook/deliveries";
@@ -57,7 +56,10 @@ async fn room_life_cycle_arrives_signed_and_in_order() {
         .await;
     assert_eq!(status, 200);
     let rooms = &server.services.rooms;
-    let alice = rooms.enter(&id, enter_request("alice", false)).await.unwrap();
+    let alice = rooms
+        .enter(&id, enter_request("alice", false))
+        .await
+        .unwrap();
     let bob = rooms.enter(&id, enter_request("bob", false)).await.unwrap();
     rooms.exit(&id, &alice.participant_id).await.unwrap();
     let (status, _) = server.delete(&format!("/v1/rooms/{id}"), None).await;
@@ -307,7 +309,11 @@ async fn wait_for_metric(server: &TestServer, needle: &str) {
     poll::eventually(&format!("`{needle}` in /metrics"), WAIT, async || {
         let (_, text) = server.get("/metrics").await;
         let text = text.as_str().unwrap_or_default().to_owned();
-        if text.lines().any(|l| l == needle) { Ok(()) } else { Err(text) }
+        if text.lines().any(|l| l == needle) {
+            Ok(())
+        } else {
+            Err(text)
+        }
     })
     .await
 }
@@ -332,7 +338,11 @@ async fn wait_for_log(server: &TestServer, status: &str, count: usize) -> Vec<Va
             .await;
         assert_eq!(code, 200, "{body}");
         let items = body["deliveries"].as_array().unwrap().clone();
-        if items.len() >= count { Ok(items) } else { Err(body) }
+        if items.len() >= count {
+            Ok(items)
+        } else {
+            Err(body)
+        }
     })
     .await
 }

@@ -121,15 +121,27 @@ async fn every_event_survives_a_kill_and_arrives_in_order() {
     assert_eq!(hits.len() - repeats, total, "lost or extra events");
     assert_eq!(per_room.len(), ROOMS);
     for id in &rooms {
-        assert_eq!(per_room.get(id.as_str()), Some(&expected_life()), "room {id}");
+        assert_eq!(
+            per_room.get(id.as_str()),
+            Some(&expected_life()),
+            "room {id}"
+        );
     }
     eprintln!("{} deliveries, {repeats} repeats", hits.len());
 
     // The log agrees: nothing pending or failed.
-    poll::eventually("no pending deliveries", Duration::from_secs(10), async || {
-        let pending = server.api.webhook_deliveries("pending").await.unwrap();
-        if pending.is_empty() { Ok(()) } else { Err(format!("{pending:?}")) }
-    })
+    poll::eventually(
+        "no pending deliveries",
+        Duration::from_secs(10),
+        async || {
+            let pending = server.api.webhook_deliveries("pending").await.unwrap();
+            if pending.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{pending:?}"))
+            }
+        },
+    )
     .await;
     let failed = server.api.webhook_deliveries("failed").await.unwrap();
     assert_eq!(failed, Vec::<serde_json::Value>::new());
@@ -167,7 +179,10 @@ async fn a_kill_mid_attempt_repeats_only_unrecorded_attempts() {
     let (per_room, repeats) = per_room(&hits);
     assert_eq!(hits.len() - repeats, total, "lost or extra events");
     assert_eq!(per_room.len(), SLOW_ROOMS);
-    assert!(per_room.values().all(|c| *c == expected_life()), "{per_room:?}");
+    assert!(
+        per_room.values().all(|c| *c == expected_life()),
+        "{per_room:?}"
+    );
     eprintln!("killed after {before_restart} hits; {repeats} repeats");
     // Only attempts whose outcome was not recorded repeat: at most one per slot.
     assert!(
