@@ -142,13 +142,13 @@ async fn live_event(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> R
     let host = device(api, "host").await?;
     let created = api.create_live_event(&[&user_id("host")]).await?;
     let id = created.live_event_id.as_str();
-    host.live_enter(&id, "host", true, true).await?;
-    let (host_peer, _) = join_live_media(&host, &id, publisher(o, HOST_TAG, 0)).await?;
-    host.live_set_ready(&id).await?;
+    host.live_enter(id, "host", true, true).await?;
+    let (host_peer, _) = join_live_media(&host, id, publisher(o, HOST_TAG, 0)).await?;
+    host.live_set_ready(id).await?;
     for v in 0..o.viewers {
         let tag = HOST_TAG + 1 + v as u32;
         let client = device(api, &format!("v{v}")).await?;
-        client.live_enter(&id, "participant", false, false).await?;
+        client.live_enter(id, "participant", false, false).await?;
         let config = PeerConfig {
             tag,
             send_audio: false,
@@ -157,7 +157,7 @@ async fn live_event(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> R
             recv_video_slots: 1,
             ..PeerConfig::default()
         };
-        let (peer, _) = join_live_media(&client, &id, config).await?;
+        let (peer, _) = join_live_media(&client, id, config).await?;
         members.push(Member {
             _client: client,
             peer,
@@ -165,7 +165,7 @@ async fn live_event(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> R
             expects: vec![HOST_TAG],
         });
     }
-    host.live_start(&id).await?;
+    host.live_start(id).await?;
     members.push(Member {
         _client: host,
         peer: host_peer,

@@ -14,7 +14,6 @@ pub const WAIT: Duration = Duration::from_secs(5);
 pub const SLOW: Duration = Duration::from_secs(20);
 
 /// Polls `check` until it holds; panics with `what` once `within` has passed.
-
 pub async fn until(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
     eventually(what, within, async || {
         if check().await {
@@ -28,7 +27,6 @@ pub async fn until(what: &str, within: Duration, mut check: impl AsyncFnMut() ->
 
 /// Polls `check` until it gives `Ok`, and returns that value; panics with `what` and the
 /// last `Err` (what was seen instead) once `within` has passed.
-
 pub async fn eventually<T, E: Display>(
     what: &str,
     within: Duration,
