@@ -11,6 +11,7 @@ use anyhow::{Result, bail};
 use clap::Parser;
 use opencalls_client::Client;
 use opencalls_domain::{RoomId, RoomType};
+use opencalls_testkit::cli::ServerArgs;
 use opencalls_testkit::platform::{NewRoom, PlatformApi};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,12 +20,8 @@ use tokio::sync::{Barrier, Semaphore};
 /// N concurrent devices entering and exiting rooms over real WebSockets.
 #[derive(Parser)]
 struct Opts {
-    /// The server's HTTP base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    server: String,
-    /// The master API token.
-    #[arg(long, default_value = "")]
-    api_token: String,
+    #[command(flatten)]
+    target: ServerArgs,
     /// Connected devices.
     #[arg(long, default_value_t = 100)]
     clients: usize,
@@ -53,7 +50,7 @@ async fn device(api: &PlatformApi, i: usize, run: &str) -> Result<Client> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let o = Opts::parse();
-    let api = PlatformApi::new(o.server.clone(), o.api_token.clone());
+    let api = o.target.api();
     let run = format!("{}", std::process::id());
     let room_count = o.clients.div_ceil(o.per_room.clamp(1, 100));
     let mut rooms: Vec<RoomId> = Vec::new();

@@ -20,6 +20,8 @@ use clap::Parser;
 use opencalls_client::Client;
 use opencalls_client::media::{PeerConfig, PeerHandle, PeerStats, join_live_media, join_media};
 use opencalls_domain::RoomType;
+use opencalls_testkit::cli::ServerArgs;
+use opencalls_testkit::media::viewer;
 use opencalls_testkit::platform::{NewRoom, PlatformApi};
 use std::time::{Duration, Instant};
 
@@ -32,12 +34,8 @@ const CLK_TCK: f64 = 100.0;
 /// Media load through the whole server: G video rooms of P publishers plus one live event.
 #[derive(Parser)]
 struct Opts {
-    /// The server's HTTP base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    server: String,
-    /// The master API token.
-    #[arg(long, default_value = "")]
-    api_token: String,
+    #[command(flatten)]
+    target: ServerArgs,
     /// The server's process id (its CPU time is read from /proc).
     #[arg(long)]
     server_pid: u32,
@@ -149,15 +147,7 @@ async fn live_event(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> R
         let tag = HOST_TAG + 1 + v as u32;
         let client = device(api, &format!("v{v}")).await?;
         client.live_enter(id, "participant", false, false).await?;
-        let config = PeerConfig {
-            tag,
-            send_audio: false,
-            send_video: false,
-            recv_audio_slots: 1,
-            recv_video_slots: 1,
-            ..PeerConfig::default()
-        };
-        let (peer, _) = join_live_media(&client, id, config).await?;
+        let (peer, _) = join_live_media(&client, id, viewer(tag)).await?;
         members.push(Member {
             _client: client,
             peer,
@@ -223,7 +213,7 @@ fn totals(members: &[Member], a: &Snapshot, b: &Snapshot) -> Totals {
 #[tokio::main]
 async fn main() -> Result<()> {
     let o = opts()?;
-    let api = PlatformApi::new(o.server.clone(), o.api_token.clone());
+    let api = o.target.api();
     let started = Instant::now();
     let mut members = Vec::new();
     rooms(&o, &api, &mut members).await?;

@@ -26,17 +26,6 @@ fn host_config() -> PeerConfig {
     }
 }
 
-fn viewer_config(tag: u32) -> PeerConfig {
-    PeerConfig {
-        tag,
-        send_audio: false,
-        send_video: false,
-        recv_audio_slots: 1,
-        recv_video_slots: 1,
-        ..PeerConfig::default()
-    }
-}
-
 async fn sfu_counts(server: &TestServer) -> (usize, usize, usize) {
     let stats = server.sfu.stats().await.expect("sfu stats");
     (stats.peers, stats.groups, stats.demux_entries)
@@ -61,7 +50,7 @@ async fn viewer(server: &TestServer, id: &str, user: &str, tag: u32) -> (Client,
         .live_enter(id, "participant", false, false)
         .await
         .expect("enter");
-    let (peer, _) = join_live_media(&client, id, viewer_config(tag))
+    let (peer, _) = join_live_media(&client, id, opencalls_testkit::media::viewer(tag))
         .await
         .expect("viewer offer");
     (client, peer)
@@ -256,7 +245,7 @@ async fn live_offers_need_a_seat_valid_sdp_and_viewers_may_not_publish() {
 
     let publishing = PeerConfig {
         send_audio: true,
-        ..viewer_config(2)
+        ..opencalls_testkit::media::viewer(2)
     };
     let refused = join_live_media(&client, &id, publishing).await;
     assert_eq!(refused.err().and_then(|e| e.code()), Some(2800102));
