@@ -4,6 +4,8 @@
 use crate::common::TestServer;
 use opencalls_domain::live_event::{HostEnterRequest, LiveParticipantEnterRequest};
 use opencalls_domain::{ClientId, HostId, ParticipantId, User, UserId};
+pub use opencalls_testkit::LiveAction::{self, End, Ready, Start};
+use opencalls_testkit::Reply;
 use serde_json::{Value, json};
 
 /// Creates a live event hostable by `hosts` and returns its JSON.
@@ -25,16 +27,14 @@ pub fn id(live_event: &Value) -> String {
         .to_owned()
 }
 
-/// Sends `POST /v1/live-events/{id}/{action}` and returns the response.
-pub async fn act(server: &TestServer, id: &str, action: &str) -> (u16, Value) {
-    match action {
-        "end" => server.delete(&format!("/v1/live-events/{id}"), None).await,
-        other => {
-            server
-                .post(&format!("/v1/live-events/{id}/{other}"), json!({}))
-                .await
-        }
-    }
+/// Sets the live event ready, starts or ends it through the Platform API; returns the
+/// answer as sent.
+pub async fn act(server: &TestServer, id: &str, action: LiveAction) -> Reply {
+    server
+        .api
+        .live_action_reply(id, action)
+        .await
+        .expect("request")
 }
 
 /// The live event as the API returns it now.

@@ -5,7 +5,7 @@ use crate::common;
 use crate::live_common;
 
 use common::{TestServer, assert_error};
-use live_common::{act, create, fetch, host, id, viewer};
+use live_common::{End, LiveAction, Ready, Start, act, create, fetch, host, id, viewer};
 use serde_json::{Value, json};
 
 const LIVE_EVENT_KEYS: [&str; 19] = [
@@ -91,7 +91,7 @@ async fn lifecycle_walks_created_ready_ongoing_ended() {
     let event = create(&server, &["h"]).await;
     let id = id(&event);
 
-    let (status, ready) = act(&server, &id, "ready").await;
+    let (status, ready) = act(&server, &id, Ready).await;
     assert_eq!(status, 200, "{ready}");
     let ready = &ready["live_event"];
     assert_eq!(ready["state"], "ready");
@@ -100,7 +100,7 @@ async fn lifecycle_walks_created_ready_ongoing_ended() {
     assert_eq!(ready["set_ready_by"], "");
     assert_eq!(ready["started_at"], Value::Null);
 
-    let (status, started) = act(&server, &id, "start").await;
+    let (status, started) = act(&server, &id, Start).await;
     assert_eq!(status, 200, "{started}");
     let started = &started["live_event"];
     assert_eq!(started["state"], "ongoing");
@@ -108,7 +108,7 @@ async fn lifecycle_walks_created_ready_ongoing_ended() {
     assert_eq!(started["started_by"], "");
     assert_eq!(started["duration"], 0);
 
-    let (status, ended) = act(&server, &id, "end").await;
+    let (status, ended) = act(&server, &id, End).await;
     assert_eq!(status, 200, "{ended}");
     let ended = &ended["live_event"];
     assert_eq!(ended["state"], "ended");
@@ -126,33 +126,37 @@ async fn lifecycle_walks_created_ready_ongoing_ended() {
 async fn every_refused_transition_is_2800101_and_changes_nothing() {
     let server = TestServer::start().await;
     // (actions to reach the state, actions the machine refuses there)
-    let cases: [(&[&str], &[&str]); 4] = [
-        (&[], &["start"]),
-        (&["ready"], &["ready"]),
-        (&["ready", "start"], &["ready", "start"]),
-        (&["ready", "start", "end"], &["ready", "start", "end"]),
+    let cases: [(&[LiveAction], &[LiveAction]); 4] = [
+        (&[], &[Start]),
+        (&[Ready], &[Ready]),
+        (&[Ready, Start], &[Ready, Start]),
+        (&[Ready, Start, End], &[Ready, Start, End]),
     ];
     for (path, refused) in cases {
         let id = id(&create(&server, &["h"]).await);
         for step in path {
-            assert_eq!(act(&server, &id, step).await.0, 200, "{step}");
+            assert_eq!(act(&server, &id, *step).await.0, 200, "{step:?}");
         }
         let before = fetch(&server, &id).await;
         for action in refused {
-            let response = act(&server, &id, action).await;
+            let response = act(&server, &id, *action).await;
             assert_error(&response, 400, 2800101);
             let message = response.1["message"].as_str().unwrap().to_owned();
             assert!(message.contains("not allowed"), "{message}");
-            assert_eq!(fetch(&server, &id).await, before, "{action} after {path:?}");
+            assert_eq!(
+                fetch(&server, &id).await,
+                before,
+                "{action:?} after {path:?}"
+            );
         }
     }
     // Ending is allowed from created and from ready.
-    for path in [&[][..], &["ready"][..]] {
+    for path in [&[][..], &[Ready][..]] {
         let id = id(&create(&server, &["h"]).await);
         for step in path {
-            act(&server, &id, step).await;
+            act(&server, &id, *step).await;
         }
-        let (status, body) = act(&server, &id, "end").await;
+        let (status, body) = act(&server, &id, End).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["live_event"]["state"], "ended");
     }
@@ -244,7 +248,7 @@ async fn unknown_live_events_are_400200() {
             .await;
         assert_error(&response, 400, 400200);
     }
-    for action in ["ready", "start", "end"] {
+    for action in [Ready, Start, End] {
         assert_error(&act(&server, unknown, action).await, 400, 400200);
     }
     let overlong = "x".repeat(300);
@@ -283,18 +287,18 @@ async fn a_restart_keeps_live_events_hosts_and_participants() {
     let server = TestServer::start().await;
     let event = create(&server, &["h"]).await;
     let id = id(&event);
-    act(&server, &id, "ready").await;
+    act(&server, &id, Ready).await;
     let live = &server.services.live_events;
     let host = live.host_enter(&id, host("h")).await.unwrap();
     live.host_connected(&id, &host.host_id).await.unwrap();
-    act(&server, &id, "start").await;
+    act(&server, &id, Start).await;
     let stays = live.participant_enter(&id, viewer("v1")).await.unwrap();
     let leaves = live.participant_enter(&id, viewer("v2")).await.unwrap();
     live.participant_exit(&id, &leaves.participant_id)
         .await
         .unwrap();
     let ended = create(&server, &["h"]).await;
-    act(&server, &live_common::id(&ended), "end").await;
+    act(&server, &live_common::id(&ended), End).await;
 
     let before = fetch(&server, &id).await;
     assert_eq!(before["is_host_streaming"], true);

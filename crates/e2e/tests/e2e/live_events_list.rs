@@ -5,7 +5,7 @@ use crate::common;
 use crate::live_common;
 
 use common::{TestServer, assert_error};
-use live_common::{act, create, fetch, id, viewer};
+use live_common::{End, Ready, Start, act, create, fetch, id, viewer};
 use serde_json::Value;
 
 /// The ids of a listing, in order, asserting success.
@@ -42,16 +42,16 @@ async fn fixture(server: &TestServer) -> Vec<Value> {
     }
     // ids[0]: created; ids[1]: ready with 2 participants; ids[2]: ongoing with 1;
     // ids[3]: ended; ids[4]: ended (alice); ids[5]: created (bob).
-    act(server, &ids[1], "ready").await;
+    act(server, &ids[1], Ready).await;
     for user in ["v1", "v1"] {
         live.participant_enter(&ids[1], viewer(user)).await.unwrap();
     }
-    act(server, &ids[2], "ready").await;
-    act(server, &ids[2], "start").await;
+    act(server, &ids[2], Ready).await;
+    act(server, &ids[2], Start).await;
     live.participant_enter(&ids[2], viewer("v2")).await.unwrap();
-    act(server, &ids[3], "end").await;
+    act(server, &ids[3], End).await;
     server.clock.shift(5); // a non-zero duration
-    act(server, &ids[4], "end").await;
+    act(server, &ids[4], End).await;
     let mut events = Vec::new();
     for id in &ids {
         events.push(fetch(server, id).await);

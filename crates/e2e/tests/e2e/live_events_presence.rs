@@ -5,7 +5,7 @@ use crate::common;
 use crate::live_common;
 
 use common::{TestServer, assert_error};
-use live_common::{act, counters, create, fetch, host, id, viewer};
+use live_common::{End, Ready, Start, act, counters, create, fetch, host, id, viewer};
 use opencalls_domain::DomainError;
 use opencalls_service::ServiceError;
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ async fn counters_follow_a_scripted_audience() {
         DomainError::LiveEventActionNotAllowed(_)
     ));
     assert_eq!(counters(&server, &id).await, (0, 0, 0), "refused entry");
-    act(&server, &id, "ready").await;
+    act(&server, &id, Ready).await;
 
     // The same user on two devices is two participants.
     let a1 = live.participant_enter(&id, viewer("alice")).await.unwrap();
@@ -50,7 +50,7 @@ async fn counters_follow_a_scripted_audience() {
     ));
     assert_eq!(counters(&server, &id).await, (2, 3, 3), "double exit");
 
-    act(&server, &id, "start").await;
+    act(&server, &id, Start).await;
     let c = live.participant_enter(&id, viewer("carol")).await.unwrap();
     live.participant_exit(&id, &b.participant_id).await.unwrap();
     assert_eq!(counters(&server, &id).await, (2, 3, 4));
@@ -63,7 +63,7 @@ async fn counters_follow_a_scripted_audience() {
         .await;
     assert_eq!(filtered.1["live_events"][0]["live_event_id"], id.as_str());
 
-    let (status, ended) = act(&server, &id, "end").await;
+    let (status, ended) = act(&server, &id, End).await;
     assert_eq!(status, 200);
     let ended = &ended["live_event"];
     assert_eq!(
@@ -129,13 +129,13 @@ async fn host_presence_and_streaming_flag() {
         false,
         "created"
     );
-    act(&server, &id, "ready").await;
+    act(&server, &id, Ready).await;
     assert_eq!(
         fetch(&server, &id).await["is_host_streaming"],
         false,
         "ready"
     );
-    let (_, started) = act(&server, &id, "start").await;
+    let (_, started) = act(&server, &id, Start).await;
     assert_eq!(started["live_event"]["is_host_streaming"], true);
     live.host_disconnected(&id, &anna.host_id).await.unwrap();
     let event = fetch(&server, &id).await;
@@ -172,7 +172,7 @@ async fn host_presence_and_streaming_flag() {
 
     // Another listed user may take over; ending forces the host out.
     let ben = live.host_enter(&id, host("ben")).await.unwrap();
-    let (_, ended) = act(&server, &id, "end").await;
+    let (_, ended) = act(&server, &id, End).await;
     assert_eq!(ended["live_event"]["host"], Value::Null);
     let (_, hosts) = server.get(&format!("/v1/live-events/{id}/hosts")).await;
     assert_eq!(hosts["host"]["host_id"], ben.host_id.as_str());
@@ -192,13 +192,13 @@ async fn events_are_published_with_their_documented_names() {
     let id = id(&create(&server, &["h"]).await);
     let h = live.host_enter(&id, host("h")).await.unwrap();
     live.host_connected(&id, &h.host_id).await.unwrap();
-    act(&server, &id, "ready").await;
+    act(&server, &id, Ready).await;
     let p = live.participant_enter(&id, viewer("v")).await.unwrap();
-    act(&server, &id, "start").await;
+    act(&server, &id, Start).await;
     live.host_disconnected(&id, &h.host_id).await.unwrap();
     live.participant_exit(&id, &p.participant_id).await.unwrap();
     live.participant_enter(&id, viewer("w")).await.unwrap();
-    act(&server, &id, "end").await;
+    act(&server, &id, End).await;
 
     let mut seen = Vec::new();
     while let Ok(event) = bus.try_recv() {
@@ -231,7 +231,7 @@ async fn participants_page_both_ways_newest_first() {
     let server = TestServer::start().await;
     let live = &server.services.live_events;
     let id = id(&create(&server, &["h"]).await);
-    act(&server, &id, "ready").await;
+    act(&server, &id, Ready).await;
     let mut entered = Vec::new();
     for i in 0..13 {
         let p = live
@@ -306,7 +306,7 @@ async fn participants_page_both_ways_newest_first() {
 async fn concurrent_enters_and_exits_keep_exact_counters() {
     let server = TestServer::start().await;
     let id = id(&create(&server, &["h"]).await);
-    act(&server, &id, "ready").await;
+    act(&server, &id, Ready).await;
     let enters = (0..40).map(|i| {
         let live = server.services.live_events.clone();
         let id = id.clone();

@@ -8,7 +8,7 @@ use crate::common;
 use crate::live_common;
 
 use common::TestServer;
-use live_common::{act, create, fetch, id};
+use live_common::{End, Ready, Start, act, create, fetch, id};
 use opencalls_client::media::{PeerConfig, PeerHandle, join_live_media};
 use opencalls_client::{Client, Incoming};
 use opencalls_testkit::poll::{SLOW as WAIT, until};
@@ -76,7 +76,7 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
     let server = TestServer::start().await;
     let id = id(&create(&server, &["host"]).await);
     let (host, host_peer, host_id) = host_publishing(&server, &id).await;
-    assert_eq!(act(&server, &id, "ready").await.0, 200);
+    assert_eq!(act(&server, &id, Ready).await.0, 200);
     let (mut v1, p1) = viewer(&server, &id, "v1", 2).await;
     let (v2, p2) = viewer(&server, &id, "v2", 3).await;
 
@@ -125,7 +125,7 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
     .await;
 
     // end (Platform API): viewers get nothing more and the SFU holds nothing.
-    assert_eq!(act(&server, &id, "end").await.0, 200);
+    assert_eq!(act(&server, &id, End).await.0, 200);
     until("ending frees every peer and the group", WAIT, async || {
         sfu_counts(&server).await == (0, 0, 0)
     })
@@ -154,7 +154,7 @@ async fn a_lost_host_transport_disconnects_the_host_and_a_new_offer_reconnects()
     let server = TestServer::start_with(|c| c.media_transport_timeout_ms = 1000).await;
     let id = id(&create(&server, &["host"]).await);
     let (mut host, host_peer, host_id) = host_publishing(&server, &id).await;
-    for action in ["ready", "start"] {
+    for action in [Ready, Start] {
         assert_eq!(act(&server, &id, action).await.0, 200);
     }
     until(
@@ -223,7 +223,7 @@ async fn live_offers_need_a_seat_valid_sdp_and_viewers_may_not_publish() {
         "not entered"
     );
     let (host, _peer, _) = host_publishing(&server, &id).await;
-    assert_eq!(act(&server, &id, "ready").await.0, 200);
+    assert_eq!(act(&server, &id, Ready).await.0, 200);
     client
         .live_enter(&id, "participant", false, false)
         .await
@@ -264,7 +264,7 @@ async fn a_dropped_socket_and_a_revoked_session_free_live_media() {
     let server = TestServer::start_with(|c| c.reconnect_grace_ms = 200).await;
     let id = id(&create(&server, &["host"]).await);
     let (host, host_peer, _) = host_publishing(&server, &id).await;
-    assert_eq!(act(&server, &id, "ready").await.0, 200);
+    assert_eq!(act(&server, &id, Ready).await.0, 200);
     let (viewer_client, viewer_peer) = viewer(&server, &id, "v1", 2).await;
     until("both peers up", WAIT, async || {
         sfu_counts(&server).await.0 == 2

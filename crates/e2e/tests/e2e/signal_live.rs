@@ -8,7 +8,7 @@ use crate::live_common;
 use crate::signal_live_common;
 
 use common::TestServer;
-use live_common::{act, create, fetch, id};
+use live_common::{End, Ready, act, create, fetch, id};
 use opencalls_client::Client;
 use opencalls_domain::HostId;
 use serde_json::{Value, json};
@@ -152,7 +152,7 @@ async fn host_and_participants_walk_the_life_cycle() {
 async fn counters_follow_real_enters_and_exits() {
     let server = TestServer::start().await;
     let id = id(&create(&server, &["host"]).await);
-    assert_eq!(act(&server, &id, "ready").await.0, 200);
+    assert_eq!(act(&server, &id, Ready).await.0, 200);
     let session = server.session_for("fan").await;
     let phone = Client::connect(&server.ws_base(), &session, None)
         .await
@@ -202,7 +202,7 @@ async fn counters_follow_real_enters_and_exits() {
         .collect();
     assert_eq!(states, ["entered", "exited", "exited", "exited"]);
 
-    assert_eq!(act(&server, &id, "end").await.0, 200);
+    assert_eq!(act(&server, &id, End).await.0, 200);
     let ended = fetch(&server, &id).await;
     assert_eq!(counts(&ended), (0, 3, 4));
     assert!(ended["duration"].as_i64().unwrap() >= 0);
@@ -229,7 +229,7 @@ async fn ending_through_the_platform_api_forces_everyone_out() {
     }
     expect_events(&mut host, &id, &["live.participant_entered"; 2]).await;
 
-    let (status, body) = act(&server, &id, "end").await;
+    let (status, body) = act(&server, &id, End).await;
     assert_eq!(status, 200, "{body}");
     for viewer in &mut viewers {
         let seen = expect_events(viewer, &id, &["live.participant_exited", "live.ended"]).await;
@@ -275,7 +275,7 @@ async fn ending_through_the_platform_api_forces_everyone_out() {
 async fn bad_live_requests_get_errors_and_break_nothing() {
     let server = TestServer::start().await;
     let id = id(&create(&server, &["host"]).await);
-    assert_eq!(act(&server, &id, "ready").await.0, 200);
+    assert_eq!(act(&server, &id, Ready).await.0, 200);
     let client = server.device("sloppy").await;
     let refused = [
         (

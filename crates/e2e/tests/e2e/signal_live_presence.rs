@@ -7,7 +7,7 @@ use crate::live_common;
 use crate::signal_live_common;
 
 use common::TestServer;
-use live_common::{act, create, fetch, id};
+use live_common::{Ready, act, create, fetch, id};
 use opencalls_client::{Client, Incoming};
 use opencalls_testkit::poll;
 use serde_json::{Value, json};
@@ -202,7 +202,7 @@ async fn a_dropped_socket_exits_after_the_grace_period_and_a_quick_reconnect_res
 async fn a_restart_exits_live_presence_left_over_from_the_previous_run() {
     let server = TestServer::start().await;
     let id = id(&create(&server, &["crashed-host", "next-host"]).await);
-    assert_eq!(act(&server, &id, "ready").await.0, 200);
+    assert_eq!(act(&server, &id, Ready).await.0, 200);
     // As if the process had crashed: presence with no connection to clean it up.
     let live = &server.services.live_events;
     live.host_enter(&id, live_common::host("crashed-host"))
