@@ -7,6 +7,7 @@ use crate::common;
 use crate::live_common;
 use common::{TOKEN, TestServer, enter_request};
 use opencalls_server::Config;
+use opencalls_testkit::WebhookSettings;
 use opencalls_testkit::poll::{self, SLOW as WAIT};
 use opencalls_testkit::receiver::{Hit, Receiver, hmac_sha256_hex};
 use serde_json::{Value, json};
@@ -25,14 +26,9 @@ async fn start_fast() -> TestServer {
     TestServer::start_with(fast_retries).await
 }
 
-async fn subscribe(server: &TestServer, url: &str, events: Value) {
-    let (status, body) = server
-        .put(
-            SETTINGS,
-            json!({"enabled": true, "url": url, "enabled_events": events}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+async fn subscribe(server: &TestServer, url: &str, events: &[&str]) {
+    let settings = WebhookSettings::to(url, events);
+    server.api.set_webhook(&settings).await.expect("subscribe");
 }
 
 #[tokio::test]
@@ -44,7 +40,7 @@ async fn room_life_cycle_arrives_signed_and_in_order() {
         c.webhook_poll_ms = 600_000;
     })
     .await;
-    subscribe(&server, &receiver.url, json!(["*"])).await;
+    subscribe(&server, &receiver.url, &["*"]).await;
 
     let room = server.create_room("small_room_for_video").await;
     let id = room["room_id"].as_str().unwrap().to_owned();
@@ -127,7 +123,7 @@ async fn server_errors_are_retried_until_delivered_once() {
     })
     .await;
     let server = start_fast().await;
-    subscribe(&server, &receiver.url, json!(["room:create"])).await;
+    subscribe(&server, &receiver.url, &["room:create"]).await;
     let room = server.create_room("large_room_for_audio_only").await;
 
     let hits = receiver.wait_until(WAIT, |h| h.len() >= 4).await;
@@ -176,12 +172,7 @@ async fn a_dead_receiver_fails_after_the_retry_period_and_the_stream_moves_on() 
         c.webhook_retry_period_secs = 1;
     })
     .await;
-    subscribe(
-        &server,
-        &receiver.url,
-        json!(["room:create", "room:delete"]),
-    )
-    .await;
+    subscribe(&server, &receiver.url, &["room:create", "room:delete"]).await;
     let room = server.create_room("small_room_for_video").await;
     let id = room["room_id"].as_str().unwrap();
     server.delete(&format!("/v1/rooms/{id}"), None).await;
@@ -225,7 +216,7 @@ async fn disabled_or_unsubscribed_events_are_never_sent() {
     let receiver = Receiver::ok().await;
     let server = start_fast().await;
     // Subscribed to deletes only: creates are not sent.
-    subscribe(&server, &receiver.url, json!(["room:delete"])).await;
+    subscribe(&server, &receiver.url, &["room:delete"]).await;
     let a = server.create_room("small_room_for_video").await;
     let a_id = a["room_id"].as_str().unwrap();
     server.delete(&format!("/v1/rooms/{a_id}"), None).await;
@@ -234,7 +225,7 @@ async fn disabled_or_unsubscribed_events_are_never_sent() {
     let b = server.create_room("small_room_for_video").await;
     let b_id = b["room_id"].as_str().unwrap();
     server.delete(&format!("/v1/rooms/{b_id}"), None).await;
-    subscribe(&server, &receiver.url, json!(["*"])).await;
+    subscribe(&server, &receiver.url, &["*"]).await;
     let marker = server.create_room("small_room_for_video").await;
 
     let hits = receiver
@@ -269,7 +260,7 @@ async fn a_slow_receiver_does_not_slow_the_api() {
 
     // Baseline without webhooks.
     let baseline = time_creates(&server, 30).await;
-    subscribe(&server, &receiver.url, json!(["*"])).await;
+    subscribe(&server, &receiver.url, &["*"]).await;
     let slow = time_creates(&server, 60).await;
     // The receiver is stuck in 5 s answers for all of this.
     receiver.wait_until(WAIT, |h| h.len() >= 4).await;
@@ -291,7 +282,7 @@ async fn a_slow_receiver_does_not_slow_the_api() {
 async fn a_graceful_stop_finishes_attempts_in_flight_without_repeats() {
     let receiver = Receiver::start(|_| (200, Duration::from_millis(300))).await;
     let server = start_fast().await;
-    subscribe(&server, &receiver.url, json!(["room:create"])).await;
+    subscribe(&server, &receiver.url, &["room:create"]).await;
     server.create_room("small_room_for_video").await;
     receiver.wait_until(WAIT, |h| !h.is_empty()).await;
     // Stop while the receiver is still answering.
@@ -351,7 +342,7 @@ async fn wait_for_log(server: &TestServer, status: &str, count: usize) -> Vec<Va
 async fn live_event_life_cycle_arrives_in_order() {
     let receiver = Receiver::ok().await;
     let server = start_fast().await;
-    subscribe(&server, &receiver.url, json!(["*"])).await;
+    subscribe(&server, &receiver.url, &["*"]).await;
 
     let (status, body) = server
         .post(
