@@ -13,17 +13,8 @@ VIDEO_KBPS="${5:-1500}"
 PORT="${PORT:-18182}"
 TOKEN="bench-token"
 cd "$(dirname "$0")/.."
-cargo build --release -q -p opencalls --bin opencalls
-cargo build --release -q -p opencalls-client --example media_load
-DATA="$(mktemp -d)"
-trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$DATA"' EXIT
-OPENCALLS_API_TOKEN="$TOKEN" OPENCALLS_DATA_DIR="$DATA" OPENCALLS_HTTP_ADDR="127.0.0.1:$PORT" \
-  OPENCALLS_MEDIA_ADDR="127.0.0.1:0" OPENCALLS_LOG=warn ./target/release/opencalls serve &
-SERVER=$!
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
-  sleep 0.1
-done
+source scripts/bench-server.sh
+start_bench_server media_load OPENCALLS_MEDIA_ADDR="127.0.0.1:0"
 ./target/release/examples/media_load --server "http://127.0.0.1:$PORT" --api-token "$TOKEN" \
   --server-pid "$SERVER" --groups "$GROUPS_N" --per-group "$PER_GROUP" --viewers "$VIEWERS" \
   --seconds "$SECONDS_RUN" --video-kbps "$VIDEO_KBPS"

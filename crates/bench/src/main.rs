@@ -17,77 +17,66 @@ mod seed;
 mod servers;
 
 use anyhow::Context;
+use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
-const USAGE: &str = "usage: opencalls-bench [--rooms N] [--seconds S] [--rounds R] [--workers W]
-                       [--list-requests N] [--list-workers W] [--create-workers W]
-                       [--cache DIR] [--fresh] [--only throughput,listings,creates]
-
-Defaults: 1,000,000 rooms, 8 s per throughput measurement, 2 rounds, 50 connections,
-500 requests per listing variant on 1 connection, 256 connections for creates, seeded
-database cached in target/bench-cache (re-seeded with --fresh or after 2 days).";
-
-/// Command-line settings.
+/// The Rooms Platform API load benchmark: GET throughput against a bare axum hello-world,
+/// filtered listing latency on the seeded rooms, durable creates/s.
+#[derive(Parser)]
+#[command(
+    name = "opencalls-bench",
+    after_help = "The seeded database is cached in --cache and re-seeded with --fresh or after 2 days."
+)]
 pub struct Args {
+    /// Rooms to seed.
+    #[arg(long, default_value_t = 1_000_000)]
     pub rooms: u64,
+    /// Seconds per throughput and create measurement.
+    #[arg(long, default_value_t = 8)]
     pub seconds: u64,
+    /// Interleaved throughput rounds.
+    #[arg(long, default_value_t = 2)]
     pub rounds: usize,
+    /// Connections for the throughput measurement.
+    #[arg(long, default_value_t = 50)]
     pub workers: usize,
+    /// Requests per listing variant.
+    #[arg(long, default_value_t = 500)]
     pub list_requests: u64,
+    /// Connections for the listing measurement.
+    #[arg(long, default_value_t = 1)]
     pub list_workers: usize,
+    /// Connections for the create measurement.
+    #[arg(long, default_value_t = 256)]
     pub create_workers: usize,
+    /// Where the seeded database is cached.
+    #[arg(long, default_value = "target/bench-cache")]
     pub cache: PathBuf,
+    /// Seed again even if a cached database fits.
+    #[arg(long)]
     pub fresh: bool,
-    /// Phases to run (`throughput`, `listings`, `creates`); all when empty.
-    pub only: Vec<String>,
+    /// Phases to run, comma-separated; all when absent.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<Phase>,
+}
+
+/// One measurement of the benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Phase {
+    Throughput,
+    Listings,
+    Creates,
 }
 
 impl Args {
-    fn runs(&self, phase: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|p| p == phase)
+    fn runs(&self, phase: Phase) -> bool {
+        self.only.is_empty() || self.only.contains(&phase)
     }
-}
-
-fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        rooms: 1_000_000,
-        seconds: 8,
-        rounds: 2,
-        workers: 50,
-        list_requests: 500,
-        list_workers: 1,
-        create_workers: 256,
-        cache: PathBuf::from("target/bench-cache"),
-        fresh: false,
-        only: Vec::new(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--rooms" => args.rooms = value()?.parse()?,
-            "--seconds" => args.seconds = value()?.parse()?,
-            "--rounds" => args.rounds = value()?.parse()?,
-            "--workers" => args.workers = value()?.parse()?,
-            "--list-requests" => args.list_requests = value()?.parse()?,
-            "--list-workers" => args.list_workers = value()?.parse()?,
-            "--create-workers" => args.create_workers = value()?.parse()?,
-            "--cache" => args.cache = PathBuf::from(value()?),
-            "--fresh" => args.fresh = true,
-            "--only" => args.only = value()?.split(',').map(str::to_owned).collect(),
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => anyhow::bail!("unknown argument {other}\n{USAGE}"),
-        }
-    }
-    Ok(args)
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     // The load generator gets its own runtime; each server builds its own in `servers`.
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(run(args))
@@ -106,13 +95,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let server = servers::opencalls(&run_dir, load::TOKEN)?;
     let mut out = report::Report::new(&args, &seeded);
     let pace = Duration::from_secs(args.seconds);
-    if args.runs("throughput") {
+    if args.runs(Phase::Throughput) {
         report::throughput(&mut out, &args, pace, hello.addr, server.addr, &seeded).await?;
     }
-    if args.runs("listings") {
+    if args.runs(Phase::Listings) {
         report::listings(&mut out, &args, server.addr, &seeded).await?;
     }
-    if args.runs("creates") {
+    if args.runs(Phase::Creates) {
         report::creates(&mut out, &args, pace, server.addr).await?;
     }
     drop(server);

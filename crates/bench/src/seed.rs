@@ -1,6 +1,6 @@
 //! Seeding the benchmark database, cached under `target/` between runs.
 //!
-//! Rooms go in through `SqliteStore::insert_room` (the store's real write path, with many
+//! Rooms go in through the SQLite store's `insert_room` (the store's real write path, with many
 //! writes in flight so group commit batches them); deletions and participants go through
 //! `RoomService`, so `participant_count`, the participant rows and the outbox all agree
 //! exactly as they would in production. The data: 70 % video / 30 % audio rooms, `created_at`
@@ -16,8 +16,7 @@ use opencalls_domain::{
     ClientId, CustomItems, ParticipantId, Room, RoomId, RoomType, User, UserId,
 };
 use opencalls_service::{Services, SystemClock};
-use opencalls_store::sqlite::SqliteStore;
-use opencalls_store::{RoomStore, Store};
+use opencalls_testkit::store::open_sqlite;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -123,7 +122,7 @@ fn current_schema(dir: &Path) -> anyhow::Result<Vec<String>> {
     if probe.exists() {
         std::fs::remove_dir_all(&probe)?;
     }
-    drop(SqliteStore::open(probe.join("opencalls.db"))?);
+    drop(open_sqlite(&probe.join("opencalls.db"))?);
     let schema = schema_of(&probe.join("opencalls.db"));
     std::fs::remove_dir_all(&probe)?;
     schema
@@ -136,7 +135,7 @@ pub fn now_ms() -> i64 {
 }
 
 async fn seed(db: &Path, rooms: u64) -> anyhow::Result<Seeded> {
-    let store = Arc::new(SqliteStore::open(db)?);
+    let store = open_sqlite(db)?;
     let first_created_at = now_ms() - SPAN_MS;
     let step = SPAN_MS as f64 / rooms.max(1) as f64;
     let mut rng = Rng::new(42);
@@ -167,7 +166,7 @@ async fn seed(db: &Path, rooms: u64) -> anyhow::Result<Seeded> {
         }
     }
     drain(&mut tasks, 0).await?;
-    let services = Services::new(store.clone() as Arc<dyn Store>, Arc::new(SystemClock));
+    let services = Services::new(store.clone(), Arc::new(SystemClock));
     let mut tasks = tokio::task::JoinSet::new();
     eprintln!("deleting {} rooms", deleted.len());
     for id in deleted {

@@ -7,61 +7,33 @@
 //! Prints enters/s, enter latency percentiles, server RSS per connected client (when
 //! `--server-pid` is given) and checks that no participant is left in any room.
 
-use anyhow::{Context, Result, bail};
-use opencalls_client::{Client, open_session};
-use serde_json::{Value, json};
+use anyhow::{Result, bail};
+use clap::Parser;
+use opencalls_client::Client;
+use opencalls_domain::{RoomId, RoomType};
+use opencalls_testkit::cli::ServerArgs;
+use opencalls_testkit::platform::{NewRoom, PlatformApi};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Barrier, Semaphore};
 
+/// N concurrent devices entering and exiting rooms over real WebSockets.
+#[derive(Parser)]
 struct Opts {
-    server: String,
-    api_token: String,
+    #[command(flatten)]
+    target: ServerArgs,
+    /// Connected devices.
+    #[arg(long, default_value_t = 100)]
     clients: usize,
+    /// How long to measure.
+    #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// The server's process id, to read its RSS.
+    #[arg(long)]
     server_pid: Option<u32>,
-    /// Devices per room (at most 100, the seats of an audio room, so enters never fail full).
+    /// Devices per room (clamped to 1..=100: an audio room's seats, so enters never fail full).
+    #[arg(long, default_value_t = 50)]
     per_room: usize,
-}
-
-fn opts() -> Result<Opts> {
-    let mut o = Opts {
-        server: "http://127.0.0.1:8080".into(),
-        api_token: String::new(),
-        clients: 100,
-        seconds: 10,
-        server_pid: None,
-        per_room: 50,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--server" => o.server = value,
-            "--api-token" => o.api_token = value,
-            "--clients" => o.clients = value.parse()?,
-            "--seconds" => o.seconds = value.parse()?,
-            "--server-pid" => o.server_pid = Some(value.parse()?),
-            "--per-room" => o.per_room = value.parse::<usize>()?.clamp(1, 100),
-            _ => bail!("unknown flag {flag}"),
-        }
-    }
-    Ok(o)
-}
-
-async fn api(o: &Opts, method: reqwest::Method, path: &str, body: Value) -> Result<Value> {
-    let resp = reqwest::Client::new()
-        .request(method, format!("{}{path}", o.server))
-        .header("Api-Token", &o.api_token)
-        .json(&body)
-        .send()
-        .await?;
-    let status = resp.status();
-    let body: Value = resp.json().await?;
-    if !status.is_success() {
-        bail!("{path}: {status} {body}");
-    }
-    Ok(body)
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -70,42 +42,21 @@ fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Creates a user with an access token, opens a session and connects one device.
-async fn device(o: &Opts, i: usize, run: &str) -> Result<Client> {
-    let user_id = format!("load-{run}-{i}");
-    let body = api(
-        o,
-        reqwest::Method::POST,
-        "/v1/users",
-        json!({"user_id": user_id, "issue_access_token": true}),
-    )
-    .await?;
-    let token = body["access_token"].as_str().context("no access token")?;
-    let session = open_session(&o.server, &user_id, token).await?;
-    let ws = o.server.replacen("http", "ws", 1);
-    Ok(Client::connect(&ws, &session.session_token, None).await?)
+/// A new user's connected device.
+async fn device(api: &PlatformApi, i: usize, run: &str) -> Result<Client> {
+    Ok(api.device(&format!("load-{run}-{i}")).await?)
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let o = Arc::new(opts()?);
+    let o = Opts::parse();
+    let api = o.target.api();
     let run = format!("{}", std::process::id());
-    let room_count = o.clients.div_ceil(o.per_room);
-    let mut rooms = Vec::new();
+    let room_count = o.clients.div_ceil(o.per_room.clamp(1, 100));
+    let mut rooms: Vec<RoomId> = Vec::new();
     for _ in 0..room_count {
-        let body = api(
-            &o,
-            reqwest::Method::POST,
-            "/v1/rooms",
-            json!({"type": "large_room_for_audio_only"}),
-        )
-        .await?;
-        rooms.push(
-            body["room"]["room_id"]
-                .as_str()
-                .context("room id")?
-                .to_owned(),
-        );
+        let room = NewRoom::of(RoomType::LargeRoomForAudioOnly);
+        rooms.push(api.create_room(&room).await?.room_id);
     }
     let rss_before = o.server_pid.and_then(rss_kib);
 
@@ -113,10 +64,10 @@ async fn main() -> Result<()> {
     let gate = Arc::new(Semaphore::new(64));
     let mut connecting = Vec::new();
     for i in 0..o.clients {
-        let (o, gate, run) = (o.clone(), gate.clone(), run.clone());
+        let (api, gate, run) = (api.clone(), gate.clone(), run.clone());
         connecting.push(tokio::spawn(async move {
             let _permit = gate.acquire().await;
-            device(&o, i, &run).await
+            device(&api, i, &run).await
         }));
     }
     let mut clients = Vec::new();
@@ -142,11 +93,11 @@ async fn main() -> Result<()> {
             let mut errors = 0u64;
             while Instant::now() < deadline {
                 let t0 = Instant::now();
-                match client.enter(&room, true, false).await {
+                match client.enter(room.as_str(), true, false).await {
                     Ok(_) => latencies.push(t0.elapsed()),
                     Err(_) => errors += 1,
                 }
-                if client.exit(&room).await.is_err() {
+                if client.exit(room.as_str()).await.is_err() {
                     errors += 1;
                 }
                 while client.next_incoming(Duration::ZERO).await.is_some() {}
@@ -192,14 +143,10 @@ async fn main() -> Result<()> {
     // Every device exited: no room may still hold anyone (poll briefly for stragglers).
     let wait_until = Instant::now() + Duration::from_secs(10);
     loop {
-        let body = api(
-            &o,
-            reqwest::Method::GET,
-            "/v1/rooms?current_participant_range_gte=1&limit=100",
-            json!({}),
-        )
-        .await?;
-        let busy = body["rooms"].as_array().map_or(0, Vec::len);
+        let page = api
+            .list_rooms("current_participant_range_gte=1&limit=100")
+            .await?;
+        let busy = page.rooms.len();
         if busy == 0 {
             println!("check: no participant left in any room");
             break;

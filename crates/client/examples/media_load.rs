@@ -16,9 +16,13 @@
 //! media peer's payloads carry no send timestamp, so no latency is measured here.
 
 use anyhow::{Context, Result, bail};
+use clap::Parser;
+use opencalls_client::Client;
 use opencalls_client::media::{PeerConfig, PeerHandle, PeerStats, join_live_media, join_media};
-use opencalls_client::{Client, open_session};
-use serde_json::{Value, json};
+use opencalls_domain::RoomType;
+use opencalls_testkit::cli::ServerArgs;
+use opencalls_testkit::media::viewer;
+use opencalls_testkit::platform::{NewRoom, PlatformApi};
 use std::time::{Duration, Instant};
 
 /// Payload bytes per video RTP packet assumed for the packet estimate: str0m 0.25 packetizes
@@ -27,65 +31,42 @@ const VIDEO_PACKET_BYTES: f64 = 1070.0;
 /// Clock ticks per second of /proc times (USER_HZ; 100 on Linux for x86 and arm).
 const CLK_TCK: f64 = 100.0;
 
+/// Media load through the whole server: G video rooms of P publishers plus one live event.
+#[derive(Parser)]
 struct Opts {
-    server: String,
-    api_token: String,
+    #[command(flatten)]
+    target: ServerArgs,
+    /// The server's process id (its CPU time is read from /proc).
+    #[arg(long)]
     server_pid: u32,
+    /// Video rooms.
+    #[arg(long, default_value_t = 2)]
     groups: usize,
+    /// Publishing participants per room (clamped to 2..=6).
+    #[arg(long, default_value_t = 3)]
     per_group: usize,
+    /// Receive-only viewers of the live event.
+    #[arg(long, default_value_t = 20)]
     viewers: usize,
+    /// How long to measure.
+    #[arg(long, default_value_t = 15)]
     seconds: u64,
+    /// Seconds of warm-up before measuring.
+    #[arg(long, default_value_t = 3)]
     warmup: u64,
+    /// Each publisher's video bitrate.
+    #[arg(long, default_value_t = 1500)]
     video_kbps: u32,
 }
 
+/// The options with `--per-group` clamped and `--server-pid` required to be non-zero.
 fn opts() -> Result<Opts> {
-    let mut o = Opts {
-        server: "http://127.0.0.1:8080".into(),
-        api_token: String::new(),
-        server_pid: 0,
-        groups: 2,
-        per_group: 3,
-        viewers: 20,
-        seconds: 15,
-        warmup: 3,
-        video_kbps: 1500,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--server" => o.server = value,
-            "--api-token" => o.api_token = value,
-            "--server-pid" => o.server_pid = value.parse()?,
-            "--groups" => o.groups = value.parse()?,
-            "--per-group" => o.per_group = value.parse::<usize>()?.clamp(2, 6),
-            "--viewers" => o.viewers = value.parse()?,
-            "--seconds" => o.seconds = value.parse()?,
-            "--warmup" => o.warmup = value.parse()?,
-            "--video-kbps" => o.video_kbps = value.parse()?,
-            _ => bail!("unknown flag {flag}"),
-        }
-    }
+    let mut o = Opts::parse();
+    o.per_group = o.per_group.clamp(2, 6);
     if o.server_pid == 0 {
         bail!("--server-pid is required (the server's CPU time is read from /proc)");
     }
     Ok(o)
-}
-
-async fn api(o: &Opts, method: reqwest::Method, path: &str, body: Value) -> Result<Value> {
-    let resp = reqwest::Client::new()
-        .request(method, format!("{}{path}", o.server))
-        .header("Api-Token", &o.api_token)
-        .json(&body)
-        .send()
-        .await?;
-    let status = resp.status();
-    let body: Value = resp.json().await?;
-    if !status.is_success() {
-        bail!("{path}: {status} {body}");
-    }
-    Ok(body)
 }
 
 /// utime + stime of a process, in seconds.
@@ -99,20 +80,13 @@ fn cpu_seconds(pid: &str) -> Result<f64> {
     Ok((utime + stime) / CLK_TCK)
 }
 
-/// Creates a user with an access token, opens a session and connects one device.
-async fn device(o: &Opts, name: &str) -> Result<Client> {
-    let user_id = format!("media-{}-{name}", std::process::id());
-    let body = api(
-        o,
-        reqwest::Method::POST,
-        "/v1/users",
-        json!({"user_id": user_id, "issue_access_token": true}),
-    )
-    .await?;
-    let token = body["access_token"].as_str().context("no access token")?;
-    let session = open_session(&o.server, &user_id, token).await?;
-    let ws = o.server.replacen("http", "ws", 1);
-    Ok(Client::connect(&ws, &session.session_token, None).await?)
+/// A new user's connected device, named after this run and `name`.
+async fn device(api: &PlatformApi, name: &str) -> Result<Client> {
+    Ok(api.device(&user_id(name)).await?)
+}
+
+fn user_id(name: &str) -> String {
+    format!("media-{}-{name}", std::process::id())
 }
 
 /// One device with its media: what it sends (its tag) and which tags it should receive.
@@ -135,19 +109,15 @@ fn publisher(o: &Opts, tag: u32, slots: usize) -> PeerConfig {
 }
 
 /// G rooms of P participants, each publishing and receiving everyone else in its room.
-async fn rooms(o: &Opts, members: &mut Vec<Member>) -> Result<()> {
+async fn rooms(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> Result<()> {
     for g in 0..o.groups {
-        let body = api(
-            o,
-            reqwest::Method::POST,
-            "/v1/rooms",
-            json!({"type": "small_room_for_video"}),
-        )
-        .await?;
-        let room = body["room"]["room_id"].as_str().context("room id")?;
+        let created = api
+            .create_room(&NewRoom::of(RoomType::SmallRoomForVideo))
+            .await?;
+        let room = created.room_id.as_str();
         let tags: Vec<u32> = (0..o.per_group).map(|p| (g * 100 + p + 1) as u32).collect();
         for &tag in &tags {
-            let client = device(o, &format!("r{tag}")).await?;
+            let client = device(api, &format!("r{tag}")).await?;
             client.enter(room, true, true).await?;
             let config = publisher(o, tag, o.per_group - 1);
             let (peer, _) = join_media(&client, room, config).await?;
@@ -165,37 +135,19 @@ async fn rooms(o: &Opts, members: &mut Vec<Member>) -> Result<()> {
 
 /// One live event: the host publishes, sets it ready, V viewers enter and offer
 /// receive-only, then the host starts it.
-async fn live_event(o: &Opts, members: &mut Vec<Member>) -> Result<()> {
+async fn live_event(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> Result<()> {
     const HOST_TAG: u32 = 1_000_000;
-    let host = device(o, "host").await?;
-    let host_user = format!("media-{}-host", std::process::id());
-    let body = api(
-        o,
-        reqwest::Method::POST,
-        "/v1/live-events",
-        json!({"host_type": "single_host", "user_ids_for_host": [host_user]}),
-    )
-    .await?;
-    let id = body["live_event"]["live_event_id"]
-        .as_str()
-        .context("live_event_id")?
-        .to_owned();
-    host.live_enter(&id, "host", true, true).await?;
-    let (host_peer, _) = join_live_media(&host, &id, publisher(o, HOST_TAG, 0)).await?;
-    host.live_set_ready(&id).await?;
+    let host = device(api, "host").await?;
+    let created = api.create_live_event(&[&user_id("host")]).await?;
+    let id = created.live_event_id.as_str();
+    host.live_enter(id, "host", true, true).await?;
+    let (host_peer, _) = join_live_media(&host, id, publisher(o, HOST_TAG, 0)).await?;
+    host.live_set_ready(id).await?;
     for v in 0..o.viewers {
         let tag = HOST_TAG + 1 + v as u32;
-        let client = device(o, &format!("v{v}")).await?;
-        client.live_enter(&id, "participant", false, false).await?;
-        let config = PeerConfig {
-            tag,
-            send_audio: false,
-            send_video: false,
-            recv_audio_slots: 1,
-            recv_video_slots: 1,
-            ..PeerConfig::default()
-        };
-        let (peer, _) = join_live_media(&client, &id, config).await?;
+        let client = device(api, &format!("v{v}")).await?;
+        client.live_enter(id, "participant", false, false).await?;
+        let (peer, _) = join_live_media(&client, id, viewer(tag)).await?;
         members.push(Member {
             _client: client,
             peer,
@@ -203,7 +155,7 @@ async fn live_event(o: &Opts, members: &mut Vec<Member>) -> Result<()> {
             expects: vec![HOST_TAG],
         });
     }
-    host.live_start(&id).await?;
+    host.live_start(id).await?;
     members.push(Member {
         _client: host,
         peer: host_peer,
@@ -261,10 +213,11 @@ fn totals(members: &[Member], a: &Snapshot, b: &Snapshot) -> Totals {
 #[tokio::main]
 async fn main() -> Result<()> {
     let o = opts()?;
+    let api = o.target.api();
     let started = Instant::now();
     let mut members = Vec::new();
-    rooms(&o, &mut members).await?;
-    live_event(&o, &mut members).await?;
+    rooms(&o, &api, &mut members).await?;
+    live_event(&o, &api, &mut members).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while !members.iter().all(|m| m.peer.stats().connected) {
         if Instant::now() > deadline {

@@ -3,33 +3,39 @@
 #![forbid(unsafe_code)]
 
 use anyhow::Context;
+use clap::{Parser, Subcommand};
 use opencalls_server::Config;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: opencalls serve [--config FILE]
+/// The OpenCalls server.
+#[derive(Parser)]
+#[command(
+    name = "opencalls",
+    version,
+    arg_required_else_help = true,
+    after_help = "Settings come from FILE (TOML) and OPENCALLS_* environment variables; see \
+                  docs/configuration.md."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-Starts the OpenCalls server. Settings come from FILE (TOML) and OPENCALLS_* environment
-variables; see docs/configuration.md.";
+#[derive(Subcommand)]
+enum Command {
+    /// Starts the OpenCalls server.
+    Serve {
+        /// The TOML settings file (default: $OPENCALLS_CONFIG, if set).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
 
+/// Parses the command line (usage errors exit with status 2, `help` with 0), sets up
+/// logging and runs the server.
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let config_file = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["serve"] => std::env::var_os("OPENCALLS_CONFIG").map(PathBuf::from),
-        ["serve", "--config", file] => Some(PathBuf::from(file)),
-        ["-h" | "--help" | "help"] => {
-            println!("{USAGE}");
-            return Ok(());
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    };
+    let Command::Serve { config } = Cli::parse().command;
+    let config_file = config.or_else(|| std::env::var_os("OPENCALLS_CONFIG").map(PathBuf::from));
     init_logging();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(serve(config_file))

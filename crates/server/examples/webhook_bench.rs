@@ -5,11 +5,13 @@
 //!
 //! Usage: webhook_bench [CREATES] [CLIENTS] [ROUNDS]   (defaults 2000 32 3)
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use axum::Router;
 use axum::routing::post;
+use clap::Parser;
+use opencalls_domain::RoomType;
 use opencalls_server::{App, Config};
-use serde_json::json;
+use opencalls_testkit::platform::{NewRoom, PlatformApi, WebhookSettings};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -17,15 +19,27 @@ use tokio::net::TcpListener;
 
 const TOKEN: &str = "bench-token";
 
+/// API creates/s with webhooks off vs on, and events/s delivered to a local receiver.
+#[derive(Parser)]
+struct Args {
+    /// Room creates per phase.
+    #[arg(default_value_t = 2000)]
+    creates: usize,
+    /// Concurrent HTTP clients.
+    #[arg(default_value_t = 32)]
+    clients: usize,
+    /// Rounds (each measures off and on).
+    #[arg(default_value_t = 3)]
+    rounds: usize,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse().context("arguments are numbers"))
-        .collect::<Result<_, _>>()?;
-    let creates = args.first().copied().unwrap_or(2000);
-    let clients = args.get(1).copied().unwrap_or(32);
-    let rounds = args.get(2).copied().unwrap_or(3);
+    let Args {
+        creates,
+        clients,
+        rounds,
+    } = Args::parse();
 
     let received = Arc::new(AtomicUsize::new(0));
     let counter = received.clone();
@@ -50,10 +64,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(app.serve(listener, std::future::pending()));
-    let http = reqwest::Client::new();
+    let api = PlatformApi::new(base, TOKEN);
 
     println!("{creates} room creates per phase, {clients} concurrent clients, {rounds} rounds");
-    let enable = json!({"enabled": true, "url": hook_url, "enabled_events": ["*"]});
+    let enable = WebhookSettings::to(&hook_url, &["*"]);
     let (mut ratios, mut rates) = (Vec::new(), Vec::new());
     let (mut sum_off, mut sum_on) = (0.0, 0.0);
     for round in 1..=rounds {
@@ -61,13 +75,13 @@ async fn main() -> anyhow::Result<()> {
         // the machine) doesn't favour one side.
         let mut off = 0.0;
         if round % 2 == 1 {
-            settings(&http, &base, json!({"enabled": false})).await?;
-            off = create_rooms(&http, &base, creates, clients).await?;
+            api.set_webhook(&WebhookSettings::disabled()).await?;
+            off = create_rooms(&api, creates, clients).await?;
         }
-        settings(&http, &base, enable.clone()).await?;
+        api.set_webhook(&enable).await?;
         let before = received.load(Ordering::Relaxed);
         let started = Instant::now();
-        let on = create_rooms(&http, &base, creates, clients).await?;
+        let on = create_rooms(&api, creates, clients).await?;
         let deadline = Instant::now() + Duration::from_secs(300);
         while received.load(Ordering::Relaxed) < before + creates {
             if Instant::now() > deadline {
@@ -77,8 +91,8 @@ async fn main() -> anyhow::Result<()> {
         }
         let delivered_per_s = creates as f64 / started.elapsed().as_secs_f64();
         if round % 2 == 0 {
-            settings(&http, &base, json!({"enabled": false})).await?;
-            off = create_rooms(&http, &base, creates, clients).await?;
+            api.set_webhook(&WebhookSettings::disabled()).await?;
+            off = create_rooms(&api, creates, clients).await?;
         }
         let ratio = on / off;
         ratios.push(ratio);
@@ -104,45 +118,18 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn settings(
-    http: &reqwest::Client,
-    base: &str,
-    body: serde_json::Value,
-) -> anyhow::Result<()> {
-    let resp = http
-        .put(format!("{base}/v1/applications/opencalls/settings/webhook"))
-        .header("Api-Token", TOKEN)
-        .json(&body)
-        .send()
-        .await?;
-    if !resp.status().is_success() {
-        bail!("settings: {}", resp.text().await?);
-    }
-    Ok(())
-}
-
 /// Creates `n` rooms from `clients` concurrent clients; returns creates per second.
-async fn create_rooms(
-    http: &reqwest::Client,
-    base: &str,
-    n: usize,
-    clients: usize,
-) -> anyhow::Result<f64> {
+async fn create_rooms(api: &PlatformApi, n: usize, clients: usize) -> anyhow::Result<f64> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
+    let room = NewRoom::of(RoomType::SmallRoomForVideo);
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (http, url, next) = (http.clone(), format!("{base}/v1/rooms"), next.clone());
+        let (api, next, room) = (api.clone(), next.clone(), room.clone());
         tasks.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < n {
-                let resp = http
-                    .post(&url)
-                    .header("Api-Token", TOKEN)
-                    .json(&json!({"type": "small_room_for_video"}))
-                    .send()
-                    .await?;
-                if !resp.status().is_success() {
-                    bail!("create failed: {}", resp.status());
+                if let Err(e) = api.create_room(&room).await {
+                    bail!("create failed: {e}");
                 }
             }
             Ok(())

@@ -5,18 +5,48 @@
 //! With `--live LIVE_EVENT_ID [--host]` instead of `--room`: also `ready`, `start`, `end`
 //! and `say <text>` (chat).
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
+use clap::Parser;
 use opencalls_client::{Client, ClientError, Incoming, open_session};
 use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const USAGE: &str = "usage: opencalls-cli [--server URL] --user ID --access-token TOKEN \
-                     (--room ROOM_ID [--video] | --live LIVE_EVENT_ID [--host])";
-
 enum Target {
     Room(String),
     Live { id: String, host: bool },
+}
+
+/// Enter a room or a live event from a terminal and watch its events.
+#[derive(Parser)]
+#[command(name = "opencalls-cli")]
+struct Cli {
+    /// The server's HTTP base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The user to connect as.
+    #[arg(long)]
+    user: String,
+    /// The user's access token.
+    #[arg(long)]
+    access_token: String,
+    /// The room to enter.
+    #[arg(
+        long,
+        value_name = "ROOM_ID",
+        required_unless_present = "live",
+        conflicts_with = "live"
+    )]
+    room: Option<String>,
+    /// Enter the room with video on.
+    #[arg(long)]
+    video: bool,
+    /// The live event to enter.
+    #[arg(long, value_name = "LIVE_EVENT_ID")]
+    live: Option<String>,
+    /// Enter the live event as its host.
+    #[arg(long)]
+    host: bool,
 }
 
 struct Args {
@@ -27,41 +57,26 @@ struct Args {
     video: bool,
 }
 
-fn args() -> Result<Args> {
-    let mut server = "http://127.0.0.1:8080".to_owned();
-    let (mut user, mut access_token, mut room, mut live) = (None, None, None, None);
-    let (mut video, mut host) = (false, false);
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--server" => server = value()?,
-            "--user" => user = Some(value()?),
-            "--access-token" => access_token = Some(value()?),
-            "--room" => room = Some(value()?),
-            "--live" => live = Some(value()?),
-            "--video" => video = true,
-            "--host" => host = true,
-            _ => bail!(USAGE),
-        }
-    }
-    let target = match (room, live) {
-        (Some(room), None) => Target::Room(room),
-        (None, Some(id)) => Target::Live { id, host },
-        _ => bail!("exactly one of --room and --live is required\n{USAGE}"),
+/// The command line; exactly one of `--room` and `--live` (clap exits with 2 otherwise).
+fn args() -> Args {
+    let cli = Cli::parse();
+    let target = match (cli.room, cli.live) {
+        (Some(room), _) => Target::Room(room),
+        (None, Some(id)) => Target::Live { id, host: cli.host },
+        (None, None) => unreachable!("clap requires --room or --live"),
     };
-    Ok(Args {
-        server,
-        user: user.context("--user is required")?,
-        access_token: access_token.context("--access-token is required")?,
+    Args {
+        server: cli.server,
+        user: cli.user,
+        access_token: cli.access_token,
         target,
-        video,
-    })
+        video: cli.video,
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = args()?;
+    let args = args();
     let session = open_session(&args.server, &args.user, &args.access_token).await?;
     let ws = args.server.replacen("http", "ws", 1);
     let mut client = Client::connect(&ws, &session.session_token, None).await?;

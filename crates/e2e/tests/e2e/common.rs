@@ -1,0 +1,36 @@
+//! What most modules of the suite share: the test kit's server and assertions, and the
+//! shortcuts into the services that the client protocol would otherwise drive.
+
+pub use opencalls_testkit::{TOKEN, TestServer, assert_error};
+use serde_json::Value;
+
+/// Enters a participant through the application service layer (clients come later).
+pub async fn enter(
+    server: &TestServer,
+    room_id: &str,
+    user_id: &str,
+) -> opencalls_domain::Participant {
+    server
+        .services
+        .rooms
+        .enter(room_id, enter_request(user_id, false))
+        .await
+        .expect("enter")
+}
+
+/// A service-level room entry of `user_id` on a new device, audio on.
+pub fn enter_request(user_id: &str, video: bool) -> opencalls_domain::participant::EnterRequest {
+    use opencalls_domain::{ClientId, ParticipantId, User, UserId};
+    opencalls_domain::participant::EnterRequest {
+        participant_id: ParticipantId::generate(),
+        user: User::bare(UserId::parse(user_id).expect("user id")),
+        client_id: ClientId::generate(),
+        is_audio_on: true,
+        is_video_on: video,
+    }
+}
+
+/// The `room_id` of a room JSON.
+pub fn id_of(room: &Value) -> String {
+    room["room_id"].as_str().expect("room_id").to_owned()
+}

@@ -1,0 +1,24 @@
+//! The end-to-end suite: one test binary, one module per area. Every test starts its own
+//! server (`opencalls_testkit::TestServer`) on 127.0.0.1:0 with its own data directory, so
+//! tests run concurrently in threads and share no process-global state (no env vars, no
+//! working directory, no fixed ports, no global tracing subscriber).
+
+mod common;
+mod live_common;
+mod signal_live_common;
+
+mod http_edges;
+mod live_events_api;
+mod live_events_list;
+mod live_events_presence;
+mod media_live;
+mod media_rooms;
+mod rooms_actions;
+mod rooms_list;
+mod rooms_smoke;
+mod signal_live;
+mod signal_live_presence;
+mod signal_rooms;
+mod users_api;
+mod webhook_delivery;
+mod webhook_settings;

@@ -1,0 +1,13 @@
+//! The one place outside the server that opens a storage backend directly (benchmark
+//! seeding, schema probes). Backends come and go behind the `Store` traits; only this
+//! function names one.
+
+use opencalls_store::Store;
+use opencalls_store::sqlite::SqliteStore;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Opens (creating and migrating if needed) the SQLite database at `path`.
+pub fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, opencalls_store::StoreError> {
+    Ok(Arc::new(SqliteStore::open(path)?))
+}
