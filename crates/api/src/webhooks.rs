@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use opencalls_domain::Millis;
 use opencalls_service::PageParams;
-use opencalls_store::webhooks::{Delivery, WebhookSettings, WebhookSettingsUpdate};
+use opencalls_service::webhooks::{Delivery, WebhookSettings, WebhookSettingsUpdate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -85,7 +85,7 @@ impl From<Delivery> for DeliveryBody {
             delivery_id: d.delivery_id,
             category: d.category,
             occurred_at: d.occurred_at,
-            stream: d.stream,
+            stream: d.stream.encode(),
             status: d.status.as_str().to_owned(),
             attempts: d.attempts,
             created_at: d.created_at,

@@ -1,7 +1,7 @@
 //! Group-call rooms: create, delete, read, list, custom items, and the participant
 //! transitions that the client protocol and the media layer drive.
 
-use crate::{Clock, EventBus, ListPage, PageParams, ServiceError};
+use crate::{ListPage, PageParams, ServiceError};
 use opencalls_domain::custom_items::KeyRule;
 use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::room::RoomChange;
@@ -9,6 +9,7 @@ use opencalls_domain::{
     CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant, ParticipantId, Room,
     RoomId, RoomState, RoomType,
 };
+use opencalls_runtime::{Clock, EventBus};
 use opencalls_store::{CursorKind, RoomQuery, Store, StoreError};
 use std::collections::BTreeMap;
 use std::sync::Arc;

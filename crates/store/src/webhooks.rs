@@ -12,7 +12,7 @@
 
 use crate::{Page, PageRequest, StoreError};
 use async_trait::async_trait;
-use opencalls_domain::Millis;
+use opencalls_domain::{Millis, StreamKey};
 
 /// The application's webhook settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub struct Delivery {
     pub seq: i64,
     /// Unique (installation id + `seq`), stable across retries: receivers de-duplicate on it.
     pub delivery_id: String,
-    pub stream: String,
+    pub stream: StreamKey,
     pub category: String,
     pub occurred_at: Millis,
     /// The resource part of the payload as stored in the outbox (a JSON object).

@@ -4,12 +4,13 @@
 //! settings and changing the settings are serialized: an event is always judged by the
 //! settings in force when it was committed.
 
-use super::SqliteStore;
-use super::rows::{into_page, page_clause};
-use crate::webhooks::{
+use crate::SqliteStore;
+use crate::rows::{into_page, page_clause, stream_from_column};
+use crate::error::Error;
+use opencalls_store::webhooks::{
     AttemptOutcome, Delivery, DeliveryStatus, NextStep, WebhookSettings, WebhookSettingsUpdate,
 };
-use crate::{Page, PageRequest, StoreError, WebhookStore};
+use opencalls_store::{Page, PageRequest, StoreError, WebhookStore};
 use async_trait::async_trait;
 use opencalls_domain::Millis;
 use opencalls_domain::webhook_categories::subscribed;
@@ -166,7 +167,7 @@ impl WebhookStore for SqliteStore {
 const HEAD: &str = "NOT EXISTS (SELECT 1 FROM webhook_deliveries e
      WHERE e.status = 'pending' AND e.stream = d.stream AND e.seq < d.seq)";
 
-fn load_settings(conn: &Connection) -> Result<WebhookSettings, StoreError> {
+fn load_settings(conn: &Connection) -> Result<WebhookSettings, Error> {
     let row = conn
         .prepare_cached("SELECT enabled, url, enabled_events FROM webhook_settings WHERE id = 1")?
         .query_row([], |r| {
@@ -189,7 +190,7 @@ fn load_settings(conn: &Connection) -> Result<WebhookSettings, StoreError> {
 
 /// Judges up to `limit` new outbox rows against the current settings, queueing the
 /// subscribed ones; returns how many rows it judged.
-fn enqueue(conn: &Connection, limit: usize, now: Millis) -> Result<usize, StoreError> {
+fn enqueue(conn: &Connection, limit: usize, now: Millis) -> Result<usize, Error> {
     let cursor: i64 = conn
         .prepare_cached("SELECT outbox_seq FROM webhook_state WHERE id = 1")?
         .query_row([], |r| r.get(0))?;
@@ -234,7 +235,7 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
         seq,
         delivery_id: format!("{install_id}-{seq}"),
-        stream: row.get(2)?,
+        stream: stream_from_column(row, 2)?,
         category: row.get(3)?,
         occurred_at: row.get(4)?,
         payload: row.get(5)?,

@@ -1,7 +1,7 @@
 //! Column lists, row mapping and listing filters of the live-event tables.
 
-use crate::LiveEventQuery;
-use crate::sqlite::rows::{Filter, USER_COLUMNS, corrupt, user_from_row};
+use opencalls_store::LiveEventQuery;
+use crate::rows::{Filter, USER_COLUMNS, corrupt, user_from_row};
 use opencalls_domain::{
     ClientId, CustomItems, Host, HostId, HostState, HostType, LiveEvent, LiveEventId,
     LiveEventParticipant, LiveEventState, LiveParticipantState, ParticipantId, UserId,
