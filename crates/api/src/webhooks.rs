@@ -82,7 +82,7 @@ pub(crate) struct DeliveryList {
 impl From<Delivery> for DeliveryBody {
     fn from(d: Delivery) -> Self {
         Self {
-            delivery_id: d.delivery_id,
+            delivery_id: d.delivery_id.to_string(),
             category: d.category,
             occurred_at: d.occurred_at,
             stream: d.stream.encode(),

@@ -30,8 +30,8 @@ pub use webhooks::WebhookService;
 pub use opencalls_runtime::{Clock, EventBus, Metrics, OffsetClock, SystemClock};
 
 use opencalls_domain::Millis;
-use opencalls_store::Store;
 use opencalls_runtime as runtime;
+use opencalls_store::Store;
 use std::sync::Arc;
 
 /// Every service, sharing one store, clock and event bus.

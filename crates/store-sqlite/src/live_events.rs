@@ -4,13 +4,9 @@
 
 mod columns;
 
-use crate::SqliteStore;
 use super::rows::{USER_COLUMNS, append_events, ensure_user, into_page, page_clause};
+use crate::SqliteStore;
 use crate::error::Error;
-use opencalls_store::{
-    LiveEventQuery, LiveEventStore, LiveEventTransition, Page, PageRequest, ParticipantScope,
-    StoreError,
-};
 use async_trait::async_trait;
 use columns::{
     EVENT_SELECT, HOST_COLUMNS, PARTICIPANT_COLUMNS, event_filter, event_from_row, host_from_row,
@@ -18,6 +14,10 @@ use columns::{
 };
 use opencalls_domain::live_event::LiveEventChange;
 use opencalls_domain::{Host, LiveEvent, LiveEventId, LiveEventParticipant};
+use opencalls_store::{
+    LiveEventQuery, LiveEventStore, LiveEventTransition, Page, PageRequest, ParticipantScope,
+    StoreError,
+};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 #[async_trait]
@@ -256,11 +256,7 @@ fn save_host(conn: &Connection, seq: i64, h: &Host) -> Result<(), Error> {
     Ok(())
 }
 
-fn save_participant(
-    conn: &Connection,
-    seq: i64,
-    p: &LiveEventParticipant,
-) -> Result<(), Error> {
+fn save_participant(conn: &Connection, seq: i64, p: &LiveEventParticipant) -> Result<(), Error> {
     ensure_user(conn, &p.user)?;
     conn.prepare_cached(
         "INSERT INTO live_event_participants (participant_id, live_event_seq, client_id, user_id, state, duration,
@@ -302,4 +298,3 @@ fn list_events(conn: &Connection, query: &LiveEventQuery) -> Result<Page<LiveEve
             .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
     })
 }
-

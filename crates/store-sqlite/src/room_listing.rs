@@ -6,8 +6,8 @@
 use super::rooms::{ROOM_COLUMNS, current_participants, room_from_row};
 use super::rows::{Filter, into_page, page_clause};
 use crate::error::Error;
-use opencalls_store::{Page, RoomQuery};
 use opencalls_domain::{Room, RoomId};
+use opencalls_store::{Page, RoomQuery};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
@@ -148,8 +148,8 @@ fn room_filter(query: &RoomQuery) -> (String, Vec<Value>) {
 mod tests {
     use super::*;
     use crate::SqliteStore;
-    use opencalls_store::{Cursor, Direction, PageRequest};
     use opencalls_domain::{RoomState, RoomType};
+    use opencalls_store::{Cursor, Direction, PageRequest};
 
     /// Every access path is backed by an index: no plan step scans a table or an index
     /// whole, and only the bounded cases (≤ 10 room ids, several creators, a date window

@@ -1,18 +1,18 @@
 //! `RoomStore` on SQLite: rooms, their participants and the outbox rows of their events.
 
-use crate::SqliteStore;
 use super::room_listing::list_rooms;
 use super::rows::{
     USER_COLUMNS, append_events, corrupt, ensure_user, into_page, page_clause, user_from_row,
 };
+use crate::SqliteStore;
 use crate::error::Error;
-use opencalls_store::{Page, PageRequest, RoomQuery, RoomStore, RoomTransition, StoreError};
 use async_trait::async_trait;
 use opencalls_domain::room::RoomChange;
 use opencalls_domain::{
     ClientId, CustomItems, Participant, ParticipantId, ParticipantState, Room, RoomId, RoomState,
     RoomType,
 };
+use opencalls_store::{Page, PageRequest, RoomQuery, RoomStore, RoomTransition, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use std::collections::HashMap;
 
@@ -124,10 +124,7 @@ impl RoomStore for SqliteStore {
 }
 
 /// The room row (without participants) with its `seq` and whether anyone is in it.
-fn load_room_row(
-    conn: &Connection,
-    room_id: &RoomId,
-) -> Result<Option<(i64, Room, bool)>, Error> {
+fn load_room_row(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room, bool)>, Error> {
     let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE room_id = ?1");
     Ok(conn
         .prepare_cached(&sql)?

@@ -1,8 +1,8 @@
 //! Mapping between SQLite rows and domain values, shared by the per-resource modules.
 
 use crate::error::Error;
-use opencalls_store::{Cursor, Direction, Page, PageRequest};
 use opencalls_domain::{Event, StreamKey, User, UserId};
+use opencalls_store::{Cursor, Direction, Page, PageRequest};
 use rusqlite::{Connection, Row, params};
 use std::collections::BTreeMap;
 

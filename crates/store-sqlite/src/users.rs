@@ -1,12 +1,12 @@
 //! `UserStore` on SQLite: the `users` table (extended by migration 4) and `user_tokens`.
 
-use crate::SqliteStore;
 use super::rows::{USER_COLUMNS, into_page, page_clause, user_from_row};
+use crate::SqliteStore;
 use crate::error::Error;
-use opencalls_store::users::{StoredToken, TokenKind, UserStore, UserUpdate};
-use opencalls_store::{Page, PageRequest, StoreError};
 use async_trait::async_trait;
 use opencalls_domain::{Millis, User, UserId};
+use opencalls_store::users::{StoredToken, TokenKind, UserStore, UserUpdate};
+use opencalls_store::{Page, PageRequest, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 #[async_trait]

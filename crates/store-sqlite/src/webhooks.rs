@@ -5,15 +5,16 @@
 //! settings in force when it was committed.
 
 use crate::SqliteStore;
-use crate::rows::{into_page, page_clause, stream_from_column};
 use crate::error::Error;
-use opencalls_store::webhooks::{
-    AttemptOutcome, Delivery, DeliveryStatus, NextStep, WebhookSettings, WebhookSettingsUpdate,
-};
-use opencalls_store::{Page, PageRequest, StoreError, WebhookStore};
+use crate::rows::{into_page, page_clause, stream_from_column};
 use async_trait::async_trait;
 use opencalls_domain::Millis;
 use opencalls_domain::webhook_categories::subscribed;
+use opencalls_store::webhooks::{
+    AttemptOutcome, Delivery, DeliveryId, DeliveryStatus, NextStep, WebhookSettings,
+    WebhookSettingsUpdate,
+};
+use opencalls_store::{Page, PageRequest, StoreError, WebhookStore};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 /// Outbox rows judged per transaction when settings change (the rest follow in the worker).
@@ -231,10 +232,12 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     let status = DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed);
     let next_attempt_at: i64 = row.get(9)?;
     let seq: i64 = row.get(0)?;
-    let install_id: String = row.get(1)?;
     Ok(Delivery {
         seq,
-        delivery_id: format!("{install_id}-{seq}"),
+        delivery_id: DeliveryId {
+            installation: row.get(1)?,
+            seq,
+        },
         stream: stream_from_column(row, 2)?,
         category: row.get(3)?,
         occurred_at: row.get(4)?,

@@ -108,6 +108,10 @@ fn commit_group(conn: &Connection, group: Vec<Job>) {
         e.to_string()
     });
     for finish in finishers {
-        finish(outcome.clone().map_err(|msg| StoreError::Backend(msg).into()));
+        finish(
+            outcome
+                .clone()
+                .map_err(|msg| StoreError::Backend(msg).into()),
+        );
     }
 }

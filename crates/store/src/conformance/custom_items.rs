@@ -35,7 +35,11 @@ pub async fn updated_and_deleted_custom_items_are_stored_with_their_time(store: 
     let updated = store
         .update_room(
             &id,
-            Box::new(move |room| Ok(room.update_custom_items(&upsert, CustomItemsMode::Upsert, 20)?.0)),
+            Box::new(move |room| {
+                Ok(room
+                    .update_custom_items(&upsert, CustomItemsMode::Upsert, 20)?
+                    .0)
+            }),
         )
         .await
         .unwrap();
@@ -57,8 +61,19 @@ pub async fn updated_and_deleted_custom_items_are_stored_with_their_time(store: 
     assert_eq!(room.custom_items_affected_at, Some(30));
 
     store
-        .update_room(&id, Box::new(|room| Ok(room.delete_custom_items(None, 40)?.0)))
+        .update_room(
+            &id,
+            Box::new(|room| Ok(room.delete_custom_items(None, 40)?.0)),
+        )
         .await
         .unwrap();
-    assert!(store.room(&id).await.unwrap().unwrap().custom_items.is_empty());
+    assert!(
+        store
+            .room(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .custom_items
+            .is_empty()
+    );
 }

@@ -68,7 +68,10 @@ pub(crate) async fn enter(
 }
 
 /// A live event hosted by `h`, created at `now`, not stored.
-pub(crate) fn live_event(host_type: HostType, now: Millis) -> opencalls_domain::live_event::LiveEventChange {
+pub(crate) fn live_event(
+    host_type: HostType,
+    now: Millis,
+) -> opencalls_domain::live_event::LiveEventChange {
     LiveEvent::create(
         LiveEventId::generate(),
         host_type,
@@ -153,5 +156,9 @@ pub(crate) async fn outbox(store: &dyn Store) -> Vec<Delivery> {
 
 /// The categories of [`outbox`].
 pub(crate) async fn categories(store: &dyn Store) -> Vec<String> {
-    outbox(store).await.into_iter().map(|d| d.category).collect()
+    outbox(store)
+        .await
+        .into_iter()
+        .map(|d| d.category)
+        .collect()
 }

@@ -18,7 +18,11 @@ const BASE: i64 = 1_700_000_000_000;
 
 fn created_at(i: i64) -> i64 {
     // Every 7th room claims to be older than all the others.
-    if i % 7 == 3 { BASE - i } else { BASE + i * 1000 }
+    if i % 7 == 3 {
+        BASE - i
+    } else {
+        BASE + i * 1000
+    }
 }
 
 async fn seed_rooms(store: Arc<dyn Store>) {
@@ -92,8 +96,14 @@ fn room_matches(q: &RoomQuery, r: &Room) -> bool {
 fn room_queries(some_ids: Vec<RoomId>) -> Vec<RoomQuery> {
     let q = RoomQuery::default;
     vec![
-        RoomQuery { types: vec![RoomType::LargeRoomForAudioOnly], ..q() },
-        RoomQuery { states: vec![RoomState::Deleted], ..q() },
+        RoomQuery {
+            types: vec![RoomType::LargeRoomForAudioOnly],
+            ..q()
+        },
+        RoomQuery {
+            states: vec![RoomState::Deleted],
+            ..q()
+        },
         RoomQuery {
             types: vec![RoomType::SmallRoomForVideo],
             states: vec![RoomState::Open],
@@ -105,23 +115,47 @@ fn room_queries(some_ids: Vec<RoomId>) -> Vec<RoomQuery> {
             created_at_start: Some(BASE + 1_000_000),
             ..q()
         },
-        RoomQuery { states: vec![RoomState::Open, RoomState::Deleted], ..q() },
-        RoomQuery { created_by: vec!["bob".into()], ..q() },
+        RoomQuery {
+            states: vec![RoomState::Open, RoomState::Deleted],
+            ..q()
+        },
+        RoomQuery {
+            created_by: vec!["bob".into()],
+            ..q()
+        },
         RoomQuery {
             created_by: vec!["alice".into(), "".into()],
             states: vec![RoomState::Open],
             ..q()
         },
-        RoomQuery { room_ids: some_ids.clone(), ..q() },
-        RoomQuery { room_ids: some_ids, states: vec![RoomState::Deleted], ..q() },
-        RoomQuery { participants_gte: Some(1), ..q() },
+        RoomQuery {
+            room_ids: some_ids.clone(),
+            ..q()
+        },
+        RoomQuery {
+            room_ids: some_ids,
+            states: vec![RoomState::Deleted],
+            ..q()
+        },
+        RoomQuery {
+            participants_gte: Some(1),
+            ..q()
+        },
         RoomQuery {
             participants_gte: Some(2),
             types: vec![RoomType::LargeRoomForAudioOnly],
             ..q()
         },
-        RoomQuery { participants_gte: Some(0), participants_lte: Some(0), ..q() },
-        RoomQuery { participants_lte: Some(1), created_at_start: Some(BASE), ..q() },
+        RoomQuery {
+            participants_gte: Some(0),
+            participants_lte: Some(0),
+            ..q()
+        },
+        RoomQuery {
+            participants_lte: Some(1),
+            created_at_start: Some(BASE),
+            ..q()
+        },
         // Windows ending before thousands of newer rooms ...
         RoomQuery {
             created_at_start: Some(BASE + 100_000),
@@ -139,7 +173,11 @@ fn room_queries(some_ids: Vec<RoomId>) -> Vec<RoomQuery> {
             states: vec![RoomState::Open],
             ..q()
         },
-        RoomQuery { created_at_end: Some(BASE + 300_000), participants_lte: Some(0), ..q() },
+        RoomQuery {
+            created_at_end: Some(BASE + 300_000),
+            participants_lte: Some(0),
+            ..q()
+        },
         // ... and near the newest rooms.
         RoomQuery {
             created_at_start: Some(BASE + 5_000_000),
@@ -157,7 +195,11 @@ pub async fn every_room_filter_returns_exactly_the_matching_rooms_newest_first(
     seed_rooms(store.clone()).await;
     let everything = all_rooms(&*store, RoomQuery::default(), 100).await;
     assert_eq!(everything.len() as i64, ROOMS);
-    let some_ids = everything.iter().step_by(617).map(|r| r.room_id.clone()).collect();
+    let some_ids = everything
+        .iter()
+        .step_by(617)
+        .map(|r| r.room_id.clone())
+        .collect();
     for query in room_queries(some_ids) {
         let expected: Vec<&RoomId> = everything
             .iter()
@@ -266,7 +308,10 @@ fn live_event_matches(q: &LiveEventQuery, e: &LiveEvent) -> bool {
 }
 
 async fn all_live_events(store: &dyn Store, mut query: LiveEventQuery) -> Vec<LiveEventId> {
-    query.page = PageRequest { limit: 5, cursor: None };
+    query.page = PageRequest {
+        limit: 5,
+        cursor: None,
+    };
     let mut ids = Vec::new();
     loop {
         let page = store.list_live_events(query.clone()).await.unwrap();
@@ -287,15 +332,46 @@ pub async fn live_event_filters_return_exactly_the_matching_events_newest_first(
     assert_eq!(listed, ids);
     let q = LiveEventQuery::default;
     let queries = vec![
-        LiveEventQuery { host_types: vec![HostType::SingleHost], states: vec![LiveEventState::Ready], ..q() },
-        LiveEventQuery { states: vec![LiveEventState::Ongoing, LiveEventState::Ended], ..q() },
-        LiveEventQuery { live_event_ids: ids.iter().step_by(5).cloned().collect(), ..q() },
-        LiveEventQuery { created_by: vec!["alice".into(), "".into()], ..q() },
-        LiveEventQuery { created_at_start: Some(1_050), created_at_end: Some(1_150), ..q() },
-        LiveEventQuery { participants_gte: Some(1), ..q() },
-        LiveEventQuery { participants_lte: Some(0), states: vec![LiveEventState::Ongoing], ..q() },
-        LiveEventQuery { duration_gte: Some(1), ..q() },
-        LiveEventQuery { duration_lte: Some(0), host_types: vec![HostType::SingleHost], ..q() },
+        LiveEventQuery {
+            host_types: vec![HostType::SingleHost],
+            states: vec![LiveEventState::Ready],
+            ..q()
+        },
+        LiveEventQuery {
+            states: vec![LiveEventState::Ongoing, LiveEventState::Ended],
+            ..q()
+        },
+        LiveEventQuery {
+            live_event_ids: ids.iter().step_by(5).cloned().collect(),
+            ..q()
+        },
+        LiveEventQuery {
+            created_by: vec!["alice".into(), "".into()],
+            ..q()
+        },
+        LiveEventQuery {
+            created_at_start: Some(1_050),
+            created_at_end: Some(1_150),
+            ..q()
+        },
+        LiveEventQuery {
+            participants_gte: Some(1),
+            ..q()
+        },
+        LiveEventQuery {
+            participants_lte: Some(0),
+            states: vec![LiveEventState::Ongoing],
+            ..q()
+        },
+        LiveEventQuery {
+            duration_gte: Some(1),
+            ..q()
+        },
+        LiveEventQuery {
+            duration_lte: Some(0),
+            host_types: vec![HostType::SingleHost],
+            ..q()
+        },
     ];
     for query in queries {
         let expected: Vec<LiveEventId> = everything
@@ -304,6 +380,10 @@ pub async fn live_event_filters_return_exactly_the_matching_events_newest_first(
             .map(|e| e.live_event_id.clone())
             .collect();
         assert!(!expected.is_empty(), "{query:?} matches something");
-        assert_eq!(all_live_events(&*store, query.clone()).await, expected, "{query:?}");
+        assert_eq!(
+            all_live_events(&*store, query.clone()).await,
+            expected,
+            "{query:?}"
+        );
     }
 }

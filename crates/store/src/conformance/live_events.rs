@@ -31,7 +31,9 @@ pub async fn changes_and_their_events_commit_together_and_refusals_write_nothing
         .await;
     assert!(matches!(
         refused,
-        Err(StoreError::Rejected(DomainError::LiveEventActionNotAllowed(_)))
+        Err(StoreError::Rejected(
+            DomainError::LiveEventActionNotAllowed(_)
+        ))
     ));
     assert_eq!(categories(&*store).await.len(), 1);
 
@@ -82,7 +84,10 @@ pub async fn changes_and_their_events_commit_together_and_refusals_write_nothing
             .await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(store.live_event(&LiveEventId::generate()).await.unwrap(), None);
+    assert_eq!(
+        store.live_event(&LiveEventId::generate()).await.unwrap(),
+        None
+    );
 }
 
 pub async fn inserting_an_existing_live_event_id_conflicts(store: Arc<dyn Store>) {
@@ -182,16 +187,24 @@ pub async fn a_transition_sees_exactly_the_participants_of_its_scope(store: Arc<
         }
     };
     assert_eq!(seen(ParticipantScope::Nobody).await, []);
-    assert_eq!(seen(ParticipantScope::Active).await, entered[1..], "oldest first");
-    assert_eq!(seen(ParticipantScope::One(entered[0].clone())).await, entered[..1]);
-    assert_eq!(seen(ParticipantScope::One(ParticipantId::generate())).await, []);
+    assert_eq!(
+        seen(ParticipantScope::Active).await,
+        entered[1..],
+        "oldest first"
+    );
+    assert_eq!(
+        seen(ParticipantScope::One(entered[0].clone())).await,
+        entered[..1]
+    );
+    assert_eq!(
+        seen(ParticipantScope::One(ParticipantId::generate())).await,
+        []
+    );
     let event = store.live_event(&id).await.unwrap().unwrap();
     assert_eq!(event.participant_count, 2);
 }
 
-pub async fn live_event_participants_are_listed_newest_first_with_cursors(
-    store: Arc<dyn Store>,
-) {
+pub async fn live_event_participants_are_listed_newest_first_with_cursors(store: Arc<dyn Store>) {
     let id = ready_live_event(&*store, 1).await;
     let mut entered = Vec::new();
     for n in 0..3 {
@@ -208,17 +221,29 @@ pub async fn live_event_participants_are_listed_newest_first_with_cursors(
     }
     entered.reverse();
     let page = |cursor| PageRequest { limit: 2, cursor };
-    let first = store.list_live_event_participants(&id, page(None)).await.unwrap();
+    let first = store
+        .list_live_event_participants(&id, page(None))
+        .await
+        .unwrap();
     let ids = |items: &[opencalls_domain::LiveEventParticipant]| {
-        items.iter().map(|p| p.participant_id.clone()).collect::<Vec<_>>()
+        items
+            .iter()
+            .map(|p| p.participant_id.clone())
+            .collect::<Vec<_>>()
     };
     assert_eq!(ids(&first.items), entered[..2]);
     assert_eq!(first.items[0].state, LiveParticipantState::Entered);
     assert_eq!(first.items[0].user, super::fixtures::user("v2"));
-    let second = store.list_live_event_participants(&id, page(first.next)).await.unwrap();
+    let second = store
+        .list_live_event_participants(&id, page(first.next))
+        .await
+        .unwrap();
     assert_eq!(ids(&second.items), entered[2..]);
     assert!(second.next.is_none());
-    let back = store.list_live_event_participants(&id, page(second.prev)).await.unwrap();
+    let back = store
+        .list_live_event_participants(&id, page(second.prev))
+        .await
+        .unwrap();
     assert_eq!(ids(&back.items), entered[..2]);
     assert!(matches!(
         store
@@ -228,9 +253,7 @@ pub async fn live_event_participants_are_listed_newest_first_with_cursors(
     ));
 }
 
-pub async fn live_events_with_presence_are_those_not_ended_with_someone_in(
-    store: Arc<dyn Store>,
-) {
+pub async fn live_events_with_presence_are_those_not_ended_with_someone_in(store: Arc<dyn Store>) {
     let empty = ready_live_event(&*store, 1).await;
     let hosted = ready_live_event(&*store, 1).await;
     let watched = ready_live_event(&*store, 1).await;

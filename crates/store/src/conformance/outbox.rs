@@ -44,7 +44,10 @@ pub async fn every_change_appends_its_events_in_commit_order_with_their_payload(
         .unwrap();
 
     let queued = outbox(&*store).await;
-    let seen: Vec<(&str, i64)> = queued.iter().map(|d| (d.category.as_str(), d.occurred_at)).collect();
+    let seen: Vec<(&str, i64)> = queued
+        .iter()
+        .map(|d| (d.category.as_str(), d.occurred_at))
+        .collect();
     assert_eq!(
         seen,
         [
@@ -54,8 +57,15 @@ pub async fn every_change_appends_its_events_in_commit_order_with_their_payload(
             ("room:delete", 40)
         ]
     );
-    assert!(queued.iter().all(|d| d.stream == StreamKey::Room(id.clone())));
-    assert!(queued.windows(2).all(|w| w[0].seq < w[1].seq), "seq follows commit order");
+    assert!(
+        queued
+            .iter()
+            .all(|d| d.stream == StreamKey::Room(id.clone()))
+    );
+    assert!(
+        queued.windows(2).all(|w| w[0].seq < w[1].seq),
+        "seq follows commit order"
+    );
     let payload = |raw: &str| serde_json_value(raw);
     assert_eq!(payload(&queued[0].payload), created[0].payload());
     assert_eq!(payload(&queued[2].payload), exited.events[0].payload());

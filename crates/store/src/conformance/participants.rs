@@ -11,7 +11,11 @@ pub async fn entered_participants_are_current_oldest_first_until_they_exit(store
     let first = enter(&*store, &id, "a", 2).await;
     let second = enter(&*store, &id, "b", 3).await;
     let room = store.room(&id).await.unwrap().unwrap();
-    let current: Vec<_> = room.current_participants.iter().map(|p| &p.participant_id).collect();
+    let current: Vec<_> = room
+        .current_participants
+        .iter()
+        .map(|p| &p.participant_id)
+        .collect();
     assert_eq!(current, [&first, &second]);
     assert_eq!(room.current_participants[0].user, user("a"));
     assert_eq!(room.current_participants[0].room_id, id);
@@ -22,7 +26,11 @@ pub async fn entered_participants_are_current_oldest_first_until_they_exit(store
         .await
         .unwrap();
     let room = store.room(&id).await.unwrap().unwrap();
-    let current: Vec<_> = room.current_participants.iter().map(|p| &p.participant_id).collect();
+    let current: Vec<_> = room
+        .current_participants
+        .iter()
+        .map(|p| &p.participant_id)
+        .collect();
     assert_eq!(current, [&second]);
 }
 
@@ -35,7 +43,10 @@ pub async fn participants_are_listed_newest_first_with_cursors(store: Arc<dyn St
     }
     let last = entered[4].clone();
     store
-        .update_room(&id, Box::new(move |room| room.participant_exited(&last, 20)))
+        .update_room(
+            &id,
+            Box::new(move |room| room.participant_exited(&last, 20)),
+        )
         .await
         .unwrap();
     entered.reverse();
@@ -43,17 +54,33 @@ pub async fn participants_are_listed_newest_first_with_cursors(store: Arc<dyn St
     let page = |cursor| PageRequest { limit: 2, cursor };
     let first = store.list_participants(&id, page(None)).await.unwrap();
     let ids = |p: &crate::Page<opencalls_domain::Participant>| {
-        p.items.iter().map(|p| p.participant_id.clone()).collect::<Vec<_>>()
+        p.items
+            .iter()
+            .map(|p| p.participant_id.clone())
+            .collect::<Vec<_>>()
     };
     assert_eq!(ids(&first), entered[..2]);
-    assert_eq!(first.items[0].state, ParticipantState::Exited, "exited ones are listed too");
+    assert_eq!(
+        first.items[0].state,
+        ParticipantState::Exited,
+        "exited ones are listed too"
+    );
     assert!(first.prev.is_none());
-    let second = store.list_participants(&id, page(first.next)).await.unwrap();
+    let second = store
+        .list_participants(&id, page(first.next))
+        .await
+        .unwrap();
     assert_eq!(ids(&second), entered[2..4]);
-    let third = store.list_participants(&id, page(second.next)).await.unwrap();
+    let third = store
+        .list_participants(&id, page(second.next))
+        .await
+        .unwrap();
     assert_eq!(ids(&third), entered[4..]);
     assert!(third.next.is_none());
-    let back = store.list_participants(&id, page(third.prev)).await.unwrap();
+    let back = store
+        .list_participants(&id, page(third.prev))
+        .await
+        .unwrap();
     assert_eq!(ids(&back), entered[2..4]);
 }
 
@@ -69,7 +96,10 @@ pub async fn participant_changes_are_stored(store: Arc<dyn Store>) {
     let pid = enter(&*store, &id, "a", 2).await;
     let (connected, media) = (pid.clone(), pid.clone());
     store
-        .update_room(&id, Box::new(move |room| room.participant_connected(&connected, 3)))
+        .update_room(
+            &id,
+            Box::new(move |room| room.participant_connected(&connected, 3)),
+        )
         .await
         .unwrap();
     let changed = store
@@ -85,7 +115,10 @@ pub async fn participant_changes_are_stored(store: Arc<dyn Store>) {
     assert_eq!(p.state, ParticipantState::Connected);
     assert_eq!(p.connected_at, Some(3));
     assert!(!p.is_audio_on && p.is_video_on);
-    let listed = store.list_participants(&id, PageRequest::default()).await.unwrap();
+    let listed = store
+        .list_participants(&id, PageRequest::default())
+        .await
+        .unwrap();
     assert_eq!(listed.items, room.current_participants);
 }
 
@@ -99,7 +132,10 @@ pub async fn rooms_with_active_participants_are_those_with_someone_not_exited(
     enter(&*store, &occupied, "b", 2).await;
     let gone = enter(&*store, &left, "c", 2).await;
     store
-        .update_room(&left, Box::new(move |room| room.participant_exited(&gone, 3)))
+        .update_room(
+            &left,
+            Box::new(move |room| room.participant_exited(&gone, 3)),
+        )
         .await
         .unwrap();
     let rooms = store.rooms_with_active_participants().await.unwrap();

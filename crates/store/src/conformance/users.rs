@@ -117,7 +117,11 @@ pub async fn tokens_are_found_by_hash_and_deleted_by_kind(store: Arc<dyn Store>)
     assert_eq!(removed, 1);
     assert_eq!(store.token([2; 32]).await.unwrap(), None);
     assert_eq!(store.token([1; 32]).await.unwrap(), Some(access));
-    assert_eq!(store.token([3; 32]).await.unwrap(), Some(other), "other users keep theirs");
+    assert_eq!(
+        store.token([3; 32]).await.unwrap(),
+        Some(other),
+        "other users keep theirs"
+    );
     let removed = store
         .delete_tokens(&uid("a"), &[TokenKind::Access, TokenKind::Session])
         .await
@@ -143,9 +147,18 @@ pub async fn expired_tokens_are_deleted_and_others_kept(store: Arc<dyn Store>) {
 pub async fn deactivating_a_user_deletes_every_token_of_the_user(store: Arc<dyn Store>) {
     store.insert_user(user("a")).await.unwrap();
     store.insert_user(user("b")).await.unwrap();
-    store.insert_token(token(1, "a", TokenKind::Access, None)).await.unwrap();
-    store.insert_token(token(2, "a", TokenKind::Session, Some(9))).await.unwrap();
-    store.insert_token(token(3, "b", TokenKind::Access, None)).await.unwrap();
+    store
+        .insert_token(token(1, "a", TokenKind::Access, None))
+        .await
+        .unwrap();
+    store
+        .insert_token(token(2, "a", TokenKind::Session, Some(9)))
+        .await
+        .unwrap();
+    store
+        .insert_token(token(3, "b", TokenKind::Access, None))
+        .await
+        .unwrap();
     let deactivated = store.deactivate_user(&uid("a")).await.unwrap();
     assert!(!deactivated.is_active);
     assert_eq!(store.user(&uid("a")).await.unwrap(), Some(deactivated));

@@ -2,7 +2,9 @@
 //! due, retries holding their stream, streams independent, stable delivery ids, the log.
 
 use super::fixtures::{new_room, outbox, subscribe_all, subscription};
-use crate::webhooks::{AttemptOutcome, DeliveryStatus, NextStep, WebhookSettings, WebhookSettingsUpdate};
+use crate::webhooks::{
+    AttemptOutcome, DeliveryStatus, NextStep, WebhookSettings, WebhookSettingsUpdate,
+};
 use crate::{PageRequest, Store};
 use opencalls_domain::StreamKey;
 use std::sync::Arc;
@@ -18,7 +20,10 @@ fn outcome(seq: i64, attempted_at: i64, next: NextStep) -> AttemptOutcome {
 }
 
 pub async fn settings_start_disabled_and_update_partially(store: Arc<dyn Store>) {
-    assert_eq!(store.webhook_settings().await.unwrap(), WebhookSettings::default());
+    assert_eq!(
+        store.webhook_settings().await.unwrap(),
+        WebhookSettings::default()
+    );
     let all = store
         .update_webhook_settings(subscription(true, &["room:create", "room:delete"]), 1)
         .await
@@ -71,7 +76,13 @@ pub async fn events_are_judged_by_the_settings_at_commit_and_streams_stay_ordere
         .record_webhook_attempts(vec![outcome(due[0].seq, 50, NextStep::RetryAt(100))])
         .await
         .unwrap();
-    assert!(store.due_webhook_deliveries(60, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .due_webhook_deliveries(60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.next_webhook_due(60).await.unwrap(), Some(100));
     let again = store.due_webhook_deliveries(100, 10).await.unwrap();
     assert_eq!(again[0].seq, due[0].seq);
@@ -117,7 +128,10 @@ pub async fn streams_are_delivered_independently(store: Arc<dyn Store>) {
     }
     store.enqueue_webhook_deliveries(100, 4).await.unwrap();
     let due = store.due_webhook_deliveries(4, 10).await.unwrap();
-    let heads: Vec<(&StreamKey, &str)> = due.iter().map(|d| (&d.stream, d.category.as_str())).collect();
+    let heads: Vec<(&StreamKey, &str)> = due
+        .iter()
+        .map(|d| (&d.stream, d.category.as_str()))
+        .collect();
     let (a, b) = (StreamKey::Room(a), StreamKey::Room(b));
     assert_eq!(heads, [(&a, "room:create"), (&b, "room:create")]);
 
@@ -134,7 +148,10 @@ pub async fn streams_are_delivered_independently(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let due = store.due_webhook_deliveries(6, 10).await.unwrap();
-    let heads: Vec<(&StreamKey, &str)> = due.iter().map(|d| (&d.stream, d.category.as_str())).collect();
+    let heads: Vec<(&StreamKey, &str)> = due
+        .iter()
+        .map(|d| (&d.stream, d.category.as_str()))
+        .collect();
     assert_eq!(heads, [(&b, "room:delete")]);
 }
 
@@ -144,7 +161,7 @@ pub async fn delivery_ids_are_unique_and_stable_across_retries(store: Arc<dyn St
         new_room(&*store, n).await;
     }
     let queued = outbox(&*store).await;
-    let mut ids: Vec<&str> = queued.iter().map(|d| d.delivery_id.as_str()).collect();
+    let mut ids: Vec<String> = queued.iter().map(|d| d.delivery_id.to_string()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 3);
@@ -158,9 +175,7 @@ pub async fn delivery_ids_are_unique_and_stable_across_retries(store: Arc<dyn St
     assert_eq!(again.delivery_id, first.delivery_id);
 }
 
-pub async fn deliveries_are_listed_newest_first_with_cursors_and_by_status(
-    store: Arc<dyn Store>,
-) {
+pub async fn deliveries_are_listed_newest_first_with_cursors_and_by_status(store: Arc<dyn Store>) {
     subscribe_all(&*store, 0).await;
     for n in 0..5 {
         new_room(&*store, n).await;
@@ -178,14 +193,24 @@ pub async fn deliveries_are_listed_newest_first_with_cursors_and_by_status(
     store.record_webhook_attempts(outcomes).await.unwrap();
 
     let page = |cursor| PageRequest { limit: 2, cursor };
-    let seqs = |items: &[crate::webhooks::Delivery]| items.iter().map(|d| d.seq).collect::<Vec<_>>();
+    let seqs =
+        |items: &[crate::webhooks::Delivery]| items.iter().map(|d| d.seq).collect::<Vec<_>>();
     let newest: Vec<i64> = queued.iter().rev().map(|d| d.seq).collect();
-    let first = store.list_webhook_deliveries(None, page(None)).await.unwrap();
+    let first = store
+        .list_webhook_deliveries(None, page(None))
+        .await
+        .unwrap();
     assert_eq!(seqs(&first.items), newest[..2]);
     assert!(first.prev.is_none());
-    let second = store.list_webhook_deliveries(None, page(first.next)).await.unwrap();
+    let second = store
+        .list_webhook_deliveries(None, page(first.next))
+        .await
+        .unwrap();
     assert_eq!(seqs(&second.items), newest[2..4]);
-    let back = store.list_webhook_deliveries(None, page(second.prev)).await.unwrap();
+    let back = store
+        .list_webhook_deliveries(None, page(second.prev))
+        .await
+        .unwrap();
     assert_eq!(seqs(&back.items), newest[..2]);
 
     let by_status = |status| {
