@@ -10,7 +10,7 @@ use opencalls_domain::{
     RoomId, RoomState, RoomType,
 };
 use opencalls_runtime::{Clock, EventBus};
-use opencalls_store::{CursorKind, RoomQuery, Store, StoreError};
+use opencalls_store::{CursorKind, RoomQuery, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -292,12 +292,7 @@ impl RoomService {
             .store
             .update_room(&id, Box::new(move |room| f(room, clock.now())))
             .await
-            .map_err(|e| match e {
-                StoreError::Rejected(DomainError::RoomDeleted) => {
-                    ServiceError::Rejected(DomainError::RoomDeleted)
-                }
-                other => ServiceError::from_store(ROOM)(other),
-            })?;
+            .map_err(ServiceError::from_store(ROOM))?;
         self.bus.publish(change.events.iter().cloned());
         Ok(change)
     }
