@@ -11,8 +11,9 @@ use opencalls_runtime::Clock;
 use opencalls_store::{CursorKind, Store};
 use std::sync::Arc;
 
+/// The webhook types adapters show and accept (the HTTP layer never imports storage).
 pub use opencalls_store::webhooks::{
-    Delivery, DeliveryStatus, WebhookSettings, WebhookSettingsUpdate,
+    Delivery, DeliveryId, DeliveryStatus, WebhookSettings, WebhookSettingsUpdate,
 };
 
 /// Longest webhook URL accepted.

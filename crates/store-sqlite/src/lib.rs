@@ -6,7 +6,7 @@
 //! durable writes cheap without ever acknowledging one before it is on disk. Reads run on a
 //! small pool of read connections in WAL mode, so they never wait for the writer.
 //!
-//! Errors: every module works in the crate's own [`error::Error`]; it becomes a
+//! Errors: every module works in the crate's own `error::Error`; it becomes a
 //! [`StoreError`] once, in the read and write helpers below, where a store call returns.
 #![forbid(unsafe_code)]
 

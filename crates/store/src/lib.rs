@@ -1,7 +1,7 @@
 //! Storage for OpenCalls: one set of traits, split by concern, and the types they share
 //! (queries, pages, cursors, the error). Backends live in their own crates
 //! (`opencalls-store-sqlite` now; PostgreSQL drops in beside it) and are chosen once at
-//! start-up. Every backend must pass the conformance suite ([`conformance_tests!`], feature
+//! start-up. Every backend must pass the conformance suite (`conformance_tests!`, feature
 //! `conformance`).
 //!
 //! Invariants every implementation keeps:
