@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use opencalls_domain::Millis;
 use opencalls_service::PageParams;
-use opencalls_store::webhooks::{Delivery, WebhookSettings, WebhookSettingsUpdate};
+use opencalls_service::webhooks::{Delivery, WebhookSettings, WebhookSettingsUpdate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -82,10 +82,10 @@ pub(crate) struct DeliveryList {
 impl From<Delivery> for DeliveryBody {
     fn from(d: Delivery) -> Self {
         Self {
-            delivery_id: d.delivery_id,
+            delivery_id: d.delivery_id.to_string(),
             category: d.category,
             occurred_at: d.occurred_at,
-            stream: d.stream,
+            stream: d.stream.encode(),
             status: d.status.as_str().to_owned(),
             attempts: d.attempts,
             created_at: d.created_at,

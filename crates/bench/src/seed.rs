@@ -15,7 +15,8 @@ use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::{
     ClientId, CustomItems, ParticipantId, Room, RoomId, RoomType, User, UserId,
 };
-use opencalls_service::{Services, SystemClock};
+use opencalls_runtime::SystemClock;
+use opencalls_service::Services;
 use opencalls_testkit::store::open_sqlite;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

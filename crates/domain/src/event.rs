@@ -5,7 +5,7 @@
 //! wire names (`category`) follow the `room:<verb>` pattern of the hosted service's webhooks.
 
 use crate::live_event::{LiveEvent, LiveEventBody};
-use crate::{CustomItems, Millis, Participant, Room, RoomId};
+use crate::{CustomItems, Millis, Participant, Room, RoomId, StreamKey};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -73,7 +73,7 @@ impl Event {
     }
 
     /// The resource the event belongs to; events of one stream must be delivered in order.
-    pub fn stream(&self) -> String {
+    pub fn stream(&self) -> StreamKey {
         let room_id = match &self.body {
             EventBody::RoomCreated { room } | EventBody::RoomDeleted { room } => &room.room_id,
             EventBody::RoomCustomItemsUpdated { room_id, .. }
@@ -84,7 +84,7 @@ impl Event {
             | EventBody::ParticipantMediaChanged { participant } => &participant.room_id,
             EventBody::LiveEvent { live_event, .. } => return LiveEventBody::stream(live_event),
         };
-        format!("room:{room_id}")
+        StreamKey::Room(room_id.clone())
     }
 
     /// The resource part of the payload, using the Platform API's JSON shapes.

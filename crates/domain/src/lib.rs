@@ -15,6 +15,7 @@ pub mod ids;
 pub mod live_event;
 pub mod participant;
 pub mod room;
+pub mod stream;
 pub mod user;
 pub mod webhook_categories;
 
@@ -28,6 +29,7 @@ pub use live_event::{
 };
 pub use participant::{Participant, ParticipantState};
 pub use room::{Room, RoomState, RoomType};
+pub use stream::StreamKey;
 pub use user::User;
 
 /// A point in time or a span, in Unix milliseconds, as every timestamp of the Platform API.

@@ -11,9 +11,10 @@ mod web;
 pub use config::{Config, ConfigError, DatabaseUrl};
 
 use opencalls_api::ApiConfig;
-use opencalls_service::{Clock, Services, SystemClock};
+use opencalls_runtime::{Clock, SystemClock};
+use opencalls_service::Services;
 use opencalls_store::Store;
-use opencalls_store::sqlite::SqliteStore;
+use opencalls_store_sqlite::SqliteStore;
 use opencalls_webhook::{WebhookWorker, WorkerConfig};
 use std::future::Future;
 use std::sync::Arc;

@@ -3,33 +3,34 @@
 //! The Platform API and the client protocol both call these services, so a rule (capacity,
 //! limits, state machines) holds the same way whoever asks. A service validates input into
 //! domain values, runs the pure domain transition inside a store transaction, and after the
-//! commit publishes the resulting events on the in-process [`EventBus`].
+//! commit publishes the resulting events on the in-process [`runtime::EventBus`].
+//!
+//! Adapters (HTTP, signaling) depend on this crate, never on storage: the listing, page and
+//! webhook types they need are re-exported here.
 #![forbid(unsafe_code)]
 
-mod bus;
-mod clock;
 pub mod codes;
 mod error;
 pub mod live_events;
-pub mod metrics;
 mod paging;
 pub mod rooms;
 pub mod sessions;
 pub mod users;
 pub mod webhooks;
 
-pub use bus::EventBus;
-pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::ServiceError;
 pub use live_events::{LiveEventList, LiveEventService};
-pub use metrics::Metrics;
 pub use paging::{ListPage, PageParams};
 pub use rooms::{RoomList, RoomService};
 pub use sessions::{IssuedToken, SessionService};
 pub use users::{UserProfile, UserService};
 pub use webhooks::WebhookService;
 
+// re-exported for crates/signal until it imports the runtime crate directly
+pub use opencalls_runtime::{Clock, EventBus, Metrics, OffsetClock, SystemClock};
+
 use opencalls_domain::Millis;
+use opencalls_runtime as runtime;
 use opencalls_store::Store;
 use std::sync::Arc;
 
@@ -38,16 +39,16 @@ use std::sync::Arc;
 pub struct Services {
     pub rooms: RoomService,
     pub live_events: LiveEventService,
-    pub bus: EventBus,
-    pub metrics: Metrics,
+    pub bus: runtime::EventBus,
+    pub metrics: runtime::Metrics,
     pub webhooks: WebhookService,
     pub users: UserService,
     pub sessions: SessionService,
 }
 
 impl Services {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        let bus = EventBus::new();
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn runtime::Clock>) -> Self {
+        let bus = runtime::EventBus::new();
         let sessions = SessionService::new(
             store.clone(),
             clock.clone(),
@@ -57,7 +58,7 @@ impl Services {
             live_events: LiveEventService::new(store.clone(), clock.clone(), bus.clone()),
             rooms: RoomService::new(store.clone(), clock.clone(), bus.clone()),
             bus,
-            metrics: Metrics::new(),
+            metrics: runtime::Metrics::new(),
             users: UserService::new(store.clone(), sessions.clone()),
             sessions,
             webhooks: WebhookService::new(store, clock, webhooks::DEFAULT_APP_ID),

@@ -5,7 +5,7 @@
 //! outbox events) and publishes the events on the bus only after the commit.
 
 use crate::rooms::one_or_many;
-use crate::{Clock, EventBus, ListPage, PageParams, ServiceError};
+use crate::{ListPage, PageParams, ServiceError};
 use opencalls_domain::live_event::{
     CUSTOM_ITEMS_RULE, HostEnterRequest, LiveEventChange, LiveParticipantEnterRequest,
 };
@@ -13,6 +13,7 @@ use opencalls_domain::{
     CustomItems, DomainError, Host, HostId, HostType, LiveEvent, LiveEventId, LiveEventParticipant,
     LiveEventState, Millis, ParticipantId, UserId,
 };
+use opencalls_runtime::{Clock, EventBus};
 use opencalls_store::{CursorKind, LiveEventQuery, ParticipantScope, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Group-call rooms: create, delete, read, list, custom items, and the participant
 //! transitions that the client protocol and the media layer drive.
 
-use crate::{Clock, EventBus, ListPage, PageParams, ServiceError};
+use crate::{ListPage, PageParams, ServiceError};
 use opencalls_domain::custom_items::KeyRule;
 use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::room::RoomChange;
@@ -9,7 +9,8 @@ use opencalls_domain::{
     CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant, ParticipantId, Room,
     RoomId, RoomState, RoomType,
 };
-use opencalls_store::{CursorKind, RoomQuery, Store, StoreError};
+use opencalls_runtime::{Clock, EventBus};
+use opencalls_store::{CursorKind, RoomQuery, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -291,12 +292,7 @@ impl RoomService {
             .store
             .update_room(&id, Box::new(move |room| f(room, clock.now())))
             .await
-            .map_err(|e| match e {
-                StoreError::Rejected(DomainError::RoomDeleted) => {
-                    ServiceError::Rejected(DomainError::RoomDeleted)
-                }
-                other => ServiceError::from_store(ROOM)(other),
-            })?;
+            .map_err(ServiceError::from_store(ROOM))?;
         self.bus.publish(change.events.iter().cloned());
         Ok(change)
     }

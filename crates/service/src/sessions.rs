@@ -7,10 +7,11 @@
 //! opens another session; a deactivated user holds no valid token. Revocations are
 //! announced so open connections of the user are closed.
 
-use crate::{Clock, ServiceError};
+use crate::ServiceError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use opencalls_domain::{Millis, User, UserId};
+use opencalls_runtime::Clock;
 use opencalls_store::{Store, StoredToken, TokenKind};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

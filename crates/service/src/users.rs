@@ -1,7 +1,7 @@
 //! Application users: create, read, list, update, deactivate.
 //!
 //! Deleting a user deactivates it (participant records keep pointing at it) and revokes
-//! every credential; [`SessionService`](crate::SessionService) then tells the signaling
+//! every credential; [`SessionService`] then tells the signaling
 //! layer to close the user's connections.
 
 use crate::{ListPage, PageParams, ServiceError, SessionService};

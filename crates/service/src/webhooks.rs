@@ -4,12 +4,17 @@
 //! Invariant: settings are stored only after validation (http(s) URL, known categories),
 //! so the delivery worker never meets an unusable subscription.
 
-use crate::{Clock, ListPage, PageParams, ServiceError};
+use crate::{ListPage, PageParams, ServiceError};
 use opencalls_domain::DomainError;
 use opencalls_domain::webhook_categories::{self, WILDCARD};
-use opencalls_store::webhooks::{Delivery, DeliveryStatus, WebhookSettings, WebhookSettingsUpdate};
+use opencalls_runtime::Clock;
 use opencalls_store::{CursorKind, Store};
 use std::sync::Arc;
+
+/// The webhook types adapters show and accept (the HTTP layer never imports storage).
+pub use opencalls_store::webhooks::{
+    Delivery, DeliveryId, DeliveryStatus, WebhookSettings, WebhookSettingsUpdate,
+};
 
 /// Longest webhook URL accepted.
 pub const MAX_URL_LEN: usize = 2048;

@@ -1,4 +1,6 @@
-//! The storage layer's error. `Backend` carries internal detail for logs only; the HTTP edge
+//! The storage layer's error, the same for every backend. A backend maps its own errors
+//! into it once, at its edge (a unique-key violation is `Conflict`, anything else it can't
+//! explain is `Backend`). `Backend` carries internal detail for logs only; the HTTP edge
 //! never shows it to clients.
 
 use opencalls_domain::DomainError;
@@ -18,23 +20,4 @@ pub enum StoreError {
     Backend(String),
     #[error("storage is shut down")]
     Closed,
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(err: rusqlite::Error) -> Self {
-        match &err {
-            rusqlite::Error::SqliteFailure(e, _)
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Self::Conflict
-            }
-            _ => Self::Backend(err.to_string()),
-        }
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(err: serde_json::Error) -> Self {
-        Self::Backend(format!("stored JSON is malformed: {err}"))
-    }
 }

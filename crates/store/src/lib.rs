@@ -1,5 +1,8 @@
-//! Storage for OpenCalls: one set of traits, split by concern, and the implementations
-//! chosen once at start-up (embedded SQLite now; PostgreSQL plugs in behind the same traits).
+//! Storage for OpenCalls: one set of traits, split by concern, and the types they share
+//! (queries, pages, cursors, the error). Backends live in their own crates
+//! (`opencalls-store-sqlite` now; PostgreSQL drops in beside it) and are chosen once at
+//! start-up. Every backend must pass the conformance suite (`conformance_tests!`, feature
+//! `conformance`).
 //!
 //! Invariants every implementation keeps:
 //! - a state change and the domain events it caused commit in one transaction (the events
@@ -11,11 +14,12 @@
 //!   rows are added.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod cursor;
 mod error;
 mod live_events;
 mod query;
-pub mod sqlite;
 pub mod users;
 pub mod webhooks;
 

@@ -12,7 +12,8 @@
 
 use crate::{Page, PageRequest, StoreError};
 use async_trait::async_trait;
-use opencalls_domain::Millis;
+use opencalls_domain::{Millis, StreamKey};
+use std::fmt;
 
 /// The application's webhook settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -57,14 +58,29 @@ impl DeliveryStatus {
     }
 }
 
+/// Names one delivery to receivers, which de-duplicate on it: the same on every retry, and
+/// never repeated across databases. Shown (and sent) as `<installation>-<seq>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DeliveryId {
+    /// The storage installation's random id.
+    pub installation: String,
+    /// The event's outbox seq.
+    pub seq: i64,
+}
+
+impl fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.installation, self.seq)
+    }
+}
+
 /// One event queued for the webhook receiver, with its delivery history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivery {
     /// The event's outbox seq; deliveries of one stream are attempted in this order.
     pub seq: i64,
-    /// Unique (installation id + `seq`), stable across retries: receivers de-duplicate on it.
-    pub delivery_id: String,
-    pub stream: String,
+    pub delivery_id: DeliveryId,
+    pub stream: StreamKey,
     pub category: String,
     pub occurred_at: Millis,
     /// The resource part of the payload as stored in the outbox (a JSON object).

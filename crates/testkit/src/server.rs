@@ -4,8 +4,9 @@
 //! side in one test binary.
 
 use crate::platform::{PlatformApi, Reply};
+use opencalls_runtime::OffsetClock;
 use opencalls_server::{App, Config};
-use opencalls_service::{OffsetClock, Services};
+use opencalls_service::Services;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! function names one.
 
 use opencalls_store::Store;
-use opencalls_store::sqlite::SqliteStore;
+use opencalls_store_sqlite::SqliteStore;
 use std::path::Path;
 use std::sync::Arc;
 

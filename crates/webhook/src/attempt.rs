@@ -67,7 +67,7 @@ pub(crate) async fn send(target: &Target, delivery: &Delivery) -> (Option<u16>, 
         .header("content-type", "application/json")
         .header("user-agent", &target.user_agent)
         .header(SIGNATURE_HEADER, signature)
-        .header(DELIVERY_ID_HEADER, &delivery.delivery_id)
+        .header(DELIVERY_ID_HEADER, delivery.delivery_id.to_string())
         .header(RETRY_HEADER, delivery.attempts.to_string())
         .body(body)
         .send()

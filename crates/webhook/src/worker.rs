@@ -9,8 +9,8 @@
 //! round; they never stop the loop.
 
 use crate::attempt::{self, Backoff, Target};
-use opencalls_domain::Millis;
-use opencalls_service::{Clock, EventBus, Metrics};
+use opencalls_domain::{Millis, StreamKey};
+use opencalls_runtime::{Clock, EventBus, Metrics};
 use opencalls_store::Store;
 use opencalls_store::webhooks::{AttemptOutcome, NextStep, WebhookSettings};
 use std::cmp::Reverse;
@@ -137,14 +137,14 @@ struct Worker {
     client: reqwest::Client,
     config: WorkerConfig,
     /// Streams with an attempt in flight (their outcome not recorded yet).
-    in_flight: HashSet<String>,
+    in_flight: HashSet<StreamKey>,
     /// Outcomes waiting to be recorded, with their stream.
-    finished: Vec<(String, AttemptOutcome)>,
+    finished: Vec<(StreamKey, AttemptOutcome)>,
     /// The settings as last read (refreshed with every look at the outbox and every poll).
     settings: Option<WebhookSettings>,
     /// When scheduled retries fall due (earliest first); only this worker schedules them.
     retry_times: BinaryHeap<Reverse<Millis>>,
-    done_tx: mpsc::Sender<(String, AttemptOutcome)>,
+    done_tx: mpsc::Sender<(StreamKey, AttemptOutcome)>,
 }
 
 enum Wake {
@@ -173,7 +173,7 @@ impl Worker {
     async fn run(
         mut self,
         events: broadcast::Receiver<Arc<opencalls_domain::Event>>,
-        mut done: mpsc::Receiver<(String, AttemptOutcome)>,
+        mut done: mpsc::Receiver<(StreamKey, AttemptOutcome)>,
         mut stopped: watch::Receiver<bool>,
     ) {
         tracing::info!("webhook worker started");
@@ -220,7 +220,7 @@ impl Worker {
     }
 
     /// Waits for attempts in flight and records them, so a clean stop repeats nothing.
-    async fn drain(&mut self, mut done: mpsc::Receiver<(String, AttemptOutcome)>) {
+    async fn drain(&mut self, mut done: mpsc::Receiver<(StreamKey, AttemptOutcome)>) {
         while self.in_flight.len() > self.finished.len() {
             match done.recv().await {
                 Some(item) => self.finished.push(item),

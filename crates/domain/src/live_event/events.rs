@@ -2,11 +2,11 @@
 //! [`EventBody::LiveEvent`] together with the live event as it was right after it, so a
 //! webhook payload always shows the resource's state at that moment.
 //!
-//! Wire names follow `live_event:<verb>`; the stream is `live_event:<id>`, so the events of
-//! one live event are delivered in order.
+//! Wire names follow `live_event:<verb>`; the stream is the live event's
+//! ([`StreamKey::LiveEvent`]), so the events of one live event are delivered in order.
 
 use super::{Host, LiveEvent, LiveEventParticipant};
-use crate::EventBody;
+use crate::{EventBody, StreamKey};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -64,8 +64,8 @@ impl LiveEventBody {
         payload
     }
 
-    pub fn stream(live_event: &LiveEvent) -> String {
-        format!("live_event:{}", live_event.live_event_id)
+    pub fn stream(live_event: &LiveEvent) -> StreamKey {
+        StreamKey::LiveEvent(live_event.live_event_id.clone())
     }
 }
 

@@ -69,7 +69,7 @@ fn create_validates_host_ids_and_emits_create() {
     assert_eq!(categories(&change), ["live_event:create"]);
     assert_eq!(
         change.events[0].stream(),
-        format!("live_event:{}", change.live_event.live_event_id)
+        crate::StreamKey::LiveEvent(change.live_event.live_event_id.clone())
     );
     let create = |ids: Vec<UserId>| {
         LiveEvent::create(

@@ -202,7 +202,12 @@ async fn events_are_published_with_their_documented_names() {
 
     let mut seen = Vec::new();
     while let Ok(event) = bus.try_recv() {
-        assert_eq!(event.stream(), format!("live_event:{id}"));
+        assert_eq!(
+            event.stream(),
+            opencalls_domain::StreamKey::LiveEvent(
+                opencalls_domain::LiveEventId::parse(&id).unwrap()
+            )
+        );
         let payload = event.payload();
         assert_eq!(payload["live_event"]["live_event_id"], id.as_str());
         seen.push(event.category());

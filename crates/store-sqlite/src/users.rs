@@ -1,11 +1,12 @@
 //! `UserStore` on SQLite: the `users` table (extended by migration 4) and `user_tokens`.
 
-use super::SqliteStore;
 use super::rows::{USER_COLUMNS, into_page, page_clause, user_from_row};
-use crate::users::{StoredToken, TokenKind, UserStore, UserUpdate};
-use crate::{Page, PageRequest, StoreError};
+use crate::SqliteStore;
+use crate::error::Error;
 use async_trait::async_trait;
 use opencalls_domain::{Millis, User, UserId};
+use opencalls_store::users::{StoredToken, TokenKind, UserStore, UserUpdate};
+use opencalls_store::{Page, PageRequest, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 #[async_trait]
@@ -159,7 +160,7 @@ impl UserStore for SqliteStore {
     }
 }
 
-fn load_user(conn: &Connection, user_id: &UserId) -> Result<Option<User>, StoreError> {
+fn load_user(conn: &Connection, user_id: &UserId) -> Result<Option<User>, Error> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.user_id = ?1");
     Ok(conn
         .prepare_cached(&sql)?
@@ -167,7 +168,7 @@ fn load_user(conn: &Connection, user_id: &UserId) -> Result<Option<User>, StoreE
         .optional()?)
 }
 
-fn save_user(conn: &Connection, user: &User) -> Result<(), StoreError> {
+fn save_user(conn: &Connection, user: &User) -> Result<(), Error> {
     conn.prepare_cached(
         "UPDATE users SET nickname = ?2, profile_url = ?3, metadata = ?4, is_active = ?5, role = ?6
          WHERE user_id = ?1",

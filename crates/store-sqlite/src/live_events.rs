@@ -4,12 +4,9 @@
 
 mod columns;
 
-use super::SqliteStore;
 use super::rows::{USER_COLUMNS, append_events, ensure_user, into_page, page_clause};
-use crate::{
-    LiveEventQuery, LiveEventStore, LiveEventTransition, Page, PageRequest, ParticipantScope,
-    StoreError,
-};
+use crate::SqliteStore;
+use crate::error::Error;
 use async_trait::async_trait;
 use columns::{
     EVENT_SELECT, HOST_COLUMNS, PARTICIPANT_COLUMNS, event_filter, event_from_row, host_from_row,
@@ -17,6 +14,10 @@ use columns::{
 };
 use opencalls_domain::live_event::LiveEventChange;
 use opencalls_domain::{Host, LiveEvent, LiveEventId, LiveEventParticipant};
+use opencalls_store::{
+    LiveEventQuery, LiveEventStore, LiveEventTransition, Page, PageRequest, ParticipantScope,
+    StoreError,
+};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 #[async_trait]
@@ -148,7 +149,7 @@ impl LiveEventStore for SqliteStore {
     }
 }
 
-fn load_event(conn: &Connection, id: &LiveEventId) -> Result<Option<(i64, LiveEvent)>, StoreError> {
+fn load_event(conn: &Connection, id: &LiveEventId) -> Result<Option<(i64, LiveEvent)>, Error> {
     let sql = format!("{} WHERE e.live_event_id = ?1", *EVENT_SELECT);
     Ok(conn
         .prepare_cached(&sql)?
@@ -162,7 +163,7 @@ fn load_scope(
     seq: i64,
     id: &LiveEventId,
     scope: &ParticipantScope,
-) -> Result<Vec<LiveEventParticipant>, StoreError> {
+) -> Result<Vec<LiveEventParticipant>, Error> {
     let base = format!(
         "SELECT {PARTICIPANT_COLUMNS}, {USER_COLUMNS} FROM live_event_participants p
          JOIN users u ON u.user_id = p.user_id WHERE p.live_event_seq = ?1"
@@ -182,7 +183,7 @@ fn load_scope(
     Ok(rows)
 }
 
-fn save_change(conn: &Connection, seq: i64, change: &LiveEventChange) -> Result<(), StoreError> {
+fn save_change(conn: &Connection, seq: i64, change: &LiveEventChange) -> Result<(), Error> {
     let e = &change.live_event;
     conn.prepare_cached(
         "UPDATE live_events SET state = ?2, set_ready_at = ?3, started_at = ?4, ended_at = ?5,
@@ -213,7 +214,7 @@ fn save_change(conn: &Connection, seq: i64, change: &LiveEventChange) -> Result<
 
 /// Upserts the touched host and participant records, then points the live event at its
 /// present host (after the host rows exist, so the pointer never dangles).
-fn save_records(conn: &Connection, seq: i64, change: &LiveEventChange) -> Result<(), StoreError> {
+fn save_records(conn: &Connection, seq: i64, change: &LiveEventChange) -> Result<(), Error> {
     // Every transition that changes a host lists it in `hosts`, the present one included.
     for host in &change.hosts {
         save_host(conn, seq, host)?;
@@ -227,7 +228,7 @@ fn save_records(conn: &Connection, seq: i64, change: &LiveEventChange) -> Result
     Ok(())
 }
 
-fn save_host(conn: &Connection, seq: i64, h: &Host) -> Result<(), StoreError> {
+fn save_host(conn: &Connection, seq: i64, h: &Host) -> Result<(), Error> {
     ensure_user(conn, &h.user)?;
     conn.prepare_cached(
         "INSERT INTO live_event_hosts (host_id, live_event_seq, client_id, user_id, state, duration, entered_at,
@@ -255,11 +256,7 @@ fn save_host(conn: &Connection, seq: i64, h: &Host) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn save_participant(
-    conn: &Connection,
-    seq: i64,
-    p: &LiveEventParticipant,
-) -> Result<(), StoreError> {
+fn save_participant(conn: &Connection, seq: i64, p: &LiveEventParticipant) -> Result<(), Error> {
     ensure_user(conn, &p.user)?;
     conn.prepare_cached(
         "INSERT INTO live_event_participants (participant_id, live_event_seq, client_id, user_id, state, duration,
@@ -281,7 +278,7 @@ fn save_participant(
     Ok(())
 }
 
-fn list_events(conn: &Connection, query: &LiveEventQuery) -> Result<Page<LiveEvent>, StoreError> {
+fn list_events(conn: &Connection, query: &LiveEventQuery) -> Result<Page<LiveEvent>, Error> {
     let (filter, args) = event_filter(query);
     let (cond, order, limit) = page_clause(&query.page, "e.seq");
     let sql = format!(
@@ -301,6 +298,3 @@ fn list_events(conn: &Connection, query: &LiveEventQuery) -> Result<Page<LiveEve
             .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
     })
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,11 +1,16 @@
-//! The embedded SQLite store.
+//! The embedded SQLite implementation of the `opencalls-store` traits.
 //!
 //! One writer thread owns the only write connection and commits in groups: it takes every
 //! write waiting in its queue, runs each inside its own savepoint (a refused write rolls
 //! back alone), commits once with a full fsync, then acknowledges them all. That makes
 //! durable writes cheap without ever acknowledging one before it is on disk. Reads run on a
 //! small pool of read connections in WAL mode, so they never wait for the writer.
+//!
+//! Errors: every module works in the crate's own `error::Error`; it becomes a
+//! [`StoreError`] once, in the read and write helpers below, where a store call returns.
+#![forbid(unsafe_code)]
 
+mod error;
 mod live_events;
 mod room_cache;
 mod room_listing;
@@ -16,8 +21,9 @@ mod users;
 mod webhooks;
 mod writer;
 
-use crate::StoreError;
+use error::Error;
 use opencalls_domain::RoomId;
+use opencalls_store::StoreError;
 use room_cache::RoomCache;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -79,13 +85,14 @@ impl SqliteStore {
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let cache = self.inner.room_cache.clone();
         self.inner
             .writer
             .submit(f, move || cache.all_written())
             .await
+            .map_err(StoreError::from)
     }
 
     /// Like [`Self::write`] for a write that changes only the room `id` (its row, its
@@ -94,13 +101,14 @@ impl SqliteStore {
     pub(crate) async fn write_room<T, F>(&self, id: RoomId, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let cache = self.inner.room_cache.clone();
         self.inner
             .writer
             .submit(f, move || cache.room_written(&id))
             .await
+            .map_err(StoreError::from)
     }
 
     /// Like [`Self::write`] for a write that changes nothing a cached room shows (live
@@ -109,9 +117,13 @@ impl SqliteStore {
     pub(crate) async fn write_outside_rooms<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
-        self.inner.writer.submit(f, || {}).await
+        self.inner
+            .writer
+            .submit(f, || {})
+            .await
+            .map_err(StoreError::from)
     }
 
     pub(crate) fn room_cache(&self) -> &RoomCache {
@@ -126,7 +138,7 @@ impl SqliteStore {
     /// mode, so this does not block on locks.
     pub(crate) async fn read_point<T, F>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&Connection) -> Result<T, StoreError>,
+        F: FnOnce(&Connection) -> Result<T, Error>,
     {
         let _permit = self
             .inner
@@ -149,14 +161,14 @@ impl SqliteStore {
         if readers.len() < READ_POOL_SIZE {
             readers.push(conn);
         }
-        result
+        Ok(result?)
     }
 
     /// Runs `f` on a read connection on the blocking pool.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let inner = self.inner.clone();
         // Owned and moved into the task: a cancelled caller can't free the connection early.
@@ -164,7 +176,7 @@ impl SqliteStore {
             .acquire_owned()
             .await
             .map_err(|_| StoreError::Closed)?;
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
             let conn = match pooled {
                 Some(conn) => conn,
@@ -179,11 +191,12 @@ impl SqliteStore {
             result
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?;
+        Ok(result?)
     }
 }
 
-fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, Error> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {

@@ -1,17 +1,18 @@
 //! `RoomStore` on SQLite: rooms, their participants and the outbox rows of their events.
 
-use super::SqliteStore;
 use super::room_listing::list_rooms;
 use super::rows::{
     USER_COLUMNS, append_events, corrupt, ensure_user, into_page, page_clause, user_from_row,
 };
-use crate::{Page, PageRequest, RoomQuery, RoomStore, RoomTransition, StoreError};
+use crate::SqliteStore;
+use crate::error::Error;
 use async_trait::async_trait;
 use opencalls_domain::room::RoomChange;
 use opencalls_domain::{
     ClientId, CustomItems, Participant, ParticipantId, ParticipantState, Room, RoomId, RoomState,
     RoomType,
 };
+use opencalls_store::{Page, PageRequest, RoomQuery, RoomStore, RoomTransition, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use std::collections::HashMap;
 
@@ -123,10 +124,7 @@ impl RoomStore for SqliteStore {
 }
 
 /// The room row (without participants) with its `seq` and whether anyone is in it.
-fn load_room_row(
-    conn: &Connection,
-    room_id: &RoomId,
-) -> Result<Option<(i64, Room, bool)>, StoreError> {
+fn load_room_row(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room, bool)>, Error> {
     let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE room_id = ?1");
     Ok(conn
         .prepare_cached(&sql)?
@@ -134,7 +132,7 @@ fn load_room_row(
         .optional()?)
 }
 
-fn load_room(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, StoreError> {
+fn load_room(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>, Error> {
     let Some((seq, mut room, occupied)) = load_room_row(conn, room_id)? else {
         return Ok(None);
     };
@@ -149,7 +147,7 @@ fn load_room(conn: &Connection, room_id: &RoomId) -> Result<Option<(i64, Room)>,
 pub(super) fn current_participants(
     conn: &Connection,
     rooms: &[(i64, RoomId)],
-) -> Result<HashMap<i64, Vec<Participant>>, StoreError> {
+) -> Result<HashMap<i64, Vec<Participant>>, Error> {
     let mut result: HashMap<i64, Vec<Participant>> = HashMap::new();
     if rooms.is_empty() {
         return Ok(result);
@@ -175,7 +173,7 @@ pub(super) fn current_participants(
     Ok(result)
 }
 
-fn save_change(conn: &Connection, seq: i64, change: &RoomChange) -> Result<(), StoreError> {
+fn save_change(conn: &Connection, seq: i64, change: &RoomChange) -> Result<(), Error> {
     let room = &change.room;
     conn.prepare_cached(
         "UPDATE rooms SET state = ?2, updated_at = ?3, deleted_by = ?4, participant_count = ?5,
@@ -196,7 +194,7 @@ fn save_change(conn: &Connection, seq: i64, change: &RoomChange) -> Result<(), S
     append_events(conn, &change.events)
 }
 
-fn save_participant(conn: &Connection, room_seq: i64, p: &Participant) -> Result<(), StoreError> {
+fn save_participant(conn: &Connection, room_seq: i64, p: &Participant) -> Result<(), Error> {
     ensure_user(conn, &p.user)?;
     conn.prepare_cached(
         "INSERT INTO room_participants (participant_id, room_seq, client_id, user_id, state, entered_at, updated_at,

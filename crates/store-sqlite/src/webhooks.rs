@@ -4,15 +4,17 @@
 //! settings and changing the settings are serialized: an event is always judged by the
 //! settings in force when it was committed.
 
-use super::SqliteStore;
-use super::rows::{into_page, page_clause};
-use crate::webhooks::{
-    AttemptOutcome, Delivery, DeliveryStatus, NextStep, WebhookSettings, WebhookSettingsUpdate,
-};
-use crate::{Page, PageRequest, StoreError, WebhookStore};
+use crate::SqliteStore;
+use crate::error::Error;
+use crate::rows::{into_page, page_clause, stream_from_column};
 use async_trait::async_trait;
 use opencalls_domain::Millis;
 use opencalls_domain::webhook_categories::subscribed;
+use opencalls_store::webhooks::{
+    AttemptOutcome, Delivery, DeliveryId, DeliveryStatus, NextStep, WebhookSettings,
+    WebhookSettingsUpdate,
+};
+use opencalls_store::{Page, PageRequest, StoreError, WebhookStore};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 /// Outbox rows judged per transaction when settings change (the rest follow in the worker).
@@ -166,7 +168,7 @@ impl WebhookStore for SqliteStore {
 const HEAD: &str = "NOT EXISTS (SELECT 1 FROM webhook_deliveries e
      WHERE e.status = 'pending' AND e.stream = d.stream AND e.seq < d.seq)";
 
-fn load_settings(conn: &Connection) -> Result<WebhookSettings, StoreError> {
+fn load_settings(conn: &Connection) -> Result<WebhookSettings, Error> {
     let row = conn
         .prepare_cached("SELECT enabled, url, enabled_events FROM webhook_settings WHERE id = 1")?
         .query_row([], |r| {
@@ -189,7 +191,7 @@ fn load_settings(conn: &Connection) -> Result<WebhookSettings, StoreError> {
 
 /// Judges up to `limit` new outbox rows against the current settings, queueing the
 /// subscribed ones; returns how many rows it judged.
-fn enqueue(conn: &Connection, limit: usize, now: Millis) -> Result<usize, StoreError> {
+fn enqueue(conn: &Connection, limit: usize, now: Millis) -> Result<usize, Error> {
     let cursor: i64 = conn
         .prepare_cached("SELECT outbox_seq FROM webhook_state WHERE id = 1")?
         .query_row([], |r| r.get(0))?;
@@ -230,11 +232,13 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     let status = DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed);
     let next_attempt_at: i64 = row.get(9)?;
     let seq: i64 = row.get(0)?;
-    let install_id: String = row.get(1)?;
     Ok(Delivery {
         seq,
-        delivery_id: format!("{install_id}-{seq}"),
-        stream: row.get(2)?,
+        delivery_id: DeliveryId {
+            installation: row.get(1)?,
+            seq,
+        },
+        stream: stream_from_column(row, 2)?,
         category: row.get(3)?,
         occurred_at: row.get(4)?,
         payload: row.get(5)?,

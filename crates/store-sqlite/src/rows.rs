@@ -1,7 +1,8 @@
 //! Mapping between SQLite rows and domain values, shared by the per-resource modules.
 
-use crate::{Cursor, Direction, Page, PageRequest, StoreError};
-use opencalls_domain::{Event, User, UserId};
+use crate::error::Error;
+use opencalls_domain::{Event, StreamKey, User, UserId};
+use opencalls_store::{Cursor, Direction, Page, PageRequest};
 use rusqlite::{Connection, Row, params};
 use std::collections::BTreeMap;
 
@@ -23,7 +24,7 @@ pub(crate) fn user_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<User> 
 
 /// Makes sure a user row exists for a user seen in a participant (first sight wins; the
 /// users API owns later changes).
-pub(crate) fn ensure_user(conn: &Connection, user: &User) -> Result<(), StoreError> {
+pub(crate) fn ensure_user(conn: &Connection, user: &User) -> Result<(), Error> {
     let metadata = serde_json::to_string(&user.metadata)?;
     conn.prepare_cached(
         "INSERT INTO users (user_id, nickname, profile_url, metadata, is_active, role)
@@ -41,20 +42,31 @@ pub(crate) fn ensure_user(conn: &Connection, user: &User) -> Result<(), StoreErr
 }
 
 /// Appends events to the outbox (call inside the write transaction of their change).
-pub(crate) fn append_events(conn: &Connection, events: &[Event]) -> Result<(), StoreError> {
+pub(crate) fn append_events(conn: &Connection, events: &[Event]) -> Result<(), Error> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO outbox (stream, category, occurred_at, payload) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for event in events {
         let payload = serde_json::to_string(&event.payload())?;
         stmt.execute(params![
-            event.stream(),
+            stream_to_column(&event.stream()),
             event.category(),
             event.occurred_at,
             payload
         ])?;
     }
     Ok(())
+}
+
+/// The `stream` column of `outbox` and `webhook_deliveries`: the key's text form.
+pub(crate) fn stream_to_column(stream: &StreamKey) -> String {
+    stream.encode()
+}
+
+/// Reads a `stream` column written by [`stream_to_column`].
+pub(crate) fn stream_from_column(row: &Row<'_>, at: usize) -> rusqlite::Result<StreamKey> {
+    let raw: String = row.get(at)?;
+    StreamKey::decode(&raw).ok_or_else(|| corrupt(at, "stream"))
 }
 
 /// SQL pieces for keyset pagination on a `seq` column: the extra condition, the order and
@@ -80,8 +92,8 @@ pub(crate) fn page_clause(page: &PageRequest, seq_column: &str) -> (String, &'st
 pub(crate) fn into_page<T>(
     page: &PageRequest,
     mut rows: Vec<(i64, T)>,
-    has_newer: impl FnOnce(i64) -> Result<bool, StoreError>,
-) -> Result<Page<T>, StoreError> {
+    has_newer: impl FnOnce(i64) -> Result<bool, Error>,
+) -> Result<Page<T>, Error> {
     let backwards = matches!(
         page.cursor,
         Some(Cursor {

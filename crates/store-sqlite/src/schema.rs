@@ -2,7 +2,7 @@
 //!
 //! Invariant: a migration once released is never edited; changes are new migrations.
 
-use crate::StoreError;
+use crate::error::Error;
 use rusqlite::Connection;
 
 /// `(version, SQL)`, ascending. Versions are never reused.
@@ -195,7 +195,7 @@ CREATE TABLE user_tokens (
 CREATE INDEX user_tokens_by_user ON user_tokens (user_id, kind);
 "#;
 
-pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
     // Apply every migration not recorded yet (not only those above the highest applied),
     // so a database made by a build that lacked one still gets it.

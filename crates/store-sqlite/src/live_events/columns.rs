@@ -1,11 +1,11 @@
 //! Column lists, row mapping and listing filters of the live-event tables.
 
-use crate::LiveEventQuery;
-use crate::sqlite::rows::{Filter, USER_COLUMNS, corrupt, user_from_row};
+use crate::rows::{Filter, USER_COLUMNS, corrupt, user_from_row};
 use opencalls_domain::{
     ClientId, CustomItems, Host, HostId, HostState, HostType, LiveEvent, LiveEventId,
     LiveEventParticipant, LiveEventState, LiveParticipantState, ParticipantId, UserId,
 };
+use opencalls_store::LiveEventQuery;
 use rusqlite::Row;
 use rusqlite::types::Value;
 use std::sync::LazyLock;

@@ -4,7 +4,8 @@
 //! committed; a job that fails is rolled back to its own savepoint and does not affect the
 //! other jobs of its group.
 
-use crate::StoreError;
+use crate::error::Error;
+use opencalls_store::StoreError;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -13,7 +14,7 @@ const MAX_GROUP: usize = 512;
 /// Writes waiting for the writer before submitters are slowed down (back-pressure).
 const QUEUE_LIMIT: usize = 4096;
 
-type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type Finish = Box<dyn FnOnce(Result<(), Error>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
 
 pub(crate) struct Writer {
@@ -21,7 +22,7 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(conn: Connection) -> Result<Self, StoreError> {
+    pub(crate) fn start(conn: Connection) -> Result<Self, Error> {
         let (jobs, queue) = mpsc::channel(QUEUE_LIMIT);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -33,10 +34,10 @@ impl Writer {
     /// Runs `f` in the next group; `committed` runs on the writer thread once the group's
     /// commit has finished (whatever its outcome), before the caller is answered, even if
     /// the caller stopped waiting.
-    pub(crate) async fn submit<T, F, C>(&self, f: F, committed: C) -> Result<T, StoreError>
+    pub(crate) async fn submit<T, F, C>(&self, f: F, committed: C) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
         C: FnOnce() + Send + 'static,
     {
         let (reply, result) = oneshot::channel();
@@ -52,20 +53,20 @@ impl Writer {
     }
 }
 
-fn run_job<T, F>(conn: &Connection, f: F, reply: oneshot::Sender<Result<T, StoreError>>) -> Finish
+fn run_job<T, F>(conn: &Connection, f: F, reply: oneshot::Sender<Result<T, Error>>) -> Finish
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T, StoreError>,
+    F: FnOnce(&Connection) -> Result<T, Error>,
 {
     if let Err(e) = conn.execute_batch("SAVEPOINT job") {
-        let err = StoreError::from(e);
+        let err = Error::from(e);
         return Box::new(move |_| drop(reply.send(Err(err))));
     }
     match f(conn) {
         Ok(value) => match conn.execute_batch("RELEASE job") {
             Ok(()) => Box::new(move |committed| drop(reply.send(committed.map(|()| value)))),
             Err(e) => {
-                let err = StoreError::from(e);
+                let err = Error::from(e);
                 Box::new(move |_| drop(reply.send(Err(err))))
             }
         },
@@ -107,6 +108,10 @@ fn commit_group(conn: &Connection, group: Vec<Job>) {
         e.to_string()
     });
     for finish in finishers {
-        finish(outcome.clone().map_err(StoreError::Backend));
+        finish(
+            outcome
+                .clone()
+                .map_err(|msg| StoreError::Backend(msg).into()),
+        );
     }
 }

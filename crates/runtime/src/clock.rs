@@ -1,4 +1,4 @@
-//! The one source of "now" for the services, injectable so tests control time.
+//! The one source of "now" for services and workers, injectable so tests control time.
 
 use opencalls_domain::Millis;
 use std::time::{SystemTime, UNIX_EPOCH};

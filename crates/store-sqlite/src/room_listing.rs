@@ -5,12 +5,13 @@
 
 use super::rooms::{ROOM_COLUMNS, current_participants, room_from_row};
 use super::rows::{Filter, into_page, page_clause};
-use crate::{Page, RoomQuery, StoreError};
+use crate::error::Error;
 use opencalls_domain::{Room, RoomId};
+use opencalls_store::{Page, RoomQuery};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
-pub(super) fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, StoreError> {
+pub(super) fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, Error> {
     let (filter, args) = room_filter(query);
     let access = Access::choose(conn, query)?;
     let sql = listing_sql(query, access, &filter);
@@ -86,7 +87,7 @@ enum Access {
 }
 
 impl Access {
-    fn choose(conn: &Connection, query: &RoomQuery) -> Result<Self, StoreError> {
+    fn choose(conn: &Connection, query: &RoomQuery) -> Result<Self, Error> {
         if !query.room_ids.is_empty() {
             return Ok(Self::RoomIds);
         }
@@ -146,9 +147,9 @@ fn room_filter(query: &RoomQuery) -> (String, Vec<Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sqlite::SqliteStore;
-    use crate::{Cursor, Direction, PageRequest};
+    use crate::SqliteStore;
     use opencalls_domain::{RoomState, RoomType};
+    use opencalls_store::{Cursor, Direction, PageRequest};
 
     /// Every access path is backed by an index: no plan step scans a table or an index
     /// whole, and only the bounded cases (≤ 10 room ids, several creators, a date window
