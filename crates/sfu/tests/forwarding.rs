@@ -6,15 +6,11 @@
 mod common;
 
 use common::*;
-use opencalls_sfu::{Kind, Policy, Role, SfuEvent};
+use opencalls_sfu::{Kind, Policy, Role, SfuConfig, SfuEvent};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_group_peers_receive_each_others_audio_and_video() {
-    let h = Harness::default();
-    h.sfu
-        .create_group(gid("room"), Policy::Video)
-        .await
-        .unwrap();
+    let h = Harness::with_group(SfuConfig::default(), "room", Policy::Video).await;
     let mut peers = Vec::new();
     for tag in 1..=3u32 {
         let peer = h

@@ -20,11 +20,7 @@ async fn lost_transport_and_never_connected_peers_are_removed() {
         connect_timeout: Duration::from_millis(800),
         ..SfuConfig::default()
     };
-    let h = Harness::start(config);
-    h.sfu
-        .create_group(gid("room"), Policy::Video)
-        .await
-        .unwrap();
+    let h = Harness::with_group(config, "room", Policy::Video).await;
     // An offer whose peer never sends a STUN request times out (while the others run).
     let (_silent, offer) = MediaPeer::new(publisher(3, 1), LOCALHOST).await.unwrap();
     let request = AddPeer {
@@ -35,15 +31,7 @@ async fn lost_transport_and_never_connected_peers_are_removed() {
         replaces: None,
     };
     h.sfu.add_peer(request).await.unwrap();
-    let a = h
-        .join("room", "a", Role::Participant, publisher(1, 1))
-        .await
-        .unwrap();
-    let b = h
-        .join("room", "b", Role::Participant, publisher(2, 1))
-        .await
-        .unwrap();
-    wait_stats("b receives a", &b, |s| s.from_source(1).audio_frames >= 10).await;
+    let (a, b) = h.join_pair("room").await;
     h.wait_event(
         "a connected",
         |e| matches!(e, SfuEvent::PeerConnected { peer, .. } if *peer == pid("a")),
@@ -140,20 +128,8 @@ async fn bad_commands_are_refused_and_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stray_and_malformed_datagrams_are_dropped_and_change_nothing() {
-    let h = Harness::default();
-    h.sfu
-        .create_group(gid("room"), Policy::Video)
-        .await
-        .unwrap();
-    let a = h
-        .join("room", "a", Role::Participant, publisher(1, 1))
-        .await
-        .unwrap();
-    let b = h
-        .join("room", "b", Role::Participant, publisher(2, 1))
-        .await
-        .unwrap();
-    wait_stats("b receives a", &b, |s| s.from_source(1).audio_frames >= 10).await;
+    let h = Harness::with_group(SfuConfig::default(), "room", Policy::Video).await;
+    let (a, b) = h.join_pair("room").await;
 
     let stray = tokio::net::UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
     let target = h.sfu.local_addr();

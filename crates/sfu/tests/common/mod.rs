@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle, PeerStats};
 use opencalls_sfu::{
-    AddPeer, GroupId, PeerId, Role, Sfu, SfuConfig, SfuError, SfuEvent, SfuHandle,
+    AddPeer, GroupId, PeerId, Policy, Role, Sfu, SfuConfig, SfuError, SfuEvent, SfuHandle,
 };
 
 pub const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -35,6 +35,28 @@ impl Harness {
 
     pub fn default() -> Harness {
         Harness::start(SfuConfig::default())
+    }
+
+    /// Starts an SFU with `config` and creates one group in it.
+    pub async fn with_group(config: SfuConfig, group: &str, policy: Policy) -> Harness {
+        let h = Harness::start(config);
+        h.sfu.create_group(gid(group), policy).await.unwrap();
+        h
+    }
+
+    /// Joins publishers `a` (tag 1) and `b` (tag 2), one receive slot of each kind, to
+    /// `group` and waits until b receives a's audio.
+    pub async fn join_pair(&self, group: &str) -> (PeerHandle, PeerHandle) {
+        let a = self
+            .join(group, "a", Role::Participant, publisher(1, 1))
+            .await
+            .unwrap();
+        let b = self
+            .join(group, "b", Role::Participant, publisher(2, 1))
+            .await
+            .unwrap();
+        wait_stats("b receives a", &b, |s| s.from_source(1).audio_frames >= 10).await;
+        (a, b)
     }
 
     /// Offers, gets the answer and starts the media peer.

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::client::ClientConfig;
-use super::{Net, WINDOW, pid};
-use crate::api::{KeyframeCause, Kind, Policy, Role, SfuEvent};
+use super::{Net, WINDOW, pid, video_pair};
+use crate::api::{KeyframeCause, Kind, Role, SfuEvent};
 use crate::config::KEYFRAME_REQUEST_INTERVAL;
 
 fn requests(net: &Net, from: usize, cause: KeyframeCause) -> usize {
@@ -18,29 +18,9 @@ fn requests(net: &Net, from: usize, cause: KeyframeCause) -> usize {
         .count()
 }
 
-fn pair() -> Net {
-    let mut net = Net::with_group("room", Policy::Video);
-    net.join(
-        "room",
-        "a",
-        Role::Participant,
-        ClientConfig::publisher(1, 1),
-    )
-    .unwrap();
-    net.join(
-        "room",
-        "b",
-        Role::Participant,
-        ClientConfig::publisher(2, 1),
-    )
-    .unwrap();
-    net.run_for(WINDOW);
-    net
-}
-
 #[test]
 fn a_late_subscriber_starts_on_a_keyframe() {
-    let mut net = pair();
+    let mut net = video_pair();
     let mark = net.events.len();
     let sent = net.client("a").keyframes_sent;
     net.join("room", "c", Role::Viewer, ClientConfig::viewer(3))
@@ -58,7 +38,7 @@ fn a_late_subscriber_starts_on_a_keyframe() {
 
 #[test]
 fn subscriber_plis_reach_the_publisher_at_most_once_per_interval() {
-    let mut net = pair();
+    let mut net = video_pair();
     // Past the join-time requests' pacing window.
     net.run_for(KEYFRAME_REQUEST_INTERVAL);
     let mark = net.events.len();
@@ -83,30 +63,18 @@ fn subscriber_plis_reach_the_publisher_at_most_once_per_interval() {
 
 #[test]
 fn resuming_twice_within_the_interval_asks_once() {
-    let mut net = pair();
+    let mut net = video_pair();
     net.run_for(KEYFRAME_REQUEST_INTERVAL);
     let mark = net.events.len();
     for _ in 0..2 {
-        let now = net.now;
-        net.core
-            .set_paused(now, &pid("a"), Kind::Video, true)
-            .unwrap();
-        net.core
-            .set_paused(now, &pid("a"), Kind::Video, false)
-            .unwrap();
+        net.pause_and_resume("a", Kind::Video);
         net.run_for(KEYFRAME_REQUEST_INTERVAL / 3);
     }
     assert_eq!(requests(&net, mark, KeyframeCause::Resumed), 1);
     // The slots held by the throttled resume ask again (as `NewSubscriber`) once the
     // interval ends; the pacing is per track whatever the cause, so wait that out too.
     net.run_for(KEYFRAME_REQUEST_INTERVAL * 2);
-    let now = net.now;
-    net.core
-        .set_paused(now, &pid("a"), Kind::Video, true)
-        .unwrap();
-    net.core
-        .set_paused(now, &pid("a"), Kind::Video, false)
-        .unwrap();
+    net.pause_and_resume("a", Kind::Video);
     net.pump();
     assert_eq!(
         requests(&net, mark, KeyframeCause::Resumed),

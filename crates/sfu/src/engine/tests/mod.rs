@@ -54,9 +54,30 @@ impl Net {
 
     /// A core with default settings and one group.
     pub fn with_group(group: &str, policy: Policy) -> Net {
-        let mut net = Net::new(SfuConfig::default());
+        Net::with_config_and_group(SfuConfig::default(), group, policy)
+    }
+
+    /// A core with `cfg` and one group.
+    pub fn with_config_and_group(cfg: SfuConfig, group: &str, policy: Policy) -> Net {
+        let mut net = Net::new(cfg);
         net.core.create_group(gid(group), policy).expect("group");
         net
+    }
+
+    /// Joins `names` to `group` as participants publishing audio and video, tagged 1, 2, …
+    /// in order, each with `slots` receive slots of each kind.
+    pub fn join_publishers(&mut self, group: &str, names: &[&str], slots: usize) {
+        for (tag, name) in (1..).zip(names) {
+            let cfg = ClientConfig::publisher(tag, slots);
+            self.join(group, name, Role::Participant, cfg).unwrap();
+        }
+    }
+
+    /// Joins publishers `a` (tag 1) and `b` (tag 2), one receive slot of each kind, to
+    /// `group` and lets their media flow for a `WINDOW`.
+    pub fn join_pair(&mut self, group: &str) {
+        self.join_publishers(group, &["a", "b"], 1);
+        self.run_for(WINDOW);
     }
 
     /// Creates a client, has the core accept its offer and the client the answer.
@@ -176,6 +197,23 @@ impl Net {
         }
     }
 
+    /// Pauses or resumes `peer`'s `kind` track now.
+    pub fn set_paused(&mut self, peer: &str, kind: Kind, paused: bool) {
+        let now = self.now;
+        self.core.set_paused(now, &pid(peer), kind, paused).unwrap();
+    }
+
+    /// Pauses `peer`'s `kind` track and resumes it at once.
+    pub fn pause_and_resume(&mut self, peer: &str, kind: Kind) {
+        self.set_paused(peer, kind, true);
+        self.set_paused(peer, kind, false);
+    }
+
+    /// How many events match `pred`.
+    pub fn count(&self, pred: impl Fn(&SfuEvent) -> bool) -> usize {
+        self.events.iter().filter(|e| pred(e)).count()
+    }
+
     /// The events matching `pred`, in order.
     pub fn events_where(&self, pred: impl Fn(&SfuEvent) -> bool) -> Vec<&SfuEvent> {
         self.events.iter().filter(|e| pred(e)).collect()
@@ -211,6 +249,14 @@ impl Net {
             .iter()
             .any(|e| matches!(e, SfuEvent::PeerConnected { peer, .. } if *peer == id))
     }
+}
+
+/// A video group `room` with publishers `a` and `b` exchanging media for a `WINDOW`
+/// (`Net::join_pair`).
+pub fn video_pair() -> Net {
+    let mut net = Net::with_group("room", Policy::Video);
+    net.join_pair("room");
+    net
 }
 
 pub fn gid(s: &str) -> GroupId {

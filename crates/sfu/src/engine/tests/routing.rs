@@ -1,17 +1,13 @@
 //! Who receives whose media: video groups, subscriptions, pause/resume and live forwarding.
 
 use super::client::ClientConfig;
-use super::{Net, WINDOW, gid, pid};
+use super::{Net, WINDOW, gid, pid, video_pair};
 use crate::api::{KeyframeCause, Kind, Policy, Role, SfuEvent, Subscriptions};
 
 #[test]
 fn video_group_peers_receive_each_other_and_never_themselves() {
     let mut net = Net::with_group("room", Policy::Video);
-    for tag in 1..=3 {
-        let cfg = ClientConfig::publisher(tag, 2);
-        net.join("room", &format!("p{tag}"), Role::Participant, cfg)
-            .unwrap();
-    }
+    net.join_publishers("room", &["p1", "p2", "p3"], 2);
     net.run_for(WINDOW * 2);
     for tag in 1..=3u32 {
         let me = net.client(&format!("p{tag}"));
@@ -49,10 +45,7 @@ fn video_group_peers_receive_each_other_and_never_themselves() {
 #[test]
 fn subscriptions_limit_whose_tracks_a_peer_receives() {
     let mut net = Net::with_group("room", Policy::Video);
-    for (name, tag) in [("a", 1), ("b", 2), ("c", 3)] {
-        let cfg = ClientConfig::publisher(tag, 2);
-        net.join("room", name, Role::Participant, cfg).unwrap();
-    }
+    net.join_publishers("room", &["a", "b", "c"], 2);
     net.run_for(WINDOW);
     assert!(net.client("a").from(2).audio > 0 && net.client("a").from(3).audio > 0);
     net.core
@@ -68,25 +61,8 @@ fn subscriptions_limit_whose_tracks_a_peer_receives() {
 
 #[test]
 fn pausing_video_stops_it_and_resuming_restarts_it_from_a_keyframe() {
-    let mut net = Net::with_group("room", Policy::Video);
-    net.join(
-        "room",
-        "a",
-        Role::Participant,
-        ClientConfig::publisher(1, 1),
-    )
-    .unwrap();
-    net.join(
-        "room",
-        "b",
-        Role::Participant,
-        ClientConfig::publisher(2, 1),
-    )
-    .unwrap();
-    net.run_for(WINDOW);
-    net.core
-        .set_paused(net.now, &pid("a"), Kind::Video, true)
-        .unwrap();
+    let mut net = video_pair();
+    net.set_paused("a", Kind::Video, true);
     let paused = net.client("b").from(1);
     net.run_for(WINDOW);
     let during = net.client("b").from(1);
@@ -94,9 +70,7 @@ fn pausing_video_stops_it_and_resuming_restarts_it_from_a_keyframe() {
     assert!(during.audio >= paused.audio + 10, "audio keeps flowing");
 
     let requests = net.client("a").keyframe_requests;
-    net.core
-        .set_paused(net.now, &pid("a"), Kind::Video, false)
-        .unwrap();
+    net.set_paused("a", Kind::Video, false);
     net.run_for(WINDOW);
     let after = net.client("b").from(1);
     assert!(after.video >= during.video + 3, "video flows again");
@@ -169,22 +143,7 @@ fn live_group_forwards_the_host_only_while_enabled() {
 
 #[test]
 fn stray_and_malformed_datagrams_are_dropped_and_change_nothing() {
-    let mut net = Net::with_group("room", Policy::Video);
-    net.join(
-        "room",
-        "a",
-        Role::Participant,
-        ClientConfig::publisher(1, 1),
-    )
-    .unwrap();
-    net.join(
-        "room",
-        "b",
-        Role::Participant,
-        ClientConfig::publisher(2, 1),
-    )
-    .unwrap();
-    net.run_for(WINDOW);
+    let mut net = video_pair();
     let stranger = std::net::SocketAddr::from(([192, 0, 2, 1], 9));
     let to = net.core.local_addr();
     let mut fake_stun = vec![0x00, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xA4, 0x42];

@@ -9,10 +9,7 @@ use crate::api::{DisconnectReason, Kind, Policy, Role, SfuError};
 /// Publishers a, b, c (tags 1-3) and a viewer with two slots of each kind (tag 9).
 fn crowded() -> Net {
     let mut net = Net::with_group("room", Policy::Video);
-    for (name, tag) in [("a", 1), ("b", 2), ("c", 3)] {
-        let cfg = ClientConfig::publisher(tag, 0);
-        net.join("room", name, Role::Participant, cfg).unwrap();
-    }
+    net.join_publishers("room", &["a", "b", "c"], 0);
     let viewer = ClientConfig {
         audio_slots: 2,
         video_slots: 2,

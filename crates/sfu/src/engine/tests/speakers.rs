@@ -100,9 +100,7 @@ fn video_is_refused_in_an_audio_only_group() {
 fn a_paused_speaker_gives_its_place_and_slot_to_the_next_loudest() {
     let mut net = talk();
     let mark = net.events.len();
-    net.core
-        .set_paused(net.now, &pid("s1"), Kind::Audio, true)
-        .unwrap();
+    net.set_paused("s1", Kind::Audio, true);
     net.run_until("s4 replaces s1", Duration::from_secs(1), |n| {
         speaker_sets(n).last().unwrap() == &["s2", "s3", "s4"]
     });
@@ -121,10 +119,7 @@ fn a_paused_speaker_gives_its_place_and_slot_to_the_next_loudest() {
 fn audio_levels_are_reported_every_speaker_interval() {
     let cfg = SfuConfig::default();
     let interval = cfg.speaker_interval;
-    let mut net = Net::new(cfg);
-    net.core
-        .create_group(super::gid("room"), Policy::Video)
-        .unwrap();
+    let mut net = Net::with_config_and_group(cfg, "room", Policy::Video);
     net.join(
         "room",
         "a",

@@ -4,14 +4,25 @@
 use std::time::Duration;
 
 use super::client::ClientConfig;
-use super::{Net, WINDOW, gid, pid};
+use super::{Net, WINDOW, pid};
 use crate::api::{DisconnectReason, Kind, Policy, Role, SfuEvent};
 use crate::config::SfuConfig;
 
 fn net(cfg: SfuConfig) -> Net {
-    let mut net = Net::new(cfg);
-    net.core.create_group(gid("room"), Policy::Video).unwrap();
-    net
+    Net::with_config_and_group(cfg, "room", Policy::Video)
+}
+
+/// How many audio `MediaStarted` (or, if `stopped`, `MediaStopped`) events `net` saw.
+fn audio_events(net: &Net, stopped: bool) -> usize {
+    net.count(|e| match e {
+        SfuEvent::MediaStarted {
+            kind: Kind::Audio, ..
+        } => !stopped,
+        SfuEvent::MediaStopped {
+            kind: Kind::Audio, ..
+        } => stopped,
+        _ => false,
+    })
 }
 
 #[test]
@@ -46,21 +57,7 @@ fn a_vanished_client_is_removed_as_transport_lost() {
     };
     let (timeout, tick) = (cfg.transport_timeout, cfg.housekeeping_interval);
     let mut net = net(cfg);
-    net.join(
-        "room",
-        "a",
-        Role::Participant,
-        ClientConfig::publisher(1, 1),
-    )
-    .unwrap();
-    net.join(
-        "room",
-        "b",
-        Role::Participant,
-        ClientConfig::publisher(2, 1),
-    )
-    .unwrap();
-    net.run_for(WINDOW);
+    net.join_pair("room");
     assert!(net.connected("a") && net.client("b").from(1).audio > 0);
     let mark = net.events.len();
     // The client vanishes without a goodbye: only the silence tells.
@@ -101,30 +98,8 @@ fn a_silent_track_is_reported_stopped_and_started_again() {
     )
     .unwrap();
     net.run_for(WINDOW);
-    let started = |n: &Net| {
-        n.events_where(|e| {
-            matches!(
-                e,
-                SfuEvent::MediaStarted {
-                    kind: Kind::Audio,
-                    ..
-                }
-            )
-        })
-        .len()
-    };
-    let stopped = |n: &Net| {
-        n.events_where(|e| {
-            matches!(
-                e,
-                SfuEvent::MediaStopped {
-                    kind: Kind::Audio,
-                    ..
-                }
-            )
-        })
-        .len()
-    };
+    let started = |n: &Net| audio_events(n, false);
+    let stopped = |n: &Net| audio_events(n, true);
     assert_eq!((started(&net), stopped(&net)), (1, 0));
     let now = net.now;
     net.client_mut("a").set_publishing(false, now);
