@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use opencalls_domain::DomainError;
+use opencalls_service::domain::DomainError;
 use opencalls_service::ServiceError;
 use serde::Serialize;
 

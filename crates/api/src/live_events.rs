@@ -8,7 +8,7 @@ use crate::rooms::PageQuery;
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
-use opencalls_domain::{Host, LiveEvent, LiveEventParticipant};
+use opencalls_service::domain::{Host, LiveEvent, LiveEventParticipant};
 use opencalls_service::{LiveEventList, PageParams};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

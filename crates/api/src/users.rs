@@ -8,7 +8,7 @@ use crate::rooms::PageQuery;
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
-use opencalls_domain::{Millis, User};
+use opencalls_service::domain::{Millis, User};
 use opencalls_service::UserProfile;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@ use crate::extract::{ApiPath, ApiQuery, JsonBody, int_param};
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
-use opencalls_domain::Millis;
+use opencalls_service::domain::Millis;
 use opencalls_service::PageParams;
 use opencalls_service::webhooks::{Delivery, WebhookSettings, WebhookSettingsUpdate};
 use serde::{Deserialize, Serialize};

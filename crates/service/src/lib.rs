@@ -29,6 +29,10 @@ pub use webhooks::WebhookService;
 // re-exported for crates/signal until it imports the runtime crate directly
 pub use opencalls_runtime::{Clock, EventBus, Metrics, OffsetClock, SystemClock};
 
+/// The domain vocabulary (resources, ids, errors) that adapters render, so the HTTP and
+/// protocol edges depend on the services alone.
+pub use opencalls_domain as domain;
+
 use opencalls_domain::Millis;
 use opencalls_runtime as runtime;
 use opencalls_store::Store;

@@ -13,7 +13,7 @@
 //! hosted SDK sets an event ready before starting it). Anything else, including ending twice,
 //! is refused with [`DomainError::LiveEventActionNotAllowed`] and changes nothing.
 //!
-//! Invariants kept by every transition (see [`LiveEvent::settle`]):
+//! Invariants kept by every transition (`LiveEvent::settle`):
 //! - `participant_count` is the number of participants that entered and have not exited,
 //!   `peak_participant_count` is its maximum ever, `cumulative_participant_count` counts every
 //!   entry (the same user on two devices counts twice);
