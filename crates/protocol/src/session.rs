@@ -1,0 +1,23 @@
+//! The session exchange over HTTP (`POST /v1/auth/session`): an access token for a
+//! short-lived session token, which opens the WebSocket.
+
+use opencalls_domain::{Millis, User, UserId};
+use serde::{Deserialize, Serialize};
+
+/// The request body. Both fields are required (400111 names a missing one).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpenSession {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+}
+
+/// The 200 answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionOpened {
+    pub user_id: UserId,
+    pub session_token: String,
+    pub expires_at: Millis,
+    pub user: User,
+}
