@@ -18,6 +18,25 @@ pub struct OpenSession {
 pub struct SessionOpened {
     pub user_id: UserId,
     pub session_token: String,
-    pub expires_at: Millis,
+    pub expires_at: Option<Millis>,
     pub user: User,
+}
+
+/// The body of a refusal over HTTP (the Platform API's error shape): `{"error": true,
+/// "code", "message"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HttpErrorBody {
+    pub error: bool,
+    pub code: crate::ErrorCode,
+    pub message: String,
+}
+
+impl From<crate::WireError> for HttpErrorBody {
+    fn from(err: crate::WireError) -> Self {
+        Self {
+            error: true,
+            code: err.code,
+            message: err.message,
+        }
+    }
 }

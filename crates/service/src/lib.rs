@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod bus;
+pub mod chat;
 mod clock;
 pub mod codes;
 mod error;

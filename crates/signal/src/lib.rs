@@ -9,9 +9,9 @@
 #![forbid(unsafe_code)]
 
 mod connection;
+mod error;
 mod http;
 mod hub;
-pub mod live_protocol;
 mod media;
 pub mod protocol;
 

@@ -17,16 +17,17 @@
 
 mod live;
 
+use crate::error::SignalError;
 use crate::hub::{DeviceKey, Hub};
-use crate::protocol::{self, WireError, code};
+use crate::protocol;
 use opencalls_domain::{Event, EventBody, ParticipantId, RoomId, RoomType};
+use opencalls_protocol::request::MediaOffer;
+use opencalls_protocol::{MediaDisconnectReason, MediaKind, OfferAnswer, RoomEvent};
 use opencalls_service::LiveEventService;
 use opencalls_sfu::{
     AddPeer, DisconnectReason, GroupId, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuEvents,
     SfuHandle,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -45,17 +46,6 @@ impl Default for MediaConfig {
     fn default() -> Self {
         Self { active_speakers: 3 }
     }
-}
-
-/// Parameters of `media.offer`.
-#[derive(Deserialize)]
-pub struct OfferParams {
-    pub room_id: Option<String>,
-    /// For live events, instead of `room_id`: the live event the device has entered.
-    pub live_event_id: Option<String>,
-    /// Optional; when given it must be the caller's own participant in the room.
-    pub participant_id: Option<String>,
-    pub sdp: Option<String>,
 }
 
 struct PeerEntry {
@@ -97,37 +87,10 @@ fn member_of(peer: &PeerId) -> &str {
     peer.0.rsplit_once('/').map_or(peer.0.as_str(), |(m, _)| m)
 }
 
-fn kind_name(kind: Kind) -> &'static str {
+fn media_kind(kind: Kind) -> MediaKind {
     match kind {
-        Kind::Audio => "audio",
-        Kind::Video => "video",
-    }
-}
-
-impl From<SfuError> for WireError {
-    fn from(err: SfuError) -> Self {
-        match err {
-            SfuError::VideoNotAllowed => WireError::invalid(
-                "this room is audio-only: the offer must not contain a video m-line",
-            ),
-            SfuError::InvalidOffer(why) => WireError::invalid(format!("invalid SDP offer: {why}")),
-            // Only live-event participants (viewers) are refused publishing.
-            SfuError::PublishNotAllowed => WireError::new(
-                code::LIVE_EVENT_NOT_ALLOWED_FOR_USER,
-                "this member may not publish media here: offer receive-only m-lines",
-            ),
-            SfuError::HostExists | SfuError::RoleNotAllowed(_) => {
-                WireError::new(code::NOT_AUTHORIZED, err.to_string())
-            }
-            SfuError::LimitReached(what) => {
-                tracing::warn!(what, "media layer limit reached");
-                WireError::new(code::INTERNAL, "the media server is at capacity")
-            }
-            other => {
-                tracing::error!(err = %other, "media layer failure");
-                WireError::new(code::INTERNAL, "internal server error")
-            }
-        }
+        Kind::Audio => MediaKind::Audio,
+        Kind::Video => MediaKind::Video,
     }
 }
 
@@ -163,7 +126,7 @@ impl MediaBridge {
         role: Role,
         offer: String,
         owner: Option<DeviceKey>,
-    ) -> Result<String, WireError> {
+    ) -> Result<String, SfuError> {
         let mut tables = self.tables.lock().await;
         // A re-offer replaces the member's peer inside the SFU, which drops the old one
         // only once the new offer is accepted: a refused re-offer keeps the working one.
@@ -181,7 +144,7 @@ impl MediaBridge {
         if !tables.groups.contains_key(&group) {
             match self.sfu.create_group(group.clone(), policy).await {
                 Ok(()) | Err(SfuError::GroupExists(_)) => {}
-                Err(err) => return Err(err.into()),
+                Err(err) => return Err(err),
             }
             tables.groups.insert(group.clone(), 0);
         }
@@ -214,7 +177,7 @@ impl MediaBridge {
                     tables.groups.remove(&group);
                     let _ = self.sfu.remove_group(group).await;
                 }
-                Err(err.into())
+                Err(err)
             }
         }
     }
@@ -257,7 +220,15 @@ impl MediaBridge {
             EventBody::LiveEvent { live_event, body } => {
                 live::on_event(self, live, live_event, body)
             }
-            _ => {}
+            // Entering, connecting and media changes need no SFU change; a deleted room's
+            // participants each exit first.
+            EventBody::RoomCreated { .. }
+            | EventBody::RoomDeleted { .. }
+            | EventBody::RoomCustomItemsUpdated { .. }
+            | EventBody::RoomCustomItemsDeleted { .. }
+            | EventBody::ParticipantEntered { .. }
+            | EventBody::ParticipantConnected { .. }
+            | EventBody::ParticipantMediaChanged { .. } => {}
         }
     }
 
@@ -301,34 +272,28 @@ impl Tables {
 /// `media.offer {room_id, sdp}` → `{participant_id, sdp}` (the answer).
 pub(crate) async fn offer(
     hub: &Hub,
-    key: &crate::hub::DeviceKey,
-    p: OfferParams,
-) -> Result<Value, WireError> {
-    let bridge = hub
-        .media
-        .get()
-        .ok_or_else(|| WireError::new(code::INTERNAL, "media is not enabled on this server"))?;
+    key: &DeviceKey,
+    p: MediaOffer,
+) -> Result<OfferAnswer, SignalError> {
+    let bridge = hub.media.get().ok_or(SignalError::MediaDisabled)?;
     if p.live_event_id.is_some() {
         return live::offer(hub, key, bridge, p).await;
     }
-    let raw = p.room_id.ok_or_else(|| WireError::missing("room_id"))?;
-    let room_id = RoomId::parse(&raw)
-        .ok_or_else(|| WireError::new(code::NOT_FOUND, "the room was not found"))?;
-    let sdp = p.sdp.ok_or_else(|| WireError::missing("sdp"))?;
+    let raw = p.room_id.ok_or(SignalError::Missing("room_id"))?;
+    let room_id = RoomId::parse(raw.as_str()).ok_or(SignalError::RoomNotFound)?;
+    let sdp = p.sdp.ok_or(SignalError::Missing("sdp"))?;
     let pid = hub
         .seat(key, &room_id, false)
-        .ok_or_else(|| WireError::new(code::NOT_FOUND, "this client is not in the room"))?;
-    if p.participant_id.is_some_and(|given| given != pid.as_str()) {
-        return Err(WireError::invalid(
-            "participant_id is not this client's participant in the room",
-        ));
+        .ok_or(SignalError::NotInRoom)?;
+    if p.participant_id.is_some_and(|given| given != pid) {
+        return Err(SignalError::NotYourParticipant);
     }
     let room = hub.services.rooms.get(room_id.as_str()).await?;
     let me = room
         .current_participants
         .iter()
         .find(|x| x.participant_id == pid)
-        .ok_or_else(|| WireError::new(code::NOT_FOUND, "this client is not in the room"))?;
+        .ok_or(SignalError::NotInRoom)?;
     let (audio, video) = (me.is_audio_on, me.is_video_on);
     let policy = bridge.room_policy(room.room_type);
     let group = room_group(&room_id);
@@ -339,10 +304,7 @@ pub(crate) async fn offer(
     // event may already have passed the bridge, so drop the new peer here.
     if hub.seat(key, &room_id, false).as_ref() != Some(&pid) {
         bridge.remove(pid.as_str()).await;
-        return Err(WireError::new(
-            code::NOT_FOUND,
-            "this client is not in the room",
-        ));
+        return Err(SignalError::NotInRoom);
     }
     bridge
         .set_media(
@@ -351,7 +313,10 @@ pub(crate) async fn offer(
             (!video).then_some(false),
         )
         .await;
-    Ok(json!({ "participant_id": pid, "sdp": answer }))
+    Ok(OfferAnswer::Room {
+        participant_id: pid,
+        sdp: answer,
+    })
 }
 
 /// Consumes the SFU's events until the SFU stops.
@@ -397,21 +362,19 @@ pub(crate) async fn run_events(hub: Arc<Hub>, mut events: SfuEvents) {
                 let Some(entry) = bridge.peer_gone(&peer).await else {
                     continue;
                 };
+                let Some(reason) = client_reason(reason) else {
+                    continue;
+                };
                 if room_of(&group).is_none() {
-                    live::peer_lost(&hub, &group, &peer, entry, reason_name(reason));
+                    live::peer_lost(&hub, &group, &peer, entry, reason);
                     continue;
                 }
-                let data = json!({
-                    "participant_id": member_of(&peer),
-                    "reason": reason_name(reason),
-                });
-                push(
-                    &hub,
-                    &group,
-                    Some(member_of(&peer)),
-                    "media.disconnected",
-                    data,
-                );
+                let participant_id = ParticipantId::from_trusted(member_of(&peer).to_owned());
+                let event = RoomEvent::MediaDisconnected {
+                    participant_id: participant_id.clone(),
+                    reason,
+                };
+                push(&hub, &group, Some(&participant_id), event);
             }
             SfuEvent::TrackRouted {
                 group,
@@ -425,19 +388,29 @@ pub(crate) async fn run_events(hub: Arc<Hub>, mut events: SfuEvents) {
                     live::track_routed(&hub, bridge, &group, &peer, &mid, kind, source).await;
                     continue;
                 }
-                let data = json!({
-                    "mid": mid,
-                    "kind": kind_name(kind),
-                    "participant_id": source.as_ref().map(member_of),
-                });
-                push(&hub, &group, Some(member_of(&peer)), "media.track", data);
+                let to = ParticipantId::from_trusted(member_of(&peer).to_owned());
+                let event = RoomEvent::TrackRouted {
+                    mid,
+                    kind: media_kind(kind),
+                    participant_id: source
+                        .as_ref()
+                        .map(|s| ParticipantId::from_trusted(member_of(s).to_owned())),
+                };
+                push(&hub, &group, Some(&to), event);
             }
             SfuEvent::ActiveSpeakersChanged { group, speakers } => {
-                let ids: Vec<&str> = speakers.iter().map(member_of).collect();
-                let data = json!({ "participant_ids": ids });
-                push(&hub, &group, None, "media.active_speakers", data);
+                let participant_ids = speakers
+                    .iter()
+                    .map(|s| ParticipantId::from_trusted(member_of(s).to_owned()))
+                    .collect();
+                let event = RoomEvent::ActiveSpeakersChanged { participant_ids };
+                push(&hub, &group, None, event);
             }
-            _ => {}
+            // Per-track and level events only matter inside the SFU.
+            SfuEvent::MediaStarted { .. }
+            | SfuEvent::MediaStopped { .. }
+            | SfuEvent::AudioLevel { .. }
+            | SfuEvent::KeyframeRequested { .. } => {}
         }
     }
 }
@@ -451,18 +424,27 @@ fn reason_name(reason: DisconnectReason) -> &'static str {
     }
 }
 
+/// What a client hears of a disconnection; `None` for a peer removed on purpose.
+fn client_reason(reason: DisconnectReason) -> Option<MediaDisconnectReason> {
+    match reason {
+        DisconnectReason::Removed => None,
+        DisconnectReason::ConnectTimeout => Some(MediaDisconnectReason::ConnectTimeout),
+        DisconnectReason::TransportLost => Some(MediaDisconnectReason::TransportLost),
+        DisconnectReason::Failed => Some(MediaDisconnectReason::Failed),
+    }
+}
+
 fn room_of(group: &GroupId) -> Option<RoomId> {
     group.0.strip_prefix("room:").and_then(RoomId::parse)
 }
 
 /// Pushes a `media.*` event to the room's devices (or one participant's device). Live-event
 /// groups have their own routing (`live.rs`).
-fn push(hub: &Hub, group: &GroupId, to: Option<&str>, name: &str, data: Value) {
+fn push(hub: &Hub, group: &GroupId, to: Option<&ParticipantId>, event: RoomEvent) {
     let Some(room_id) = room_of(group) else {
         return;
     };
     let now = hub.services.rooms.now();
-    let text = protocol::event_frame(name, &room_id, now, data);
-    let to = to.map(|m| ParticipantId::from_trusted(m.to_owned()));
-    hub.push(&room_id, to.as_ref(), text);
+    let text = protocol::room_frame(&room_id, now, event);
+    hub.push(&room_id, to, text);
 }

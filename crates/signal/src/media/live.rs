@@ -18,16 +18,18 @@
 //!   does not count: a host may legitimately send nothing on a track for a while (camera
 //!   off, muted encoder), and a dead transport is caught by the transport timeout.
 
-use super::{MediaBridge, OfferParams, PeerEntry, kind_name, live_group, member_of};
+use super::{MediaBridge, PeerEntry, live_group, media_kind, member_of};
+use crate::error::SignalError;
 use crate::hub::live::LiveRole;
 use crate::hub::{DeviceKey, Hub};
-use crate::live_protocol;
-use crate::protocol::{WireError, code};
+use crate::protocol;
 use opencalls_domain::live_event::LiveEventBody;
-use opencalls_domain::{HostId, LiveEvent, LiveEventId, LiveEventState};
+use opencalls_domain::{HostId, LiveEvent, LiveEventId, LiveEventState, ParticipantId};
+use opencalls_protocol::request::MediaOffer;
+use opencalls_protocol::response::MemberRef;
+use opencalls_protocol::{LiveEventEvent, MediaDisconnectReason, OfferAnswer};
 use opencalls_service::LiveEventService;
-use opencalls_sfu::{GroupId, Kind, PeerId, Policy, Role};
-use serde_json::{Value, json};
+use opencalls_sfu::{GroupId, Kind, PeerId, Policy, Role, SfuError};
 use std::sync::Arc;
 
 /// The live event of an SFU group, if it is a live-event group.
@@ -54,7 +56,7 @@ impl MediaBridge {
         role: Role,
         sdp: String,
         forwarding: bool,
-    ) -> Result<String, WireError> {
+    ) -> Result<String, SfuError> {
         let group = live_group(live_event_id);
         let answer = self
             .add(group.clone(), Policy::Live, member, role, sdp, None)
@@ -106,7 +108,7 @@ impl MediaBridge {
         role: Role,
         sdp: String,
         owner: DeviceKey,
-    ) -> Result<String, WireError> {
+    ) -> Result<String, SfuError> {
         let group = live_group(id.as_str());
         let policy = Policy::Live;
         self.add(group, policy, member, role, sdp, Some(owner))
@@ -114,38 +116,32 @@ impl MediaBridge {
     }
 }
 
-fn not_entered() -> WireError {
-    WireError::new(
-        code::LIVE_EVENT_NOT_ENTERED,
-        "this client has not entered the live event",
-    )
-}
-
 /// `media.offer {live_event_id, sdp}` → `{live_event_id, host_id|participant_id, sdp}`.
 pub(super) async fn offer(
     hub: &Hub,
     key: &DeviceKey,
     bridge: &MediaBridge,
-    p: OfferParams,
-) -> Result<Value, WireError> {
+    p: MediaOffer,
+) -> Result<OfferAnswer, SignalError> {
     if p.room_id.is_some() || p.participant_id.is_some() {
-        return Err(WireError::invalid(
-            "a live-event offer takes live_event_id and sdp, not room_id or participant_id",
-        ));
+        return Err(SignalError::MixedOffer);
     }
-    let raw = p.live_event_id.unwrap_or_default();
-    let id = LiveEventId::parse(&raw)
-        .ok_or_else(|| WireError::new(code::NOT_FOUND, "the live event was not found"))?;
-    let sdp = p.sdp.ok_or_else(|| WireError::missing("sdp"))?;
+    let raw = p.live_event_id.ok_or(SignalError::LiveEventNotFound)?;
+    let id = LiveEventId::parse(raw.as_str()).ok_or(SignalError::LiveEventNotFound)?;
+    let sdp = p.sdp.ok_or(SignalError::Missing("sdp"))?;
     let live = &hub.services.live_events;
     let Some(role) = hub.live_seat(key, &id, false) else {
         live.get(id.as_str()).await?; // 400200 for an unknown event
-        return Err(not_entered());
+        return Err(SignalError::NotEntered);
     };
     let before = live.get(id.as_str()).await?; // 400200 once deleted
-    let (member, sfu_role, name) = match &role {
-        LiveRole::Host(host) => (host.to_string(), Role::Host, "host_id"),
-        LiveRole::Participant(pid) => (pid.to_string(), Role::Viewer, "participant_id"),
+    let (member, sfu_role, member_ref) = match &role {
+        LiveRole::Host(host) => (host.to_string(), Role::Host, MemberRef::Host(host.clone())),
+        LiveRole::Participant(pid) => (
+            pid.to_string(),
+            Role::Viewer,
+            MemberRef::Participant(pid.clone()),
+        ),
     };
     let answer = bridge
         .live_offer_from(&id, &member, sfu_role, sdp, key.clone())
@@ -154,7 +150,7 @@ pub(super) async fn offer(
     // may already have passed the bridge, so drop the new peer here.
     if hub.live_seat(key, &id, false).as_ref() != Some(&role) {
         bridge.remove(&member).await;
-        return Err(not_entered());
+        return Err(SignalError::NotEntered);
     }
     bridge.sync_forwarding(live, id.as_str()).await;
     let now = live.get(id.as_str()).await.unwrap_or(before);
@@ -168,7 +164,11 @@ pub(super) async fn offer(
             )
             .await;
     }
-    Ok(json!({ "live_event_id": id, name: member, "sdp": answer }))
+    Ok(OfferAnswer::Live {
+        live_event_id: id,
+        member: member_ref,
+        sdp: answer,
+    })
 }
 
 /// A committed live-event event: state changes switch forwarding, the end frees the group,
@@ -197,7 +197,12 @@ pub(super) fn on_event(
             let member = participant.participant_id.to_string();
             tokio::spawn(async move { bridge.remove(&member).await });
         }
-        _ => {}
+        // No peer exists before an offer, and entering or connecting changes no forwarding.
+        LiveEventBody::Created
+        | LiveEventBody::HostEntered { .. }
+        | LiveEventBody::HostConnected { .. }
+        | LiveEventBody::HostDisconnected { .. }
+        | LiveEventBody::ParticipantEntered { .. } => {}
     }
 }
 
@@ -230,28 +235,28 @@ pub(super) fn peer_lost(
     group: &GroupId,
     peer: &PeerId,
     entry: PeerEntry,
-    reason: &str,
+    reason: MediaDisconnectReason,
 ) {
     let Some(id) = live_of(group) else {
         return;
     };
     let member = member_of(peer).to_owned();
-    let name = if entry.role == Role::Host {
-        let host = HostId::from_trusted(member.clone());
+    let member = if entry.role == Role::Host {
+        let host = HostId::from_trusted(member);
         let live = hub.services.live_events.clone();
-        let id = id.clone();
+        let (id, gone) = (id.clone(), host.clone());
         tokio::spawn(async move {
-            if let Err(err) = live.host_disconnected(id.as_str(), &host).await {
-                tracing::debug!(%id, %host, %err, "host_disconnected");
+            if let Err(err) = live.host_disconnected(id.as_str(), &gone).await {
+                tracing::debug!(%id, host = %gone, %err, "host_disconnected");
             }
         });
-        "host_id"
+        MemberRef::Host(host)
     } else {
-        "participant_id"
+        MemberRef::Participant(ParticipantId::from_trusted(member))
     };
     if let Some(owner) = entry.owner {
-        let data = json!({ name: member, "reason": reason });
-        push(hub, &id, &owner, "media.disconnected", data);
+        let event = LiveEventEvent::MediaDisconnected { member, reason };
+        push(hub, &id, &owner, event);
     }
 }
 
@@ -271,11 +276,15 @@ pub(super) async fn track_routed(
     let Some((_, Some(owner))) = bridge.current(peer).await else {
         return;
     };
-    let data = json!({ "mid": mid, "kind": kind_name(kind), "host_id": source });
-    push(hub, &id, &owner, "media.track", data);
+    let event = LiveEventEvent::TrackRouted {
+        mid: mid.to_owned(),
+        kind: media_kind(kind),
+        host_id: source.map(|s| HostId::from_trusted(s.to_owned())),
+    };
+    push(hub, &id, &owner, event);
 }
 
-fn push(hub: &Hub, id: &LiveEventId, owner: &DeviceKey, name: &str, data: Value) {
-    let text = live_protocol::event_frame(name, id, hub.services.live_events.now(), data);
+fn push(hub: &Hub, id: &LiveEventId, owner: &DeviceKey, event: LiveEventEvent) {
+    let text = protocol::live_frame(id, hub.services.live_events.now(), event);
     hub.live_push(id, owner, text);
 }
