@@ -108,8 +108,10 @@ impl fmt::Display for ErrorCode {
 
 /// A refused request: the spec's code and a human-readable message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[error("{code}: {message}")]
 pub struct WireError {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub code: ErrorCode,
     pub message: String,
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// A media track's kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {
     Audio,
@@ -23,6 +24,7 @@ pub enum MediaKind {
 
 /// Why a member's media transport went away (`media.disconnected`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MediaDisconnectReason {
     /// Nothing received for the transport timeout, or ICE/DTLS closed.
@@ -34,40 +36,63 @@ pub enum MediaDisconnectReason {
 
 /// The events of a room (`room.*`, and `media.*` in a room).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", content = "data")]
 pub enum RoomEvent {
     #[serde(rename = "room.participant_entered")]
-    ParticipantEntered { participant: Box<Participant> },
+    ParticipantEntered {
+        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
+        participant: Box<Participant>,
+    },
     #[serde(rename = "room.participant_connected")]
-    ParticipantConnected { participant: Box<Participant> },
+    ParticipantConnected {
+        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
+        participant: Box<Participant>,
+    },
     #[serde(rename = "room.participant_exited")]
-    ParticipantExited { participant: Box<Participant> },
+    ParticipantExited {
+        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
+        participant: Box<Participant>,
+    },
     #[serde(rename = "room.participant_media_changed")]
-    ParticipantMediaChanged { participant: Box<Participant> },
+    ParticipantMediaChanged {
+        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
+        participant: Box<Participant>,
+    },
     #[serde(rename = "room.custom_items_updated")]
     CustomItemsUpdated {
+        #[cfg_attr(feature = "ts", ts(type = "CustomItems"))]
         custom_items: CustomItems,
         updated: Vec<String>,
     },
     #[serde(rename = "room.custom_items_deleted")]
     CustomItemsDeleted {
+        #[cfg_attr(feature = "ts", ts(type = "CustomItems"))]
         custom_items: CustomItems,
         deleted: Vec<String>,
     },
     #[serde(rename = "room.deleted")]
-    Deleted { room: Box<Room> },
+    Deleted {
+        #[cfg_attr(feature = "ts", ts(type = "Room"))]
+        room: Box<Room>,
+    },
     /// A receive slot (`mid`) now carries `participant_id`'s track (`null`: idle).
     #[serde(rename = "media.track")]
     TrackRouted {
         mid: String,
         kind: MediaKind,
+        #[cfg_attr(feature = "ts", ts(type = "string | null"))]
         participant_id: Option<ParticipantId>,
     },
     /// The forwarded speakers of an audio-only room, loudest first.
     #[serde(rename = "media.active_speakers")]
-    ActiveSpeakersChanged { participant_ids: Vec<ParticipantId> },
+    ActiveSpeakersChanged {
+        #[cfg_attr(feature = "ts", ts(type = "Array<string>"))]
+        participant_ids: Vec<ParticipantId>,
+    },
     #[serde(rename = "media.disconnected")]
     MediaDisconnected {
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         participant_id: ParticipantId,
         reason: MediaDisconnectReason,
     },
@@ -93,45 +118,70 @@ impl RoomEvent {
 
 /// The events of a live event (`live.*`, and `media.*` for one member's device).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", content = "data")]
 pub enum LiveEventEvent {
     #[serde(rename = "live.ready")]
-    Ready { live_event: Box<LiveEvent> },
+    Ready {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+    },
     #[serde(rename = "live.started")]
-    Started { live_event: Box<LiveEvent> },
+    Started {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+    },
     #[serde(rename = "live.ended")]
-    Ended { live_event: Box<LiveEvent> },
+    Ended {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+    },
     #[serde(rename = "live.host_entered")]
     HostEntered {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
         host: Box<Host>,
     },
     #[serde(rename = "live.host_connected")]
     HostConnected {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
         host: Box<Host>,
     },
     #[serde(rename = "live.host_disconnected")]
     HostDisconnected {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
         host: Box<Host>,
     },
     #[serde(rename = "live.host_exited")]
     HostExited {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
         host: Box<Host>,
     },
     /// Relayed by the host's connection, not stored.
     #[serde(rename = "live.host_media_changed")]
-    HostMediaChanged { host: Box<Host> },
+    HostMediaChanged {
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
+        host: Box<Host>,
+    },
     #[serde(rename = "live.participant_entered")]
     ParticipantEntered {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "LiveEventParticipant"))]
         participant: Box<LiveEventParticipant>,
     },
     #[serde(rename = "live.participant_exited")]
     ParticipantExited {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "LiveEventParticipant"))]
         participant: Box<LiveEventParticipant>,
     },
     /// Relayed by the sender's connection, not stored.
@@ -142,6 +192,7 @@ pub enum LiveEventEvent {
     TrackRouted {
         mid: String,
         kind: MediaKind,
+        #[cfg_attr(feature = "ts", ts(type = "string | null"))]
         host_id: Option<HostId>,
     },
     #[serde(rename = "media.disconnected")]
@@ -175,8 +226,11 @@ impl LiveEventEvent {
 
 /// An event of a room.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomEventFrame {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub room_id: RoomId,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub occurred_at: Millis,
     #[serde(flatten)]
     pub event: RoomEvent,
@@ -184,8 +238,11 @@ pub struct RoomEventFrame {
 
 /// An event of a live event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEventFrame {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub live_event_id: LiveEventId,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub occurred_at: Millis,
     #[serde(flatten)]
     pub event: LiveEventEvent,
@@ -193,6 +250,7 @@ pub struct LiveEventFrame {
 
 /// Any event frame (told apart by its scope: `room_id` or `live_event_id`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum EventFrame {
     Room(RoomEventFrame),

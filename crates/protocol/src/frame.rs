@@ -16,6 +16,7 @@ use serde_json::Value;
 
 /// A request frame as a client sends it: `{"id", "type", ...params}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClientFrame {
     pub id: RequestId,
     #[serde(flatten)]
@@ -26,6 +27,7 @@ pub struct ClientFrame {
 /// server renders typed results ([`crate::response::Reply`]); a client reads them as JSON
 /// and decodes them knowing the request ([`crate::Call::Output`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<R = Value> {
     Hello(Box<Hello>),
@@ -45,14 +47,20 @@ impl<R: Serialize> ServerFrame<R> {
 
 /// The first frame of a connection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Hello {
     /// Always [`crate::PROTOCOL`].
     pub protocol: String,
     /// The device's id: send it again when reconnecting to resume its seats.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub client_id: ClientId,
+    #[cfg_attr(feature = "ts", ts(type = "User"))]
     pub user: User,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub heartbeat_interval_ms: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub heartbeat_timeout_ms: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub reconnect_grace_ms: u64,
     pub max_message_bytes: usize,
     /// Rooms in which this device still holds a participant, with fresh snapshots.
@@ -63,14 +71,19 @@ pub struct Hello {
 
 /// A room seat kept across a reconnect.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResumedRoom {
+    #[cfg_attr(feature = "ts", ts(type = "Room"))]
     pub room: Room,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub participant_id: ParticipantId,
 }
 
 /// A live seat kept across a reconnect.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResumedLive {
+    #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
     pub live_event: LiveEvent,
     #[serde(flatten)]
     pub seat: LiveSeat,
@@ -78,6 +91,7 @@ pub struct ResumedLive {
 
 /// The answer to a request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResponseFrame<R = Value> {
     pub id: RequestId,
     pub result: R,
@@ -85,8 +99,10 @@ pub struct ResponseFrame<R = Value> {
 
 /// A refusal: of a request (`id`), or of a frame that was no request at all (`id` null).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorFrame {
     pub id: Option<RequestId>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub code: ErrorCode,
     pub message: String,
 }
@@ -103,6 +119,7 @@ impl ErrorFrame {
 
 /// Sent just before the server closes the socket on purpose.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Goodbye {
     pub reason: GoodbyeReason,
     pub message: String,
@@ -110,6 +127,7 @@ pub struct Goodbye {
 
 /// Why the server closes a connection (docs/protocol.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum GoodbyeReason {
     /// Access tokens revoked or the user deleted; participants exit now.

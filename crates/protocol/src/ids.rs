@@ -7,7 +7,7 @@ use std::fmt;
 /// Names one request of a connection; its answer carries the same id. 1 to
 /// [`crate::MAX_REQUEST_ID_CHARS`] characters (checked by [`crate::parse_request`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RequestId(String);
 
 impl RequestId {
@@ -35,7 +35,7 @@ impl fmt::Display for RequestId {
 
 /// Identifies one relayed chat message.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MessageId(String);
 
 impl MessageId {

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 /// A request's parameters, by `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type")]
 pub enum Request {
     #[serde(rename = "ping")]
@@ -49,6 +50,7 @@ pub enum Request {
 
 /// The `type` of a request, without its parameters (metric labels, size limits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum RequestKind {
     #[serde(rename = "ping")]
     Ping,
@@ -143,13 +145,16 @@ macro_rules! call {
 
 /// `ping`: no parameters; the result is `{}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Ping {}
 call!(Ping => Pong);
 
 /// `room.enter`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomEnter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub room_id: Option<RoomId>,
     /// Default `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,16 +167,20 @@ call!(RoomEnter => RoomEntered);
 
 /// `room.exit`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomExit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub room_id: Option<RoomId>,
 }
 call!(RoomExit => RoomExited);
 
 /// `room.set_media`: at least one of the flags.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomSetMedia {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub room_id: Option<RoomId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_audio_on: Option<bool>,
@@ -183,12 +192,16 @@ call!(RoomSetMedia => RoomMediaSet);
 /// `media.offer`: `room_id` (with an optional `participant_id` that must be the caller's)
 /// or `live_event_id`, plus the SDP offer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MediaOffer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub room_id: Option<RoomId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub live_event_id: Option<LiveEventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub participant_id: Option<ParticipantId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sdp: Option<String>,
@@ -197,6 +210,7 @@ call!(MediaOffer => OfferAnswer);
 
 /// What a device is in a live event, as named on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LiveRoleName {
     Host,
@@ -205,8 +219,10 @@ pub enum LiveRoleName {
 
 /// `live.enter`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEnter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub live_event_id: Option<LiveEventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<LiveRoleName>,
@@ -223,8 +239,10 @@ macro_rules! live_action {
     ($(#[$doc:meta])* $name:ident => $output:ty) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         pub struct $name {
             #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[cfg_attr(feature = "ts", ts(type = "string | null"))]
             pub live_event_id: Option<LiveEventId>,
         }
         call!($name => $output);
@@ -250,8 +268,10 @@ live_action!(
 
 /// `live.set_media` (the present host): at least one of the flags.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveSetMedia {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub live_event_id: Option<LiveEventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_audio_on: Option<bool>,
@@ -262,8 +282,10 @@ call!(LiveSetMedia => HostResult);
 
 /// `live.chat`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveChat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub live_event_id: Option<LiveEventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

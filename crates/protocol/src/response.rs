@@ -14,40 +14,53 @@ use serde::{Deserialize, Serialize};
 
 /// The result of `ping`: `{}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Pong {}
 
 /// The result of `room.enter`: the room right after the enter and the new participant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomEntered {
+    #[cfg_attr(feature = "ts", ts(type = "Room"))]
     pub room: Room,
+    #[cfg_attr(feature = "ts", ts(type = "Participant"))]
     pub participant: Participant,
 }
 
 /// The result of `room.exit`: the participant, `exited`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomExited {
+    #[cfg_attr(feature = "ts", ts(type = "Participant"))]
     pub participant: Participant,
 }
 
 /// The result of `room.set_media`: the participant as it is now (`null` if it exited
 /// meanwhile).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomMediaSet {
+    #[cfg_attr(feature = "ts", ts(type = "Participant | null"))]
     pub participant: Option<Participant>,
 }
 
 /// A host or a participant of a live event: `{"host": …}` or `{"participant": …}` (the
 /// result of `live.exit`, and half of `live.enter`'s).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LiveMember {
-    Host(Box<Host>),
-    Participant(Box<LiveEventParticipant>),
+    Host(#[cfg_attr(feature = "ts", ts(type = "Host"))] Box<Host>),
+    Participant(
+        #[cfg_attr(feature = "ts", ts(type = "LiveEventParticipant"))] Box<LiveEventParticipant>,
+    ),
 }
 
 /// The result of `live.enter`: the live event (with its counters) and the new seat.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEntered {
+    #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
     pub live_event: LiveEvent,
     #[serde(flatten)]
     pub member: LiveMember,
@@ -55,54 +68,67 @@ pub struct LiveEntered {
 
 /// The result of `live.set_ready`, `live.start` and `live.end`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEventResult {
+    #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
     pub live_event: LiveEvent,
 }
 
 /// The result of `live.set_media` (and the data of `live.host_media_changed`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HostResult {
+    #[cfg_attr(feature = "ts", ts(type = "Host"))]
     pub host: Host,
 }
 
 /// A relayed (never stored) chat message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChatMessage {
     pub message_id: MessageId,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub live_event_id: LiveEventId,
+    #[cfg_attr(feature = "ts", ts(type = "User"))]
     pub user: User,
     pub role: LiveRoleName,
     pub message: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub sent_at: Millis,
 }
 
 /// The result of `live.chat` (and the data of `live.chat_message`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChatSent {
     pub message: ChatMessage,
 }
 
 /// A live-event member's id: `"host_id"` or `"participant_id"`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum MemberRef {
     #[serde(rename = "host_id")]
-    Host(HostId),
+    Host(#[cfg_attr(feature = "ts", ts(type = "string"))] HostId),
     #[serde(rename = "participant_id")]
-    Participant(ParticipantId),
+    Participant(#[cfg_attr(feature = "ts", ts(type = "string"))] ParticipantId),
 }
 
 /// The result of `media.offer`: the SDP answer for a room's participant or a live event's
 /// member.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum OfferAnswer {
     Live {
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         live_event_id: LiveEventId,
         #[serde(flatten)]
         member: MemberRef,
         sdp: String,
     },
     Room {
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         participant_id: ParticipantId,
         sdp: String,
     },
@@ -120,14 +146,22 @@ impl OfferAnswer {
 /// A live seat kept from an earlier connection (in `hello.resumed_live`): `role` plus the
 /// matching id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum LiveSeat {
-    Host { host_id: HostId },
-    Participant { participant_id: ParticipantId },
+    Host {
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
+        host_id: HostId,
+    },
+    Participant {
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
+        participant_id: ParticipantId,
+    },
 }
 
 /// Any request's result, as the server renders it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum Reply {
     Pong(Pong),

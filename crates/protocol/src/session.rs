@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The request body. Both fields are required (400111 names a missing one).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OpenSession {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
@@ -15,18 +16,24 @@ pub struct OpenSession {
 
 /// The 200 answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionOpened {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub user_id: UserId,
     pub session_token: String,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub expires_at: Option<Millis>,
+    #[cfg_attr(feature = "ts", ts(type = "User"))]
     pub user: User,
 }
 
 /// The body of a refusal over HTTP (the Platform API's error shape): `{"error": true,
 /// "code", "message"}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HttpErrorBody {
     pub error: bool,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub code: crate::ErrorCode,
     pub message: String,
 }
