@@ -146,7 +146,7 @@ impl Connection {
     async fn answer(&self, text: &str) -> (String, Option<Audience>) {
         // SDP offers are bigger than any other request: they get their own bound.
         let max = self.hub.config.max_message_bytes;
-        let bound = max.max(crate::media::MAX_OFFER_FRAME);
+        let bound = max.max(opencalls_rtc::MAX_OFFER_FRAME);
         let envelope = match opencalls_protocol::parse_request(text, bound) {
             Ok(envelope)
                 if text.len() > max && envelope.kind() != Some(RequestKind::MediaOffer) =>
@@ -277,9 +277,8 @@ impl Connection {
             .set_media(room_id.as_str(), &pid, p.is_audio_on, p.is_video_on)
             .await?;
         if let Some(media) = self.hub.media.get() {
-            media
-                .set_media(pid.as_str(), p.is_audio_on, p.is_video_on)
-                .await;
+            let member = opencalls_rtc::Member::Participant(pid.clone());
+            media.set_media(&member, p.is_audio_on, p.is_video_on).await;
         }
         let room = rooms.get(room_id.as_str()).await?;
         let participant = room

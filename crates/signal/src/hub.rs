@@ -93,7 +93,7 @@ pub(crate) struct Hub {
     pub services: Services,
     pub config: SignalConfig,
     /// The media bridge, when the server runs an SFU (set once at start).
-    pub media: std::sync::OnceLock<Arc<crate::media::MediaBridge>>,
+    pub media: std::sync::OnceLock<Arc<opencalls_rtc::MediaBridge>>,
     /// The per-user live chat rate limit.
     pub chat: ChatLimiter,
 }

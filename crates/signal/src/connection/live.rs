@@ -139,9 +139,8 @@ impl Connection {
             .host_set_media(id.as_str(), &host_id, p.is_audio_on, p.is_video_on)
             .await?;
         if let Some(media) = self.hub.media.get() {
-            media
-                .set_media(host_id.as_str(), p.is_audio_on, p.is_video_on)
-                .await;
+            let member = opencalls_rtc::Member::Host(host_id.clone());
+            media.set_media(&member, p.is_audio_on, p.is_video_on).await;
         }
         let event = LiveEventEvent::HostMediaChanged {
             host: Box::new(host.clone()),
