@@ -3,7 +3,7 @@
 //!
 //! A thin adapter like the Platform API: it parses, authorises with a session token (never
 //! an API token), calls the application services, and renders. Room state lives in the
-//! services; this crate only keeps which connection holds which seat ([`hub`]) and fans the
+//! services; this crate only keeps which connection holds which seat (`hub`) and fans the
 //! services' committed events out to the connections of the affected room or live event
 //! (live chat is relayed by the hub, never stored). Frames are the typed frames of
 //! `opencalls-protocol`; calls' media goes through the bridge of `opencalls-rtc`, which

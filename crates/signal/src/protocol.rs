@@ -151,3 +151,35 @@ pub fn goodbye(reason: GoodbyeReason) -> String {
     let message = "the server closed the connection".to_owned();
     Frame::Goodbye(Goodbye { reason, message }).to_text()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opencalls_domain::{CustomItems, HostType, UserId};
+    use serde_json::Value;
+
+    #[test]
+    fn every_live_change_but_create_has_a_client_name() {
+        let change = LiveEvent::create(
+            LiveEventId::generate(),
+            HostType::SingleHost,
+            vec![UserId::parse("h").unwrap()],
+            CustomItems::default(),
+            String::new(),
+            1,
+        )
+        .unwrap();
+        let live = change.live_event;
+        assert_eq!(live_event(&live, &LiveEventBody::Created), None);
+        let event = live_event(&live, &LiveEventBody::Ended).unwrap();
+        assert_eq!(event.name(), "live.ended");
+        let frame: Value =
+            serde_json::from_str(&live_frame(&live.live_event_id, 5, event)).unwrap();
+        assert_eq!(frame["type"], "event");
+        assert_eq!(frame["event"], "live.ended");
+        assert_eq!(frame["occurred_at"], 5);
+        let id = live.live_event_id.as_str();
+        assert_eq!(frame["live_event_id"], id);
+        assert_eq!(frame["data"]["live_event"]["live_event_id"], id);
+    }
+}
