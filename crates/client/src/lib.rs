@@ -68,7 +68,7 @@ impl ClientError {
         match self {
             Self::Server { code, .. } => Some(*code),
             Self::Http { body, .. } => body["code"].as_u64(),
-            _ => None,
+            Self::Transport(_) | Self::Timeout | Self::Closed => None,
         }
     }
 }

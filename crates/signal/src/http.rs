@@ -49,7 +49,19 @@ impl From<SignalError> for HttpError {
         let status = match err.code {
             ErrorCode::NotAuthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidParameter
+            | ErrorCode::MissingParameter
+            | ErrorCode::NotFound
+            | ErrorCode::AlreadyExists
+            | ErrorCode::InvalidApiToken
+            | ErrorCode::RateLimited
+            | ErrorCode::RoomFull
+            | ErrorCode::AlreadyEntered
+            | ErrorCode::InvalidRoom
+            | ErrorCode::LiveEventActionNotAllowed
+            | ErrorCode::LiveEventNotAllowedForUser
+            | ErrorCode::LiveEventNotEntered
+            | ErrorCode::Other(_) => StatusCode::BAD_REQUEST,
         };
         Self(status, err)
     }

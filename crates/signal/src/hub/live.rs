@@ -47,13 +47,6 @@ impl LiveRole {
             },
         }
     }
-
-    fn id(&self) -> &str {
-        match self {
-            Self::Host(id) => id.as_str(),
-            Self::Participant(id) => id.as_str(),
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -117,11 +110,11 @@ impl State {
     }
 
     /// Frees the device's seat in the live event if it is still `role`.
-    fn remove_live_seat(&mut self, key: &DeviceKey, id: &LiveEventId, role_id: &str) {
+    fn remove_live_seat(&mut self, key: &DeviceKey, id: &LiveEventId, role: &LiveRole) {
         let Some(device) = self.devices.get_mut(key) else {
             return;
         };
-        if device.live.get(id).is_none_or(|s| s.role.id() != role_id) {
+        if device.live.get(id).is_none_or(|s| s.role != *role) {
             return;
         }
         device.live.remove(id);
@@ -133,13 +126,13 @@ impl State {
 
     /// The owner of an exited host or participant hears of it only if it didn't ask (the
     /// event ended); its seat is freed here.
-    fn exited(&mut self, id: &LiveEventId, owner: DeviceKey, role_id: &str) -> Option<DeviceKey> {
+    fn exited(&mut self, id: &LiveEventId, owner: DeviceKey, role: &LiveRole) -> Option<DeviceKey> {
         let seat = self.devices.get(&owner)?.live.get(id)?;
-        if seat.role.id() != role_id {
+        if seat.role != *role {
             return None;
         }
         let forced = !seat.leaving;
-        self.remove_live_seat(&owner, id, role_id);
+        self.remove_live_seat(&owner, id, role);
         if !forced {
             return None;
         }
@@ -167,7 +160,11 @@ impl State {
             }
             LiveEventBody::ParticipantExited { participant } => {
                 let owner = key(&participant.user, &participant.client_id);
-                let forced = self.exited(id, owner, participant.participant_id.as_str());
+                let forced = self.exited(
+                    id,
+                    owner,
+                    &LiveRole::Participant(participant.participant_id.clone()),
+                );
                 self.live
                     .host_of(live_event)
                     .into_iter()
@@ -182,7 +179,7 @@ impl State {
             }
             LiveEventBody::HostExited { host } => {
                 let owner = key(&host.user, &host.client_id);
-                let forced = self.exited(id, owner, host.host_id.as_str());
+                let forced = self.exited(id, owner, &LiveRole::Host(host.host_id.clone()));
                 self.live.members(id).into_iter().chain(forced).collect()
             }
             LiveEventBody::Ended => {
@@ -253,7 +250,7 @@ impl Hub {
 
     /// Gives a live seat back (enter refused, or exit done).
     pub fn live_leave(&self, key: &DeviceKey, id: &LiveEventId, role: &LiveRole) {
-        self.lock().remove_live_seat(key, id, role.id());
+        self.lock().remove_live_seat(key, id, role);
     }
 
     /// The device's role in the live event, marked as leaving if `leaving`.
