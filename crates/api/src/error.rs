@@ -6,8 +6,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use opencalls_service::domain::DomainError;
 use opencalls_service::ServiceError;
+use opencalls_service::domain::DomainError;
 use serde::Serialize;
 
 pub use opencalls_service::codes::code;

@@ -5,13 +5,29 @@
 //! opens the WebSocket and waits for `hello`. Requests are matched to their answers by id,
 //! so several may be in flight; everything else the server pushes (events, errors without
 //! an id, `goodbye`, the close) arrives in order through [`Client::next_incoming`].
+//!
+//! Frames are the typed frames of `opencalls-protocol`: [`Client::call`] sends typed
+//! parameters and decodes the typed result; the `Value`-returning helpers (`enter`, `exit`,
+//! …) send the same typed requests. [`Client::request`] sends any `type` (tests of unknown
+//! requests). A frame that doesn't parse as a known server frame (an event of a newer
+//! server) is skipped, as the protocol asks of clients.
 #![forbid(unsafe_code)]
 
 pub mod media;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use opencalls_domain::{LiveEventId, RoomId};
+use opencalls_protocol::request::{
+    LiveChat, LiveEnd, LiveEnter, LiveExit, LiveSetMedia, LiveSetReady, LiveStart, Ping, RoomEnter,
+    RoomExit, RoomSetMedia,
+};
+use opencalls_protocol::session::{OpenSession, SessionOpened};
+use opencalls_protocol::{
+    Call, ClientFrame, ErrorFrame, EventFrame, LiveRoleName, Request, RequestId, ResponseFrame,
+    ServerFrame,
+};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +40,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-type Pending = Arc<std::sync::Mutex<HashMap<String, oneshot::Sender<Result<Value, ClientError>>>>>;
+type Pending =
+    Arc<std::sync::Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ClientError>>>>>;
 
 /// How long a request waits for its answer by default.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,7 +68,7 @@ impl ClientError {
         match self {
             Self::Server { code, .. } => Some(*code),
             Self::Http { body, .. } => body["code"].as_u64(),
-            _ => None,
+            Self::Transport(_) | Self::Timeout | Self::Closed => None,
         }
     }
 }
@@ -70,9 +87,13 @@ pub async fn open_session(
     user_id: &str,
     access_token: &str,
 ) -> Result<Session, ClientError> {
+    let request = OpenSession {
+        user_id: Some(user_id.to_owned()),
+        access_token: Some(access_token.to_owned()),
+    };
     let resp = reqwest::Client::new()
         .post(format!("{http_base}/v1/auth/session"))
-        .json(&json!({ "user_id": user_id, "access_token": access_token }))
+        .json(&request)
         .send()
         .await
         .map_err(|e| ClientError::Transport(e.to_string()))?;
@@ -81,13 +102,12 @@ pub async fn open_session(
     if status != 200 {
         return Err(ClientError::Http { status, body });
     }
+    let opened: SessionOpened =
+        serde_json::from_value(body).map_err(|e| ClientError::Transport(e.to_string()))?;
     Ok(Session {
         user_id: user_id.to_owned(),
-        session_token: body["session_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        expires_at: body["expires_at"].as_i64().unwrap_or_default(),
+        session_token: opened.session_token,
+        expires_at: opened.expires_at.unwrap_or_default(),
     })
 }
 
@@ -153,7 +173,10 @@ impl Client {
             Ok(None) => return Err(ClientError::Closed),
             Err(_) => return Err(ClientError::Timeout),
         };
-        if hello["type"] != "hello" {
+        if !matches!(
+            serde_json::from_value::<ServerFrame>(hello.clone()),
+            Ok(ServerFrame::Hello(_))
+        ) {
             return Err(ClientError::Transport(format!(
                 "expected hello, got {hello}"
             )));
@@ -179,20 +202,47 @@ impl Client {
             .to_owned()
     }
 
-    /// Sends a request and waits for its `result` (or its error).
+    /// Sends a request of any `type` (known or not) and waits for its `result` (or its
+    /// error). `params` must be a JSON object (anything else sends no parameters).
     pub async fn request(&self, kind: &str, params: Value) -> Result<Value, ClientError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed).to_string();
+        let id = self.next_request_id();
         let mut frame = match params {
             Value::Object(map) => map,
             _ => serde_json::Map::new(),
         };
-        frame.insert("id".into(), Value::String(id.clone()));
+        frame.insert("id".into(), Value::String(id.as_str().to_owned()));
         frame.insert("type".into(), Value::String(kind.to_owned()));
+        self.round_trip(id, &Value::Object(frame).to_string()).await
+    }
+
+    /// Sends a typed request and decodes its typed result.
+    pub async fn call<C: Call>(&self, params: C) -> Result<C::Output, ClientError> {
+        let result = self.send_request(params.into()).await?;
+        serde_json::from_value(result).map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
+    /// Sends a typed request; the result as JSON.
+    async fn send_request(&self, request: Request) -> Result<Value, ClientError> {
+        let id = self.next_request_id();
+        let frame = ClientFrame {
+            id: id.clone(),
+            request,
+        };
+        let text =
+            serde_json::to_string(&frame).map_err(|e| ClientError::Transport(e.to_string()))?;
+        self.round_trip(id, &text).await
+    }
+
+    fn next_request_id(&self) -> RequestId {
+        RequestId::numbered(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    async fn round_trip(&self, id: RequestId, text: &str) -> Result<Value, ClientError> {
         let (tx, rx) = oneshot::channel();
         if let Ok(mut pending) = self.pending.lock() {
             pending.insert(id.clone(), tx);
         }
-        self.send_raw(&Value::Object(frame).to_string()).await?;
+        self.send_raw(text).await?;
         match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => Err(ClientError::Closed),
@@ -222,13 +272,19 @@ impl Client {
         audio: bool,
         video: bool,
     ) -> Result<Value, ClientError> {
-        let params = json!({ "room_id": room_id, "is_audio_on": audio, "is_video_on": video });
-        self.request("room.enter", params).await
+        let params = RoomEnter {
+            room_id: Some(wire_id(room_id, RoomId::from_trusted)),
+            is_audio_on: Some(audio),
+            is_video_on: Some(video),
+        };
+        self.send_request(params.into()).await
     }
 
     pub async fn exit(&self, room_id: &str) -> Result<Value, ClientError> {
-        self.request("room.exit", json!({ "room_id": room_id }))
-            .await
+        let params = RoomExit {
+            room_id: Some(wire_id(room_id, RoomId::from_trusted)),
+        };
+        self.send_request(params.into()).await
     }
 
     /// Turns audio and/or video on or off (`None` leaves it as is).
@@ -238,12 +294,16 @@ impl Client {
         audio: Option<bool>,
         video: Option<bool>,
     ) -> Result<Value, ClientError> {
-        let params = json!({ "room_id": room_id, "is_audio_on": audio, "is_video_on": video });
-        self.request("room.set_media", params).await
+        let params = RoomSetMedia {
+            room_id: Some(wire_id(room_id, RoomId::from_trusted)),
+            is_audio_on: audio,
+            is_video_on: video,
+        };
+        self.send_request(params.into()).await
     }
 
     /// Enters a live event as `host` or `participant`; returns `{live_event, host}` or
-    /// `{live_event, participant}`.
+    /// `{live_event, participant}`. Any other role is sent as is (the server refuses it).
     pub async fn live_enter(
         &self,
         live_event_id: &str,
@@ -251,32 +311,47 @@ impl Client {
         audio: bool,
         video: bool,
     ) -> Result<Value, ClientError> {
-        let params = json!({
-            "live_event_id": live_event_id,
-            "role": role,
-            "is_audio_on": audio,
-            "is_video_on": video,
-        });
-        self.request("live.enter", params).await
+        let mut params = LiveEnter {
+            live_event_id: Some(live_id(live_event_id)),
+            role: None,
+            is_audio_on: Some(audio),
+            is_video_on: Some(video),
+        };
+        params.role = match role {
+            "host" => Some(LiveRoleName::Host),
+            "participant" => Some(LiveRoleName::Participant),
+            other => {
+                // Not a role of this protocol version: sent as is, for the server to judge.
+                let mut raw = serde_json::to_value(&params).unwrap_or_default();
+                raw["role"] = Value::String(other.to_owned());
+                return self.request("live.enter", raw).await;
+            }
+        };
+        self.send_request(params.into()).await
     }
 
     pub async fn live_exit(&self, live_event_id: &str) -> Result<Value, ClientError> {
-        self.live_action("live.exit", live_event_id).await
+        let live_event_id = Some(live_id(live_event_id));
+        self.send_request(LiveExit { live_event_id }.into()).await
     }
 
     /// The host sets the live event ready (`created → ready`); returns `{live_event}`.
     pub async fn live_set_ready(&self, live_event_id: &str) -> Result<Value, ClientError> {
-        self.live_action("live.set_ready", live_event_id).await
+        let live_event_id = Some(live_id(live_event_id));
+        self.send_request(LiveSetReady { live_event_id }.into())
+            .await
     }
 
     /// The host starts the live event (`ready → ongoing`); returns `{live_event}`.
     pub async fn live_start(&self, live_event_id: &str) -> Result<Value, ClientError> {
-        self.live_action("live.start", live_event_id).await
+        let live_event_id = Some(live_id(live_event_id));
+        self.send_request(LiveStart { live_event_id }.into()).await
     }
 
     /// The host ends the live event, forcing everyone out; returns `{live_event}`.
     pub async fn live_end(&self, live_event_id: &str) -> Result<Value, ClientError> {
-        self.live_action("live.end", live_event_id).await
+        let live_event_id = Some(live_id(live_event_id));
+        self.send_request(LiveEnd { live_event_id }.into()).await
     }
 
     /// The host turns audio and/or video on or off (`None` leaves it as is).
@@ -286,9 +361,12 @@ impl Client {
         audio: Option<bool>,
         video: Option<bool>,
     ) -> Result<Value, ClientError> {
-        let params =
-            json!({ "live_event_id": live_event_id, "is_audio_on": audio, "is_video_on": video });
-        self.request("live.set_media", params).await
+        let params = LiveSetMedia {
+            live_event_id: Some(live_id(live_event_id)),
+            is_audio_on: audio,
+            is_video_on: video,
+        };
+        self.send_request(params.into()).await
     }
 
     /// Sends a chat message to everyone in the live event; returns `{message}`.
@@ -297,17 +375,15 @@ impl Client {
         live_event_id: &str,
         message: &str,
     ) -> Result<Value, ClientError> {
-        let params = json!({ "live_event_id": live_event_id, "message": message });
-        self.request("live.chat", params).await
-    }
-
-    async fn live_action(&self, kind: &str, live_event_id: &str) -> Result<Value, ClientError> {
-        self.request(kind, json!({ "live_event_id": live_event_id }))
-            .await
+        let params = LiveChat {
+            live_event_id: Some(live_id(live_event_id)),
+            message: Some(message.to_owned()),
+        };
+        self.send_request(params.into()).await
     }
 
     pub async fn ping(&self) -> Result<Value, ClientError> {
-        self.request("ping", json!({})).await
+        self.send_request(Ping {}.into()).await
     }
 
     /// The next pushed message, or `None` if nothing came within `wait`.
@@ -385,40 +461,74 @@ async fn read_loop(
 }
 
 fn dispatch(frame: Value, pending: &Pending, incoming: &mpsc::UnboundedSender<Incoming>) {
-    let waiter = frame["id"]
-        .as_str()
-        .and_then(|id| pending.lock().ok()?.remove(id));
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    let error = || ClientError::Server {
-        code: frame["code"].as_u64().unwrap_or_default(),
-        message: text(&frame["message"]),
+    // A frame this version can't read (an event of a newer server) is skipped.
+    let Ok(frame) = serde_json::from_value::<ServerFrame>(frame) else {
+        return;
     };
-    match (frame["type"].as_str(), waiter) {
-        (Some("response"), Some(tx)) => {
-            let _ = tx.send(Ok(frame["result"].clone()));
+    let waiter = |id: &RequestId| pending.lock().ok()?.remove(id);
+    match frame {
+        ServerFrame::Response(ResponseFrame { id, result }) => {
+            if let Some(tx) = waiter(&id) {
+                let _ = tx.send(Ok(result));
+            }
         }
-        (Some("error"), Some(tx)) => {
-            let _ = tx.send(Err(error()));
+        ServerFrame::Error(ErrorFrame { id, code, message }) => {
+            let code = u64::from(code.number());
+            match id.as_ref().and_then(waiter) {
+                Some(tx) => {
+                    let _ = tx.send(Err(ClientError::Server { code, message }));
+                }
+                None => {
+                    let _ = incoming.send(Incoming::Error { code, message });
+                }
+            }
         }
-        (Some("error"), None) => {
-            let _ = incoming.send(Incoming::Error {
-                code: frame["code"].as_u64().unwrap_or_default(),
-                message: text(&frame["message"]),
-            });
+        ServerFrame::Event(event) => {
+            let _ = incoming.send(incoming_event(event));
         }
-        (Some("event"), _) => {
-            let _ = incoming.send(Incoming::Event {
-                name: text(&frame["event"]),
-                room_id: text(&frame["room_id"]),
-                live_event_id: text(&frame["live_event_id"]),
-                data: frame["data"].clone(),
-            });
-        }
-        (Some("goodbye"), _) => {
+        ServerFrame::Goodbye(goodbye) => {
             let _ = incoming.send(Incoming::Goodbye {
-                reason: text(&frame["reason"]),
+                reason: goodbye.reason.as_str().to_owned(),
             });
         }
-        _ => {}
+        // Only the first frame is a `hello` (read by `connect`).
+        ServerFrame::Hello(_) => {}
     }
+}
+
+/// An event frame as [`Incoming::Event`]: its name, scope and `data` as JSON.
+fn incoming_event(frame: EventFrame) -> Incoming {
+    let name = frame.name().to_owned();
+    let (room_id, live_event_id, event) = match frame {
+        EventFrame::Room(f) => (
+            f.room_id.to_string(),
+            String::new(),
+            serde_json::to_value(f.event),
+        ),
+        EventFrame::Live(f) => (
+            String::new(),
+            f.live_event_id.to_string(),
+            serde_json::to_value(f.event),
+        ),
+    };
+    // Adjacently tagged: `{"event": name, "data": {...}}`.
+    let data = match event {
+        Ok(Value::Object(mut tagged)) => tagged.remove("data").unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    Incoming::Event {
+        name,
+        room_id,
+        live_event_id,
+        data,
+    }
+}
+
+/// An id as the caller gave it: the server, not the client, judges whether it is valid.
+fn wire_id<T>(raw: &str, wrap: fn(String) -> T) -> T {
+    wrap(raw.to_owned())
+}
+
+fn live_id(raw: &str) -> LiveEventId {
+    wire_id(raw, LiveEventId::from_trusted)
 }

@@ -4,7 +4,10 @@
 //! with the server's answer.
 
 use crate::{Client, ClientError};
-use serde_json::{Value, json};
+use opencalls_domain::{LiveEventId, RoomId};
+use opencalls_protocol::OfferAnswer;
+use opencalls_protocol::request::MediaOffer;
+use opencalls_protocol::response::MemberRef;
 use std::net::{IpAddr, Ipv4Addr};
 
 pub use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle, PeerStats, SourceCounts};
@@ -16,8 +19,12 @@ pub async fn join_media(
     room_id: &str,
     config: PeerConfig,
 ) -> Result<(PeerHandle, String), ClientError> {
-    let (handle, answer) = offer(client, json!({ "room_id": room_id }), config).await?;
-    Ok((handle, id_in(&answer, "participant_id")))
+    let params = MediaOffer {
+        room_id: Some(RoomId::from_trusted(room_id.to_owned())),
+        ..MediaOffer::default()
+    };
+    let (handle, answer) = offer(client, params, config).await?;
+    Ok((handle, member_id(&answer)))
 }
 
 /// Offers `config`'s media in a live event the client has entered: as its host (publish;
@@ -28,34 +35,38 @@ pub async fn join_live_media(
     live_event_id: &str,
     config: PeerConfig,
 ) -> Result<(PeerHandle, String), ClientError> {
-    let params = json!({ "live_event_id": live_event_id });
+    let params = MediaOffer {
+        live_event_id: Some(LiveEventId::from_trusted(live_event_id.to_owned())),
+        ..MediaOffer::default()
+    };
     let (handle, answer) = offer(client, params, config).await?;
-    let id = answer["host_id"]
-        .as_str()
-        .map_or_else(|| id_in(&answer, "participant_id"), str::to_owned);
-    Ok((handle, id))
+    Ok((handle, member_id(&answer)))
 }
 
-fn id_in(answer: &Value, key: &str) -> String {
-    answer[key].as_str().unwrap_or_default().to_owned()
+/// The id the answer was given for: the room's participant, or the live event's member.
+fn member_id(answer: &OfferAnswer) -> String {
+    match answer {
+        OfferAnswer::Room { participant_id, .. } => participant_id.to_string(),
+        OfferAnswer::Live { member, .. } => match member {
+            MemberRef::Host(host_id) => host_id.to_string(),
+            MemberRef::Participant(participant_id) => participant_id.to_string(),
+        },
+    }
 }
 
 /// Sends `params` plus the peer's offer as `media.offer`; starts the peer with the answer.
 async fn offer(
     client: &Client,
-    mut params: Value,
+    mut params: MediaOffer,
     config: PeerConfig,
-) -> Result<(PeerHandle, Value), ClientError> {
+) -> Result<(PeerHandle, OfferAnswer), ClientError> {
     let (peer, sdp) = MediaPeer::new(config, IpAddr::V4(Ipv4Addr::LOCALHOST))
         .await
         .map_err(|e| ClientError::Transport(e.to_string()))?;
-    params["sdp"] = Value::String(sdp);
-    let answer = client.request("media.offer", params).await?;
-    let sdp = answer["sdp"]
-        .as_str()
-        .ok_or_else(|| ClientError::Transport("media.offer answered without sdp".into()))?;
+    params.sdp = Some(sdp);
+    let answer = client.call(params).await?;
     let handle = peer
-        .start(sdp)
+        .start(answer.sdp())
         .map_err(|e| ClientError::Transport(e.to_string()))?;
     Ok((handle, answer))
 }

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod custom_items;
+pub mod device;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -20,6 +21,7 @@ pub mod user;
 pub mod webhook_categories;
 
 pub use custom_items::{CustomItems, CustomItemsMode};
+pub use device::DeviceKey;
 pub use error::DomainError;
 pub use event::{Event, EventBody};
 pub use ids::{ClientId, HostId, LiveEventId, ParticipantId, RoomId, UserId};

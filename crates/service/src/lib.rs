@@ -9,6 +9,7 @@
 //! webhook types they need are re-exported here.
 #![forbid(unsafe_code)]
 
+pub mod chat;
 pub mod codes;
 mod error;
 pub mod live_events;
@@ -25,9 +26,6 @@ pub use rooms::{RoomList, RoomService};
 pub use sessions::{IssuedToken, SessionService};
 pub use users::{UserProfile, UserService};
 pub use webhooks::WebhookService;
-
-// re-exported for crates/signal until it imports the runtime crate directly
-pub use opencalls_runtime::{Clock, EventBus, Metrics, OffsetClock, SystemClock};
 
 /// The domain vocabulary (resources, ids, errors) that adapters render, so the HTTP and
 /// protocol edges depend on the services alone.

@@ -8,13 +8,16 @@
 
 mod live;
 
-use crate::hub::{self, Attached, Audience, CloseReason, DeviceKey, Hub};
-use crate::protocol::{self, EnterParams, ExitParams, MediaParams, Request, WireError};
+use crate::error::SignalError;
+use crate::hub::{self, Attached, Audience, DeviceKey, Hub};
+use crate::protocol;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::{ParticipantId, RoomId, User};
-use serde_json::{Value, json};
+use opencalls_protocol::request::{Request, RoomEnter, RoomExit, RoomSetMedia};
+use opencalls_protocol::response::{Pong, Reply, RoomEntered, RoomExited, RoomMediaSet};
+use opencalls_protocol::{FrameError, GoodbyeReason, Hello, RequestKind, ResumedRoom, WireError};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -51,7 +54,7 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
     let mut heartbeat = tokio::time::interval(hub.config.heartbeat_interval);
     heartbeat.tick().await;
     let mut last_seen = Instant::now();
-    let reason: Option<CloseReason> = 'conn: loop {
+    let reason: Option<GoodbyeReason> = 'conn: loop {
         let outgoing: Vec<Message> = tokio::select! {
             inbound = stream.next() => match inbound {
                 Some(Ok(Message::Text(text))) => {
@@ -65,8 +68,8 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
                 }
                 Some(Ok(Message::Binary(_))) => {
                     last_seen = Instant::now();
-                    let err = WireError::invalid("binary frames are not part of the protocol");
-                    vec![Message::Text(protocol::error(None, &err).into())]
+                    let err = WireError::from(FrameError::Binary);
+                    vec![Message::Text(protocol::error(None, err).into())]
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                     last_seen = Instant::now();
@@ -77,7 +80,7 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
             frame = frames.recv() => match frame {
                 Some(frame) => vec![Message::Text(frame.text.into())],
                 // The hub let go of this connection; its close reason says why.
-                None => break 'conn Some((*close.borrow()).unwrap_or(hub::REPLACED)),
+                None => break 'conn Some((*close.borrow()).unwrap_or(GoodbyeReason::Replaced)),
             },
             changed = close.changed() => {
                 let reason = *close.borrow();
@@ -88,7 +91,7 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
             }
             _ = heartbeat.tick() => {
                 if last_seen.elapsed() > hub.config.heartbeat_timeout {
-                    break 'conn Some(hub::HEARTBEAT);
+                    break 'conn Some(GoodbyeReason::HeartbeatTimeout);
                 }
                 vec![Message::Ping(Default::default())]
             }
@@ -101,13 +104,11 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: Devic
     };
     if let Some(reason) = reason {
         let _ = sink
-            .send(Message::Text(
-                protocol::goodbye(reason.reason, "the server closed the connection").into(),
-            ))
+            .send(Message::Text(protocol::goodbye(reason).into()))
             .await;
         let frame = CloseFrame {
-            code: reason.code,
-            reason: reason.reason.into(),
+            code: reason.close_code(),
+            reason: reason.as_str().into(),
         };
         let _ = sink.send(Message::Close(Some(frame))).await;
     }
@@ -119,23 +120,24 @@ impl Connection {
         let mut rooms = Vec::new();
         for (room_id, participant_id) in resumed {
             if let Ok(room) = self.hub.services.rooms.get(room_id.as_str()).await {
-                rooms.push(json!({ "room": room, "participant_id": participant_id }));
+                rooms.push(ResumedRoom {
+                    room,
+                    participant_id,
+                });
             }
         }
         let config = &self.hub.config;
-        let hello = json!({
-            "type": "hello",
-            "protocol": protocol::PROTOCOL,
-            "client_id": self.key.1,
-            "user": self.user,
-            "heartbeat_interval_ms": config.heartbeat_interval.as_millis() as u64,
-            "heartbeat_timeout_ms": config.heartbeat_timeout.as_millis() as u64,
-            "reconnect_grace_ms": config.reconnect_grace.as_millis() as u64,
-            "max_message_bytes": config.max_message_bytes,
-            "resumed": rooms,
-            "resumed_live": self.resumed_live().await,
-        });
-        hello.to_string()
+        protocol::hello(Hello {
+            protocol: opencalls_protocol::PROTOCOL.to_owned(),
+            client_id: self.key.client_id.clone(),
+            user: self.user.clone(),
+            heartbeat_interval_ms: config.heartbeat_interval.as_millis() as u64,
+            heartbeat_timeout_ms: config.heartbeat_timeout.as_millis() as u64,
+            reconnect_grace_ms: config.reconnect_grace.as_millis() as u64,
+            max_message_bytes: config.max_message_bytes,
+            resumed: rooms,
+            resumed_live: self.resumed_live().await,
+        })
     }
 
     /// Handles one text frame and renders its answer; also names the room or live event of
@@ -144,19 +146,24 @@ impl Connection {
     async fn answer(&self, text: &str) -> (String, Option<Audience>) {
         // SDP offers are bigger than any other request: they get their own bound.
         let max = self.hub.config.max_message_bytes;
-        let request = match protocol::parse_request(text, max.max(crate::media::MAX_OFFER_FRAME)) {
-            Ok(request) if text.len() > max && request.kind != "media.offer" => {
-                let err = WireError::invalid(format!("messages are limited to {max} bytes"));
-                return (protocol::error(request.id.as_deref(), &err), None);
+        let bound = max.max(opencalls_rtc::MAX_OFFER_FRAME);
+        let envelope = match opencalls_protocol::parse_request(text, bound) {
+            Ok(envelope)
+                if text.len() > max && envelope.kind() != Some(RequestKind::MediaOffer) =>
+            {
+                let err = FrameError::TooLong { max };
+                return (protocol::error(Some(envelope.id), err.into()), None);
             }
-            Ok(request) => request,
-            Err((id, err)) => return (protocol::error(id.as_deref(), &err), None),
+            Ok(envelope) => envelope,
+            Err((id, err)) => return (protocol::error(id, err.into()), None),
         };
-
-        let id = request.id.clone().unwrap_or_default();
+        let id = envelope.id.clone();
         let started = Instant::now();
-        let kind = metric_kind(&request.kind);
-        let result = self.dispatch(request).await;
+        let kind = envelope.kind().map_or("unknown", RequestKind::as_str);
+        let result = match envelope.decode() {
+            Ok(request) => self.dispatch(request).await,
+            Err(err) => Err(err.into()),
+        };
         self.hub.services.metrics.observe(
             "opencalls_signal_request_seconds",
             "Time to answer a client-protocol request.",
@@ -164,33 +171,47 @@ impl Connection {
             started.elapsed().as_secs_f64(),
         );
         match result {
-            Ok(value) => (protocol::response(&id, value), None),
+            Ok(reply) => (protocol::response(id, reply), None),
             Err(err) => {
-                tracing::debug!(kind, code = err.code, "request refused");
+                let err = WireError::from(err);
+                tracing::debug!(kind, code = %err.code, "request refused");
                 let refused = self.refused.lock().ok().and_then(|mut r| r.take());
-                (protocol::error(Some(&id), &err), refused)
+                (protocol::error(Some(id), err), refused)
             }
         }
     }
 
-    /// The message families: `room.*` here, `live.*` in [`live`].
-    async fn dispatch(&self, request: Request) -> Result<Value, WireError> {
-        match request.kind.as_str() {
-            "ping" => Ok(json!({})),
-            "room.enter" => self.enter(protocol::params(request.params)?).await,
-            "room.exit" => self.exit(protocol::params(request.params)?).await,
-            "room.set_media" => self.set_media(protocol::params(request.params)?).await,
-            "media.offer" => {
-                crate::media::offer(&self.hub, &self.key, protocol::params(request.params)?).await
+    /// The message families: `room.*` and `ping` here, `media.*` in [`crate::media`],
+    /// `live.*` in [`live`].
+    async fn dispatch(&self, request: Request) -> Result<Reply, SignalError> {
+        Ok(match request {
+            Request::Ping(_) => Reply::Pong(Pong {}),
+            Request::RoomEnter(p) => Reply::RoomEntered(Box::new(self.enter(p).await?)),
+            Request::RoomExit(p) => Reply::RoomExited(Box::new(self.exit(p).await?)),
+            Request::RoomSetMedia(p) => Reply::RoomMediaSet(Box::new(self.set_media(p).await?)),
+            Request::MediaOffer(p) => {
+                Reply::Offer(crate::media::offer(&self.hub, &self.key, p).await?)
             }
-            kind if kind.starts_with("live.") => self.live(kind, request.params).await,
-            other => Err(WireError::invalid(format!(
-                "unknown message type '{other}'"
-            ))),
-        }
+            Request::LiveEnter(p) => Reply::LiveEntered(Box::new(self.live_enter(p).await?)),
+            Request::LiveExit(p) => Reply::LiveMember(self.live_exit(p.live_event_id).await?),
+            Request::LiveSetReady(p) => Reply::LiveEvent(Box::new(
+                self.live_lifecycle(live::Lifecycle::SetReady, p.live_event_id)
+                    .await?,
+            )),
+            Request::LiveStart(p) => Reply::LiveEvent(Box::new(
+                self.live_lifecycle(live::Lifecycle::Start, p.live_event_id)
+                    .await?,
+            )),
+            Request::LiveEnd(p) => Reply::LiveEvent(Box::new(
+                self.live_lifecycle(live::Lifecycle::End, p.live_event_id)
+                    .await?,
+            )),
+            Request::LiveSetMedia(p) => Reply::Host(Box::new(self.live_set_media(p).await?)),
+            Request::LiveChat(p) => Reply::Chat(Box::new(self.live_chat(p).await?)),
+        })
     }
 
-    async fn enter(&self, p: EnterParams) -> Result<Value, WireError> {
+    async fn enter(&self, p: RoomEnter) -> Result<RoomEntered, SignalError> {
         let room_id = room_id(p.room_id)?;
         let participant_id = ParticipantId::generate();
         self.hub
@@ -198,7 +219,7 @@ impl Connection {
         let request = EnterRequest {
             participant_id: participant_id.clone(),
             user: self.user.clone(),
-            client_id: self.key.1.clone(),
+            client_id: self.key.client_id.clone(),
             is_audio_on: p.is_audio_on.unwrap_or(true),
             is_video_on: p.is_video_on.unwrap_or(false),
         };
@@ -215,12 +236,9 @@ impl Connection {
         if self.hub.seat(&self.key, &room_id, false).as_ref() != Some(&participant_id) {
             let _ = rooms.exit(room_id.as_str(), &participant_id).await;
             self.mark_refused(&room_id);
-            return Err(WireError::new(
-                protocol::code::NOT_AUTHORIZED,
-                "the session has ended",
-            ));
+            return Err(SignalError::SessionEnded);
         }
-        Ok(json!({ "room": room, "participant": participant }))
+        Ok(RoomEntered { room, participant })
     }
 
     fn mark_refused(&self, room_id: &RoomId) {
@@ -233,42 +251,41 @@ impl Connection {
         }
     }
 
-    async fn exit(&self, p: ExitParams) -> Result<Value, WireError> {
+    async fn exit(&self, p: RoomExit) -> Result<RoomExited, SignalError> {
         let room_id = room_id(p.room_id)?;
         let pid = self
             .hub
             .seat(&self.key, &room_id, true)
-            .ok_or_else(not_in_room)?;
+            .ok_or(SignalError::NotInRoom)?;
         let result = self.hub.services.rooms.exit(room_id.as_str(), &pid).await;
         self.hub.leave(&self.key, &room_id, &pid);
         let participant = result?;
-        Ok(json!({ "participant": participant }))
+        Ok(RoomExited { participant })
     }
 
-    async fn set_media(&self, p: MediaParams) -> Result<Value, WireError> {
+    async fn set_media(&self, p: RoomSetMedia) -> Result<RoomMediaSet, SignalError> {
         let room_id = room_id(p.room_id)?;
         if p.is_audio_on.is_none() && p.is_video_on.is_none() {
-            return Err(WireError::missing("is_audio_on or is_video_on"));
+            return Err(SignalError::Missing("is_audio_on or is_video_on"));
         }
         let pid = self
             .hub
             .seat(&self.key, &room_id, false)
-            .ok_or_else(not_in_room)?;
+            .ok_or(SignalError::NotInRoom)?;
         let rooms = &self.hub.services.rooms;
         rooms
             .set_media(room_id.as_str(), &pid, p.is_audio_on, p.is_video_on)
             .await?;
         if let Some(media) = self.hub.media.get() {
-            media
-                .set_media(pid.as_str(), p.is_audio_on, p.is_video_on)
-                .await;
+            let member = opencalls_rtc::Member::Participant(pid.clone());
+            media.set_media(&member, p.is_audio_on, p.is_video_on).await;
         }
         let room = rooms.get(room_id.as_str()).await?;
         let participant = room
             .current_participants
             .into_iter()
             .find(|x| x.participant_id == pid);
-        Ok(json!({ "participant": participant }))
+        Ok(RoomMediaSet { participant })
     }
 }
 
@@ -288,24 +305,8 @@ fn drain_except(
     kept
 }
 
-fn room_id(raw: Option<String>) -> Result<RoomId, WireError> {
-    let raw = raw.ok_or_else(|| WireError::missing("room_id"))?;
-    RoomId::parse(&raw)
-        .ok_or_else(|| WireError::new(protocol::code::NOT_FOUND, "the room was not found"))
-}
-
-fn not_in_room() -> WireError {
-    WireError::new(protocol::code::NOT_FOUND, "this client is not in the room")
-}
-
-/// A low-cardinality metric label for a request type.
-fn metric_kind(kind: &str) -> &'static str {
-    match kind {
-        "ping" => "ping",
-        "room.enter" => "room.enter",
-        "room.exit" => "room.exit",
-        "room.set_media" => "room.set_media",
-        "media.offer" => "media.offer",
-        other => live::metric_kind(other),
-    }
+/// A room id from the wire: 400111 when missing, 400200 when it can't name a room.
+fn room_id(raw: Option<RoomId>) -> Result<RoomId, SignalError> {
+    let raw = raw.ok_or(SignalError::Missing("room_id"))?;
+    RoomId::parse(raw.as_str()).ok_or(SignalError::RoomNotFound)
 }

@@ -2,8 +2,8 @@
 //! Both answer failures with the spec's error body; both ignore `Api-Token` entirely.
 
 use crate::connection;
+use crate::error::SignalError;
 use crate::hub::Hub;
-use crate::protocol::{WireError, code};
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -11,9 +11,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use opencalls_domain::ClientId;
+use opencalls_domain::{ClientId, DeviceKey};
+use opencalls_protocol::session::{HttpErrorBody, OpenSession, SessionOpened};
+use opencalls_protocol::{ErrorCode, WireError};
 use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 
 /// Largest session-exchange body, in bytes.
@@ -38,39 +39,42 @@ struct HttpError(StatusCode, WireError);
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": true, "code": self.1.code, "message": self.1.message });
-        (self.0, Json(body)).into_response()
+        (self.0, Json(HttpErrorBody::from(self.1))).into_response()
     }
 }
 
-impl From<WireError> for HttpError {
-    fn from(err: WireError) -> Self {
+impl From<SignalError> for HttpError {
+    fn from(err: SignalError) -> Self {
+        let err = WireError::from(err);
         let status = match err.code {
-            code::NOT_AUTHORIZED => StatusCode::UNAUTHORIZED,
-            code::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
+            ErrorCode::NotAuthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::InvalidParameter
+            | ErrorCode::MissingParameter
+            | ErrorCode::NotFound
+            | ErrorCode::AlreadyExists
+            | ErrorCode::InvalidApiToken
+            | ErrorCode::RateLimited
+            | ErrorCode::RoomFull
+            | ErrorCode::AlreadyEntered
+            | ErrorCode::InvalidRoom
+            | ErrorCode::LiveEventActionNotAllowed
+            | ErrorCode::LiveEventNotAllowedForUser
+            | ErrorCode::LiveEventNotEntered
+            | ErrorCode::Other(_) => StatusCode::BAD_REQUEST,
         };
         Self(status, err)
     }
 }
 
-#[derive(Deserialize)]
-struct SessionBody {
-    user_id: Option<String>,
-    access_token: Option<String>,
-}
-
 /// `POST /v1/auth/session` `{user_id, access_token}` → `{user_id, session_token, expires_at, user}`.
 async fn open_session(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Response, HttpError> {
-    let body: SessionBody = serde_json::from_slice(&body).map_err(|e| {
-        WireError::invalid(format!(
-            "the request body is not valid JSON for this action: {e}"
-        ))
-    })?;
-    let user_id = body.user_id.ok_or_else(|| WireError::missing("user_id"))?;
+    let body: OpenSession =
+        serde_json::from_slice(&body).map_err(|e| SignalError::BadBody(e.to_string()))?;
+    let user_id = body.user_id.ok_or(SignalError::Missing("user_id"))?;
     let access_token = body
         .access_token
-        .ok_or_else(|| WireError::missing("access_token"))?;
+        .ok_or(SignalError::Missing("access_token"))?;
     let (issued, user) = hub
         .services
         .sessions
@@ -78,18 +82,15 @@ async fn open_session(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Respon
         .await
         .map_err(|e| match e {
             // Don't tell a guesser whether the user exists.
-            opencalls_service::ServiceError::NotFound(_) => WireError::new(
-                code::NOT_AUTHORIZED,
-                "the token is invalid, expired or revoked",
-            ),
+            opencalls_service::ServiceError::NotFound(_) => SignalError::BadCredentials,
             other => other.into(),
         })?;
-    let body = json!({
-        "user_id": user.user_id,
-        "session_token": issued.token,
-        "expires_at": issued.expires_at,
-        "user": user,
-    });
+    let body = SessionOpened {
+        user_id: user.user_id.clone(),
+        session_token: issued.token,
+        expires_at: issued.expires_at,
+        user,
+    };
     Ok(Json(body).into_response())
 }
 
@@ -106,8 +107,7 @@ async fn upgrade(
     query: Result<Query<WsQuery>, axum::extract::rejection::QueryRejection>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
-    let Query(query) =
-        query.map_err(|e| WireError::invalid(format!("invalid query: {}", e.body_text())))?;
+    let Query(query) = query.map_err(|e| SignalError::BadQuery(e.body_text()))?;
     let bearer = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -116,21 +116,19 @@ async fn upgrade(
     let token = query
         .session_token
         .or(bearer)
-        .ok_or_else(|| WireError::new(code::NOT_AUTHORIZED, "a session token is required"))?;
+        .ok_or(SignalError::NoSessionToken)?;
     let user = hub
         .services
         .sessions
         .authenticate(&token)
         .await
-        .map_err(WireError::from)?;
+        .map_err(SignalError::from)?;
     let client_id = match query.client_id.filter(|c| !c.is_empty()) {
-        Some(raw) => ClientId::parse(&raw)
-            .ok_or_else(|| WireError::invalid("client_id must be 1 to 128 characters"))?,
+        Some(raw) => ClientId::parse(&raw).ok_or(SignalError::BadClientId)?,
         None => ClientId::generate(),
     };
-    let ws =
-        ws.map_err(|e| WireError::invalid(format!("not a WebSocket upgrade: {}", e.body_text())))?;
-    let key = (user.user_id.clone(), client_id);
+    let ws = ws.map_err(|e| SignalError::NotUpgrade(e.body_text()))?;
+    let key = DeviceKey::new(user.user_id.clone(), client_id);
     Ok(ws
         // The 128 KiB default read buffer is allocated up front per connection; requests
         // are small, and the buffer still grows for a rare big frame.

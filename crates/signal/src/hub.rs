@@ -13,55 +13,23 @@
 pub(crate) mod live;
 
 use crate::SignalConfig;
-use crate::protocol::{self, WireError};
-use opencalls_domain::{
-    ClientId, Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId,
-};
+use crate::error::SignalError;
+use crate::protocol;
+pub(crate) use opencalls_domain::DeviceKey;
+use opencalls_domain::{Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId};
+use opencalls_protocol::{GoodbyeReason, RoomEvent};
 use opencalls_service::Services;
+use opencalls_service::chat::ChatLimiter;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
-
-pub(crate) type DeviceKey = (UserId, ClientId);
 
 /// Frames queued per connection before it counts as too slow.
 const QUEUE_FRAMES: usize = 512;
 /// How long the participants exited by a room deletion are remembered, so they also get
 /// `room.deleted`.
 const KICKED_MEMORY: Duration = Duration::from_secs(30);
-
-/// Why the server closes a connection: WebSocket close code and a short reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct CloseReason {
-    pub code: u16,
-    pub reason: &'static str,
-}
-
-pub(crate) const REVOKED: CloseReason = CloseReason {
-    code: 4001,
-    reason: "session_revoked",
-};
-pub(crate) const REPLACED: CloseReason = CloseReason {
-    code: 4002,
-    reason: "replaced",
-};
-pub(crate) const HEARTBEAT: CloseReason = CloseReason {
-    code: 4003,
-    reason: "heartbeat_timeout",
-};
-pub(crate) const TOO_SLOW: CloseReason = CloseReason {
-    code: 4004,
-    reason: "too_slow",
-};
-pub(crate) const RESYNC: CloseReason = CloseReason {
-    code: 4005,
-    reason: "resync",
-};
-pub(crate) const SHUTDOWN: CloseReason = CloseReason {
-    code: 1012,
-    reason: "server_restart",
-};
 
 /// An event frame queued for a connection, tagged with its room or live event.
 pub(crate) struct Frame {
@@ -81,14 +49,14 @@ pub(crate) enum Audience {
 struct Conn {
     id: u64,
     frames: mpsc::Sender<Frame>,
-    close: watch::Sender<Option<CloseReason>>,
+    close: watch::Sender<Option<GoodbyeReason>>,
 }
 
 /// The connection task's end.
 pub(crate) struct Attached {
     pub conn_id: u64,
     pub frames: mpsc::Receiver<Frame>,
-    pub close: watch::Receiver<Option<CloseReason>>,
+    pub close: watch::Receiver<Option<GoodbyeReason>>,
     /// Seats kept from an earlier connection of the same device.
     pub resumed: Vec<(RoomId, ParticipantId)>,
 }
@@ -125,7 +93,9 @@ pub(crate) struct Hub {
     pub services: Services,
     pub config: SignalConfig,
     /// The media bridge, when the server runs an SFU (set once at start).
-    pub media: std::sync::OnceLock<Arc<crate::media::MediaBridge>>,
+    pub media: std::sync::OnceLock<Arc<opencalls_rtc::MediaBridge>>,
+    /// The per-user live chat rate limit.
+    pub chat: ChatLimiter,
 }
 
 impl Hub {
@@ -135,6 +105,7 @@ impl Hub {
             services,
             config,
             media: std::sync::OnceLock::new(),
+            chat: ChatLimiter::default(),
         })
     }
 
@@ -152,7 +123,7 @@ impl Hub {
         let conn_id = state.next_conn;
         let device = state.devices.entry(key.clone()).or_default();
         if let Some(old) = device.conn.take() {
-            let _ = old.close.send(Some(REPLACED));
+            let _ = old.close.send(Some(GoodbyeReason::Replaced));
         }
         device.generation += 1;
         device.conn = Some(Conn {
@@ -217,13 +188,13 @@ impl Hub {
             let keys: Vec<DeviceKey> = state
                 .devices
                 .keys()
-                .filter(|(u, _)| u == user_id)
+                .filter(|key| &key.user_id == user_id)
                 .cloned()
                 .collect();
             let mut seats = Vec::new();
             for key in keys {
                 if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
-                    let _ = conn.close.send(Some(REVOKED));
+                    let _ = conn.close.send(Some(GoodbyeReason::SessionRevoked));
                 }
                 live.extend(state.take_live(&key));
                 seats.extend(state.remove_device(&key));
@@ -243,7 +214,7 @@ impl Hub {
             let mut seats = Vec::new();
             for key in keys {
                 if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
-                    let _ = conn.close.send(Some(SHUTDOWN));
+                    let _ = conn.close.send(Some(GoodbyeReason::ServerRestart));
                 }
                 live.extend(state.take_live(&key));
                 seats.extend(state.remove_device(&key));
@@ -276,22 +247,14 @@ impl Hub {
         conn_id: u64,
         room_id: &RoomId,
         pid: &ParticipantId,
-    ) -> Result<(), WireError> {
+    ) -> Result<(), SignalError> {
         let mut state = self.lock();
         let device = match state.devices.get_mut(key) {
             Some(d) if d.conn.as_ref().is_some_and(|c| c.id == conn_id) => d,
-            _ => {
-                return Err(WireError::new(
-                    protocol::code::NOT_AUTHORIZED,
-                    "this connection's session has ended",
-                ));
-            }
+            _ => return Err(SignalError::ConnectionEnded),
         };
         if device.seats.contains_key(room_id) {
-            return Err(WireError::new(
-                protocol::code::ALREADY_ENTERED,
-                "this client already entered the room",
-            ));
+            return Err(SignalError::AlreadyInRoom);
         }
         device.seats.insert(
             room_id.clone(),
@@ -327,21 +290,27 @@ impl Hub {
         if let EventBody::LiveEvent { live_event, body } = &event.body {
             return self.route_live(live_event, body, event.occurred_at);
         }
-        let Some((room_id, name, data)) = protocol::room_event(event) else {
+        let Some((room_id, room_event)) = protocol::room_event(event) else {
             return;
         };
-        let frame = protocol::event_frame(name, &room_id, event.occurred_at, data);
+        let name = room_event.name();
         let mut state = self.lock();
-        let targets = match &event.body {
-            EventBody::RoomDeleted { room } => state.deleted_targets(&room_id, room.updated_at),
-            EventBody::ParticipantExited { participant } => state.exited_targets(participant),
-            EventBody::ParticipantEntered { participant }
-            | EventBody::ParticipantMediaChanged { participant } => {
+        let targets = match &room_event {
+            RoomEvent::Deleted { room } => state.deleted_targets(&room_id, room.updated_at),
+            RoomEvent::ParticipantExited { participant } => state.exited_targets(participant),
+            RoomEvent::ParticipantEntered { participant }
+            | RoomEvent::ParticipantMediaChanged { participant } => {
                 // The device that caused it learns from its response.
                 state.members_except(&room_id, Some(&participant.participant_id))
             }
-            _ => state.members_except(&room_id, None),
+            RoomEvent::ParticipantConnected { .. }
+            | RoomEvent::CustomItemsUpdated { .. }
+            | RoomEvent::CustomItemsDeleted { .. }
+            | RoomEvent::TrackRouted { .. }
+            | RoomEvent::ActiveSpeakersChanged { .. }
+            | RoomEvent::MediaDisconnected { .. } => state.members_except(&room_id, None),
         };
+        let frame = protocol::room_frame(&room_id, event.occurred_at, room_event);
         let mut slow = Vec::new();
         for key in targets {
             let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) else {
@@ -352,7 +321,7 @@ impl Hub {
                 text: frame.clone(),
             };
             if conn.frames.try_send(queued).is_err() {
-                let _ = conn.close.send(Some(TOO_SLOW));
+                let _ = conn.close.send(Some(GoodbyeReason::TooSlow));
                 slow.push(key);
             }
         }
@@ -365,7 +334,7 @@ impl Hub {
     pub fn resync_all(&self) {
         let state = self.lock();
         for conn in state.devices.values().filter_map(|d| d.conn.as_ref()) {
-            let _ = conn.close.send(Some(RESYNC));
+            let _ = conn.close.send(Some(GoodbyeReason::Resync));
         }
     }
 
@@ -387,7 +356,7 @@ impl Hub {
                 text: text.clone(),
             };
             if conn.frames.try_send(frame).is_err() {
-                let _ = conn.close.send(Some(TOO_SLOW));
+                let _ = conn.close.send(Some(GoodbyeReason::TooSlow));
             }
         }
     }
@@ -399,6 +368,8 @@ impl Hub {
             .kicked
             .retain(|_, (_, _, at)| at.elapsed() < KICKED_MEMORY);
         state.live.sweep(KICKED_MEMORY);
+        drop(state);
+        self.chat.sweep();
     }
 }
 

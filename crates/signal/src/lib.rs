@@ -3,19 +3,21 @@
 //!
 //! A thin adapter like the Platform API: it parses, authorises with a session token (never
 //! an API token), calls the application services, and renders. Room state lives in the
-//! services; this crate only keeps which connection holds which seat ([`hub`]) and fans the
+//! services; this crate only keeps which connection holds which seat (`hub`) and fans the
 //! services' committed events out to the connections of the affected room or live event
-//! (live chat is relayed by the hub, never stored).
+//! (live chat is relayed by the hub, never stored). Frames are the typed frames of
+//! `opencalls-protocol`; calls' media goes through the bridge of `opencalls-rtc`, which
+//! decides nothing about seats (checked here, in `media`).
 #![forbid(unsafe_code)]
 
 mod connection;
+mod error;
 mod http;
 mod hub;
-pub mod live_protocol;
 mod media;
 pub mod protocol;
 
-pub use media::{MediaBridge, MediaConfig};
+pub use opencalls_rtc::{MediaBridge, MediaConfig};
 
 use axum::Router;
 use hub::Hub;
@@ -77,8 +79,10 @@ pub fn router_with_media(
 ) -> (Router, SignalHandle) {
     let hub = Hub::new(services, config);
     if let Some((bridge, events)) = media {
-        let _ = hub.media.set(bridge);
-        tokio::spawn(media::run_events(hub.clone(), events));
+        let _ = hub.media.set(bridge.clone());
+        let sink: Arc<dyn opencalls_rtc::MediaSink> = hub.clone();
+        let services = hub.services.clone();
+        tokio::spawn(opencalls_rtc::run_events(bridge, services, events, sink));
     }
     let task = tokio::spawn(fan_out(hub.clone()));
     let router = http::routes(hub.clone());

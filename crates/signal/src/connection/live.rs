@@ -6,48 +6,37 @@
 //! `2800103` for a device that has not entered); chat needs any seat.
 
 use super::Connection;
+use crate::error::SignalError;
 use crate::hub::Audience;
 use crate::hub::live::LiveRole;
-use crate::live_protocol::{self, ChatParams, EnterParams, EventParams, MediaParams};
-use crate::protocol::{self, WireError, code};
 use opencalls_domain::live_event::{HostEnterRequest, LiveParticipantEnterRequest};
-use opencalls_domain::{HostId, LiveEventId, ParticipantId};
-use serde_json::{Value, json};
+use opencalls_domain::{HostId, LiveEvent, LiveEventId, ParticipantId};
+use opencalls_protocol::request::{LiveChat, LiveEnter, LiveSetMedia};
+use opencalls_protocol::response::{
+    ChatMessage, ChatSent, HostResult, LiveEntered, LiveEventResult, LiveMember,
+};
+use opencalls_protocol::{LiveEventEvent, LiveRoleName, MessageId, RequestKind, ResumedLive};
+use opencalls_service::chat;
+
+/// The host's life-cycle actions.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Lifecycle {
+    SetReady,
+    Start,
+    End,
+}
 
 impl Connection {
-    /// Dispatches one `live.*` request.
-    pub(super) async fn live(&self, kind: &str, params: Value) -> Result<Value, WireError> {
-        match kind {
-            "live.enter" => self.live_enter(protocol::params(params)?).await,
-            "live.exit" => self.live_exit(protocol::params(params)?).await,
-            "live.set_ready" | "live.start" | "live.end" => {
-                self.live_lifecycle(kind, protocol::params(params)?).await
-            }
-            "live.set_media" => self.live_set_media(protocol::params(params)?).await,
-            "live.chat" => self.live_chat(protocol::params(params)?).await,
-            other => Err(WireError::invalid(format!(
-                "unknown message type '{other}'"
-            ))),
-        }
-    }
-
-    async fn live_enter(&self, p: EnterParams) -> Result<Value, WireError> {
+    pub(super) async fn live_enter(&self, p: LiveEnter) -> Result<LiveEntered, SignalError> {
         let id = live_event_id(p.live_event_id.clone())?;
-        let role = match p.role.as_deref() {
-            Some("host") => LiveRole::Host(HostId::generate()),
-            Some("participant") => LiveRole::Participant(ParticipantId::generate()),
-            Some(other) => {
-                return Err(WireError::invalid(format!(
-                    "role must be host or participant; got '{other}'"
-                )));
-            }
-            None => return Err(WireError::missing("role")),
+        let role = match p.role.ok_or(SignalError::Missing("role"))? {
+            LiveRoleName::Host => LiveRole::Host(HostId::generate()),
+            LiveRoleName::Participant => LiveRole::Participant(ParticipantId::generate()),
         };
         self.hub
             .live_join(&self.key, self.conn_id, &id, role.clone())?;
-        let entered = self.live_enter_as(&id, &role, &p).await;
-        let mut result = match entered {
-            Ok(result) => result,
+        let member = match self.live_enter_as(&id, &role, &p).await {
+            Ok(member) => member,
             Err(err) => {
                 self.hub.live_leave(&self.key, &id, &role);
                 self.mark_refused_audience(Audience::Live(id));
@@ -58,24 +47,20 @@ impl Connection {
         if self.hub.live_seat(&self.key, &id, false).as_ref() != Some(&role) {
             self.hub.exit_live_seats(vec![(id.clone(), role)]).await;
             self.mark_refused_audience(Audience::Live(id));
-            return Err(WireError::new(
-                code::NOT_AUTHORIZED,
-                "the session has ended",
-            ));
+            return Err(SignalError::SessionEnded);
         }
         let live_event = self.hub.services.live_events.get(id.as_str()).await?;
-        result["live_event"] = json!(live_event);
-        Ok(result)
+        Ok(LiveEntered { live_event, member })
     }
 
     async fn live_enter_as(
         &self,
         id: &LiveEventId,
         role: &LiveRole,
-        p: &EnterParams,
-    ) -> Result<Value, WireError> {
+        p: &LiveEnter,
+    ) -> Result<LiveMember, SignalError> {
         let live = &self.hub.services.live_events;
-        let (user, client_id) = (self.user.clone(), self.key.1.clone());
+        let (user, client_id) = (self.user.clone(), self.key.client_id.clone());
         Ok(match role {
             LiveRole::Host(host_id) => {
                 let request = HostEnterRequest {
@@ -85,7 +70,7 @@ impl Connection {
                     is_audio_on: p.is_audio_on.unwrap_or(true),
                     is_video_on: p.is_video_on.unwrap_or(true),
                 };
-                json!({ "host": live.host_enter(id.as_str(), request).await? })
+                LiveMember::Host(Box::new(live.host_enter(id.as_str(), request).await?))
             }
             LiveRole::Participant(participant_id) => {
                 let request = LiveParticipantEnterRequest {
@@ -93,144 +78,134 @@ impl Connection {
                     user,
                     client_id,
                 };
-                json!({ "participant": live.participant_enter(id.as_str(), request).await? })
+                let participant = live.participant_enter(id.as_str(), request).await?;
+                LiveMember::Participant(Box::new(participant))
             }
         })
     }
 
-    async fn live_exit(&self, p: EventParams) -> Result<Value, WireError> {
-        let id = live_event_id(p.live_event_id)?;
+    pub(super) async fn live_exit(
+        &self,
+        id: Option<LiveEventId>,
+    ) -> Result<LiveMember, SignalError> {
+        let id = live_event_id(id)?;
         let role = self.live_role(&id, true).await?;
         let live = &self.hub.services.live_events;
         let result = match &role {
             LiveRole::Host(host) => live
                 .host_exit(id.as_str(), host)
                 .await
-                .map(|h| json!({ "host": h })),
+                .map(|h| LiveMember::Host(Box::new(h))),
             LiveRole::Participant(pid) => live
                 .participant_exit(id.as_str(), pid)
                 .await
-                .map(|p| json!({ "participant": p })),
+                .map(|p| LiveMember::Participant(Box::new(p))),
         };
         self.hub.live_leave(&self.key, &id, &role);
         Ok(result?)
     }
 
     /// `live.set_ready`, `live.start`, `live.end`: the present host's actions.
-    async fn live_lifecycle(&self, kind: &str, p: EventParams) -> Result<Value, WireError> {
-        let id = live_event_id(p.live_event_id)?;
+    pub(super) async fn live_lifecycle(
+        &self,
+        action: Lifecycle,
+        id: Option<LiveEventId>,
+    ) -> Result<LiveEventResult, SignalError> {
+        let id = live_event_id(id)?;
+        let kind = match action {
+            Lifecycle::SetReady => RequestKind::LiveSetReady,
+            Lifecycle::Start => RequestKind::LiveStart,
+            Lifecycle::End => RequestKind::LiveEnd,
+        };
         self.host_role(&id, kind).await?;
         let live = &self.hub.services.live_events;
         let by = self.user.user_id.to_string();
-        let live_event = match kind {
-            "live.set_ready" => live.set_ready(id.as_str(), by).await?,
-            "live.start" => live.start(id.as_str(), by).await?,
-            _ => live.end(id.as_str(), by).await?,
+        let live_event: LiveEvent = match action {
+            Lifecycle::SetReady => live.set_ready(id.as_str(), by).await?,
+            Lifecycle::Start => live.start(id.as_str(), by).await?,
+            Lifecycle::End => live.end(id.as_str(), by).await?,
         };
-        Ok(json!({ "live_event": live_event }))
+        Ok(LiveEventResult { live_event })
     }
 
-    async fn live_set_media(&self, p: MediaParams) -> Result<Value, WireError> {
+    pub(super) async fn live_set_media(&self, p: LiveSetMedia) -> Result<HostResult, SignalError> {
         let id = live_event_id(p.live_event_id)?;
         if p.is_audio_on.is_none() && p.is_video_on.is_none() {
-            return Err(WireError::missing("is_audio_on or is_video_on"));
+            return Err(SignalError::Missing("is_audio_on or is_video_on"));
         }
-        let host_id = self.host_role(&id, "live.set_media").await?;
+        let host_id = self.host_role(&id, RequestKind::LiveSetMedia).await?;
         let live = &self.hub.services.live_events;
         let host = live
             .host_set_media(id.as_str(), &host_id, p.is_audio_on, p.is_video_on)
             .await?;
         if let Some(media) = self.hub.media.get() {
-            media
-                .set_media(host_id.as_str(), p.is_audio_on, p.is_video_on)
-                .await;
+            let member = opencalls_rtc::Member::Host(host_id.clone());
+            media.set_media(&member, p.is_audio_on, p.is_video_on).await;
         }
-        let data = json!({ "host": host });
-        let frame =
-            live_protocol::event_frame("live.host_media_changed", &id, live.now(), data.clone());
-        self.hub.live_broadcast(&id, &self.key, &frame);
-        Ok(data)
+        let event = LiveEventEvent::HostMediaChanged {
+            host: Box::new(host.clone()),
+        };
+        self.hub.live_broadcast(&id, &self.key, live.now(), event);
+        Ok(HostResult { host })
     }
 
-    async fn live_chat(&self, p: ChatParams) -> Result<Value, WireError> {
+    pub(super) async fn live_chat(&self, p: LiveChat) -> Result<ChatSent, SignalError> {
         let id = live_event_id(p.live_event_id)?;
-        let text = p.message.ok_or_else(|| WireError::missing("message"))?;
-        live_protocol::check_chat(&text).map_err(WireError::invalid)?;
+        let text = p.message.ok_or(SignalError::Missing("message"))?;
+        chat::check_message(&text)?;
         let role = self.live_role(&id, false).await?;
-        self.hub.chat_allowed(&self.user.user_id)?;
-        let live = &self.hub.services.live_events;
-        let sent_at = live.now();
-        let message = json!({
-            "message_id": uuid::Uuid::new_v4().to_string(),
-            "live_event_id": id,
-            "user": self.user,
-            "role": role.name(),
-            "message": text,
-            "sent_at": sent_at,
-        });
-        let data = json!({ "message": message });
-        let frame = live_protocol::event_frame("live.chat_message", &id, sent_at, data.clone());
-        self.hub.live_broadcast(&id, &self.key, &frame);
-        Ok(data)
+        self.hub.chat.take(&self.user.user_id)?;
+        let sent_at = self.hub.services.live_events.now();
+        let message = ChatMessage {
+            message_id: MessageId::generate(),
+            live_event_id: id.clone(),
+            user: self.user.clone(),
+            role: role.name(),
+            message: text,
+            sent_at,
+        };
+        let event = LiveEventEvent::ChatMessageSent {
+            message: Box::new(message.clone()),
+        };
+        self.hub.live_broadcast(&id, &self.key, sent_at, event);
+        Ok(ChatSent { message })
     }
 
     /// The device's role in the live event: `400200` for an unknown event, `2800103` if the
     /// device has not entered it.
-    async fn live_role(&self, id: &LiveEventId, leaving: bool) -> Result<LiveRole, WireError> {
+    async fn live_role(&self, id: &LiveEventId, leaving: bool) -> Result<LiveRole, SignalError> {
         if let Some(role) = self.hub.live_seat(&self.key, id, leaving) {
             return Ok(role);
         }
         self.hub.services.live_events.get(id.as_str()).await?;
-        Err(WireError::new(
-            code::LIVE_EVENT_NOT_ENTERED,
-            "this client has not entered the live event",
-        ))
+        Err(SignalError::NotEntered)
     }
 
     /// The device's host id, or `2800102` when it is a participant.
-    async fn host_role(&self, id: &LiveEventId, kind: &str) -> Result<HostId, WireError> {
+    async fn host_role(&self, id: &LiveEventId, kind: RequestKind) -> Result<HostId, SignalError> {
         match self.live_role(id, false).await? {
             LiveRole::Host(host) => Ok(host),
-            LiveRole::Participant(_) => Err(WireError::new(
-                code::LIVE_EVENT_NOT_ALLOWED_FOR_USER,
-                format!("only the host may {kind}"),
-            )),
+            LiveRole::Participant(_) => Err(SignalError::HostOnly(kind)),
         }
     }
 
     /// The live seats kept from an earlier connection, as `hello` lists them.
-    pub(super) async fn resumed_live(&self) -> Vec<Value> {
+    pub(super) async fn resumed_live(&self) -> Vec<ResumedLive> {
         let mut resumed = Vec::new();
         for (id, role) in self.hub.live_seats(&self.key) {
             if let Ok(live_event) = self.hub.services.live_events.get(id.as_str()).await {
-                let (name, role_id) = match &role {
-                    LiveRole::Host(h) => ("host_id", h.to_string()),
-                    LiveRole::Participant(p) => ("participant_id", p.to_string()),
-                };
-                resumed
-                    .push(json!({ "live_event": live_event, "role": role.name(), name: role_id }));
+                resumed.push(ResumedLive {
+                    live_event,
+                    seat: role.seat(),
+                });
             }
         }
         resumed
     }
 }
 
-fn live_event_id(raw: Option<String>) -> Result<LiveEventId, WireError> {
-    let raw = raw.ok_or_else(|| WireError::missing("live_event_id"))?;
-    LiveEventId::parse(&raw)
-        .ok_or_else(|| WireError::new(code::NOT_FOUND, "the live event was not found"))
-}
-
-/// A low-cardinality metric label for a `live.*` request type.
-pub(super) fn metric_kind(kind: &str) -> &'static str {
-    match kind {
-        "live.enter" => "live.enter",
-        "live.exit" => "live.exit",
-        "live.set_ready" => "live.set_ready",
-        "live.start" => "live.start",
-        "live.end" => "live.end",
-        "live.set_media" => "live.set_media",
-        "live.chat" => "live.chat",
-        _ => "unknown",
-    }
+/// A live event id from the wire: 400111 when missing, 400200 when it can't name one.
+fn live_event_id(raw: Option<LiveEventId>) -> Result<LiveEventId, SignalError> {
+    let raw = raw.ok_or(SignalError::Missing("live_event_id"))?;
+    LiveEventId::parse(raw.as_str()).ok_or(SignalError::LiveEventNotFound)
 }

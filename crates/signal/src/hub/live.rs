@@ -12,11 +12,12 @@
 //! live event carried by every other event. State changes, host changes and chat go to
 //! every member. A device forced out (the event ended) hears of its own exit, and of the end.
 
-use super::{Audience, DeviceKey, Frame, Hub, State, TOO_SLOW};
-use crate::live_protocol::{self, CHAT_BURST, CHAT_PER_SECOND};
-use crate::protocol::{WireError, code};
+use super::{Audience, DeviceKey, Frame, Hub, State};
+use crate::error::SignalError;
+use crate::protocol;
 use opencalls_domain::live_event::LiveEventBody;
 use opencalls_domain::{ClientId, HostId, LiveEvent, LiveEventId, Millis, ParticipantId, User};
+use opencalls_protocol::{GoodbyeReason, LiveEventEvent, LiveRoleName, LiveSeat as SeatRef};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -28,17 +29,22 @@ pub(crate) enum LiveRole {
 }
 
 impl LiveRole {
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> LiveRoleName {
         match self {
-            Self::Host(_) => "host",
-            Self::Participant(_) => "participant",
+            Self::Host(_) => LiveRoleName::Host,
+            Self::Participant(_) => LiveRoleName::Participant,
         }
     }
 
-    fn id(&self) -> &str {
+    /// The seat as `hello.resumed_live` names it.
+    pub fn seat(&self) -> SeatRef {
         match self {
-            Self::Host(id) => id.as_str(),
-            Self::Participant(id) => id.as_str(),
+            Self::Host(host_id) => SeatRef::Host {
+                host_id: host_id.clone(),
+            },
+            Self::Participant(participant_id) => SeatRef::Participant {
+                participant_id: participant_id.clone(),
+            },
         }
     }
 }
@@ -50,26 +56,16 @@ pub(crate) struct LiveSeat {
     leaving: bool,
 }
 
-/// A token bucket: `tokens` as of `at`.
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
 #[derive(Default)]
 pub(super) struct LiveState {
     audiences: HashMap<LiveEventId, HashSet<DeviceKey>>,
     /// Per live event, the devices forced out by its end, so they also get `live.ended`.
     kicked: HashMap<LiveEventId, (Vec<DeviceKey>, Instant)>,
-    chat: HashMap<opencalls_domain::UserId, Bucket>,
 }
 
 impl LiveState {
     pub(super) fn sweep(&mut self, memory: Duration) {
         self.kicked.retain(|_, (_, at)| at.elapsed() < memory);
-        // A bucket refilled to the brim holds nothing worth remembering.
-        let full = Duration::from_secs_f64(CHAT_BURST / CHAT_PER_SECOND);
-        self.chat.retain(|_, b| b.at.elapsed() < full);
     }
 
     fn members(&self, id: &LiveEventId) -> Vec<DeviceKey> {
@@ -83,26 +79,9 @@ impl LiveState {
     /// the event itself, so a refused second host never stands in for the real one.
     fn host_of(&self, live_event: &LiveEvent) -> Option<DeviceKey> {
         let host = live_event.host.as_ref()?;
-        let key = (host.user.user_id.clone(), host.client_id.clone());
+        let key = DeviceKey::new(host.user.user_id.clone(), host.client_id.clone());
         let members = self.audiences.get(&live_event.live_event_id)?;
         members.contains(&key).then_some(key)
-    }
-
-    /// Takes one chat token of the user, or says it has none left.
-    fn take_chat_token(&mut self, user: &opencalls_domain::UserId) -> bool {
-        let now = Instant::now();
-        let bucket = self.chat.entry(user.clone()).or_insert(Bucket {
-            tokens: CHAT_BURST,
-            at: now,
-        });
-        let refill = now.duration_since(bucket.at).as_secs_f64() * CHAT_PER_SECOND;
-        bucket.tokens = (bucket.tokens + refill).min(CHAT_BURST);
-        bucket.at = now;
-        if bucket.tokens < 1.0 {
-            return false;
-        }
-        bucket.tokens -= 1.0;
-        true
     }
 }
 
@@ -131,11 +110,11 @@ impl State {
     }
 
     /// Frees the device's seat in the live event if it is still `role`.
-    fn remove_live_seat(&mut self, key: &DeviceKey, id: &LiveEventId, role_id: &str) {
+    fn remove_live_seat(&mut self, key: &DeviceKey, id: &LiveEventId, role: &LiveRole) {
         let Some(device) = self.devices.get_mut(key) else {
             return;
         };
-        if device.live.get(id).is_none_or(|s| s.role.id() != role_id) {
+        if device.live.get(id).is_none_or(|s| s.role != *role) {
             return;
         }
         device.live.remove(id);
@@ -147,13 +126,13 @@ impl State {
 
     /// The owner of an exited host or participant hears of it only if it didn't ask (the
     /// event ended); its seat is freed here.
-    fn exited(&mut self, id: &LiveEventId, owner: DeviceKey, role_id: &str) -> Option<DeviceKey> {
+    fn exited(&mut self, id: &LiveEventId, owner: DeviceKey, role: &LiveRole) -> Option<DeviceKey> {
         let seat = self.devices.get(&owner)?.live.get(id)?;
-        if seat.role.id() != role_id {
+        if seat.role != *role {
             return None;
         }
         let forced = !seat.leaving;
-        self.remove_live_seat(&owner, id, role_id);
+        self.remove_live_seat(&owner, id, role);
         if !forced {
             return None;
         }
@@ -168,7 +147,8 @@ impl State {
 
     fn live_targets(&mut self, live_event: &LiveEvent, body: &LiveEventBody) -> Vec<DeviceKey> {
         let id = &live_event.live_event_id;
-        let key = |user: &User, client: &ClientId| (user.user_id.clone(), client.clone());
+        let key =
+            |user: &User, client: &ClientId| DeviceKey::new(user.user_id.clone(), client.clone());
         match body {
             LiveEventBody::ParticipantEntered { participant } => {
                 let owner = key(&participant.user, &participant.client_id);
@@ -180,7 +160,11 @@ impl State {
             }
             LiveEventBody::ParticipantExited { participant } => {
                 let owner = key(&participant.user, &participant.client_id);
-                let forced = self.exited(id, owner, participant.participant_id.as_str());
+                let forced = self.exited(
+                    id,
+                    owner,
+                    &LiveRole::Participant(participant.participant_id.clone()),
+                );
                 self.live
                     .host_of(live_event)
                     .into_iter()
@@ -195,7 +179,7 @@ impl State {
             }
             LiveEventBody::HostExited { host } => {
                 let owner = key(&host.user, &host.client_id);
-                let forced = self.exited(id, owner, host.host_id.as_str());
+                let forced = self.exited(id, owner, &LiveRole::Host(host.host_id.clone()));
                 self.live.members(id).into_iter().chain(forced).collect()
             }
             LiveEventBody::Ended => {
@@ -207,7 +191,12 @@ impl State {
                 targets.dedup();
                 targets
             }
-            _ => self.live.members(id),
+            LiveEventBody::SetReady
+            | LiveEventBody::Started
+            | LiveEventBody::HostConnected { .. }
+            | LiveEventBody::HostDisconnected { .. } => self.live.members(id),
+            // Nobody can be in an event being created.
+            LiveEventBody::Created => Vec::new(),
         }
     }
 
@@ -221,7 +210,7 @@ impl State {
                 text: text.to_owned(),
             };
             if conn.frames.try_send(frame).is_err() {
-                let _ = conn.close.send(Some(TOO_SLOW));
+                let _ = conn.close.send(Some(GoodbyeReason::TooSlow));
             }
         }
     }
@@ -236,22 +225,14 @@ impl Hub {
         conn_id: u64,
         id: &LiveEventId,
         role: LiveRole,
-    ) -> Result<(), WireError> {
+    ) -> Result<(), SignalError> {
         let mut state = self.lock();
         let device = match state.devices.get_mut(key) {
             Some(d) if d.conn.as_ref().is_some_and(|c| c.id == conn_id) => d,
-            _ => {
-                return Err(WireError::new(
-                    code::NOT_AUTHORIZED,
-                    "this connection's session has ended",
-                ));
-            }
+            _ => return Err(SignalError::ConnectionEnded),
         };
         if device.live.contains_key(id) {
-            return Err(WireError::new(
-                code::LIVE_EVENT_ACTION_NOT_ALLOWED,
-                "this client already entered the live event",
-            ));
+            return Err(SignalError::AlreadyInLiveEvent);
         }
         let seat = LiveSeat {
             role,
@@ -269,7 +250,7 @@ impl Hub {
 
     /// Gives a live seat back (enter refused, or exit done).
     pub fn live_leave(&self, key: &DeviceKey, id: &LiveEventId, role: &LiveRole) {
-        self.lock().remove_live_seat(key, id, role.id());
+        self.lock().remove_live_seat(key, id, role);
     }
 
     /// The device's role in the live event, marked as leaving if `leaving`.
@@ -297,36 +278,30 @@ impl Hub {
 
     /// Routes one committed live-event event to the connections it concerns.
     pub(super) fn route_live(&self, live_event: &LiveEvent, body: &LiveEventBody, at: Millis) {
-        let Some((name, data)) = live_protocol::event(live_event, body) else {
+        let Some(event) = protocol::live_event(live_event, body) else {
             return;
         };
         let id = &live_event.live_event_id;
-        let text = live_protocol::event_frame(name, id, at, data);
+        let text = protocol::live_frame(id, at, event);
         let mut state = self.lock();
         let targets = state.live_targets(live_event, body);
         state.send_live(id, targets, &text);
     }
 
-    /// Pushes a frame that is not a stored event (chat, host media) to every member of the
-    /// live event but `except`.
-    pub fn live_broadcast(&self, id: &LiveEventId, except: &DeviceKey, text: &str) {
+    /// Pushes an event that is not stored (chat, host media) to every member of the live
+    /// event but `except`.
+    pub fn live_broadcast(
+        &self,
+        id: &LiveEventId,
+        except: &DeviceKey,
+        at: Millis,
+        event: LiveEventEvent,
+    ) {
+        let text = &protocol::live_frame(id, at, event);
         let state = self.lock();
         let mut targets = state.live.members(id);
         targets.retain(|k| k != except);
         state.send_live(id, targets, text);
-    }
-
-    /// Takes one of the user's chat tokens; `429100` when the user sends too fast.
-    pub fn chat_allowed(&self, user: &opencalls_domain::UserId) -> Result<(), WireError> {
-        if self.lock().live.take_chat_token(user) {
-            return Ok(());
-        }
-        Err(WireError::new(
-            code::RATE_LIMITED,
-            format!(
-                "too many chat messages: at most {CHAT_PER_SECOND} per second (bursts of {CHAT_BURST})"
-            ),
-        ))
     }
 
     /// Exits dropped live seats through the services (their events reach the others).
@@ -339,7 +314,7 @@ impl Hub {
                 LiveRole::Participant(p) => live.participant_exit(id.as_str(), p).await.map(drop),
             };
             if let Err(err) = result {
-                tracing::debug!(%id, role = role.name(), %err, "exit of a dropped live seat");
+                tracing::debug!(%id, role = ?role.name(), %err, "exit of a dropped live seat");
             }
         }
     }

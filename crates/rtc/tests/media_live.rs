@@ -3,9 +3,10 @@
 //! `ready`, the host's audio and video once it is `ongoing`, nothing again once it `ended`,
 //! and ending the event frees everything.
 
+use opencalls_domain::{HostId, LiveEventId, ParticipantId};
 use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle};
+use opencalls_rtc::{MediaBridge, MediaConfig, Member};
 use opencalls_sfu::{Role, Sfu, SfuConfig};
-use opencalls_signal::{MediaBridge, MediaConfig};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -19,12 +20,20 @@ async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
-async fn offer(bridge: &MediaBridge, member: &str, role: Role, config: PeerConfig) -> PeerHandle {
+fn ev1() -> LiveEventId {
+    LiveEventId::parse("ev1").expect("id")
+}
+
+fn viewer_member(name: &str) -> Member {
+    Member::Viewer(ParticipantId::parse(name).expect("id"))
+}
+
+async fn offer(bridge: &MediaBridge, member: Member, role: Role, config: PeerConfig) -> PeerHandle {
     let (peer, sdp) = MediaPeer::new(config, IpAddr::V4(Ipv4Addr::LOCALHOST))
         .await
         .expect("peer");
     let answer = bridge
-        .live_offer("ev1", member, role, sdp, false)
+        .live_offer(&ev1(), member, role, sdp, false)
         .await
         .expect("live offer");
     peer.start(&answer).expect("start")
@@ -40,7 +49,8 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
         video_fps: 15,
         ..PeerConfig::default()
     };
-    let host = offer(&bridge, "host", Role::Host, host_config).await;
+    let host_id = Member::Host(HostId::parse("host").expect("id"));
+    let host = offer(&bridge, host_id, Role::Host, host_config).await;
     let viewer_config = PeerConfig {
         tag: 2,
         send_audio: false,
@@ -49,7 +59,13 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
         recv_video_slots: 1,
         ..PeerConfig::default()
     };
-    let viewer = offer(&bridge, "viewer", Role::Viewer, viewer_config.clone()).await;
+    let viewer = offer(
+        &bridge,
+        viewer_member("viewer"),
+        Role::Viewer,
+        viewer_config.clone(),
+    )
+    .await;
     let publishing = PeerConfig {
         send_audio: true,
         ..viewer_config
@@ -58,10 +74,20 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
         .await
         .expect("peer");
     let err = bridge
-        .live_offer("ev1", "viewer2", Role::Viewer, refused.1, false)
+        .live_offer(
+            &ev1(),
+            viewer_member("viewer2"),
+            Role::Viewer,
+            refused.1,
+            false,
+        )
         .await
         .expect_err("a viewer may not publish");
-    assert_eq!(err.code, 2800102);
+    // The client hears 2800102 for this refusal.
+    assert!(
+        matches!(err, opencalls_sfu::SfuError::PublishNotAllowed),
+        "{err}"
+    );
     assert_eq!(
         sfu.stats().await.expect("stats").peers,
         2,
@@ -73,7 +99,7 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
     until("the viewer is connected", async || viewer.stats().connected).await;
     assert_eq!(viewer.stats().from_source(1), Default::default());
 
-    bridge.live_state_changed("ev1", true).await;
+    bridge.live_state_changed(&ev1(), true).await;
     until(
         "ongoing: the host's audio and video reach the viewer",
         async || {
@@ -83,7 +109,7 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
     )
     .await;
 
-    bridge.live_state_changed("ev1", false).await;
+    bridge.live_state_changed(&ev1(), false).await;
     let at_end = viewer.stats().from_source(1);
     let sent = host.stats().audio_sent;
     until("the host keeps publishing", async || {
@@ -97,10 +123,10 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
     );
 
     // A viewer leaving doesn't end the group; ending the event frees everything.
-    bridge.remove("viewer").await;
+    bridge.remove(&viewer_member("viewer")).await;
     let stats = sfu.stats().await.expect("stats");
     assert_eq!((stats.peers, stats.groups), (1, 1));
-    bridge.remove_live_event("ev1").await;
+    bridge.remove_live_event(&ev1()).await;
     let stats = sfu.stats().await.expect("stats");
     assert_eq!((stats.peers, stats.groups, stats.demux_entries), (0, 0, 0));
     host.stop().await;

@@ -1,0 +1,268 @@
+//! Events (server → client): `{"type": "event", "event": <name>, "room_id" |
+//! "live_event_id": …, "occurred_at": …, "data": {…}}`.
+//!
+//! Room-scoped frames ([`RoomEventFrame`]) carry `room_id`, live-scoped ones
+//! ([`LiveEventFrame`]) `live_event_id`; `media.*` events exist in both scopes with the
+//! member named for the scope (`participant_id` in a room, `host_id` or `participant_id` in
+//! a live event). Names are in the past tense of what happened.
+
+use crate::response::{ChatMessage, MemberRef};
+use opencalls_domain::{
+    CustomItems, Host, HostId, LiveEvent, LiveEventId, LiveEventParticipant, Millis, Participant,
+    ParticipantId, Room, RoomId,
+};
+use serde::{Deserialize, Serialize};
+
+/// A media track's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Audio,
+    Video,
+}
+
+/// Why a member's media transport went away (`media.disconnected`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum MediaDisconnectReason {
+    /// Nothing received for the transport timeout, or ICE/DTLS closed.
+    TransportLost,
+    /// ICE+DTLS did not come up in time after the answer.
+    ConnectTimeout,
+    Failed,
+}
+
+/// The events of a room (`room.*`, and `media.*` in a room).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "event", content = "data")]
+pub enum RoomEvent {
+    #[serde(rename = "room.participant_entered")]
+    ParticipantEntered {
+        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
+        participant: Box<Participant>,
+    },
+    #[serde(rename = "room.participant_connected")]
+    ParticipantConnected {
+        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
+        participant: Box<Participant>,
+    },
+    #[serde(rename = "room.participant_exited")]
+    ParticipantExited {
+        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
+        participant: Box<Participant>,
+    },
+    #[serde(rename = "room.participant_media_changed")]
+    ParticipantMediaChanged {
+        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
+        participant: Box<Participant>,
+    },
+    #[serde(rename = "room.custom_items_updated")]
+    CustomItemsUpdated {
+        #[cfg_attr(feature = "ts", ts(type = "CustomItems"))]
+        custom_items: CustomItems,
+        updated: Vec<String>,
+    },
+    #[serde(rename = "room.custom_items_deleted")]
+    CustomItemsDeleted {
+        #[cfg_attr(feature = "ts", ts(type = "CustomItems"))]
+        custom_items: CustomItems,
+        deleted: Vec<String>,
+    },
+    #[serde(rename = "room.deleted")]
+    Deleted {
+        #[cfg_attr(feature = "ts", ts(type = "Room"))]
+        room: Box<Room>,
+    },
+    /// A receive slot (`mid`) now carries `participant_id`'s track (`null`: idle).
+    #[serde(rename = "media.track")]
+    TrackRouted {
+        mid: String,
+        kind: MediaKind,
+        #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+        participant_id: Option<ParticipantId>,
+    },
+    /// The forwarded speakers of an audio-only room, loudest first.
+    #[serde(rename = "media.active_speakers")]
+    ActiveSpeakersChanged {
+        #[cfg_attr(feature = "ts", ts(type = "Array<string>"))]
+        participant_ids: Vec<ParticipantId>,
+    },
+    #[serde(rename = "media.disconnected")]
+    MediaDisconnected {
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
+        participant_id: ParticipantId,
+        reason: MediaDisconnectReason,
+    },
+}
+
+impl RoomEvent {
+    /// The wire name (`room.participant_entered`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ParticipantEntered { .. } => "room.participant_entered",
+            Self::ParticipantConnected { .. } => "room.participant_connected",
+            Self::ParticipantExited { .. } => "room.participant_exited",
+            Self::ParticipantMediaChanged { .. } => "room.participant_media_changed",
+            Self::CustomItemsUpdated { .. } => "room.custom_items_updated",
+            Self::CustomItemsDeleted { .. } => "room.custom_items_deleted",
+            Self::Deleted { .. } => "room.deleted",
+            Self::TrackRouted { .. } => "media.track",
+            Self::ActiveSpeakersChanged { .. } => "media.active_speakers",
+            Self::MediaDisconnected { .. } => "media.disconnected",
+        }
+    }
+}
+
+/// The events of a live event (`live.*`, and `media.*` for one member's device).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "event", content = "data")]
+pub enum LiveEventEvent {
+    #[serde(rename = "live.ready")]
+    Ready {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+    },
+    #[serde(rename = "live.started")]
+    Started {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+    },
+    #[serde(rename = "live.ended")]
+    Ended {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+    },
+    #[serde(rename = "live.host_entered")]
+    HostEntered {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
+        host: Box<Host>,
+    },
+    #[serde(rename = "live.host_connected")]
+    HostConnected {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
+        host: Box<Host>,
+    },
+    #[serde(rename = "live.host_disconnected")]
+    HostDisconnected {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
+        host: Box<Host>,
+    },
+    #[serde(rename = "live.host_exited")]
+    HostExited {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
+        host: Box<Host>,
+    },
+    /// Relayed by the host's connection, not stored.
+    #[serde(rename = "live.host_media_changed")]
+    HostMediaChanged {
+        #[cfg_attr(feature = "ts", ts(type = "Host"))]
+        host: Box<Host>,
+    },
+    #[serde(rename = "live.participant_entered")]
+    ParticipantEntered {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "LiveEventParticipant"))]
+        participant: Box<LiveEventParticipant>,
+    },
+    #[serde(rename = "live.participant_exited")]
+    ParticipantExited {
+        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
+        live_event: Box<LiveEvent>,
+        #[cfg_attr(feature = "ts", ts(type = "LiveEventParticipant"))]
+        participant: Box<LiveEventParticipant>,
+    },
+    /// Relayed by the sender's connection, not stored.
+    #[serde(rename = "live.chat_message")]
+    ChatMessageSent { message: Box<ChatMessage> },
+    /// A receive slot (`mid`) now carries the host's track (`null`: idle).
+    #[serde(rename = "media.track")]
+    TrackRouted {
+        mid: String,
+        kind: MediaKind,
+        #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+        host_id: Option<HostId>,
+    },
+    #[serde(rename = "media.disconnected")]
+    MediaDisconnected {
+        #[serde(flatten)]
+        member: MemberRef,
+        reason: MediaDisconnectReason,
+    },
+}
+
+impl LiveEventEvent {
+    /// The wire name (`live.started`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Ready { .. } => "live.ready",
+            Self::Started { .. } => "live.started",
+            Self::Ended { .. } => "live.ended",
+            Self::HostEntered { .. } => "live.host_entered",
+            Self::HostConnected { .. } => "live.host_connected",
+            Self::HostDisconnected { .. } => "live.host_disconnected",
+            Self::HostExited { .. } => "live.host_exited",
+            Self::HostMediaChanged { .. } => "live.host_media_changed",
+            Self::ParticipantEntered { .. } => "live.participant_entered",
+            Self::ParticipantExited { .. } => "live.participant_exited",
+            Self::ChatMessageSent { .. } => "live.chat_message",
+            Self::TrackRouted { .. } => "media.track",
+            Self::MediaDisconnected { .. } => "media.disconnected",
+        }
+    }
+}
+
+/// An event of a room.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RoomEventFrame {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub room_id: RoomId,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub occurred_at: Millis,
+    #[serde(flatten)]
+    pub event: RoomEvent,
+}
+
+/// An event of a live event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LiveEventFrame {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub live_event_id: LiveEventId,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub occurred_at: Millis,
+    #[serde(flatten)]
+    pub event: LiveEventEvent,
+}
+
+/// Any event frame (told apart by its scope: `room_id` or `live_event_id`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(untagged)]
+pub enum EventFrame {
+    Room(RoomEventFrame),
+    Live(LiveEventFrame),
+}
+
+impl EventFrame {
+    /// The event's wire name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Room(frame) => frame.event.name(),
+            Self::Live(frame) => frame.event.name(),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The TypeScript declarations of the protocol (web/sdk/protocol.d.ts) are generated from
+//! the Rust types: this test regenerates them and fails if the committed file differs.
+//! `OPENCALLS_BLESS_TS=1 cargo test -p opencalls-protocol --features ts --test typescript`
+//! rewrites the file after a change of the protocol types.
+#![cfg(feature = "ts")]
+
+use opencalls_protocol::event::*;
+use opencalls_protocol::frame::*;
+use opencalls_protocol::request::*;
+use opencalls_protocol::response::*;
+use opencalls_protocol::session::*;
+use opencalls_protocol::{MessageId, RequestId, WireError};
+use std::path::Path;
+use ts_rs::TS;
+
+const HEADER: &str = "\
+// The client protocol opencalls/1 (docs/protocol.md) as TypeScript declarations.
+// GENERATED from crates/protocol by
+//   OPENCALLS_BLESS_TS=1 cargo test -p opencalls-protocol --features ts --test typescript
+// Do not edit by hand.
+
+/** Platform API resources (docs/api.md), carried as they are inside frames. */
+export type Room = Record<string, unknown> & { room_id: string };
+export type Participant = Record<string, unknown> & { participant_id: string; room_id: string };
+export type LiveEvent = Record<string, unknown> & { live_event_id: string };
+export type Host = Record<string, unknown> & { host_id: string; live_event_id: string };
+export type LiveEventParticipant = Record<string, unknown> & { participant_id: string; live_event_id: string };
+export type User = Record<string, unknown> & { user_id: string };
+export type CustomItems = Record<string, string>;
+/** Any JSON value (a response's `result` before it is decoded for its request). */
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+";
+
+fn declarations() -> String {
+    let cfg = ts_rs::Config::default();
+    let decls = [
+        // Frames.
+        ClientFrame::decl(&cfg),
+        ServerFrame::<serde_json::Value>::decl(&cfg),
+        Hello::decl(&cfg),
+        ResumedRoom::decl(&cfg),
+        ResumedLive::decl(&cfg),
+        ResponseFrame::<serde_json::Value>::decl(&cfg),
+        ErrorFrame::decl(&cfg),
+        Goodbye::decl(&cfg),
+        GoodbyeReason::decl(&cfg),
+        RequestId::decl(&cfg),
+        WireError::decl(&cfg),
+        // Requests.
+        Request::decl(&cfg),
+        Ping::decl(&cfg),
+        RoomEnter::decl(&cfg),
+        RoomExit::decl(&cfg),
+        RoomSetMedia::decl(&cfg),
+        MediaOffer::decl(&cfg),
+        LiveRoleName::decl(&cfg),
+        LiveEnter::decl(&cfg),
+        LiveExit::decl(&cfg),
+        LiveSetReady::decl(&cfg),
+        LiveStart::decl(&cfg),
+        LiveEnd::decl(&cfg),
+        LiveSetMedia::decl(&cfg),
+        LiveChat::decl(&cfg),
+        // Results.
+        Pong::decl(&cfg),
+        RoomEntered::decl(&cfg),
+        RoomExited::decl(&cfg),
+        RoomMediaSet::decl(&cfg),
+        LiveMember::decl(&cfg),
+        LiveEntered::decl(&cfg),
+        LiveEventResult::decl(&cfg),
+        HostResult::decl(&cfg),
+        MessageId::decl(&cfg),
+        ChatMessage::decl(&cfg),
+        ChatSent::decl(&cfg),
+        MemberRef::decl(&cfg),
+        OfferAnswer::decl(&cfg),
+        LiveSeat::decl(&cfg),
+        // Events.
+        EventFrame::decl(&cfg),
+        RoomEventFrame::decl(&cfg),
+        LiveEventFrame::decl(&cfg),
+        RoomEvent::decl(&cfg),
+        LiveEventEvent::decl(&cfg),
+        MediaKind::decl(&cfg),
+        MediaDisconnectReason::decl(&cfg),
+        // The session exchange over HTTP.
+        OpenSession::decl(&cfg),
+        SessionOpened::decl(&cfg),
+        HttpErrorBody::decl(&cfg),
+    ];
+    let mut out = HEADER.to_owned();
+    for decl in decls {
+        out.push_str("\nexport ");
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_committed_typescript_declarations_are_up_to_date() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/sdk/protocol.d.ts");
+    let fresh = declarations();
+    if std::env::var_os("OPENCALLS_BLESS_TS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "web/sdk/protocol.d.ts is stale: regenerate it with \
+         OPENCALLS_BLESS_TS=1 cargo test -p opencalls-protocol --features ts --test typescript"
+    );
+}

@@ -1,0 +1,389 @@
+//! The media bridge: maps rooms (and live events, see [`live`]) to SFU groups and
+//! participants to SFU peers, carries the SDP offer/answer of `media.offer`, and turns the
+//! SFU's events into room transitions (`PeerConnected` → `mark_connected`) and client
+//! events (`media.track`, `media.active_speakers`, `media.disconnected`) handed to a
+//! [`MediaSink`]. It sits between the services and the SFU; the signaling layer decides
+//! *who* may offer (seats), this crate only *what* the SFU then does. See docs/media.md and
+//! docs/protocol.md.
+//!
+//! Invariants:
+//! - the SFU's ids are opaque to it and to us: the bridge keeps typed maps from
+//!   [`MediaGroup`] / [`Member`] to the SFU's `GroupId` / `PeerId` and back; no id is ever
+//!   parsed out of an SFU id;
+//! - one SFU peer per member at a time; a new offer replaces the old peer (inside the SFU,
+//!   once accepted). Every offer gets a fresh `PeerId`, so a late `PeerDisconnected` of a
+//!   replaced peer is told apart from the current one;
+//! - a group exists while it has peers (created by the first offer, removed with the last
+//!   peer); the tables are changed under one async lock, held across the SFU command, so
+//!   create/remove of a group never interleave;
+//! - a member's exit (any cause: `room.exit`, deletion, grace expiry, the end of a live
+//!   event) removes its peer, driven by the committed exit event, so no path leaks a peer;
+//! - the SFU crate stays free of rooms: everything room-specific lives here.
+#![forbid(unsafe_code)]
+
+pub mod live;
+mod tables;
+
+use opencalls_domain::{
+    DeviceKey, Event, EventBody, HostId, LiveEventId, ParticipantId, RoomId, RoomType,
+};
+use opencalls_protocol::{LiveEventEvent, MediaDisconnectReason, MediaKind, RoomEvent};
+use opencalls_service::{LiveEventService, Services};
+use opencalls_sfu::{
+    DisconnectReason, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuEvents, SfuHandle,
+};
+use std::sync::Arc;
+use tables::{PeerEntry, Tables};
+use tokio::sync::Mutex;
+
+/// Largest `media.offer` frame: the SFU's offer limit plus room for the other fields.
+pub const MAX_OFFER_FRAME: usize = opencalls_sfu::MAX_OFFER_BYTES + 1024;
+
+/// Settings of the media bridge.
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    /// Speakers forwarded in `large_room_for_audio_only` rooms.
+    pub active_speakers: usize,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self { active_speakers: 3 }
+    }
+}
+
+/// The call an SFU group carries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MediaGroup {
+    Room(RoomId),
+    Live(LiveEventId),
+}
+
+/// Whose media an SFU peer carries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Member {
+    /// A room's participant.
+    Participant(ParticipantId),
+    /// A live event's host (publishes).
+    Host(HostId),
+    /// A live event's participant (receives only).
+    Viewer(ParticipantId),
+}
+
+/// Where the bridge's client events go (the signaling layer's connections).
+pub trait MediaSink: Send + Sync {
+    /// To the room's devices, or only to the device holding participant `to`.
+    fn to_room(&self, room_id: &RoomId, to: Option<&ParticipantId>, event: RoomEvent);
+    /// To one device in a live event (if it still holds a seat there).
+    fn to_live_member(&self, id: &LiveEventId, owner: &DeviceKey, event: LiveEventEvent);
+}
+
+/// Connects the services' rooms and live events to the SFU. Cheap to share (`Arc`).
+pub struct MediaBridge {
+    sfu: SfuHandle,
+    config: MediaConfig,
+    tables: Mutex<Tables>,
+}
+
+impl MediaBridge {
+    pub fn new(sfu: SfuHandle, config: MediaConfig) -> Self {
+        Self {
+            sfu,
+            config,
+            tables: Mutex::new(Tables::default()),
+        }
+    }
+
+    /// The SFU this bridge drives (stats, shutdown).
+    pub fn sfu(&self) -> &SfuHandle {
+        &self.sfu
+    }
+
+    fn room_policy(&self, room_type: RoomType) -> Policy {
+        match room_type {
+            RoomType::SmallRoomForVideo => Policy::Video,
+            RoomType::LargeRoomForAudioOnly => Policy::AudioOnly {
+                max_active_speakers: self.config.active_speakers.max(1),
+            },
+        }
+    }
+
+    /// Adds (or replaces) a room participant's peer and returns the SDP answer.
+    pub async fn offer_room(
+        &self,
+        room_id: &RoomId,
+        room_type: RoomType,
+        participant_id: &ParticipantId,
+        sdp: String,
+    ) -> Result<String, SfuError> {
+        let group = MediaGroup::Room(room_id.clone());
+        let member = Member::Participant(participant_id.clone());
+        let policy = self.room_policy(room_type);
+        let mut tables = self.tables.lock().await;
+        tables
+            .add(
+                &self.sfu,
+                group,
+                policy,
+                member,
+                Role::Participant,
+                sdp,
+                None,
+            )
+            .await
+    }
+
+    /// Removes `member`'s peer, if any (exit, deletion, grace expiry, live event ended).
+    pub async fn remove(&self, member: &Member) {
+        let mut tables = self.tables.lock().await;
+        tables.remove(&self.sfu, member).await;
+    }
+
+    /// Stops (`on = false`) or resumes forwarding of a member's audio and/or video.
+    pub async fn set_media(&self, member: &Member, audio: Option<bool>, video: Option<bool>) {
+        let peer = {
+            let tables = self.tables.lock().await;
+            match tables.peers.get(member) {
+                Some(entry) => entry.peer.clone(),
+                None => return,
+            }
+        };
+        for (kind, on) in [(Kind::Audio, audio), (Kind::Video, video)] {
+            if let Some(on) = on {
+                // A peer without that track (audio-only room) has nothing to pause.
+                let _ = self.sfu.set_paused(peer.clone(), kind, !on).await;
+            }
+        }
+    }
+
+    /// A committed event: exits remove their peer; live-event state changes switch the
+    /// forwarding to viewers (see [`live`]).
+    pub fn on_event(self: &Arc<Self>, event: &Event, live: &LiveEventService) {
+        match &event.body {
+            EventBody::ParticipantExited { participant } => {
+                let bridge = self.clone();
+                let member = Member::Participant(participant.participant_id.clone());
+                tokio::spawn(async move { bridge.remove(&member).await });
+            }
+            EventBody::LiveEvent { live_event, body } => {
+                live::on_event(self, live, live_event, body)
+            }
+            // Entering, connecting and media changes need no SFU change; a deleted room's
+            // participants each exit first.
+            EventBody::RoomCreated { .. }
+            | EventBody::RoomDeleted { .. }
+            | EventBody::RoomCustomItemsUpdated { .. }
+            | EventBody::RoomCustomItemsDeleted { .. }
+            | EventBody::ParticipantEntered { .. }
+            | EventBody::ParticipantConnected { .. }
+            | EventBody::ParticipantMediaChanged { .. } => {}
+        }
+    }
+
+    /// An SFU peer went away on its own: forget it (and return it) if it is still the
+    /// current peer of its member.
+    async fn peer_gone(&self, peer: &PeerId) -> Option<(Member, PeerEntry)> {
+        let mut tables = self.tables.lock().await;
+        let member = tables.member_of(peer)?.clone();
+        match tables.peers.get(&member) {
+            Some(entry) if &entry.peer == peer => {
+                let old = tables.peers.remove(&member)?;
+                tables.release(&self.sfu, &old.group).await;
+                Some((member, old))
+            }
+            _ => None,
+        }
+    }
+
+    /// The member, role and owning device of `peer`, if it is still its member's current peer.
+    async fn current(&self, peer: &PeerId) -> Option<(Member, Role, Option<DeviceKey>)> {
+        let tables = self.tables.lock().await;
+        let member = tables.member_of(peer)?;
+        let entry = tables.peers.get(member)?;
+        (&entry.peer == peer).then(|| (member.clone(), entry.role, entry.owner.clone()))
+    }
+
+    /// The call of an SFU group and the members of SFU peers, as one lookup.
+    async fn resolve(&self, group: &opencalls_sfu::GroupId) -> Option<MediaGroup> {
+        self.tables.lock().await.group_of(group).cloned()
+    }
+}
+
+fn media_kind(kind: Kind) -> MediaKind {
+    match kind {
+        Kind::Audio => MediaKind::Audio,
+        Kind::Video => MediaKind::Video,
+    }
+}
+
+fn reason_name(reason: DisconnectReason) -> &'static str {
+    match reason {
+        DisconnectReason::Removed => "removed",
+        DisconnectReason::ConnectTimeout => "connect_timeout",
+        DisconnectReason::TransportLost => "transport_lost",
+        DisconnectReason::Failed => "failed",
+    }
+}
+
+/// What a client hears of a disconnection; `None` for a peer removed on purpose.
+fn client_reason(reason: DisconnectReason) -> Option<MediaDisconnectReason> {
+    match reason {
+        DisconnectReason::Removed => None,
+        DisconnectReason::ConnectTimeout => Some(MediaDisconnectReason::ConnectTimeout),
+        DisconnectReason::TransportLost => Some(MediaDisconnectReason::TransportLost),
+        DisconnectReason::Failed => Some(MediaDisconnectReason::Failed),
+    }
+}
+
+/// A room participant behind an SFU peer (events of room groups).
+fn participant(member: Option<Member>) -> Option<ParticipantId> {
+    match member? {
+        Member::Participant(id) => Some(id),
+        Member::Host(_) | Member::Viewer(_) => None,
+    }
+}
+
+/// Consumes the SFU's events until the SFU stops.
+pub async fn run_events(
+    bridge: Arc<MediaBridge>,
+    services: Services,
+    mut events: SfuEvents,
+    sink: Arc<dyn MediaSink>,
+) {
+    while let Some(event) = events.recv().await {
+        match event {
+            SfuEvent::PeerConnected { group, peer } => {
+                services.metrics.count(
+                    "opencalls_media_peers_connected_total",
+                    "Media transports that came up (ICE+DTLS and first media).",
+                    Vec::new(),
+                    1,
+                );
+                match bridge.resolve(&group).await {
+                    Some(MediaGroup::Room(room_id)) => {
+                        let member = bridge.tables.lock().await.member_of(&peer).cloned();
+                        if let Some(pid) = participant(member) {
+                            let rooms = services.rooms.clone();
+                            tokio::spawn(async move {
+                                if let Err(err) = rooms.mark_connected(room_id.as_str(), &pid).await
+                                {
+                                    tracing::debug!(%room_id, %pid, %err, "mark_connected");
+                                }
+                            });
+                        }
+                    }
+                    Some(MediaGroup::Live(id)) => {
+                        live::peer_connected(&services, &bridge, &id, &peer).await
+                    }
+                    None => {}
+                }
+            }
+            SfuEvent::PeerDisconnected {
+                group,
+                peer,
+                reason,
+            } => {
+                services.metrics.count(
+                    "opencalls_media_peers_disconnected_total",
+                    "Media transports that went away, by reason.",
+                    vec![("reason", reason_name(reason).to_owned())],
+                    1,
+                );
+                let Some(reason) = client_reason(reason) else {
+                    continue;
+                };
+                let Some(call) = bridge.resolve(&group).await else {
+                    continue;
+                };
+                let Some((member, entry)) = bridge.peer_gone(&peer).await else {
+                    continue;
+                };
+                match call {
+                    MediaGroup::Room(room_id) => {
+                        if let Some(participant_id) = participant(Some(member)) {
+                            let event = RoomEvent::MediaDisconnected {
+                                participant_id: participant_id.clone(),
+                                reason,
+                            };
+                            sink.to_room(&room_id, Some(&participant_id), event);
+                        }
+                    }
+                    MediaGroup::Live(id) => {
+                        live::peer_lost(&services, sink.as_ref(), &id, member, entry, reason)
+                    }
+                }
+            }
+            SfuEvent::TrackRouted {
+                group,
+                peer,
+                mid,
+                kind,
+                source,
+            } => {
+                let routed = Routed {
+                    peer,
+                    mid,
+                    kind: media_kind(kind),
+                    source,
+                };
+                track_routed(&bridge, sink.as_ref(), &group, routed).await;
+            }
+            SfuEvent::ActiveSpeakersChanged { group, speakers } => {
+                let Some(MediaGroup::Room(room_id)) = bridge.resolve(&group).await else {
+                    continue;
+                };
+                let tables = bridge.tables.lock().await;
+                let participant_ids = speakers
+                    .iter()
+                    .filter_map(|s| participant(tables.member_of(s).cloned()))
+                    .collect();
+                drop(tables);
+                let event = RoomEvent::ActiveSpeakersChanged { participant_ids };
+                sink.to_room(&room_id, None, event);
+            }
+            // Per-track and level events only matter inside the SFU.
+            SfuEvent::MediaStarted { .. }
+            | SfuEvent::MediaStopped { .. }
+            | SfuEvent::AudioLevel { .. }
+            | SfuEvent::KeyframeRequested { .. } => {}
+        }
+    }
+}
+
+/// One `TrackRouted`: the receive slot `mid` of `peer` now carries `source` (or nothing).
+struct Routed {
+    peer: PeerId,
+    mid: String,
+    kind: MediaKind,
+    source: Option<PeerId>,
+}
+
+async fn track_routed(
+    bridge: &MediaBridge,
+    sink: &dyn MediaSink,
+    group: &opencalls_sfu::GroupId,
+    routed: Routed,
+) {
+    match bridge.resolve(group).await {
+        Some(MediaGroup::Room(room_id)) => {
+            let tables = bridge.tables.lock().await;
+            let to = participant(tables.member_of(&routed.peer).cloned());
+            let source = routed
+                .source
+                .as_ref()
+                .and_then(|s| tables.member_of(s).cloned());
+            drop(tables);
+            let Some(to) = to else {
+                return;
+            };
+            let event = RoomEvent::TrackRouted {
+                mid: routed.mid,
+                kind: routed.kind,
+                participant_id: participant(source),
+            };
+            sink.to_room(&room_id, Some(&to), event);
+        }
+        Some(MediaGroup::Live(id)) => live::track_routed(bridge, sink, &id, routed).await,
+        None => {}
+    }
+}

@@ -1,0 +1,137 @@
+//! Why the signaling layer refuses something: one enum for the whole crate, mapped once to
+//! the wire's `{code, message}` ([`WireError`]) at the edge (the connection's answer, the
+//! HTTP error body).
+//!
+//! Invariant: the message of each variant is the one clients have always received; an
+//! internal failure never shows its detail (it is logged where it is mapped).
+
+use opencalls_protocol::{ErrorCode, FrameError, RequestKind, WireError};
+use opencalls_service::ServiceError;
+use opencalls_service::chat::ChatError;
+use opencalls_sfu::SfuError;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SignalError {
+    /// The frame is not a request this version handles.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("the room was not found")]
+    RoomNotFound,
+    #[error("this client is not in the room")]
+    NotInRoom,
+    #[error("this client already entered the room")]
+    AlreadyInRoom,
+    #[error("the live event was not found")]
+    LiveEventNotFound,
+    #[error("this client has not entered the live event")]
+    NotEntered,
+    #[error("this client already entered the live event")]
+    AlreadyInLiveEvent,
+    #[error("only the host may {}", .0.as_str())]
+    HostOnly(RequestKind),
+    /// The session was revoked while the request ran.
+    #[error("the session has ended")]
+    SessionEnded,
+    /// The connection was replaced or revoked before the request took a seat.
+    #[error("this connection's session has ended")]
+    ConnectionEnded,
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    #[error("participant_id is not this client's participant in the room")]
+    NotYourParticipant,
+    #[error("a live-event offer takes live_event_id and sdp, not room_id or participant_id")]
+    MixedOffer,
+    #[error("media is not enabled on this server")]
+    MediaDisabled,
+    #[error("media: {0}")]
+    Media(#[from] SfuError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    // HTTP (session exchange and upgrade).
+    #[error("the request body is not valid JSON for this action: {0}")]
+    BadBody(String),
+    #[error("invalid query: {0}")]
+    BadQuery(String),
+    #[error("a session token is required")]
+    NoSessionToken,
+    #[error("the token is invalid, expired or revoked")]
+    BadCredentials,
+    #[error("client_id must be 1 to 128 characters")]
+    BadClientId,
+    #[error("not a WebSocket upgrade: {0}")]
+    NotUpgrade(String),
+}
+
+impl From<opencalls_domain::DomainError> for SignalError {
+    fn from(err: opencalls_domain::DomainError) -> Self {
+        Self::Service(ServiceError::Rejected(err))
+    }
+}
+
+impl From<SignalError> for WireError {
+    fn from(err: SignalError) -> Self {
+        use ErrorCode::*;
+        let code = match &err {
+            SignalError::Frame(frame) => frame.code(),
+            SignalError::Missing(_) => MissingParameter,
+            SignalError::RoomNotFound | SignalError::NotInRoom => NotFound,
+            SignalError::LiveEventNotFound => NotFound,
+            SignalError::AlreadyInRoom => AlreadyEntered,
+            SignalError::NotEntered => LiveEventNotEntered,
+            SignalError::AlreadyInLiveEvent => LiveEventActionNotAllowed,
+            SignalError::HostOnly(_) => LiveEventNotAllowedForUser,
+            SignalError::SessionEnded
+            | SignalError::ConnectionEnded
+            | SignalError::NoSessionToken
+            | SignalError::BadCredentials => NotAuthorized,
+            SignalError::Chat(ChatError::BadLength { .. }) => InvalidParameter,
+            SignalError::Chat(ChatError::RateLimited) => RateLimited,
+            SignalError::NotYourParticipant
+            | SignalError::MixedOffer
+            | SignalError::BadBody(_)
+            | SignalError::BadQuery(_)
+            | SignalError::BadClientId
+            | SignalError::NotUpgrade(_) => InvalidParameter,
+            SignalError::MediaDisabled => Internal,
+            SignalError::Media(sfu) => return media_error(sfu),
+            SignalError::Service(service) => {
+                let (code, message) = opencalls_service::codes::describe(service);
+                return WireError::new(code, message);
+            }
+        };
+        WireError::new(code, err.to_string())
+    }
+}
+
+/// The client's view of an SFU refusal.
+fn media_error(err: &SfuError) -> WireError {
+    match err {
+        SfuError::VideoNotAllowed => {
+            WireError::invalid("this room is audio-only: the offer must not contain a video m-line")
+        }
+        SfuError::InvalidOffer(why) => WireError::invalid(format!("invalid SDP offer: {why}")),
+        // Only live-event participants (viewers) are refused publishing.
+        SfuError::PublishNotAllowed => WireError::new(
+            ErrorCode::LiveEventNotAllowedForUser,
+            "this member may not publish media here: offer receive-only m-lines",
+        ),
+        SfuError::HostExists | SfuError::RoleNotAllowed(_) => {
+            WireError::new(ErrorCode::NotAuthorized, err.to_string())
+        }
+        SfuError::LimitReached(what) => {
+            tracing::warn!(what, "media layer limit reached");
+            WireError::new(ErrorCode::Internal, "the media server is at capacity")
+        }
+        SfuError::GroupExists(_)
+        | SfuError::GroupNotFound(_)
+        | SfuError::PeerExists(_)
+        | SfuError::PeerNotFound(_)
+        | SfuError::Stopped
+        | SfuError::Io(_) => {
+            tracing::error!(%err, "media layer failure");
+            WireError::new(ErrorCode::Internal, "internal server error")
+        }
+    }
+}
