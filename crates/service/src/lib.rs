@@ -12,6 +12,7 @@
 pub mod chat;
 pub mod codes;
 mod error;
+pub mod ids;
 pub mod live_events;
 mod paging;
 pub mod rooms;

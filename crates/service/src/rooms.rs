@@ -6,7 +6,7 @@ use opencalls_domain::custom_items::KeyRule;
 use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::room::RoomChange;
 use opencalls_domain::{
-    CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant, ParticipantId, Room,
+    Actor, CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant, ParticipantId, Room,
     RoomId, RoomState, RoomType,
 };
 use opencalls_runtime::{Clock, EventBus};
@@ -19,7 +19,7 @@ pub const MAX_FILTER_IDS: usize = 10;
 /// Default look-back of a room listing that names neither date bound.
 pub const DEFAULT_LISTING_WINDOW_MS: Millis = 14 * 24 * 60 * 60 * 1000;
 
-const ROOM: &str = "room";
+pub(crate) const ROOM: &str = "room";
 
 #[derive(Clone)]
 pub struct RoomService {
@@ -53,12 +53,12 @@ impl RoomService {
         self.clock.now()
     }
 
-    /// Creates an open room. `created_by` is `""` for the Platform API.
+    /// Creates an open room on behalf of `created_by`.
     pub async fn create(
         &self,
         room_type: &str,
         custom_items: Option<BTreeMap<String, String>>,
-        created_by: String,
+        created_by: Actor,
     ) -> Result<Room, ServiceError> {
         let room_type = RoomType::parse(room_type).ok_or_else(|| {
             DomainError::invalid(format!(
@@ -70,7 +70,7 @@ impl RoomService {
             RoomId::generate(),
             room_type,
             items,
-            created_by,
+            created_by.into_field(),
             self.clock.now(),
         );
         let room = change.room.clone();
@@ -83,17 +83,17 @@ impl RoomService {
         Ok(room)
     }
 
-    pub async fn get(&self, room_id: &str) -> Result<Room, ServiceError> {
-        let id = parse_room_id(room_id)?;
+    pub async fn get(&self, room_id: &RoomId) -> Result<Room, ServiceError> {
         self.store
-            .room(&id)
+            .room(room_id)
             .await
             .map_err(ServiceError::from_store(ROOM))?
             .ok_or(ServiceError::NotFound(ROOM))
     }
 
     /// Deletes the room: every participant is removed and it can't be reopened.
-    pub async fn delete(&self, room_id: &str, deleted_by: String) -> Result<Room, ServiceError> {
+    pub async fn delete(&self, room_id: &RoomId, deleted_by: Actor) -> Result<Room, ServiceError> {
+        let deleted_by = deleted_by.into_field();
         let change = self
             .transition(room_id, move |room, now| room.delete(deleted_by, now))
             .await?;
@@ -103,7 +103,7 @@ impl RoomService {
     /// The room's custom items and when they last changed (`None` if there are none).
     pub async fn custom_items(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
     ) -> Result<(CustomItems, Option<Millis>), ServiceError> {
         let room = self.get(room_id).await?;
         let affected_at = if room.custom_items.is_empty() {
@@ -117,7 +117,7 @@ impl RoomService {
     /// Merges custom items; returns the room and the keys added or changed.
     pub async fn update_custom_items(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         items: BTreeMap<String, String>,
         mode: CustomItemsMode,
     ) -> Result<(Room, Vec<String>), ServiceError> {
@@ -137,7 +137,7 @@ impl RoomService {
     /// Removes the given keys (all when `None`); returns the room and the removed keys.
     pub async fn delete_custom_items(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         keys: Option<Vec<String>>,
     ) -> Result<(Room, Vec<String>), ServiceError> {
         if keys.as_ref().is_some_and(|k| k.len() > 100) {
@@ -168,14 +168,13 @@ impl RoomService {
     /// Everyone who ever entered the room, newest first.
     pub async fn participants(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         page: PageParams,
     ) -> Result<ListPage<Participant>, ServiceError> {
-        let id = parse_room_id(room_id)?;
         let page = page.validate(CursorKind::RoomParticipants)?;
         let result = self
             .store
-            .list_participants(&id, page)
+            .list_participants(room_id, page)
             .await
             .map_err(ServiceError::from_store(ROOM))?;
         Ok(ListPage::from_page(result, CursorKind::RoomParticipants))
@@ -184,7 +183,7 @@ impl RoomService {
     /// A device enters the room (capacity and duplicate checks are atomic with the insert).
     pub async fn enter(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         request: EnterRequest,
     ) -> Result<Participant, ServiceError> {
         let id = request.participant_id.clone();
@@ -198,7 +197,7 @@ impl RoomService {
     /// client starts from).
     pub async fn enter_with_room(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         request: EnterRequest,
     ) -> Result<(Participant, Room), ServiceError> {
         let id = request.participant_id.clone();
@@ -210,7 +209,7 @@ impl RoomService {
 
     pub async fn exit(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         participant: &ParticipantId,
     ) -> Result<Participant, ServiceError> {
         let id = participant.clone();
@@ -223,7 +222,7 @@ impl RoomService {
     /// Called when the media layer sees the participant's transport up and media flowing.
     pub async fn mark_connected(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         participant: &ParticipantId,
     ) -> Result<(), ServiceError> {
         let id = participant.clone();
@@ -236,7 +235,7 @@ impl RoomService {
 
     pub async fn set_media(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         participant: &ParticipantId,
         audio: Option<bool>,
         video: Option<bool>,
@@ -260,7 +259,7 @@ impl RoomService {
         let mut exited = 0;
         for room_id in rooms {
             let change = self
-                .transition(room_id.as_str(), |room, now| {
+                .transition(&room_id, |room, now| {
                     let mut all = RoomChange {
                         room: room.clone(),
                         touched: Vec::new(),
@@ -283,14 +282,13 @@ impl RoomService {
     /// Runs a domain transition on the stored room and publishes its events once committed.
     async fn transition(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         f: impl FnOnce(&Room, Millis) -> Result<RoomChange, DomainError> + Send + 'static,
     ) -> Result<RoomChange, ServiceError> {
-        let id = parse_room_id(room_id)?;
         let clock = self.clock.clone();
         let change = self
             .store
-            .update_room(&id, Box::new(move |room| f(room, clock.now())))
+            .update_room(room_id, Box::new(move |room| f(room, clock.now())))
             .await
             .map_err(ServiceError::from_store(ROOM))?;
         self.bus.publish(change.events.iter().cloned());
@@ -378,11 +376,6 @@ pub(crate) fn one_or_many(
         (None, Some(many)) => Ok(many),
         (None, None) => Ok(Vec::new()),
     }
-}
-
-/// Room ids from outside: anything that is not a valid id can't name a room.
-fn parse_room_id(raw: &str) -> Result<RoomId, ServiceError> {
-    RoomId::parse(raw).ok_or(ServiceError::NotFound(ROOM))
 }
 
 fn find_touched(change: &RoomChange, id: &ParticipantId) -> Result<Participant, ServiceError> {

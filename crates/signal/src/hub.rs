@@ -231,7 +231,7 @@ impl Hub {
             if let Err(err) = self
                 .services
                 .rooms
-                .exit(room_id.as_str(), &participant_id)
+                .exit(&room_id, &participant_id)
                 .await
             {
                 tracing::debug!(%room_id, %participant_id, %err, "exit of a dropped seat");
