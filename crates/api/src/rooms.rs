@@ -5,9 +5,7 @@ use crate::extract::{ApiPath, ApiQuery, JsonBody, int_param, list_param};
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
-use opencalls_service::domain::{
-    Actor, CustomItems, CustomItemsMode, Millis, Participant, Room,
-};
+use opencalls_service::domain::{Actor, CustomItems, CustomItemsMode, Millis, Participant, Room};
 use opencalls_service::{PageParams, RoomList, ids};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

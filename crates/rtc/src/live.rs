@@ -86,7 +86,7 @@ impl MediaBridge {
         let Some(sfu_group) = tables.sfu_group(&MediaGroup::Live(id.clone())) else {
             return;
         };
-        match live.get(&id).await {
+        match live.get(id).await {
             Ok(event) => {
                 let ongoing = event.state == LiveEventState::Ongoing;
                 let _ = self.sfu.set_forwarding(sfu_group, ongoing).await;

@@ -28,8 +28,9 @@ pub fn user_id(raw: &str) -> Result<UserId, ServiceError> {
 
 /// The id of a user about to be created.
 pub fn new_user_id(raw: &str) -> Result<UserId, ServiceError> {
-    UserId::parse(raw)
-        .ok_or_else(|| DomainError::invalid("user_id must be 1 to 128 characters".to_owned()).into())
+    UserId::parse(raw).ok_or_else(|| {
+        DomainError::invalid("user_id must be 1 to 128 characters".to_owned()).into()
+    })
 }
 
 /// The user id a client claims when it opens a session: a malformed one is refused like

@@ -10,8 +10,8 @@ use opencalls_domain::live_event::{
     CUSTOM_ITEMS_RULE, HostEnterRequest, LiveEventChange, LiveParticipantEnterRequest,
 };
 use opencalls_domain::{
-    Actor, CustomItems, DomainError, Host, HostId, HostType, LiveEvent, LiveEventId, LiveEventParticipant,
-    LiveEventState, Millis, ParticipantId, UserId,
+    Actor, CustomItems, DomainError, Host, HostId, HostType, LiveEvent, LiveEventId,
+    LiveEventParticipant, LiveEventState, Millis, ParticipantId, UserId,
 };
 use opencalls_runtime::{Clock, EventBus};
 use opencalls_store::{CursorKind, LiveEventQuery, ParticipantScope, Store};
@@ -173,13 +173,21 @@ impl LiveEventService {
     }
 
     /// The media layer saw the host's media start flowing.
-    pub async fn host_connected(&self, id: &LiveEventId, host: &HostId) -> Result<Host, ServiceError> {
+    pub async fn host_connected(
+        &self,
+        id: &LiveEventId,
+        host: &HostId,
+    ) -> Result<Host, ServiceError> {
         self.host_step(id, host, |e, h, now| e.host_connected(h, now))
             .await
     }
 
     /// The host's media stopped (the host is still in the live event).
-    pub async fn host_disconnected(&self, id: &LiveEventId, host: &HostId) -> Result<Host, ServiceError> {
+    pub async fn host_disconnected(
+        &self,
+        id: &LiveEventId,
+        host: &HostId,
+    ) -> Result<Host, ServiceError> {
         self.host_step(id, host, |e, h, now| e.host_disconnected(h, now))
             .await
     }

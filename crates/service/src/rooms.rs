@@ -6,8 +6,8 @@ use opencalls_domain::custom_items::KeyRule;
 use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::room::RoomChange;
 use opencalls_domain::{
-    Actor, CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant, ParticipantId, Room,
-    RoomId, RoomState, RoomType,
+    Actor, CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant,
+    ParticipantId, Room, RoomId, RoomState, RoomType,
 };
 use opencalls_runtime::{Clock, EventBus};
 use opencalls_store::{CursorKind, RoomQuery, Store};

@@ -41,7 +41,11 @@ impl UserService {
     }
 
     /// Creates a user; parse its id with [`crate::ids::new_user_id`].
-    pub async fn create(&self, user_id: UserId, profile: UserProfile) -> Result<User, ServiceError> {
+    pub async fn create(
+        &self,
+        user_id: UserId,
+        profile: UserProfile,
+    ) -> Result<User, ServiceError> {
         let user = apply_profile(User::bare(user_id), profile)?;
         self.store
             .insert_user(user.clone())

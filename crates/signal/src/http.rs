@@ -82,10 +82,10 @@ async fn open_session(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Respon
         Err(err) => Err(err),
     };
     let (issued, user) = opened.map_err(|e| match e {
-            // Don't tell a guesser whether the user exists.
-            opencalls_service::ServiceError::NotFound(_) => SignalError::BadCredentials,
-            other => other.into(),
-        })?;
+        // Don't tell a guesser whether the user exists.
+        opencalls_service::ServiceError::NotFound(_) => SignalError::BadCredentials,
+        other => other.into(),
+    })?;
     let body = SessionOpened {
         user_id: user.user_id.clone(),
         session_token: issued.token,

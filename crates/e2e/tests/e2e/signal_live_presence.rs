@@ -205,11 +205,14 @@ async fn a_restart_exits_live_presence_left_over_from_the_previous_run() {
     assert_eq!(act(&server, &id, Ready).await.0, 200);
     // As if the process had crashed: presence with no connection to clean it up.
     let live = &server.services.live_events;
-    live.host_enter(&id, live_common::host("crashed-host"))
-        .await
-        .unwrap();
+    live.host_enter(
+        &common::live_event_id(&id),
+        live_common::host("crashed-host"),
+    )
+    .await
+    .unwrap();
     for viewer in ["v1", "v2"] {
-        live.participant_enter(&id, live_common::viewer(viewer))
+        live.participant_enter(&common::live_event_id(&id), live_common::viewer(viewer))
             .await
             .unwrap();
     }

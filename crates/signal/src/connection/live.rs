@@ -70,7 +70,7 @@ impl Connection {
                     is_audio_on: p.is_audio_on.unwrap_or(true),
                     is_video_on: p.is_video_on.unwrap_or(true),
                 };
-                LiveMember::Host(Box::new(live.host_enter(&id, request).await?))
+                LiveMember::Host(Box::new(live.host_enter(id, request).await?))
             }
             LiveRole::Participant(participant_id) => {
                 let request = LiveParticipantEnterRequest {
@@ -78,7 +78,7 @@ impl Connection {
                     user,
                     client_id,
                 };
-                let participant = live.participant_enter(&id, request).await?;
+                let participant = live.participant_enter(id, request).await?;
                 LiveMember::Participant(Box::new(participant))
             }
         })
@@ -177,7 +177,7 @@ impl Connection {
         if let Some(role) = self.hub.live_seat(&self.key, id, leaving) {
             return Ok(role);
         }
-        self.hub.services.live_events.get(&id).await?;
+        self.hub.services.live_events.get(id).await?;
         Err(SignalError::NotEntered)
     }
 
