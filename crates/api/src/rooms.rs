@@ -6,6 +6,7 @@ use crate::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
 use opencalls_service::domain::{Actor, CustomItems, CustomItemsMode, Millis, Participant, Room};
+use opencalls_service::rooms::{KeysToDelete, parse_custom_items};
 use opencalls_service::{PageParams, RoomList, ids};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -232,6 +233,7 @@ pub(crate) async fn update_custom_items(
         .custom_items
         .ok_or_else(|| ApiError::missing("custom_items"))?;
     let mode = body.mode.unwrap_or_default();
+    let items = parse_custom_items(items)?;
     let room_id = ids::room_id(&room_id)?;
     let (room, updated) = state
         .services
@@ -255,11 +257,12 @@ pub(crate) async fn delete_custom_items(
     ApiPath(room_id): ApiPath,
     JsonBody(body): JsonBody<DeleteCustomItemsBody>,
 ) -> Result<Json<DeletedCustomItems>, ApiError> {
+    let keys = KeysToDelete::parse(body.keys)?;
     let room_id = ids::room_id(&room_id)?;
     let (room, deleted) = state
         .services
         .rooms
-        .delete_custom_items(&room_id, body.keys)
+        .delete_custom_items(&room_id, keys)
         .await?;
     Ok(Json(DeletedCustomItems {
         room_id: room.room_id.to_string(),

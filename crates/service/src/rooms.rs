@@ -2,9 +2,8 @@
 //! transitions that the client protocol and the media layer drive.
 
 use crate::{ListPage, PageParams, ServiceError};
-use opencalls_domain::custom_items::KeyRule;
 use opencalls_domain::participant::EnterRequest;
-use opencalls_domain::room::RoomChange;
+use opencalls_domain::room::{CUSTOM_ITEMS_RULE, RoomChange};
 use opencalls_domain::{
     Actor, CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant,
     ParticipantId, Room, RoomId, RoomState, RoomType,
@@ -16,6 +15,8 @@ use std::sync::Arc;
 
 /// Most ids accepted by the `room_ids` / `created_by_user_ids` filters.
 pub const MAX_FILTER_IDS: usize = 10;
+/// Most keys one custom-items deletion can name.
+pub const MAX_DELETED_KEYS: usize = 100;
 /// Default look-back of a room listing that names neither date bound.
 pub const DEFAULT_LISTING_WINDOW_MS: Millis = 14 * 24 * 60 * 60 * 1000;
 
@@ -65,7 +66,7 @@ impl RoomService {
                 "type must be one of small_room_for_video, large_room_for_audio_only; got '{room_type}'"
             ))
         })?;
-        let items = CustomItems::new(custom_items.unwrap_or_default(), KeyRule::Plain)?;
+        let items = CustomItems::new(custom_items.unwrap_or_default(), CUSTOM_ITEMS_RULE)?;
         let change = Room::create(
             RoomId::generate(),
             room_type,
@@ -114,14 +115,14 @@ impl RoomService {
         Ok((room.custom_items, affected_at))
     }
 
-    /// Merges custom items; returns the room and the keys added or changed.
+    /// Merges custom items (parsed with [`parse_custom_items`]); returns the room and the
+    /// keys added or changed.
     pub async fn update_custom_items(
         &self,
         room_id: &RoomId,
-        items: BTreeMap<String, String>,
+        items: CustomItems,
         mode: CustomItemsMode,
     ) -> Result<(Room, Vec<String>), ServiceError> {
-        let items = CustomItems::new(items, KeyRule::Plain)?;
         let change = self
             .transition(room_id, move |room, now| {
                 Ok(room.update_custom_items(&items, mode, now)?.0)
@@ -134,18 +135,15 @@ impl RoomService {
         Ok((change.room, updated.unwrap_or_default()))
     }
 
-    /// Removes the given keys (all when `None`); returns the room and the removed keys.
+    /// Removes the given keys; returns the room and the removed keys.
     pub async fn delete_custom_items(
         &self,
         room_id: &RoomId,
-        keys: Option<Vec<String>>,
+        keys: KeysToDelete,
     ) -> Result<(Room, Vec<String>), ServiceError> {
-        if keys.as_ref().is_some_and(|k| k.len() > 100) {
-            return Err(DomainError::invalid("keys can name at most 100 keys").into());
-        }
         let change = self
             .transition(room_id, move |room, now| {
-                Ok(room.delete_custom_items(keys.as_deref(), now)?.0)
+                Ok(room.delete_custom_items(keys.0.as_deref(), now)?.0)
             })
             .await?;
         let deleted = change.events.iter().find_map(|e| match &e.body {
@@ -355,6 +353,30 @@ impl RoomService {
             participants_lte: list.current_participant_range_lte,
             page: list.page.validate(CursorKind::Rooms)?,
         })
+    }
+}
+
+/// Custom items given to update a room, checked against the room key rule and limits
+/// (before the room is looked up, so bad input is reported first).
+pub fn parse_custom_items(items: BTreeMap<String, String>) -> Result<CustomItems, ServiceError> {
+    Ok(CustomItems::new(items, CUSTOM_ITEMS_RULE)?)
+}
+
+/// The keys a custom-items deletion names (`None`: every key), at most
+/// [`MAX_DELETED_KEYS`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeysToDelete(Option<Vec<String>>);
+
+impl KeysToDelete {
+    /// Checks the count (before the room is looked up, so bad input is reported first).
+    pub fn parse(keys: Option<Vec<String>>) -> Result<Self, ServiceError> {
+        if keys.as_ref().is_some_and(|k| k.len() > MAX_DELETED_KEYS) {
+            return Err(DomainError::invalid(format!(
+                "keys can name at most {MAX_DELETED_KEYS} keys"
+            ))
+            .into());
+        }
+        Ok(Self(keys))
     }
 }
 
