@@ -8,8 +8,8 @@ use crate::rooms::PageQuery;
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
-use opencalls_service::domain::{Host, LiveEvent, LiveEventParticipant};
-use opencalls_service::{LiveEventList, PageParams};
+use opencalls_service::domain::{Actor, Host, LiveEvent, LiveEventParticipant};
+use opencalls_service::{LiveEventList, PageParams, ids};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -128,7 +128,7 @@ pub(crate) async fn create_live_event(
     let live_event = state
         .services
         .live_events
-        .create(&host_type, hosts, body.custom_items, String::new())
+        .create(&host_type, hosts, body.custom_items, Actor::PlatformApi)
         .await?;
     Ok(Json(LiveEventEnvelope { live_event }))
 }
@@ -156,7 +156,11 @@ pub(crate) async fn get_live_event(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<LiveEventEnvelope>, ApiError> {
-    let live_event = state.services.live_events.get(&id).await?;
+    let live_event = state
+        .services
+        .live_events
+        .get(&ids::live_event_id(&id)?)
+        .await?;
     Ok(Json(LiveEventEnvelope { live_event }))
 }
 
@@ -168,7 +172,12 @@ pub(crate) async fn end_live_event(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<LiveEventEnvelope>, ApiError> {
-    let live_event = state.services.live_events.end(&id, String::new()).await?;
+    let id = ids::live_event_id(&id)?;
+    let live_event = state
+        .services
+        .live_events
+        .end(&id, Actor::PlatformApi)
+        .await?;
     Ok(Json(LiveEventEnvelope { live_event }))
 }
 
@@ -180,10 +189,11 @@ pub(crate) async fn set_ready(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<LiveEventEnvelope>, ApiError> {
+    let id = ids::live_event_id(&id)?;
     let live_event = state
         .services
         .live_events
-        .set_ready(&id, String::new())
+        .set_ready(&id, Actor::PlatformApi)
         .await?;
     Ok(Json(LiveEventEnvelope { live_event }))
 }
@@ -196,7 +206,12 @@ pub(crate) async fn start(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<LiveEventEnvelope>, ApiError> {
-    let live_event = state.services.live_events.start(&id, String::new()).await?;
+    let id = ids::live_event_id(&id)?;
+    let live_event = state
+        .services
+        .live_events
+        .start(&id, Actor::PlatformApi)
+        .await?;
     Ok(Json(LiveEventEnvelope { live_event }))
 }
 
@@ -208,7 +223,11 @@ pub(crate) async fn get_host(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<HostEnvelope>, ApiError> {
-    let host = state.services.live_events.host(&id).await?;
+    let host = state
+        .services
+        .live_events
+        .host(&ids::live_event_id(&id)?)
+        .await?;
     Ok(Json(HostEnvelope { host }))
 }
 
@@ -221,11 +240,9 @@ pub(crate) async fn list_participants(
     ApiPath(id): ApiPath,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<LiveEventParticipantList>, ApiError> {
-    let page = state
-        .services
-        .live_events
-        .participants(&id, q.params()?)
-        .await?;
+    let page = q.params()?;
+    let id = ids::live_event_id(&id)?;
+    let page = state.services.live_events.participants(&id, page).await?;
     Ok(Json(LiveEventParticipantList {
         participants: page.items,
         next: page.next,

@@ -5,8 +5,9 @@ use crate::extract::{ApiPath, ApiQuery, JsonBody, int_param, list_param};
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
-use opencalls_service::domain::{CustomItems, CustomItemsMode, Millis, Participant, Room};
-use opencalls_service::{PageParams, RoomList};
+use opencalls_service::domain::{Actor, CustomItems, CustomItemsMode, Millis, Participant, Room};
+use opencalls_service::rooms::{KeysToDelete, parse_custom_items};
+use opencalls_service::{PageParams, RoomList, ids};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -131,7 +132,7 @@ pub(crate) async fn create_room(
     let room = state
         .services
         .rooms
-        .create(&room_type, body.custom_items, String::new())
+        .create(&room_type, body.custom_items, Actor::PlatformApi)
         .await?;
     Ok(Json(RoomEnvelope { room }))
 }
@@ -184,7 +185,7 @@ pub(crate) async fn get_room(
     State(state): State<AppState>,
     ApiPath(room_id): ApiPath,
 ) -> Result<Json<RoomEnvelope>, ApiError> {
-    let room = state.services.rooms.get(&room_id).await?;
+    let room = state.services.rooms.get(&ids::room_id(&room_id)?).await?;
     Ok(Json(RoomEnvelope { room }))
 }
 
@@ -195,7 +196,12 @@ pub(crate) async fn delete_room(
     State(state): State<AppState>,
     ApiPath(room_id): ApiPath,
 ) -> Result<Json<RoomEnvelope>, ApiError> {
-    let room = state.services.rooms.delete(&room_id, String::new()).await?;
+    let room_id = ids::room_id(&room_id)?;
+    let room = state
+        .services
+        .rooms
+        .delete(&room_id, Actor::PlatformApi)
+        .await?;
     Ok(Json(RoomEnvelope { room }))
 }
 
@@ -206,6 +212,7 @@ pub(crate) async fn get_custom_items(
     State(state): State<AppState>,
     ApiPath(room_id): ApiPath,
 ) -> Result<Json<CustomItemsEnvelope>, ApiError> {
+    let room_id = ids::room_id(&room_id)?;
     let (custom_items, affected_at) = state.services.rooms.custom_items(&room_id).await?;
     Ok(Json(CustomItemsEnvelope {
         custom_items,
@@ -226,6 +233,8 @@ pub(crate) async fn update_custom_items(
         .custom_items
         .ok_or_else(|| ApiError::missing("custom_items"))?;
     let mode = body.mode.unwrap_or_default();
+    let items = parse_custom_items(items)?;
+    let room_id = ids::room_id(&room_id)?;
     let (room, updated) = state
         .services
         .rooms
@@ -248,10 +257,12 @@ pub(crate) async fn delete_custom_items(
     ApiPath(room_id): ApiPath,
     JsonBody(body): JsonBody<DeleteCustomItemsBody>,
 ) -> Result<Json<DeletedCustomItems>, ApiError> {
+    let keys = KeysToDelete::parse(body.keys)?;
+    let room_id = ids::room_id(&room_id)?;
     let (room, deleted) = state
         .services
         .rooms
-        .delete_custom_items(&room_id, body.keys)
+        .delete_custom_items(&room_id, keys)
         .await?;
     Ok(Json(DeletedCustomItems {
         room_id: room.room_id.to_string(),
@@ -270,11 +281,9 @@ pub(crate) async fn list_participants(
     ApiPath(room_id): ApiPath,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<ParticipantList>, ApiError> {
-    let page = state
-        .services
-        .rooms
-        .participants(&room_id, q.params()?)
-        .await?;
+    let page = q.params()?;
+    let room_id = ids::room_id(&room_id)?;
+    let page = state.services.rooms.participants(&room_id, page).await?;
     Ok(Json(ParticipantList {
         participants: page.items,
         next: page.next,

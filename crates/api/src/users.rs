@@ -8,8 +8,8 @@ use crate::rooms::PageQuery;
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
-use opencalls_service::UserProfile;
 use opencalls_service::domain::{Millis, User};
+use opencalls_service::{UserProfile, ids};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -81,9 +81,11 @@ pub(crate) async fn create_user(
         profile_url: body.profile_url,
         metadata: body.metadata,
     };
-    let user = state.services.users.create(&user_id, profile).await?;
+    let user_id = ids::new_user_id(&user_id)?;
+    let user = state.services.users.create(user_id, profile).await?;
     let access_token = if body.issue_access_token.unwrap_or(false) {
-        let issued = state.services.sessions.issue_access_token(&user_id).await?;
+        let sessions = &state.services.sessions;
+        let issued = sessions.issue_access_token(&user.user_id).await?;
         Some(issued.token)
     } else {
         None
@@ -113,6 +115,7 @@ pub(crate) async fn get_user(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath,
 ) -> Result<Json<User>, ApiError> {
+    let user_id = ids::user_id(&user_id)?;
     Ok(Json(state.services.users.get(&user_id).await?))
 }
 
@@ -130,6 +133,7 @@ pub(crate) async fn update_user(
         profile_url: body.profile_url,
         metadata: body.metadata,
     };
+    let user_id = ids::user_id(&user_id)?;
     Ok(Json(state.services.users.update(&user_id, profile).await?))
 }
 
@@ -140,6 +144,7 @@ pub(crate) async fn delete_user(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath,
 ) -> Result<Json<User>, ApiError> {
+    let user_id = ids::user_id(&user_id)?;
     Ok(Json(state.services.users.delete(&user_id).await?))
 }
 
@@ -150,9 +155,10 @@ pub(crate) async fn issue_token(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath,
 ) -> Result<Json<AccessTokenBody>, ApiError> {
+    let user_id = ids::user_id(&user_id)?;
     let issued = state.services.sessions.issue_access_token(&user_id).await?;
     Ok(Json(AccessTokenBody {
-        user_id,
+        user_id: user_id.to_string(),
         access_token: issued.token,
         expires_at: issued.expires_at,
     }))
@@ -165,10 +171,14 @@ pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath,
 ) -> Result<Json<RevokedBody>, ApiError> {
+    let user_id = ids::user_id(&user_id)?;
     let revoked = state
         .services
         .sessions
         .revoke_access_tokens(&user_id)
         .await?;
-    Ok(Json(RevokedBody { user_id, revoked }))
+    Ok(Json(RevokedBody {
+        user_id: user_id.to_string(),
+        revoked,
+    }))
 }

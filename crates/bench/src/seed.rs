@@ -13,7 +13,7 @@ use anyhow::Context;
 use opencalls_domain::custom_items::KeyRule;
 use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::{
-    ClientId, CustomItems, ParticipantId, Room, RoomId, RoomType, User, UserId,
+    Actor, ClientId, CustomItems, ParticipantId, Room, RoomId, RoomType, User, UserId,
 };
 use opencalls_runtime::SystemClock;
 use opencalls_service::Services;
@@ -147,7 +147,7 @@ async fn seed(db: &Path, rooms: u64) -> anyhow::Result<Seeded> {
         let created_at = first_created_at + (i as f64 * step) as i64;
         last_created_at = created_at;
         let change = random_room(&mut rng, created_at)?;
-        let id = change.room.room_id.as_str().to_owned();
+        let id = change.room.room_id.clone();
         let video = change.room.room_type == RoomType::SmallRoomForVideo;
         if rng.chance(5) {
             deleted.push(id.clone());
@@ -155,7 +155,7 @@ async fn seed(db: &Path, rooms: u64) -> anyhow::Result<Seeded> {
             populated.push((id.clone(), video));
         }
         if rng.below(50) == 0 {
-            sample.push(id);
+            sample.push(id.to_string());
         }
         let store = store.clone();
         tasks.spawn(async move { store.insert_room(change).await });
@@ -172,7 +172,7 @@ async fn seed(db: &Path, rooms: u64) -> anyhow::Result<Seeded> {
     eprintln!("deleting {} rooms", deleted.len());
     for id in deleted {
         let rooms = services.rooms.clone();
-        tasks.spawn(async move { rooms.delete(&id, String::new()).await.map(drop) });
+        tasks.spawn(async move { rooms.delete(&id, Actor::PlatformApi).await.map(drop) });
         if tasks.len() >= IN_FLIGHT {
             drain(&mut tasks, IN_FLIGHT / 2).await?;
         }

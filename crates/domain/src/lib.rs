@@ -8,6 +8,7 @@
 //! - resources serialize to exactly the JSON shape of the Platform API spec pages.
 #![forbid(unsafe_code)]
 
+pub mod actor;
 pub mod custom_items;
 pub mod device;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod stream;
 pub mod user;
 pub mod webhook_categories;
 
+pub use actor::Actor;
 pub use custom_items::{CustomItems, CustomItemsMode};
 pub use device::DeviceKey;
 pub use error::DomainError;

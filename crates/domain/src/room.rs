@@ -13,6 +13,9 @@ use crate::{
 };
 use serde::{Deserialize, Serialize};
 
+/// Key rule of room custom items: any non-empty key up to the length limit.
+pub const CUSTOM_ITEMS_RULE: KeyRule = KeyRule::Plain;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoomType {
@@ -193,7 +196,7 @@ impl Room {
         now: Millis,
     ) -> Result<(RoomChange, Vec<String>), DomainError> {
         self.ensure_open()?;
-        let (items, deleted) = self.custom_items.without(keys, KeyRule::Plain)?;
+        let (items, deleted) = self.custom_items.without(keys, CUSTOM_ITEMS_RULE)?;
         let mut room = self.clone();
         room.custom_items = items;
         room.touch_custom_items(now);

@@ -265,8 +265,7 @@ pub async fn run_events(
                         if let Some(pid) = participant(member) {
                             let rooms = services.rooms.clone();
                             tokio::spawn(async move {
-                                if let Err(err) = rooms.mark_connected(room_id.as_str(), &pid).await
-                                {
+                                if let Err(err) = rooms.mark_connected(&room_id, &pid).await {
                                     tracing::debug!(%room_id, %pid, %err, "mark_connected");
                                 }
                             });

@@ -86,7 +86,7 @@ impl MediaBridge {
         let Some(sfu_group) = tables.sfu_group(&MediaGroup::Live(id.clone())) else {
             return;
         };
-        match live.get(id.as_str()).await {
+        match live.get(id).await {
             Ok(event) => {
                 let ongoing = event.state == LiveEventState::Ongoing;
                 let _ = self.sfu.set_forwarding(sfu_group, ongoing).await;
@@ -145,7 +145,7 @@ pub(crate) async fn peer_connected(
     let live = services.live_events.clone();
     let id = id.clone();
     tokio::spawn(async move {
-        if let Err(err) = live.host_connected(id.as_str(), &host).await {
+        if let Err(err) = live.host_connected(&id, &host).await {
             tracing::debug!(%id, %host, %err, "host_connected");
         }
     });
@@ -166,7 +166,7 @@ pub(crate) fn peer_lost(
             let live = services.live_events.clone();
             let (id, gone) = (id.clone(), host.clone());
             tokio::spawn(async move {
-                if let Err(err) = live.host_disconnected(id.as_str(), &gone).await {
+                if let Err(err) = live.host_disconnected(&id, &gone).await {
                     tracing::debug!(%id, host = %gone, %err, "host_disconnected");
                 }
             });

@@ -1,9 +1,11 @@
 //! Application services: the only place business rules run.
 //!
 //! The Platform API and the client protocol both call these services, so a rule (capacity,
-//! limits, state machines) holds the same way whoever asks. A service validates input into
-//! domain values, runs the pure domain transition inside a store transaction, and after the
-//! commit publishes the resulting events on the in-process [`runtime::EventBus`].
+//! limits, state machines) holds the same way whoever asks. Services take typed ids and a
+//! typed [`domain::Actor`]: the edges parse raw ids once with [`ids`], so a malformed id is
+//! refused alike from HTTP and the protocol. A service validates other input into domain
+//! values, runs the pure domain transition inside a store transaction, and after the commit
+//! publishes the resulting events on the in-process [`runtime::EventBus`].
 //!
 //! Adapters (HTTP, signaling) depend on this crate, never on storage: the listing, page and
 //! webhook types they need are re-exported here.
@@ -12,6 +14,7 @@
 pub mod chat;
 pub mod codes;
 mod error;
+pub mod ids;
 pub mod live_events;
 mod paging;
 pub mod rooms;

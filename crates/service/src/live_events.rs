@@ -10,15 +10,15 @@ use opencalls_domain::live_event::{
     CUSTOM_ITEMS_RULE, HostEnterRequest, LiveEventChange, LiveParticipantEnterRequest,
 };
 use opencalls_domain::{
-    CustomItems, DomainError, Host, HostId, HostType, LiveEvent, LiveEventId, LiveEventParticipant,
-    LiveEventState, Millis, ParticipantId, UserId,
+    Actor, CustomItems, DomainError, Host, HostId, HostType, LiveEvent, LiveEventId,
+    LiveEventParticipant, LiveEventState, Millis, ParticipantId, UserId,
 };
 use opencalls_runtime::{Clock, EventBus};
 use opencalls_store::{CursorKind, LiveEventQuery, ParticipantScope, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const LIVE_EVENT: &str = "live event";
+pub(crate) const LIVE_EVENT: &str = "live event";
 
 #[derive(Clone)]
 pub struct LiveEventService {
@@ -50,13 +50,13 @@ impl LiveEventService {
         Self { store, clock, bus }
     }
 
-    /// Creates a live event in `created`. `created_by` is `""` for the Platform API.
+    /// Creates a live event in `created` on behalf of `created_by`.
     pub async fn create(
         &self,
         host_type: &str,
         user_ids_for_host: Vec<String>,
         custom_items: Option<BTreeMap<String, String>>,
-        created_by: String,
+        created_by: Actor,
     ) -> Result<LiveEvent, ServiceError> {
         let host_type = HostType::parse(host_type).ok_or_else(|| {
             DomainError::invalid(format!("host_type must be single_host; got '{host_type}'"))
@@ -68,7 +68,7 @@ impl LiveEventService {
             host_type,
             hosts,
             items,
-            created_by,
+            created_by.into_field(),
             self.clock.now(),
         )?;
         let live_event = change.live_event.clone();
@@ -86,42 +86,43 @@ impl LiveEventService {
         self.clock.now()
     }
 
-    pub async fn get(&self, id: &str) -> Result<LiveEvent, ServiceError> {
-        let id = parse_id(id)?;
+    pub async fn get(&self, id: &LiveEventId) -> Result<LiveEvent, ServiceError> {
         self.store
-            .live_event(&id)
+            .live_event(id)
             .await
             .map_err(ServiceError::from_store(LIVE_EVENT))?
             .ok_or(ServiceError::NotFound(LIVE_EVENT))
     }
 
     /// The present host, else the last one that entered, else `None`.
-    pub async fn host(&self, id: &str) -> Result<Option<Host>, ServiceError> {
-        let id = parse_id(id)?;
+    pub async fn host(&self, id: &LiveEventId) -> Result<Option<Host>, ServiceError> {
         self.store
-            .live_event_host(&id)
+            .live_event_host(id)
             .await
             .map_err(ServiceError::from_store(LIVE_EVENT))
     }
 
-    /// `created → ready`. `by` is `""` for the Platform API.
-    pub async fn set_ready(&self, id: &str, by: String) -> Result<LiveEvent, ServiceError> {
+    /// `created → ready`.
+    pub async fn set_ready(&self, id: &LiveEventId, by: Actor) -> Result<LiveEvent, ServiceError> {
+        let by = by.into_field();
         self.lifecycle(id, ParticipantScope::Nobody, move |e, _, now| {
             e.set_ready(by, now)
         })
         .await
     }
 
-    /// `ready → ongoing`. `by` is `""` for the Platform API.
-    pub async fn start(&self, id: &str, by: String) -> Result<LiveEvent, ServiceError> {
+    /// `ready → ongoing`.
+    pub async fn start(&self, id: &LiveEventId, by: Actor) -> Result<LiveEvent, ServiceError> {
+        let by = by.into_field();
         self.lifecycle(id, ParticipantScope::Nobody, move |e, _, now| {
             e.start(by, now)
         })
         .await
     }
 
-    /// `→ ended`, forcing every participant and the host out. `by` is `""` for the API.
-    pub async fn end(&self, id: &str, by: String) -> Result<LiveEvent, ServiceError> {
+    /// `→ ended`, forcing every participant and the host out.
+    pub async fn end(&self, id: &LiveEventId, by: Actor) -> Result<LiveEvent, ServiceError> {
+        let by = by.into_field();
         self.lifecycle(id, ParticipantScope::Active, move |e, active, now| {
             e.end(active, by, now)
         })
@@ -141,14 +142,13 @@ impl LiveEventService {
     /// Everyone who ever entered, newest first.
     pub async fn participants(
         &self,
-        id: &str,
+        id: &LiveEventId,
         page: PageParams,
     ) -> Result<ListPage<LiveEventParticipant>, ServiceError> {
-        let id = parse_id(id)?;
         let page = page.validate(CursorKind::LiveEventParticipants)?;
         let result = self
             .store
-            .list_live_event_participants(&id, page)
+            .list_live_event_participants(id, page)
             .await
             .map_err(ServiceError::from_store(LIVE_EVENT))?;
         Ok(ListPage::from_page(
@@ -160,7 +160,7 @@ impl LiveEventService {
     /// A listed host user's device enters (only one host at a time).
     pub async fn host_enter(
         &self,
-        id: &str,
+        id: &LiveEventId,
         request: HostEnterRequest,
     ) -> Result<Host, ServiceError> {
         let host_id = request.host_id.clone();
@@ -173,19 +173,27 @@ impl LiveEventService {
     }
 
     /// The media layer saw the host's media start flowing.
-    pub async fn host_connected(&self, id: &str, host: &HostId) -> Result<Host, ServiceError> {
+    pub async fn host_connected(
+        &self,
+        id: &LiveEventId,
+        host: &HostId,
+    ) -> Result<Host, ServiceError> {
         self.host_step(id, host, |e, h, now| e.host_connected(h, now))
             .await
     }
 
     /// The host's media stopped (the host is still in the live event).
-    pub async fn host_disconnected(&self, id: &str, host: &HostId) -> Result<Host, ServiceError> {
+    pub async fn host_disconnected(
+        &self,
+        id: &LiveEventId,
+        host: &HostId,
+    ) -> Result<Host, ServiceError> {
         self.host_step(id, host, |e, h, now| e.host_disconnected(h, now))
             .await
     }
 
     /// The host left.
-    pub async fn host_exit(&self, id: &str, host: &HostId) -> Result<Host, ServiceError> {
+    pub async fn host_exit(&self, id: &LiveEventId, host: &HostId) -> Result<Host, ServiceError> {
         self.host_step(id, host, |e, h, now| e.host_exit(h, now))
             .await
     }
@@ -193,7 +201,7 @@ impl LiveEventService {
     /// A device enters as a participant (`ready` or `ongoing` only).
     pub async fn participant_enter(
         &self,
-        id: &str,
+        id: &LiveEventId,
         request: LiveParticipantEnterRequest,
     ) -> Result<LiveEventParticipant, ServiceError> {
         let participant_id = request.participant_id.clone();
@@ -207,7 +215,7 @@ impl LiveEventService {
 
     pub async fn participant_exit(
         &self,
-        id: &str,
+        id: &LiveEventId,
         participant: &ParticipantId,
     ) -> Result<LiveEventParticipant, ServiceError> {
         let scope = ParticipantScope::One(participant.clone());
@@ -223,7 +231,7 @@ impl LiveEventService {
     /// The present host turns audio and/or video on or off (`None` leaves it as is).
     pub async fn host_set_media(
         &self,
-        id: &str,
+        id: &LiveEventId,
         host: &HostId,
         audio: Option<bool>,
         video: Option<bool>,
@@ -249,7 +257,7 @@ impl LiveEventService {
         let mut exited = 0;
         for id in ids {
             let change = self
-                .transition(id.as_str(), ParticipantScope::Active, |e, active, now| {
+                .transition(&id, ParticipantScope::Active, |e, active, now| {
                     e.exit_everyone(active, now)
                 })
                 .await?;
@@ -260,7 +268,7 @@ impl LiveEventService {
 
     async fn host_step(
         &self,
-        id: &str,
+        id: &LiveEventId,
         host: &HostId,
         f: fn(&LiveEvent, &HostId, Millis) -> Result<LiveEventChange, DomainError>,
     ) -> Result<Host, ServiceError> {
@@ -283,7 +291,7 @@ impl LiveEventService {
 
     async fn lifecycle(
         &self,
-        id: &str,
+        id: &LiveEventId,
         scope: ParticipantScope,
         f: impl FnOnce(
             &LiveEvent,
@@ -300,7 +308,7 @@ impl LiveEventService {
     /// committed.
     async fn transition(
         &self,
-        id: &str,
+        id: &LiveEventId,
         scope: ParticipantScope,
         f: impl FnOnce(
             &LiveEvent,
@@ -310,12 +318,11 @@ impl LiveEventService {
         + Send
         + 'static,
     ) -> Result<LiveEventChange, ServiceError> {
-        let id = parse_id(id)?;
         let clock = self.clock.clone();
         let change = self
             .store
             .update_live_event(
-                &id,
+                id,
                 scope,
                 Box::new(move |event, participants| f(event, participants, clock.now())),
             )
@@ -410,11 +417,6 @@ fn live_event_query(list: LiveEventList) -> Result<LiveEventQuery, ServiceError>
         duration_lte: list.duration_range_lte,
         page: list.page.validate(CursorKind::LiveEvents)?,
     })
-}
-
-/// Ids from outside: anything that is not a valid id can't name a live event.
-fn parse_id(raw: &str) -> Result<LiveEventId, ServiceError> {
-    LiveEventId::parse(raw).ok_or(ServiceError::NotFound(LIVE_EVENT))
 }
 
 fn touched_host(change: &LiveEventChange, id: &HostId) -> Result<Host, ServiceError> {

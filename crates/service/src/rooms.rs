@@ -2,12 +2,11 @@
 //! transitions that the client protocol and the media layer drive.
 
 use crate::{ListPage, PageParams, ServiceError};
-use opencalls_domain::custom_items::KeyRule;
 use opencalls_domain::participant::EnterRequest;
-use opencalls_domain::room::RoomChange;
+use opencalls_domain::room::{CUSTOM_ITEMS_RULE, RoomChange};
 use opencalls_domain::{
-    CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant, ParticipantId, Room,
-    RoomId, RoomState, RoomType,
+    Actor, CustomItems, CustomItemsMode, DomainError, EventBody, Millis, Participant,
+    ParticipantId, Room, RoomId, RoomState, RoomType,
 };
 use opencalls_runtime::{Clock, EventBus};
 use opencalls_store::{CursorKind, RoomQuery, Store};
@@ -16,10 +15,12 @@ use std::sync::Arc;
 
 /// Most ids accepted by the `room_ids` / `created_by_user_ids` filters.
 pub const MAX_FILTER_IDS: usize = 10;
+/// Most keys one custom-items deletion can name.
+pub const MAX_DELETED_KEYS: usize = 100;
 /// Default look-back of a room listing that names neither date bound.
 pub const DEFAULT_LISTING_WINDOW_MS: Millis = 14 * 24 * 60 * 60 * 1000;
 
-const ROOM: &str = "room";
+pub(crate) const ROOM: &str = "room";
 
 #[derive(Clone)]
 pub struct RoomService {
@@ -53,24 +54,24 @@ impl RoomService {
         self.clock.now()
     }
 
-    /// Creates an open room. `created_by` is `""` for the Platform API.
+    /// Creates an open room on behalf of `created_by`.
     pub async fn create(
         &self,
         room_type: &str,
         custom_items: Option<BTreeMap<String, String>>,
-        created_by: String,
+        created_by: Actor,
     ) -> Result<Room, ServiceError> {
         let room_type = RoomType::parse(room_type).ok_or_else(|| {
             DomainError::invalid(format!(
                 "type must be one of small_room_for_video, large_room_for_audio_only; got '{room_type}'"
             ))
         })?;
-        let items = CustomItems::new(custom_items.unwrap_or_default(), KeyRule::Plain)?;
+        let items = CustomItems::new(custom_items.unwrap_or_default(), CUSTOM_ITEMS_RULE)?;
         let change = Room::create(
             RoomId::generate(),
             room_type,
             items,
-            created_by,
+            created_by.into_field(),
             self.clock.now(),
         );
         let room = change.room.clone();
@@ -83,17 +84,17 @@ impl RoomService {
         Ok(room)
     }
 
-    pub async fn get(&self, room_id: &str) -> Result<Room, ServiceError> {
-        let id = parse_room_id(room_id)?;
+    pub async fn get(&self, room_id: &RoomId) -> Result<Room, ServiceError> {
         self.store
-            .room(&id)
+            .room(room_id)
             .await
             .map_err(ServiceError::from_store(ROOM))?
             .ok_or(ServiceError::NotFound(ROOM))
     }
 
     /// Deletes the room: every participant is removed and it can't be reopened.
-    pub async fn delete(&self, room_id: &str, deleted_by: String) -> Result<Room, ServiceError> {
+    pub async fn delete(&self, room_id: &RoomId, deleted_by: Actor) -> Result<Room, ServiceError> {
+        let deleted_by = deleted_by.into_field();
         let change = self
             .transition(room_id, move |room, now| room.delete(deleted_by, now))
             .await?;
@@ -103,7 +104,7 @@ impl RoomService {
     /// The room's custom items and when they last changed (`None` if there are none).
     pub async fn custom_items(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
     ) -> Result<(CustomItems, Option<Millis>), ServiceError> {
         let room = self.get(room_id).await?;
         let affected_at = if room.custom_items.is_empty() {
@@ -114,14 +115,14 @@ impl RoomService {
         Ok((room.custom_items, affected_at))
     }
 
-    /// Merges custom items; returns the room and the keys added or changed.
+    /// Merges custom items (parsed with [`parse_custom_items`]); returns the room and the
+    /// keys added or changed.
     pub async fn update_custom_items(
         &self,
-        room_id: &str,
-        items: BTreeMap<String, String>,
+        room_id: &RoomId,
+        items: CustomItems,
         mode: CustomItemsMode,
     ) -> Result<(Room, Vec<String>), ServiceError> {
-        let items = CustomItems::new(items, KeyRule::Plain)?;
         let change = self
             .transition(room_id, move |room, now| {
                 Ok(room.update_custom_items(&items, mode, now)?.0)
@@ -134,18 +135,15 @@ impl RoomService {
         Ok((change.room, updated.unwrap_or_default()))
     }
 
-    /// Removes the given keys (all when `None`); returns the room and the removed keys.
+    /// Removes the given keys; returns the room and the removed keys.
     pub async fn delete_custom_items(
         &self,
-        room_id: &str,
-        keys: Option<Vec<String>>,
+        room_id: &RoomId,
+        keys: KeysToDelete,
     ) -> Result<(Room, Vec<String>), ServiceError> {
-        if keys.as_ref().is_some_and(|k| k.len() > 100) {
-            return Err(DomainError::invalid("keys can name at most 100 keys").into());
-        }
         let change = self
             .transition(room_id, move |room, now| {
-                Ok(room.delete_custom_items(keys.as_deref(), now)?.0)
+                Ok(room.delete_custom_items(keys.0.as_deref(), now)?.0)
             })
             .await?;
         let deleted = change.events.iter().find_map(|e| match &e.body {
@@ -168,14 +166,13 @@ impl RoomService {
     /// Everyone who ever entered the room, newest first.
     pub async fn participants(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         page: PageParams,
     ) -> Result<ListPage<Participant>, ServiceError> {
-        let id = parse_room_id(room_id)?;
         let page = page.validate(CursorKind::RoomParticipants)?;
         let result = self
             .store
-            .list_participants(&id, page)
+            .list_participants(room_id, page)
             .await
             .map_err(ServiceError::from_store(ROOM))?;
         Ok(ListPage::from_page(result, CursorKind::RoomParticipants))
@@ -184,7 +181,7 @@ impl RoomService {
     /// A device enters the room (capacity and duplicate checks are atomic with the insert).
     pub async fn enter(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         request: EnterRequest,
     ) -> Result<Participant, ServiceError> {
         let id = request.participant_id.clone();
@@ -198,7 +195,7 @@ impl RoomService {
     /// client starts from).
     pub async fn enter_with_room(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         request: EnterRequest,
     ) -> Result<(Participant, Room), ServiceError> {
         let id = request.participant_id.clone();
@@ -210,7 +207,7 @@ impl RoomService {
 
     pub async fn exit(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         participant: &ParticipantId,
     ) -> Result<Participant, ServiceError> {
         let id = participant.clone();
@@ -223,7 +220,7 @@ impl RoomService {
     /// Called when the media layer sees the participant's transport up and media flowing.
     pub async fn mark_connected(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         participant: &ParticipantId,
     ) -> Result<(), ServiceError> {
         let id = participant.clone();
@@ -236,7 +233,7 @@ impl RoomService {
 
     pub async fn set_media(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         participant: &ParticipantId,
         audio: Option<bool>,
         video: Option<bool>,
@@ -260,7 +257,7 @@ impl RoomService {
         let mut exited = 0;
         for room_id in rooms {
             let change = self
-                .transition(room_id.as_str(), |room, now| {
+                .transition(&room_id, |room, now| {
                     let mut all = RoomChange {
                         room: room.clone(),
                         touched: Vec::new(),
@@ -283,14 +280,13 @@ impl RoomService {
     /// Runs a domain transition on the stored room and publishes its events once committed.
     async fn transition(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         f: impl FnOnce(&Room, Millis) -> Result<RoomChange, DomainError> + Send + 'static,
     ) -> Result<RoomChange, ServiceError> {
-        let id = parse_room_id(room_id)?;
         let clock = self.clock.clone();
         let change = self
             .store
-            .update_room(&id, Box::new(move |room| f(room, clock.now())))
+            .update_room(room_id, Box::new(move |room| f(room, clock.now())))
             .await
             .map_err(ServiceError::from_store(ROOM))?;
         self.bus.publish(change.events.iter().cloned());
@@ -360,6 +356,30 @@ impl RoomService {
     }
 }
 
+/// Custom items given to update a room, checked against the room key rule and limits
+/// (before the room is looked up, so bad input is reported first).
+pub fn parse_custom_items(items: BTreeMap<String, String>) -> Result<CustomItems, ServiceError> {
+    Ok(CustomItems::new(items, CUSTOM_ITEMS_RULE)?)
+}
+
+/// The keys a custom-items deletion names (`None`: every key), at most
+/// [`MAX_DELETED_KEYS`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeysToDelete(Option<Vec<String>>);
+
+impl KeysToDelete {
+    /// Checks the count (before the room is looked up, so bad input is reported first).
+    pub fn parse(keys: Option<Vec<String>>) -> Result<Self, ServiceError> {
+        if keys.as_ref().is_some_and(|k| k.len() > MAX_DELETED_KEYS) {
+            return Err(DomainError::invalid(format!(
+                "keys can name at most {MAX_DELETED_KEYS} keys"
+            ))
+            .into());
+        }
+        Ok(Self(keys))
+    }
+}
+
 /// Resolves a "single id or id list" filter pair: both given is an error, lists are capped.
 pub(crate) fn one_or_many(
     one_name: &str,
@@ -378,11 +398,6 @@ pub(crate) fn one_or_many(
         (None, Some(many)) => Ok(many),
         (None, None) => Ok(Vec::new()),
     }
-}
-
-/// Room ids from outside: anything that is not a valid id can't name a room.
-fn parse_room_id(raw: &str) -> Result<RoomId, ServiceError> {
-    RoomId::parse(raw).ok_or(ServiceError::NotFound(ROOM))
 }
 
 fn find_touched(change: &RoomChange, id: &ParticipantId) -> Result<Participant, ServiceError> {

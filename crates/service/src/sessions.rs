@@ -63,13 +63,13 @@ impl SessionService {
     }
 
     /// Issues another access token for an active user.
-    pub async fn issue_access_token(&self, user_id: &str) -> Result<IssuedToken, ServiceError> {
+    pub async fn issue_access_token(&self, user_id: &UserId) -> Result<IssuedToken, ServiceError> {
         let user = self.active_user(user_id).await?;
         self.issue(user.user_id, TokenKind::Access, None).await
     }
 
     /// Revokes every access and session token of the user and ends its sessions.
-    pub async fn revoke_access_tokens(&self, user_id: &str) -> Result<u64, ServiceError> {
+    pub async fn revoke_access_tokens(&self, user_id: &UserId) -> Result<u64, ServiceError> {
         let user = self.user(user_id).await?;
         let removed = self
             .store
@@ -80,14 +80,18 @@ impl SessionService {
         Ok(removed)
     }
 
-    /// Exchanges a user id and access token for a session token.
+    /// Exchanges a user id and access token for a session token (parse the user id with
+    /// [`crate::ids::claimed_user_id`]).
     pub async fn open_session(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         access_token: &str,
     ) -> Result<(IssuedToken, User), ServiceError> {
         let stored = self.check(access_token, TokenKind::Access).await?;
-        if !constant_time_eq(stored.user_id.as_str().as_bytes(), user_id.as_bytes()) {
+        if !constant_time_eq(
+            stored.user_id.as_str().as_bytes(),
+            user_id.as_str().as_bytes(),
+        ) {
             return Err(unauthorized());
         }
         let user = self
@@ -104,7 +108,7 @@ impl SessionService {
     /// The active user a session token belongs to.
     pub async fn authenticate(&self, session_token: &str) -> Result<User, ServiceError> {
         let stored = self.check(session_token, TokenKind::Session).await?;
-        self.active_user(stored.user_id.as_str())
+        self.active_user(&stored.user_id)
             .await
             .map_err(|_| unauthorized())
     }
@@ -160,16 +164,15 @@ impl SessionService {
         Ok(IssuedToken { token, expires_at })
     }
 
-    async fn user(&self, user_id: &str) -> Result<User, ServiceError> {
-        let id = UserId::parse(user_id).ok_or(ServiceError::NotFound("user"))?;
+    async fn user(&self, user_id: &UserId) -> Result<User, ServiceError> {
         self.store
-            .user(&id)
+            .user(user_id)
             .await
             .map_err(ServiceError::from_store("user"))?
             .ok_or(ServiceError::NotFound("user"))
     }
 
-    async fn active_user(&self, user_id: &str) -> Result<User, ServiceError> {
+    async fn active_user(&self, user_id: &UserId) -> Result<User, ServiceError> {
         let user = self.user(user_id).await?;
         if !user.is_active {
             return Err(ServiceError::Unauthorized("the user is deactivated".into()));
@@ -178,7 +181,7 @@ impl SessionService {
     }
 }
 
-fn unauthorized() -> ServiceError {
+pub(crate) fn unauthorized() -> ServiceError {
     ServiceError::Unauthorized("the token is invalid, expired or revoked".into())
 }
 

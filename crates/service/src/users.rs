@@ -10,7 +10,7 @@ use opencalls_store::{CursorKind, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const USER: &str = "user";
+pub(crate) const USER: &str = "user";
 pub const MAX_NICKNAME_CHARS: usize = 80;
 pub const MAX_PROFILE_URL_CHARS: usize = 2048;
 pub const MAX_METADATA_ENTRIES: usize = 5;
@@ -40,11 +40,13 @@ impl UserService {
         self.store.clone()
     }
 
-    pub async fn create(&self, user_id: &str, profile: UserProfile) -> Result<User, ServiceError> {
-        let id = UserId::parse(user_id).ok_or_else(|| {
-            DomainError::invalid("user_id must be 1 to 128 characters".to_owned())
-        })?;
-        let user = apply_profile(User::bare(id), profile)?;
+    /// Creates a user; parse its id with [`crate::ids::new_user_id`].
+    pub async fn create(
+        &self,
+        user_id: UserId,
+        profile: UserProfile,
+    ) -> Result<User, ServiceError> {
+        let user = apply_profile(User::bare(user_id), profile)?;
         self.store
             .insert_user(user.clone())
             .await
@@ -52,10 +54,9 @@ impl UserService {
         Ok(user)
     }
 
-    pub async fn get(&self, user_id: &str) -> Result<User, ServiceError> {
-        let id = parse_user_id(user_id)?;
+    pub async fn get(&self, user_id: &UserId) -> Result<User, ServiceError> {
         self.store
-            .user(&id)
+            .user(user_id)
             .await
             .map_err(ServiceError::from_store(USER))?
             .ok_or(ServiceError::NotFound(USER))
@@ -71,13 +72,16 @@ impl UserService {
         Ok(ListPage::from_page(result, CursorKind::Users))
     }
 
-    pub async fn update(&self, user_id: &str, profile: UserProfile) -> Result<User, ServiceError> {
-        let id = parse_user_id(user_id)?;
+    pub async fn update(
+        &self,
+        user_id: &UserId,
+        profile: UserProfile,
+    ) -> Result<User, ServiceError> {
         // Validate before touching storage, so bad input changes nothing.
-        apply_profile(User::bare(id.clone()), profile.clone())?;
+        apply_profile(User::bare(user_id.clone()), profile.clone())?;
         self.store
             .update_user(
-                &id,
+                user_id,
                 Box::new(move |user| apply_profile(user.clone(), profile)),
             )
             .await
@@ -85,20 +89,15 @@ impl UserService {
     }
 
     /// Deactivates the user, revokes its tokens and ends its client sessions.
-    pub async fn delete(&self, user_id: &str) -> Result<User, ServiceError> {
-        let id = parse_user_id(user_id)?;
+    pub async fn delete(&self, user_id: &UserId) -> Result<User, ServiceError> {
         let user = self
             .store
-            .deactivate_user(&id)
+            .deactivate_user(user_id)
             .await
             .map_err(ServiceError::from_store(USER))?;
-        self.sessions.announce_revoked(id);
+        self.sessions.announce_revoked(user_id.clone());
         Ok(user)
     }
-}
-
-fn parse_user_id(raw: &str) -> Result<UserId, ServiceError> {
-    UserId::parse(raw).ok_or(ServiceError::NotFound(USER))
 }
 
 fn apply_profile(mut user: User, profile: UserProfile) -> Result<User, DomainError> {

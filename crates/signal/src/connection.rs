@@ -119,7 +119,7 @@ impl Connection {
     async fn hello(&self, resumed: Vec<(RoomId, ParticipantId)>) -> String {
         let mut rooms = Vec::new();
         for (room_id, participant_id) in resumed {
-            if let Ok(room) = self.hub.services.rooms.get(room_id.as_str()).await {
+            if let Ok(room) = self.hub.services.rooms.get(&room_id).await {
                 rooms.push(ResumedRoom {
                     room,
                     participant_id,
@@ -224,7 +224,7 @@ impl Connection {
             is_video_on: p.is_video_on.unwrap_or(false),
         };
         let rooms = &self.hub.services.rooms;
-        let (participant, room) = match rooms.enter_with_room(room_id.as_str(), request).await {
+        let (participant, room) = match rooms.enter_with_room(&room_id, request).await {
             Ok(entered) => entered,
             Err(err) => {
                 self.hub.leave(&self.key, &room_id, &participant_id);
@@ -234,7 +234,7 @@ impl Connection {
         };
         // The session may have been revoked while the enter committed: give the seat back.
         if self.hub.seat(&self.key, &room_id, false).as_ref() != Some(&participant_id) {
-            let _ = rooms.exit(room_id.as_str(), &participant_id).await;
+            let _ = rooms.exit(&room_id, &participant_id).await;
             self.mark_refused(&room_id);
             return Err(SignalError::SessionEnded);
         }
@@ -257,7 +257,7 @@ impl Connection {
             .hub
             .seat(&self.key, &room_id, true)
             .ok_or(SignalError::NotInRoom)?;
-        let result = self.hub.services.rooms.exit(room_id.as_str(), &pid).await;
+        let result = self.hub.services.rooms.exit(&room_id, &pid).await;
         self.hub.leave(&self.key, &room_id, &pid);
         let participant = result?;
         Ok(RoomExited { participant })
@@ -274,13 +274,13 @@ impl Connection {
             .ok_or(SignalError::NotInRoom)?;
         let rooms = &self.hub.services.rooms;
         rooms
-            .set_media(room_id.as_str(), &pid, p.is_audio_on, p.is_video_on)
+            .set_media(&room_id, &pid, p.is_audio_on, p.is_video_on)
             .await?;
         if let Some(media) = self.hub.media.get() {
             let member = opencalls_rtc::Member::Participant(pid.clone());
             media.set_media(&member, p.is_audio_on, p.is_video_on).await;
         }
-        let room = rooms.get(room_id.as_str()).await?;
+        let room = rooms.get(&room_id).await?;
         let participant = room
             .current_participants
             .into_iter()

@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use opencalls_domain::{ClientId, DeviceKey};
 use opencalls_protocol::session::{HttpErrorBody, OpenSession, SessionOpened};
 use opencalls_protocol::{ErrorCode, WireError};
+use opencalls_service::ids;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -75,16 +76,16 @@ async fn open_session(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Respon
     let access_token = body
         .access_token
         .ok_or(SignalError::Missing("access_token"))?;
-    let (issued, user) = hub
-        .services
-        .sessions
-        .open_session(&user_id, &access_token)
-        .await
-        .map_err(|e| match e {
-            // Don't tell a guesser whether the user exists.
-            opencalls_service::ServiceError::NotFound(_) => SignalError::BadCredentials,
-            other => other.into(),
-        })?;
+    let sessions = &hub.services.sessions;
+    let opened = match ids::claimed_user_id(&user_id) {
+        Ok(user_id) => sessions.open_session(&user_id, &access_token).await,
+        Err(err) => Err(err),
+    };
+    let (issued, user) = opened.map_err(|e| match e {
+        // Don't tell a guesser whether the user exists.
+        opencalls_service::ServiceError::NotFound(_) => SignalError::BadCredentials,
+        other => other.into(),
+    })?;
     let body = SessionOpened {
         user_id: user.user_id.clone(),
         session_token: issued.token,

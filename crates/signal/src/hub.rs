@@ -228,12 +228,7 @@ impl Hub {
     async fn exit_seats(&self, seats: Vec<(RoomId, ParticipantId)>) {
         for (room_id, participant_id) in seats {
             // Already exited (room deleted meanwhile) is fine: the seat is free either way.
-            if let Err(err) = self
-                .services
-                .rooms
-                .exit(room_id.as_str(), &participant_id)
-                .await
-            {
+            if let Err(err) = self.services.rooms.exit(&room_id, &participant_id).await {
                 tracing::debug!(%room_id, %participant_id, %err, "exit of a dropped seat");
             }
         }

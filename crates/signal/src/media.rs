@@ -37,7 +37,7 @@ pub(crate) async fn offer(
     if p.participant_id.is_some_and(|given| given != pid) {
         return Err(SignalError::NotYourParticipant);
     }
-    let room = hub.services.rooms.get(room_id.as_str()).await?;
+    let room = hub.services.rooms.get(&room_id).await?;
     let me = room
         .current_participants
         .iter()
@@ -72,10 +72,10 @@ async fn live_offer(hub: &Hub, key: &DeviceKey, p: MediaOffer) -> Result<OfferAn
     let sdp = p.sdp.ok_or(SignalError::Missing("sdp"))?;
     let live = &hub.services.live_events;
     let Some(role) = hub.live_seat(key, &id, false) else {
-        live.get(id.as_str()).await?; // 400200 for an unknown event
+        live.get(&id).await?; // 400200 for an unknown event
         return Err(SignalError::NotEntered);
     };
-    let before = live.get(id.as_str()).await?; // 400200 once deleted
+    let before = live.get(&id).await?; // 400200 once deleted
     let (member, sfu_role, member_ref) = match &role {
         LiveRole::Host(host) => (
             Member::Host(host.clone()),
@@ -96,7 +96,7 @@ async fn live_offer(hub: &Hub, key: &DeviceKey, p: MediaOffer) -> Result<OfferAn
         return Err(SignalError::NotEntered);
     }
     bridge.sync_forwarding(live, &id).await;
-    let now = live.get(id.as_str()).await.unwrap_or(before);
+    let now = live.get(&id).await.unwrap_or(before);
     if let (LiveRole::Host(_), Some(host)) = (&role, &now.host) {
         let (audio, video) = (host.is_audio_on, host.is_video_on);
         let (audio, video) = ((!audio).then_some(false), (!video).then_some(false));

@@ -1,6 +1,7 @@
 //! What most modules of the suite share: the test kit's server and assertions, and the
 //! shortcuts into the services that the client protocol would otherwise drive.
 
+use opencalls_domain::{Actor, LiveEventId, RoomId, UserId};
 pub use opencalls_testkit::{TOKEN, TestServer, assert_error};
 use serde_json::Value;
 
@@ -13,14 +14,29 @@ pub async fn enter(
     server
         .services
         .rooms
-        .enter(room_id, enter_request(user_id, false))
+        .enter(&self::room_id(room_id), enter_request(user_id, false))
         .await
         .expect("enter")
 }
 
+/// The typed id of a room named in a Platform API response (service calls take typed ids).
+pub fn room_id(raw: &str) -> RoomId {
+    RoomId::parse(raw).expect("room id")
+}
+
+/// The typed id of a live event named in a Platform API response.
+pub fn live_event_id(raw: &str) -> LiveEventId {
+    LiveEventId::parse(raw).expect("live event id")
+}
+
+/// A user acting through the client protocol (as the client SDK would).
+pub fn user_actor(user_id: &str) -> Actor {
+    Actor::User(UserId::parse(user_id).expect("user id"))
+}
+
 /// A service-level room entry of `user_id` on a new device, audio on.
 pub fn enter_request(user_id: &str, video: bool) -> opencalls_domain::participant::EnterRequest {
-    use opencalls_domain::{ClientId, ParticipantId, User, UserId};
+    use opencalls_domain::{ClientId, ParticipantId, User};
     opencalls_domain::participant::EnterRequest {
         participant_id: ParticipantId::generate(),
         user: User::bare(UserId::parse(user_id).expect("user id")),

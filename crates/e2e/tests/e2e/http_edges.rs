@@ -214,3 +214,53 @@ async fn health_and_metrics() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn malformed_ids_are_refused_like_unknown_ones() {
+    let server = TestServer::start().await;
+    let long = "x".repeat(129);
+    for (path, what) in [
+        (format!("/v1/rooms/{long}"), "room"),
+        (format!("/v1/rooms/{long}/custom_items"), "room"),
+        (format!("/v1/rooms/{long}/participants"), "room"),
+        (format!("/v1/live-events/{long}"), "live event"),
+        (format!("/v1/live-events/{long}/hosts"), "live event"),
+        (format!("/v1/live-events/{long}/participants"), "live event"),
+        (format!("/v1/users/{long}"), "user"),
+    ] {
+        let reply = server.get(&path).await;
+        assert_error(&reply, 400, 400200);
+        assert_eq!(reply.1["message"], format!("the {what} was not found"));
+    }
+    let reply = server
+        .post(&format!("/v1/live-events/{long}/ready"), json!({}))
+        .await;
+    assert_eq!(reply.1["message"], "the live event was not found");
+    let reply = server
+        .post(&format!("/v1/users/{long}/token"), json!({}))
+        .await;
+    assert_eq!(reply.1["message"], "the user was not found");
+    let reply = server.post("/v1/users", json!({ "user_id": long })).await;
+    assert_error(&reply, 400, 400100);
+}
+
+#[tokio::test]
+async fn a_bad_custom_items_body_is_reported_before_a_malformed_room_id() {
+    let server = TestServer::start().await;
+    let path = format!("/v1/rooms/{}/custom_items", "x".repeat(129));
+    let bad_items = json!({"custom_items": {"": "v"}});
+    assert_error(&server.put(&path, bad_items).await, 400, 400100);
+    let keys: Vec<String> = (0..101).map(|i| format!("k{i}")).collect();
+    let reply = server.delete(&path, Some(json!({ "keys": keys }))).await;
+    assert_error(&reply, 400, 400100);
+    assert_eq!(reply.1["message"], "keys can name at most 100 keys");
+}
+
+#[tokio::test]
+async fn a_malformed_user_id_cannot_open_a_session() {
+    let server = TestServer::start().await;
+    let body = json!({ "user_id": "x".repeat(129), "access_token": "whatever" });
+    let (status, reply) = server.post("/v1/auth/session", body).await;
+    assert_eq!(status, 401, "{reply}");
+    assert_eq!(reply["message"], "the token is invalid, expired or revoked");
+}

@@ -287,14 +287,21 @@ async fn a_restart_keeps_live_events_hosts_and_participants() {
     let server = TestServer::start().await;
     let event = create(&server, &["h"]).await;
     let id = id(&event);
+    let live_id = common::live_event_id(&id);
     act(&server, &id, Ready).await;
     let live = &server.services.live_events;
-    let host = live.host_enter(&id, host("h")).await.unwrap();
-    live.host_connected(&id, &host.host_id).await.unwrap();
+    let host = live.host_enter(&live_id, host("h")).await.unwrap();
+    live.host_connected(&live_id, &host.host_id).await.unwrap();
     act(&server, &id, Start).await;
-    let stays = live.participant_enter(&id, viewer("v1")).await.unwrap();
-    let leaves = live.participant_enter(&id, viewer("v2")).await.unwrap();
-    live.participant_exit(&id, &leaves.participant_id)
+    let stays = live
+        .participant_enter(&live_id, viewer("v1"))
+        .await
+        .unwrap();
+    let leaves = live
+        .participant_enter(&live_id, viewer("v2"))
+        .await
+        .unwrap();
+    live.participant_exit(&live_id, &leaves.participant_id)
         .await
         .unwrap();
     let ended = create(&server, &["h"]).await;
@@ -353,7 +360,7 @@ async fn a_restart_keeps_live_events_hosts_and_participants() {
     server
         .services
         .live_events
-        .participant_enter(&id, viewer("v3"))
+        .participant_enter(&live_id, viewer("v3"))
         .await
         .unwrap();
     assert_eq!(

@@ -35,7 +35,12 @@ async fn fixture(server: &TestServer) -> Vec<Value> {
     // Two made by users (as the client SDK would), not through the Platform API.
     for creator in ["alice", "bob"] {
         let event = live
-            .create("single_host", vec!["h".into()], None, creator.into())
+            .create(
+                "single_host",
+                vec!["h".into()],
+                None,
+                common::user_actor(creator),
+            )
             .await
             .unwrap();
         ids.push(event.live_event_id.to_string());
@@ -44,11 +49,15 @@ async fn fixture(server: &TestServer) -> Vec<Value> {
     // ids[3]: ended; ids[4]: ended (alice); ids[5]: created (bob).
     act(server, &ids[1], Ready).await;
     for user in ["v1", "v1"] {
-        live.participant_enter(&ids[1], viewer(user)).await.unwrap();
+        live.participant_enter(&common::live_event_id(&ids[1]), viewer(user))
+            .await
+            .unwrap();
     }
     act(server, &ids[2], Ready).await;
     act(server, &ids[2], Start).await;
-    live.participant_enter(&ids[2], viewer("v2")).await.unwrap();
+    live.participant_enter(&common::live_event_id(&ids[2]), viewer("v2"))
+        .await
+        .unwrap();
     act(server, &ids[3], End).await;
     server.clock.shift(5); // a non-zero duration
     act(server, &ids[4], End).await;

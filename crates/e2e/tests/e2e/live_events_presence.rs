@@ -22,20 +22,30 @@ async fn counters_follow_a_scripted_audience() {
     let server = TestServer::start().await;
     let live = &server.services.live_events;
     let id = id(&create(&server, &["h"]).await);
+    let live_id = common::live_event_id(&id);
     assert!(matches!(
-        refused(live.participant_enter(&id, viewer("early")).await),
+        refused(live.participant_enter(&live_id, viewer("early")).await),
         DomainError::LiveEventActionNotAllowed(_)
     ));
     assert_eq!(counters(&server, &id).await, (0, 0, 0), "refused entry");
     act(&server, &id, Ready).await;
 
     // The same user on two devices is two participants.
-    let a1 = live.participant_enter(&id, viewer("alice")).await.unwrap();
-    let a2 = live.participant_enter(&id, viewer("alice")).await.unwrap();
-    let b = live.participant_enter(&id, viewer("bob")).await.unwrap();
+    let a1 = live
+        .participant_enter(&live_id, viewer("alice"))
+        .await
+        .unwrap();
+    let a2 = live
+        .participant_enter(&live_id, viewer("alice"))
+        .await
+        .unwrap();
+    let b = live
+        .participant_enter(&live_id, viewer("bob"))
+        .await
+        .unwrap();
     assert_eq!(counters(&server, &id).await, (3, 3, 3));
     let exited = live
-        .participant_exit(&id, &a1.participant_id)
+        .participant_exit(&live_id, &a1.participant_id)
         .await
         .unwrap();
     assert_eq!(exited.state.as_str(), "exited");
@@ -45,17 +55,28 @@ async fn counters_follow_a_scripted_audience() {
     );
     assert_eq!(counters(&server, &id).await, (2, 3, 3));
     assert!(matches!(
-        refused(live.participant_exit(&id, &a1.participant_id).await),
+        refused(live.participant_exit(&live_id, &a1.participant_id).await),
         DomainError::NotInLiveEvent
     ));
     assert_eq!(counters(&server, &id).await, (2, 3, 3), "double exit");
 
     act(&server, &id, Start).await;
-    let c = live.participant_enter(&id, viewer("carol")).await.unwrap();
-    live.participant_exit(&id, &b.participant_id).await.unwrap();
+    let c = live
+        .participant_enter(&live_id, viewer("carol"))
+        .await
+        .unwrap();
+    live.participant_exit(&live_id, &b.participant_id)
+        .await
+        .unwrap();
     assert_eq!(counters(&server, &id).await, (2, 3, 4));
-    let _d = live.participant_enter(&id, viewer("dave")).await.unwrap();
-    let _e = live.participant_enter(&id, viewer("erin")).await.unwrap();
+    let _d = live
+        .participant_enter(&live_id, viewer("dave"))
+        .await
+        .unwrap();
+    let _e = live
+        .participant_enter(&live_id, viewer("erin"))
+        .await
+        .unwrap();
     assert_eq!(counters(&server, &id).await, (4, 4, 6));
 
     let filtered = server
@@ -97,7 +118,7 @@ async fn counters_follow_a_scripted_audience() {
         assert_eq!(p["exited_at"], ended_at);
     }
     assert!(matches!(
-        refused(live.participant_enter(&id, viewer("late")).await),
+        refused(live.participant_enter(&live_id, viewer("late")).await),
         DomainError::LiveEventActionNotAllowed(_)
     ));
     assert_eq!(counters(&server, &id).await, (0, 4, 6));
@@ -108,13 +129,14 @@ async fn host_presence_and_streaming_flag() {
     let server = TestServer::start().await;
     let live = &server.services.live_events;
     let id = id(&create(&server, &["anna", "ben"]).await);
+    let live_id = common::live_event_id(&id);
     assert!(matches!(
-        refused(live.host_enter(&id, host("mallory")).await),
+        refused(live.host_enter(&live_id, host("mallory")).await),
         DomainError::NotAllowedToHost
     ));
-    let anna = live.host_enter(&id, host("anna")).await.unwrap();
+    let anna = live.host_enter(&live_id, host("anna")).await.unwrap();
     assert!(matches!(
-        refused(live.host_enter(&id, host("ben")).await),
+        refused(live.host_enter(&live_id, host("ben")).await),
         DomainError::LiveEventActionNotAllowed(_)
     ));
     let event = fetch(&server, &id).await;
@@ -123,7 +145,7 @@ async fn host_presence_and_streaming_flag() {
     assert_eq!(event["host"]["user"]["user_id"], "anna");
     assert_eq!(event["host"]["exited_at"], Value::Null);
 
-    live.host_connected(&id, &anna.host_id).await.unwrap();
+    live.host_connected(&live_id, &anna.host_id).await.unwrap();
     assert_eq!(
         fetch(&server, &id).await["is_host_streaming"],
         false,
@@ -137,12 +159,14 @@ async fn host_presence_and_streaming_flag() {
     );
     let (_, started) = act(&server, &id, Start).await;
     assert_eq!(started["live_event"]["is_host_streaming"], true);
-    live.host_disconnected(&id, &anna.host_id).await.unwrap();
+    live.host_disconnected(&live_id, &anna.host_id)
+        .await
+        .unwrap();
     let event = fetch(&server, &id).await;
     assert_eq!(event["is_host_streaming"], false);
     assert_eq!(event["host"]["state"], "disconnected");
     assert!(event["host"]["disconnected_at"].is_i64());
-    live.host_connected(&id, &anna.host_id).await.unwrap();
+    live.host_connected(&live_id, &anna.host_id).await.unwrap();
     assert_eq!(fetch(&server, &id).await["is_host_streaming"], true);
 
     let (status, hosts) = server.get(&format!("/v1/live-events/{id}/hosts")).await;
@@ -151,7 +175,7 @@ async fn host_presence_and_streaming_flag() {
     assert_eq!(hosts["host"]["live_event_id"], id.as_str());
     assert_eq!(hosts["host"]["duration"], 0);
 
-    let exited = live.host_exit(&id, &anna.host_id).await.unwrap();
+    let exited = live.host_exit(&live_id, &anna.host_id).await.unwrap();
     let event = fetch(&server, &id).await;
     assert_eq!(event["host"], Value::Null);
     assert_eq!(event["is_host_streaming"], false);
@@ -166,12 +190,12 @@ async fn host_presence_and_streaming_flag() {
         Some(exited.exited_at.unwrap() - exited.entered_at)
     );
     assert!(matches!(
-        refused(live.host_connected(&id, &anna.host_id).await),
+        refused(live.host_connected(&live_id, &anna.host_id).await),
         DomainError::NotInLiveEvent
     ));
 
     // Another listed user may take over; ending forces the host out.
-    let ben = live.host_enter(&id, host("ben")).await.unwrap();
+    let ben = live.host_enter(&live_id, host("ben")).await.unwrap();
     let (_, ended) = act(&server, &id, End).await;
     assert_eq!(ended["live_event"]["host"], Value::Null);
     let (_, hosts) = server.get(&format!("/v1/live-events/{id}/hosts")).await;
@@ -179,7 +203,7 @@ async fn host_presence_and_streaming_flag() {
     assert_eq!(hosts["host"]["state"], "exited");
     assert_eq!(hosts["host"]["exited_at"], ended["live_event"]["ended_at"]);
     assert!(matches!(
-        refused(live.host_enter(&id, host("anna")).await),
+        refused(live.host_enter(&live_id, host("anna")).await),
         DomainError::LiveEventActionNotAllowed(_)
     ));
 }
@@ -190,14 +214,17 @@ async fn events_are_published_with_their_documented_names() {
     let mut bus = server.services.bus.subscribe();
     let live = &server.services.live_events;
     let id = id(&create(&server, &["h"]).await);
-    let h = live.host_enter(&id, host("h")).await.unwrap();
-    live.host_connected(&id, &h.host_id).await.unwrap();
+    let live_id = common::live_event_id(&id);
+    let h = live.host_enter(&live_id, host("h")).await.unwrap();
+    live.host_connected(&live_id, &h.host_id).await.unwrap();
     act(&server, &id, Ready).await;
-    let p = live.participant_enter(&id, viewer("v")).await.unwrap();
+    let p = live.participant_enter(&live_id, viewer("v")).await.unwrap();
     act(&server, &id, Start).await;
-    live.host_disconnected(&id, &h.host_id).await.unwrap();
-    live.participant_exit(&id, &p.participant_id).await.unwrap();
-    live.participant_enter(&id, viewer("w")).await.unwrap();
+    live.host_disconnected(&live_id, &h.host_id).await.unwrap();
+    live.participant_exit(&live_id, &p.participant_id)
+        .await
+        .unwrap();
+    live.participant_enter(&live_id, viewer("w")).await.unwrap();
     act(&server, &id, End).await;
 
     let mut seen = Vec::new();
@@ -236,11 +263,12 @@ async fn participants_page_both_ways_newest_first() {
     let server = TestServer::start().await;
     let live = &server.services.live_events;
     let id = id(&create(&server, &["h"]).await);
+    let live_id = common::live_event_id(&id);
     act(&server, &id, Ready).await;
     let mut entered = Vec::new();
     for i in 0..13 {
         let p = live
-            .participant_enter(&id, viewer(&format!("v{i}")))
+            .participant_enter(&live_id, viewer(&format!("v{i}")))
             .await
             .unwrap();
         entered.push(p.participant_id.to_string());
@@ -312,11 +340,12 @@ async fn concurrent_enters_and_exits_keep_exact_counters() {
     let server = TestServer::start().await;
     let id = id(&create(&server, &["h"]).await);
     act(&server, &id, Ready).await;
+    let live_id = common::live_event_id(&id);
     let enters = (0..40).map(|i| {
         let live = server.services.live_events.clone();
-        let id = id.clone();
+        let live_id = live_id.clone();
         tokio::spawn(async move {
-            live.participant_enter(&id, viewer(&format!("u{}", i % 7)))
+            live.participant_enter(&live_id, viewer(&format!("u{}", i % 7)))
                 .await
         })
     });
@@ -327,8 +356,8 @@ async fn concurrent_enters_and_exits_keep_exact_counters() {
     assert_eq!(counters(&server, &id).await, (40, 40, 40));
     let exits = entered.iter().take(15).map(|p| {
         let live = server.services.live_events.clone();
-        let (id, pid) = (id.clone(), p.participant_id.clone());
-        tokio::spawn(async move { live.participant_exit(&id, &pid).await })
+        let (live_id, pid) = (live_id.clone(), p.participant_id.clone());
+        tokio::spawn(async move { live.participant_exit(&live_id, &pid).await })
     });
     for task in exits.collect::<Vec<_>>() {
         task.await.unwrap().unwrap();

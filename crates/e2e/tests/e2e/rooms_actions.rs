@@ -163,7 +163,7 @@ async fn delete_removes_participants_and_freezes_the_room() {
     let err = server
         .services
         .rooms
-        .enter(&id, common::enter_request("late", true))
+        .enter(&common::room_id(&id), common::enter_request("late", true))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("deleted"), "{err}");
@@ -341,7 +341,7 @@ async fn participants_list_newest_first_with_paging() {
         .services
         .rooms
         .exit(
-            &id,
+            &common::room_id(&id),
             &opencalls_domain::ParticipantId::parse(&ids[0]).unwrap(),
         )
         .await

@@ -23,7 +23,7 @@ async fn create_by(server: &TestServer, room_type: &str, creator: &str) -> Strin
     server
         .services
         .rooms
-        .create(room_type, None, creator.into())
+        .create(room_type, None, common::user_actor(creator))
         .await
         .unwrap()
         .room_id
@@ -348,7 +348,10 @@ async fn participant_count_filters_follow_enters_and_exits() {
     server
         .services
         .rooms
-        .exit(&one, &opencalls_domain::ParticipantId::parse(&pid).unwrap())
+        .exit(
+            &common::room_id(&one),
+            &opencalls_domain::ParticipantId::parse(&pid).unwrap(),
+        )
         .await
         .unwrap();
     server.delete(&format!("/v1/rooms/{three}"), None).await;

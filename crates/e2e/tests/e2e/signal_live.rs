@@ -19,6 +19,7 @@ async fn host_and_participants_walk_the_life_cycle() {
     let server = TestServer::start().await;
     let event = create(&server, &["host", "cohost"]).await;
     let id = id(&event);
+    let live_id = common::live_event_id(&id);
     let mut host = server.device("host").await;
     let mut viewer = server.device("viewer").await;
 
@@ -98,13 +99,13 @@ async fn host_and_participants_walk_the_life_cycle() {
     // The media layer's hooks reach everyone.
     let host_id = HostId::parse(entered["host"]["host_id"].as_str().unwrap()).unwrap();
     let live = &server.services.live_events;
-    live.host_connected(&id, &host_id).await.unwrap();
+    live.host_connected(&live_id, &host_id).await.unwrap();
     for client in [&mut host, &mut viewer] {
         let seen = expect_events(client, &id, &["live.host_connected"]).await;
         assert_eq!(seen[0]["live_event"]["is_host_streaming"], true);
     }
     assert_eq!(fetch(&server, &id).await["is_host_streaming"], true);
-    live.host_disconnected(&id, &host_id).await.unwrap();
+    live.host_disconnected(&live_id, &host_id).await.unwrap();
     for client in [&mut host, &mut viewer] {
         let seen = expect_events(client, &id, &["live.host_disconnected"]).await;
         assert_eq!(seen[0]["live_event"]["is_host_streaming"], false);

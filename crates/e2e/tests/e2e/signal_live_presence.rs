@@ -202,14 +202,15 @@ async fn a_dropped_socket_exits_after_the_grace_period_and_a_quick_reconnect_res
 async fn a_restart_exits_live_presence_left_over_from_the_previous_run() {
     let server = TestServer::start().await;
     let id = id(&create(&server, &["crashed-host", "next-host"]).await);
+    let live_id = common::live_event_id(&id);
     assert_eq!(act(&server, &id, Ready).await.0, 200);
     // As if the process had crashed: presence with no connection to clean it up.
     let live = &server.services.live_events;
-    live.host_enter(&id, live_common::host("crashed-host"))
+    live.host_enter(&live_id, live_common::host("crashed-host"))
         .await
         .unwrap();
     for viewer in ["v1", "v2"] {
-        live.participant_enter(&id, live_common::viewer(viewer))
+        live.participant_enter(&live_id, live_common::viewer(viewer))
             .await
             .unwrap();
     }

@@ -396,7 +396,12 @@ async fn a_restart_exits_participants_left_over_from_the_previous_run() {
     let room = room_id(&server.create_room("small_room_for_video").await);
     // As if the process had crashed: a participant with no connection to clean it up.
     let leftover = common::enter_request("crashed", false);
-    server.services.rooms.enter(&room, leftover).await.unwrap();
+    server
+        .services
+        .rooms
+        .enter(&common::room_id(&room), leftover)
+        .await
+        .unwrap();
     assert_eq!(current(&server, &room).await.len(), 1);
 
     let dir = server.stop().await;
@@ -433,7 +438,7 @@ async fn the_media_layer_hook_announces_connected() {
     server
         .services
         .rooms
-        .mark_connected(&room, &pid)
+        .mark_connected(&common::room_id(&room), &pid)
         .await
         .unwrap();
     let (name, data) = next_event(&mut watcher).await;

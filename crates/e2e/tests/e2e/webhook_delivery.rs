@@ -52,12 +52,16 @@ async fn room_life_cycle_arrives_signed_and_in_order() {
         .await;
     assert_eq!(status, 200);
     let rooms = &server.services.rooms;
+    let room_id = common::room_id(&id);
     let alice = rooms
-        .enter(&id, enter_request("alice", false))
+        .enter(&room_id, enter_request("alice", false))
         .await
         .unwrap();
-    let bob = rooms.enter(&id, enter_request("bob", false)).await.unwrap();
-    rooms.exit(&id, &alice.participant_id).await.unwrap();
+    let bob = rooms
+        .enter(&room_id, enter_request("bob", false))
+        .await
+        .unwrap();
+    rooms.exit(&room_id, &alice.participant_id).await.unwrap();
     let (status, _) = server.delete(&format!("/v1/rooms/{id}"), None).await;
     assert_eq!(status, 200);
 
@@ -355,11 +359,12 @@ async fn live_event_life_cycle_arrives_in_order() {
         .as_str()
         .unwrap()
         .to_owned();
+    let live_id = common::live_event_id(&id);
     let live = &server.services.live_events;
     let host = live_common::host("host");
     let host_id = host.host_id.clone();
-    live.host_enter(&id, host).await.unwrap();
-    live.host_connected(&id, &host_id).await.unwrap();
+    live.host_enter(&live_id, host).await.unwrap();
+    live.host_connected(&live_id, &host_id).await.unwrap();
     assert_eq!(
         server
             .post(&format!("/v1/live-events/{id}/ready"), json!({}))
@@ -369,7 +374,7 @@ async fn live_event_life_cycle_arrives_in_order() {
     );
     let viewer = live_common::viewer("viewer");
     let viewer_id = viewer.participant_id.clone();
-    live.participant_enter(&id, viewer).await.unwrap();
+    live.participant_enter(&live_id, viewer).await.unwrap();
     assert_eq!(
         server
             .post(&format!("/v1/live-events/{id}/start"), json!({}))
@@ -377,7 +382,7 @@ async fn live_event_life_cycle_arrives_in_order() {
             .0,
         200
     );
-    live.host_disconnected(&id, &host_id).await.unwrap();
+    live.host_disconnected(&live_id, &host_id).await.unwrap();
     assert_eq!(
         server
             .delete(&format!("/v1/live-events/{id}"), None)

@@ -10,7 +10,7 @@ use crate::error::SignalError;
 use crate::hub::Audience;
 use crate::hub::live::LiveRole;
 use opencalls_domain::live_event::{HostEnterRequest, LiveParticipantEnterRequest};
-use opencalls_domain::{HostId, LiveEvent, LiveEventId, ParticipantId};
+use opencalls_domain::{Actor, HostId, LiveEvent, LiveEventId, ParticipantId};
 use opencalls_protocol::request::{LiveChat, LiveEnter, LiveSetMedia};
 use opencalls_protocol::response::{
     ChatMessage, ChatSent, HostResult, LiveEntered, LiveEventResult, LiveMember,
@@ -49,7 +49,7 @@ impl Connection {
             self.mark_refused_audience(Audience::Live(id));
             return Err(SignalError::SessionEnded);
         }
-        let live_event = self.hub.services.live_events.get(id.as_str()).await?;
+        let live_event = self.hub.services.live_events.get(&id).await?;
         Ok(LiveEntered { live_event, member })
     }
 
@@ -70,7 +70,7 @@ impl Connection {
                     is_audio_on: p.is_audio_on.unwrap_or(true),
                     is_video_on: p.is_video_on.unwrap_or(true),
                 };
-                LiveMember::Host(Box::new(live.host_enter(id.as_str(), request).await?))
+                LiveMember::Host(Box::new(live.host_enter(id, request).await?))
             }
             LiveRole::Participant(participant_id) => {
                 let request = LiveParticipantEnterRequest {
@@ -78,7 +78,7 @@ impl Connection {
                     user,
                     client_id,
                 };
-                let participant = live.participant_enter(id.as_str(), request).await?;
+                let participant = live.participant_enter(id, request).await?;
                 LiveMember::Participant(Box::new(participant))
             }
         })
@@ -93,11 +93,11 @@ impl Connection {
         let live = &self.hub.services.live_events;
         let result = match &role {
             LiveRole::Host(host) => live
-                .host_exit(id.as_str(), host)
+                .host_exit(&id, host)
                 .await
                 .map(|h| LiveMember::Host(Box::new(h))),
             LiveRole::Participant(pid) => live
-                .participant_exit(id.as_str(), pid)
+                .participant_exit(&id, pid)
                 .await
                 .map(|p| LiveMember::Participant(Box::new(p))),
         };
@@ -119,11 +119,11 @@ impl Connection {
         };
         self.host_role(&id, kind).await?;
         let live = &self.hub.services.live_events;
-        let by = self.user.user_id.to_string();
+        let by = Actor::User(self.user.user_id.clone());
         let live_event: LiveEvent = match action {
-            Lifecycle::SetReady => live.set_ready(id.as_str(), by).await?,
-            Lifecycle::Start => live.start(id.as_str(), by).await?,
-            Lifecycle::End => live.end(id.as_str(), by).await?,
+            Lifecycle::SetReady => live.set_ready(&id, by).await?,
+            Lifecycle::Start => live.start(&id, by).await?,
+            Lifecycle::End => live.end(&id, by).await?,
         };
         Ok(LiveEventResult { live_event })
     }
@@ -136,7 +136,7 @@ impl Connection {
         let host_id = self.host_role(&id, RequestKind::LiveSetMedia).await?;
         let live = &self.hub.services.live_events;
         let host = live
-            .host_set_media(id.as_str(), &host_id, p.is_audio_on, p.is_video_on)
+            .host_set_media(&id, &host_id, p.is_audio_on, p.is_video_on)
             .await?;
         if let Some(media) = self.hub.media.get() {
             let member = opencalls_rtc::Member::Host(host_id.clone());
@@ -177,7 +177,7 @@ impl Connection {
         if let Some(role) = self.hub.live_seat(&self.key, id, leaving) {
             return Ok(role);
         }
-        self.hub.services.live_events.get(id.as_str()).await?;
+        self.hub.services.live_events.get(id).await?;
         Err(SignalError::NotEntered)
     }
 
@@ -193,7 +193,7 @@ impl Connection {
     pub(super) async fn resumed_live(&self) -> Vec<ResumedLive> {
         let mut resumed = Vec::new();
         for (id, role) in self.hub.live_seats(&self.key) {
-            if let Ok(live_event) = self.hub.services.live_events.get(id.as_str()).await {
+            if let Ok(live_event) = self.hub.services.live_events.get(&id).await {
                 resumed.push(ResumedLive {
                     live_event,
                     seat: role.seat(),

@@ -310,8 +310,8 @@ impl Hub {
         for (id, role) in seats {
             // Already out (the event ended meanwhile) is fine: the seat is free either way.
             let result = match &role {
-                LiveRole::Host(host) => live.host_exit(id.as_str(), host).await.map(drop),
-                LiveRole::Participant(p) => live.participant_exit(id.as_str(), p).await.map(drop),
+                LiveRole::Host(host) => live.host_exit(&id, host).await.map(drop),
+                LiveRole::Participant(p) => live.participant_exit(&id, p).await.map(drop),
             };
             if let Err(err) = result {
                 tracing::debug!(%id, role = ?role.name(), %err, "exit of a dropped live seat");
