@@ -6,7 +6,10 @@
 //! Invariants:
 //! - This is the only place of the media layer that reads the clock or touches a socket.
 //! - Transmits are sent right after the input that produced them (before the next datagram
-//!   is read), so batching reads never adds forwarding latency.
+//!   is read), so batching reads never adds forwarding latency; `poll_transmit` is drained
+//!   until `None` after every input (the core's contract), and since the core packetizes a
+//!   fan-out one subscriber at a time inside `poll_transmit`, each subscriber's datagrams
+//!   leave before the next subscriber's are built.
 //! - Events are pushed with `try_send` and never wait: the packet path never blocks on the
 //!   signaling layer (a full queue drops the event and counts it).
 //! - Events an input produced are queued before that command's reply is sent, so a caller
@@ -90,8 +93,10 @@ impl Shell {
         }
     }
 
-    /// Sends every queued transmit, then delivers every queued event. The clock is read
-    /// only when a sent datagram completes a forwarded frame (latency measurement).
+    /// Sends every transmit the core gives, then delivers every queued event (polling
+    /// transmits can queue events). The clock is read only when a sent datagram completes a
+    /// forwarded frame (latency measurement), and once more at the end if a frame produced
+    /// no datagram of its own.
     fn flush(&mut self) {
         while let Some(t) = self.core.poll_transmit() {
             if self.socket.try_send_to(&t.contents, t.destination).is_err() {
@@ -100,6 +105,9 @@ impl Shell {
             if self.core.awaits_send_time() {
                 self.core.transmits_sent(Instant::now());
             }
+        }
+        if self.core.awaits_send_time() {
+            self.core.transmits_sent(Instant::now());
         }
         while let Some(event) = self.core.poll_event() {
             if self.events_tx.try_send(event).is_err() {

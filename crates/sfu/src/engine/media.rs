@@ -5,6 +5,10 @@
 //! `KEYFRAME_REQUEST_INTERVAL`, whatever asks for it; a subscriber's slot is written only
 //! while its group forwards and the source's track is not paused.
 //!
+//! Packetization is deferred (see the core's invariants): `forward` writes a frame into
+//! every routed slot and queues a [`WrittenFrame`] per subscriber; `packetize` gives that
+//! subscriber's `Rtc` its timeout, drains it and counts the frame when the caller polls.
+//!
 //! Forwarding uses str0m's frame API: each slot is a str0m send stream with its own SSRC,
 //! sequence numbers and RTX, so subscribers see continuous streams; RTP times are rebased
 //! per slot when its source changes. NACKs are answered by str0m from its send buffer and
@@ -20,6 +24,17 @@ use super::SfuCore;
 use super::peer::{Ingress, PeerKey, Slot, Written};
 use crate::api::{DisconnectReason, KeyframeCause, Kind, SfuEvent};
 use crate::config::KEYFRAME_REQUEST_INTERVAL;
+
+/// A frame written into a subscriber's `Rtc`, waiting to be packetized.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WrittenFrame {
+    pub sub: PeerKey,
+    /// The `now` of the input that wrote it (the packetizing timeout's time).
+    pub now: Instant,
+    /// When the frame's last packet arrived (start of its added latency).
+    pub network_time: Instant,
+    pub kind: Kind,
+}
 
 impl SfuCore {
     pub(super) fn handle_rtc_event(&mut self, now: Instant, key: PeerKey, event: Event) {
@@ -125,7 +140,8 @@ impl SfuCore {
         }
     }
 
-    /// Writes one frame into every slot routed from `(source, data.mid)`.
+    /// Writes one frame into every slot routed from `(source, data.mid)` and queues the
+    /// subscribers written to for packetization (`packetize`, from `poll_transmit`).
     fn forward(&mut self, now: Instant, source: PeerKey, kind: Kind, data: &MediaData) {
         let Some(peer) = self.peers.get(&source) else {
             return;
@@ -140,33 +156,41 @@ impl SfuCore {
             return;
         };
         let mut needs_keyframe = false;
-        let mut written = std::mem::take(&mut self.written);
-        for &(sub_key, slot_mid) in routes {
-            let Some(sub) = self.peers.get_mut(&sub_key) else {
+        for &(sub, slot_mid) in routes {
+            let Some(peer) = self.peers.get_mut(&sub) else {
                 continue;
             };
-            match sub.write_forwarded(slot_mid, kind, data) {
-                Written::Yes => written.push(sub_key),
+            match peer.write_forwarded(slot_mid, kind, data) {
+                Written::Yes => self.unpacketized.push_back(WrittenFrame {
+                    sub,
+                    now,
+                    network_time: data.network_time,
+                    kind,
+                }),
                 Written::AwaitingKeyframe => needs_keyframe = true,
                 Written::No => {}
             }
         }
-        for sub_key in written.drain(..) {
-            // str0m packetizes written frames on its next timeout; give it one right away.
-            if let Some(sub) = self.peers.get_mut(&sub_key) {
-                let _ = sub.rtc.handle_input(Input::Timeout(now));
-            }
-            let sent = self.drain(sub_key);
-            self.counters.frames_forwarded += 1;
-            self.counters.packets_forwarded += sent;
-            self.unsent_frames
-                .push_back((data.network_time, kind, self.queued));
-        }
-        // Handed back so its capacity is reused: no allocation per forwarded frame.
-        self.written = written;
         if needs_keyframe {
             self.request_keyframe(now, source, data.mid, KeyframeCause::NewSubscriber);
         }
+    }
+
+    /// Packetizes and drains a subscriber a frame was written into, counts the frame and
+    /// its datagrams, and handles the `Rtc` events the drain queued.
+    pub(super) fn packetize(&mut self, frame: WrittenFrame) {
+        let Some(peer) = self.peers.get_mut(&frame.sub) else {
+            // Removed since the write: nothing of the frame goes out.
+            return;
+        };
+        // str0m packetizes written frames on its next timeout; give it one right away.
+        let _ = peer.rtc.handle_input(Input::Timeout(frame.now));
+        let sent = self.drain(frame.sub);
+        self.counters.frames_forwarded += 1;
+        self.counters.packets_forwarded += sent;
+        self.unsent_frames
+            .push_back((frame.network_time, frame.kind, self.queued));
+        self.process(frame.now);
     }
 
     fn on_subscriber_keyframe_request(&mut self, now: Instant, sub: PeerKey, slot_mid: Mid) {

@@ -6,9 +6,23 @@
 //! Invariants:
 //! - Time only enters through the `now` arguments; the core's notion of time is the latest
 //!   `now` it was given, so tests drive it on a virtual clock.
-//! - Every input leaves the core settled: str0m outputs drained into the transmit and event
-//!   queues, queued `Rtc` events handled, dirty groups rerouted. The caller then polls
-//!   `poll_transmit` / `poll_event` until empty and sleeps until `poll_timeout`.
+//! - Contract with the caller: after each input, drain `poll_transmit` until `None`, then
+//!   `poll_event` until `None`, then sleep until `poll_timeout`. Every input leaves the core
+//!   settled except for one deferred step: str0m outputs drained into the transmit and event
+//!   queues, queued `Rtc` events handled, dirty groups rerouted.
+//! - The deferred step is the packetization of forwarded frames, which keeps the fan-out
+//!   interleaved: `forward` only writes a frame into each subscriber's `Rtc` and queues the
+//!   subscriber in `unpacketized` (FIFO); `poll_transmit` packetizes (str0m timeout at the
+//!   writing input's `now`) and drains the next one only once the transmit queue is empty,
+//!   so the caller sends subscriber 1's datagrams before subscriber 2's are even built.
+//!   Whatever that drain produces is handled as after any input: its `Rtc` events are
+//!   processed (so `poll_transmit` can queue events; poll them after the transmits), and
+//!   `frames_forwarded`, `packets_forwarded` and the latency bookkeeping (`unsent_frames`)
+//!   are updated then, so they stay exact.
+//! - No `Rtc` gets another input while a frame written into it is unpacketized: a caller
+//!   that did not drain sees `poll_timeout` in the past, and `handle_receive` /
+//!   `handle_timeout` (and each timer fired) packetize everything still queued first.
+//!   Commands give no `Rtc` an input, so they are consistent with a pending queue.
 //! - The packet path (receive → demux → `Rtc` → forward) is hash lookups only, never a scan
 //!   of the peers, and allocates nothing per packet beyond what str0m itself allocates (the
 //!   queues keep their capacity).
@@ -38,6 +52,7 @@ use crate::api::{DisconnectReason, GroupId, Kind, PeerId, SfuEvent, SfuStats};
 use crate::config::SfuConfig;
 use demux::Demux;
 use group::Group;
+use media::WrittenFrame;
 use peer::{Peer, PeerKey};
 use stats::Counters;
 
@@ -75,8 +90,9 @@ pub struct SfuCore {
     /// Forwarded frames (network time, kind, `queued` after their datagrams) whose datagrams
     /// are not yet handed to the socket; their added latency is measured then.
     unsent_frames: VecDeque<(Instant, Kind, u64)>,
-    /// Scratch list of the subscribers a frame was written to (kept for its capacity).
-    written: Vec<PeerKey>,
+    /// Frames written into a subscriber's `Rtc` but not yet packetized, oldest first
+    /// (`poll_transmit` packetizes them one subscriber at a time).
+    unpacketized: VecDeque<WrittenFrame>,
     next_housekeeping: Instant,
     next_speakers: Instant,
     /// Tests only: one DTLS certificate for every peer (generating one per peer is most of
@@ -108,7 +124,7 @@ impl SfuCore {
             polled: 0,
             events: VecDeque::new(),
             unsent_frames: VecDeque::new(),
-            written: Vec::new(),
+            unpacketized: VecDeque::new(),
             #[cfg(test)]
             dtls_cert: None,
         }
@@ -128,6 +144,7 @@ impl SfuCore {
         destination: SocketAddr,
         data: &[u8],
     ) {
+        self.settle();
         self.counters.datagrams_in += 1;
         let Some(key) = self.demux.route(data, source) else {
             self.counters.datagrams_dropped += 1;
@@ -150,7 +167,11 @@ impl SfuCore {
     }
 
     /// When the core next needs `handle_timeout` (may be in the past: then call it now).
+    /// In the past while forwarded frames wait for packetization (transmits not drained).
     pub fn poll_timeout(&self) -> Instant {
+        if let Some(frame) = self.unpacketized.front() {
+            return frame.now;
+        }
         let periodic = self.next_housekeeping.min(self.next_speakers);
         match self.timers.first() {
             Some((at, _)) => periodic.min(*at),
@@ -161,6 +182,7 @@ impl SfuCore {
     /// Fires every due `Rtc` timeout, then housekeeping (connect/transport/media timeouts)
     /// and the speaker tick if their interval has come.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.settle();
         self.fire_timers(now);
         if now >= self.next_housekeeping {
             self.housekeeping(now);
@@ -172,11 +194,18 @@ impl SfuCore {
         }
     }
 
-    /// The next datagram to send, in the order they were produced.
+    /// The next datagram to send, in the order they were produced. When the queue is empty,
+    /// packetizes the next subscriber a frame was forwarded to (which may also queue
+    /// events): one subscriber's datagrams go out before the next one's are built.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let transmit = self.transmits.pop_front()?;
-        self.polled += 1;
-        Some(transmit)
+        loop {
+            if let Some(transmit) = self.transmits.pop_front() {
+                self.polled += 1;
+                return Some(transmit);
+            }
+            let frame = self.unpacketized.pop_front()?;
+            self.packetize(frame);
+        }
     }
 
     /// The next event for the signaling layer, in the order they happened.
@@ -241,6 +270,8 @@ impl SfuCore {
             due.push(key);
         }
         for key in due {
+            // A frame the previous peer forwarded may sit in this peer's `Rtc`.
+            self.settle();
             let Some(peer) = self.peers.get_mut(&key) else {
                 continue;
             };
@@ -250,6 +281,14 @@ impl SfuCore {
             }
             self.drain(key);
             self.process(now);
+        }
+    }
+
+    /// Packetizes every forwarded frame still waiting (all subscribers at once), so that
+    /// no `Rtc` gets another input while a frame written into it is unpacketized.
+    fn settle(&mut self) {
+        while let Some(frame) = self.unpacketized.pop_front() {
+            self.packetize(frame);
         }
     }
 

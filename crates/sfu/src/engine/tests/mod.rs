@@ -8,6 +8,7 @@
 //! cannot stall the clock).
 
 mod client;
+mod fanout;
 mod keyframes;
 mod routing;
 mod slots;
