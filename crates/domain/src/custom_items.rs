@@ -22,6 +22,7 @@ pub enum KeyRule {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 #[schema(value_type = Object, example = json!({"call_quality": "HIGH"}))]
 pub struct CustomItems(BTreeMap<String, String>);

@@ -7,6 +7,7 @@ use crate::{ClientId, DomainError, Millis, ParticipantId, RoomId, User};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ParticipantState {
     Entered,
@@ -34,6 +35,7 @@ impl ParticipantState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Participant {
     #[schema(value_type = String)]
     pub room_id: RoomId,

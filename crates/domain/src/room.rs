@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub const CUSTOM_ITEMS_RULE: KeyRule = KeyRule::Plain;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RoomType {
     /// Audio and video, up to 6 participants.
@@ -48,6 +49,7 @@ impl RoomType {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum RoomState {
     Open,
@@ -70,6 +72,7 @@ impl RoomState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Room {
     #[schema(value_type = String)]
     pub room_id: RoomId,

@@ -40,59 +40,37 @@ pub enum MediaDisconnectReason {
 #[serde(tag = "event", content = "data")]
 pub enum RoomEvent {
     #[serde(rename = "room.participant_entered")]
-    ParticipantEntered {
-        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
-        participant: Box<Participant>,
-    },
+    ParticipantEntered { participant: Box<Participant> },
     #[serde(rename = "room.participant_connected")]
-    ParticipantConnected {
-        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
-        participant: Box<Participant>,
-    },
+    ParticipantConnected { participant: Box<Participant> },
     #[serde(rename = "room.participant_exited")]
-    ParticipantExited {
-        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
-        participant: Box<Participant>,
-    },
+    ParticipantExited { participant: Box<Participant> },
     #[serde(rename = "room.participant_media_changed")]
-    ParticipantMediaChanged {
-        #[cfg_attr(feature = "ts", ts(type = "Participant"))]
-        participant: Box<Participant>,
-    },
+    ParticipantMediaChanged { participant: Box<Participant> },
     #[serde(rename = "room.custom_items_updated")]
     CustomItemsUpdated {
-        #[cfg_attr(feature = "ts", ts(type = "CustomItems"))]
         custom_items: CustomItems,
         updated: Vec<String>,
     },
     #[serde(rename = "room.custom_items_deleted")]
     CustomItemsDeleted {
-        #[cfg_attr(feature = "ts", ts(type = "CustomItems"))]
         custom_items: CustomItems,
         deleted: Vec<String>,
     },
     #[serde(rename = "room.deleted")]
-    Deleted {
-        #[cfg_attr(feature = "ts", ts(type = "Room"))]
-        room: Box<Room>,
-    },
+    Deleted { room: Box<Room> },
     /// A receive slot (`mid`) now carries `participant_id`'s track (`null`: idle).
     #[serde(rename = "media.track")]
     TrackRouted {
         mid: String,
         kind: MediaKind,
-        #[cfg_attr(feature = "ts", ts(type = "string | null"))]
         participant_id: Option<ParticipantId>,
     },
     /// The forwarded speakers of an audio-only room, loudest first.
     #[serde(rename = "media.active_speakers")]
-    ActiveSpeakersChanged {
-        #[cfg_attr(feature = "ts", ts(type = "Array<string>"))]
-        participant_ids: Vec<ParticipantId>,
-    },
+    ActiveSpeakersChanged { participant_ids: Vec<ParticipantId> },
     #[serde(rename = "media.disconnected")]
     MediaDisconnected {
-        #[cfg_attr(feature = "ts", ts(type = "string"))]
         participant_id: ParticipantId,
         reason: MediaDisconnectReason,
     },
@@ -122,66 +100,42 @@ impl RoomEvent {
 #[serde(tag = "event", content = "data")]
 pub enum LiveEventEvent {
     #[serde(rename = "live.ready")]
-    Ready {
-        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
-        live_event: Box<LiveEvent>,
-    },
+    Ready { live_event: Box<LiveEvent> },
     #[serde(rename = "live.started")]
-    Started {
-        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
-        live_event: Box<LiveEvent>,
-    },
+    Started { live_event: Box<LiveEvent> },
     #[serde(rename = "live.ended")]
-    Ended {
-        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
-        live_event: Box<LiveEvent>,
-    },
+    Ended { live_event: Box<LiveEvent> },
     #[serde(rename = "live.host_entered")]
     HostEntered {
-        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
-        #[cfg_attr(feature = "ts", ts(type = "Host"))]
         host: Box<Host>,
     },
     #[serde(rename = "live.host_connected")]
     HostConnected {
-        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
-        #[cfg_attr(feature = "ts", ts(type = "Host"))]
         host: Box<Host>,
     },
     #[serde(rename = "live.host_disconnected")]
     HostDisconnected {
-        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
-        #[cfg_attr(feature = "ts", ts(type = "Host"))]
         host: Box<Host>,
     },
     #[serde(rename = "live.host_exited")]
     HostExited {
-        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
-        #[cfg_attr(feature = "ts", ts(type = "Host"))]
         host: Box<Host>,
     },
     /// Relayed by the host's connection, not stored.
     #[serde(rename = "live.host_media_changed")]
-    HostMediaChanged {
-        #[cfg_attr(feature = "ts", ts(type = "Host"))]
-        host: Box<Host>,
-    },
+    HostMediaChanged { host: Box<Host> },
     #[serde(rename = "live.participant_entered")]
     ParticipantEntered {
-        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
-        #[cfg_attr(feature = "ts", ts(type = "LiveEventParticipant"))]
         participant: Box<LiveEventParticipant>,
     },
     #[serde(rename = "live.participant_exited")]
     ParticipantExited {
-        #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
         live_event: Box<LiveEvent>,
-        #[cfg_attr(feature = "ts", ts(type = "LiveEventParticipant"))]
         participant: Box<LiveEventParticipant>,
     },
     /// Relayed by the sender's connection, not stored.
@@ -192,7 +146,6 @@ pub enum LiveEventEvent {
     TrackRouted {
         mid: String,
         kind: MediaKind,
-        #[cfg_attr(feature = "ts", ts(type = "string | null"))]
         host_id: Option<HostId>,
     },
     #[serde(rename = "media.disconnected")]
@@ -228,9 +181,7 @@ impl LiveEventEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomEventFrame {
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub room_id: RoomId,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub occurred_at: Millis,
     #[serde(flatten)]
     pub event: RoomEvent,
@@ -240,9 +191,7 @@ pub struct RoomEventFrame {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEventFrame {
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub live_event_id: LiveEventId,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub occurred_at: Millis,
     #[serde(flatten)]
     pub event: LiveEventEvent,

@@ -52,9 +52,7 @@ pub struct Hello {
     /// Always [`crate::PROTOCOL`].
     pub protocol: String,
     /// The device's id: send it again when reconnecting to resume its seats.
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub client_id: ClientId,
-    #[cfg_attr(feature = "ts", ts(type = "User"))]
     pub user: User,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub heartbeat_interval_ms: u64,
@@ -73,9 +71,7 @@ pub struct Hello {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResumedRoom {
-    #[cfg_attr(feature = "ts", ts(type = "Room"))]
     pub room: Room,
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub participant_id: ParticipantId,
 }
 
@@ -83,7 +79,6 @@ pub struct ResumedRoom {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResumedLive {
-    #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
     pub live_event: LiveEvent,
     #[serde(flatten)]
     pub seat: LiveSeat,

@@ -154,7 +154,6 @@ call!(Ping => Pong);
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomEnter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub room_id: Option<RoomId>,
     /// Default `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,7 +169,6 @@ call!(RoomEnter => RoomEntered);
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomExit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub room_id: Option<RoomId>,
 }
 call!(RoomExit => RoomExited);
@@ -180,7 +178,6 @@ call!(RoomExit => RoomExited);
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomSetMedia {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub room_id: Option<RoomId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_audio_on: Option<bool>,
@@ -195,13 +192,10 @@ call!(RoomSetMedia => RoomMediaSet);
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MediaOffer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub room_id: Option<RoomId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub live_event_id: Option<LiveEventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub participant_id: Option<ParticipantId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sdp: Option<String>,
@@ -222,7 +216,6 @@ pub enum LiveRoleName {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEnter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub live_event_id: Option<LiveEventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<LiveRoleName>,
@@ -242,7 +235,6 @@ macro_rules! live_action {
         #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         pub struct $name {
             #[serde(default, skip_serializing_if = "Option::is_none")]
-            #[cfg_attr(feature = "ts", ts(type = "string | null"))]
             pub live_event_id: Option<LiveEventId>,
         }
         call!($name => $output);
@@ -271,7 +263,6 @@ live_action!(
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveSetMedia {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub live_event_id: Option<LiveEventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_audio_on: Option<bool>,
@@ -285,7 +276,6 @@ call!(LiveSetMedia => HostResult);
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveChat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub live_event_id: Option<LiveEventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

@@ -21,9 +21,7 @@ pub struct Pong {}
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomEntered {
-    #[cfg_attr(feature = "ts", ts(type = "Room"))]
     pub room: Room,
-    #[cfg_attr(feature = "ts", ts(type = "Participant"))]
     pub participant: Participant,
 }
 
@@ -31,7 +29,6 @@ pub struct RoomEntered {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomExited {
-    #[cfg_attr(feature = "ts", ts(type = "Participant"))]
     pub participant: Participant,
 }
 
@@ -40,7 +37,6 @@ pub struct RoomExited {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomMediaSet {
-    #[cfg_attr(feature = "ts", ts(type = "Participant | null"))]
     pub participant: Option<Participant>,
 }
 
@@ -50,17 +46,14 @@ pub struct RoomMediaSet {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LiveMember {
-    Host(#[cfg_attr(feature = "ts", ts(type = "Host"))] Box<Host>),
-    Participant(
-        #[cfg_attr(feature = "ts", ts(type = "LiveEventParticipant"))] Box<LiveEventParticipant>,
-    ),
+    Host(Box<Host>),
+    Participant(Box<LiveEventParticipant>),
 }
 
 /// The result of `live.enter`: the live event (with its counters) and the new seat.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEntered {
-    #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
     pub live_event: LiveEvent,
     #[serde(flatten)]
     pub member: LiveMember,
@@ -70,7 +63,6 @@ pub struct LiveEntered {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEventResult {
-    #[cfg_attr(feature = "ts", ts(type = "LiveEvent"))]
     pub live_event: LiveEvent,
 }
 
@@ -78,7 +70,6 @@ pub struct LiveEventResult {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HostResult {
-    #[cfg_attr(feature = "ts", ts(type = "Host"))]
     pub host: Host,
 }
 
@@ -87,13 +78,10 @@ pub struct HostResult {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChatMessage {
     pub message_id: MessageId,
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub live_event_id: LiveEventId,
-    #[cfg_attr(feature = "ts", ts(type = "User"))]
     pub user: User,
     pub role: LiveRoleName,
     pub message: String,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub sent_at: Millis,
 }
 
@@ -109,9 +97,9 @@ pub struct ChatSent {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum MemberRef {
     #[serde(rename = "host_id")]
-    Host(#[cfg_attr(feature = "ts", ts(type = "string"))] HostId),
+    Host(HostId),
     #[serde(rename = "participant_id")]
-    Participant(#[cfg_attr(feature = "ts", ts(type = "string"))] ParticipantId),
+    Participant(ParticipantId),
 }
 
 /// The result of `media.offer`: the SDP answer for a room's participant or a live event's
@@ -121,14 +109,12 @@ pub enum MemberRef {
 #[serde(untagged)]
 pub enum OfferAnswer {
     Live {
-        #[cfg_attr(feature = "ts", ts(type = "string"))]
         live_event_id: LiveEventId,
         #[serde(flatten)]
         member: MemberRef,
         sdp: String,
     },
     Room {
-        #[cfg_attr(feature = "ts", ts(type = "string"))]
         participant_id: ParticipantId,
         sdp: String,
     },
@@ -149,14 +135,8 @@ impl OfferAnswer {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum LiveSeat {
-    Host {
-        #[cfg_attr(feature = "ts", ts(type = "string"))]
-        host_id: HostId,
-    },
-    Participant {
-        #[cfg_attr(feature = "ts", ts(type = "string"))]
-        participant_id: ParticipantId,
-    },
+    Host { host_id: HostId },
+    Participant { participant_id: ParticipantId },
 }
 
 /// Any request's result, as the server renders it.

@@ -18,12 +18,9 @@ pub struct OpenSession {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionOpened {
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub user_id: UserId,
     pub session_token: String,
-    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub expires_at: Option<Millis>,
-    #[cfg_attr(feature = "ts", ts(type = "User"))]
     pub user: User,
 }
 

@@ -4,6 +4,11 @@
 //! rewrites the file after a change of the protocol types.
 #![cfg(feature = "ts")]
 
+use opencalls_domain::{
+    ClientId, CustomItems, Host, HostId, HostState, HostType, LiveEvent, LiveEventId,
+    LiveEventParticipant, LiveEventState, LiveParticipantState, Participant, ParticipantId,
+    ParticipantState, Room, RoomId, RoomState, RoomType, User, UserId,
+};
 use opencalls_protocol::event::*;
 use opencalls_protocol::frame::*;
 use opencalls_protocol::request::*;
@@ -19,21 +24,35 @@ const HEADER: &str = "\
 //   OPENCALLS_BLESS_TS=1 cargo test -p opencalls-protocol --features ts --test typescript
 // Do not edit by hand.
 
-/** Platform API resources (docs/api.md), carried as they are inside frames. */
-export type Room = Record<string, unknown> & { room_id: string };
-export type Participant = Record<string, unknown> & { participant_id: string; room_id: string };
-export type LiveEvent = Record<string, unknown> & { live_event_id: string };
-export type Host = Record<string, unknown> & { host_id: string; live_event_id: string };
-export type LiveEventParticipant = Record<string, unknown> & { participant_id: string; live_event_id: string };
-export type User = Record<string, unknown> & { user_id: string };
-export type CustomItems = Record<string, string>;
 /** Any JSON value (a response's `result` before it is decoded for its request). */
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 ";
 
 fn declarations() -> String {
-    let cfg = ts_rs::Config::default();
+    // Timestamps and counts are `i64` (`Millis`); JSON carries them as plain numbers.
+    let cfg = ts_rs::Config::default().with_large_int("number");
     let decls = [
+        // Platform API resources (docs/api.md), carried as they are inside frames.
+        Room::decl(&cfg),
+        RoomType::decl(&cfg),
+        RoomState::decl(&cfg),
+        Participant::decl(&cfg),
+        ParticipantState::decl(&cfg),
+        LiveEvent::decl(&cfg),
+        HostType::decl(&cfg),
+        LiveEventState::decl(&cfg),
+        Host::decl(&cfg),
+        HostState::decl(&cfg),
+        LiveEventParticipant::decl(&cfg),
+        LiveParticipantState::decl(&cfg),
+        User::decl(&cfg),
+        CustomItems::decl(&cfg),
+        RoomId::decl(&cfg),
+        ParticipantId::decl(&cfg),
+        LiveEventId::decl(&cfg),
+        HostId::decl(&cfg),
+        UserId::decl(&cfg),
+        ClientId::decl(&cfg),
         // Frames.
         ClientFrame::decl(&cfg),
         ServerFrame::<serde_json::Value>::decl(&cfg),

@@ -41,6 +41,7 @@ pub const MAX_HOST_USER_IDS: usize = 10;
 pub const CUSTOM_ITEMS_RULE: KeyRule = KeyRule::NoComma;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum HostType {
     /// Exactly one host at a time.
@@ -62,6 +63,7 @@ impl HostType {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum LiveEventState {
     Created,
@@ -127,6 +129,7 @@ impl LiveEventState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEvent {
     #[schema(value_type = String)]
     pub live_event_id: LiveEventId,

@@ -13,6 +13,7 @@ use crate::{ClientId, DomainError, HostId, LiveEventId, Millis, ParticipantId, U
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum HostState {
     Entered,
@@ -44,6 +45,7 @@ impl HostState {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum LiveParticipantState {
     Entered,
@@ -68,6 +70,7 @@ impl LiveParticipantState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Host {
     #[schema(value_type = String)]
     pub host_id: HostId,
@@ -88,6 +91,7 @@ pub struct Host {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveEventParticipant {
     #[schema(value_type = String)]
     pub participant_id: ParticipantId,
