@@ -1,5 +1,5 @@
 // The client protocol opencalls/1 (docs/protocol.md) as TypeScript declarations.
-// GENERATED from crates/protocol by
+// GENERATED from crates/protocol and crates/domain by
 //   OPENCALLS_BLESS_TS=1 cargo test -p opencalls-protocol --features ts --test typescript
 // Do not edit by hand.
 

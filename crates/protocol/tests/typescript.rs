@@ -1,7 +1,7 @@
 //! The TypeScript declarations of the protocol (web/sdk/protocol.d.ts) are generated from
 //! the Rust types: this test regenerates them and fails if the committed file differs.
 //! `OPENCALLS_BLESS_TS=1 cargo test -p opencalls-protocol --features ts --test typescript`
-//! rewrites the file after a change of the protocol types.
+//! rewrites the file after a change of the protocol types or of the domain resources they carry.
 #![cfg(feature = "ts")]
 
 use opencalls_domain::{
@@ -20,7 +20,7 @@ use ts_rs::TS;
 
 const HEADER: &str = "\
 // The client protocol opencalls/1 (docs/protocol.md) as TypeScript declarations.
-// GENERATED from crates/protocol by
+// GENERATED from crates/protocol and crates/domain by
 //   OPENCALLS_BLESS_TS=1 cargo test -p opencalls-protocol --features ts --test typescript
 // Do not edit by hand.
 
