@@ -33,7 +33,7 @@ use opencalls_sfu::{
     DisconnectReason, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuEvents, SfuHandle,
 };
 use std::sync::Arc;
-use tables::{PeerEntry, Tables};
+use tables::{Offer, PeerEntry, Tables};
 use tokio::sync::Mutex;
 
 /// Largest `media.offer` frame: the SFU's offer limit plus room for the other fields.
@@ -116,21 +116,15 @@ impl MediaBridge {
         participant_id: &ParticipantId,
         sdp: String,
     ) -> Result<String, SfuError> {
-        let group = MediaGroup::Room(room_id.clone());
-        let member = Member::Participant(participant_id.clone());
-        let policy = self.room_policy(room_type);
-        let mut tables = self.tables.lock().await;
-        tables
-            .add(
-                &self.sfu,
-                group,
-                policy,
-                member,
-                Role::Participant,
-                sdp,
-                None,
-            )
-            .await
+        let offer = Offer {
+            group: MediaGroup::Room(room_id.clone()),
+            policy: self.room_policy(room_type),
+            member: Member::Participant(participant_id.clone()),
+            role: Role::Participant,
+            sdp,
+            owner: None,
+        };
+        self.tables.lock().await.add(&self.sfu, offer).await
     }
 
     /// Removes `member`'s peer, if any (exit, deletion, grace expiry, live event ended).

@@ -18,7 +18,7 @@
 //!   does not count: a host may legitimately send nothing on a track for a while (camera
 //!   off, muted encoder), and a dead transport is caught by the transport timeout.
 
-use crate::tables::PeerEntry;
+use crate::tables::{Offer, PeerEntry};
 use crate::{MediaBridge, MediaGroup, MediaSink, Member, Routed};
 use opencalls_domain::live_event::LiveEventBody;
 use opencalls_domain::{DeviceKey, LiveEvent, LiveEventId, LiveEventState};
@@ -64,11 +64,15 @@ impl MediaBridge {
         sdp: String,
         owner: Option<DeviceKey>,
     ) -> Result<String, SfuError> {
-        let group = MediaGroup::Live(id.clone());
-        let mut tables = self.tables.lock().await;
-        tables
-            .add(&self.sfu, group, Policy::Live, member, role, sdp, owner)
-            .await
+        let offer = Offer {
+            group: MediaGroup::Live(id.clone()),
+            policy: Policy::Live,
+            member,
+            role,
+            sdp,
+            owner,
+        };
+        self.tables.lock().await.add(&self.sfu, offer).await
     }
 
     /// The live event is over (or deleted): every member's peer and the group go.

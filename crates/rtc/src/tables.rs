@@ -17,6 +17,18 @@ struct GroupEntry {
     peers: usize,
 }
 
+/// A member's SDP offer, with where its peer goes and what it may do there.
+pub(crate) struct Offer {
+    pub group: MediaGroup,
+    /// The group's policy, used if this offer creates the group.
+    pub policy: Policy,
+    pub member: Member,
+    pub role: Role,
+    pub sdp: String,
+    /// The device that offered, for live-event members (their `media.*` events go to it).
+    pub owner: Option<DeviceKey>,
+}
+
 /// A member's current SFU peer.
 pub(crate) struct PeerEntry {
     pub group: MediaGroup,
@@ -65,18 +77,16 @@ impl Tables {
         self.next_id
     }
 
-    /// Adds (or replaces) `member`'s peer in `group` and returns the SDP answer.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn add(
-        &mut self,
-        sfu: &SfuHandle,
-        group: MediaGroup,
-        policy: Policy,
-        member: Member,
-        role: Role,
-        offer: String,
-        owner: Option<DeviceKey>,
-    ) -> Result<String, SfuError> {
+    /// Adds (or replaces) the offering member's peer in its group and returns the SDP answer.
+    pub async fn add(&mut self, sfu: &SfuHandle, offer: Offer) -> Result<String, SfuError> {
+        let Offer {
+            group,
+            policy,
+            member,
+            role,
+            sdp: offer,
+            owner,
+        } = offer;
         // A re-offer replaces the member's peer inside the SFU, which drops the old one
         // only once the new offer is accepted: a refused re-offer keeps the working one.
         let replaces = match self.peers.get(&member) {
