@@ -21,7 +21,6 @@ use opencalls_client::Client;
 use opencalls_client::media::{PeerConfig, PeerHandle, PeerStats, join_live_media, join_media};
 use opencalls_domain::RoomType;
 use opencalls_testkit::cli::ServerArgs;
-use opencalls_testkit::media::viewer;
 use opencalls_testkit::platform::{NewRoom, PlatformApi};
 use std::time::{Duration, Instant};
 
@@ -147,7 +146,7 @@ async fn live_event(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> R
         let tag = HOST_TAG + 1 + v as u32;
         let client = device(api, &format!("v{v}")).await?;
         client.live_enter(id, "participant", false, false).await?;
-        let (peer, _) = join_live_media(&client, id, viewer(tag)).await?;
+        let (peer, _) = join_live_media(&client, id, PeerConfig::viewer(tag)).await?;
         members.push(Member {
             _client: client,
             peer,

@@ -41,6 +41,21 @@ pub struct PeerConfig {
     pub video_fps: u32,
 }
 
+impl PeerConfig {
+    /// A receive-only peer (a live event's viewer): one audio and one video slot, sends
+    /// nothing.
+    pub fn viewer(tag: u32) -> Self {
+        PeerConfig {
+            tag,
+            send_audio: false,
+            send_video: false,
+            recv_audio_slots: 1,
+            recv_video_slots: 1,
+            ..PeerConfig::default()
+        }
+    }
+}
+
 impl Default for PeerConfig {
     fn default() -> Self {
         PeerConfig {

@@ -7,14 +7,13 @@
 //! - [`receiver`]: a webhook receiver that records requests and answers as told.
 //! - [`errors`]: assertions on the spec's error body.
 //! - [`platform`]: a typed client of the Platform API (tests and load generators).
-//! - [`cli`], [`media`]: command-line and media-peer pieces of the load generators.
+//! - [`cli`]: the command-line pieces the load generators share.
 //! - [`store`]: the one place that opens a storage backend directly.
 #![forbid(unsafe_code)]
 
 pub mod binary;
 pub mod cli;
 pub mod errors;
-pub mod media;
 pub mod platform;
 pub mod poll;
 pub mod receiver;

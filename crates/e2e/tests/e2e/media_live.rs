@@ -50,7 +50,7 @@ async fn viewer(server: &TestServer, id: &str, user: &str, tag: u32) -> (Client,
         .live_enter(id, "participant", false, false)
         .await
         .expect("enter");
-    let (peer, _) = join_live_media(&client, id, opencalls_testkit::media::viewer(tag))
+    let (peer, _) = join_live_media(&client, id, PeerConfig::viewer(tag))
         .await
         .expect("viewer offer");
     (client, peer)
@@ -245,7 +245,7 @@ async fn live_offers_need_a_seat_valid_sdp_and_viewers_may_not_publish() {
 
     let publishing = PeerConfig {
         send_audio: true,
-        ..opencalls_testkit::media::viewer(2)
+        ..PeerConfig::viewer(2)
     };
     let refused = join_live_media(&client, &id, publishing).await;
     assert_eq!(refused.err().and_then(|e| e.code()), Some(2800102));

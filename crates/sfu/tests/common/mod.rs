@@ -152,14 +152,3 @@ pub fn publisher(tag: u32, recv_slots: usize) -> PeerConfig {
         ..PeerConfig::default()
     }
 }
-
-pub fn viewer(tag: u32) -> PeerConfig {
-    PeerConfig {
-        tag,
-        send_audio: false,
-        send_video: false,
-        recv_audio_slots: 1,
-        recv_video_slots: 1,
-        ..PeerConfig::default()
-    }
-}
