@@ -52,6 +52,18 @@ struct Conn {
     close: watch::Sender<Option<GoodbyeReason>>,
 }
 
+impl Conn {
+    /// Queues `frame` without waiting; a connection whose queue is full is told to close as
+    /// too slow (its device reconnects and resyncs). Returns whether the frame was queued.
+    fn send(&self, frame: Frame) -> bool {
+        let queued = self.frames.try_send(frame).is_ok();
+        if !queued {
+            let _ = self.close.send(Some(GoodbyeReason::TooSlow));
+        }
+        queued
+    }
+}
+
 /// The connection task's end.
 pub(crate) struct Attached {
     pub conn_id: u64,
@@ -306,22 +318,21 @@ impl Hub {
             | RoomEvent::MediaDisconnected { .. } => state.members_except(&room_id, None),
         };
         let frame = protocol::room_frame(&room_id, event.occurred_at, room_event);
-        let mut slow = Vec::new();
+        let mut slow = 0;
         for key in targets {
-            let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) else {
+            let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.as_ref()) else {
                 continue;
             };
             let queued = Frame {
                 audience: Audience::Room(room_id.clone()),
                 text: frame.clone(),
             };
-            if conn.frames.try_send(queued).is_err() {
-                let _ = conn.close.send(Some(GoodbyeReason::TooSlow));
-                slow.push(key);
+            if !conn.send(queued) {
+                slow += 1;
             }
         }
         drop(state);
-        tracing::trace!(event = name, slow = slow.len(), "routed");
+        tracing::trace!(event = name, slow, "routed");
     }
 
     /// Events were lost before reaching the hub: close every connection so each device
@@ -346,13 +357,10 @@ impl Hub {
             let Some(conn) = state.devices.get(key).and_then(|d| d.conn.as_ref()) else {
                 continue;
             };
-            let frame = Frame {
+            conn.send(Frame {
                 audience: Audience::Room(room_id.clone()),
                 text: text.clone(),
-            };
-            if conn.frames.try_send(frame).is_err() {
-                let _ = conn.close.send(Some(GoodbyeReason::TooSlow));
-            }
+            });
         }
     }
 

@@ -17,7 +17,7 @@ use crate::error::SignalError;
 use crate::protocol;
 use opencalls_domain::live_event::LiveEventBody;
 use opencalls_domain::{ClientId, HostId, LiveEvent, LiveEventId, Millis, ParticipantId, User};
-use opencalls_protocol::{GoodbyeReason, LiveEventEvent, LiveRoleName, LiveSeat as SeatRef};
+use opencalls_protocol::{LiveEventEvent, LiveRoleName, LiveSeat as SeatRef};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -205,13 +205,10 @@ impl State {
             let Some(conn) = self.devices.get(&key).and_then(|d| d.conn.as_ref()) else {
                 continue;
             };
-            let frame = Frame {
+            conn.send(Frame {
                 audience: Audience::Live(id.clone()),
                 text: text.to_owned(),
-            };
-            if conn.frames.try_send(frame).is_err() {
-                let _ = conn.close.send(Some(GoodbyeReason::TooSlow));
-            }
+            });
         }
     }
 }
