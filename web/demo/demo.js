@@ -30,7 +30,9 @@ async function client() {
   const accessToken = String(form.get('access_token') || '').trim();
   if (!userId || !accessToken) throw new Error('enter a user id and an access token first');
   status('Connecting…');
-  const c = await connect({ userId, accessToken });
+  // `ping_ms` in the URL tunes how fast a dead connection is noticed (diagnostics, tests).
+  const pingMs = Number(new URLSearchParams(location.search).get('ping_ms')) || undefined;
+  const c = await connect({ userId, accessToken, pingIntervalMs: pingMs });
   c.on('connectionStateChanged', showConnection);
   c.on('reconnected', () => log('reconnected; seats resumed'));
   demo.client = c;

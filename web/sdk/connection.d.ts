@@ -25,9 +25,10 @@ export interface ConnectionOptions {
     reconnectMaxDelayMs?: number;
     /** Give up reconnecting after this long (default 60 000 ms); then `disconnected`. */
     reconnectGiveUpMs?: number;
-    /** How often the SDK checks the socket is alive with a `ping` request (default: the
-     *  server's `heartbeat_interval_ms`). A ping unanswered within this time drops the socket
-     *  and reconnects, so a dead network is noticed quickly. */
+    /** How often the SDK checks the socket is alive with a `ping` request (default 5 000 ms,
+     *  or the server's `heartbeat_interval_ms` if shorter). A ping unanswered within this time
+     *  drops the socket and reconnects: a network that silently stopped carrying packets
+     *  (Wi-Fi change, offline) is noticed in seconds, not after TCP's minutes. */
     pingIntervalMs?: number;
 }
 /** Who connects and where. */

@@ -76,6 +76,7 @@ var OpenCallsError = class extends Error {
 };
 
 // src/connection.ts
+var DEFAULT_PING_MS = 5e3;
 var FINAL_GOODBYES = /* @__PURE__ */ new Set(["session_revoked", "replaced"]);
 async function openSession(baseUrl, userId, accessToken) {
   const body = { user_id: userId, access_token: accessToken };
@@ -233,7 +234,7 @@ var Connection = class extends Emitter {
   }
   #startPings(hello) {
     if (this.#pingTimer) clearInterval(this.#pingTimer);
-    const every = this.#opts.pingIntervalMs ?? hello.heartbeat_interval_ms;
+    const every = this.#opts.pingIntervalMs ?? Math.min(DEFAULT_PING_MS, hello.heartbeat_interval_ms);
     this.#pingTimer = setInterval(() => {
       const ws = this.#ws;
       if (this.state !== "connected" || !ws) return;
