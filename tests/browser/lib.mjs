@@ -78,7 +78,7 @@ export async function users(base, ...ids) {
 }
 
 /** Launches headless Chromium with fake camera and microphone; closed after test `t`. */
-export async function launchBrowser(t) {
+export async function launchBrowser(t, extraArgs = []) {
   const profile = mkdtempSync(path.join(tmpdir(), 'opencalls-chromium-'));
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -87,10 +87,13 @@ export async function launchBrowser(t) {
       '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      // Chromium honours one --disable-features: merge the caller's into it.
+      ['--disable-features=WebRtcHideLocalIpsWithMdns', ...extraArgs.filter((a) => a.startsWith('--disable-features='))
+        .map((a) => a.slice('--disable-features='.length))].join(','),
       '--autoplay-policy=no-user-gesture-required',
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...extraArgs.filter((a) => !a.startsWith('--disable-features=')),
     ],
   });
   t.after(async () => {
@@ -138,4 +141,23 @@ export async function decodesVideo(what, page, pcExpr, minFrames = 1) {
     const now = await received(page, pcExpr);
     return now.frames >= before.frames + minFrames && now;
   });
+}
+
+/** The Content-Security-Policy the pages must work under (no inline script or style). */
+export const STRICT_CSP = "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/** Serves every page of `page` with STRICT_CSP and records violations in `violations`. */
+export async function enforceStrictCsp(page) {
+  const violations = [];
+  // The policy rides on documents; the API and the WebSocket (/v1/) are left alone.
+  await page.route((url) => !url.pathname.startsWith('/v1/'), async (route) => {
+    if (route.request().resourceType() !== 'document') return route.continue();
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': STRICT_CSP } });
+  });
+  await page.exposeFunction('__cspViolation', (v) => violations.push(v));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation(`${e.violatedDirective}: ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+  });
+  return violations;
 }

@@ -1,9 +1,11 @@
-//! The browser SDK and the demo app, embedded in the binary (nothing is fetched at build or
-//! run time): `GET /sdk/<file>` (the ES module `opencalls.js` built from `sdk/js`, its
-//! `.d.ts` declarations) and `GET /demo/<file>`.
+//! The browser-facing pages, embedded in the binary (nothing is fetched at build or run
+//! time): `GET /` (landing page: version and links), `GET /api/` (the interactive Platform
+//! API reference, rendered in the browser from `/v1/openapi.json`), `GET /sdk/<file>` (the
+//! ES module `opencalls.js` built from `sdk/js`, its `.d.ts` declarations) and
+//! `GET /demo/<file>` (the demo app).
 //!
-//! Invariant: only the files listed in [`SDK`] and [`DEMO`] are served; any other name under
-//! these paths is a 404 (no file system access, so no path traversal).
+//! Invariant: only the files listed in [`SDK`], [`DEMO`] and [`SITE`] are served; any other
+//! name under these paths is a 404 (no file system access, so no path traversal).
 
 use axum::Router;
 use axum::extract::Path;
@@ -59,8 +61,26 @@ const DEMO: &[Asset] = assets!("demo":
     "demo.js" => JS,
 );
 
+/// The landing page and the API reference with their style sheet and script.
+const SITE: &[Asset] = assets!("site":
+    "index.html" => HTML,
+    "api.html" => HTML,
+    "site.css" => CSS,
+    "api.js" => JS,
+);
+
+/// The landing page's `{{version}}` placeholder becomes this.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub(crate) fn routes() -> Router {
     Router::new()
+        .route("/", get(landing))
+        .route("/api", get(|| async { Redirect::permanent("/api/") }))
+        .route("/api/", get(|| async { serve(SITE, "api.html") }))
+        .route(
+            "/site/{file}",
+            get(|Path(file): Path<String>| async move { serve(SITE, &file) }),
+        )
         .route(
             "/sdk/{file}",
             get(|Path(file): Path<String>| async move { serve(SDK, &file) }),
@@ -71,6 +91,20 @@ pub(crate) fn routes() -> Router {
             "/demo/{file}",
             get(|Path(file): Path<String>| async move { serve(DEMO, &file) }),
         )
+}
+
+async fn landing() -> Response {
+    let Some(page) = SITE.iter().find(|a| a.name == "index.html") else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, page.content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        page.body.replace("{{version}}", VERSION),
+    )
+        .into_response()
 }
 
 fn serve(assets: &'static [Asset], name: &str) -> Response {
