@@ -102,7 +102,27 @@ resumed: Array<ResumedRoom>,
 /**
  * Live seats this device still holds, with fresh snapshots.
  */
-resumed_live: Array<ResumedLive>, };
+resumed_live: Array<ResumedLive>, 
+/**
+ * STUN/TURN servers for the device's `RTCPeerConnection` (`iceServers`), with
+ * time-limited TURN credentials; empty when the server has no TURN configured. Absent
+ * from servers older than this field, hence the default.
+ */
+ice_servers: Array<IceServer>, };
+
+export type IceServer = { 
+/**
+ * `turn:host:port?transport=udp|tcp`, `turns:…` or `stun:…` URLs of one server.
+ */
+urls: Array<string>, 
+/**
+ * TURN REST API user name, `<expiry unix seconds>:<user id>`; absent for STUN.
+ */
+username?: string, 
+/**
+ * base64(HMAC-SHA1(shared secret, username)); absent for STUN.
+ */
+credential?: string, };
 
 export type ResumedRoom = { room: Room, participant_id: ParticipantId, };
 

@@ -65,6 +65,28 @@ pub struct Hello {
     pub resumed: Vec<ResumedRoom>,
     /// Live seats this device still holds, with fresh snapshots.
     pub resumed_live: Vec<ResumedLive>,
+    /// STUN/TURN servers for the device's `RTCPeerConnection` (`iceServers`), with
+    /// time-limited TURN credentials; empty when the server has no TURN configured. Absent
+    /// from servers older than this field, hence the default.
+    #[serde(default)]
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// One entry of `RTCConfiguration.iceServers`: the same field names, so a browser passes it
+/// through unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct IceServer {
+    /// `turn:host:port?transport=udp|tcp`, `turns:…` or `stun:…` URLs of one server.
+    pub urls: Vec<String>,
+    /// TURN REST API user name, `<expiry unix seconds>:<user id>`; absent for STUN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub username: Option<String>,
+    /// base64(HMAC-SHA1(shared secret, username)); absent for STUN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub credential: Option<String>,
 }
 
 /// A room seat kept across a reconnect.

@@ -29,7 +29,7 @@ pub use event::{
     RoomEventFrame,
 };
 pub use frame::{
-    ClientFrame, ErrorFrame, Goodbye, GoodbyeReason, Hello, ResponseFrame, ResumedLive,
+    ClientFrame, ErrorFrame, Goodbye, GoodbyeReason, Hello, IceServer, ResponseFrame, ResumedLive,
     ResumedRoom, ServerFrame,
 };
 pub use ids::{MessageId, RequestId};

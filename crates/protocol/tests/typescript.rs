@@ -57,6 +57,7 @@ fn declarations() -> String {
         ClientFrame::decl(&cfg),
         ServerFrame::<serde_json::Value>::decl(&cfg),
         Hello::decl(&cfg),
+        IceServer::decl(&cfg),
         ResumedRoom::decl(&cfg),
         ResumedLive::decl(&cfg),
         ResponseFrame::<serde_json::Value>::decl(&cfg),

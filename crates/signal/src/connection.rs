@@ -137,6 +137,7 @@ impl Connection {
             max_message_bytes: config.max_message_bytes,
             resumed: rooms,
             resumed_live: self.resumed_live().await,
+            ice_servers: Vec::new(),
         })
     }
 
