@@ -10,7 +10,7 @@ use crate::event::EventFrame;
 use crate::ids::RequestId;
 use crate::request::Request;
 use crate::response::LiveSeat;
-use opencalls_domain::{ClientId, LiveEvent, ParticipantId, Room, User};
+use opencalls_domain::{ClientId, DirectCall, LiveEvent, ParticipantId, Room, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -65,6 +65,10 @@ pub struct Hello {
     pub resumed: Vec<ResumedRoom>,
     /// Live seats this device still holds, with fresh snapshots.
     pub resumed_live: Vec<ResumedLive>,
+    /// Direct calls not yet ended that this device dialed, accepted, or that ring on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub resumed_calls: Vec<DirectCall>,
 }
 
 /// A room seat kept across a reconnect.
