@@ -10,7 +10,7 @@ use crate::event::EventFrame;
 use crate::ids::RequestId;
 use crate::request::Request;
 use crate::response::LiveSeat;
-use opencalls_domain::{ClientId, LiveEvent, ParticipantId, Room, User};
+use opencalls_domain::{ClientId, DirectCall, LiveEvent, ParticipantId, Room, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -65,6 +65,32 @@ pub struct Hello {
     pub resumed: Vec<ResumedRoom>,
     /// Live seats this device still holds, with fresh snapshots.
     pub resumed_live: Vec<ResumedLive>,
+    /// STUN/TURN servers for the device's `RTCPeerConnection` (`iceServers`), with
+    /// time-limited TURN credentials; empty when the server has no TURN configured. Absent
+    /// from servers older than this field, hence the default.
+    #[serde(default)]
+    pub ice_servers: Vec<IceServer>,
+    /// Direct calls not yet ended that this device dialed, accepted, or that ring on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub resumed_calls: Vec<DirectCall>,
+}
+
+/// One entry of `RTCConfiguration.iceServers`: the same field names, so a browser passes it
+/// through unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct IceServer {
+    /// `turn:host:port?transport=udp|tcp`, `turns:…` or `stun:…` URLs of one server.
+    pub urls: Vec<String>,
+    /// TURN REST API user name, `<expiry unix seconds>:<user id>`; absent for STUN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub username: Option<String>,
+    /// base64(HMAC-SHA1(shared secret, username)); absent for STUN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub credential: Option<String>,
 }
 
 /// A room seat kept across a reconnect.

@@ -25,16 +25,16 @@ pub mod session;
 
 pub use error::{ErrorCode, FrameError, WireError};
 pub use event::{
-    EventFrame, LiveEventEvent, LiveEventFrame, MediaDisconnectReason, MediaKind, RoomEvent,
-    RoomEventFrame,
+    CallEvent, CallEventFrame, EventFrame, LiveEventEvent, LiveEventFrame, MediaDisconnectReason,
+    MediaKind, RoomEvent, RoomEventFrame,
 };
 pub use frame::{
-    ClientFrame, ErrorFrame, Goodbye, GoodbyeReason, Hello, ResponseFrame, ResumedLive,
+    ClientFrame, ErrorFrame, Goodbye, GoodbyeReason, Hello, IceServer, ResponseFrame, ResumedLive,
     ResumedRoom, ServerFrame,
 };
 pub use ids::{MessageId, RequestId};
 pub use request::{Call, LiveRoleName, Request, RequestKind, parse_request};
-pub use response::{ChatMessage, LiveSeat, OfferAnswer};
+pub use response::{CallResult, ChatMessage, LiveSeat, OfferAnswer};
 
 /// The protocol name and version announced in `hello`.
 pub const PROTOCOL: &str = "opencalls/1";
