@@ -117,7 +117,7 @@ async fn connection(
 
 /// Over the connection limit: a `503` with the spec's error body, then close.
 async fn refuse(mut stream: TcpStream) {
-    const BODY: &str = r#"{"error":true,"code":500901,"message":"the server is at its connection limit; retry shortly"}"#;
+    const BODY: &str = r#"{"error":true,"code":429100,"message":"the server is at its connection limit; retry shortly"}"#;
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
         BODY.len()
