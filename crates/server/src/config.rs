@@ -71,6 +71,29 @@ pub struct Config {
     pub media_connect_timeout_ms: u64,
     /// A connected media transport silent this long is dropped (`media.disconnected`), ms.
     pub media_transport_timeout_ms: u64,
+    /// Most HTTP connections (WebSockets included) at once; more get a 503 (see `limits.rs`).
+    pub http_max_connections: usize,
+    /// A request head must arrive this long after the connection opened or its previous
+    /// response (also the keep-alive idle timeout), in milliseconds.
+    pub http_header_timeout_ms: u64,
+    /// A request body must arrive this long after its head, in milliseconds.
+    pub http_body_timeout_ms: u64,
+    /// A write to a client WebSocket slower than this closes it, in milliseconds.
+    pub ws_send_timeout_ms: u64,
+    /// Devices (`client_id`s) one user may have at once.
+    pub max_devices_per_user: usize,
+    /// Live-event seats one user may hold at once.
+    pub max_live_seats_per_user: usize,
+    /// Seats of one user that may carry media at once.
+    pub max_media_peers_per_user: usize,
+    /// State-changing client-protocol requests per second per connection.
+    pub ws_requests_per_sec: u32,
+    /// `media.offer` requests per minute per connection.
+    pub media_offers_per_min: u32,
+    /// `POST /v1/auth/session` per minute per claimed user.
+    pub session_opens_per_min_per_user: u32,
+    /// `POST /v1/auth/session` per minute per client IP address.
+    pub session_opens_per_min_per_ip: u32,
 }
 
 /// Where state lives.
@@ -81,6 +104,7 @@ pub enum DatabaseUrl {
 
 impl Default for Config {
     fn default() -> Self {
+        let signal_limits = opencalls_signal::Limits::default();
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             api_token: None,
@@ -103,6 +127,17 @@ impl Default for Config {
             media_active_speakers: 3,
             media_connect_timeout_ms: 15_000,
             media_transport_timeout_ms: 10_000,
+            http_max_connections: crate::limits::DEFAULT_MAX_CONNECTIONS,
+            http_header_timeout_ms: 10_000,
+            http_body_timeout_ms: 30_000,
+            ws_send_timeout_ms: 10_000,
+            max_devices_per_user: signal_limits.devices_per_user,
+            max_live_seats_per_user: signal_limits.live_seats_per_user,
+            max_media_peers_per_user: signal_limits.media_peers_per_user,
+            ws_requests_per_sec: signal_limits.requests_per_sec,
+            media_offers_per_min: signal_limits.media_offers_per_min,
+            session_opens_per_min_per_user: signal_limits.session_opens_per_min_per_user,
+            session_opens_per_min_per_ip: signal_limits.session_opens_per_min_per_ip,
         }
     }
 }
@@ -149,6 +184,7 @@ impl Config {
         }
         self.apply_webhook_env(&var)?;
         self.apply_media_env(&var)?;
+        self.apply_limits_env(&var)?;
         self.apply_signal_env(&var)
     }
 
@@ -312,6 +348,8 @@ impl Config {
             heartbeat_timeout: Duration::from_millis(self.heartbeat_timeout_ms),
             reconnect_grace: Duration::from_millis(self.reconnect_grace_ms),
             max_message_bytes: self.ws_max_message_bytes,
+            send_timeout: Duration::from_millis(self.ws_send_timeout_ms),
+            limits: self.limits(),
         }
     }
 }

@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod http;
+mod limits;
 mod media;
 mod web;
 
@@ -69,13 +71,24 @@ impl App {
         }
         config.validate_webhooks()?;
         config.validate_media()?;
-        let store = open_store(&config)?;
+        config.validate_limits()?;
+        let (store, writer_alive) = match config.database()? {
+            DatabaseUrl::Sqlite(path) => {
+                let sqlite = SqliteStore::open(path)?;
+                let probe = sqlite.clone();
+                let store: Arc<dyn Store> = Arc::new(sqlite);
+                (store, move || probe.is_writing())
+            }
+        };
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store.clone(), clock.clone())
             .with_app_id(&config.app_id)
             .with_session_ttl(ttl_ms);
+        services.health.register("store_writer", writer_alive);
         let (sfu, sfu_events) = media::start(&config)?;
+        let probe = sfu.clone();
+        services.health.register("sfu", move || probe.is_running());
         tracing::info!(addr = %sfu.local_addr(), "media layer (SFU) listening on UDP");
         Ok(Self {
             config,
@@ -125,6 +138,7 @@ impl App {
             self.config.signal_config(),
             Some((bridge, self.sfu_events)),
         );
+        self.services.health.register("signal", signal.probe());
         let sfu = self.sfu;
         let app = opencalls_api::router(self.services, ApiConfig { api_token })
             .merge(signal_routes)
@@ -136,9 +150,7 @@ impl App {
             shutdown.await;
             signal.shutdown().await;
         };
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = http::serve(listener, app, self.config.admission(), shutdown).await;
         webhooks.stop().await;
         sfu.shutdown().await;
         served?;

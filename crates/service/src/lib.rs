@@ -46,6 +46,8 @@ pub struct Services {
     pub live_events: LiveEventService,
     pub bus: runtime::EventBus,
     pub metrics: runtime::Metrics,
+    /// Liveness of the server's threads and workers (`/healthz`, `/readyz`).
+    pub health: runtime::Health,
     pub webhooks: WebhookService,
     pub users: UserService,
     pub sessions: SessionService,
@@ -64,6 +66,7 @@ impl Services {
             rooms: RoomService::new(store.clone(), clock.clone(), bus.clone()),
             bus,
             metrics: runtime::Metrics::new(),
+            health: runtime::Health::new(),
             users: UserService::new(store.clone(), sessions.clone()),
             sessions,
             webhooks: WebhookService::new(store, clock, webhooks::DEFAULT_APP_ID),

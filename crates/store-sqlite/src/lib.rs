@@ -79,6 +79,11 @@ impl SqliteStore {
         })
     }
 
+    /// Whether the writer thread is alive (health checks): without it no write commits.
+    pub fn is_writing(&self) -> bool {
+        self.inner.writer.is_running()
+    }
+
     /// Runs `f` in the write transaction; resolves once it is durably committed.
     /// The room cache is emptied after the commit, since `f` may change anything a room
     /// shows (e.g. a user's profile inside its participants).

@@ -7,6 +7,8 @@ mod common;
 mod live_common;
 mod signal_live_common;
 
+mod hardening_http;
+mod hardening_signal;
 mod http_edges;
 mod live_events_api;
 mod live_events_list;
