@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = process.env.OPENCALLS_BIN || path.join(here, '../../target/debug/opencalls');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TOKEN = 'browser-test-token';
+const TOKEN = 'browser-test-token-0123456789abcdef';
 const DEADLINE_MS = 30_000;
 
 /** Polls `check` until it returns a truthy value; fails with `what` at the deadline. */

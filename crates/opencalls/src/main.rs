@@ -29,16 +29,45 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Writes a consistent copy of the database to FILE while the server keeps running
+    /// (restoring: docs/operations.md).
+    Backup {
+        /// The new backup file (must not exist).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The TOML settings file naming the database (default: $OPENCALLS_CONFIG, if set).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Parses the command line (usage errors exit with status 2, `help` with 0), sets up
 /// logging and runs the server.
 fn main() -> anyhow::Result<()> {
-    let Command::Serve { config } = Cli::parse().command;
-    let config_file = config.or_else(|| std::env::var_os("OPENCALLS_CONFIG").map(PathBuf::from));
+    let config_file = |config: Option<PathBuf>| {
+        config.or_else(|| std::env::var_os("OPENCALLS_CONFIG").map(PathBuf::from))
+    };
     init_logging();
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(serve(config_file))
+    match Cli::parse().command {
+        Command::Serve { config } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(serve(config_file(config)))
+        }
+        Command::Backup { file, config } => backup(config_file(config), &file),
+    }
+}
+
+fn backup(config_file: Option<PathBuf>, file: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config::load(config_file.as_deref())?;
+    let summary = opencalls_server::backup(&config, file)
+        .with_context(|| format!("backing up into {}", file.display()))?;
+    println!(
+        "Backed up {} pages ({} bytes) into {}",
+        summary.pages,
+        summary.bytes,
+        file.display()
+    );
+    Ok(())
 }
 
 async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
@@ -50,6 +79,8 @@ async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
             config.data_dir.display()
         );
     }
+    // Refuse a guessable token before anything listens.
+    config.checked_api_token()?;
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("binding {}", config.http_addr))?;

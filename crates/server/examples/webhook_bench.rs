@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-const TOKEN: &str = "bench-token";
+const TOKEN: &str = "bench-master-token-0123456789abcdef";
 
 /// API creates/s with webhooks off vs on, and events/s delivered to a local receiver.
 #[derive(Parser)]

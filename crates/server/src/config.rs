@@ -19,12 +19,22 @@ pub enum ConfigError {
     Invalid { name: &'static str, message: String },
     #[error("no API token is configured")]
     MissingApiToken,
+    #[error(
+        "the master API token (OPENCALLS_API_TOKEN / api_token) has {len} characters; it must \
+         have at least {MIN_API_TOKEN_LEN} (e.g. `openssl rand -hex 32`), or leave it unset to \
+         have one generated"
+    )]
+    WeakApiToken { len: usize },
     #[error("storing the generated API token in {path}: {source}")]
     TokenFile {
         path: PathBuf,
         source: std::io::Error,
     },
 }
+
+/// Fewest characters of a master API token: a guessable token opens the whole Platform API
+/// and signs every webhook.
+pub const MIN_API_TOKEN_LEN: usize = 32;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -239,6 +249,19 @@ impl Config {
             }),
             None => Ok(()),
         }
+    }
+
+    /// The resolved master token, refused unless it is long enough to resist guessing.
+    pub fn checked_api_token(&self) -> Result<&str, ConfigError> {
+        let token = self
+            .api_token
+            .as_deref()
+            .ok_or(ConfigError::MissingApiToken)?;
+        let len = token.chars().count();
+        if len < MIN_API_TOKEN_LEN {
+            return Err(ConfigError::WeakApiToken { len });
+        }
+        Ok(token)
     }
 
     pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {

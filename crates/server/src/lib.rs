@@ -8,7 +8,7 @@ mod config;
 mod media;
 mod web;
 
-pub use config::{Config, ConfigError, DatabaseUrl};
+pub use config::{Config, ConfigError, DatabaseUrl, MIN_API_TOKEN_LEN};
 
 use opencalls_api::ApiConfig;
 use opencalls_runtime::{Clock, SystemClock};
@@ -43,6 +43,17 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
     }
 }
 
+/// Writes a consistent copy of the configured database to the new file `target`, safely
+/// while a server is running on it (`opencalls backup`; restoring: docs/operations.md).
+pub fn backup(
+    config: &Config,
+    target: &std::path::Path,
+) -> Result<opencalls_store_sqlite::BackupSummary, ServerError> {
+    match config.database()? {
+        DatabaseUrl::Sqlite(path) => Ok(opencalls_store_sqlite::backup(&path, target)?),
+    }
+}
+
 /// A configured server: storage opened, services built, not yet serving.
 pub struct App {
     pub config: Config,
@@ -57,16 +68,14 @@ pub struct App {
 
 impl App {
     /// Opens storage and builds the services. `config.api_token` must be resolved
-    /// (see [`Config::resolve_api_token`]).
+    /// (see [`Config::resolve_api_token`]) and have at least [`MIN_API_TOKEN_LEN`] characters.
     pub fn open(config: Config) -> Result<Self, ServerError> {
         Self::open_with_clock(config, Arc::new(SystemClock))
     }
 
     /// Like [`App::open`], with the services reading time from `clock` (tests move time).
     pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, ServerError> {
-        if config.api_token.is_none() {
-            return Err(ConfigError::MissingApiToken.into());
-        }
+        config.checked_api_token()?;
         config.validate_webhooks()?;
         config.validate_media()?;
         let store = open_store(&config)?;

@@ -11,6 +11,7 @@
 //! webhook types they need are re-exported here.
 #![forbid(unsafe_code)]
 
+pub mod api_tokens;
 pub mod chat;
 pub mod codes;
 mod error;
@@ -22,6 +23,7 @@ pub mod sessions;
 pub mod users;
 pub mod webhooks;
 
+pub use api_tokens::ApiTokenService;
 pub use error::ServiceError;
 pub use live_events::{LiveEventList, LiveEventService};
 pub use paging::{ListPage, PageParams};
@@ -49,6 +51,7 @@ pub struct Services {
     pub webhooks: WebhookService,
     pub users: UserService,
     pub sessions: SessionService,
+    pub api_tokens: ApiTokenService,
 }
 
 impl Services {
@@ -66,6 +69,7 @@ impl Services {
             metrics: runtime::Metrics::new(),
             users: UserService::new(store.clone(), sessions.clone()),
             sessions,
+            api_tokens: ApiTokenService::new(store.clone(), clock.clone()),
             webhooks: WebhookService::new(store, clock, webhooks::DEFAULT_APP_ID),
         }
     }

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The master API token of every test server.
-pub const TOKEN: &str = "test-master-token";
+pub const TOKEN: &str = "test-master-token-of-the-opencalls-tests";
 
 pub struct TestServer {
     pub base: String,

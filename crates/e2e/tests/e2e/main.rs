@@ -7,6 +7,7 @@ mod common;
 mod live_common;
 mod signal_live_common;
 
+mod api_tokens;
 mod http_edges;
 mod live_events_api;
 mod live_events_list;
