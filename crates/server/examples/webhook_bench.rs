@@ -58,6 +58,8 @@ async fn main() -> anyhow::Result<()> {
     let config = Config {
         api_token: Some(TOKEN.into()),
         data_dir: dir.path().to_owned(),
+        // The receiver listens on loopback.
+        webhook_allow_private_targets: true,
         ..Config::default()
     };
     let app = App::open(config)?;

@@ -83,7 +83,8 @@ impl App {
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store.clone(), clock.clone())
             .with_app_id(&config.app_id)
-            .with_session_ttl(ttl_ms);
+            .with_session_ttl(ttl_ms)
+            .with_private_webhook_targets(config.webhook_allow_private_targets);
         let (sfu, sfu_events) = media::start(&config)?;
         tracing::info!(addr = %sfu.local_addr(), "media layer (SFU) listening on UDP");
         Ok(Self {
@@ -167,6 +168,10 @@ impl App {
             backoff_max: Duration::from_millis(c.webhook_backoff_max_ms),
             concurrency: c.webhook_concurrency,
             poll_interval: Duration::from_millis(c.webhook_poll_ms),
+            allow_private_targets: c.webhook_allow_private_targets,
+            retention: Duration::from_secs(c.webhook_retention_secs),
+            failed_retention: Duration::from_secs(c.webhook_failed_retention_secs),
+            prune_interval: Duration::from_millis(c.webhook_prune_interval_ms),
         };
         WebhookWorker::start(
             self.store.clone(),

@@ -84,6 +84,13 @@ impl Services {
         self
     }
 
+    /// Accepts (or refuses) webhook URLs naming loopback, private, link-local or metadata
+    /// addresses (`Config::webhook_allow_private_targets`).
+    pub fn with_private_webhook_targets(mut self, allow: bool) -> Self {
+        self.webhooks = self.webhooks.allow_private_targets(allow);
+        self
+    }
+
     /// Sets how long session tokens issued from now on stay valid.
     pub fn with_session_ttl(mut self, ttl_ms: Millis) -> Self {
         self.sessions = self.sessions.with_ttl(ttl_ms);

@@ -53,6 +53,8 @@ impl TestServer {
         let mut config = Config {
             api_token: Some(TOKEN.into()),
             data_dir: dir.path().to_owned(),
+            // Test receivers listen on loopback.
+            webhook_allow_private_targets: true,
             ..Config::default()
         };
         tune(&mut config);

@@ -22,4 +22,5 @@ mod signal_live_presence;
 mod signal_rooms;
 mod users_api;
 mod webhook_delivery;
+mod webhook_hardening;
 mod webhook_settings;
