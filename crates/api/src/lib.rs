@@ -5,6 +5,7 @@
 //! error body; nothing here holds business rules.
 #![forbid(unsafe_code)]
 
+mod api_tokens;
 mod auth;
 mod error;
 mod extract;

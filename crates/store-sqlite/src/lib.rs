@@ -10,6 +10,8 @@
 //! [`StoreError`] once, in the read and write helpers below, where a store call returns.
 #![forbid(unsafe_code)]
 
+mod api_tokens;
+mod backup;
 mod error;
 mod live_events;
 mod room_cache;
@@ -21,6 +23,7 @@ mod users;
 mod webhooks;
 mod writer;
 
+pub use backup::{BackupSummary, backup};
 use error::Error;
 use opencalls_domain::RoomId;
 use opencalls_store::StoreError;
