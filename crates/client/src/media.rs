@@ -19,11 +19,23 @@ pub async fn join_media(
     room_id: &str,
     config: PeerConfig,
 ) -> Result<(PeerHandle, String), ClientError> {
+    join_media_on(client, room_id, config, IpAddr::V4(Ipv4Addr::LOCALHOST)).await
+}
+
+/// Like [`join_media`], with the peer's sockets on `ip`. Calling it again for the same
+/// room is a re-offer: the server replaces the participant's transport (new ICE
+/// credentials, the seat kept), which is how a client recovers after its address changed.
+pub async fn join_media_on(
+    client: &Client,
+    room_id: &str,
+    config: PeerConfig,
+    ip: IpAddr,
+) -> Result<(PeerHandle, String), ClientError> {
     let params = MediaOffer {
         room_id: Some(RoomId::from_trusted(room_id.to_owned())),
         ..MediaOffer::default()
     };
-    let (handle, answer) = offer(client, params, config).await?;
+    let (handle, answer) = offer(client, params, config, ip).await?;
     Ok((handle, member_id(&answer)))
 }
 
@@ -39,7 +51,7 @@ pub async fn join_live_media(
         live_event_id: Some(LiveEventId::from_trusted(live_event_id.to_owned())),
         ..MediaOffer::default()
     };
-    let (handle, answer) = offer(client, params, config).await?;
+    let (handle, answer) = offer(client, params, config, IpAddr::V4(Ipv4Addr::LOCALHOST)).await?;
     Ok((handle, member_id(&answer)))
 }
 
@@ -59,8 +71,9 @@ async fn offer(
     client: &Client,
     mut params: MediaOffer,
     config: PeerConfig,
+    ip: IpAddr,
 ) -> Result<(PeerHandle, OfferAnswer), ClientError> {
-    let (peer, sdp) = MediaPeer::new(config, IpAddr::V4(Ipv4Addr::LOCALHOST))
+    let (peer, sdp) = MediaPeer::new(config, ip)
         .await
         .map_err(|e| ClientError::Transport(e.to_string()))?;
     params.sdp = Some(sdp);

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::TcpType;
 use str0m::{Candidate, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, watch};
@@ -39,6 +40,9 @@ pub struct PeerConfig {
     pub audio_bytes: usize,
     pub video_bitrate_bps: u32,
     pub video_fps: u32,
+    /// Also offer ICE over TCP (an RFC 6544 active candidate): the peer connects to the
+    /// SFU's passive TCP candidate if UDP does not get through.
+    pub ice_tcp: bool,
 }
 
 impl PeerConfig {
@@ -68,6 +72,7 @@ impl Default for PeerConfig {
             audio_bytes: 80,
             video_bitrate_bps: 300_000,
             video_fps: 30,
+            ice_tcp: false,
         }
     }
 }
@@ -116,6 +121,10 @@ pub enum PeerError {
     Sdp(String),
 }
 
+fn sdp_err(e: impl std::fmt::Display) -> PeerError {
+    PeerError::Sdp(e.to_string())
+}
+
 /// A peer that has made its offer and waits for the answer.
 pub struct MediaPeer {
     cfg: PeerConfig,
@@ -140,8 +149,16 @@ impl MediaPeer {
             .enable_opus(true, false)
             .enable_vp8(true)
             .build(Instant::now());
-        let candidate = Candidate::host(local, "udp").map_err(|e| PeerError::Sdp(e.to_string()))?;
-        rtc.add_local_candidate(candidate);
+        rtc.add_local_candidate(Candidate::host(local, "udp").map_err(sdp_err)?);
+        if cfg.ice_tcp {
+            let candidate = Candidate::builder()
+                .tcp()
+                .host(run::tcp_candidate(ip))
+                .tcptype(TcpType::Active)
+                .build()
+                .map_err(sdp_err)?;
+            rtc.add_local_candidate(candidate);
+        }
         let mut api = rtc.sdp_api();
         let audio_mid = cfg
             .send_audio

@@ -71,6 +71,16 @@ pub struct Config {
     pub media_connect_timeout_ms: u64,
     /// A connected media transport silent this long is dropped (`media.disconnected`), ms.
     pub media_transport_timeout_ms: u64,
+    /// ICE over TCP (passive candidates beside the UDP ones) on `media_tcp_addr`.
+    pub media_tcp: bool,
+    /// TCP address for ICE over TCP; `None` = `media_addr`'s IP and port.
+    pub media_tcp_addr: Option<SocketAddr>,
+    /// TURN URLs handed to clients with time-limited credentials (`hello.ice_servers`).
+    pub turn_urls: Vec<String>,
+    /// The secret shared with the TURN server (coturn `static-auth-secret`).
+    pub turn_secret: Option<String>,
+    /// Lifetime of a TURN credential, seconds.
+    pub turn_ttl_secs: u64,
 }
 
 /// Where state lives.
@@ -103,6 +113,11 @@ impl Default for Config {
             media_active_speakers: 3,
             media_connect_timeout_ms: 15_000,
             media_transport_timeout_ms: 10_000,
+            media_tcp: true,
+            media_tcp_addr: None,
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl_secs: 12 * 60 * 60,
         }
     }
 }
@@ -149,6 +164,7 @@ impl Config {
         }
         self.apply_webhook_env(&var)?;
         self.apply_media_env(&var)?;
+        self.apply_network_env(&var)?;
         self.apply_signal_env(&var)
     }
 
@@ -312,6 +328,7 @@ impl Config {
             heartbeat_timeout: Duration::from_millis(self.heartbeat_timeout_ms),
             reconnect_grace: Duration::from_millis(self.reconnect_grace_ms),
             max_message_bytes: self.ws_max_message_bytes,
+            turn: self.turn_config(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod config;
 mod media;
+mod network;
 mod web;
 
 pub use config::{Config, ConfigError, DatabaseUrl};
@@ -69,6 +70,7 @@ impl App {
         }
         config.validate_webhooks()?;
         config.validate_media()?;
+        config.validate_network()?;
         let store = open_store(&config)?;
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);

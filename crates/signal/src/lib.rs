@@ -14,9 +14,11 @@ mod connection;
 mod error;
 mod http;
 mod hub;
+mod ice;
 mod media;
 pub mod protocol;
 
+pub use ice::{TurnConfig, turn_credential};
 pub use opencalls_rtc::{MediaBridge, MediaConfig};
 
 use axum::Router;
@@ -38,6 +40,8 @@ pub struct SignalConfig {
     pub reconnect_grace: Duration,
     /// Largest request frame handled; larger ones get an error (the connection stays).
     pub max_message_bytes: usize,
+    /// TURN servers whose credentials each `hello` carries (`ice_servers`); `None` = none.
+    pub turn: Option<TurnConfig>,
 }
 
 impl Default for SignalConfig {
@@ -47,6 +51,7 @@ impl Default for SignalConfig {
             heartbeat_timeout: Duration::from_secs(45),
             reconnect_grace: Duration::from_secs(10),
             max_message_bytes: 16 * 1024,
+            turn: None,
         }
     }
 }

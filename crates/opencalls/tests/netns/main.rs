@@ -1,0 +1,224 @@
+//! Media across real network boundaries: the real `opencalls` binary runs in a network
+//! namespace the test creates, joined to the test's namespace by a veth pair; media peers
+//! (`opencalls-media-peer`, through the Rust client) talk to it over that link, and
+//! nftables inside the server's namespace takes away what a hostile network takes away.
+//! Traffic never leaves the veth pair, the namespace and loopback.
+//!
+//! Each test prints why it is skipped when namespaces cannot be made (not root, no `ip` or
+//! `nft`); everything else is a failure. One test binary, in this package because only
+//! here does cargo build the binary (`CARGO_BIN_EXE_opencalls`).
+
+mod net;
+
+use net::Topology;
+use opencalls_client::Client;
+use opencalls_client::media::{PeerConfig, PeerHandle, join_media_on};
+use opencalls_domain::{RoomId, RoomType};
+use opencalls_testkit::binary::Spawned;
+use opencalls_testkit::platform::{NewRoom, PlatformApi};
+use opencalls_testkit::poll::{SLOW, until};
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The master token of every spawned server.
+const TOKEN: &str = "netns-test-token";
+/// The SFU's UDP and ICE-TCP port inside the server's namespace (its own namespace: no
+/// other process can hold it).
+const MEDIA_PORT: u16 = 50000;
+/// How fast media must come back after the client's address changed (issue 12).
+const RECOVERY: Duration = Duration::from_secs(3);
+
+/// `opencalls serve` inside the topology's server namespace, bound to an unspecified
+/// address with the namespace's address advertised (as on a cloud VM behind 1:1 NAT).
+async fn serve(topo: &Topology, data_dir: &Path) -> Spawned {
+    let exe = Path::new(env!("CARGO_BIN_EXE_opencalls"));
+    let http = format!("{}:0", topo.server_ip);
+    let media = format!("0.0.0.0:{MEDIA_PORT}");
+    let advertised = format!("{}:{MEDIA_PORT}", topo.server_ip);
+    let env = [
+        ("OPENCALLS_HTTP_ADDR", http.as_str()),
+        ("OPENCALLS_MEDIA_ADDR", media.as_str()),
+        ("OPENCALLS_MEDIA_ADVERTISED_ADDRS", advertised.as_str()),
+    ];
+    let launcher = ["ip", "netns", "exec", topo.server_ns.as_str()];
+    Spawned::serve_via(&launcher, exe, data_dir, TOKEN, &env).await
+}
+
+fn peer_config(tag: u32, ice_tcp: bool) -> PeerConfig {
+    PeerConfig {
+        tag,
+        recv_audio_slots: 1,
+        recv_video_slots: 1,
+        video_bitrate_bps: 100_000,
+        video_fps: 15,
+        ice_tcp,
+        ..PeerConfig::default()
+    }
+}
+
+/// A participant of the room with its media on `ip`.
+struct Member {
+    client: Client,
+    peer: PeerHandle,
+    tag: u32,
+}
+
+async fn join(api: &PlatformApi, room: &str, user: &str, ip: IpAddr, cfg: PeerConfig) -> Member {
+    let client = api.device(user).await.expect("device");
+    client.enter(room, true, true).await.expect("room.enter");
+    let tag = cfg.tag;
+    let (peer, _) = join_media_on(&client, room, cfg, ip)
+        .await
+        .expect("media.offer");
+    Member { client, peer, tag }
+}
+
+/// Video frames `to` received from `from` so far.
+fn video_from(to: &Member, from: &Member) -> u64 {
+    to.peer.stats().from_source(from.tag).video_frames
+}
+
+async fn media_flows_both_ways(a: &Member, b: &Member) {
+    until("each member decodes the other's video", SLOW, async || {
+        video_from(a, b) > 10 && video_from(b, a) > 10
+    })
+    .await;
+}
+
+/// `opencalls_media_peers_connected_total{path}` from `/metrics`.
+async fn connected_over(api: &PlatformApi, path: &str) -> u64 {
+    let text = api
+        .http()
+        .get(api.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    let series = format!("opencalls_media_peers_connected_total{{path=\"{path}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .map_or(0, |n| n as u64)
+}
+
+async fn room(api: &PlatformApi) -> RoomId {
+    let room = api
+        .create_room(&NewRoom::of(RoomType::SmallRoomForVideo))
+        .await
+        .expect("create room");
+    room.room_id
+}
+
+#[tokio::test]
+async fn udp_blocked_client_connects_over_ice_tcp() {
+    let Some(topo) = Topology::create(1) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve(&topo, dir.path()).await;
+    // The office network: nothing but TCP from the client's address to the server.
+    topo.drop_udp_from(topo.client_ip_a);
+    let id = room(&server.api).await;
+    let room = id.as_str();
+    let blocked = join(
+        &server.api,
+        room,
+        "office",
+        topo.client_ip_a,
+        peer_config(1, true),
+    )
+    .await;
+    let open = join(
+        &server.api,
+        room,
+        "home",
+        topo.client_ip_b,
+        peer_config(2, true),
+    )
+    .await;
+    media_flows_both_ways(&blocked, &open).await;
+    until(
+        "the /metrics count the ICE-TCP transport",
+        SLOW,
+        async || connected_over(&server.api, "tcp").await >= 1,
+    )
+    .await;
+    assert!(
+        topo.udp_dropped() > 0,
+        "the client's UDP was really dropped"
+    );
+}
+
+#[tokio::test]
+async fn media_resumes_after_the_client_address_changes() {
+    let Some(topo) = Topology::create(2) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve(&topo, dir.path()).await;
+    let id = room(&server.api).await;
+    let room = id.as_str();
+    let mut moving = join(
+        &server.api,
+        room,
+        "phone",
+        topo.client_ip_a,
+        peer_config(1, false),
+    )
+    .await;
+    let mut other = join(
+        &server.api,
+        room,
+        "desk",
+        topo.client_ip_b,
+        peer_config(2, false),
+    )
+    .await;
+    media_flows_both_ways(&moving, &other).await;
+    while other
+        .client
+        .next_incoming(Duration::from_millis(5))
+        .await
+        .is_some()
+    {}
+
+    // Wi-Fi → cellular: the old address disappears, a new one appears.
+    let started = Instant::now();
+    let new_ip = topo.move_client_a();
+    let seen = video_from(&other, &moving);
+    let (peer, _) = join_media_on(&moving.client, room, peer_config(1, false), new_ip)
+        .await
+        .expect("re-offer from the new address");
+    let old = std::mem::replace(&mut moving.peer, peer);
+    until(
+        "video from the moved member resumes",
+        RECOVERY,
+        async || video_from(&other, &moving) > seen + 5,
+    )
+    .await;
+    let recovery = started.elapsed();
+    println!("media resumed {recovery:?} after the address change");
+    old.stop().await;
+    let back = moving.peer.stats().from_source(other.tag).video_frames;
+    until(
+        "the moved member decodes the other's video again",
+        RECOVERY,
+        async || video_from(&moving, &other) > back + 5,
+    )
+    .await;
+
+    // Nobody left or came: the other member saw no exit/enter, the seat is the same.
+    while let Some(message) = other.client.next_incoming(Duration::from_millis(200)).await {
+        if let opencalls_client::Incoming::Event { name, .. } = &message {
+            assert!(
+                name != "room.participant_exited" && name != "room.participant_entered",
+                "the others must not see the move: {message:?}"
+            );
+        }
+    }
+    let snapshot = server.api.room(&id).await.expect("room");
+    assert_eq!(snapshot.current_participants.len(), 2, "{snapshot:?}");
+}
