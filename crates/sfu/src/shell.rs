@@ -112,9 +112,23 @@ impl Shell {
             let Ok((len, source)) = self.socket.try_recv_from(buf) else {
                 return;
             };
+            // A dual-stack socket (bound to `[::]`) reports IPv4 peers as `::ffff:a.b.c.d`;
+            // the core and str0m see them as the IPv4 addresses they are.
+            let source = SocketAddr::new(source.ip().to_canonical(), source.port());
             self.core
                 .handle_receive(Instant::now(), source, self.local_addr, &buf[..len]);
             self.flush();
+        }
+    }
+
+    /// Where the UDP socket sends to reach `to`: an IPv4 peer through a dual-stack IPv6
+    /// socket is addressed as `::ffff:a.b.c.d`.
+    fn udp_destination(&self, to: SocketAddr) -> SocketAddr {
+        match (self.local_addr, to) {
+            (SocketAddr::V6(_), SocketAddr::V4(v4)) => {
+                SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port())
+            }
+            _ => to,
         }
     }
 
@@ -143,7 +157,10 @@ impl Shell {
             let sent = match (t.proto, &self.tcp) {
                 (Protocol::Tcp, Some(tcp)) => tcp.send(t.destination, t.contents),
                 (Protocol::Tcp, None) => false,
-                _ => self.socket.try_send_to(&t.contents, t.destination).is_ok(),
+                _ => self
+                    .socket
+                    .try_send_to(&t.contents, self.udp_destination(t.destination))
+                    .is_ok(),
             };
             if !sent {
                 self.core.transmit_failed();

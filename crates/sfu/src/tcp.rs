@@ -69,8 +69,13 @@ impl TcpSide {
             inputs_rx,
             ..
         } = self;
+        // A dual-stack listener reports IPv4 peers as `::ffff:a.b.c.d`: canonical for the
+        // core, and the writer map uses the same key.
+        let canonical = |(stream, a): (TcpStream, SocketAddr)| {
+            (stream, SocketAddr::new(a.ip().to_canonical(), a.port()))
+        };
         tokio::select! {
-            accepted = listener.accept() => accepted.ok().map(Ok),
+            accepted = listener.accept() => accepted.ok().map(canonical).map(Ok),
             input = inputs_rx.recv() => input.map(Err),
         }
     }

@@ -17,7 +17,7 @@ use opencalls_domain::{RoomId, RoomType};
 use opencalls_testkit::binary::Spawned;
 use opencalls_testkit::platform::{NewRoom, PlatformApi};
 use opencalls_testkit::poll::{SLOW, until};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -32,10 +32,25 @@ const RECOVERY: Duration = Duration::from_secs(3);
 /// `opencalls serve` inside the topology's server namespace, bound to an unspecified
 /// address with the namespace's address advertised (as on a cloud VM behind 1:1 NAT).
 async fn serve(topo: &Topology, data_dir: &Path) -> Spawned {
+    serve_advertising(topo, data_dir, &[topo.server_ip]).await
+}
+
+/// Like [`serve`], with candidates on each of `ips`; bound to `[::]` (dual stack, one
+/// socket) when one of them is IPv6.
+async fn serve_advertising(topo: &Topology, data_dir: &Path, ips: &[IpAddr]) -> Spawned {
     let exe = Path::new(env!("CARGO_BIN_EXE_opencalls"));
     let http = format!("{}:0", topo.server_ip);
-    let media = format!("0.0.0.0:{MEDIA_PORT}");
-    let advertised = format!("{}:{MEDIA_PORT}", topo.server_ip);
+    let any = if ips.iter().any(IpAddr::is_ipv6) {
+        "[::]"
+    } else {
+        "0.0.0.0"
+    };
+    let media = format!("{any}:{MEDIA_PORT}");
+    let advertised: Vec<String> = ips
+        .iter()
+        .map(|ip| SocketAddr::new(*ip, MEDIA_PORT).to_string())
+        .collect();
+    let advertised = advertised.join(",");
     let env = [
         ("OPENCALLS_HTTP_ADDR", http.as_str()),
         ("OPENCALLS_MEDIA_ADDR", media.as_str()),
@@ -221,4 +236,26 @@ async fn media_resumes_after_the_client_address_changes() {
     }
     let snapshot = server.api.room(&id).await.expect("room");
     assert_eq!(snapshot.current_participants.len(), 2, "{snapshot:?}");
+}
+
+#[tokio::test]
+async fn dual_stack_serves_ipv6_and_ipv4_members_on_one_port() {
+    let Some(topo) = Topology::create(3) else {
+        return;
+    };
+    let (client_v6, server_v6) = topo.add_ipv6();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve_advertising(&topo, dir.path(), &[topo.server_ip, server_v6]).await;
+    let id = room(&server.api).await;
+    let room = id.as_str();
+    let v6 = join(&server.api, room, "six", client_v6, peer_config(1, false)).await;
+    let v4 = join(
+        &server.api,
+        room,
+        "four",
+        topo.client_ip_b,
+        peer_config(2, false),
+    )
+    .await;
+    media_flows_both_ways(&v6, &v4).await;
 }

@@ -98,6 +98,57 @@ impl Topology {
         exec(&["link", "set", "lo", "up"]);
     }
 
+    /// IPv6 on the link too (no duplicate address detection, so the addresses are usable at
+    /// once): returns (client address, server address).
+    pub fn add_ipv6(&self) -> (IpAddr, IpAddr) {
+        let [_, b, c] = self.subnet;
+        let ip = |last: u16| {
+            IpAddr::V6(std::net::Ipv6Addr::new(
+                0xfd00,
+                u16::from(b),
+                u16::from(c),
+                0,
+                0,
+                0,
+                0,
+                last,
+            ))
+        };
+        let (client, server) = (ip(1), ip(2));
+        let peer_if = format!("{}s", self.host_if);
+        must(
+            "ip",
+            &[
+                "-6",
+                "addr",
+                "add",
+                &format!("{client}/64"),
+                "dev",
+                &self.host_if,
+                "nodad",
+            ],
+        );
+        let ns = self.server_ns.as_str();
+        let server_cidr = format!("{server}/64");
+        must(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                ns,
+                "ip",
+                "-6",
+                "addr",
+                "add",
+                &server_cidr,
+                "dev",
+                &peer_if,
+                "nodad",
+            ],
+        );
+        (client, server)
+    }
+
     /// nftables in the server's namespace: every UDP datagram from `from` is dropped
     /// (counted, see [`Topology::udp_dropped`]).
     pub fn drop_udp_from(&self, from: IpAddr) {
