@@ -82,7 +82,53 @@ export type UserId = string;
 
 export type ClientId = string;
 
-export type ClientFrame = { id: RequestId, } & ({ "type": "ping" } & Ping | { "type": "room.enter" } & RoomEnter | { "type": "room.exit" } & RoomExit | { "type": "room.set_media" } & RoomSetMedia | { "type": "media.offer" } & MediaOffer | { "type": "live.enter" } & LiveEnter | { "type": "live.exit" } & LiveExit | { "type": "live.set_ready" } & LiveSetReady | { "type": "live.start" } & LiveStart | { "type": "live.end" } & LiveEnd | { "type": "live.set_media" } & LiveSetMedia | { "type": "live.chat" } & LiveChat);
+export type DirectCall = { call_id: DirectCallId, call_type: CallType, is_video_call: boolean, state: DirectCallState, 
+/**
+ * `null` until the call ends.
+ */
+end_result: EndResult | null, 
+/**
+ * The requesting user's side; only present when a request is scoped to a user.
+ */
+user_role?: DirectCallRole, 
+/**
+ * The caller, then the callee.
+ */
+participants: Array<DirectCallParticipant>, started_by: UserId, 
+/**
+ * Dial time.
+ */
+started_at: number, 
+/**
+ * When a callee device accepted (`null` if it never did).
+ */
+accepted_at: number | null, 
+/**
+ * When media first flowed both ways (`null` if it never did).
+ */
+connected_at: number | null, 
+/**
+ * The user whose action (or whose lost device) ended the call; `null` while ongoing.
+ */
+ended_by: UserId | null, ended_at: number | null, 
+/**
+ * Milliseconds from accept to end; 0 until an accepted call ends.
+ */
+duration: number, custom_items: CustomItems, };
+
+export type CallType = "direct";
+
+export type DirectCallState = "ringing" | "accepted" | "connected" | "ended";
+
+export type EndResult = "completed" | "canceled" | "declined" | "no_answer" | "timed_out" | "connection_lost" | "unknown";
+
+export type DirectCallRole = "dc_caller" | "dc_callee";
+
+export type DirectCallParticipant = { user_id: UserId, nickname: string, profile_url: string, metadata: { [key in string]: string }, is_active: boolean, role: DirectCallRole, is_audio_on: boolean, is_video_on: boolean, };
+
+export type DirectCallId = string;
+
+export type ClientFrame = { id: RequestId, } & ({ "type": "ping" } & Ping | { "type": "room.enter" } & RoomEnter | { "type": "room.exit" } & RoomExit | { "type": "room.set_media" } & RoomSetMedia | { "type": "media.offer" } & MediaOffer | { "type": "live.enter" } & LiveEnter | { "type": "live.exit" } & LiveExit | { "type": "live.set_ready" } & LiveSetReady | { "type": "live.start" } & LiveStart | { "type": "live.end" } & LiveEnd | { "type": "live.set_media" } & LiveSetMedia | { "type": "live.chat" } & LiveChat | { "type": "call.dial" } & CallDial | { "type": "call.accept" } & CallAccept | { "type": "call.decline" } & CallDecline | { "type": "call.cancel" } & CallCancel | { "type": "call.end" } & CallEnd | { "type": "call.set_media" } & CallSetMedia);
 
 export type ServerFrame<R = JsonValue> = { "type": "hello" } & Hello | { "type": "response" } & ResponseFrame<R> | { "type": "error" } & ErrorFrame | { "type": "event" } & EventFrame | { "type": "goodbye" } & Goodbye;
 
@@ -108,7 +154,11 @@ resumed_live: Array<ResumedLive>,
  * time-limited TURN credentials; empty when the server has no TURN configured. Absent
  * from servers older than this field, hence the default.
  */
-ice_servers: Array<IceServer>, };
+ice_servers: Array<IceServer>, 
+/**
+ * Direct calls not yet ended that this device dialed, accepted, or that ring on it.
+ */
+resumed_calls?: Array<DirectCall>, };
 
 export type IceServer = { 
 /**
@@ -140,7 +190,7 @@ export type RequestId = string;
 
 export type WireError = { code: number, message: string, };
 
-export type Request = { "type": "ping" } & Ping | { "type": "room.enter" } & RoomEnter | { "type": "room.exit" } & RoomExit | { "type": "room.set_media" } & RoomSetMedia | { "type": "media.offer" } & MediaOffer | { "type": "live.enter" } & LiveEnter | { "type": "live.exit" } & LiveExit | { "type": "live.set_ready" } & LiveSetReady | { "type": "live.start" } & LiveStart | { "type": "live.end" } & LiveEnd | { "type": "live.set_media" } & LiveSetMedia | { "type": "live.chat" } & LiveChat;
+export type Request = { "type": "ping" } & Ping | { "type": "room.enter" } & RoomEnter | { "type": "room.exit" } & RoomExit | { "type": "room.set_media" } & RoomSetMedia | { "type": "media.offer" } & MediaOffer | { "type": "live.enter" } & LiveEnter | { "type": "live.exit" } & LiveExit | { "type": "live.set_ready" } & LiveSetReady | { "type": "live.start" } & LiveStart | { "type": "live.end" } & LiveEnd | { "type": "live.set_media" } & LiveSetMedia | { "type": "live.chat" } & LiveChat | { "type": "call.dial" } & CallDial | { "type": "call.accept" } & CallAccept | { "type": "call.decline" } & CallDecline | { "type": "call.cancel" } & CallCancel | { "type": "call.end" } & CallEnd | { "type": "call.set_media" } & CallSetMedia;
 
 export type Ping = Record<symbol, never>;
 
@@ -158,7 +208,11 @@ export type RoomExit = { room_id?: RoomId | null, };
 
 export type RoomSetMedia = { room_id?: RoomId | null, is_audio_on?: boolean | null, is_video_on?: boolean | null, };
 
-export type MediaOffer = { room_id?: RoomId | null, live_event_id?: LiveEventId | null, participant_id?: ParticipantId | null, sdp?: string | null, };
+export type MediaOffer = { room_id?: RoomId | null, live_event_id?: LiveEventId | null, participant_id?: ParticipantId | null, 
+/**
+ * A direct call this device dialed or accepted.
+ */
+call_id?: DirectCallId | null, sdp?: string | null, };
 
 export type LiveRoleName = "host" | "participant";
 
@@ -184,6 +238,43 @@ export type LiveSetMedia = { live_event_id?: LiveEventId | null, is_audio_on?: b
 
 export type LiveChat = { live_event_id?: LiveEventId | null, message?: string | null, };
 
+export type CallDial = { callee_id?: UserId | null, 
+/**
+ * Default `false`.
+ */
+is_video_call?: boolean | null, 
+/**
+ * The caller's initial audio; default `true`.
+ */
+is_audio_on?: boolean | null, 
+/**
+ * The caller's initial video; default `is_video_call`.
+ */
+is_video_on?: boolean | null, 
+/**
+ * Validated like the Platform API's custom items (at most 10, 128 characters, no comma
+ * in a key).
+ */
+custom_items?: Record<string, string> | null, };
+
+export type CallAccept = { call_id?: DirectCallId | null, 
+/**
+ * Default `true`.
+ */
+is_audio_on?: boolean | null, 
+/**
+ * Default: the call's `is_video_call`.
+ */
+is_video_on?: boolean | null, };
+
+export type CallDecline = { call_id?: DirectCallId | null, };
+
+export type CallCancel = { call_id?: DirectCallId | null, };
+
+export type CallEnd = { call_id?: DirectCallId | null, };
+
+export type CallSetMedia = { call_id?: DirectCallId | null, is_audio_on?: boolean | null, is_video_on?: boolean | null, };
+
 export type Pong = Record<symbol, never>;
 
 export type RoomEntered = { room: Room, participant: Participant, };
@@ -208,11 +299,13 @@ export type ChatSent = { message: ChatMessage, };
 
 export type MemberRef = { "host_id": HostId } | { "participant_id": ParticipantId };
 
-export type OfferAnswer = { live_event_id: LiveEventId, sdp: string, } & ({ "host_id": HostId } | { "participant_id": ParticipantId }) | { participant_id: ParticipantId, sdp: string, };
+export type OfferAnswer = { live_event_id: LiveEventId, sdp: string, } & ({ "host_id": HostId } | { "participant_id": ParticipantId }) | { participant_id: ParticipantId, sdp: string, } | { call_id: DirectCallId, sdp: string, };
 
 export type LiveSeat = { "role": "host", host_id: HostId, } | { "role": "participant", participant_id: ParticipantId, };
 
-export type EventFrame = RoomEventFrame | LiveEventFrame;
+export type CallResult = { call: DirectCall, };
+
+export type EventFrame = RoomEventFrame | LiveEventFrame | CallEventFrame;
 
 export type RoomEventFrame = { room_id: RoomId, occurred_at: number, } & ({ "event": "room.participant_entered", "data": { participant: Participant, } } | { "event": "room.participant_connected", "data": { participant: Participant, } } | { "event": "room.participant_exited", "data": { participant: Participant, } } | { "event": "room.participant_media_changed", "data": { participant: Participant, } } | { "event": "room.custom_items_updated", "data": { custom_items: CustomItems, updated: Array<string>, } } | { "event": "room.custom_items_deleted", "data": { custom_items: CustomItems, deleted: Array<string>, } } | { "event": "room.deleted", "data": { room: Room, } } | { "event": "media.track", "data": { mid: string, kind: MediaKind, participant_id: ParticipantId | null, } } | { "event": "media.active_speakers", "data": { participant_ids: Array<ParticipantId>, } } | { "event": "media.disconnected", "data": { participant_id: ParticipantId, reason: MediaDisconnectReason, } });
 
@@ -221,6 +314,10 @@ export type LiveEventFrame = { live_event_id: LiveEventId, occurred_at: number, 
 export type RoomEvent = { "event": "room.participant_entered", "data": { participant: Participant, } } | { "event": "room.participant_connected", "data": { participant: Participant, } } | { "event": "room.participant_exited", "data": { participant: Participant, } } | { "event": "room.participant_media_changed", "data": { participant: Participant, } } | { "event": "room.custom_items_updated", "data": { custom_items: CustomItems, updated: Array<string>, } } | { "event": "room.custom_items_deleted", "data": { custom_items: CustomItems, deleted: Array<string>, } } | { "event": "room.deleted", "data": { room: Room, } } | { "event": "media.track", "data": { mid: string, kind: MediaKind, participant_id: ParticipantId | null, } } | { "event": "media.active_speakers", "data": { participant_ids: Array<ParticipantId>, } } | { "event": "media.disconnected", "data": { participant_id: ParticipantId, reason: MediaDisconnectReason, } };
 
 export type LiveEventEvent = { "event": "live.ready", "data": { live_event: LiveEvent, } } | { "event": "live.started", "data": { live_event: LiveEvent, } } | { "event": "live.ended", "data": { live_event: LiveEvent, } } | { "event": "live.host_entered", "data": { live_event: LiveEvent, host: Host, } } | { "event": "live.host_connected", "data": { live_event: LiveEvent, host: Host, } } | { "event": "live.host_disconnected", "data": { live_event: LiveEvent, host: Host, } } | { "event": "live.host_exited", "data": { live_event: LiveEvent, host: Host, } } | { "event": "live.host_media_changed", "data": { host: Host, } } | { "event": "live.participant_entered", "data": { live_event: LiveEvent, participant: LiveEventParticipant, } } | { "event": "live.participant_exited", "data": { live_event: LiveEvent, participant: LiveEventParticipant, } } | { "event": "live.chat_message", "data": { message: ChatMessage, } } | { "event": "media.track", "data": { mid: string, kind: MediaKind, host_id: HostId | null, } } | { "event": "media.disconnected", "data": { reason: MediaDisconnectReason, } & ({ "host_id": HostId } | { "participant_id": ParticipantId }) };
+
+export type CallEventFrame = { call_id: DirectCallId, occurred_at: number, } & ({ "event": "call.dialed", "data": { call: DirectCall, } } | { "event": "call.accepted", "data": { call: DirectCall, } } | { "event": "call.other_device_accepted", "data": { call: DirectCall, } } | { "event": "call.connected", "data": { call: DirectCall, } } | { "event": "call.media_changed", "data": { call: DirectCall, user_id: UserId, is_audio_on: boolean, is_video_on: boolean, } } | { "event": "call.media_lost", "data": { call: DirectCall, user_id: UserId, } } | { "event": "call.media_recovered", "data": { call: DirectCall, user_id: UserId, } } | { "event": "call.custom_items_updated", "data": { call: DirectCall, updated: Array<string>, } } | { "event": "call.custom_items_deleted", "data": { call: DirectCall, deleted: Array<string>, } } | { "event": "call.ended", "data": { call: DirectCall, end_result: EndResult, ended_by: UserId | null, duration: number, } } | { "event": "media.track", "data": { mid: string, kind: MediaKind, user_id: UserId | null, } } | { "event": "media.disconnected", "data": { user_id: UserId, reason: MediaDisconnectReason, } });
+
+export type CallEvent = { "event": "call.dialed", "data": { call: DirectCall, } } | { "event": "call.accepted", "data": { call: DirectCall, } } | { "event": "call.other_device_accepted", "data": { call: DirectCall, } } | { "event": "call.connected", "data": { call: DirectCall, } } | { "event": "call.media_changed", "data": { call: DirectCall, user_id: UserId, is_audio_on: boolean, is_video_on: boolean, } } | { "event": "call.media_lost", "data": { call: DirectCall, user_id: UserId, } } | { "event": "call.media_recovered", "data": { call: DirectCall, user_id: UserId, } } | { "event": "call.custom_items_updated", "data": { call: DirectCall, updated: Array<string>, } } | { "event": "call.custom_items_deleted", "data": { call: DirectCall, deleted: Array<string>, } } | { "event": "call.ended", "data": { call: DirectCall, end_result: EndResult, ended_by: UserId | null, duration: number, } } | { "event": "media.track", "data": { mid: string, kind: MediaKind, user_id: UserId | null, } } | { "event": "media.disconnected", "data": { user_id: UserId, reason: MediaDisconnectReason, } };
 
 export type MediaKind = "audio" | "video";
 

@@ -115,11 +115,13 @@ pub async fn open_session(
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incoming {
     /// `{"type":"event", ...}`: `name` like `room.participant_entered` or `live.started`;
-    /// `room_id` is empty for live events, `live_event_id` for room events.
+    /// of the scope ids `room_id`, `live_event_id` and `call_id` only the event's own is
+    /// set, the others are empty.
     Event {
         name: String,
         room_id: String,
         live_event_id: String,
+        call_id: String,
         data: Value,
     },
     /// An error that could not be tied to a request id (e.g. a malformed frame).
@@ -499,15 +501,23 @@ fn dispatch(frame: Value, pending: &Pending, incoming: &mpsc::UnboundedSender<In
 /// An event frame as [`Incoming::Event`]: its name, scope and `data` as JSON.
 fn incoming_event(frame: EventFrame) -> Incoming {
     let name = frame.name().to_owned();
-    let (room_id, live_event_id, event) = match frame {
+    let (room_id, live_event_id, call_id, event) = match frame {
         EventFrame::Room(f) => (
             f.room_id.to_string(),
+            String::new(),
             String::new(),
             serde_json::to_value(f.event),
         ),
         EventFrame::Live(f) => (
             String::new(),
             f.live_event_id.to_string(),
+            String::new(),
+            serde_json::to_value(f.event),
+        ),
+        EventFrame::Call(f) => (
+            String::new(),
+            String::new(),
+            f.call_id.to_string(),
             serde_json::to_value(f.event),
         ),
     };
@@ -520,6 +530,7 @@ fn incoming_event(frame: EventFrame) -> Incoming {
         name,
         room_id,
         live_event_id,
+        call_id,
         data,
     }
 }

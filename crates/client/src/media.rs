@@ -59,6 +59,7 @@ pub async fn join_live_media(
 fn member_id(answer: &OfferAnswer) -> String {
     match answer {
         OfferAnswer::Room { participant_id, .. } => participant_id.to_string(),
+        OfferAnswer::Call { call_id, .. } => call_id.to_string(),
         OfferAnswer::Live { member, .. } => match member {
             MemberRef::Host(host_id) => host_id.to_string(),
             MemberRef::Participant(participant_id) => participant_id.to_string(),

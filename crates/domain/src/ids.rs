@@ -69,6 +69,10 @@ string_id!(
     /// Identifies one host's stay in a live event (each entry of a host gets a new one).
     HostId
 );
+string_id!(
+    /// Identifies a direct (1:1) call.
+    DirectCallId
+);
 
 #[cfg(test)]
 mod tests {

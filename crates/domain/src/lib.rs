@@ -11,6 +11,7 @@
 pub mod actor;
 pub mod custom_items;
 pub mod device;
+pub mod direct_call;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -24,9 +25,12 @@ pub mod webhook_categories;
 pub use actor::Actor;
 pub use custom_items::{CustomItems, CustomItemsMode};
 pub use device::DeviceKey;
+pub use direct_call::{
+    CallType, DirectCall, DirectCallParticipant, DirectCallRole, DirectCallState, EndResult,
+};
 pub use error::DomainError;
 pub use event::{Event, EventBody};
-pub use ids::{ClientId, HostId, LiveEventId, ParticipantId, RoomId, UserId};
+pub use ids::{ClientId, DirectCallId, HostId, LiveEventId, ParticipantId, RoomId, UserId};
 pub use live_event::{
     Host, HostState, HostType, LiveEvent, LiveEventParticipant, LiveEventState,
     LiveParticipantState,

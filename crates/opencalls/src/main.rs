@@ -1,6 +1,8 @@
 //! `opencalls`: the server binary. Parses the command line, sets up logging, and hands over
-//! to `opencalls_server::launch`.
+//! to `opencalls_server::launch` (`serve`) or to the developer helper (`dev`).
 #![forbid(unsafe_code)]
+
+mod dev;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -24,21 +26,120 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Starts the OpenCalls server.
+    #[command(
+        after_help = "The server listens on OPENCALLS_HTTP_ADDR (default 127.0.0.1:8080) and \
+                            serves the Platform API (/v1), the client protocol (/v1/ws), the \
+                            browser SDK (/sdk/), the demo (/demo/) and the API reference (/api/)."
+    )]
     Serve {
         /// The TOML settings file (default: $OPENCALLS_CONFIG, if set).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Prepares a running local server for trying it out: creates users with access tokens,
+    /// a video room and a live event, and prints demo links that enter them.
+    #[command(
+        after_help = "Example: `opencalls serve` in one terminal, then `opencalls dev` in \
+                            another, and open the printed links in two browser tabs. The server \
+                            URL and API token come from the same settings as `serve` (FILE, \
+                            OPENCALLS_* variables, the token stored in the data directory) \
+                            unless given here."
+    )]
+    Dev {
+        /// The TOML settings file of the server (default: $OPENCALLS_CONFIG, if set).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The server's URL (default: http:// and the configured OPENCALLS_HTTP_ADDR).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// The server's master API token (default: the configured one).
+        #[arg(long, value_name = "TOKEN")]
+        api_token: Option<String>,
+        /// The users to create or re-issue tokens for, comma-separated; the first hosts the
+        /// live event.
+        #[arg(
+            long,
+            value_name = "IDS",
+            value_delimiter = ',',
+            default_value = "alice,bob"
+        )]
+        users: Vec<String>,
+    },
 }
 
-/// Parses the command line (usage errors exit with status 2, `help` with 0), sets up
-/// logging and runs the server.
+/// Parses the command line (usage errors exit with status 2, `help` and `--version` with 0),
+/// sets up logging and runs the command.
 fn main() -> anyhow::Result<()> {
-    let Command::Serve { config } = Cli::parse().command;
-    let config_file = config.or_else(|| std::env::var_os("OPENCALLS_CONFIG").map(PathBuf::from));
-    init_logging();
+    let command = Cli::parse().command;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(serve(config_file))
+    match command {
+        Command::Serve { config } => {
+            init_logging();
+            runtime.block_on(serve(config_path(config)))
+        }
+        Command::Dev {
+            config,
+            url,
+            api_token,
+            users,
+        } => {
+            let args = dev_args(config_path(config), url, api_token, users)?;
+            runtime.block_on(dev::run(args))
+        }
+    }
+}
+
+fn config_path(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| std::env::var_os("OPENCALLS_CONFIG").map(PathBuf::from))
+}
+
+/// Fills what `dev` was not told from the server's settings.
+fn dev_args(
+    config_file: Option<PathBuf>,
+    url: Option<String>,
+    api_token: Option<String>,
+    users: Vec<String>,
+) -> anyhow::Result<dev::DevArgs> {
+    let config = Config::load(config_file.as_deref())?;
+    let url = match url {
+        Some(url) => url,
+        None => {
+            // A server bound to every interface is reached on loopback from here.
+            let mut addr = config.http_addr;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{addr}")
+        }
+    };
+    let url = reqwest::Url::parse(&url).with_context(|| format!("--url {url:?} is not a URL"))?;
+    let api_token = match api_token.or(config.api_token.clone()) {
+        Some(token) => token,
+        None => stored_token(&config)?,
+    };
+    let users = users
+        .into_iter()
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .collect();
+    Ok(dev::DevArgs {
+        url,
+        api_token,
+        users,
+    })
+}
+
+/// The token `serve` generated into the data directory, without generating a new one.
+fn stored_token(config: &Config) -> anyhow::Result<String> {
+    let path = config.data_dir.join("api-token");
+    let token = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no API token: give --api-token, set OPENCALLS_API_TOKEN, or start `opencalls serve` \
+             once with this data directory ({} was not readable)",
+            path.display()
+        )
+    })?;
+    Ok(token.trim().to_owned())
 }
 
 async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {

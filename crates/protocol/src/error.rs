@@ -34,6 +34,16 @@ pub enum ErrorCode {
     AlreadyEntered,
     /// 1400126: the room was deleted.
     InvalidRoom,
+    /// 1400101: the call's state does not allow the action (already accepted, ended, …).
+    CallInvalidState,
+    /// 1400102: the direct call doesn't exist.
+    CallNotFound,
+    /// 1400103: the callee doesn't exist or is not active.
+    CalleeNotFound,
+    /// 1400104: a user cannot dial itself.
+    DialedSelf,
+    /// 1400105: this user or device is not part of the call.
+    CallNotParticipant,
     /// 2800101: the live event's state does not allow the action.
     LiveEventActionNotAllowed,
     /// 2800102: the action is not allowed for this user.
@@ -46,7 +56,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every known code, for tables and tests.
-    pub const KNOWN: [ErrorCode; 14] = [
+    pub const KNOWN: [ErrorCode; 19] = [
         Self::InvalidParameter,
         Self::MissingParameter,
         Self::NotFound,
@@ -58,6 +68,11 @@ impl ErrorCode {
         Self::RoomFull,
         Self::AlreadyEntered,
         Self::InvalidRoom,
+        Self::CallInvalidState,
+        Self::CallNotFound,
+        Self::CalleeNotFound,
+        Self::DialedSelf,
+        Self::CallNotParticipant,
         Self::LiveEventActionNotAllowed,
         Self::LiveEventNotAllowedForUser,
         Self::LiveEventNotEntered,
@@ -77,6 +92,11 @@ impl ErrorCode {
             Self::RoomFull => 1400120,
             Self::AlreadyEntered => 1400122,
             Self::InvalidRoom => 1400126,
+            Self::CallInvalidState => 1400101,
+            Self::CallNotFound => 1400102,
+            Self::CalleeNotFound => 1400103,
+            Self::DialedSelf => 1400104,
+            Self::CallNotParticipant => 1400105,
             Self::LiveEventActionNotAllowed => 2800101,
             Self::LiveEventNotAllowedForUser => 2800102,
             Self::LiveEventNotEntered => 2800103,

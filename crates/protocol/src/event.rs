@@ -2,14 +2,14 @@
 //! "live_event_id": …, "occurred_at": …, "data": {…}}`.
 //!
 //! Room-scoped frames ([`RoomEventFrame`]) carry `room_id`, live-scoped ones
-//! ([`LiveEventFrame`]) `live_event_id`; `media.*` events exist in both scopes with the
+//! ([`LiveEventFrame`]) `live_event_id`, call-scoped ones ([`CallEventFrame`]) `call_id`; `media.*` events exist in both scopes with the
 //! member named for the scope (`participant_id` in a room, `host_id` or `participant_id` in
 //! a live event). Names are in the past tense of what happened.
 
 use crate::response::{ChatMessage, MemberRef};
 use opencalls_domain::{
-    CustomItems, Host, HostId, LiveEvent, LiveEventId, LiveEventParticipant, Millis, Participant,
-    ParticipantId, Room, RoomId,
+    CustomItems, DirectCall, DirectCallId, EndResult, Host, HostId, LiveEvent, LiveEventId,
+    LiveEventParticipant, Millis, Participant, ParticipantId, Room, RoomId, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -177,6 +177,100 @@ impl LiveEventEvent {
     }
 }
 
+/// The events of a direct call (`call.*`, and `media.*` for one side's device). Every
+/// `call.*` event carries the call as it is right after what happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "event", content = "data")]
+pub enum CallEvent {
+    /// The call rings: sent to every connected device of the callee.
+    #[serde(rename = "call.dialed")]
+    Dialed { call: Box<DirectCall> },
+    /// A callee device accepted: sent to the caller's device.
+    #[serde(rename = "call.accepted")]
+    Accepted { call: Box<DirectCall> },
+    /// Another device of the callee accepted: this one stops ringing.
+    #[serde(rename = "call.other_device_accepted")]
+    OtherDeviceAccepted { call: Box<DirectCall> },
+    /// Media flows both ways: sent to both sides' devices.
+    #[serde(rename = "call.connected")]
+    Connected { call: Box<DirectCall> },
+    /// The other side turned its audio or video on or off.
+    #[serde(rename = "call.media_changed")]
+    MediaChanged {
+        call: Box<DirectCall>,
+        user_id: UserId,
+        is_audio_on: bool,
+        is_video_on: bool,
+    },
+    /// `user_id`'s media transport was lost; the call ends `connection_lost` unless it
+    /// comes back within the media grace period.
+    #[serde(rename = "call.media_lost")]
+    MediaLost {
+        call: Box<DirectCall>,
+        user_id: UserId,
+    },
+    /// `user_id`'s media transport is back in time.
+    #[serde(rename = "call.media_recovered")]
+    MediaRecovered {
+        call: Box<DirectCall>,
+        user_id: UserId,
+    },
+    #[serde(rename = "call.custom_items_updated")]
+    CustomItemsUpdated {
+        call: Box<DirectCall>,
+        updated: Vec<String>,
+    },
+    #[serde(rename = "call.custom_items_deleted")]
+    CustomItemsDeleted {
+        call: Box<DirectCall>,
+        deleted: Vec<String>,
+    },
+    /// The call ended: sent to every device still involved (the caller's, the ringing or
+    /// the accepted callee devices). `end_result`, `ended_by` and `duration` repeat the
+    /// call's fields.
+    #[serde(rename = "call.ended")]
+    Ended {
+        call: Box<DirectCall>,
+        end_result: EndResult,
+        ended_by: Option<UserId>,
+        duration: Millis,
+    },
+    /// A receive slot (`mid`) now carries `user_id`'s track (`null`: idle).
+    #[serde(rename = "media.track")]
+    TrackRouted {
+        mid: String,
+        kind: MediaKind,
+        user_id: Option<UserId>,
+    },
+    /// This device's media transport went away.
+    #[serde(rename = "media.disconnected")]
+    MediaDisconnected {
+        user_id: UserId,
+        reason: MediaDisconnectReason,
+    },
+}
+
+impl CallEvent {
+    /// The wire name (`call.dialed`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Dialed { .. } => "call.dialed",
+            Self::Accepted { .. } => "call.accepted",
+            Self::OtherDeviceAccepted { .. } => "call.other_device_accepted",
+            Self::Connected { .. } => "call.connected",
+            Self::MediaChanged { .. } => "call.media_changed",
+            Self::MediaLost { .. } => "call.media_lost",
+            Self::MediaRecovered { .. } => "call.media_recovered",
+            Self::CustomItemsUpdated { .. } => "call.custom_items_updated",
+            Self::CustomItemsDeleted { .. } => "call.custom_items_deleted",
+            Self::Ended { .. } => "call.ended",
+            Self::TrackRouted { .. } => "media.track",
+            Self::MediaDisconnected { .. } => "media.disconnected",
+        }
+    }
+}
+
 /// An event of a room.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -197,13 +291,24 @@ pub struct LiveEventFrame {
     pub event: LiveEventEvent,
 }
 
-/// Any event frame (told apart by its scope: `room_id` or `live_event_id`).
+/// An event of a direct call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CallEventFrame {
+    pub call_id: DirectCallId,
+    pub occurred_at: Millis,
+    #[serde(flatten)]
+    pub event: CallEvent,
+}
+
+/// Any event frame (told apart by its scope: `room_id`, `live_event_id` or `call_id`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum EventFrame {
     Room(RoomEventFrame),
     Live(LiveEventFrame),
+    Call(CallEventFrame),
 }
 
 impl EventFrame {
@@ -212,6 +317,7 @@ impl EventFrame {
         match self {
             Self::Room(frame) => frame.event.name(),
             Self::Live(frame) => frame.event.name(),
+            Self::Call(frame) => frame.event.name(),
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::event::EventFrame;
 use crate::ids::RequestId;
 use crate::request::Request;
 use crate::response::LiveSeat;
-use opencalls_domain::{ClientId, LiveEvent, ParticipantId, Room, User};
+use opencalls_domain::{ClientId, DirectCall, LiveEvent, ParticipantId, Room, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -70,6 +70,10 @@ pub struct Hello {
     /// from servers older than this field, hence the default.
     #[serde(default)]
     pub ice_servers: Vec<IceServer>,
+    /// Direct calls not yet ended that this device dialed, accepted, or that ring on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub resumed_calls: Vec<DirectCall>,
 }
 
 /// One entry of `RTCConfiguration.iceServers`: the same field names, so a browser passes it

@@ -25,8 +25,8 @@ pub mod session;
 
 pub use error::{ErrorCode, FrameError, WireError};
 pub use event::{
-    EventFrame, LiveEventEvent, LiveEventFrame, MediaDisconnectReason, MediaKind, RoomEvent,
-    RoomEventFrame,
+    CallEvent, CallEventFrame, EventFrame, LiveEventEvent, LiveEventFrame, MediaDisconnectReason,
+    MediaKind, RoomEvent, RoomEventFrame,
 };
 pub use frame::{
     ClientFrame, ErrorFrame, Goodbye, GoodbyeReason, Hello, IceServer, ResponseFrame, ResumedLive,
@@ -34,7 +34,7 @@ pub use frame::{
 };
 pub use ids::{MessageId, RequestId};
 pub use request::{Call, LiveRoleName, Request, RequestKind, parse_request};
-pub use response::{ChatMessage, LiveSeat, OfferAnswer};
+pub use response::{CallResult, ChatMessage, LiveSeat, OfferAnswer};
 
 /// The protocol name and version announced in `hello`.
 pub const PROTOCOL: &str = "opencalls/1";

@@ -9,13 +9,14 @@
 use crate::error::FrameError;
 use crate::ids::RequestId;
 use crate::response::{
-    ChatSent, HostResult, LiveEntered, LiveEventResult, LiveMember, OfferAnswer, Pong, RoomEntered,
-    RoomExited, RoomMediaSet,
+    CallResult, ChatSent, HostResult, LiveEntered, LiveEventResult, LiveMember, OfferAnswer, Pong,
+    RoomEntered, RoomExited, RoomMediaSet,
 };
-use opencalls_domain::{LiveEventId, ParticipantId, RoomId};
+use opencalls_domain::{DirectCallId, LiveEventId, ParticipantId, RoomId, UserId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// A request's parameters, by `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,18 @@ pub enum Request {
     LiveSetMedia(LiveSetMedia),
     #[serde(rename = "live.chat")]
     LiveChat(LiveChat),
+    #[serde(rename = "call.dial")]
+    CallDial(CallDial),
+    #[serde(rename = "call.accept")]
+    CallAccept(CallAccept),
+    #[serde(rename = "call.decline")]
+    CallDecline(CallDecline),
+    #[serde(rename = "call.cancel")]
+    CallCancel(CallCancel),
+    #[serde(rename = "call.end")]
+    CallEnd(CallEnd),
+    #[serde(rename = "call.set_media")]
+    CallSetMedia(CallSetMedia),
 }
 
 /// The `type` of a request, without its parameters (metric labels, size limits).
@@ -76,6 +89,18 @@ pub enum RequestKind {
     LiveSetMedia,
     #[serde(rename = "live.chat")]
     LiveChat,
+    #[serde(rename = "call.dial")]
+    CallDial,
+    #[serde(rename = "call.accept")]
+    CallAccept,
+    #[serde(rename = "call.decline")]
+    CallDecline,
+    #[serde(rename = "call.cancel")]
+    CallCancel,
+    #[serde(rename = "call.end")]
+    CallEnd,
+    #[serde(rename = "call.set_media")]
+    CallSetMedia,
 }
 
 impl RequestKind {
@@ -94,6 +119,12 @@ impl RequestKind {
             Self::LiveEnd => "live.end",
             Self::LiveSetMedia => "live.set_media",
             Self::LiveChat => "live.chat",
+            Self::CallDial => "call.dial",
+            Self::CallAccept => "call.accept",
+            Self::CallDecline => "call.decline",
+            Self::CallCancel => "call.cancel",
+            Self::CallEnd => "call.end",
+            Self::CallSetMedia => "call.set_media",
         }
     }
 
@@ -119,6 +150,12 @@ impl Request {
             Self::LiveEnd(_) => RequestKind::LiveEnd,
             Self::LiveSetMedia(_) => RequestKind::LiveSetMedia,
             Self::LiveChat(_) => RequestKind::LiveChat,
+            Self::CallDial(_) => RequestKind::CallDial,
+            Self::CallAccept(_) => RequestKind::CallAccept,
+            Self::CallDecline(_) => RequestKind::CallDecline,
+            Self::CallCancel(_) => RequestKind::CallCancel,
+            Self::CallEnd(_) => RequestKind::CallEnd,
+            Self::CallSetMedia(_) => RequestKind::CallSetMedia,
         }
     }
 }
@@ -186,8 +223,8 @@ pub struct RoomSetMedia {
 }
 call!(RoomSetMedia => RoomMediaSet);
 
-/// `media.offer`: `room_id` (with an optional `participant_id` that must be the caller's)
-/// or `live_event_id`, plus the SDP offer.
+/// `media.offer`: `room_id` (with an optional `participant_id` that must be the caller's),
+/// `live_event_id` or `call_id`, plus the SDP offer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MediaOffer {
@@ -197,6 +234,9 @@ pub struct MediaOffer {
     pub live_event_id: Option<LiveEventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participant_id: Option<ParticipantId>,
+    /// A direct call this device dialed or accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<DirectCallId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sdp: Option<String>,
 }
@@ -281,6 +321,84 @@ pub struct LiveChat {
     pub message: Option<String>,
 }
 call!(LiveChat => ChatSent);
+
+/// `call.dial`: ring every device of `callee_id`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CallDial {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callee_id: Option<UserId>,
+    /// Default `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_video_call: Option<bool>,
+    /// The caller's initial audio; default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_audio_on: Option<bool>,
+    /// The caller's initial video; default `is_video_call`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_video_on: Option<bool>,
+    /// Validated like the Platform API's custom items (at most 10, 128 characters, no comma
+    /// in a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, string> | null", optional))]
+    pub custom_items: Option<BTreeMap<String, String>>,
+}
+call!(CallDial => CallResult);
+
+/// `call.accept` (a ringing device of the callee): the first accept wins.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CallAccept {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<DirectCallId>,
+    /// Default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_audio_on: Option<bool>,
+    /// Default: the call's `is_video_call`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_video_on: Option<bool>,
+}
+call!(CallAccept => CallResult);
+
+macro_rules! call_action {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        pub struct $name {
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub call_id: Option<DirectCallId>,
+        }
+        call!($name => CallResult);
+    };
+}
+
+call_action!(
+    /// `call.decline` (a ringing device of the callee): ends the call `declined`.
+    CallDecline
+);
+call_action!(
+    /// `call.cancel` (the caller, before an answer): ends the call `canceled`.
+    CallCancel
+);
+call_action!(
+    /// `call.end` (either side, any time): `completed` once accepted; before that the
+    /// caller's end is a cancel and the callee's a decline.
+    CallEnd
+);
+
+/// `call.set_media` (either side of an ongoing call): at least one of the flags.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CallSetMedia {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<DirectCallId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_audio_on: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_video_on: Option<bool>,
+}
+call!(CallSetMedia => CallResult);
 
 /// A request frame whose `id` and `type` were read; its parameters are decoded on demand.
 #[derive(Debug)]

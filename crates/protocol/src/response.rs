@@ -7,8 +7,8 @@
 use crate::ids::MessageId;
 use crate::request::LiveRoleName;
 use opencalls_domain::{
-    Host, HostId, LiveEvent, LiveEventId, LiveEventParticipant, Millis, Participant, ParticipantId,
-    Room, User,
+    DirectCall, DirectCallId, Host, HostId, LiveEvent, LiveEventId, LiveEventParticipant, Millis,
+    Participant, ParticipantId, Room, User,
 };
 use serde::{Deserialize, Serialize};
 
@@ -118,15 +118,26 @@ pub enum OfferAnswer {
         participant_id: ParticipantId,
         sdp: String,
     },
+    Call {
+        call_id: DirectCallId,
+        sdp: String,
+    },
 }
 
 impl OfferAnswer {
     /// The SDP answer.
     pub fn sdp(&self) -> &str {
         match self {
-            Self::Live { sdp, .. } | Self::Room { sdp, .. } => sdp,
+            Self::Live { sdp, .. } | Self::Room { sdp, .. } | Self::Call { sdp, .. } => sdp,
         }
     }
+}
+
+/// The result of every `call.*` request: the call as it is right after the request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CallResult {
+    pub call: DirectCall,
 }
 
 /// A live seat kept from an earlier connection (in `hello.resumed_live`): `role` plus the
@@ -154,4 +165,5 @@ pub enum Reply {
     LiveEvent(Box<LiveEventResult>),
     Host(Box<HostResult>),
     Chat(Box<ChatSent>),
+    Call(Box<CallResult>),
 }

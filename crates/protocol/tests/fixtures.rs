@@ -4,8 +4,8 @@
 //! reason and `hello` has a fixture.
 
 use opencalls_protocol::request::{
-    LiveChat, LiveEnter, LiveExit, LiveSetMedia, LiveStart, MediaOffer, Ping, RoomEnter, RoomExit,
-    RoomSetMedia,
+    CallAccept, CallDial, CallEnd, LiveChat, LiveEnter, LiveExit, LiveSetMedia, LiveStart,
+    MediaOffer, Ping, RoomEnter, RoomExit, RoomSetMedia,
 };
 use opencalls_protocol::response::Reply;
 use opencalls_protocol::{
@@ -60,7 +60,7 @@ fn every_recorded_request_round_trips() {
     }
 }
 
-fn all_kinds() -> [RequestKind; 12] {
+fn all_kinds() -> [RequestKind; 18] {
     use RequestKind::*;
     [
         Ping,
@@ -75,6 +75,12 @@ fn all_kinds() -> [RequestKind; 12] {
         LiveEnd,
         LiveSetMedia,
         LiveChat,
+        CallDial,
+        CallAccept,
+        CallDecline,
+        CallCancel,
+        CallEnd,
+        CallSetMedia,
     ]
 }
 
@@ -133,6 +139,11 @@ fn every_recorded_response_round_trips_through_its_typed_result() {
                 check_result::<LiveSetMedia>(&name, &recorded, |r| Reply::Host(Box::new(r)))
             }
             "live.chat" => check_result::<LiveChat>(&name, &recorded, |r| Reply::Chat(Box::new(r))),
+            "call.dial" => check_result::<CallDial>(&name, &recorded, |r| Reply::Call(Box::new(r))),
+            "call.accept" => {
+                check_result::<CallAccept>(&name, &recorded, |r| Reply::Call(Box::new(r)))
+            }
+            "call.end" => check_result::<CallEnd>(&name, &recorded, |r| Reply::Call(Box::new(r))),
             offer if offer.starts_with("media.offer.") => {
                 check_result::<MediaOffer>(&name, &recorded, Reply::Offer)
             }
@@ -140,7 +151,7 @@ fn every_recorded_response_round_trips_through_its_typed_result() {
         }
         seen.push(kind.to_owned());
     }
-    assert_eq!(seen.len(), 13, "{seen:?}");
+    assert_eq!(seen.len(), 17, "{seen:?}");
 }
 
 /// Parses a recorded server frame and renders it again.
@@ -172,6 +183,7 @@ fn every_recorded_push_round_trips() {
                 let scope = match &frame {
                     EventFrame::Room(_) => "room",
                     EventFrame::Live(_) => "live",
+                    EventFrame::Call(_) => "call",
                 };
                 assert!(
                     name.starts_with(&format!("event.{}", frame.name())),
@@ -204,7 +216,8 @@ fn every_recorded_push_round_trips() {
     );
     let client_codes = [400100, 400111, 400200, 429100, 1400120, 1400122, 1400126];
     let live_codes = [2800101, 2800102, 2800103];
-    for code in client_codes.into_iter().chain(live_codes) {
+    let call_codes = [1400101, 1400102, 1400103, 1400104, 1400105];
+    for code in client_codes.into_iter().chain(live_codes).chain(call_codes) {
         assert!(
             codes.contains(&ErrorCode::from(code)),
             "no fixture for {code}"
@@ -212,5 +225,5 @@ fn every_recorded_push_round_trips() {
     }
     events.sort();
     events.dedup();
-    assert_eq!(events.len(), 23, "{events:#?}");
+    assert_eq!(events.len(), 35, "{events:#?}");
 }

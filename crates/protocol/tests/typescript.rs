@@ -5,9 +5,10 @@
 #![cfg(feature = "ts")]
 
 use opencalls_domain::{
-    ClientId, CustomItems, Host, HostId, HostState, HostType, LiveEvent, LiveEventId,
-    LiveEventParticipant, LiveEventState, LiveParticipantState, Participant, ParticipantId,
-    ParticipantState, Room, RoomId, RoomState, RoomType, User, UserId,
+    CallType, ClientId, CustomItems, DirectCall, DirectCallId, DirectCallParticipant,
+    DirectCallRole, DirectCallState, EndResult, Host, HostId, HostState, HostType, LiveEvent,
+    LiveEventId, LiveEventParticipant, LiveEventState, LiveParticipantState, Participant,
+    ParticipantId, ParticipantState, Room, RoomId, RoomState, RoomType, User, UserId,
 };
 use opencalls_protocol::event::*;
 use opencalls_protocol::frame::*;
@@ -53,6 +54,13 @@ fn declarations() -> String {
         HostId::decl(&cfg),
         UserId::decl(&cfg),
         ClientId::decl(&cfg),
+        DirectCall::decl(&cfg),
+        CallType::decl(&cfg),
+        DirectCallState::decl(&cfg),
+        EndResult::decl(&cfg),
+        DirectCallRole::decl(&cfg),
+        DirectCallParticipant::decl(&cfg),
+        DirectCallId::decl(&cfg),
         // Frames.
         ClientFrame::decl(&cfg),
         ServerFrame::<serde_json::Value>::decl(&cfg),
@@ -81,6 +89,12 @@ fn declarations() -> String {
         LiveEnd::decl(&cfg),
         LiveSetMedia::decl(&cfg),
         LiveChat::decl(&cfg),
+        CallDial::decl(&cfg),
+        CallAccept::decl(&cfg),
+        CallDecline::decl(&cfg),
+        CallCancel::decl(&cfg),
+        CallEnd::decl(&cfg),
+        CallSetMedia::decl(&cfg),
         // Results.
         Pong::decl(&cfg),
         RoomEntered::decl(&cfg),
@@ -96,12 +110,15 @@ fn declarations() -> String {
         MemberRef::decl(&cfg),
         OfferAnswer::decl(&cfg),
         LiveSeat::decl(&cfg),
+        CallResult::decl(&cfg),
         // Events.
         EventFrame::decl(&cfg),
         RoomEventFrame::decl(&cfg),
         LiveEventFrame::decl(&cfg),
         RoomEvent::decl(&cfg),
         LiveEventEvent::decl(&cfg),
+        CallEventFrame::decl(&cfg),
+        CallEvent::decl(&cfg),
         MediaKind::decl(&cfg),
         MediaDisconnectReason::decl(&cfg),
         // The session exchange over HTTP.

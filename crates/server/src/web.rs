@@ -1,37 +1,122 @@
-//! The browser SDK and the demo page, embedded in the binary (nothing is fetched at build or
-//! run time): `GET /sdk/opencalls.js` and `GET /demo/`.
+//! The browser-facing pages, embedded in the binary (nothing is fetched at build or run
+//! time): `GET /` (landing page: version and links), `GET /api/` (the interactive Platform
+//! API reference, rendered in the browser from `/v1/openapi.json`), `GET /sdk/<file>` (the
+//! ES module `opencalls.js` built from `sdk/js`, its `.d.ts` declarations) and
+//! `GET /demo/<file>` (the demo app).
+//!
+//! Invariant: only the files listed in [`SDK`], [`DEMO`] and [`SITE`] are served; any other
+//! name under these paths is a 404 (no file system access, so no path traversal).
 
 use axum::Router;
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect};
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-const SDK: &str = include_str!("../../../web/sdk/opencalls.js");
-const DEMO: &str = include_str!("../../../web/demo/index.html");
+/// One embedded file: its name under the mount point, media type and content.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+}
+
+macro_rules! assets {
+    ($dir:literal: $($name:literal => $type:expr),* $(,)?) => {
+        &[$(Asset {
+            name: $name,
+            content_type: $type,
+            body: include_str!(concat!("../../../web/", $dir, "/", $name)),
+        }),*]
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+const TS: &str = "application/typescript; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The built SDK (`npm run build` in `sdk/js` writes these files).
+const SDK: &[Asset] = assets!("sdk":
+    "opencalls.js" => JS,
+    "opencalls.d.ts" => TS,
+    "client.d.ts" => TS,
+    "connection.d.ts" => TS,
+    "control.d.ts" => TS,
+    "emitter.d.ts" => TS,
+    "errors.d.ts" => TS,
+    "link.d.ts" => TS,
+    "live.d.ts" => TS,
+    "media.d.ts" => TS,
+    "model.d.ts" => TS,
+    "protocol.d.ts" => TS,
+    "requests.d.ts" => TS,
+    "room.d.ts" => TS,
+    "session.d.ts" => TS,
+);
+
+/// The demo app (plain files; its script is an ES module importing `/sdk/opencalls.js`).
+const DEMO: &[Asset] = assets!("demo":
+    "index.html" => HTML,
+    "demo.css" => CSS,
+    "demo.js" => JS,
+);
+
+/// The landing page and the API reference with their style sheet and script.
+const SITE: &[Asset] = assets!("site":
+    "index.html" => HTML,
+    "api.html" => HTML,
+    "site.css" => CSS,
+    "api.js" => JS,
+);
+
+/// The landing page's `{{version}}` placeholder becomes this.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub(crate) fn routes() -> Router {
     Router::new()
-        .route("/sdk/opencalls.js", get(sdk))
+        .route("/", get(landing))
+        .route("/api", get(|| async { Redirect::permanent("/api/") }))
+        .route("/api/", get(|| async { serve(SITE, "api.html") }))
+        .route(
+            "/site/{file}",
+            get(|Path(file): Path<String>| async move { serve(SITE, &file) }),
+        )
+        .route(
+            "/sdk/{file}",
+            get(|Path(file): Path<String>| async move { serve(SDK, &file) }),
+        )
         .route("/demo", get(|| async { Redirect::permanent("/demo/") }))
-        .route("/demo/", get(demo))
+        .route("/demo/", get(|| async { serve(DEMO, "index.html") }))
+        .route(
+            "/demo/{file}",
+            get(|Path(file): Path<String>| async move { serve(DEMO, &file) }),
+        )
 }
 
-async fn sdk() -> impl IntoResponse {
+async fn landing() -> Response {
+    let Some(page) = SITE.iter().find(|a| a.name == "index.html") else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, page.content_type),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        SDK,
+        page.body.replace("{{version}}", VERSION),
     )
+        .into_response()
 }
 
-async fn demo() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        DEMO,
-    )
+fn serve(assets: &'static [Asset], name: &str) -> Response {
+    match assets.iter().find(|a| a.name == name) {
+        Some(asset) => (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            asset.body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
 }

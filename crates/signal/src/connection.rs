@@ -138,6 +138,7 @@ impl Connection {
             resumed: rooms,
             resumed_live: self.resumed_live().await,
             ice_servers: crate::ice::ice_servers(config.turn.as_ref(), &self.user.user_id),
+            resumed_calls: Vec::new(),
         })
     }
 
@@ -209,6 +210,17 @@ impl Connection {
             )),
             Request::LiveSetMedia(p) => Reply::Host(Box::new(self.live_set_media(p).await?)),
             Request::LiveChat(p) => Reply::Chat(Box::new(self.live_chat(p).await?)),
+            // Direct calls are served from the next commit on; until then they are
+            // refused exactly like an unknown type.
+            Request::CallDial(_)
+            | Request::CallAccept(_)
+            | Request::CallDecline(_)
+            | Request::CallCancel(_)
+            | Request::CallEnd(_)
+            | Request::CallSetMedia(_) => {
+                let kind = request.kind().as_str().to_owned();
+                return Err(opencalls_protocol::FrameError::UnknownType(kind).into());
+            }
         })
     }
 

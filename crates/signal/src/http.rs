@@ -59,6 +59,11 @@ impl From<SignalError> for HttpError {
             | ErrorCode::RoomFull
             | ErrorCode::AlreadyEntered
             | ErrorCode::InvalidRoom
+            | ErrorCode::CallInvalidState
+            | ErrorCode::CallNotFound
+            | ErrorCode::CalleeNotFound
+            | ErrorCode::DialedSelf
+            | ErrorCode::CallNotParticipant
             | ErrorCode::LiveEventActionNotAllowed
             | ErrorCode::LiveEventNotAllowedForUser
             | ErrorCode::LiveEventNotEntered

@@ -1,0 +1,155 @@
+/**
+ * `MediaLink`: the media of one room or live event seat, shared by `Room` and `LiveEvent`.
+ * It keeps one `PeerSession` up: creates it, turns `media.track` labels into subscribed and
+ * unsubscribed tracks, restarts ICE by itself when the connection's ICE state goes
+ * `disconnected` (after `iceRestartDelayMs`) or `failed`, and builds a fresh session when
+ * the server reports `media.disconnected` or an ICE restart fails.
+ *
+ * Invariants: negotiations run one at a time (a queue); after `close()` nothing is created
+ * again and every slot track has been reported unsubscribed.
+ */
+import type { Offerer, SessionPlan } from './media.js';
+import { PeerSession } from './media.js';
+import { Track } from './model.js';
+
+/** What the owner of a link hears from it. */
+export interface LinkCallbacks {
+  subscribed(track: Track): void;
+  unsubscribed(track: Track): void;
+  stateChanged(state: RTCPeerConnectionState): void;
+}
+
+/** Tuning of the media recovery. */
+export interface MediaOptions {
+  /** How long the ICE state may stay `disconnected` before an ICE restart (default 2 000 ms). */
+  iceRestartDelayMs?: number;
+}
+
+export class MediaLink {
+  session: PeerSession | null = null;
+  readonly #plan: () => SessionPlan;
+  readonly #offer: Offerer;
+  readonly #cb: LinkCallbacks;
+  readonly #iceRestartDelayMs: number;
+  #tracks = new Map<string, Track>(); // mid → the track the slot carries
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+  #iceTimer: ReturnType<typeof setTimeout> | null = null;
+  /** How many ICE restarts and fresh sessions this link did (for diagnostics and tests). */
+  iceRestarts = 0;
+  renegotiations = 0;
+
+  constructor(plan: () => SessionPlan, offer: Offerer, cb: LinkCallbacks, options: MediaOptions = {}) {
+    this.#plan = plan;
+    this.#offer = offer;
+    this.#cb = cb;
+    this.#iceRestartDelayMs = options.iceRestartDelayMs ?? 2_000;
+  }
+
+  /** The peer connection, `null` before the first offer or after close. */
+  get pc(): RTCPeerConnection | null {
+    return this.session?.pc ?? null;
+  }
+
+  /** Creates a fresh session (a new RTCPeerConnection) and offers it. */
+  renegotiate(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#dropSession();
+      const session = new PeerSession(this.#plan(), this.#offer);
+      this.session = session;
+      this.renegotiations += 1;
+      this.#watch(session);
+      await session.negotiate(false);
+    });
+  }
+
+  /** Restarts ICE on the current session (new ICE credentials, same tracks); falls back
+   *  to a fresh session if that fails. */
+  restartIce(): Promise<void> {
+    return this.#enqueue(async () => {
+      const session = this.session;
+      if (!session || session.closed) return;
+      this.iceRestarts += 1;
+      try {
+        await session.negotiate(true);
+      } catch {
+        if (this.#closed) return;
+        this.#dropSession();
+        const fresh = new PeerSession(this.#plan(), this.#offer);
+        this.session = fresh;
+        this.renegotiations += 1;
+        this.#watch(fresh);
+        await fresh.negotiate(false);
+      }
+    });
+  }
+
+  /** A `media.track` event: slot `mid` now carries `ownerId`'s track (`null` = idle). */
+  assign(mid: string, ownerId: string | null): void {
+    const slot = this.session?.slots.get(mid);
+    if (!slot) return;
+    if (slot.ownerId === ownerId) return;
+    slot.ownerId = ownerId;
+    const old = this.#tracks.get(mid);
+    if (old) {
+      this.#tracks.delete(mid);
+      this.#cb.unsubscribed(old);
+    }
+    if (ownerId !== null) {
+      const track = new Track(slot.kind, slot.transceiver.receiver.track, ownerId, false);
+      this.#tracks.set(mid, track);
+      this.#cb.subscribed(track);
+    }
+  }
+
+  /** The tracks received now. */
+  get tracks(): Track[] {
+    return [...this.#tracks.values()];
+  }
+
+  /** Closes the session for good. */
+  close(): void {
+    this.#closed = true;
+    this.#dropSession();
+  }
+
+  #enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(() => (this.#closed ? undefined : job()));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #dropSession(): void {
+    if (this.#iceTimer) clearTimeout(this.#iceTimer);
+    this.#iceTimer = null;
+    for (const [mid, track] of this.#tracks) {
+      this.#tracks.delete(mid);
+      this.#cb.unsubscribed(track);
+    }
+    if (this.session) {
+      this.session.close();
+      this.#cb.stateChanged('closed');
+    }
+    this.session = null;
+  }
+
+  #watch(session: PeerSession): void {
+    const pc = session.pc;
+    pc.addEventListener('connectionstatechange', () => {
+      if (this.session === session) this.#cb.stateChanged(pc.connectionState);
+    });
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (this.session !== session || this.#closed) return;
+      const state = pc.iceConnectionState;
+      if (this.#iceTimer) clearTimeout(this.#iceTimer);
+      this.#iceTimer = null;
+      if (state === 'failed') {
+        void this.restartIce().catch(() => {});
+      } else if (state === 'disconnected') {
+        this.#iceTimer = setTimeout(() => {
+          if (this.session === session && pc.iceConnectionState === 'disconnected') void this.restartIce().catch(() => {});
+        }, this.#iceRestartDelayMs);
+      }
+    });
+  }
+}

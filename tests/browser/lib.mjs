@@ -1,0 +1,163 @@
+// Shared helpers of the browser tests: the real server binary on 127.0.0.1, the Platform
+// API, headless Debian Chromium (playwright-core, never a browser download) and polling
+// with a deadline (no sleeps to wait for readiness).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const BIN = process.env.OPENCALLS_BIN || path.join(here, '../../target/debug/opencalls');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const TOKEN = 'browser-test-token';
+const DEADLINE_MS = 30_000;
+
+/** Polls `check` until it returns a truthy value; fails with `what` at the deadline. */
+export async function until(what, check, deadlineMs = DEADLINE_MS) {
+  const deadline = Date.now() + deadlineMs;
+  let last;
+  for (;;) {
+    last = await check();
+    if (last) return last;
+    if (Date.now() > deadline) assert.fail(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts the server on 127.0.0.1 ports chosen by the OS; resolves with its base URL. */
+export async function startServer(t, env = {}) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'opencalls-browser-'));
+  const child = spawn(BIN, ['serve'], {
+    env: {
+      ...process.env,
+      OPENCALLS_HTTP_ADDR: '127.0.0.1:0',
+      OPENCALLS_MEDIA_ADDR: '127.0.0.1:0',
+      OPENCALLS_MEDIA_ADVERTISED_ADDRS: '',
+      OPENCALLS_API_TOKEN: TOKEN,
+      OPENCALLS_DATA_DIR: dataDir,
+      OPENCALLS_LOG: 'error',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => {
+    child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const base = await until('the server to listen', () => {
+    if (child.exitCode !== null) assert.fail(`the server exited: ${out}`);
+    return out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)?.[1];
+  });
+  return { child, base };
+}
+
+/** Calls the Platform API; asserts a 200 and returns the JSON body. */
+export async function api(base, method, route, body) {
+  const resp = await fetch(base + route, {
+    method,
+    headers: { 'Api-Token': TOKEN, 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  const json = await resp.json();
+  assert.equal(resp.status, 200, `${method} ${route}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Creates users with access tokens; returns `{userId: token}`. */
+export async function users(base, ...ids) {
+  const tokens = {};
+  for (const userId of ids) {
+    tokens[userId] = (await api(base, 'POST', '/v1/users', { user_id: userId, issue_access_token: true })).access_token;
+  }
+  return tokens;
+}
+
+/** Launches headless Chromium with fake camera and microphone; closed after test `t`. */
+export async function launchBrowser(t, extraArgs = []) {
+  const profile = mkdtempSync(path.join(tmpdir(), 'opencalls-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection',
+      // Chromium honours one --disable-features: merge the caller's into it.
+      ['--disable-features=WebRtcHideLocalIpsWithMdns', ...extraArgs.filter((a) => a.startsWith('--disable-features='))
+        .map((a) => a.slice('--disable-features='.length))].join(','),
+      '--autoplay-policy=no-user-gesture-required',
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...extraArgs.filter((a) => !a.startsWith('--disable-features=')),
+    ],
+  });
+  t.after(async () => {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+  });
+  return browser;
+}
+
+/** Opens a page that reports its errors (and fails the test on an uncaught one). */
+export async function newPage(browser, name) {
+  const page = await browser.newPage();
+  page.on('pageerror', (err) => console.error(`[${name}] ${err}`));
+  return page;
+}
+
+/** Opens the demo with `query` and waits until it has run its start-up. */
+export async function openDemo(page, base, query) {
+  await page.goto(`${base}/demo/?${new URLSearchParams(query)}`);
+  await until('the demo to start', () => page.evaluate(() => window.demo?.ready === true));
+}
+
+/** Sums what the peer connection `pcExpr` (evaluated in the page) received. */
+export function received(page, pcExpr) {
+  return page.evaluate(async (expr) => {
+    const pc = expr.split('.').reduce((o, k) => o?.[k], window);
+    const sum = { state: pc?.connectionState ?? 'none', frames: 0, audioPackets: 0, audioSamples: 0 };
+    if (!pc) return sum;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      if (s.kind === 'video') sum.frames += s.framesDecoded || 0;
+      if (s.kind === 'audio') {
+        sum.audioPackets += s.packetsReceived || 0;
+        sum.audioSamples += s.totalSamplesReceived || 0;
+      }
+    });
+    return sum;
+  }, pcExpr);
+}
+
+/** Waits until the page has decoded `minFrames` more video frames than `from` had. */
+export async function decodesVideo(what, page, pcExpr, minFrames = 1) {
+  const before = await received(page, pcExpr);
+  return until(what, async () => {
+    const now = await received(page, pcExpr);
+    return now.frames >= before.frames + minFrames && now;
+  });
+}
+
+/** The Content-Security-Policy the pages must work under (no inline script or style). */
+export const STRICT_CSP = "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/** Serves every page of `page` with STRICT_CSP and records violations in `violations`. */
+export async function enforceStrictCsp(page) {
+  const violations = [];
+  // The policy rides on documents; the API and the WebSocket (/v1/) are left alone.
+  await page.route((url) => !url.pathname.startsWith('/v1/'), async (route) => {
+    if (route.request().resourceType() !== 'document') return route.continue();
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': STRICT_CSP } });
+  });
+  await page.exposeFunction('__cspViolation', (v) => violations.push(v));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation(`${e.violatedDirective}: ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+  });
+  return violations;
+}

@@ -1,0 +1,45 @@
+/**
+ * `MediaLink`: the media of one room or live event seat, shared by `Room` and `LiveEvent`.
+ * It keeps one `PeerSession` up: creates it, turns `media.track` labels into subscribed and
+ * unsubscribed tracks, restarts ICE by itself when the connection's ICE state goes
+ * `disconnected` (after `iceRestartDelayMs`) or `failed`, and builds a fresh session when
+ * the server reports `media.disconnected` or an ICE restart fails.
+ *
+ * Invariants: negotiations run one at a time (a queue); after `close()` nothing is created
+ * again and every slot track has been reported unsubscribed.
+ */
+import type { Offerer, SessionPlan } from './media.js';
+import { PeerSession } from './media.js';
+import { Track } from './model.js';
+/** What the owner of a link hears from it. */
+export interface LinkCallbacks {
+    subscribed(track: Track): void;
+    unsubscribed(track: Track): void;
+    stateChanged(state: RTCPeerConnectionState): void;
+}
+/** Tuning of the media recovery. */
+export interface MediaOptions {
+    /** How long the ICE state may stay `disconnected` before an ICE restart (default 2 000 ms). */
+    iceRestartDelayMs?: number;
+}
+export declare class MediaLink {
+    #private;
+    session: PeerSession | null;
+    /** How many ICE restarts and fresh sessions this link did (for diagnostics and tests). */
+    iceRestarts: number;
+    renegotiations: number;
+    constructor(plan: () => SessionPlan, offer: Offerer, cb: LinkCallbacks, options?: MediaOptions);
+    /** The peer connection, `null` before the first offer or after close. */
+    get pc(): RTCPeerConnection | null;
+    /** Creates a fresh session (a new RTCPeerConnection) and offers it. */
+    renegotiate(): Promise<void>;
+    /** Restarts ICE on the current session (new ICE credentials, same tracks); falls back
+     *  to a fresh session if that fails. */
+    restartIce(): Promise<void>;
+    /** A `media.track` event: slot `mid` now carries `ownerId`'s track (`null` = idle). */
+    assign(mid: string, ownerId: string | null): void;
+    /** The tracks received now. */
+    get tracks(): Track[];
+    /** Closes the session for good. */
+    close(): void;
+}
