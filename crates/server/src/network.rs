@@ -6,7 +6,7 @@
 
 use crate::config::{Config, ConfigError};
 use opencalls_signal::TurnConfig;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// Most TURN URLs (each is tried by every client).
@@ -117,6 +117,23 @@ impl Config {
             .then(|| self.media_tcp_addr.unwrap_or(self.media_addr))
     }
 
+    /// The IPs of the TURN URLs that name an IP (not a host name): media from them is
+    /// relayed (`opencalls_media_peers_connected_total{path="relay"}`).
+    pub fn turn_ips(&self) -> Vec<IpAddr> {
+        self.turn_urls
+            .iter()
+            .filter_map(|url| {
+                let rest = url.split_once(':')?.1;
+                let host_port = rest.split(['?', '/']).next()?;
+                let host = match host_port.strip_prefix('[') {
+                    Some(v6) => v6.split(']').next()?,
+                    None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
+                };
+                host.parse().ok()
+            })
+            .collect()
+    }
+
     /// The TURN servers of `hello.ice_servers`, if configured.
     pub fn turn_config(&self) -> Option<TurnConfig> {
         let secret = self.turn_secret.clone()?;
@@ -147,6 +164,7 @@ mod tests {
             .unwrap();
         assert_eq!(config.media_tcp_bind(), Some(config.media_addr));
         assert_eq!(config.sfu_config().tcp_bind, Some(config.media_addr));
+        assert_eq!(config.turn_ips(), vec![IpAddr::from([192, 0, 2, 7]); 2]);
         let turn = config.turn_config().expect("TURN configured");
         assert_eq!(turn.urls.len(), 2);
         assert_eq!(turn.secret, "north");

@@ -39,6 +39,9 @@ pub struct SfuConfig {
     /// TCP address to listen on for ICE over TCP (RFC 6544 passive candidates, RFC 4571
     /// framing); `None` = UDP only.
     pub tcp_bind: Option<SocketAddr>,
+    /// IPs of the TURN servers clients are given: datagrams from them arrive through a relay
+    /// (counted as `Path::Relay`, like sources the offer listed as `typ relay`).
+    pub relay_ips: Vec<std::net::IpAddr>,
     /// Port put in the TCP candidates when it differs from the bound one (port mapping);
     /// their IPs are those of the UDP candidates.
     pub tcp_advertised_port: Option<u16>,
@@ -75,6 +78,7 @@ impl Default for SfuConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             advertised: Vec::new(),
             tcp_bind: None,
+            relay_ips: Vec::new(),
             tcp_advertised_port: None,
             max_peers: 10_000,
             max_groups: 10_000,

@@ -206,11 +206,15 @@ impl Peer {
         }
     }
 
-    /// The path the peer's datagrams take now.
-    pub fn path(&self) -> Path {
+    /// The path the peer's datagrams take now; `relay_ips` are the TURN servers' IPs.
+    pub fn path(&self, relay_ips: &[std::net::IpAddr]) -> Path {
         match self.last_from {
             Some((Protocol::Tcp, _)) => Path::Tcp,
-            Some((_, from)) if self.relay_addrs.contains(&from) => Path::Relay,
+            Some((_, from))
+                if self.relay_addrs.contains(&from) || relay_ips.contains(&from.ip()) =>
+            {
+                Path::Relay
+            }
             _ => Path::Udp,
         }
     }
