@@ -79,6 +79,9 @@ impl App {
             .with_session_ttl(ttl_ms);
         let (sfu, sfu_events) = media::start(&config)?;
         tracing::info!(addr = %sfu.local_addr(), "media layer (SFU) listening on UDP");
+        if let Some(tcp) = sfu.tcp_addr() {
+            tracing::info!(addr = %tcp, "media layer (SFU) listening for ICE over TCP");
+        }
         Ok(Self {
             config,
             services,
