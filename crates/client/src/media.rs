@@ -10,7 +10,9 @@ use opencalls_protocol::request::MediaOffer;
 use opencalls_protocol::response::MemberRef;
 use std::net::{IpAddr, Ipv4Addr};
 
-pub use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle, PeerStats, SourceCounts};
+pub use opencalls_media_peer::{
+    MediaPeer, PeerConfig, PeerHandle, PeerStats, SourceCounts, TurnServer,
+};
 
 /// Offers `config`'s media for the client's participant in `room_id` and starts the peer on
 /// 127.0.0.1. Returns the running peer and the participant id the server answered for.

@@ -8,6 +8,7 @@
 
 mod payload;
 mod run;
+mod turn;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 pub use payload::{HEADER_LEN, Header, parse_header};
+pub use turn::TurnServer;
 
 /// What the peer offers and sends.
 #[derive(Debug, Clone)]
@@ -43,6 +45,8 @@ pub struct PeerConfig {
     /// Also offer ICE over TCP (an RFC 6544 active candidate): the peer connects to the
     /// SFU's passive TCP candidate if UDP does not get through.
     pub ice_tcp: bool,
+    /// Also offer a relay candidate allocated on this TURN server (over TCP).
+    pub turn: Option<TurnServer>,
 }
 
 impl PeerConfig {
@@ -73,6 +77,7 @@ impl Default for PeerConfig {
             video_bitrate_bps: 300_000,
             video_fps: 30,
             ice_tcp: false,
+            turn: None,
         }
     }
 }
@@ -134,6 +139,7 @@ pub struct MediaPeer {
     audio_mid: Option<Mid>,
     video_mid: Option<Mid>,
     recv_video: Vec<Mid>,
+    relay: Option<turn::Allocation>,
 }
 
 impl MediaPeer {
@@ -159,6 +165,16 @@ impl MediaPeer {
                 .map_err(sdp_err)?;
             rtc.add_local_candidate(candidate);
         }
+        let relay = match &cfg.turn {
+            Some(server) => {
+                let allocation = turn::allocate(server).await?;
+                let candidate =
+                    Candidate::relayed(allocation.relay, local, "udp").map_err(sdp_err)?;
+                rtc.add_local_candidate(candidate);
+                Some(allocation)
+            }
+            None => None,
+        };
         let mut api = rtc.sdp_api();
         let audio_mid = cfg
             .send_audio
@@ -183,6 +199,7 @@ impl MediaPeer {
             audio_mid,
             video_mid,
             recv_video,
+            relay,
         };
         Ok((peer, offer.to_sdp_string()))
     }
@@ -206,7 +223,9 @@ impl MediaPeer {
             stats.clone(),
         );
         let pli = Arc::new(Notify::new());
-        let runner = runner.with_keyframe_requests(self.recv_video, pli.clone());
+        let runner = runner
+            .with_keyframe_requests(self.recv_video, pli.clone())
+            .with_relay(self.relay);
         let task = tokio::spawn(runner.run(stop_rx));
         Ok(PeerHandle {
             pli,

@@ -116,6 +116,43 @@ pub struct Runner {
     recv_video: Vec<Mid>,
     pli: Arc<Notify>,
     tcp: Option<TcpLinks>,
+    relay: Option<Relay>,
+}
+
+/// The TURN allocation in use: datagrams from the relay candidate go out through it.
+struct Relay {
+    addr: SocketAddr,
+    outgoing: mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    incoming: mpsc::Receiver<(SocketAddr, Vec<u8>)>,
+}
+
+impl Relay {
+    /// Starts the tasks that write Send indications and read Data indications.
+    fn start(allocation: crate::turn::Allocation) -> Self {
+        let (outgoing, mut to_send) = mpsc::channel::<(SocketAddr, Vec<u8>)>(TCP_QUEUE);
+        let (received, incoming) = mpsc::channel(TCP_QUEUE);
+        let mut sender = allocation.sender;
+        tokio::spawn(async move {
+            while let Some((peer, data)) = to_send.recv().await {
+                if sender.send(peer, &data).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut reader = allocation.reader;
+        tokio::spawn(async move {
+            while let Ok(datagram) = crate::turn::next_data(&mut reader).await {
+                if received.send(datagram).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Relay {
+            addr: allocation.relay,
+            outgoing,
+            incoming,
+        }
+    }
 }
 
 impl Runner {
@@ -135,6 +172,7 @@ impl Runner {
             .map(|local| TcpLinks::new(tcp_candidate(local.ip())));
         Runner {
             tcp,
+            relay: None,
             cfg,
             rtc,
             socket,
@@ -156,6 +194,12 @@ impl Runner {
     pub fn with_keyframe_requests(mut self, recv_video: Vec<Mid>, pli: Arc<Notify>) -> Self {
         self.recv_video = recv_video;
         self.pli = pli;
+        self
+    }
+
+    /// Sends and receives through a TURN allocation (its relay is a candidate of the offer).
+    pub fn with_relay(mut self, allocation: Option<crate::turn::Allocation>) -> Self {
+        self.relay = allocation.map(Relay::start);
         self
     }
 
@@ -203,6 +247,11 @@ impl Runner {
                     let Ok(receive) = Receive::new(Protocol::Udp, source, local, &buf[..n]) else { continue };
                     let _ = self.rtc.handle_input(Input::Receive(Instant::now(), receive));
                 }
+                Some((source, datagram)) = relayed(&mut self.relay) => {
+                    let Some(relay) = &self.relay else { continue };
+                    let Ok(receive) = Receive::new(Protocol::Udp, source, relay.addr, &datagram) else { continue };
+                    let _ = self.rtc.handle_input(Input::Receive(Instant::now(), receive));
+                }
                 Some((source, frame)) = tcp_frame(&mut self.tcp) => {
                     let Some(tcp) = &self.tcp else { continue };
                     let Ok(receive) = Receive::new(Protocol::Tcp, source, tcp.local, &frame) else { continue };
@@ -233,6 +282,13 @@ impl Runner {
                 Output::Timeout(t) => return Ok(t),
                 Output::Transmit(t) => match (t.proto, &mut self.tcp) {
                     (Protocol::Tcp, Some(tcp)) => tcp.send(t.destination, t.contents.to_vec()),
+                    _ if self.relay.as_ref().is_some_and(|r| r.addr == t.source) => {
+                        if let Some(relay) = &self.relay {
+                            let _ = relay
+                                .outgoing
+                                .try_send((t.destination, t.contents.to_vec()));
+                        }
+                    }
                     _ => {
                         let _ = self.socket.try_send_to(&t.contents, t.destination);
                     }
@@ -384,6 +440,14 @@ fn catch_up(next: Instant, now: Instant) -> Instant {
 async fn tcp_frame(tcp: &mut Option<TcpLinks>) -> Option<(SocketAddr, Vec<u8>)> {
     match tcp {
         Some(tcp) => tcp.frames_rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next datagram relayed to the peer; never ready without TURN.
+async fn relayed(relay: &mut Option<Relay>) -> Option<(SocketAddr, Vec<u8>)> {
+    match relay {
+        Some(relay) => relay.incoming.recv().await,
         None => std::future::pending().await,
     }
 }

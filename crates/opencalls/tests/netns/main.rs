@@ -5,14 +5,15 @@
 //! Traffic never leaves the veth pair, the namespace and loopback.
 //!
 //! Each test prints why it is skipped when namespaces cannot be made (not root, no `ip` or
-//! `nft`); everything else is a failure. One test binary, in this package because only
+//! `nft`); everything else is a failure. The TURN case runs Debian's coturn (`turnserver`)
+//! in the server's namespace and the media peer's own TURN-over-TCP client. One test binary, in this package because only
 //! here does cargo build the binary (`CARGO_BIN_EXE_opencalls`).
 
 mod net;
 
 use net::Topology;
 use opencalls_client::Client;
-use opencalls_client::media::{PeerConfig, PeerHandle, join_media_on};
+use opencalls_client::media::{PeerConfig, PeerHandle, TurnServer, join_media_on};
 use opencalls_domain::{RoomId, RoomType};
 use opencalls_testkit::binary::Spawned;
 use opencalls_testkit::platform::{NewRoom, PlatformApi};
@@ -38,8 +39,24 @@ async fn serve(topo: &Topology, data_dir: &Path) -> Spawned {
 /// Like [`serve`], with candidates on each of `ips`; bound to `[::]` (dual stack, one
 /// socket) when one of them is IPv6.
 async fn serve_advertising(topo: &Topology, data_dir: &Path, ips: &[IpAddr]) -> Spawned {
-    let exe = Path::new(env!("CARGO_BIN_EXE_opencalls"));
     let http = format!("{}:0", topo.server_ip);
+    serve_with(
+        topo,
+        data_dir,
+        ips,
+        &[("OPENCALLS_HTTP_ADDR", http.as_str())],
+    )
+    .await
+}
+
+/// The server with `extra` environment (which may override the HTTP address).
+async fn serve_with(
+    topo: &Topology,
+    data_dir: &Path,
+    ips: &[IpAddr],
+    extra: &[(&str, &str)],
+) -> Spawned {
+    let exe = Path::new(env!("CARGO_BIN_EXE_opencalls"));
     let any = if ips.iter().any(IpAddr::is_ipv6) {
         "[::]"
     } else {
@@ -51,11 +68,11 @@ async fn serve_advertising(topo: &Topology, data_dir: &Path, ips: &[IpAddr]) -> 
         .map(|ip| SocketAddr::new(*ip, MEDIA_PORT).to_string())
         .collect();
     let advertised = advertised.join(",");
-    let env = [
-        ("OPENCALLS_HTTP_ADDR", http.as_str()),
+    let mut env = vec![
         ("OPENCALLS_MEDIA_ADDR", media.as_str()),
         ("OPENCALLS_MEDIA_ADVERTISED_ADDRS", advertised.as_str()),
     ];
+    env.extend_from_slice(extra);
     let launcher = ["ip", "netns", "exec", topo.server_ns.as_str()];
     Spawned::serve_via(&launcher, exe, data_dir, TOKEN, &env).await
 }
@@ -258,4 +275,107 @@ async fn dual_stack_serves_ipv6_and_ipv4_members_on_one_port() {
     )
     .await;
     media_flows_both_ways(&v6, &v4).await;
+}
+
+/// coturn in the server's namespace (TURN REST API secret, TCP and UDP on `TURN_PORT`),
+/// killed when dropped; returns once it listens.
+async fn coturn(topo: &Topology) -> tokio::process::Child {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let ip = topo.server_ip.to_string();
+    let mut child = tokio::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &topo.server_ns,
+            "turnserver",
+            "-n",
+            "--no-cli",
+            "--no-tls",
+        ])
+        .args([
+            "--no-dtls",
+            "--fingerprint",
+            "--use-auth-secret",
+            "--realm=opencalls.test",
+        ])
+        .arg(format!("--static-auth-secret={TURN_SECRET}"))
+        .arg(format!("--listening-ip={ip}"))
+        .arg(format!("--relay-ip={ip}"))
+        .arg(format!("--listening-port={TURN_PORT}"))
+        .args([
+            "--min-port=49160",
+            "--max-port=49200",
+            "--log-file=stdout",
+            "--simple-log",
+        ])
+        .stdout(std::process::Stdio::piped())
+        // It complains on stderr that this kernel has no SCTP; nothing else goes there.
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn turnserver");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    tokio::time::timeout(SLOW, async {
+        while let Some(line) = lines.next_line().await.expect("turnserver output") {
+            if line.contains("Total General servers") {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("turnserver did not start in time");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    child
+}
+
+const TURN_PORT: u16 = 3478;
+const TURN_SECRET: &str = "netns-turn-secret";
+const HTTP_PORT: u16 = 8080;
+
+/// A member whose media can only go through the TURN server of its `hello.ice_servers`.
+async fn join_via_turn(api: &PlatformApi, room: &str, user: &str, ip: IpAddr, tag: u32) -> Member {
+    let client = api.device(user).await.expect("device");
+    client.enter(room, true, true).await.expect("room.enter");
+    let ice = client.ice_servers();
+    let server = ice.first().expect("hello.ice_servers has the TURN server");
+    let turn = TurnServer::from_urls(
+        &server.urls,
+        server.username.as_deref().unwrap_or_default(),
+        server.credential.as_deref().unwrap_or_default(),
+    );
+    assert!(turn.is_some(), "a turn: URL over TCP: {ice:?}");
+    let cfg = PeerConfig {
+        turn,
+        ..peer_config(tag, false)
+    };
+    let (peer, _) = join_media_on(&client, room, cfg, ip)
+        .await
+        .expect("media.offer");
+    Member { client, peer, tag }
+}
+
+#[tokio::test]
+async fn only_turn_over_tcp_reachable_media_flows_through_the_relay() {
+    let Some(topo) = Topology::create(4) else {
+        return;
+    };
+    let _coturn = coturn(&topo).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let http = format!("{}:{HTTP_PORT}", topo.server_ip);
+    let urls = format!("turn:{}:{TURN_PORT}?transport=tcp", topo.server_ip);
+    let env = [
+        ("OPENCALLS_HTTP_ADDR", http.as_str()),
+        ("OPENCALLS_TURN_URLS", urls.as_str()),
+        ("OPENCALLS_TURN_SECRET", TURN_SECRET),
+    ];
+    let server = serve_with(&topo, dir.path(), &[topo.server_ip], &env).await;
+    // A network that lets out nothing but the web and TURN over TCP.
+    topo.allow_only_tcp(&[HTTP_PORT, TURN_PORT]);
+    let id = room(&server.api).await;
+    let room = id.as_str();
+    let a = join_via_turn(&server.api, room, "hotel", topo.client_ip_a, 1).await;
+    let b = join_via_turn(&server.api, room, "airport", topo.client_ip_b, 2).await;
+    media_flows_both_ways(&a, &b).await;
+    assert_eq!(connected_over(&server.api, "relay").await, 2);
+    assert_eq!(connected_over(&server.api, "udp").await, 0);
 }

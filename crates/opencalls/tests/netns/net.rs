@@ -46,9 +46,11 @@ impl Topology {
     /// Builds the topology for test number `index`, or prints why it cannot (then the
     /// caller skips).
     pub fn create(index: u8) -> Option<Topology> {
-        if let Err(e) = run("nft", &["--version"]) {
-            println!("SKIPPED: nftables is not installed ({e}); ./scripts/test installs it");
-            return None;
+        for (tool, package) in [("nft", "nftables"), ("turnserver", "coturn")] {
+            if let Err(e) = run("sh", &["-c", &format!("command -v {tool}")]) {
+                println!("SKIPPED: {package} is not installed ({e}); ./scripts/test installs it");
+                return None;
+            }
         }
         let pid = std::process::id();
         let server_ns = format!("ocs{pid}x{index}");
@@ -159,6 +161,23 @@ impl Topology {
         nft(&format!(
             "add rule inet reach input ip saddr {from} meta l4proto udp counter drop"
         ));
+    }
+
+    /// nftables in the server's namespace: over the veth link only TCP to `ports` gets in
+    /// (a network that lets nothing but the web and TURN-over-TCP out). Traffic inside the
+    /// namespace (the relay to the SFU) is untouched.
+    pub fn allow_only_tcp(&self, ports: &[u16]) {
+        let ns = self.server_ns.as_str();
+        let link = format!("iifname \"{}s\"", self.host_if);
+        let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+        let nft = |rule: &str| must("ip", &["netns", "exec", ns, "nft", rule]);
+        nft("add table inet reach");
+        nft("add chain inet reach input { type filter hook input priority 0; policy accept; }");
+        nft(&format!(
+            "add rule inet reach input {link} tcp dport {{ {} }} accept",
+            ports.join(", ")
+        ));
+        nft(&format!("add rule inet reach input {link} drop"));
     }
 
     /// Datagrams the rule of [`Topology::drop_udp_from`] dropped so far.
