@@ -184,8 +184,8 @@ test('only coturn\'s TCP port reachable: media flows through the TURN relay', { 
 
 // Issue 12 asks for 3 s; the SDK gets there in about 9-13 s (measured, printed): Chromium
 // reports ICE `disconnected` ~5 s after the address vanished and the SDK restarts ICE only
-// after its WebSocket reconnected. Bounded at 15 s here until the SDK detects sooner.
-const BROWSER_RECOVERY_MS = Number(process.env.RECOVERY_MS || 15_000);
+// after its WebSocket reconnected. Bounded at 20 s here (margin for a loaded machine) until the SDK detects sooner.
+const BROWSER_RECOVERY_MS = Number(process.env.RECOVERY_MS || 20_000);
 
 test('the client\'s address changes mid-call: video resumes by itself, nobody sees an exit', { skip }, async (t) => {
   const topo = topology(t, 3);
