@@ -22,6 +22,7 @@ mod rooms_smoke;
 mod signal_live;
 mod signal_live_presence;
 mod signal_rooms;
+mod turn_credentials;
 mod users_api;
 mod webhook_delivery;
 mod webhook_hardening;
