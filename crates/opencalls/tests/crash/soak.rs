@@ -13,7 +13,7 @@ use opencalls_testkit::WebhookSettings;
 use opencalls_testkit::binary::Spawned;
 use opencalls_testkit::platform::{NewRoom, PlatformApi};
 use opencalls_testkit::poll;
-use opencalls_testkit::receiver::Receiver;
+use opencalls_testkit::receiver::{Hit, Receiver};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,7 +71,7 @@ async fn writer(
     let mut mine: Vec<RoomId> = Vec::new();
     let mut value = 0u64;
     while !*stop.borrow() {
-        if mine.len() < 20 || value % 4 == 0 {
+        if mine.len() < 20 || value.is_multiple_of(4) {
             let Ok(room) = api
                 .create_room(&NewRoom::of(RoomType::SmallRoomForVideo))
                 .await
@@ -128,7 +128,7 @@ async fn devices(
                 return;
             }
         }
-        if entered % 4 == 0 {
+        if entered.is_multiple_of(4) {
             client.kill(); // a dropped device: its seat waits out the grace period
         } else {
             let _ = client.exit(room.as_str()).await;
@@ -225,53 +225,39 @@ async fn start_load(
     tasks
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "minutes long: run by scripts/soak"]
-async fn soak_under_kill_and_restart() {
-    let total = env_secs("SOAK_SECS", 600);
-    let every = env_secs("SOAK_KILL_EVERY_SECS", 60);
-    let dir = tempfile::tempdir().unwrap();
-    let receiver = Receiver::ok().await;
-    let ledger: Arc<Mutex<Ledger>> = Arc::default();
-    let counters: Arc<Counters> = Arc::default();
-    let mut samples: Vec<Sample> = Vec::new();
-    let started = Instant::now();
-    let mut cycle = 0;
-    while started.elapsed() < total {
-        cycle += 1;
-        let server = serve(dir.path(), &[]).await;
-        if cycle == 1 {
-            server
-                .api
-                .set_webhook(&WebhookSettings::to(&receiver.url, &["room:create"]))
-                .await
-                .unwrap();
-        }
-        let (stop, stopped) = watch::channel(false);
-        let tasks = start_load(&server, &ledger, &counters, cycle, &stopped).await;
-        let left = total.saturating_sub(started.elapsed()).min(every);
-        tokio::time::sleep(left.saturating_sub(Duration::from_secs(2))).await;
-        if let Some(s) = server.pid().and_then(sample) {
-            eprintln!("cycle {cycle}: rss {} KiB, fds {}", s.rss_kib, s.fds);
-            samples.push(s);
-        }
-        tokio::time::sleep(Duration::from_secs(2).min(left)).await;
-        server.kill().await; // mid-flight: the load is still running
-        stop.send_replace(true);
-        for task in tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
-        }
+/// One incarnation: start, load for `length`, sample just before the end, SIGKILL mid-load.
+async fn incarnation(
+    dir: &std::path::Path,
+    cycle: u32,
+    length: Duration,
+    ledger: &Arc<Mutex<Ledger>>,
+    counters: &Arc<Counters>,
+) -> Option<Sample> {
+    let server = serve(dir, &[]).await;
+    let (stop, stopped) = watch::channel(false);
+    let tasks = start_load(&server, ledger, counters, cycle, &stopped).await;
+    // The load runs for the incarnation's length (a paced run, not a wait for readiness).
+    let before = Duration::from_secs(2).min(length);
+    tokio::time::sleep(length - before).await;
+    let sampled = server.pid().and_then(sample);
+    if let Some(s) = sampled {
+        eprintln!("cycle {cycle}: rss {} KiB, fds {}", s.rss_kib, s.fds);
     }
+    tokio::time::sleep(before).await;
+    server.kill().await; // mid-flight: the load is still running
+    stop.send_replace(true);
+    for task in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+    }
+    sampled
+}
 
-    // One more start, no load: every acknowledged thing is there, no seat is left.
-    let server = serve(dir.path(), &[]).await;
-    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
+/// On a fresh start without load: every acknowledged room and custom-item value is there,
+/// no seat is left, and every acknowledged room's `room:create` reaches the receiver.
+async fn check_nothing_lost(server: &Spawned, ledger: &Ledger, receiver: &Receiver) {
     for id in &ledger.rooms {
-        let room = server
-            .api
-            .room(id)
-            .await
-            .unwrap_or_else(|e| panic!("acknowledged room {id} lost: {e}"));
+        let room = server.api.room(id).await;
+        let room = room.unwrap_or_else(|e| panic!("acknowledged room {id} lost: {e}"));
         if let Some((acked, in_flight)) = ledger.items.get(id) {
             let stored: u64 = room.custom_items.get("v").map_or(0, |v| v.parse().unwrap());
             assert!(
@@ -282,67 +268,86 @@ async fn soak_under_kill_and_restart() {
     }
     let occupied = server
         .api
-        .list_rooms("current_participant_range_gte=1&limit=100")
-        .await
-        .unwrap();
-    assert!(
-        occupied.rooms.is_empty(),
-        "seats left after restart: {:?}",
-        occupied
-            .rooms
-            .iter()
-            .map(|r| &r.room_id)
-            .collect::<Vec<_>>()
-    );
+        .list_rooms("current_participant_range_gte=1&limit=100");
+    let occupied = occupied.await.unwrap().rooms;
+    let ids: Vec<&RoomId> = occupied.iter().map(|r| &r.room_id).collect();
+    assert!(ids.is_empty(), "seats left after restart: {ids:?}");
     let wanted: HashSet<String> = ledger.rooms.iter().map(|id| id.to_string()).collect();
-    let delivered = |hits: &[opencalls_testkit::receiver::Hit]| -> HashSet<String> {
+    let delivered = |hits: &[Hit]| -> HashSet<String> {
         hits.iter()
             .filter_map(|h| h.json["room"]["room_id"].as_str().map(str::to_owned))
             .collect()
     };
-    poll::until(
-        "every acknowledged room's room:create is delivered",
-        Duration::from_secs(120),
-        async || wanted.is_subset(&delivered(&receiver.hits())),
-    )
+    let all = "every acknowledged room's room:create is delivered";
+    poll::until(all, Duration::from_secs(120), async || {
+        wanted.is_subset(&delivered(&receiver.hits()))
+    })
     .await;
+}
+
+/// Flat: no incarnation holds more than the first ones plus a margin (the database grows;
+/// the per-process heap and descriptors must not).
+fn assert_flat(samples: &[Sample]) {
+    let first = samples.iter().take(2).map(|s| (s.rss_kib, s.fds)).max();
+    let Some((rss, fds)) = first else {
+        panic!("no samples were taken");
+    };
+    for (i, s) in samples.iter().enumerate() {
+        let cycle = i + 1;
+        let grown = s.rss_kib > rss * 3 / 2 + 32 * 1024;
+        assert!(
+            !grown,
+            "cycle {cycle}: RSS {} KiB vs {rss} KiB at the start",
+            s.rss_kib
+        );
+        assert!(
+            s.fds <= fds + 32,
+            "cycle {cycle}: {} fds vs {fds} at the start",
+            s.fds
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "minutes long: run by scripts/soak"]
+async fn soak_under_kill_and_restart() {
+    let (total, every) = (
+        env_secs("SOAK_SECS", 600),
+        env_secs("SOAK_KILL_EVERY_SECS", 60),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::ok().await;
+    let server = serve(dir.path(), &[]).await;
+    let hook = WebhookSettings::to(&receiver.url, &["room:create"]);
+    server.api.set_webhook(&hook).await.unwrap();
+    server.kill().await;
+    let (ledger, counters): (Arc<Mutex<Ledger>>, Arc<Counters>) = Default::default();
+    let (mut samples, started, mut cycle) = (Vec::new(), Instant::now(), 0);
+    while started.elapsed() < total {
+        cycle += 1;
+        let length = total.saturating_sub(started.elapsed()).min(every);
+        let sampled = incarnation(dir.path(), cycle, length, &ledger, &counters).await;
+        samples.extend(sampled);
+    }
+
+    let server = serve(dir.path(), &[]).await;
+    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
+    check_nothing_lost(&server, &ledger, &receiver).await;
     let after = server.pid().and_then(sample);
     server.kill().await;
-
-    let c = &counters;
+    let (c, hits) = (&counters, receiver.hits());
     eprintln!(
-        "soak: {cycle} incarnations in {:?}; acknowledged {} room creates, {} custom-item updates; {} room enters over WebSocket; {} media peers; {} webhook deliveries ({} distinct)",
+        "soak: {cycle} incarnations in {:?}; acknowledged {} room creates, {} custom-item \
+         updates; {} room enters over WebSocket; {} media peers; {} webhook deliveries ({} \
+         distinct)",
         started.elapsed(),
         c.creates.load(Ordering::Relaxed),
         c.updates.load(Ordering::Relaxed),
         c.enters.load(Ordering::Relaxed),
         c.media.load(Ordering::Relaxed),
-        receiver.hits().len(),
-        opencalls_testkit::receiver::distinct(&receiver.hits()),
+        hits.len(),
+        opencalls_testkit::receiver::distinct(&hits),
     );
     eprintln!("soak: samples before each kill: {samples:?}; idle after the run: {after:?}");
-    // Flat: the last incarnations hold no more than the first ones plus a margin (the
-    // database grows, the per-process heap must not).
-    let first = samples
-        .iter()
-        .take(2)
-        .map(|s| (s.rss_kib, s.fds))
-        .max()
-        .unwrap();
-    for (i, s) in samples.iter().enumerate() {
-        assert!(
-            s.rss_kib <= first.0 * 3 / 2 + 32 * 1024,
-            "cycle {}: RSS {} KiB vs {} KiB at the start",
-            i + 1,
-            s.rss_kib,
-            first.0
-        );
-        assert!(
-            s.fds <= first.1 + 32,
-            "cycle {}: {} fds vs {} at the start",
-            i + 1,
-            s.fds,
-            first.1
-        );
-    }
+    assert_flat(&samples);
 }
