@@ -81,6 +81,11 @@ impl Spawned {
         Self { child, api }
     }
 
+    /// The process id (for reading `/proc/<pid>`), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// SIGKILL, then reap: nothing of the process survives.
     pub async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");

@@ -16,6 +16,7 @@ mod live_events_list;
 mod live_events_presence;
 mod media_live;
 mod media_rooms;
+mod openapi_truth;
 mod rooms_actions;
 mod rooms_list;
 mod rooms_smoke;
