@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod direct_calls;
 mod error;
 mod extract;
 mod http_metrics;

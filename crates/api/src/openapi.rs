@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::{AppState, live_events, rooms, users, webhooks};
+use crate::{AppState, direct_calls, live_events, rooms, users, webhooks};
 use axum::Json;
 use axum::response::IntoResponse;
 use std::sync::Arc;
@@ -11,14 +11,15 @@ use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "OpenCalls Platform API", description = "Sendbird-compatible group-call rooms and live events."),
+    info(title = "OpenCalls Platform API", description = "Sendbird-compatible group-call rooms, live events and direct calls."),
     modifiers(&ApiTokenScheme),
     security(("api_token" = [])),
     tags(
         (name = rooms::TAG, description = "Group-call rooms"),
         (name = live_events::TAG, description = "Live events (single host broadcasts)"),
         (name = webhooks::TAG, description = "Webhook settings and delivery log"),
-        (name = users::TAG, description = "Users and their access tokens")
+        (name = users::TAG, description = "Users and their access tokens"),
+        (name = direct_calls::TAG, description = "Direct (1:1) calls, users' call history and VoIP push tokens")
     )
 )]
 struct ApiDoc;
@@ -67,6 +68,20 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
             users::delete_user
         ))
         .routes(routes!(users::issue_token, users::revoke_token))
+        .routes(routes!(direct_calls::list_calls))
+        .routes(routes!(direct_calls::get_call))
+        .routes(routes!(
+            direct_calls::update_custom_items,
+            direct_calls::delete_custom_items
+        ))
+        .routes(routes!(direct_calls::user_calls))
+        .routes(routes!(direct_calls::call_summary))
+        .routes(routes!(
+            direct_calls::register_token,
+            direct_calls::list_tokens,
+            direct_calls::remove_tokens
+        ))
+        .routes(routes!(direct_calls::remove_token))
 }
 
 pub(crate) async fn serve(doc: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {

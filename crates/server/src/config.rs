@@ -71,6 +71,12 @@ pub struct Config {
     pub media_connect_timeout_ms: u64,
     /// A connected media transport silent this long is dropped (`media.disconnected`), ms.
     pub media_transport_timeout_ms: u64,
+    /// A direct call nobody accepts within this long ends `no_answer`, ms.
+    pub call_ring_timeout_ms: u64,
+    /// An accepted direct call whose media is not up both ways this long ends `timed_out`, ms.
+    pub call_connect_timeout_ms: u64,
+    /// A side's media lost this long ends its direct call `connection_lost`, ms.
+    pub call_media_grace_ms: u64,
 }
 
 /// Where state lives.
@@ -103,6 +109,9 @@ impl Default for Config {
             media_active_speakers: 3,
             media_connect_timeout_ms: 15_000,
             media_transport_timeout_ms: 10_000,
+            call_ring_timeout_ms: 60_000,
+            call_connect_timeout_ms: 60_000,
+            call_media_grace_ms: 30_000,
         }
     }
 }
@@ -216,7 +225,26 @@ impl Config {
         if let Some(n) = number("OPENCALLS_WS_MAX_MESSAGE_BYTES", 256)? {
             self.ws_max_message_bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
+        if let Some(n) = number("OPENCALLS_CALL_RING_TIMEOUT_MS", 1)? {
+            self.call_ring_timeout_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_CALL_CONNECT_TIMEOUT_MS", 1)? {
+            self.call_connect_timeout_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_CALL_MEDIA_GRACE_MS", 0)? {
+            self.call_media_grace_ms = n;
+        }
         Ok(())
+    }
+
+    /// The direct calls' server-side timers.
+    pub fn call_timeouts(&self) -> opencalls_service::domain::direct_call::CallTimeouts {
+        let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        opencalls_service::domain::direct_call::CallTimeouts {
+            ring_ms: ms(self.call_ring_timeout_ms),
+            connect_ms: ms(self.call_connect_timeout_ms),
+            media_grace_ms: ms(self.call_media_grace_ms),
+        }
     }
 
     /// Checks the webhook settings read from the file (the environment is checked on read).

@@ -74,7 +74,8 @@ impl App {
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store.clone(), clock.clone())
             .with_app_id(&config.app_id)
-            .with_session_ttl(ttl_ms);
+            .with_session_ttl(ttl_ms)
+            .with_call_timeouts(config.call_timeouts());
         let (sfu, sfu_events) = media::start(&config)?;
         tracing::info!(addr = %sfu.local_addr(), "media layer (SFU) listening on UDP");
         Ok(Self {
@@ -114,6 +115,11 @@ impl App {
                 "exited live-event hosts and participants left over from the last run"
             ),
             Err(err) => tracing::error!(%err, "exiting leftover live-event presence failed"),
+        }
+        match self.services.direct_calls.end_leftover_calls().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(ended = n, "ended direct calls left over from the last run"),
+            Err(err) => tracing::error!(%err, "ending leftover direct calls failed"),
         }
         let webhooks = self.start_webhooks(&api_token)?;
         let bridge = Arc::new(opencalls_signal::MediaBridge::new(

@@ -13,6 +13,7 @@
 
 pub mod chat;
 pub mod codes;
+pub mod direct_calls;
 mod error;
 pub mod ids;
 pub mod live_events;
@@ -22,6 +23,7 @@ pub mod sessions;
 pub mod users;
 pub mod webhooks;
 
+pub use direct_calls::DirectCallService;
 pub use error::ServiceError;
 pub use live_events::{LiveEventList, LiveEventService};
 pub use paging::{ListPage, PageParams};
@@ -43,6 +45,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Services {
     pub rooms: RoomService,
+    pub direct_calls: DirectCallService,
     pub live_events: LiveEventService,
     pub bus: runtime::EventBus,
     pub metrics: runtime::Metrics,
@@ -62,6 +65,7 @@ impl Services {
         Self {
             live_events: LiveEventService::new(store.clone(), clock.clone(), bus.clone()),
             rooms: RoomService::new(store.clone(), clock.clone(), bus.clone()),
+            direct_calls: DirectCallService::new(store.clone(), clock.clone(), bus.clone()),
             bus,
             metrics: runtime::Metrics::new(),
             users: UserService::new(store.clone(), sessions.clone()),
@@ -77,6 +81,12 @@ impl Services {
             self.webhooks.clock.clone(),
             app_id,
         );
+        self
+    }
+
+    /// Sets the direct calls' timers (ring, connect, media grace).
+    pub fn with_call_timeouts(mut self, timeouts: domain::direct_call::CallTimeouts) -> Self {
+        self.direct_calls = self.direct_calls.with_timeouts(timeouts);
         self
     }
 

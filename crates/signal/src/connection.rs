@@ -6,6 +6,7 @@
 //! frame gets an `error` frame and the connection carries on; only transport failure,
 //! silence past the heartbeat timeout, or the hub closes it.
 
+mod call;
 mod live;
 
 use crate::error::SignalError;
@@ -137,7 +138,7 @@ impl Connection {
             max_message_bytes: config.max_message_bytes,
             resumed: rooms,
             resumed_live: self.resumed_live().await,
-            resumed_calls: Vec::new(),
+            resumed_calls: self.resumed_calls().await,
         })
     }
 
@@ -183,7 +184,7 @@ impl Connection {
     }
 
     /// The message families: `room.*` and `ping` here, `media.*` in [`crate::media`],
-    /// `live.*` in [`live`].
+    /// `live.*` in [`live`], `call.*` in [`call`].
     async fn dispatch(&self, request: Request) -> Result<Reply, SignalError> {
         Ok(match request {
             Request::Ping(_) => Reply::Pong(Pong {}),
@@ -209,17 +210,12 @@ impl Connection {
             )),
             Request::LiveSetMedia(p) => Reply::Host(Box::new(self.live_set_media(p).await?)),
             Request::LiveChat(p) => Reply::Chat(Box::new(self.live_chat(p).await?)),
-            // Direct calls are served from the next commit on; until then they are
-            // refused exactly like an unknown type.
-            Request::CallDial(_)
-            | Request::CallAccept(_)
-            | Request::CallDecline(_)
-            | Request::CallCancel(_)
-            | Request::CallEnd(_)
-            | Request::CallSetMedia(_) => {
-                let kind = request.kind().as_str().to_owned();
-                return Err(opencalls_protocol::FrameError::UnknownType(kind).into());
-            }
+            Request::CallDial(p) => Reply::Call(Box::new(self.call_dial(p).await?)),
+            Request::CallAccept(p) => Reply::Call(Box::new(self.call_accept(p).await?)),
+            Request::CallDecline(p) => Reply::Call(Box::new(self.call_decline(p.call_id).await?)),
+            Request::CallCancel(p) => Reply::Call(Box::new(self.call_cancel(p.call_id).await?)),
+            Request::CallEnd(p) => Reply::Call(Box::new(self.call_end(p.call_id).await?)),
+            Request::CallSetMedia(p) => Reply::Call(Box::new(self.call_set_media(p).await?)),
         })
     }
 

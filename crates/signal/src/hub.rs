@@ -10,13 +10,16 @@
 //! - the lock is never held across an await; frames are queued with `try_send` and a
 //!   connection whose queue is full is dropped (the client reconnects and resyncs).
 
+pub(crate) mod call;
 pub(crate) mod live;
 
 use crate::SignalConfig;
 use crate::error::SignalError;
 use crate::protocol;
 pub(crate) use opencalls_domain::DeviceKey;
-use opencalls_domain::{Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId};
+use opencalls_domain::{
+    DirectCallId, Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId,
+};
 use opencalls_protocol::{GoodbyeReason, RoomEvent};
 use opencalls_service::Services;
 use opencalls_service::chat::ChatLimiter;
@@ -37,11 +40,12 @@ pub(crate) struct Frame {
     pub text: String,
 }
 
-/// What a frame concerns: a room or a live event.
+/// What a frame concerns: a room, a live event or a direct call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Audience {
     Room(RoomId),
     Live(LiveEventId),
+    Call(DirectCallId),
 }
 
 /// The hub's end of a connection.
@@ -86,8 +90,18 @@ struct Device {
     seats: HashMap<RoomId, Seat>,
     /// Live-event seats (host or participant), at most one per live event.
     live: HashMap<LiveEventId, live::LiveSeat>,
+    /// Direct calls this device dialed or accepted and that have not ended (as far as the
+    /// routed events tell; the store is the authority when the grace runs out).
+    calls: std::collections::HashSet<DirectCallId>,
     /// Bumped on every attach/detach; a grace timer only acts on its own generation.
     generation: u64,
+}
+
+impl Device {
+    /// Holds nothing a reconnect could resume.
+    fn holds_nothing(&self) -> bool {
+        self.seats.is_empty() && self.live.is_empty() && self.calls.is_empty()
+    }
 }
 
 #[derive(Default)]
@@ -167,7 +181,7 @@ impl Hub {
         }
         device.conn = None;
         device.generation += 1;
-        if device.seats.is_empty() && device.live.is_empty() {
+        if device.holds_nothing() {
             state.devices.remove(key);
             return;
         }
@@ -190,11 +204,12 @@ impl Hub {
         };
         self.exit_live_seats(seats.0).await;
         self.exit_seats(seats.1).await;
+        self.lose_calls(key).await;
     }
 
     /// Ends every session of the user now: connections closed, seats exited.
     pub async fn revoke_user(&self, user_id: &UserId) {
-        let mut live = Vec::new();
+        let (mut live, mut lost) = (Vec::new(), Vec::new());
         let seats = {
             let mut state = self.lock();
             let keys: Vec<DeviceKey> = state
@@ -204,17 +219,21 @@ impl Hub {
                 .cloned()
                 .collect();
             let mut seats = Vec::new();
-            for key in keys {
-                if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
+            for key in &keys {
+                if let Some(conn) = state.devices.get(key).and_then(|d| d.conn.clone()) {
                     let _ = conn.close.send(Some(GoodbyeReason::SessionRevoked));
                 }
-                live.extend(state.take_live(&key));
-                seats.extend(state.remove_device(&key));
+                live.extend(state.take_live(key));
+                seats.extend(state.remove_device(key));
             }
+            lost.extend(keys);
             seats
         };
         self.exit_live_seats(live).await;
         self.exit_seats(seats).await;
+        for key in lost {
+            self.lose_calls(&key).await;
+        }
     }
 
     /// Closes every connection and exits every seat (graceful shutdown).
@@ -296,6 +315,9 @@ impl Hub {
     pub fn route(&self, event: &Event) {
         if let EventBody::LiveEvent { live_event, body } = &event.body {
             return self.route_live(live_event, body, event.occurred_at);
+        }
+        if let EventBody::DirectCall { record, body } = &event.body {
+            return self.route_call(record, body, event.occurred_at);
         }
         let Some((room_id, room_event)) = protocol::room_event(event) else {
             return;
@@ -447,7 +469,7 @@ impl State {
             {
                 device.seats.remove(room_id);
             }
-            if device.conn.is_none() && device.seats.is_empty() && device.live.is_empty() {
+            if device.conn.is_none() && device.holds_nothing() {
                 self.devices.remove(key);
             }
         }

@@ -10,6 +10,7 @@
 //! [`StoreError`] once, in the read and write helpers below, where a store call returns.
 #![forbid(unsafe_code)]
 
+mod direct_calls;
 mod error;
 mod live_events;
 mod room_cache;

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, LIVE_EVENTS),
     (3, WEBHOOKS),
     (4, USERS_AND_TOKENS),
+    (5, DIRECT_CALLS),
 ];
 
 const ROOMS: &str = r#"
@@ -193,6 +194,39 @@ CREATE TABLE user_tokens (
     expires_at INTEGER
 );
 CREATE INDEX user_tokens_by_user ON user_tokens (user_id, kind);
+"#;
+
+/// Direct calls (the resource as JSON in `body`, the filtered fields as columns) and users'
+/// VoIP push tokens. Each listing filter has an index walked in `seq` order.
+const DIRECT_CALLS: &str = r#"
+CREATE TABLE direct_calls (
+    seq           INTEGER PRIMARY KEY,
+    call_id       TEXT NOT NULL UNIQUE,
+    caller_id     TEXT NOT NULL,
+    callee_id     TEXT NOT NULL,
+    caller_device TEXT NOT NULL,
+    callee_device TEXT,
+    state         TEXT NOT NULL,
+    end_result    TEXT,
+    started_at    INTEGER NOT NULL,
+    ended_at      INTEGER,
+    duration      INTEGER NOT NULL,
+    body          TEXT NOT NULL
+);
+CREATE INDEX direct_calls_by_caller ON direct_calls (caller_id, seq);
+CREATE INDEX direct_calls_by_callee ON direct_calls (callee_id, seq);
+CREATE INDEX direct_calls_by_started_at ON direct_calls (started_at);
+CREATE INDEX direct_calls_by_end_result ON direct_calls (end_result, seq);
+CREATE INDEX direct_calls_by_duration ON direct_calls (duration);
+CREATE INDEX direct_calls_open ON direct_calls (seq) WHERE state <> 'ended';
+
+CREATE TABLE push_tokens (
+    user_id       TEXT NOT NULL,
+    token_type    TEXT NOT NULL,
+    token         TEXT NOT NULL,
+    registered_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, token_type, token)
+);
 "#;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {

@@ -17,6 +17,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod cursor;
+pub mod direct_calls;
 mod error;
 mod live_events;
 mod query;
@@ -24,6 +25,9 @@ pub mod users;
 pub mod webhooks;
 
 pub use cursor::{Cursor, CursorKind, Direction};
+pub use direct_calls::{
+    CallCounts, CallTransition, DirectCallQuery, DirectCallStore, PushTokenType,
+};
 pub use error::StoreError;
 pub use live_events::{LiveEventQuery, LiveEventStore, LiveEventTransition, ParticipantScope};
 pub use query::{Page, PageRequest, RoomQuery};
@@ -71,8 +75,12 @@ pub trait RoomStore: Send + Sync {
 
 /// Everything the application needs from storage.
 pub trait Store:
-    RoomStore + LiveEventStore + WebhookStore + UserStore + Send + Sync + 'static
+    RoomStore + LiveEventStore + DirectCallStore + WebhookStore + UserStore + Send + Sync + 'static
 {
 }
 
-impl<T: RoomStore + LiveEventStore + WebhookStore + UserStore + Send + Sync + 'static> Store for T {}
+impl<
+    T: RoomStore + LiveEventStore + DirectCallStore + WebhookStore + UserStore + Send + Sync + 'static,
+> Store for T
+{
+}

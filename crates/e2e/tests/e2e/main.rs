@@ -3,10 +3,12 @@
 //! tests run concurrently in threads and share no process-global state (no env vars, no
 //! working directory, no fixed ports, no global tracing subscriber).
 
+mod calls_common;
 mod common;
 mod live_common;
 mod signal_live_common;
 
+mod calls_signal;
 mod http_edges;
 mod live_events_api;
 mod live_events_list;

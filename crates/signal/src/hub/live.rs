@@ -118,7 +118,7 @@ impl State {
             return;
         }
         device.live.remove(id);
-        if device.conn.is_none() && device.seats.is_empty() && device.live.is_empty() {
+        if device.conn.is_none() && device.holds_nothing() {
             self.devices.remove(key);
         }
         self.forget_member(id, key);
