@@ -228,14 +228,15 @@ async fn refusals_carry_their_documented_codes() {
         code(phone.accept("no-such-call", None, None).await),
         Some(1400102)
     );
+    let offer = caller
+        .request("media.offer", json!({"call_id": id, "sdp": "v=0"}))
+        .await;
+    let code_of = |r: Result<_, opencalls_client::ClientError>| r.unwrap_err().code();
+    assert_eq!(code_of(offer), Some(1400101), "no media before the accept");
     let offer = phone
         .request("media.offer", json!({"call_id": id, "sdp": "v=0"}))
         .await;
-    assert_eq!(
-        offer.unwrap_err().code(),
-        Some(1400101),
-        "no media before the accept"
-    );
+    assert_eq!(code_of(offer), Some(1400105), "a ringing device holds no side");
     // Nothing changed: the call still rings.
     let (_, body) = server.get(&format!("/v1/direct_calls/{id}")).await;
     assert_eq!(body["state"], "ringing");

@@ -88,8 +88,13 @@ impl Connection {
 
     pub(super) async fn call_accept(&self, p: CallAccept) -> Result<CallResult, SignalError> {
         let id = call_id(p.call_id)?;
-        self.check_free().await?;
         let calls = &self.hub.services.direct_calls;
+        // Who may accept comes before whether this device is free (1400105 over 1400101).
+        let record = calls.record(&id).await?;
+        if record.call.role_of(&self.key.user_id) != Some(DirectCallRole::Callee) {
+            return Err(SignalError::NotInCall);
+        }
+        self.check_free().await?;
         let call = calls
             .accept(&self.key, &id, p.is_audio_on, p.is_video_on)
             .await?;
