@@ -76,7 +76,10 @@ async fn both_sides_receive_each_other_and_the_call_ends_completed() {
     assert_eq!(ended.end_result.map(|r| r.as_str()), Some("completed"));
     let connected_at = ended.connected_at.expect("connected_at");
     assert!(connected_at >= ended.accepted_at.unwrap());
-    assert_eq!(ended.duration, ended.ended_at.unwrap() - ended.accepted_at.unwrap());
+    assert_eq!(
+        ended.duration,
+        ended.ended_at.unwrap() - ended.accepted_at.unwrap()
+    );
     let told = event(&mut phone, "call.ended").await;
     assert_eq!(told["duration"], ended.duration);
     until("the SFU freed both peers", SLOW, async || {

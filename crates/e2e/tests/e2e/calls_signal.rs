@@ -236,7 +236,11 @@ async fn refusals_carry_their_documented_codes() {
     let offer = phone
         .request("media.offer", json!({"call_id": id, "sdp": "v=0"}))
         .await;
-    assert_eq!(code_of(offer), Some(1400105), "a ringing device holds no side");
+    assert_eq!(
+        code_of(offer),
+        Some(1400105),
+        "a ringing device holds no side"
+    );
     // Nothing changed: the call still rings.
     let (_, body) = server.get(&format!("/v1/direct_calls/{id}")).await;
     assert_eq!(body["state"], "ringing");

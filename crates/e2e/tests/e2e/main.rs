@@ -8,6 +8,7 @@ mod common;
 mod live_common;
 mod signal_live_common;
 
+mod calls_api;
 mod calls_media;
 mod calls_signal;
 mod http_edges;
