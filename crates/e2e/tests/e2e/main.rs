@@ -11,6 +11,7 @@ mod signal_live_common;
 mod calls_api;
 mod calls_media;
 mod calls_signal;
+mod calls_webhooks;
 mod http_edges;
 mod live_events_api;
 mod live_events_list;
