@@ -32,7 +32,9 @@ async fn dial_accept_and_end_arrive_in_order_with_the_calls_fields() {
     let ended = phone.end_call(&id).await.unwrap();
 
     let hits = receiver
-        .wait_until(SLOW, |h| h.iter().any(|h| h.category() == "direct_call:end"))
+        .wait_until(SLOW, |h| {
+            h.iter().any(|h| h.category() == "direct_call:end")
+        })
         .await;
     let categories: Vec<&str> = hits.iter().map(Hit::category).collect();
     assert_eq!(categories, events);
@@ -43,7 +45,11 @@ async fn dial_accept_and_end_arrive_in_order_with_the_calls_fields() {
         assert_eq!(call["callee_id"], "bob");
         assert_eq!(call["is_video_call"], true);
         assert_eq!(call["created_at"], call["started_at"]);
-        assert_eq!(hit.json["occurred_at"], hit.json["occured_at"], "{}", hit.json);
+        assert_eq!(
+            hit.json["occurred_at"], hit.json["occured_at"],
+            "{}",
+            hit.json
+        );
         assert_eq!(hit.json["application_id"], "opencalls");
     }
     assert_eq!(hits[0].json["direct_call"]["state"], "ringing");
