@@ -199,12 +199,13 @@ async fn main() -> Result<()> {
                 }
             }
             incoming = client.next_incoming(Duration::from_secs(3600)) => match incoming {
-                Some(Incoming::Event { name, data, .. }) => {
-                    if show(&name, &data) && matches!(target, Target::Call(_)) {
-                        client.close().await;
-                        return Ok(());
-                    }
+                Some(Incoming::Event { name, data, .. })
+                    if show(&name, &data) && matches!(target, Target::Call(_)) =>
+                {
+                    client.close().await;
+                    return Ok(());
                 }
+                Some(Incoming::Event { .. }) => {}
                 Some(Incoming::Closed { code }) => { println!("closed ({code:?})"); return Ok(()); }
                 Some(other) => println!("{other:?}"),
                 None => {}

@@ -163,7 +163,7 @@ pub async fn open_calls_are_those_not_ended(store: Arc<dyn Store>) {
     let ringing = CallRecord::dial(dial("bob", "carol"), 2_000).unwrap();
     let id = ringing.record.call.call_id.clone();
     store.insert_call(ringing).await.unwrap();
-    assert_eq!(store.open_calls().await.unwrap(), [id.clone()]);
+    assert_eq!(store.open_calls().await.unwrap(), std::slice::from_ref(&id));
     let carol = UserId::parse("carol").unwrap();
     let open = store.open_calls_of(&carol, 10).await.unwrap();
     assert_eq!(open.len(), 1);
