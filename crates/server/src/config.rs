@@ -77,6 +77,16 @@ pub struct Config {
     pub call_connect_timeout_ms: u64,
     /// A side's media lost this long ends its direct call `connection_lost`, ms.
     pub call_media_grace_ms: u64,
+    /// VoIP pushes for ringing calls (see `push.rs` and docs/push.md).
+    pub apns_key_file: Option<PathBuf>,
+    pub apns_key_id: Option<String>,
+    pub apns_team_id: Option<String>,
+    pub apns_bundle_id: Option<String>,
+    pub apns_endpoint: String,
+    pub fcm_service_account_file: Option<PathBuf>,
+    pub fcm_endpoint: String,
+    pub push_max_attempts: u64,
+    pub push_retry_base_ms: u64,
 }
 
 /// Where state lives.
@@ -112,6 +122,15 @@ impl Default for Config {
             call_ring_timeout_ms: 60_000,
             call_connect_timeout_ms: 60_000,
             call_media_grace_ms: 30_000,
+            apns_key_file: None,
+            apns_key_id: None,
+            apns_team_id: None,
+            apns_bundle_id: None,
+            apns_endpoint: opencalls_push::APNS_PRODUCTION.to_owned(),
+            fcm_service_account_file: None,
+            fcm_endpoint: opencalls_push::FCM_PRODUCTION.to_owned(),
+            push_max_attempts: 3,
+            push_retry_base_ms: 1_000,
         }
     }
 }
@@ -158,6 +177,7 @@ impl Config {
         }
         self.apply_webhook_env(&var)?;
         self.apply_media_env(&var)?;
+        self.apply_push_env(&var)?;
         self.apply_signal_env(&var)
     }
 

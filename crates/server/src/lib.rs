@@ -6,6 +6,7 @@
 
 mod config;
 mod media;
+mod push;
 mod web;
 
 pub use config::{Config, ConfigError, DatabaseUrl};
@@ -32,6 +33,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("starting the webhook worker: {0}")]
     Webhooks(String),
+    #[error("starting VoIP pushes: {0}")]
+    Push(String),
     #[error("starting the media layer (SFU): {0}")]
     Media(String),
 }
@@ -122,6 +125,13 @@ impl App {
             Err(err) => tracing::error!(%err, "ending leftover direct calls failed"),
         }
         let webhooks = self.start_webhooks(&api_token)?;
+        let push = match self.config.push_config()? {
+            Some(config) => Some(
+                opencalls_push::start(self.services.clone(), config)
+                    .map_err(|e| ServerError::Push(e.to_string()))?,
+            ),
+            None => None,
+        };
         let bridge = Arc::new(opencalls_signal::MediaBridge::new(
             self.sfu.clone(),
             self.config.media_config(),
@@ -146,6 +156,9 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         webhooks.stop().await;
+        if let Some(push) = push {
+            push.abort();
+        }
         sfu.shutdown().await;
         served?;
         tracing::info!("server stopped");

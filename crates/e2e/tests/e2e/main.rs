@@ -10,6 +10,7 @@ mod signal_live_common;
 
 mod calls_api;
 mod calls_media;
+mod calls_push;
 mod calls_signal;
 mod calls_webhooks;
 mod http_edges;
