@@ -330,3 +330,30 @@ async fn a_dropped_socket_keeps_the_call_through_the_grace_period() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn calls_left_open_by_a_stopped_server_end_unknown_at_the_next_start() {
+    let server = TestServer::start().await;
+    let alice = TestUser::create(&server, "alice").await;
+    let bob = TestUser::create(&server, "bob").await;
+    let caller = alice.device(&server, None).await;
+    let mut phone = bob.device(&server, None).await;
+    let id = caller
+        .dial("bob", DialOptions::default())
+        .await
+        .unwrap()
+        .call_id
+        .to_string();
+    event(&mut phone, "call.dialed").await;
+    let accepted = phone.accept(&id, None, None).await.unwrap();
+    let dir = server.stop().await;
+
+    let server = TestServer::start_in(dir).await;
+    let (status, call) = server.get(&format!("/v1/direct_calls/{id}")).await;
+    assert_eq!(status, 200, "{call}");
+    assert_eq!(call["state"], "ended");
+    assert_eq!(call["end_result"], "unknown");
+    assert_eq!(call["ended_by"], serde_json::Value::Null);
+    let duration = call["ended_at"].as_i64().unwrap() - accepted.accepted_at.unwrap();
+    assert_eq!(call["duration"], duration);
+}
