@@ -110,3 +110,47 @@ impl Config {
         Ok(config.is_enabled().then_some(config))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn apply(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut config = Config::default();
+        config.apply_push_env(&|name: &str| vars.get(name).cloned())?;
+        Ok(config)
+    }
+
+    #[test]
+    fn pushes_are_off_until_a_provider_is_configured() {
+        let config = apply(&[]).unwrap();
+        assert!(config.push_config().unwrap().is_none());
+        assert_eq!(config.apns_endpoint, opencalls_push::APNS_PRODUCTION);
+    }
+
+    #[test]
+    fn a_partial_or_unreadable_provider_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.p8");
+        std::fs::write(&key, "not a key").unwrap();
+        let key_path = key.to_string_lossy().into_owned();
+        let config = apply(&[("OPENCALLS_APNS_KEY_FILE", &key_path)]).unwrap();
+        let err = config.push_config().unwrap_err().to_string();
+        assert!(err.contains("OPENCALLS_APNS_KEY_ID"), "{err}");
+        let config =
+            apply(&[("OPENCALLS_FCM_SERVICE_ACCOUNT_FILE", "/no/such/file.json")]).unwrap();
+        let err = config.push_config().unwrap_err().to_string();
+        assert!(err.contains("OPENCALLS_FCM_SERVICE_ACCOUNT_FILE"), "{err}");
+        let err = apply(&[("OPENCALLS_PUSH_MAX_ATTEMPTS", "0")]).unwrap_err();
+        assert!(
+            err.to_string().contains("OPENCALLS_PUSH_MAX_ATTEMPTS"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
