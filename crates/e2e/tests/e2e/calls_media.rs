@@ -116,3 +116,33 @@ async fn media_lost_past_the_grace_ends_the_call_connection_lost() {
     assert_eq!(body["end_result"], "connection_lost");
     caller_peer.stop().await;
 }
+
+#[tokio::test]
+async fn media_back_within_the_grace_keeps_the_call() {
+    let server = TestServer::start_with(|c| {
+        c.media_transport_timeout_ms = 500;
+        c.call_media_grace_ms = 20_000;
+    })
+    .await;
+    let (id, [mut caller, mut phone], [caller_peer, phone_peer]) = connected_call(&server).await;
+    phone_peer.stop().await;
+    event(&mut phone, "media.disconnected").await;
+    for device in [&mut caller, &mut phone] {
+        event(device, "call.media_lost").await;
+    }
+    // The phone renegotiates: a new offer for its side of the same call.
+    let again = join_call_media(&phone, &id, side(3)).await.unwrap();
+    for device in [&mut caller, &mut phone] {
+        let back = event(device, "call.media_recovered").await;
+        assert_eq!(back["user_id"], "bob");
+        assert_eq!(back["call"]["state"], "connected");
+    }
+    until("the caller receives the new peer", SLOW, async || {
+        caller_peer.stats().from_source(3).audio_frames > 5
+    })
+    .await;
+    let ended = phone.end_call(&id).await.unwrap();
+    assert_eq!(ended.end_result.map(|r| r.as_str()), Some("completed"));
+    caller_peer.stop().await;
+    again.stop().await;
+}
