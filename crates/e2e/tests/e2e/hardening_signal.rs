@@ -307,3 +307,24 @@ async fn a_user_carries_media_in_a_bounded_number_of_seats() {
         .await
         .expect("a seat freed by an exit frees its media slot");
 }
+
+#[tokio::test]
+async fn media_offers_are_rate_limited_per_connection() {
+    let server = TestServer::start_with(|c| c.media_offers_per_min = 1).await;
+    let room = room_id(&server.create_room("small_room_for_video").await);
+    let device = server.device("offerer").await;
+    device.enter(&room, true, false).await.unwrap();
+    let offer = json!({"room_id": room, "sdp": "v=0"});
+    let first = device
+        .request("media.offer", offer.clone())
+        .await
+        .unwrap_err();
+    assert_ne!(
+        first.code(),
+        Some(429100),
+        "the first offer is judged on its merits"
+    );
+    let second = device.request("media.offer", offer).await.unwrap_err();
+    assert_eq!(second.code(), Some(429100), "{second}");
+    device.ping().await.expect("the connection stays usable");
+}
