@@ -206,16 +206,23 @@ impl Connection {
         if last_seen.elapsed() > self.hub.config.heartbeat_timeout {
             return Turn::End(Some(GoodbyeReason::HeartbeatTimeout));
         }
-        let now = self.hub.services.sessions.now();
-        if self.session.expires_at.is_some_and(|at| now >= at) {
+        if self.expired() {
             return Turn::End(Some(GoodbyeReason::SessionExpired));
         }
         Turn::Send(vec![Message::Ping(Default::default())])
     }
 
+    fn expired(&self) -> bool {
+        let now = self.hub.services.sessions.now();
+        self.session.expires_at.is_some_and(|at| now >= at)
+    }
+
     /// Revocations may have been missed: a session no longer valid ends like a revoked one.
     async fn recheck(&self) -> Turn {
         let sessions = &self.hub.services.sessions;
+        if self.expired() {
+            return Turn::End(Some(GoodbyeReason::SessionExpired));
+        }
         match sessions.authenticate(&self.session.token).await {
             Err(ServiceError::Unauthorized(_)) => {
                 self.hub.revoke_devices(vec![self.key.clone()]).await;

@@ -248,7 +248,12 @@ impl Hub {
         }
         let generation = device.generation;
         let (hub, key, grace) = (self.clone(), key.clone(), self.config.reconnect_grace);
-        tokio::spawn(async move {
+        // Detaching may run from a drop ([`Attached`]) outside any runtime (process exit):
+        // then there is no grace period left to wait.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
             tokio::time::sleep(grace).await;
             hub.grace_expired(&key, generation).await;
         });

@@ -277,3 +277,54 @@ async fn an_expired_session_is_closed_and_a_fresh_one_resumes_the_seats() {
     assert_eq!(again.hello["resumed"][0]["participant_id"], pid.as_str());
     assert!(present(&server, &room, &pid).await);
 }
+
+#[tokio::test]
+async fn a_user_carries_media_in_a_bounded_number_of_seats() {
+    use opencalls_client::media::{PeerConfig, join_media};
+    let server = TestServer::start_with(|c| c.max_media_peers_per_user = 1).await;
+    let a = room_id(&server.create_room("small_room_for_video").await);
+    let b = room_id(&server.create_room("small_room_for_video").await);
+    let device = server.device("talker").await;
+    device.enter(&a, true, false).await.unwrap();
+    device.enter(&b, true, false).await.unwrap();
+    let (peer, _) = join_media(&device, &a, PeerConfig::default())
+        .await
+        .expect("the first media peer");
+    let refused = join_media(&device, &b, PeerConfig::default())
+        .await
+        .err()
+        .expect("a second media peer is refused");
+    assert_eq!(refused.code(), Some(429100), "{refused}");
+    // Re-offering in the seat that already carries media is not a new peer.
+    let (again, _) = join_media(&device, &a, PeerConfig::default())
+        .await
+        .expect("a re-offer in the same seat");
+    device.ping().await.expect("the connection stays usable");
+    peer.stop().await;
+    again.stop().await;
+    device.exit(&a).await.unwrap();
+    let (_, _) = join_media(&device, &b, PeerConfig::default())
+        .await
+        .expect("a seat freed by an exit frees its media slot");
+}
+
+#[tokio::test]
+async fn media_offers_are_rate_limited_per_connection() {
+    let server = TestServer::start_with(|c| c.media_offers_per_min = 1).await;
+    let room = room_id(&server.create_room("small_room_for_video").await);
+    let device = server.device("offerer").await;
+    device.enter(&room, true, false).await.unwrap();
+    let offer = json!({"room_id": room, "sdp": "v=0"});
+    let first = device
+        .request("media.offer", offer.clone())
+        .await
+        .unwrap_err();
+    assert_ne!(
+        first.code(),
+        Some(429100),
+        "the first offer is judged on its merits"
+    );
+    let second = device.request("media.offer", offer).await.unwrap_err();
+    assert_eq!(second.code(), Some(429100), "{second}");
+    device.ping().await.expect("the connection stays usable");
+}

@@ -53,10 +53,12 @@ impl SfuCore {
     }
 
     fn check_offer(&self, req: &AddPeer, media: &[OfferedMedia]) -> Result<(), SfuError> {
-        let replaced = match &req.replaces {
-            Some(old) => Some(self.key_of(old)?),
-            None => None,
-        };
+        // A replaced peer that is already gone (it timed out and the event saying so was
+        // lost on the way to the bridge) is no reason to refuse a valid offer.
+        let replaced = req
+            .replaces
+            .as_ref()
+            .and_then(|old| self.ids.get(old).copied());
         let group = self
             .groups
             .get(&req.group)
@@ -126,7 +128,11 @@ impl SfuCore {
             .accept_offer(offer)
             .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
         // The offer is accepted: only now does the peer it replaces go.
-        if let Some(old) = &req.replaces {
+        if let Some(old) = req
+            .replaces
+            .as_ref()
+            .filter(|old| self.ids.contains_key(*old))
+        {
             self.remove_peer(old)?;
         }
         let key = PeerKey(self.next_key);

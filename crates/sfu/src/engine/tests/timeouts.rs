@@ -113,3 +113,34 @@ fn a_silent_track_is_reported_stopped_and_started_again() {
     net.run_for(Duration::from_millis(100));
     assert_eq!(started(&net), 2);
 }
+
+#[test]
+fn an_offer_replacing_a_peer_that_already_timed_out_is_accepted() {
+    // The bridge missed the timeout's event (a full event queue) and still names the old
+    // peer as the one the new offer replaces.
+    let cfg = SfuConfig {
+        connect_timeout: Duration::from_secs(5),
+        ..SfuConfig::default()
+    };
+    let timeout = cfg.connect_timeout + cfg.housekeeping_interval;
+    let mut net = net(cfg);
+    net.join_silent("room", "ghost", ClientConfig::publisher(1, 1));
+    net.run_for(timeout);
+    assert!(
+        net.disconnected("ghost").is_some(),
+        "the old peer timed out"
+    );
+    let (_, offer) = super::client::Client::new(
+        ClientConfig::publisher(2, 1),
+        std::net::SocketAddr::from(([10, 0, 9, 1], 5000)),
+        net.now,
+    );
+    let request = crate::AddPeer {
+        group: super::gid("room"),
+        peer: pid("ghost-again"),
+        role: Role::Participant,
+        offer,
+        replaces: Some(pid("ghost")),
+    };
+    assert!(net.core.add_peer(net.now, request).is_ok());
+}
