@@ -716,8 +716,8 @@ var LocalControl = class {
 };
 
 // src/recovery.ts
-var CHECK_MS = 250;
-var DEFAULT_STALL_MS = 600;
+var CHECK_MS = 150;
+var DEFAULT_STALL_MS = 300;
 var DEFAULT_PROBE_MS = 500;
 var QUIET_PROBE_MS = 5e3;
 var MAX_PROBE_MS = 8e3;

@@ -20,7 +20,7 @@
 /** Tuning of the network-change recovery (all optional). */
 export interface RecoveryOptions {
     /** How long no packet may arrive on a peer connection that was receiving before the SDK
-     *  checks the network (default 600 ms; 0 turns the check off). */
+     *  checks the network (default 300 ms; 0 turns the check off). */
     mediaStallMs?: number;
     /** How long that check (a `ping` on the WebSocket) may wait for its answer before the
      *  socket counts as dead and is replaced at once (default 500 ms). */

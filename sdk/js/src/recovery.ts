@@ -21,7 +21,7 @@
 /** Tuning of the network-change recovery (all optional). */
 export interface RecoveryOptions {
   /** How long no packet may arrive on a peer connection that was receiving before the SDK
-   *  checks the network (default 600 ms; 0 turns the check off). */
+   *  checks the network (default 300 ms; 0 turns the check off). */
   mediaStallMs?: number;
   /** How long that check (a `ping` on the WebSocket) may wait for its answer before the
    *  socket counts as dead and is replaced at once (default 500 ms). */
@@ -43,8 +43,8 @@ export interface Recoverable {
   restartIce(): Promise<void>;
 }
 
-const CHECK_MS = 250;
-const DEFAULT_STALL_MS = 600;
+const CHECK_MS = 150;
+const DEFAULT_STALL_MS = 300;
 const DEFAULT_PROBE_MS = 500;
 /** After a probe, the next one waits this long even if the stall goes on (a quiet call). */
 const QUIET_PROBE_MS = 5_000;
