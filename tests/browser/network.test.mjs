@@ -254,3 +254,23 @@ test('the client\'s address changes mid-call: video resumes by itself, nobody se
   const { room: now } = await api(base, 'GET', `/v1/rooms/${room.room_id}`);
   assert.equal(now.current_participants.length, 2);
 });
+
+test('UDP cut mid-call while signaling works: the SDK only probes (keeps its WebSocket) and media moves to ICE-TCP', { skip }, async (t) => {
+  const topo = topology(t, 4);
+  const base = await startServerIn(t, topo);
+  const { pages } = await aliceAndBob(t, base);
+  await pages.alice.evaluate(() => {
+    window.__ws = [];
+    window.demo.client.on('connectionStateChanged', (s) => window.__ws.push(String(s)));
+  });
+  const bobFrames = frameTally(pages.bob);
+  await bobFrames();
+  restrict(topo, { dropUdp: true });
+  // The stall is probed: the ping is answered, so the socket stays; ICE restarts once Chromium
+  // reports the path `disconnected`, and the new checks find the TCP candidate.
+  await until('bob decodes alice over TCP', async () => (await selectedPair(pages.bob))?.remoteProtocol === 'tcp' && (await selectedPair(pages.alice))?.remoteProtocol === 'tcp');
+  const resumedFrom = await bobFrames();
+  await until('bob decodes alice again', async () => (await bobFrames()) >= resumedFrom + 5);
+  assert.deepEqual(await pages.alice.evaluate(() => window.__ws), [], 'alice\'s WebSocket was kept');
+  assert.equal((await pages.alice.evaluate(() => window.demo.room.mediaStats)).socketReplacements, 0);
+});
