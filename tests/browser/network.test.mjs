@@ -197,9 +197,9 @@ test('only coturn\'s TCP port reachable: media flows through the TURN relay', { 
 
 // Issue 12: video resumes within 3 s. The SDK notices the stall (300 ms without a received
 // byte), finds its WebSocket dead with a 500 ms ping (its TCP connection is bound to the
-// vanished address), replaces it at once and restarts ICE. Measured 2.7-3.3 s from the change
-// to bob's 5th new frame on the loaded 2-core test machine (debug server): ~1.1 s detection,
-// ~0.1 s new socket, 0.1-0.6 s offer/answer, 0.6-0.9 s ICE + DTLS, the rest the keyframe.
+// vanished address), replaces it at once and offers a fresh peer connection. Measured
+// 2.5-2.6 s from the change to bob's 5th new frame on the loaded 2-core test machine (debug
+// server): ~1.1 s to the new socket, the rest offer/answer, ICE, DTLS and the keyframe.
 // RECOVERY_MS overrides the bound (e.g. for a slower or busier machine).
 const BROWSER_RECOVERY_MS = Number(process.env.RECOVERY_MS || 3_000);
 

@@ -789,7 +789,9 @@ var MediaWatch = class {
       if (pc.iceConnectionState !== "disconnected" && pc.iceConnectionState !== "failed") return;
     }
     this.#progressAt = Date.now();
-    void this.#link.restartIce().catch(() => {
+    if (result === "reconnected") void this.#link.renegotiate().catch(() => {
+    });
+    else void this.#link.restartIce().catch(() => {
     });
   }
 };
