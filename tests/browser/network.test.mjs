@@ -92,7 +92,7 @@ async function startServerIn(t, topo, env = {}) {
     OPENCALLS_MEDIA_ADVERTISED_ADDRS: `${topo.server}:${MEDIA_PORT}`,
     OPENCALLS_API_TOKEN: TOKEN,
     OPENCALLS_DATA_DIR: dataDir,
-    OPENCALLS_LOG: 'error',
+    OPENCALLS_LOG: process.env.SERVER_LOG || 'error',
     ...env,
   }, /listening on http/);
   return `http://${topo.server}:${HTTP_PORT}`;
@@ -125,6 +125,19 @@ async function aliceAndBob(t, base) {
     });
   }
   return { room, pages };
+}
+
+/** A counter of the video frames `page` decoded, summed across stream restarts: after an ICE
+ * restart the server's new DTLS session sends new SSRCs, whose counters start at 0. */
+function frameTally(page) {
+  let last = null;
+  let total = 0;
+  return async () => {
+    const { frames } = await received(page, 'demo.room.peerConnection');
+    if (last !== null) total += frames >= last ? frames - last : frames;
+    last = frames;
+    return total;
+  };
 }
 
 /** The selected candidate pair of the page's peer connection, as getStats reports it. */
@@ -182,10 +195,13 @@ test('only coturn\'s TCP port reachable: media flows through the TURN relay', { 
   assert.match(metrics, /^opencalls_media_peers_connected_total\{path="relay"\} 2$/m, metrics);
 });
 
-// Issue 12 asks for 3 s; the SDK gets there in about 9-13 s (measured, printed): Chromium
-// reports ICE `disconnected` ~5 s after the address vanished and the SDK restarts ICE only
-// after its WebSocket reconnected. Bounded at 20 s here (margin for a loaded machine) until the SDK detects sooner.
-const BROWSER_RECOVERY_MS = Number(process.env.RECOVERY_MS || 20_000);
+// Issue 12: video resumes within 3 s. The SDK notices the stall (300 ms without a received
+// byte), finds its WebSocket dead with a 500 ms ping (its TCP connection is bound to the
+// vanished address), replaces it at once and offers a fresh peer connection. Measured
+// 2.5-2.6 s from the change to bob's 5th new frame on the loaded 2-core test machine (debug
+// server): ~1.1 s to the new socket, the rest offer/answer, ICE, DTLS and the keyframe.
+// RECOVERY_MS overrides the bound (e.g. for a slower or busier machine).
+const BROWSER_RECOVERY_MS = Number(process.env.RECOVERY_MS || 3_000);
 
 test('the client\'s address changes mid-call: video resumes by itself, nobody sees an exit', { skip }, async (t) => {
   const topo = topology(t, 3);
@@ -205,17 +221,56 @@ test('the client\'s address changes mid-call: video resumes by itself, nobody se
     pc.addEventListener('iceconnectionstatechange', () => window.__trace.push([t0(), 'ice', pc.iceConnectionState]));
     window.demo.client.on('connectionStateChanged', (s) => window.__trace.push([t0(), 'ws', String(s)]));
     window.__trace.push([t0(), 'start']);
+    pc.addEventListener('connectionstatechange', () => window.__trace.push([t0(), 'conn', pc.connectionState]));
   });
+  // Steady video first, so frames still in flight at the change are few.
+  await decodesVideo('bob decodes alice steadily', pages.bob, 'demo.room.peerConnection', 20);
+  const bobFrames = frameTally(pages.bob);
+  await bobFrames();
   // Wi-Fi → cellular: a new address appears, the old one goes (its sockets are dead).
-  const before = (await received(pages.bob, 'demo.room.peerConnection')).frames;
+  await pages.alice.evaluate(() => window.__trace.push([Math.round(performance.now()), 'change']));
   const started = Date.now();
   run('ip', 'addr', 'add', `${topo.net}.12/24`, 'dev', topo.host);
   run('ip', 'addr', 'del', `${topo.net}.1/24`, 'dev', topo.host);
-  await until('bob decodes alice again', async () => (await received(pages.bob, 'demo.room.peerConnection')).frames > before + 10, BROWSER_RECOVERY_MS);
-  console.log(`video resumed ${Date.now() - started} ms after the address change`);
-  console.log(`alice's trace (ms since page load): ${JSON.stringify(await pages.alice.evaluate(() => window.__trace))}`);
+  // The change takes effect: bob's video stops (what was in flight is still decoded) ...
+  let stalled = -1;
+  let sameSince = Date.now();
+  await until('bob\'s video stops', async () => {
+    const n = await bobFrames();
+    if (n !== stalled) [stalled, sameSince] = [n, Date.now()];
+    return Date.now() - sameSince >= 400;
+  }, BROWSER_RECOVERY_MS);
+  console.log(`bob's video stopped ${sameSince - started} ms after the address change`);
+  // ... and comes back: 5 frames decoded since, within the budget counted from the change.
+  try {
+    await until('bob decodes alice again', async () => (await bobFrames()) >= stalled + 5, started + BROWSER_RECOVERY_MS - Date.now());
+    console.log(`video resumed ${Date.now() - started} ms after the address change`);
+  } finally {
+    console.log(`alice's trace (ms since page load): ${JSON.stringify(await pages.alice.evaluate(() => window.__trace))}`);
+    for (const [userId, page] of Object.entries(pages)) console.log(`${userId}'s media recovery: ${JSON.stringify(await page.evaluate(() => window.demo.room.mediaStats))}`);
+  }
   await decodesVideo('alice decodes bob again', pages.alice, 'demo.room.peerConnection', 10);
   assert.deepEqual(events, [], 'bob saw nobody leave or come');
   const { room: now } = await api(base, 'GET', `/v1/rooms/${room.room_id}`);
   assert.equal(now.current_participants.length, 2);
+});
+
+test('UDP cut mid-call while signaling works: the SDK only probes (keeps its WebSocket) and media moves to ICE-TCP', { skip }, async (t) => {
+  const topo = topology(t, 4);
+  const base = await startServerIn(t, topo);
+  const { pages } = await aliceAndBob(t, base);
+  await pages.alice.evaluate(() => {
+    window.__ws = [];
+    window.demo.client.on('connectionStateChanged', (s) => window.__ws.push(String(s)));
+  });
+  const bobFrames = frameTally(pages.bob);
+  await bobFrames();
+  restrict(topo, { dropUdp: true });
+  // The stall is probed: the ping is answered, so the socket stays; ICE restarts once Chromium
+  // reports the path `disconnected`, and the new checks find the TCP candidate.
+  await until('bob decodes alice over TCP', async () => (await selectedPair(pages.bob))?.remoteProtocol === 'tcp' && (await selectedPair(pages.alice))?.remoteProtocol === 'tcp');
+  const resumedFrom = await bobFrames();
+  await until('bob decodes alice again', async () => (await bobFrames()) >= resumedFrom + 5);
+  assert.deepEqual(await pages.alice.evaluate(() => window.__ws), [], 'alice\'s WebSocket was kept');
+  assert.equal((await pages.alice.evaluate(() => window.demo.room.mediaStats)).socketReplacements, 0);
 });

@@ -13,6 +13,7 @@ import type { EnterLiveEventOptions } from './live.js';
 import { LiveEvent } from './live.js';
 import type { User } from './model.js';
 import type * as wire from './protocol.js';
+import type { ProbeResult } from './recovery.js';
 import type { RequestParams, RequestResult, RequestType } from './requests.js';
 import type { EnterRoomOptions } from './room.js';
 import { Room } from './room.js';
@@ -60,6 +61,8 @@ export declare class Client extends Emitter<ClientEvents> implements ClientLink 
     disconnect(): Promise<void>;
     /** @internal */
     iceServers(): RTCIceServer[];
+    /** @internal Network-change recovery: see recovery.ts. */
+    probe(timeoutMs: number): Promise<ProbeResult>;
     /** @internal */
     forget(call: object): void;
 }

@@ -12,6 +12,7 @@
  */
 import { Emitter } from './emitter.js';
 import type * as wire from './protocol.js';
+import type { ProbeResult } from './recovery.js';
 import type { RequestParams, RequestResult, RequestType } from './requests.js';
 /** The state of the client's connection to the server. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
@@ -62,6 +63,11 @@ export declare class Connection extends Emitter<ConnectionEvents> {
     open(): Promise<wire.Hello>;
     /** Sends request `type` and resolves with its result; rejects with an OpenCallsError. */
     request<T extends RequestType>(type: T, params: RequestParams<T>, timeoutMs?: number): Promise<RequestResult<T>>;
+    /** Checks the socket answers a `ping` within `timeoutMs` (media stopped arriving: the
+     *  network may have changed). If it doesn't, the socket is replaced at once; resolves
+     *  `reconnected` once the new socket's `hello` was handled (seats resumed), `alive` if the
+     *  ping was answered, `down` if the client ended `disconnected`. */
+    probe(timeoutMs: number): Promise<ProbeResult>;
     /** Closes the connection for good (no reconnect). */
     close(): void;
 }

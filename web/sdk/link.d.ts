@@ -11,14 +11,17 @@
 import type { Offerer, SessionPlan } from './media.js';
 import { PeerSession } from './media.js';
 import { Track } from './model.js';
+import type { Probe, RecoveryOptions } from './recovery.js';
 /** What the owner of a link hears from it. */
 export interface LinkCallbacks {
     subscribed(track: Track): void;
     unsubscribed(track: Track): void;
     stateChanged(state: RTCPeerConnectionState): void;
+    /** Checks the signaling socket (network-change recovery, see recovery.ts); none = no watch. */
+    probe?: Probe;
 }
 /** Tuning of the media recovery. */
-export interface MediaOptions {
+export interface MediaOptions extends RecoveryOptions {
     /** How long the ICE state may stay `disconnected` before an ICE restart (default 2 000 ms). */
     iceRestartDelayMs?: number;
 }
@@ -29,6 +32,10 @@ export declare class MediaLink {
     iceRestarts: number;
     renegotiations: number;
     constructor(plan: () => SessionPlan, offer: Offerer, cb: LinkCallbacks, options?: MediaOptions);
+    /** A negotiation is queued or running. */
+    get negotiating(): boolean;
+    /** How many times a stalled link found its WebSocket dead and replaced it. */
+    get socketReplacements(): number;
     /** The peer connection, `null` before the first offer or after close. */
     get pc(): RTCPeerConnection | null;
     /** Creates a fresh session (a new RTCPeerConnection) and offers it. */

@@ -21,6 +21,7 @@ export { ErrorCode, OpenCallsError } from './errors.js';
 export type { SdkErrorCode } from './errors.js';
 export type { MediaOptions } from './link.js';
 export { LiveEvent } from './live.js';
+export type { RecoveryOptions } from './recovery.js';
 export type { EnterLiveEventOptions, LiveEventEvents, LiveLeaveReason, LiveParticipant, LiveRole } from './live.js';
 export { listDevices, mediaAvailable } from './media.js';
 export type { DeviceChoice } from './media.js';

@@ -146,6 +146,27 @@ var Connection = class extends Emitter {
       ws.send(JSON.stringify({ ...params, id, type }));
     });
   }
+  /** Checks the socket answers a `ping` within `timeoutMs` (media stopped arriving: the
+   *  network may have changed). If it doesn't, the socket is replaced at once; resolves
+   *  `reconnected` once the new socket's `hello` was handled (seats resumed), `alive` if the
+   *  ping was answered, `down` if the client ended `disconnected`. */
+  async probe(timeoutMs) {
+    const ws = this.#ws;
+    if (this.state === "connected" && ws) {
+      try {
+        await this.request("ping", {}, timeoutMs);
+        return "alive";
+      } catch {
+        if (this.#ws === ws) this.#lost(ws, null, true);
+      }
+    }
+    try {
+      await this.#waitConnected(Date.now() + this.#opts.reconnectGiveUpMs, "probe");
+      return "reconnected";
+    } catch {
+      return "down";
+    }
+  }
   /** Closes the connection for good (no reconnect). */
   close() {
     this.#closing = true;
@@ -261,8 +282,9 @@ var Connection = class extends Emitter {
     }
     this.#pending.clear();
   }
-  /** The socket ended (closed, dead, or said goodbye): reconnect unless that can't help. */
-  #lost(ws, goodbye) {
+  /** The socket ended (closed, dead, or said goodbye): reconnect unless that can't help.
+   *  `now`: reconnect without the first backoff delay (this device's network changed). */
+  #lost(ws, goodbye, now = false) {
     if (ws !== this.#ws || this.#closing) return;
     this.#dropSocket(ErrorCode.ConnectionLost, goodbye ? goodbye.message : "the connection was lost");
     if (goodbye && FINAL_GOODBYES.has(goodbye.reason)) {
@@ -270,13 +292,14 @@ var Connection = class extends Emitter {
       return;
     }
     this.#setState("reconnecting");
-    void this.#reconnect();
+    void this.#reconnect(now);
   }
-  async #reconnect() {
+  async #reconnect(now = false) {
     const giveUpAt = Date.now() + this.#opts.reconnectGiveUpMs;
     let delay = this.#opts.reconnectInitialDelayMs;
     while (!this.#closing && Date.now() < giveUpAt) {
-      await sleep(delay * (0.75 + Math.random() * 0.5));
+      await sleep(now ? Math.random() * 50 : delay * (0.75 + Math.random() * 0.5));
+      now = false;
       if (this.#closing) return;
       try {
         await this.#connectOnce(true);
@@ -692,6 +715,94 @@ var LocalControl = class {
   }
 };
 
+// src/recovery.ts
+var CHECK_MS = 150;
+var DEFAULT_STALL_MS = 300;
+var DEFAULT_PROBE_MS = 500;
+var QUIET_PROBE_MS = 5e3;
+var MAX_PROBE_MS = 8e3;
+var MediaWatch = class {
+  #link;
+  #probe;
+  #stallMs;
+  #probeMs;
+  #timer = null;
+  #busy = false;
+  #pc = null;
+  #bytes = 0;
+  #progressAt = 0;
+  #nextProbeAt = 0;
+  #probeTimeout;
+  /** How many probes went unanswered and replaced the socket (diagnostics and tests). */
+  socketReplacements = 0;
+  constructor(link, probe, options = {}) {
+    this.#link = link;
+    this.#probe = probe;
+    this.#stallMs = options.mediaStallMs ?? DEFAULT_STALL_MS;
+    this.#probeMs = options.probeTimeoutMs ?? DEFAULT_PROBE_MS;
+    this.#probeTimeout = this.#probeMs;
+    if (this.#stallMs > 0) this.#timer = setInterval(() => void this.#check(), CHECK_MS);
+  }
+  stop() {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+  async #check() {
+    if (this.#busy || !this.#timer) return;
+    this.#busy = true;
+    try {
+      await this.#sample();
+    } catch {
+    } finally {
+      this.#busy = false;
+    }
+  }
+  async #sample() {
+    const pc = this.#link.pc;
+    const now = Date.now();
+    if (!pc || pc.connectionState === "closed") return;
+    if (pc !== this.#pc) {
+      this.#pc = pc;
+      this.#bytes = 0;
+      this.#progressAt = now;
+    }
+    const bytes = await receivedBytes(pc);
+    if (bytes !== this.#bytes) {
+      this.#bytes = bytes;
+      this.#progressAt = Date.now();
+      this.#probeTimeout = this.#probeMs;
+      return;
+    }
+    if (bytes === 0 || this.#link.negotiating) return;
+    if (now - this.#progressAt < this.#stallMs || now < this.#nextProbeAt) return;
+    await this.#recover(pc);
+  }
+  async #recover(pc) {
+    const result = await this.#probe(this.#probeTimeout);
+    this.#nextProbeAt = Date.now() + QUIET_PROBE_MS;
+    if (result === "down" || this.#link.pc !== pc || this.#link.negotiating) return;
+    if (result === "reconnected") {
+      this.socketReplacements += 1;
+      this.#probeTimeout = Math.min(this.#probeTimeout * 2, MAX_PROBE_MS);
+    } else {
+      this.#probeTimeout = this.#probeMs;
+      if (pc.iceConnectionState !== "disconnected" && pc.iceConnectionState !== "failed") return;
+    }
+    this.#progressAt = Date.now();
+    if (result === "reconnected") void this.#link.renegotiate().catch(() => {
+    });
+    else void this.#link.restartIce().catch(() => {
+    });
+  }
+};
+async function receivedBytes(pc) {
+  let sum = 0;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === "transport") sum += s.bytesReceived ?? 0;
+  });
+  return sum;
+}
+
 // src/link.ts
 var MediaLink = class {
   session = null;
@@ -704,6 +815,8 @@ var MediaLink = class {
   #queue = Promise.resolve();
   #closed = false;
   #iceTimer = null;
+  #jobs = 0;
+  #recovery;
   /** How many ICE restarts and fresh sessions this link did (for diagnostics and tests). */
   iceRestarts = 0;
   renegotiations = 0;
@@ -712,6 +825,15 @@ var MediaLink = class {
     this.#offer = offer;
     this.#cb = cb;
     this.#iceRestartDelayMs = options.iceRestartDelayMs ?? 2e3;
+    this.#recovery = cb.probe ? new MediaWatch(this, cb.probe, options) : null;
+  }
+  /** A negotiation is queued or running. */
+  get negotiating() {
+    return this.#jobs > 0;
+  }
+  /** How many times a stalled link found its WebSocket dead and replaced it. */
+  get socketReplacements() {
+    return this.#recovery?.socketReplacements ?? 0;
   }
   /** The peer connection, `null` before the first offer or after close. */
   get pc() {
@@ -772,11 +894,15 @@ var MediaLink = class {
   /** Closes the session for good. */
   close() {
     this.#closed = true;
+    this.#recovery?.stop();
     this.#dropSession();
   }
   #enqueue(job) {
+    this.#jobs += 1;
     const run = this.#queue.then(() => this.#closed ? void 0 : job());
     this.#queue = run.catch(() => {
+    }).finally(() => {
+      this.#jobs -= 1;
     });
     return run;
   }
@@ -857,7 +983,8 @@ var Room = class extends Emitter {
       {
         subscribed: (t) => this.#trackChanged(t, true),
         unsubscribed: (t) => this.#trackChanged(t, false),
-        stateChanged: (s) => this.emit("mediaStateChanged", s)
+        stateChanged: (s) => this.emit("mediaStateChanged", s),
+        probe: (ms) => client.probe(ms)
       },
       options
     );
@@ -875,9 +1002,11 @@ var Room = class extends Emitter {
   get peerConnection() {
     return this.#link.pc;
   }
-  /** How the media link recovered so far: ICE restarts and fresh sessions. */
+  /** How the media link recovered so far: ICE restarts, fresh sessions, and WebSockets
+   *  replaced because a media stall found them dead. */
   get mediaStats() {
-    return { iceRestarts: this.#link.iceRestarts, renegotiations: this.#link.renegotiations };
+    const link = this.#link;
+    return { iceRestarts: link.iceRestarts, renegotiations: link.renegotiations, socketReplacements: link.socketReplacements };
   }
   /** The tracks received now. */
   get remoteTracks() {
@@ -1143,7 +1272,8 @@ var LiveEvent = class extends Emitter {
       {
         subscribed: (t) => this.#trackChanged(t, true),
         unsubscribed: (t) => this.#trackChanged(t, false),
-        stateChanged: (s) => this.emit("mediaStateChanged", s)
+        stateChanged: (s) => this.emit("mediaStateChanged", s),
+        probe: (ms) => client.probe(ms)
       },
       options
     );
@@ -1471,6 +1601,10 @@ var Client = class extends Emitter {
     const fromServer = this.#conn.hello?.ice_servers ?? [];
     return [...fromServer.map(toIceServer), ...this.#extraIce];
   }
+  /** @internal Network-change recovery: see recovery.ts. */
+  probe(timeoutMs) {
+    return this.#conn.probe(timeoutMs);
+  }
   /** @internal */
   forget(call) {
     if (call instanceof Room) this.#rooms.delete(call.roomId);
@@ -1478,7 +1612,7 @@ var Client = class extends Emitter {
   }
   #route(frame) {
     if ("room_id" in frame) this.#rooms.get(frame.room_id)?._event(frame);
-    else this.#lives.get(frame.live_event_id)?._event(frame);
+    else if ("live_event_id" in frame) this.#lives.get(frame.live_event_id)?._event(frame);
   }
   #resume(hello) {
     const rooms = new Map(hello.resumed.map((r) => [r.room.room_id, r.room]));

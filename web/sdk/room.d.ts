@@ -58,10 +58,12 @@ export declare class Room extends Emitter<RoomEvents> {
     constructor(client: ClientLink, entered: wire.RoomEntered, options: EnterRoomOptions);
     /** The RTCPeerConnection to the SFU (`null` once left). */
     get peerConnection(): RTCPeerConnection | null;
-    /** How the media link recovered so far: ICE restarts and fresh sessions. */
+    /** How the media link recovered so far: ICE restarts, fresh sessions, and WebSockets
+     *  replaced because a media stall found them dead. */
     get mediaStats(): {
         iceRestarts: number;
         renegotiations: number;
+        socketReplacements: number;
     };
     /** The tracks received now. */
     get remoteTracks(): Track[];

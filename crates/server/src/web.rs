@@ -54,6 +54,7 @@ const SDK: &[Asset] = assets!("sdk":
     "media.d.ts" => TS,
     "model.d.ts" => TS,
     "protocol.d.ts" => TS,
+    "recovery.d.ts" => TS,
     "requests.d.ts" => TS,
     "room.d.ts" => TS,
     "session.d.ts" => TS,

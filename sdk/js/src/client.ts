@@ -15,6 +15,7 @@ import { LiveEvent } from './live.js';
 import type { User } from './model.js';
 import { toUser } from './model.js';
 import type * as wire from './protocol.js';
+import type { ProbeResult } from './recovery.js';
 import type { RequestParams, RequestResult, RequestType } from './requests.js';
 import type { EnterRoomOptions } from './room.js';
 import { Room } from './room.js';
@@ -143,6 +144,11 @@ export class Client extends Emitter<ClientEvents> implements ClientLink {
     return [...fromServer.map(toIceServer), ...this.#extraIce];
   }
 
+  /** @internal Network-change recovery: see recovery.ts. */
+  probe(timeoutMs: number): Promise<ProbeResult> {
+    return this.#conn.probe(timeoutMs);
+  }
+
   /** @internal */
   forget(call: object): void {
     if (call instanceof Room) this.#rooms.delete(call.roomId);
@@ -151,7 +157,7 @@ export class Client extends Emitter<ClientEvents> implements ClientLink {
 
   #route(frame: wire.EventFrame): void {
     if ('room_id' in frame) this.#rooms.get(frame.room_id)?._event(frame);
-    else this.#lives.get(frame.live_event_id)?._event(frame);
+    else if ('live_event_id' in frame) this.#lives.get(frame.live_event_id)?._event(frame);
   }
 
   #resume(hello: wire.Hello): void {

@@ -13,6 +13,7 @@
 import { Emitter } from './emitter.js';
 import { ErrorCode, OpenCallsError } from './errors.js';
 import type * as wire from './protocol.js';
+import type { ProbeResult } from './recovery.js';
 import type { RequestParams, RequestResult, RequestType } from './requests.js';
 
 /** The state of the client's connection to the server. */
@@ -139,6 +140,28 @@ export class Connection extends Emitter<ConnectionEvents> {
     });
   }
 
+  /** Checks the socket answers a `ping` within `timeoutMs` (media stopped arriving: the
+   *  network may have changed). If it doesn't, the socket is replaced at once; resolves
+   *  `reconnected` once the new socket's `hello` was handled (seats resumed), `alive` if the
+   *  ping was answered, `down` if the client ended `disconnected`. */
+  async probe(timeoutMs: number): Promise<ProbeResult> {
+    const ws = this.#ws;
+    if (this.state === 'connected' && ws) {
+      try {
+        await this.request('ping', {}, timeoutMs);
+        return 'alive';
+      } catch {
+        if (this.#ws === ws) this.#lost(ws, null, true);
+      }
+    }
+    try {
+      await this.#waitConnected(Date.now() + this.#opts.reconnectGiveUpMs, 'probe');
+      return 'reconnected';
+    } catch {
+      return 'down';
+    }
+  }
+
   /** Closes the connection for good (no reconnect). */
   close(): void {
     this.#closing = true;
@@ -263,8 +286,9 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#pending.clear();
   }
 
-  /** The socket ended (closed, dead, or said goodbye): reconnect unless that can't help. */
-  #lost(ws: WebSocket | null, goodbye: wire.Goodbye | null): void {
+  /** The socket ended (closed, dead, or said goodbye): reconnect unless that can't help.
+   *  `now`: reconnect without the first backoff delay (this device's network changed). */
+  #lost(ws: WebSocket | null, goodbye: wire.Goodbye | null, now = false): void {
     if (ws !== this.#ws || this.#closing) return;
     this.#dropSocket(ErrorCode.ConnectionLost, goodbye ? goodbye.message : 'the connection was lost');
     if (goodbye && FINAL_GOODBYES.has(goodbye.reason)) {
@@ -272,15 +296,16 @@ export class Connection extends Emitter<ConnectionEvents> {
       return;
     }
     this.#setState('reconnecting');
-    void this.#reconnect();
+    void this.#reconnect(now);
   }
 
-  async #reconnect(): Promise<void> {
+  async #reconnect(now = false): Promise<void> {
     const giveUpAt = Date.now() + this.#opts.reconnectGiveUpMs;
     let delay = this.#opts.reconnectInitialDelayMs;
     while (!this.#closing && Date.now() < giveUpAt) {
       // Jitter spreads the reconnects of many clients after a server restart.
-      await sleep(delay * (0.75 + Math.random() * 0.5));
+      await sleep(now ? Math.random() * 50 : delay * (0.75 + Math.random() * 0.5));
+      now = false;
       if (this.#closing) return;
       try {
         await this.#connectOnce(true);

@@ -11,16 +11,20 @@
 import type { Offerer, SessionPlan } from './media.js';
 import { PeerSession } from './media.js';
 import { Track } from './model.js';
+import type { Probe, RecoveryOptions } from './recovery.js';
+import { MediaWatch } from './recovery.js';
 
 /** What the owner of a link hears from it. */
 export interface LinkCallbacks {
   subscribed(track: Track): void;
   unsubscribed(track: Track): void;
   stateChanged(state: RTCPeerConnectionState): void;
+  /** Checks the signaling socket (network-change recovery, see recovery.ts); none = no watch. */
+  probe?: Probe;
 }
 
 /** Tuning of the media recovery. */
-export interface MediaOptions {
+export interface MediaOptions extends RecoveryOptions {
   /** How long the ICE state may stay `disconnected` before an ICE restart (default 2 000 ms). */
   iceRestartDelayMs?: number;
 }
@@ -35,6 +39,8 @@ export class MediaLink {
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
   #iceTimer: ReturnType<typeof setTimeout> | null = null;
+  #jobs = 0;
+  readonly #recovery: MediaWatch | null;
   /** How many ICE restarts and fresh sessions this link did (for diagnostics and tests). */
   iceRestarts = 0;
   renegotiations = 0;
@@ -44,6 +50,17 @@ export class MediaLink {
     this.#offer = offer;
     this.#cb = cb;
     this.#iceRestartDelayMs = options.iceRestartDelayMs ?? 2_000;
+    this.#recovery = cb.probe ? new MediaWatch(this, cb.probe, options) : null;
+  }
+
+  /** A negotiation is queued or running. */
+  get negotiating(): boolean {
+    return this.#jobs > 0;
+  }
+
+  /** How many times a stalled link found its WebSocket dead and replaced it. */
+  get socketReplacements(): number {
+    return this.#recovery?.socketReplacements ?? 0;
   }
 
   /** The peer connection, `null` before the first offer or after close. */
@@ -110,12 +127,16 @@ export class MediaLink {
   /** Closes the session for good. */
   close(): void {
     this.#closed = true;
+    this.#recovery?.stop();
     this.#dropSession();
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {
+    this.#jobs += 1;
     const run = this.#queue.then(() => (this.#closed ? undefined : job()));
-    this.#queue = run.catch(() => {});
+    this.#queue = run.catch(() => {}).finally(() => {
+      this.#jobs -= 1;
+    });
     return run;
   }
 

@@ -110,6 +110,7 @@ export class LiveEvent extends Emitter<LiveEventEvents> {
         subscribed: (t) => this.#trackChanged(t, true),
         unsubscribed: (t) => this.#trackChanged(t, false),
         stateChanged: (s) => this.emit('mediaStateChanged', s),
+        probe: (ms) => client.probe(ms),
       },
       options,
     );

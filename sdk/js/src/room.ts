@@ -94,6 +94,7 @@ export class Room extends Emitter<RoomEvents> {
         subscribed: (t) => this.#trackChanged(t, true),
         unsubscribed: (t) => this.#trackChanged(t, false),
         stateChanged: (s) => this.emit('mediaStateChanged', s),
+        probe: (ms) => client.probe(ms),
       },
       options,
     );
@@ -113,9 +114,11 @@ export class Room extends Emitter<RoomEvents> {
     return this.#link.pc;
   }
 
-  /** How the media link recovered so far: ICE restarts and fresh sessions. */
-  get mediaStats(): { iceRestarts: number; renegotiations: number } {
-    return { iceRestarts: this.#link.iceRestarts, renegotiations: this.#link.renegotiations };
+  /** How the media link recovered so far: ICE restarts, fresh sessions, and WebSockets
+   *  replaced because a media stall found them dead. */
+  get mediaStats(): { iceRestarts: number; renegotiations: number; socketReplacements: number } {
+    const link = this.#link;
+    return { iceRestarts: link.iceRestarts, renegotiations: link.renegotiations, socketReplacements: link.socketReplacements };
   }
 
   /** The tracks received now. */
