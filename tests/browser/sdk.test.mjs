@@ -158,3 +158,29 @@ test('disconnect() of a live host stops its camera, microphone and peer connecti
   assert.equal(await page.evaluate(() => window.demo.client.connectionState), 'disconnected');
   await until('the server saw the host exit', async () => (await api(base, 'GET', `/v1/live-events/${event.live_event_id}`)).live_event.host === null);
 });
+
+test('the ICE servers the server announces in hello reach every RTCPeerConnection', async (t) => {
+  const { base } = await startServer(t);
+  const { room } = await api(base, 'POST', '/v1/rooms', { type: 'small_room_for_video' });
+  const tokens = await users(base, 'alice');
+  const browser = await launchBrowser(t);
+  const page = await newPage(browser, 'alice');
+  // The test plays a server with TURN configured: it adds ice_servers to the real hello.
+  const announced = [{ urls: ['turn:127.0.0.1:3478?transport=udp'], username: '1999999999:alice', credential: 'c2VjcmV0' }];
+  await page.routeWebSocket(/\/v1\/ws/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((message) => {
+      const frame = JSON.parse(message);
+      if (frame.type === 'hello') frame.ice_servers = announced;
+      ws.send(JSON.stringify(frame));
+    });
+    ws.onMessage((message) => server.send(message));
+  });
+  await openDemo(page, base, { user_id: 'alice', access_token: tokens.alice, room_id: room.room_id, autojoin: '1' });
+  await until('alice is connected to the SFU', async () => (await received(page, 'demo.room.peerConnection')).state === 'connected');
+  const config = await page.evaluate(() => window.demo.room.peerConnection.getConfiguration().iceServers);
+  assert.deepEqual(config, announced);
+  // A fresh peer connection (after media.disconnected) gets them too.
+  await page.evaluate(() => window.demo.room.renegotiate());
+  assert.deepEqual(await page.evaluate(() => window.demo.room.peerConnection.getConfiguration().iceServers), announced);
+});
