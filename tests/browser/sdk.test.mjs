@@ -34,11 +34,11 @@ const leftovers = (page) => page.evaluate(() => ({
 }));
 
 /** alice and bob in one new video room through the demo (extra: more query for alice). */
-async function aliceAndBob(t, aliceExtra = {}) {
+async function aliceAndBob(t, aliceExtra = {}, browserArgs = []) {
   const { base } = await startServer(t);
   const { room } = await api(base, 'POST', '/v1/rooms', { type: 'small_room_for_video' });
   const tokens = await users(base, 'alice', 'bob');
-  const browser = await launchBrowser(t);
+  const browser = await launchBrowser(t, browserArgs);
   const pages = {};
   for (const userId of ['alice', 'bob']) {
     const page = await newPage(browser, userId);
@@ -183,4 +183,39 @@ test('the ICE servers the server announces in hello reach every RTCPeerConnectio
   // A fresh peer connection (after media.disconnected) gets them too.
   await page.evaluate(() => window.demo.room.renegotiate());
   assert.deepEqual(await page.evaluate(() => window.demo.room.peerConnection.getConfiguration().iceServers), announced);
+});
+
+test('devices: the demo switches camera and microphone mid-call and chooses the audio output; the speaker is highlighted', async (t) => {
+  // Three fake cameras, microphones and outputs (Chromium's fake_device_1 is a Y16 depth
+  // camera no encoder takes, so the switch goes to fake_device_2); the fake microphone
+  // beeps, so alice "speaks".
+  const { pages } = await aliceAndBob(t, {}, ['--use-fake-device-for-media-stream=device-count=3']);
+  const { alice, bob } = pages;
+  await until('bob highlights alice as the active speaker', () => bob.evaluate(() => {
+    const alice = [...window.demo.room.participants.values()][0];
+    return document.querySelector(`#p-${alice.participantId}`).classList.contains('speaking');
+  }));
+
+  const local = () => alice.evaluate(() => {
+    const me = window.demo.room.localParticipant;
+    return { video: me.videoTrack.mediaStreamTrack.getSettings().deviceId, audio: me.audioTrack.mediaStreamTrack.getSettings().deviceId };
+  });
+  const before = await local();
+  for (const [select, kind] of [['#room-cam-device', 'video'], ['#room-mic-device', 'audio']]) {
+    const options = await alice.$$eval(`${select} option`, (os) => os.map((o) => o.value));
+    const target = options.filter((id) => id !== before[kind] && id !== 'default').at(-1);
+    assert.ok(target, `a second ${kind} device to switch to: ${options}`);
+    await alice.selectOption(select, target);
+    await until(`alice's ${kind} comes from the chosen device`, async () => (await local())[kind] === target);
+  }
+  const ended = await alice.evaluate(() => window.__created.tracks.filter((t) => t.readyState === 'ended').map((t) => t.kind).sort());
+  assert.deepEqual(ended, ['audio', 'video'], 'the replaced devices were released');
+  await decodesVideo('bob decodes alice\'s new camera', bob, 'demo.room.peerConnection', 10);
+  assert.equal(await alice.evaluate(() => window.demo.room.peerConnection === window.__created.pcs.at(-1) && window.__created.pcs.length), 1, 'switched without a new peer connection');
+
+  const outputs = await bob.$$eval('#room-out-device option', (os) => os.map((o) => o.value));
+  const speaker = outputs.find((id) => id !== 'default');
+  assert.ok(speaker, `an output device: ${outputs}`);
+  await bob.selectOption('#room-out-device', speaker);
+  await until('bob plays alice on the chosen output', () => bob.evaluate((id) => [...document.querySelectorAll('#grid figure video')].filter((v) => !v.muted).every((v) => v.sinkId === id), speaker));
 });

@@ -69,18 +69,16 @@ var LocalMedia = class {
     this.#set(kind, track);
     return track;
   }
-  /** Opens device `deviceId` for `kind`, stops the old track; returns the new one. */
+  /** Opens device `deviceId` for `kind` and makes it current; returns the new track and
+   *  the old one, which the caller stops once nothing sends it any more. */
   async switchTo(kind, deviceId) {
     const track = await capture(kind, deviceId);
     const old = this.get(kind);
-    if (old) {
-      track.enabled = old.enabled;
-      old.stop();
-    }
+    if (old) track.enabled = old.enabled;
     if (kind === "audio") this.devices.audioDeviceId = deviceId;
     else this.devices.videoDeviceId = deviceId;
     this.#set(kind, track);
-    return track;
+    return { track, old };
   }
   get(kind) {
     return kind === "audio" ? this.audio : this.video;
@@ -405,9 +403,10 @@ var LocalControl = class {
       else this.media.devices.videoDeviceId = deviceId;
       return;
     }
-    const track = await this.media.switchTo(k, deviceId);
+    const { track, old } = await this.media.switchTo(k, deviceId);
     await this.#link.session?.replaceTrack(k, track);
     this.#show(k, track);
+    old?.stop();
   }
   #show(kind, track) {
     const me = this.#me();
