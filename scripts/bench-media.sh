@@ -11,7 +11,7 @@ VIEWERS="${3:-20}"
 SECONDS_RUN="${4:-15}"
 VIDEO_KBPS="${5:-1500}"
 PORT="${PORT:-18182}"
-TOKEN="bench-token"
+TOKEN="bench-master-token-0123456789abcdef"
 cd "$(dirname "$0")/.."
 source scripts/bench-server.sh
 start_bench_server media_load OPENCALLS_MEDIA_ADDR="127.0.0.1:0"

@@ -7,7 +7,7 @@ CLIENTS="${1:-2000}"
 SECONDS_RUN="${2:-30}"
 PER_ROOM="${3:-50}"
 PORT="${PORT:-18181}"
-TOKEN="bench-token"
+TOKEN="bench-master-token-0123456789abcdef"
 cd "$(dirname "$0")/.."
 source scripts/bench-server.sh
 ulimit -n 20000 2>/dev/null || true

@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.OPENCALLS_BIN || path.join(here, '../../target/debug/opencalls');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-export const TOKEN = 'browser-test-token';
+export const TOKEN = 'browser-test-token-0123456789abcdef';
 const DEADLINE_MS = 30_000;
 
 /** Polls `check` until it returns a truthy value; fails with `what` at the deadline. */

@@ -184,7 +184,7 @@ export type ErrorFrame = { id: RequestId | null, code: number, message: string, 
 
 export type Goodbye = { reason: GoodbyeReason, message: string, };
 
-export type GoodbyeReason = "session_revoked" | "replaced" | "heartbeat_timeout" | "too_slow" | "resync" | "server_restart";
+export type GoodbyeReason = "session_revoked" | "replaced" | "heartbeat_timeout" | "too_slow" | "resync" | "server_restart" | "session_expired";
 
 export type RequestId = string;
 

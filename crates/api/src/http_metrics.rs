@@ -4,31 +4,21 @@ use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use opencalls_runtime::metrics::HttpMethod;
 use std::time::Instant;
 
 pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // The route template (not the raw path) keeps label cardinality bounded.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    // The route template (not the raw path) and the method's fixed label keep cardinality
+    // bounded whatever a client sends.
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = HttpMethod::from_name(request.method().as_str());
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let metrics = &state.services.metrics;
-    let labels = vec![("method", method), ("route", route), ("status", status)];
-    metrics.observe(
-        "opencalls_http_request_duration_seconds",
-        "HTTP request latency by route and status.",
-        labels.clone(),
+    state.services.metrics.http_request(
+        method,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        response.status().as_u16(),
         started.elapsed().as_secs_f64(),
-    );
-    metrics.count(
-        "opencalls_http_requests_total",
-        "HTTP requests by route and status.",
-        labels,
-        1,
     );
     response
 }

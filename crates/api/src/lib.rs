@@ -5,9 +5,11 @@
 //! error body; nothing here holds business rules.
 #![forbid(unsafe_code)]
 
+mod api_tokens;
 mod auth;
 mod error;
 mod extract;
+mod health;
 mod http_metrics;
 mod live_events;
 mod openapi;
@@ -41,7 +43,8 @@ pub(crate) struct AppState {
     pub config: Arc<ApiConfig>,
 }
 
-/// The complete HTTP application: Platform API under `/v1`, plus `/healthz` and `/metrics`.
+/// The complete HTTP application: Platform API under `/v1`, plus `/healthz`, `/readyz` and
+/// `/metrics`.
 pub fn router(services: Services, config: ApiConfig) -> Router {
     let state = AppState {
         services: services.clone(),
@@ -57,7 +60,8 @@ pub fn router(services: Services, config: ApiConfig) -> Router {
         .route("/v1/openapi.json", get(move || openapi::serve(doc.clone())));
     Router::new()
         .merge(v1)
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/metrics", get(http_metrics::render))
         // A route layer sees the matched route template, which labels the metrics.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::{AppState, live_events, rooms, users, webhooks};
+use crate::{AppState, api_tokens, live_events, rooms, users, webhooks};
 use axum::Json;
 use axum::response::IntoResponse;
 use std::sync::Arc;
@@ -18,7 +18,8 @@ use utoipa_axum::routes;
         (name = rooms::TAG, description = "Group-call rooms"),
         (name = live_events::TAG, description = "Live events (single host broadcasts)"),
         (name = webhooks::TAG, description = "Webhook settings and delivery log"),
-        (name = users::TAG, description = "Users and their access tokens")
+        (name = users::TAG, description = "Users and their access tokens"),
+        (name = api_tokens::TAG, description = "Secondary API tokens (managed with the master token)")
     )
 )]
 struct ApiDoc;
@@ -67,6 +68,8 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
             users::delete_user
         ))
         .routes(routes!(users::issue_token, users::revoke_token))
+        .routes(routes!(api_tokens::issue, api_tokens::list))
+        .routes(routes!(api_tokens::view, api_tokens::revoke))
 }
 
 pub(crate) async fn serve(doc: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 /// The API token the benchmarked server is configured with.
-pub const TOKEN: &str = "bench-master-token";
+pub const TOKEN: &str = "bench-master-token-0123456789abcdef";
 
 /// One request to send: method, path and query, optional JSON body.
 pub struct Req {

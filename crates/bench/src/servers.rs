@@ -34,6 +34,8 @@ pub fn opencalls(data_dir: &Path, token: &str) -> anyhow::Result<Running> {
     let config = Config {
         api_token: Some(token.to_owned()),
         data_dir: data_dir.to_owned(),
+        // Benchmark receivers listen on loopback.
+        webhook_allow_private_targets: true,
         ..Config::default()
     };
     let app = App::open(config)?;

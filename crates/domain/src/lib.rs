@@ -21,6 +21,7 @@ pub mod room;
 pub mod stream;
 pub mod user;
 pub mod webhook_categories;
+pub mod webhook_target;
 
 pub use actor::Actor;
 pub use custom_items::{CustomItems, CustomItemsMode};

@@ -65,6 +65,16 @@ enum Command {
         )]
         users: Vec<String>,
     },
+    /// Writes a consistent copy of the database to FILE while the server keeps running
+    /// (restoring: docs/operations.md).
+    Backup {
+        /// The new backup file (must not exist).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The TOML settings file naming the database (default: $OPENCALLS_CONFIG, if set).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Parses the command line (usage errors exit with status 2, `help` and `--version` with 0),
@@ -76,6 +86,10 @@ fn main() -> anyhow::Result<()> {
         Command::Serve { config } => {
             init_logging();
             runtime.block_on(serve(config_path(config)))
+        }
+        Command::Backup { file, config } => {
+            init_logging();
+            backup(config_path(config), &file)
         }
         Command::Dev {
             config,
@@ -142,6 +156,19 @@ fn stored_token(config: &Config) -> anyhow::Result<String> {
     Ok(token.trim().to_owned())
 }
 
+fn backup(config_file: Option<PathBuf>, file: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config::load(config_file.as_deref())?;
+    let summary = opencalls_server::backup(&config, file)
+        .with_context(|| format!("backing up into {}", file.display()))?;
+    println!(
+        "Backed up {} pages ({} bytes) into {}",
+        summary.pages,
+        summary.bytes,
+        file.display()
+    );
+    Ok(())
+}
+
 async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
     let mut config = Config::load(config_file.as_deref())?;
     if config.resolve_api_token()? {
@@ -151,6 +178,8 @@ async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
             config.data_dir.display()
         );
     }
+    // Refuse a guessable token before anything listens.
+    config.checked_api_token()?;
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("binding {}", config.http_addr))?;

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Output;
 use tokio::process::Command;
 
-const TOKEN: &str = "cli-test-token";
+const TOKEN: &str = "cli-test-master-token-0123456789abcdef";
 
 fn exe() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_opencalls"))

@@ -163,6 +163,8 @@ pub enum GoodbyeReason {
     Resync,
     /// The server is shutting down.
     ServerRestart,
+    /// The session token expired: reconnect with a fresh one and the same `client_id`.
+    SessionExpired,
 }
 
 impl GoodbyeReason {
@@ -175,6 +177,7 @@ impl GoodbyeReason {
             Self::TooSlow => 4004,
             Self::Resync => 4005,
             Self::ServerRestart => 1012,
+            Self::SessionExpired => 4006,
         }
     }
 
@@ -187,6 +190,7 @@ impl GoodbyeReason {
             Self::TooSlow => "too_slow",
             Self::Resync => "resync",
             Self::ServerRestart => "server_restart",
+            Self::SessionExpired => "session_expired",
         }
     }
 }

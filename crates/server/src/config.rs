@@ -19,12 +19,22 @@ pub enum ConfigError {
     Invalid { name: &'static str, message: String },
     #[error("no API token is configured")]
     MissingApiToken,
+    #[error(
+        "the master API token (OPENCALLS_API_TOKEN / api_token) has {len} characters; it must \
+         have at least {MIN_API_TOKEN_LEN} (e.g. `openssl rand -hex 32`), or leave it unset to \
+         have one generated"
+    )]
+    WeakApiToken { len: usize },
     #[error("storing the generated API token in {path}: {source}")]
     TokenFile {
         path: PathBuf,
         source: std::io::Error,
     },
 }
+
+/// Fewest characters of a master API token: a guessable token opens the whole Platform API
+/// and signs every webhook.
+pub const MIN_API_TOKEN_LEN: usize = 32;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -51,6 +61,14 @@ pub struct Config {
     pub webhook_concurrency: usize,
     /// Fallback interval at which the webhook worker looks for work.
     pub webhook_poll_ms: u64,
+    /// Whether webhook URLs may target loopback, private, link-local and metadata addresses.
+    pub webhook_allow_private_targets: bool,
+    /// How long delivered webhook events (outbox and delivery log) are kept, in seconds.
+    pub webhook_retention_secs: u64,
+    /// How long failed webhook deliveries are kept, in seconds.
+    pub webhook_failed_retention_secs: u64,
+    /// How often old webhook events are pruned, in milliseconds.
+    pub webhook_prune_interval_ms: u64,
     /// Lifetime of a client session token, in seconds.
     pub session_ttl_secs: u64,
     /// How often the server pings each client WebSocket, in milliseconds.
@@ -71,6 +89,29 @@ pub struct Config {
     pub media_connect_timeout_ms: u64,
     /// A connected media transport silent this long is dropped (`media.disconnected`), ms.
     pub media_transport_timeout_ms: u64,
+    /// Most HTTP connections (WebSockets included) at once; more get a 503 (see `limits.rs`).
+    pub http_max_connections: usize,
+    /// A request head must arrive this long after the connection opened or its previous
+    /// response (also the keep-alive idle timeout), in milliseconds.
+    pub http_header_timeout_ms: u64,
+    /// A request body must arrive this long after its head, in milliseconds.
+    pub http_body_timeout_ms: u64,
+    /// A write to a client WebSocket slower than this closes it, in milliseconds.
+    pub ws_send_timeout_ms: u64,
+    /// Devices (`client_id`s) one user may have at once.
+    pub max_devices_per_user: usize,
+    /// Live-event seats one user may hold at once.
+    pub max_live_seats_per_user: usize,
+    /// Seats of one user that may carry media at once.
+    pub max_media_peers_per_user: usize,
+    /// State-changing client-protocol requests per second per connection.
+    pub ws_requests_per_sec: u32,
+    /// `media.offer` requests per minute per connection.
+    pub media_offers_per_min: u32,
+    /// `POST /v1/auth/session` per minute per claimed user.
+    pub session_opens_per_min_per_user: u32,
+    /// `POST /v1/auth/session` per minute per client IP address.
+    pub session_opens_per_min_per_ip: u32,
 }
 
 /// Where state lives.
@@ -81,6 +122,7 @@ pub enum DatabaseUrl {
 
 impl Default for Config {
     fn default() -> Self {
+        let signal_limits = opencalls_signal::Limits::default();
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             api_token: None,
@@ -93,6 +135,10 @@ impl Default for Config {
             webhook_backoff_max_ms: 10 * 60 * 1000,
             webhook_concurrency: 32,
             webhook_poll_ms: 1_000,
+            webhook_allow_private_targets: false,
+            webhook_retention_secs: 7 * 24 * 60 * 60,
+            webhook_failed_retention_secs: 30 * 24 * 60 * 60,
+            webhook_prune_interval_ms: 60 * 60 * 1000,
             session_ttl_secs: 3600,
             heartbeat_interval_ms: 15_000,
             heartbeat_timeout_ms: 45_000,
@@ -103,6 +149,17 @@ impl Default for Config {
             media_active_speakers: 3,
             media_connect_timeout_ms: 15_000,
             media_transport_timeout_ms: 10_000,
+            http_max_connections: crate::limits::DEFAULT_MAX_CONNECTIONS,
+            http_header_timeout_ms: 10_000,
+            http_body_timeout_ms: 30_000,
+            ws_send_timeout_ms: 10_000,
+            max_devices_per_user: signal_limits.devices_per_user,
+            max_live_seats_per_user: signal_limits.live_seats_per_user,
+            max_media_peers_per_user: signal_limits.media_peers_per_user,
+            ws_requests_per_sec: signal_limits.requests_per_sec,
+            media_offers_per_min: signal_limits.media_offers_per_min,
+            session_opens_per_min_per_user: signal_limits.session_opens_per_min_per_user,
+            session_opens_per_min_per_ip: signal_limits.session_opens_per_min_per_ip,
         }
     }
 }
@@ -149,6 +206,7 @@ impl Config {
         }
         self.apply_webhook_env(&var)?;
         self.apply_media_env(&var)?;
+        self.apply_limits_env(&var)?;
         self.apply_signal_env(&var)
     }
 
@@ -156,7 +214,7 @@ impl Config {
         &mut self,
         var: &impl Fn(&str) -> Option<String>,
     ) -> Result<(), ConfigError> {
-        let fields: [(&'static str, &mut u64); 5] = [
+        let fields: [(&'static str, &mut u64); 8] = [
             ("OPENCALLS_WEBHOOK_TIMEOUT_MS", &mut self.webhook_timeout_ms),
             (
                 "OPENCALLS_WEBHOOK_RETRY_PERIOD_SECS",
@@ -171,6 +229,18 @@ impl Config {
                 &mut self.webhook_backoff_max_ms,
             ),
             ("OPENCALLS_WEBHOOK_POLL_MS", &mut self.webhook_poll_ms),
+            (
+                "OPENCALLS_WEBHOOK_RETENTION_SECS",
+                &mut self.webhook_retention_secs,
+            ),
+            (
+                "OPENCALLS_WEBHOOK_FAILED_RETENTION_SECS",
+                &mut self.webhook_failed_retention_secs,
+            ),
+            (
+                "OPENCALLS_WEBHOOK_PRUNE_INTERVAL_MS",
+                &mut self.webhook_prune_interval_ms,
+            ),
         ];
         for (name, field) in fields {
             if let Some(value) = var(name).filter(|v| !v.is_empty()) {
@@ -180,6 +250,20 @@ impl Config {
         if let Some(value) = var("OPENCALLS_WEBHOOK_CONCURRENCY").filter(|v| !v.is_empty()) {
             let n = parse_positive("OPENCALLS_WEBHOOK_CONCURRENCY", &value)?;
             self.webhook_concurrency = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(value) =
+            var("OPENCALLS_WEBHOOK_ALLOW_PRIVATE_TARGETS").filter(|v| !v.is_empty())
+        {
+            self.webhook_allow_private_targets = match value.trim() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPENCALLS_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+                        message: format!("expected true or false, got '{value}'"),
+                    });
+                }
+            };
         }
         Ok(())
     }
@@ -230,6 +314,15 @@ impl Config {
             ("webhook_backoff_base_ms", self.webhook_backoff_base_ms == 0),
             ("webhook_backoff_max_ms", self.webhook_backoff_max_ms == 0),
             ("webhook_poll_ms", self.webhook_poll_ms == 0),
+            ("webhook_retention_secs", self.webhook_retention_secs == 0),
+            (
+                "webhook_failed_retention_secs",
+                self.webhook_failed_retention_secs == 0,
+            ),
+            (
+                "webhook_prune_interval_ms",
+                self.webhook_prune_interval_ms == 0,
+            ),
             ("webhook_concurrency", self.webhook_concurrency == 0),
         ];
         match zero.iter().find(|(_, is_zero)| *is_zero) {
@@ -239,6 +332,19 @@ impl Config {
             }),
             None => Ok(()),
         }
+    }
+
+    /// The resolved master token, refused unless it is long enough to resist guessing.
+    pub fn checked_api_token(&self) -> Result<&str, ConfigError> {
+        let token = self
+            .api_token
+            .as_deref()
+            .ok_or(ConfigError::MissingApiToken)?;
+        let len = token.chars().count();
+        if len < MIN_API_TOKEN_LEN {
+            return Err(ConfigError::WeakApiToken { len });
+        }
+        Ok(token)
     }
 
     pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
@@ -312,6 +418,8 @@ impl Config {
             heartbeat_timeout: Duration::from_millis(self.heartbeat_timeout_ms),
             reconnect_grace: Duration::from_millis(self.reconnect_grace_ms),
             max_message_bytes: self.ws_max_message_bytes,
+            send_timeout: Duration::from_millis(self.ws_send_timeout_ms),
+            limits: self.limits(),
         }
     }
 }

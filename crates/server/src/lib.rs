@@ -5,10 +5,12 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod http;
+mod limits;
 mod media;
 mod web;
 
-pub use config::{Config, ConfigError, DatabaseUrl};
+pub use config::{Config, ConfigError, DatabaseUrl, MIN_API_TOKEN_LEN};
 
 use opencalls_api::ApiConfig;
 use opencalls_runtime::{Clock, SystemClock};
@@ -43,6 +45,17 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
     }
 }
 
+/// Writes a consistent copy of the configured database to the new file `target`, safely
+/// while a server is running on it (`opencalls backup`; restoring: docs/operations.md).
+pub fn backup(
+    config: &Config,
+    target: &std::path::Path,
+) -> Result<opencalls_store_sqlite::BackupSummary, ServerError> {
+    match config.database()? {
+        DatabaseUrl::Sqlite(path) => Ok(opencalls_store_sqlite::backup(&path, target)?),
+    }
+}
+
 /// A configured server: storage opened, services built, not yet serving.
 pub struct App {
     pub config: Config,
@@ -57,25 +70,35 @@ pub struct App {
 
 impl App {
     /// Opens storage and builds the services. `config.api_token` must be resolved
-    /// (see [`Config::resolve_api_token`]).
+    /// (see [`Config::resolve_api_token`]) and have at least [`MIN_API_TOKEN_LEN`] characters.
     pub fn open(config: Config) -> Result<Self, ServerError> {
         Self::open_with_clock(config, Arc::new(SystemClock))
     }
 
     /// Like [`App::open`], with the services reading time from `clock` (tests move time).
     pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, ServerError> {
-        if config.api_token.is_none() {
-            return Err(ConfigError::MissingApiToken.into());
-        }
+        config.checked_api_token()?;
         config.validate_webhooks()?;
         config.validate_media()?;
-        let store = open_store(&config)?;
+        config.validate_limits()?;
+        let (store, writer_alive) = match config.database()? {
+            DatabaseUrl::Sqlite(path) => {
+                let sqlite = SqliteStore::open(path)?;
+                let probe = sqlite.clone();
+                let store: Arc<dyn Store> = Arc::new(sqlite);
+                (store, move || probe.is_writing())
+            }
+        };
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store.clone(), clock.clone())
             .with_app_id(&config.app_id)
-            .with_session_ttl(ttl_ms);
+            .with_session_ttl(ttl_ms)
+            .with_private_webhook_targets(config.webhook_allow_private_targets);
+        services.health.register("store_writer", writer_alive);
         let (sfu, sfu_events) = media::start(&config)?;
+        let probe = sfu.clone();
+        services.health.register("sfu", move || probe.is_running());
         tracing::info!(addr = %sfu.local_addr(), "media layer (SFU) listening on UDP");
         Ok(Self {
             config,
@@ -125,6 +148,7 @@ impl App {
             self.config.signal_config(),
             Some((bridge, self.sfu_events)),
         );
+        self.services.health.register("signal", signal.probe());
         let sfu = self.sfu;
         let app = opencalls_api::router(self.services, ApiConfig { api_token })
             .merge(signal_routes)
@@ -136,9 +160,7 @@ impl App {
             shutdown.await;
             signal.shutdown().await;
         };
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = http::serve(listener, app, self.config.admission(), shutdown).await;
         webhooks.stop().await;
         sfu.shutdown().await;
         served?;
@@ -158,6 +180,10 @@ impl App {
             backoff_max: Duration::from_millis(c.webhook_backoff_max_ms),
             concurrency: c.webhook_concurrency,
             poll_interval: Duration::from_millis(c.webhook_poll_ms),
+            allow_private_targets: c.webhook_allow_private_targets,
+            retention: Duration::from_secs(c.webhook_retention_secs),
+            failed_retention: Duration::from_secs(c.webhook_failed_retention_secs),
+            prune_interval: Duration::from_millis(c.webhook_prune_interval_ms),
         };
         WebhookWorker::start(
             self.store.clone(),

@@ -6,10 +6,15 @@
 //!
 //! Invariant: only the files listed in [`SDK`], [`DEMO`] and [`SITE`] are served; any other
 //! name under these paths is a 404 (no file system access, so no path traversal).
+//!
+//! Every HTML page carries [`PAGE_CSP`]: scripts, styles and connections only from this
+//! server (its WebSockets included), media and images also from `blob:`, no inline code and
+//! no framing. The pages are written for it (no inline `<script>`, `<style>` or handlers), so
+//! an injected script has nowhere to run.
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
@@ -70,6 +75,11 @@ const SITE: &[Asset] = assets!("site":
     "api.js" => JS,
 );
 
+/// The policy every HTML page is served with (see the module doc).
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    connect-src 'self' ws: wss:; media-src 'self' blob:; img-src 'self' blob: data:; \
+    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// The landing page's `{{version}}` placeholder becomes this.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -98,26 +108,31 @@ async fn landing() -> Response {
     let Some(page) = SITE.iter().find(|a| a.name == "index.html") else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
-    (
-        [
-            (header::CONTENT_TYPE, page.content_type),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        page.body.replace("{{version}}", VERSION),
-    )
-        .into_response()
+    let mut response = page.body.replace("{{version}}", VERSION).into_response();
+    set_headers(&mut response, page.content_type);
+    response
 }
 
 fn serve(assets: &'static [Asset], name: &str) -> Response {
     match assets.iter().find(|a| a.name == name) {
-        Some(asset) => (
-            [
-                (header::CONTENT_TYPE, asset.content_type),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            asset.body,
-        )
-            .into_response(),
+        Some(asset) => {
+            let mut response = asset.body.into_response();
+            set_headers(&mut response, asset.content_type);
+            response
+        }
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// Content type and caching for every embedded file; pages also get the security headers.
+fn set_headers(response: &mut Response, content_type: &'static str) {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if content_type == HTML {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     }
 }

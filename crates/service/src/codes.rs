@@ -17,6 +17,7 @@ pub mod code {
     pub const ROOM_FULL: u32 = 1400120;
     pub const ALREADY_ENTERED: u32 = 1400122;
     pub const INVALID_API_TOKEN: u32 = 400401;
+    pub const NOT_ALLOWED: u32 = 401120;
     pub const NOT_AUTHORIZED: u32 = 401121;
     pub const RATE_LIMITED: u32 = 429100;
     pub const INTERNAL: u32 = 500999;

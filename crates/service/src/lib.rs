@@ -11,6 +11,7 @@
 //! webhook types they need are re-exported here.
 #![forbid(unsafe_code)]
 
+pub mod api_tokens;
 pub mod chat;
 pub mod codes;
 mod error;
@@ -22,6 +23,7 @@ pub mod sessions;
 pub mod users;
 pub mod webhooks;
 
+pub use api_tokens::ApiTokenService;
 pub use error::ServiceError;
 pub use live_events::{LiveEventList, LiveEventService};
 pub use paging::{ListPage, PageParams};
@@ -46,9 +48,12 @@ pub struct Services {
     pub live_events: LiveEventService,
     pub bus: runtime::EventBus,
     pub metrics: runtime::Metrics,
+    /// Liveness of the server's threads and workers (`/healthz`, `/readyz`).
+    pub health: runtime::Health,
     pub webhooks: WebhookService,
     pub users: UserService,
     pub sessions: SessionService,
+    pub api_tokens: ApiTokenService,
 }
 
 impl Services {
@@ -64,8 +69,10 @@ impl Services {
             rooms: RoomService::new(store.clone(), clock.clone(), bus.clone()),
             bus,
             metrics: runtime::Metrics::new(),
+            health: runtime::Health::new(),
             users: UserService::new(store.clone(), sessions.clone()),
             sessions,
+            api_tokens: ApiTokenService::new(store.clone(), clock.clone()),
             webhooks: WebhookService::new(store, clock, webhooks::DEFAULT_APP_ID),
         }
     }
@@ -77,6 +84,13 @@ impl Services {
             self.webhooks.clock.clone(),
             app_id,
         );
+        self
+    }
+
+    /// Accepts (or refuses) webhook URLs naming loopback, private, link-local or metadata
+    /// addresses (`Config::webhook_allow_private_targets`).
+    pub fn with_private_webhook_targets(mut self, allow: bool) -> Self {
+        self.webhooks = self.webhooks.allow_private_targets(allow);
         self
     }
 

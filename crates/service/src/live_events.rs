@@ -247,7 +247,8 @@ impl LiveEventService {
 
     /// Exits the hosts and participants left present by a previous run (call once at
     /// start-up, before clients connect); returns how many exited. The events keep their
-    /// state; each clean-up commits with its events.
+    /// state; each clean-up commits with its events. A live event that fails is logged and
+    /// skipped, so the others are still cleaned up.
     pub async fn exit_leftover_presence(&self) -> Result<usize, ServiceError> {
         let ids = self
             .store
@@ -256,12 +257,16 @@ impl LiveEventService {
             .map_err(ServiceError::from_store(LIVE_EVENT))?;
         let mut exited = 0;
         for id in ids {
-            let change = self
+            let cleaned = self
                 .transition(&id, ParticipantScope::Active, |e, active, now| {
                     e.exit_everyone(active, now)
                 })
-                .await?;
-            exited += change.hosts.len() + change.participants.len();
+                .await;
+            // One live event that can't be cleaned must not keep the others' seats taken.
+            match cleaned {
+                Ok(change) => exited += change.hosts.len() + change.participants.len(),
+                Err(err) => tracing::error!(%id, %err, "exiting a live event's leftover presence"),
+            }
         }
         Ok(exited)
     }

@@ -247,7 +247,8 @@ impl RoomService {
     }
 
     /// Exits every participant left active by a previous run (call once at start-up, before
-    /// clients connect); returns how many exited. Each exit commits with its event.
+    /// clients connect); returns how many exited. Each exit commits with its event; a room
+    /// that fails is logged and skipped, so the others are still cleaned up.
     pub async fn exit_leftover_participants(&self) -> Result<usize, ServiceError> {
         let rooms = self
             .store
@@ -256,7 +257,7 @@ impl RoomService {
             .map_err(ServiceError::from_store(ROOM))?;
         let mut exited = 0;
         for room_id in rooms {
-            let change = self
+            let cleaned = self
                 .transition(&room_id, |room, now| {
                     let mut all = RoomChange {
                         room: room.clone(),
@@ -271,8 +272,14 @@ impl RoomService {
                     }
                     Ok(all)
                 })
-                .await?;
-            exited += change.touched.len();
+                .await;
+            // One room that can't be cleaned must not keep the others' seats taken.
+            match cleaned {
+                Ok(change) => exited += change.touched.len(),
+                Err(err) => {
+                    tracing::error!(%room_id, %err, "exiting a room's leftover participants")
+                }
+            }
         }
         Ok(exited)
     }

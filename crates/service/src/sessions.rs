@@ -107,10 +107,26 @@ impl SessionService {
 
     /// The active user a session token belongs to.
     pub async fn authenticate(&self, session_token: &str) -> Result<User, ServiceError> {
+        Ok(self.authenticate_session(session_token).await?.0)
+    }
+
+    /// The active user a session token belongs to, and when the session expires (an open
+    /// connection is closed then).
+    pub async fn authenticate_session(
+        &self,
+        session_token: &str,
+    ) -> Result<(User, Option<Millis>), ServiceError> {
         let stored = self.check(session_token, TokenKind::Session).await?;
-        self.active_user(&stored.user_id)
+        let user = self
+            .active_user(&stored.user_id)
             .await
-            .map_err(|_| unauthorized())
+            .map_err(|_| unauthorized())?;
+        Ok((user, stored.expires_at))
+    }
+
+    /// The service's "now" (session expiry is measured on this clock).
+    pub fn now(&self) -> Millis {
+        self.clock.now()
     }
 
     /// Removes expired tokens (housekeeping; expired ones are refused anyway).

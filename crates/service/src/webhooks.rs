@@ -1,12 +1,15 @@
 //! Webhook settings and the delivery log, for the application named by the server's
 //! configured application id.
 //!
-//! Invariant: settings are stored only after validation (http(s) URL, known categories),
-//! so the delivery worker never meets an unusable subscription.
+//! Invariant: settings are stored only after validation (http(s) URL, known categories,
+//! and unless allowed, a target that is not loopback, private, link-local or a metadata
+//! address as written; the worker checks resolved addresses again), so the delivery worker
+//! never meets an unusable subscription.
 
 use crate::{ListPage, PageParams, ServiceError};
 use opencalls_domain::DomainError;
 use opencalls_domain::webhook_categories::{self, WILDCARD};
+use opencalls_domain::webhook_target;
 use opencalls_runtime::Clock;
 use opencalls_store::{CursorKind, Store};
 use std::sync::Arc;
@@ -31,6 +34,8 @@ pub struct WebhookService {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     app_id: Arc<str>,
+    /// Whether URLs may name loopback, private, link-local and metadata addresses.
+    allow_private_targets: bool,
 }
 
 impl WebhookService {
@@ -39,7 +44,14 @@ impl WebhookService {
             store,
             clock,
             app_id: app_id.into(),
+            allow_private_targets: false,
         }
+    }
+
+    /// The same service accepting (or refusing) URLs of non-public targets.
+    pub fn allow_private_targets(mut self, allow: bool) -> Self {
+        self.allow_private_targets = allow;
+        self
     }
 
     pub fn app_id(&self) -> &str {
@@ -69,7 +81,7 @@ impl WebhookService {
         update: WebhookSettingsUpdate,
     ) -> Result<WebhookSettings, ServiceError> {
         self.check_app(app_id)?;
-        let update = validate(update)?;
+        let update = validate(update, self.allow_private_targets)?;
         if update.enabled == Some(true) {
             let current = self.settings(app_id).await?;
             let url = update.url.as_deref().unwrap_or(&current.url);
@@ -122,10 +134,21 @@ impl WebhookService {
     }
 }
 
-fn validate(mut update: WebhookSettingsUpdate) -> Result<WebhookSettingsUpdate, DomainError> {
+fn validate(
+    mut update: WebhookSettingsUpdate,
+    allow_private_targets: bool,
+) -> Result<WebhookSettingsUpdate, DomainError> {
     if let Some(url) = &update.url {
         let url = url.trim().to_owned();
-        check_url(&url)?;
+        let host = check_url(&url)?;
+        if !allow_private_targets {
+            webhook_target::check_url_host(host).map_err(|reason| {
+                DomainError::invalid(format!(
+                    "url must name a public address, but {reason} (allowed only with \
+                     OPENCALLS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true)"
+                ))
+            })?;
+        }
         update.url = Some(url);
     }
     if let Some(events) = &update.enabled_events {
@@ -134,10 +157,11 @@ fn validate(mut update: WebhookSettingsUpdate) -> Result<WebhookSettingsUpdate, 
     Ok(update)
 }
 
-/// An absolute `http://` or `https://` URL with a host; `""` clears the URL.
-fn check_url(url: &str) -> Result<(), DomainError> {
+/// An absolute `http://` or `https://` URL with a host; `""` clears the URL. Returns the
+/// host as written (without user info and port).
+fn check_url(url: &str) -> Result<&str, DomainError> {
     if url.is_empty() {
-        return Ok(());
+        return Ok("");
     }
     if url.len() > MAX_URL_LEN {
         return Err(DomainError::invalid(format!(
@@ -158,7 +182,15 @@ fn check_url(url: &str) -> Result<(), DomainError> {
             "url must not contain spaces or control characters",
         ));
     }
-    Ok(())
+    Ok(strip_port(host))
+}
+
+/// `[::1]:80` → `[::1]`, `example.com:80` → `example.com`.
+fn strip_port(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority.split_inclusive(']').next().unwrap_or(authority);
+    }
+    authority.split(':').next().unwrap_or(authority)
 }
 
 /// Known categories or `*`, without duplicates, in the order given.
@@ -186,6 +218,27 @@ fn check_events(events: &[String]) -> Result<Vec<String>, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_targets_are_refused_unless_allowed() {
+        let update = |url: &str| WebhookSettingsUpdate {
+            url: Some(url.to_owned()),
+            ..WebhookSettingsUpdate::default()
+        };
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://user@[::1]:8080/",
+            "https://localhost/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://10.0.0.5:80",
+        ] {
+            let err = validate(update(url), false).unwrap_err();
+            assert!(err.to_string().contains("public address"), "{url}: {err}");
+            assert!(validate(update(url), true).is_ok(), "{url}");
+        }
+        assert!(validate(update("https://hooks.example.com:8443/x"), false).is_ok());
+        assert!(validate(update(""), false).is_ok(), "clearing the URL");
+    }
 
     #[test]
     fn urls() {

@@ -113,6 +113,11 @@ impl SfuHandle {
         self.local_addr
     }
 
+    /// Whether the media thread is still running (health checks).
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
     async fn call<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, SfuError>>) -> Command,

@@ -3,119 +3,265 @@
 //!
 //! Invariants: requests are handled one at a time and answered before any event queued
 //! meanwhile is written, so an event never overtakes the response that explains it; a bad
-//! frame gets an `error` frame and the connection carries on; only transport failure,
-//! silence past the heartbeat timeout, or the hub closes it.
+//! frame or a request over a rate limit gets an `error` frame and the connection carries
+//! on; only transport failure, silence past the heartbeat timeout, a write slower than the
+//! send timeout, the session's expiry or revocation, or the hub closes it.
 
 mod live;
 
 use crate::error::SignalError;
 use crate::hub::{self, Attached, Audience, DeviceKey, Hub};
+use crate::limits::Bucket;
 use crate::protocol;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use opencalls_domain::participant::EnterRequest;
-use opencalls_domain::{ParticipantId, RoomId, User};
+use opencalls_domain::{Millis, ParticipantId, RoomId, User};
 use opencalls_protocol::request::{Request, RoomEnter, RoomExit, RoomSetMedia};
 use opencalls_protocol::response::{Pong, Reply, RoomEntered, RoomExited, RoomMediaSet};
 use opencalls_protocol::{FrameError, GoodbyeReason, Hello, RequestKind, ResumedRoom, WireError};
+use opencalls_service::ServiceError;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 pub(crate) struct Connection {
     hub: Arc<Hub>,
     user: User,
     key: DeviceKey,
     conn_id: u64,
+    session: Session,
     /// Set when a `room.enter` or `live.enter` that had joined an audience is refused.
     refused: std::sync::Mutex<Option<Audience>>,
+    /// This connection's budgets of state-changing requests and of `media.offer`s.
+    requests: std::sync::Mutex<Bucket>,
+    offers: std::sync::Mutex<Bucket>,
 }
 
-pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, user: User, key: DeviceKey) {
-    let attached = hub.attach(&key);
-    let Attached {
-        conn_id,
-        mut frames,
-        mut close,
-        resumed,
-    } = attached;
+/// The session a connection was opened with.
+pub(crate) struct Session {
+    pub token: String,
+    /// When the session expires: the connection is closed then (`session_expired`).
+    pub expires_at: Option<Millis>,
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+/// Longest wait for the `goodbye` and close frames once the connection is ending.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub(crate) async fn run(
+    socket: WebSocket,
+    hub: Arc<Hub>,
+    user: User,
+    mut attached: Attached,
+    session: Session,
+) {
+    let limits = &hub.config.limits;
     let conn = Connection {
         hub: hub.clone(),
         user,
-        key: key.clone(),
-        conn_id,
+        key: attached.key.clone(),
+        conn_id: attached.conn_id,
+        session,
         refused: std::sync::Mutex::new(None),
+        requests: std::sync::Mutex::new(Bucket::full(limits.requests())),
+        offers: std::sync::Mutex::new(Bucket::full(limits.offers())),
     };
     let (mut sink, mut stream) = socket.split();
-    let hello = conn.hello(resumed).await;
-    if sink.send(Message::Text(hello.into())).await.is_err() {
-        hub.detach(&key, conn_id);
-        return;
+    let hello = conn.hello(std::mem::take(&mut attached.resumed)).await;
+    let hello = Message::Text(hello.into());
+    let sent = tokio::time::timeout(hub.config.send_timeout, sink.send(hello)).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return; // dropping `attached` detaches
     }
-    let mut heartbeat = tokio::time::interval(hub.config.heartbeat_interval);
-    heartbeat.tick().await;
-    let mut last_seen = Instant::now();
-    let reason: Option<GoodbyeReason> = 'conn: loop {
-        let outgoing: Vec<Message> = tokio::select! {
-            inbound = stream.next() => match inbound {
-                Some(Ok(Message::Text(text))) => {
-                    last_seen = Instant::now();
-                    let (answer, refused) = conn.answer(text.as_str()).await;
-                    let mut out = vec![Message::Text(answer.into())];
-                    if let Some(audience) = refused {
-                        out.extend(drain_except(&mut frames, &audience));
-                    }
-                    out
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    last_seen = Instant::now();
-                    let err = WireError::from(FrameError::Binary);
-                    vec![Message::Text(protocol::error(None, err).into())]
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
-                    last_seen = Instant::now();
-                    Vec::new()
-                }
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break 'conn None,
-            },
-            frame = frames.recv() => match frame {
-                Some(frame) => vec![Message::Text(frame.text.into())],
-                // The hub let go of this connection; its close reason says why.
-                None => break 'conn Some((*close.borrow()).unwrap_or(GoodbyeReason::Replaced)),
-            },
-            changed = close.changed() => {
-                let reason = *close.borrow();
-                match (changed, reason) {
-                    (Ok(()), Some(reason)) => break 'conn Some(reason),
-                    _ => continue,
-                }
-            }
-            _ = heartbeat.tick() => {
-                if last_seen.elapsed() > hub.config.heartbeat_timeout {
-                    break 'conn Some(GoodbyeReason::HeartbeatTimeout);
-                }
-                vec![Message::Ping(Default::default())]
-            }
-        };
-        for message in outgoing {
-            if sink.send(message).await.is_err() {
-                break 'conn None;
-            }
-        }
-    };
+    let reason = conn.serve(&mut sink, &mut stream, &mut attached).await;
     if let Some(reason) = reason {
-        let _ = sink
-            .send(Message::Text(protocol::goodbye(reason).into()))
-            .await;
+        let goodbye = Message::Text(protocol::goodbye(reason).into());
         let frame = CloseFrame {
             code: reason.close_code(),
             reason: reason.as_str().into(),
         };
-        let _ = sink.send(Message::Close(Some(frame))).await;
+        let _ = tokio::time::timeout(GOODBYE_TIMEOUT, async {
+            sink.send(goodbye).await?;
+            sink.send(Message::Close(Some(frame))).await
+        })
+        .await;
     }
-    hub.detach(&key, conn_id);
+    drop(attached);
+}
+
+/// What one turn of the connection loop decided.
+enum Turn {
+    Send(Vec<Message>),
+    /// End the connection, with a `goodbye` when there is a reason.
+    End(Option<GoodbyeReason>),
 }
 
 impl Connection {
+    /// Serves the connection until it ends; returns why, if the server ends it.
+    async fn serve(
+        &self,
+        sink: &mut Sink,
+        stream: &mut SplitStream<WebSocket>,
+        attached: &mut Attached,
+    ) -> Option<GoodbyeReason> {
+        let config = &self.hub.config;
+        let mut heartbeat = tokio::time::interval(config.heartbeat_interval);
+        heartbeat.tick().await;
+        let mut recheck = self.hub.recheck.subscribe();
+        recheck.borrow_and_update();
+        let mut last_seen = Instant::now();
+        loop {
+            let turn = tokio::select! {
+                inbound = stream.next() => self.inbound(inbound, &mut last_seen, attached).await,
+                frame = attached.frames.recv() => match frame {
+                    Some(frame) => Turn::Send(vec![Message::Text(frame.text.into())]),
+                    // The hub let go of this connection; its close reason says why.
+                    None => Turn::End(Some(
+                        (*attached.close.borrow()).unwrap_or(GoodbyeReason::Replaced),
+                    )),
+                },
+                changed = attached.close.changed() => match (changed, *attached.close.borrow()) {
+                    (Ok(()), Some(reason)) => Turn::End(Some(reason)),
+                    _ => Turn::Send(Vec::new()),
+                },
+                _ = heartbeat.tick() => self.beat(last_seen),
+                Ok(()) = recheck.changed() => self.recheck().await,
+            };
+            match turn {
+                Turn::End(reason) => return reason,
+                Turn::Send(messages) => {
+                    if let Some(end) = self.write(sink, messages, &mut attached.close).await {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `messages`, each within the send timeout. A write that takes longer ends the
+    /// connection as too slow, and one blocked by a client that stopped reading never hides
+    /// the hub closing the connection (revocation, replacement, too slow).
+    async fn write(
+        &self,
+        sink: &mut Sink,
+        messages: Vec<Message>,
+        close: &mut watch::Receiver<Option<GoodbyeReason>>,
+    ) -> Option<Option<GoodbyeReason>> {
+        let within = self.hub.config.send_timeout;
+        for message in messages {
+            tokio::select! {
+                sent = tokio::time::timeout(within, sink.send(message)) => match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Some(None),
+                    Err(_) => {
+                        tracing::debug!(user = %self.key.user_id, "send timed out: closing a slow reader");
+                        return Some(Some(GoodbyeReason::TooSlow));
+                    }
+                },
+                Ok(()) = close.changed() => {
+                    if let Some(reason) = *close.borrow() {
+                        return Some(Some(reason));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    async fn inbound(
+        &self,
+        inbound: Option<Result<Message, axum::Error>>,
+        last_seen: &mut Instant,
+        attached: &mut Attached,
+    ) -> Turn {
+        match inbound {
+            Some(Ok(Message::Text(text))) => {
+                *last_seen = Instant::now();
+                let (answer, refused) = self.answer(text.as_str()).await;
+                let mut out = vec![Message::Text(answer.into())];
+                if let Some(audience) = refused {
+                    out.extend(drain_except(&mut attached.frames, &audience));
+                }
+                Turn::Send(out)
+            }
+            Some(Ok(Message::Binary(_))) => {
+                *last_seen = Instant::now();
+                let err = WireError::from(FrameError::Binary);
+                Turn::Send(vec![Message::Text(protocol::error(None, err).into())])
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                *last_seen = Instant::now();
+                Turn::Send(Vec::new())
+            }
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Turn::End(None),
+        }
+    }
+
+    /// A heartbeat: silence past the timeout or an expired session ends the connection.
+    fn beat(&self, last_seen: Instant) -> Turn {
+        if last_seen.elapsed() > self.hub.config.heartbeat_timeout {
+            return Turn::End(Some(GoodbyeReason::HeartbeatTimeout));
+        }
+        let now = self.hub.services.sessions.now();
+        if self.session.expires_at.is_some_and(|at| now >= at) {
+            return Turn::End(Some(GoodbyeReason::SessionExpired));
+        }
+        Turn::Send(vec![Message::Ping(Default::default())])
+    }
+
+    /// Revocations may have been missed: a session no longer valid ends like a revoked one.
+    async fn recheck(&self) -> Turn {
+        let sessions = &self.hub.services.sessions;
+        match sessions.authenticate(&self.session.token).await {
+            Err(ServiceError::Unauthorized(_)) => {
+                self.hub.revoke_devices(vec![self.key.clone()]).await;
+                Turn::End(Some(GoodbyeReason::SessionRevoked))
+            }
+            // Valid, or the store could not tell (the next recheck or expiry will).
+            Ok(_) | Err(_) => Turn::Send(Vec::new()),
+        }
+    }
+
+    /// Refuses a request over this connection's rate limits (before it changes anything).
+    fn admit(&self, request: &Request) -> Result<(), SignalError> {
+        let limits = &self.hub.config.limits;
+        let changes_state = match request {
+            // Chat has its own per-user limit; pings change nothing.
+            Request::Ping(_) | Request::LiveChat(_) => false,
+            Request::RoomEnter(_)
+            | Request::RoomExit(_)
+            | Request::RoomSetMedia(_)
+            | Request::MediaOffer(_)
+            | Request::LiveEnter(_)
+            | Request::LiveExit(_)
+            | Request::LiveSetReady(_)
+            | Request::LiveStart(_)
+            | Request::LiveEnd(_)
+            | Request::LiveSetMedia(_)
+            | Request::CallDial(_)
+            | Request::CallAccept(_)
+            | Request::CallDecline(_)
+            | Request::CallCancel(_)
+            | Request::CallEnd(_)
+            | Request::CallSetMedia(_) => true,
+        };
+        let take = |bucket: &std::sync::Mutex<Bucket>, rate| {
+            bucket.lock().unwrap_or_else(|e| e.into_inner()).take(rate)
+        };
+        if matches!(request, Request::MediaOffer(_)) && !take(&self.offers, limits.offers()) {
+            let per_min = limits.media_offers_per_min;
+            return Err(SignalError::TooManyOffers { per_min });
+        }
+        if changes_state && !take(&self.requests, limits.requests()) {
+            let per_sec = limits.requests_per_sec;
+            return Err(SignalError::TooManyRequests { per_sec });
+        }
+        Ok(())
+    }
+
     async fn hello(&self, resumed: Vec<(RoomId, ParticipantId)>) -> String {
         let mut rooms = Vec::new();
         for (room_id, participant_id) in resumed {
@@ -163,7 +309,10 @@ impl Connection {
         let started = Instant::now();
         let kind = envelope.kind().map_or("unknown", RequestKind::as_str);
         let result = match envelope.decode() {
-            Ok(request) => self.dispatch(request).await,
+            Ok(request) => match self.admit(&request) {
+                Ok(()) => self.dispatch(request).await,
+                Err(err) => Err(err),
+            },
             Err(err) => Err(err.into()),
         };
         self.hub.services.metrics.observe(

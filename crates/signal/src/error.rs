@@ -45,6 +45,19 @@ pub(crate) enum SignalError {
     MixedOffer,
     #[error("media is not enabled on this server")]
     MediaDisabled,
+    // Limits (docs/security.md, "Limits"): refused before anything changes.
+    #[error("too many devices of this user are connected (at most {max})")]
+    TooManyDevices { max: usize },
+    #[error("this user holds too many live-event seats (at most {max})")]
+    TooManyLiveSeats { max: usize },
+    #[error("this user has too many media connections (at most {max})")]
+    TooManyMediaPeers { max: usize },
+    #[error("too many requests on this connection: at most {per_sec} per second")]
+    TooManyRequests { per_sec: u32 },
+    #[error("too many media offers on this connection: at most {per_min} per minute")]
+    TooManyOffers { per_min: u32 },
+    #[error("too many session requests; try again later")]
+    TooManySessionOpens,
     #[error("media: {0}")]
     Media(#[from] SfuError),
     #[error(transparent)]
@@ -87,7 +100,13 @@ impl From<SignalError> for WireError {
             | SignalError::NoSessionToken
             | SignalError::BadCredentials => NotAuthorized,
             SignalError::Chat(ChatError::BadLength { .. }) => InvalidParameter,
-            SignalError::Chat(ChatError::RateLimited) => RateLimited,
+            SignalError::Chat(ChatError::RateLimited)
+            | SignalError::TooManyDevices { .. }
+            | SignalError::TooManyLiveSeats { .. }
+            | SignalError::TooManyMediaPeers { .. }
+            | SignalError::TooManyRequests { .. }
+            | SignalError::TooManyOffers { .. }
+            | SignalError::TooManySessionOpens => RateLimited,
             SignalError::NotYourParticipant
             | SignalError::MixedOffer
             | SignalError::BadBody(_)

@@ -8,20 +8,29 @@
 //! - a detached device keeps its seats for the reconnect grace period; a reconnect with the
 //!   same `client_id` resumes them, otherwise every seat is exited (no seat leaks);
 //! - the lock is never held across an await; frames are queued with `try_send` and a
-//!   connection whose queue is full is dropped (the client reconnects and resyncs).
+//!   connection whose queue is full is dropped (the client reconnects and resyncs);
+//! - a user has at most `devices_per_user` devices, `live_seats_per_user` live seats and
+//!   `media_peers_per_user` seats carrying media (see [`crate::limits`]); `users` indexes
+//!   the devices by user, and changes with `devices` only through `register`/`forget`;
+//! - an attachment is detached exactly once: by its connection, or by the drop of its
+//!   [`Attached`] when the upgrade never ran.
 
 pub(crate) mod live;
 
 use crate::SignalConfig;
 use crate::error::SignalError;
+use crate::limits::KeyedLimiter;
 use crate::protocol;
 pub(crate) use opencalls_domain::DeviceKey;
-use opencalls_domain::{Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId};
+use opencalls_domain::{
+    ClientId, Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId,
+};
 use opencalls_protocol::{GoodbyeReason, RoomEvent};
-use opencalls_service::Services;
 use opencalls_service::chat::ChatLimiter;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use opencalls_service::{ServiceError, Services};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
@@ -38,7 +47,7 @@ pub(crate) struct Frame {
 }
 
 /// What a frame concerns: a room or a live event.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Audience {
     Room(RoomId),
     Live(LiveEventId),
@@ -64,13 +73,22 @@ impl Conn {
     }
 }
 
-/// The connection task's end.
+/// The connection task's end. Dropping it detaches the connection (its seats then wait
+/// the grace period), so an upgrade that never completes leaks nothing.
 pub(crate) struct Attached {
     pub conn_id: u64,
     pub frames: mpsc::Receiver<Frame>,
     pub close: watch::Receiver<Option<GoodbyeReason>>,
     /// Seats kept from an earlier connection of the same device.
     pub resumed: Vec<(RoomId, ParticipantId)>,
+    hub: Arc<Hub>,
+    pub key: DeviceKey,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.hub.detach(&self.key, self.conn_id);
+    }
 }
 
 #[derive(Clone)]
@@ -88,11 +106,15 @@ struct Device {
     live: HashMap<LiveEventId, live::LiveSeat>,
     /// Bumped on every attach/detach; a grace timer only acts on its own generation.
     generation: u64,
+    /// Seats (rooms, live events) for which the device made a media offer.
+    media: HashSet<Audience>,
 }
 
 #[derive(Default)]
 struct State {
     devices: HashMap<DeviceKey, Device>,
+    /// The registered devices of each user (the index behind the per-user limits).
+    users: HashMap<UserId, HashSet<ClientId>>,
     rooms: HashMap<RoomId, HashMap<ParticipantId, DeviceKey>>,
     /// Per room, the devices whose participants exited last, and when (see `KICKED_MEMORY`).
     kicked: HashMap<RoomId, (Millis, Vec<DeviceKey>, Instant)>,
@@ -108,17 +130,51 @@ pub(crate) struct Hub {
     pub media: std::sync::OnceLock<Arc<opencalls_rtc::MediaBridge>>,
     /// The per-user live chat rate limit.
     pub chat: ChatLimiter,
+    /// `POST /v1/auth/session` per claimed user and per client address.
+    pub session_opens_user: KeyedLimiter<UserId>,
+    pub session_opens_ip: KeyedLimiter<IpAddr>,
+    /// Bumped when revocations may have been missed: every connection rechecks its session.
+    pub recheck: watch::Sender<u64>,
+}
+
+/// The hub as a listener of the event bus: every committed event is routed as it is
+/// published, so the hub never falls behind the bus (only a slow connection can).
+struct BusListener(Weak<Hub>);
+
+impl opencalls_runtime::EventListener for BusListener {
+    fn on_event(&self, event: &Arc<Event>) {
+        let Some(hub) = self.0.upgrade() else {
+            return;
+        };
+        hub.route(event);
+        if let Some(media) = hub.media.get() {
+            media.on_event(event, &hub.services.live_events);
+        }
+    }
 }
 
 impl Hub {
     pub fn new(services: Services, config: SignalConfig) -> Arc<Self> {
-        Arc::new(Self {
+        let limits = &config.limits;
+        let hub = Arc::new(Self {
             state: Mutex::new(State::default()),
+            session_opens_user: KeyedLimiter::new(limits.session_opens_per_user()),
+            session_opens_ip: KeyedLimiter::new(limits.session_opens_per_ip()),
+            recheck: watch::channel(0).0,
             services,
             config,
             media: std::sync::OnceLock::new(),
             chat: ChatLimiter::default(),
-        })
+        });
+        let listener = Arc::new(BusListener(Arc::downgrade(&hub)));
+        hub.services.bus.listen(listener);
+        hub
+    }
+
+    /// Asks every connection to check that its session is still valid (revocations may
+    /// have been missed).
+    pub fn recheck_sessions(&self) {
+        self.recheck.send_modify(|n| *n += 1);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -126,14 +182,19 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Attaches a new connection to the device, replacing (closing) any older one.
-    pub fn attach(&self, key: &DeviceKey) -> Attached {
+    /// Attaches a new connection to the device, replacing (closing) any older one; refuses
+    /// a new device of a user who has `devices_per_user` already.
+    pub fn attach(self: &Arc<Self>, key: &DeviceKey) -> Result<Attached, SignalError> {
         let (frames_tx, frames) = mpsc::channel(QUEUE_FRAMES);
         let (close_tx, close) = watch::channel(None);
         let mut state = self.lock();
+        let max = self.config.limits.devices_per_user;
+        if !state.devices.contains_key(key) && state.device_count(&key.user_id) >= max {
+            return Err(SignalError::TooManyDevices { max });
+        }
         state.next_conn += 1;
         let conn_id = state.next_conn;
-        let device = state.devices.entry(key.clone()).or_default();
+        let device = state.register(key);
         if let Some(old) = device.conn.take() {
             let _ = old.close.send(Some(GoodbyeReason::Replaced));
         }
@@ -148,12 +209,14 @@ impl Hub {
             .iter()
             .map(|(room, seat)| (room.clone(), seat.participant_id.clone()))
             .collect();
-        Attached {
+        Ok(Attached {
             conn_id,
             frames,
             close,
             resumed,
-        }
+            hub: self.clone(),
+            key: key.clone(),
+        })
     }
 
     /// The connection ended. Its seats wait `reconnect_grace` for the device to come back.
@@ -168,7 +231,7 @@ impl Hub {
         device.conn = None;
         device.generation += 1;
         if device.seats.is_empty() && device.live.is_empty() {
-            state.devices.remove(key);
+            state.forget(key);
             return;
         }
         let generation = device.generation;
@@ -194,15 +257,15 @@ impl Hub {
 
     /// Ends every session of the user now: connections closed, seats exited.
     pub async fn revoke_user(&self, user_id: &UserId) {
+        let keys = self.lock().keys_of(user_id);
+        self.revoke_devices(keys).await;
+    }
+
+    /// Ends the sessions of these devices now: connections closed, seats exited.
+    pub async fn revoke_devices(&self, keys: Vec<DeviceKey>) {
         let mut live = Vec::new();
         let seats = {
             let mut state = self.lock();
-            let keys: Vec<DeviceKey> = state
-                .devices
-                .keys()
-                .filter(|key| &key.user_id == user_id)
-                .cloned()
-                .collect();
             let mut seats = Vec::new();
             for key in keys {
                 if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
@@ -239,8 +302,10 @@ impl Hub {
 
     async fn exit_seats(&self, seats: Vec<(RoomId, ParticipantId)>) {
         for (room_id, participant_id) in seats {
+            let rooms = &self.services.rooms;
+            let exited = retry_internal(|| rooms.exit(&room_id, &participant_id)).await;
             // Already exited (room deleted meanwhile) is fine: the seat is free either way.
-            if let Err(err) = self.services.rooms.exit(&room_id, &participant_id).await {
+            if let Err(err) = exited {
                 tracing::debug!(%room_id, %participant_id, %err, "exit of a dropped seat");
             }
         }
@@ -335,15 +400,6 @@ impl Hub {
         tracing::trace!(event = name, slow, "routed");
     }
 
-    /// Events were lost before reaching the hub: close every connection so each device
-    /// reconnects and starts again from fresh snapshots (its seats wait the grace period).
-    pub fn resync_all(&self) {
-        let state = self.lock();
-        for conn in state.devices.values().filter_map(|d| d.conn.as_ref()) {
-            let _ = conn.close.send(Some(GoodbyeReason::Resync));
-        }
-    }
-
     /// Queues a frame for the room's devices, or only for the device holding seat `to`.
     pub fn push(&self, room_id: &RoomId, to: Option<&ParticipantId>, text: String) {
         let state = self.lock();
@@ -373,10 +429,134 @@ impl Hub {
         state.live.sweep(KICKED_MEMORY);
         drop(state);
         self.chat.sweep();
+        self.session_opens_user.sweep();
+        self.session_opens_ip.sweep();
+    }
+
+    /// Counts `audience` among the device's seats carrying media, unless the user has
+    /// `media_peers_per_user` such seats already. Returns whether it was newly counted (an
+    /// offer that then fails gives it back with [`Hub::release_media`]).
+    pub fn reserve_media(&self, key: &DeviceKey, audience: &Audience) -> Result<bool, SignalError> {
+        let mut state = self.lock();
+        let max = self.config.limits.media_peers_per_user;
+        let in_use = state.media_count(&key.user_id);
+        let device = state
+            .devices
+            .get_mut(key)
+            .ok_or(SignalError::ConnectionEnded)?;
+        if device.media.contains(audience) {
+            return Ok(false);
+        }
+        if in_use >= max {
+            return Err(SignalError::TooManyMediaPeers { max });
+        }
+        device.media.insert(audience.clone());
+        Ok(true)
+    }
+
+    /// Gives back a media reservation whose offer failed.
+    pub fn release_media(&self, key: &DeviceKey, audience: &Audience) {
+        if let Some(device) = self.lock().devices.get_mut(key) {
+            device.media.remove(audience);
+        }
+    }
+}
+
+/// Delays between the attempts of a write that failed inside (the store), before giving up.
+const RETRY_DELAYS: [Duration; 6] = [
+    Duration::from_millis(50),
+    Duration::from_millis(200),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+];
+
+/// Runs `write` again while it fails inside (`ServiceError::Internal`: the store could not
+/// commit), so a seat whose exit failed once is not left taken; refusals are final.
+pub(crate) async fn retry_internal<T, F, Fut>(mut write: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    let mut delays = RETRY_DELAYS.iter();
+    loop {
+        match write().await {
+            Err(ServiceError::Internal(err)) => match delays.next() {
+                Some(delay) => {
+                    tracing::warn!(%err, retry_in_ms = delay.as_millis() as u64, "exit failed; retrying");
+                    tokio::time::sleep(*delay).await;
+                }
+                None => {
+                    tracing::error!(%err, "exit failed; giving up");
+                    return Err(ServiceError::Internal(err));
+                }
+            },
+            done => return done,
+        }
     }
 }
 
 impl State {
+    /// The device, registered (and indexed under its user) if it is new.
+    fn register(&mut self, key: &DeviceKey) -> &mut Device {
+        if !self.devices.contains_key(key) {
+            self.users
+                .entry(key.user_id.clone())
+                .or_default()
+                .insert(key.client_id.clone());
+        }
+        self.devices.entry(key.clone()).or_default()
+    }
+
+    /// Forgets the device (and its place in the user index).
+    fn forget(&mut self, key: &DeviceKey) -> Option<Device> {
+        let device = self.devices.remove(key)?;
+        if let Some(clients) = self.users.get_mut(&key.user_id) {
+            clients.remove(&key.client_id);
+            if clients.is_empty() {
+                self.users.remove(&key.user_id);
+            }
+        }
+        Some(device)
+    }
+
+    fn keys_of(&self, user_id: &UserId) -> Vec<DeviceKey> {
+        self.users
+            .get(user_id)
+            .map(|clients| {
+                clients
+                    .iter()
+                    .map(|c| DeviceKey::new(user_id.clone(), c.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn device_count(&self, user_id: &UserId) -> usize {
+        self.users.get(user_id).map_or(0, HashSet::len)
+    }
+
+    /// The user's devices, as registered.
+    fn devices_of<'a>(&'a self, user_id: &'a UserId) -> impl Iterator<Item = &'a Device> + 'a {
+        self.users
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(move |c| {
+                self.devices
+                    .get(&DeviceKey::new(user_id.clone(), c.clone()))
+            })
+    }
+
+    fn media_count(&self, user_id: &UserId) -> usize {
+        self.devices_of(user_id).map(|d| d.media.len()).sum()
+    }
+
+    fn live_seat_count(&self, user_id: &UserId) -> usize {
+        self.devices_of(user_id).map(|d| d.live.len()).sum()
+    }
+
     fn members_except(&self, room_id: &RoomId, skip: Option<&ParticipantId>) -> Vec<DeviceKey> {
         self.rooms
             .get(room_id)
@@ -446,16 +626,17 @@ impl State {
                 .is_some_and(|s| &s.participant_id == pid)
             {
                 device.seats.remove(room_id);
+                device.media.remove(&Audience::Room(room_id.clone()));
             }
             if device.conn.is_none() && device.seats.is_empty() && device.live.is_empty() {
-                self.devices.remove(key);
+                self.forget(key);
             }
         }
     }
 
     /// Forgets the device; returns its seats for the caller to exit.
     fn remove_device(&mut self, key: &DeviceKey) -> Vec<(RoomId, ParticipantId)> {
-        let Some(device) = self.devices.remove(key) else {
+        let Some(device) = self.forget(key) else {
             return Vec::new();
         };
         let mut seats = Vec::new();

@@ -14,9 +14,11 @@ mod connection;
 mod error;
 mod http;
 mod hub;
+pub mod limits;
 mod media;
 pub mod protocol;
 
+pub use limits::Limits;
 pub use opencalls_rtc::{MediaBridge, MediaConfig};
 
 use axum::Router;
@@ -38,6 +40,11 @@ pub struct SignalConfig {
     pub reconnect_grace: Duration,
     /// Largest request frame handled; larger ones get an error (the connection stays).
     pub max_message_bytes: usize,
+    /// A write to a connection that takes longer than this closes it (its seats then wait
+    /// the grace period): a client that stops reading can't hold its seats forever.
+    pub send_timeout: Duration,
+    /// Per-user and per-connection limits.
+    pub limits: Limits,
 }
 
 impl Default for SignalConfig {
@@ -47,7 +54,21 @@ impl Default for SignalConfig {
             heartbeat_timeout: Duration::from_secs(45),
             reconnect_grace: Duration::from_secs(10),
             max_message_bytes: 16 * 1024,
+            send_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
         }
+    }
+}
+
+/// A server connection's admission slot (`opencalls-server` caps connections). The server
+/// puts one in every request's extensions; an upgraded WebSocket keeps it until it closes,
+/// so WebSockets count against the connection limit for their whole life.
+#[derive(Clone)]
+pub struct ConnectionSlot(#[allow(dead_code)] Arc<dyn std::any::Any + Send + Sync>);
+
+impl ConnectionSlot {
+    pub fn new(slot: impl std::any::Any + Send + Sync) -> Self {
+        Self(Arc::new(slot))
     }
 }
 
@@ -55,9 +76,20 @@ impl Default for SignalConfig {
 pub struct SignalHandle {
     hub: Arc<Hub>,
     task: JoinHandle<()>,
+    /// The consumer of the SFU's events, when media is on.
+    media_task: Option<JoinHandle<()>>,
 }
 
 impl SignalHandle {
+    /// A health check: `true` while the background tasks run (see `opencalls_runtime::Health`).
+    pub fn probe(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let tasks: Vec<_> = std::iter::once(&self.task)
+            .chain(self.media_task.as_ref())
+            .map(JoinHandle::abort_handle)
+            .collect();
+        move || tasks.iter().all(|t| !t.is_finished())
+    }
+
     /// Closes every client connection and exits their participants (graceful shutdown).
     pub async fn shutdown(&self) {
         self.task.abort();
@@ -78,44 +110,41 @@ pub fn router_with_media(
     media: Option<(Arc<MediaBridge>, opencalls_sfu::SfuEvents)>,
 ) -> (Router, SignalHandle) {
     let hub = Hub::new(services, config);
-    if let Some((bridge, events)) = media {
+    let media_task = media.map(|(bridge, events)| {
         let _ = hub.media.set(bridge.clone());
         let sink: Arc<dyn opencalls_rtc::MediaSink> = hub.clone();
         let services = hub.services.clone();
-        tokio::spawn(opencalls_rtc::run_events(bridge, services, events, sink));
-    }
+        tokio::spawn(opencalls_rtc::run_events(bridge, services, events, sink))
+    });
     let task = tokio::spawn(fan_out(hub.clone()));
     let router = http::routes(hub.clone());
-    (router, SignalHandle { hub, task })
+    let handle = SignalHandle {
+        hub,
+        task,
+        media_task,
+    };
+    (router, handle)
 }
 
-/// Delivers committed events to connections and ends revoked sessions, until aborted.
+/// Ends revoked sessions and does the hub's housekeeping, until aborted. (Committed events
+/// reach the hub synchronously, as a listener of the bus: see [`hub`].)
 async fn fan_out(hub: Arc<Hub>) {
-    let mut events = hub.services.bus.subscribe();
     let mut revoked = hub.services.sessions.revocations();
     let mut sweep = tokio::time::interval(Duration::from_secs(10));
     let mut purge = tokio::time::interval(Duration::from_secs(600));
     loop {
         tokio::select! {
-            event = events.recv() => match event {
-                Ok(event) => {
-                    hub.route(&event);
-                    if let Some(media) = hub.media.get() {
-                        media.on_event(&event, &hub.services.live_events);
-                    }
-                }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(lost = n, "signaling fell behind the event bus; clients must resync");
-                    hub.resync_all();
-                }
-                Err(RecvError::Closed) => return,
-            },
             user = revoked.recv() => match user {
                 Ok(user_id) => {
                     let hub = hub.clone();
                     tokio::spawn(async move { hub.revoke_user(&user_id).await });
                 }
-                Err(RecvError::Lagged(n)) => tracing::error!(lost = n, "missed session revocations"),
+                Err(RecvError::Lagged(n)) => {
+                    // Which users were revoked is lost: every connection checks its own
+                    // session against the store instead.
+                    tracing::warn!(lost = n, "missed session revocations; rechecking every session");
+                    hub.recheck_sessions();
+                }
                 Err(RecvError::Closed) => return,
             },
             _ = sweep.tick() => hub.sweep(),

@@ -8,7 +8,7 @@
 
 use crate::error::SignalError;
 use crate::hub::live::LiveRole;
-use crate::hub::{DeviceKey, Hub};
+use crate::hub::{Audience, DeviceKey, Hub};
 use crate::protocol;
 use opencalls_domain::{LiveEventId, ParticipantId, RoomId};
 use opencalls_protocol::request::MediaOffer;
@@ -44,9 +44,17 @@ pub(crate) async fn offer(
         .find(|x| x.participant_id == pid)
         .ok_or(SignalError::NotInRoom)?;
     let (audio, video) = (me.is_audio_on, me.is_video_on);
-    let answer = bridge
-        .offer_room(&room_id, room.room_type, &pid, sdp)
-        .await?;
+    let audience = Audience::Room(room_id.clone());
+    let fresh = hub.reserve_media(key, &audience)?;
+    let answer = match bridge.offer_room(&room_id, room.room_type, &pid, sdp).await {
+        Ok(answer) => answer,
+        Err(err) => {
+            if fresh {
+                hub.release_media(key, &audience);
+            }
+            return Err(err.into());
+        }
+    };
     let member = Member::Participant(pid.clone());
     if hub.seat(key, &room_id, false).as_ref() != Some(&pid) {
         bridge.remove(&member).await;
@@ -88,9 +96,20 @@ async fn live_offer(hub: &Hub, key: &DeviceKey, p: MediaOffer) -> Result<OfferAn
             MemberRef::Participant(pid.clone()),
         ),
     };
-    let answer = bridge
+    let audience = Audience::Live(id.clone());
+    let fresh = hub.reserve_media(key, &audience)?;
+    let offered = bridge
         .offer_live(&id, member.clone(), sfu_role, sdp, Some(key.clone()))
-        .await?;
+        .await;
+    let answer = match offered {
+        Ok(answer) => answer,
+        Err(err) => {
+            if fresh {
+                hub.release_media(key, &audience);
+            }
+            return Err(err.into());
+        }
+    };
     if hub.live_seat(key, &id, false).as_ref() != Some(&role) {
         bridge.remove(&member).await;
         return Err(SignalError::NotEntered);

@@ -10,6 +10,8 @@
 //! [`StoreError`] once, in the read and write helpers below, where a store call returns.
 #![forbid(unsafe_code)]
 
+mod api_tokens;
+mod backup;
 mod error;
 mod live_events;
 mod room_cache;
@@ -21,6 +23,7 @@ mod users;
 mod webhooks;
 mod writer;
 
+pub use backup::{BackupSummary, backup};
 use error::Error;
 use opencalls_domain::RoomId;
 use opencalls_store::StoreError;
@@ -77,6 +80,11 @@ impl SqliteStore {
                 room_cache: Arc::default(),
             }),
         })
+    }
+
+    /// Whether the writer thread is alive (health checks): without it no write commits.
+    pub fn is_writing(&self) -> bool {
+        self.inner.writer.is_running()
     }
 
     /// Runs `f` in the write transaction; resolves once it is durably committed.

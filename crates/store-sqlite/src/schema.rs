@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, LIVE_EVENTS),
     (3, WEBHOOKS),
     (4, USERS_AND_TOKENS),
+    (5, API_TOKENS),
 ];
 
 const ROOMS: &str = r#"
@@ -193,6 +194,15 @@ CREATE TABLE user_tokens (
     expires_at INTEGER
 );
 CREATE INDEX user_tokens_by_user ON user_tokens (user_id, kind);
+"#;
+
+/// Secondary API tokens of the Platform API, as SHA-256 hashes with a short hint.
+const API_TOKENS: &str = r#"
+CREATE TABLE api_tokens (
+    token_hash BLOB PRIMARY KEY,
+    hint       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
 "#;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use opencalls_domain::Millis;
 use opencalls_domain::webhook_categories::subscribed;
 use opencalls_store::webhooks::{
-    AttemptOutcome, Delivery, DeliveryId, DeliveryStatus, NextStep, WebhookSettings,
+    AttemptOutcome, Delivery, DeliveryId, DeliveryStatus, NextStep, Pruned, WebhookSettings,
     WebhookSettingsUpdate,
 };
 use opencalls_store::{Page, PageRequest, StoreError, WebhookStore};
@@ -76,9 +76,9 @@ impl WebhookStore for SqliteStore {
     ) -> Result<Vec<Delivery>, StoreError> {
         self.read(move |conn| {
             let sql = format!(
-                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN outbox o ON o.seq = d.seq
-                 WHERE d.status = 'pending' AND d.status <> 'delivered' AND d.next_attempt_at <= ?1 AND {HEAD}
-                 ORDER BY d.seq LIMIT ?2"
+                "{HEADS} SELECT {DELIVERY_COLUMNS} FROM heads
+                 JOIN webhook_deliveries d ON d.seq = heads.seq JOIN outbox o ON o.seq = d.seq
+                 WHERE d.next_attempt_at <= ?1 ORDER BY d.seq LIMIT ?2"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![now, limit as i64], delivery_from_row)?;
@@ -90,8 +90,8 @@ impl WebhookStore for SqliteStore {
     async fn next_webhook_due(&self, now: Millis) -> Result<Option<Millis>, StoreError> {
         self.read(move |conn| {
             let sql = format!(
-                "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d
-                 WHERE d.status = 'pending' AND d.status <> 'delivered' AND d.next_attempt_at > ?1 AND {HEAD}"
+                "{HEADS} SELECT MIN(d.next_attempt_at) FROM heads
+                 JOIN webhook_deliveries d ON d.seq = heads.seq WHERE d.next_attempt_at > ?1"
             );
             Ok(conn.query_row(&sql, [now], |r| r.get(0))?)
         })
@@ -130,6 +130,19 @@ impl WebhookStore for SqliteStore {
         .await
     }
 
+    async fn prune_webhook_events(
+        &self,
+        after_seq: i64,
+        delivered_before: Millis,
+        failed_before: Millis,
+        limit: usize,
+    ) -> Result<Pruned, StoreError> {
+        self.write_outside_rooms(move |conn| {
+            prune(conn, after_seq, (delivered_before, failed_before), limit)
+        })
+        .await
+    }
+
     async fn list_webhook_deliveries(
         &self,
         status: Option<DeliveryStatus>,
@@ -164,9 +177,23 @@ impl WebhookStore for SqliteStore {
     }
 }
 
-/// `d` is the oldest pending delivery of its stream.
-const HEAD: &str = "NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-     WHERE e.status = 'pending' AND e.stream = d.stream AND e.seq < d.seq)";
+/// `heads(seq)`: the oldest pending delivery of each stream with pending deliveries. It
+/// walks the partial index `webhook_deliveries_pending (stream, seq)` from one stream to the
+/// next (each step one index seek), so it costs a few seeks per stream however long the
+/// streams' backlogs are; a scan of the pending rows would cost the whole backlog on every
+/// round while a receiver is down.
+const HEADS: &str = "WITH RECURSIVE streams(stream) AS (
+         SELECT (SELECT MIN(stream) FROM webhook_deliveries WHERE status = 'pending')
+         UNION ALL
+         SELECT (SELECT MIN(e.stream) FROM webhook_deliveries e
+                 WHERE e.status = 'pending' AND e.stream > streams.stream)
+         FROM streams WHERE streams.stream IS NOT NULL
+     ),
+     heads(seq) AS (
+         SELECT (SELECT MIN(h.seq) FROM webhook_deliveries h
+                 WHERE h.status = 'pending' AND h.stream = streams.stream)
+         FROM streams WHERE streams.stream IS NOT NULL
+     )";
 
 fn load_settings(conn: &Connection) -> Result<WebhookSettings, Error> {
     let row = conn
@@ -225,6 +252,62 @@ fn enqueue(conn: &Connection, limit: usize, now: Millis) -> Result<usize, Error>
     conn.prepare_cached("UPDATE webhook_state SET outbox_seq = ?1 WHERE id = 1")?
         .execute([last])?;
     Ok(rows.len())
+}
+
+/// One batch of [`WebhookStore::prune_webhook_events`]; `before` is (delivered, failed).
+fn prune(
+    conn: &Connection,
+    after_seq: i64,
+    (delivered_before, failed_before): (Millis, Millis),
+    limit: usize,
+) -> Result<Pruned, Error> {
+    // Walks the outbox by rowid (no index needed); the judged cursor bounds it.
+    let rows = conn
+        .prepare_cached(
+            "SELECT o.seq, o.occurred_at, d.status, d.finished_at FROM outbox o
+             LEFT JOIN webhook_deliveries d ON d.seq = o.seq
+             WHERE o.seq > ?1 AND o.seq <= (SELECT outbox_seq FROM webhook_state WHERE id = 1)
+             ORDER BY o.seq LIMIT ?2",
+        )?
+        .query_map(params![after_seq, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Millis>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<Millis>>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut delete_event = conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+    let mut delete_delivery =
+        conn.prepare_cached("DELETE FROM webhook_deliveries WHERE seq = ?1")?;
+    let mut deleted = 0;
+    for (seq, occurred_at, status, finished_at) in &rows {
+        if *occurred_at >= delivered_before {
+            return Ok(Pruned {
+                deleted,
+                next: None,
+            });
+        }
+        let finished = finished_at.unwrap_or(Millis::MAX);
+        let old = match status.as_deref().map(DeliveryStatus::parse) {
+            None => true,
+            Some(Some(DeliveryStatus::Delivered)) => finished < delivered_before,
+            Some(Some(DeliveryStatus::Failed)) => finished < failed_before,
+            Some(Some(DeliveryStatus::Pending) | None) => false,
+        };
+        if old {
+            delete_delivery.execute([seq])?;
+            delete_event.execute([seq])?;
+            deleted += 1;
+        }
+    }
+    let next = if rows.len() < limit {
+        None
+    } else {
+        rows.last().map(|(seq, ..)| *seq)
+    };
+    Ok(Pruned { deleted, next })
 }
 
 fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {

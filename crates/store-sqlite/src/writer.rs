@@ -31,6 +31,11 @@ impl Writer {
         Ok(Self { jobs })
     }
 
+    /// Whether the writer thread is still there to take jobs.
+    pub(crate) fn is_running(&self) -> bool {
+        !self.jobs.is_closed()
+    }
+
     /// Runs `f` in the next group; `committed` runs on the writer thread once the group's
     /// commit has finished (whatever its outcome), before the caller is answered, even if
     /// the caller stopped waiting.

@@ -14,6 +14,7 @@
 //!   rows are added.
 #![forbid(unsafe_code)]
 
+pub mod api_tokens;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod cursor;
@@ -23,6 +24,7 @@ mod query;
 pub mod users;
 pub mod webhooks;
 
+pub use api_tokens::{ApiTokenStore, StoredApiToken};
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use error::StoreError;
 pub use live_events::{LiveEventQuery, LiveEventStore, LiveEventTransition, ParticipantScope};
@@ -71,8 +73,12 @@ pub trait RoomStore: Send + Sync {
 
 /// Everything the application needs from storage.
 pub trait Store:
-    RoomStore + LiveEventStore + WebhookStore + UserStore + Send + Sync + 'static
+    RoomStore + LiveEventStore + WebhookStore + UserStore + ApiTokenStore + Send + Sync + 'static
 {
 }
 
-impl<T: RoomStore + LiveEventStore + WebhookStore + UserStore + Send + Sync + 'static> Store for T {}
+impl<
+    T: RoomStore + LiveEventStore + WebhookStore + UserStore + ApiTokenStore + Send + Sync + 'static,
+> Store for T
+{
+}

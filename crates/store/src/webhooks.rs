@@ -113,6 +113,15 @@ pub struct AttemptOutcome {
     pub next: NextStep,
 }
 
+/// What one call of [`WebhookStore::prune_webhook_events`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pruned {
+    /// Events deleted (each with its delivery-log row, if it had one).
+    pub deleted: usize,
+    /// The seq to continue after, if the walk is not finished.
+    pub next: Option<i64>,
+}
+
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     /// The current settings (disabled, no URL, no events if never set).
@@ -133,7 +142,9 @@ pub trait WebhookStore: Send + Sync {
         now: Millis,
     ) -> Result<usize, StoreError>;
 
-    /// Pending deliveries that head their stream and are due at `now`, oldest first.
+    /// Pending deliveries that head their stream and are due at `now`, oldest first. Costs
+    /// in the number of streams with pending deliveries, not in the number of pending
+    /// deliveries: a receiver down for hours (a long backlog per stream) keeps rounds cheap.
     async fn due_webhook_deliveries(
         &self,
         now: Millis,
@@ -148,6 +159,20 @@ pub trait WebhookStore: Send + Sync {
         &self,
         outcomes: Vec<AttemptOutcome>,
     ) -> Result<(), StoreError>;
+
+    /// Prunes old events, walking the judged outbox in seq order from after `after_seq`,
+    /// at most `limit` events per call. An event is deleted (with its delivery-log row) if
+    /// it occurred before `delivered_before` and either was not queued, was delivered, or
+    /// failed before `failed_before`; pending deliveries and their events are always kept.
+    /// Returns what was deleted and where to go on; `next` is `None` once the walk met an
+    /// event that occurred at or after `delivered_before`, or the end of the judged events.
+    async fn prune_webhook_events(
+        &self,
+        after_seq: i64,
+        delivered_before: Millis,
+        failed_before: Millis,
+        limit: usize,
+    ) -> Result<Pruned, StoreError>;
 
     /// Deliveries, newest first, optionally of one status.
     async fn list_webhook_deliveries(

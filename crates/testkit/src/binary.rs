@@ -31,6 +31,8 @@ impl Spawned {
     ) -> Self {
         let mut child = Command::new(exe)
             .arg("serve")
+            // Test receivers listen on loopback (`extra_env` may say otherwise).
+            .env("OPENCALLS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
             .envs(extra_env.iter().copied())
             .env("OPENCALLS_HTTP_ADDR", "127.0.0.1:0")
             .env("OPENCALLS_DATA_DIR", data_dir)

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The master API token of every test server.
-pub const TOKEN: &str = "test-master-token";
+pub const TOKEN: &str = "test-master-token-of-the-opencalls-tests";
 
 pub struct TestServer {
     pub base: String,
@@ -53,6 +53,8 @@ impl TestServer {
         let mut config = Config {
             api_token: Some(TOKEN.into()),
             data_dir: dir.path().to_owned(),
+            // Test receivers listen on loopback.
+            webhook_allow_private_targets: true,
             ..Config::default()
         };
         tune(&mut config);

@@ -55,10 +55,17 @@ pub(crate) struct Target {
     pub app_id: String,
     pub key: String,
     pub user_agent: String,
+    /// Whether loopback, private, link-local and metadata addresses may be targeted.
+    pub allow_private_targets: bool,
 }
 
 /// Sends `delivery` once; `Ok(status)` if the receiver answered 2xx.
 pub(crate) async fn send(target: &Target, delivery: &Delivery) -> (Option<u16>, Option<String>) {
+    if !target.allow_private_targets
+        && let Err(refused) = crate::target::check_literal(&target.url)
+    {
+        return (None, Some(refused));
+    }
     let body = body(delivery, &target.app_id);
     let signature = sign(target.key.as_bytes(), &body);
     let result = target
@@ -91,8 +98,11 @@ fn describe(err: &reqwest::Error) -> String {
         "request failed"
     };
     let mut text = format!("{kind}: {err}");
-    if let Some(source) = std::error::Error::source(err) {
-        let _ = write!(text, " ({source})");
+    // The whole chain: a refused target's reason sits a few levels down.
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let _ = write!(text, " ({cause})");
+        source = cause.source();
     }
     text.chars().take(MAX_ERROR_LEN).collect()
 }

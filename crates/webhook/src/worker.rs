@@ -44,6 +44,14 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// Fallback wake-up interval.
     pub poll_interval: Duration,
+    /// Whether loopback, private, link-local and metadata addresses may be targeted.
+    pub allow_private_targets: bool,
+    /// How long delivered (and never queued) events are kept.
+    pub retention: Duration,
+    /// How long failed deliveries are kept.
+    pub failed_retention: Duration,
+    /// How often old events are pruned.
+    pub prune_interval: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -57,6 +65,10 @@ impl Default for WorkerConfig {
             backoff_max: Duration::from_secs(600),
             concurrency: 32,
             poll_interval: Duration::from_secs(1),
+            allow_private_targets: false,
+            retention: Duration::from_secs(7 * 24 * 3600),
+            failed_retention: Duration::from_secs(30 * 24 * 3600),
+            prune_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -65,6 +77,8 @@ impl Default for WorkerConfig {
 pub struct WebhookWorker {
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    /// The retention task (`prune.rs`).
+    pruner: Option<JoinHandle<()>>,
 }
 
 impl Drop for WebhookWorker {
@@ -73,6 +87,9 @@ impl Drop for WebhookWorker {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
+        }
+        if let Some(pruner) = self.pruner.take() {
+            pruner.abort();
         }
     }
 }
@@ -86,13 +103,29 @@ impl WebhookWorker {
         clock: Arc<dyn Clock>,
         config: WorkerConfig,
     ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
+            // A redirect could lead anywhere, past the target policy.
             .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(config.concurrency.max(1))
-            .build()?;
+            .pool_max_idle_per_host(config.concurrency.max(1));
+        if !config.allow_private_targets {
+            client = client.dns_resolver(Arc::new(crate::target::PublicOnly));
+        }
+        let client = client.build()?;
         let (stop, stopped) = watch::channel(false);
+        let retention = crate::prune::Retention {
+            delivered: config.retention,
+            failed: config.failed_retention,
+            interval: config.prune_interval,
+        };
+        let pruner = tokio::spawn(crate::prune::run(
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            retention,
+            stopped.clone(),
+        ));
         let (done_tx, done_rx) = mpsc::channel(config.concurrency.max(1) * 2);
         let worker = Worker {
             store,
@@ -115,6 +148,7 @@ impl WebhookWorker {
         Ok(Self {
             stop,
             task: Some(task),
+            pruner: Some(pruner),
         })
     }
 
@@ -122,6 +156,10 @@ impl WebhookWorker {
     /// and records their outcomes.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
+        // Each prune batch is one transaction, so cutting a walk short loses nothing.
+        if let Some(pruner) = self.pruner.take() {
+            pruner.abort();
+        }
         let Some(task) = self.task.take() else { return };
         if let Err(err) = task.await {
             tracing::error!(%err, "webhook worker ended abnormally");
@@ -300,6 +338,7 @@ impl Worker {
             app_id: self.config.app_id.clone(),
             key: self.config.signing_key.clone(),
             user_agent: format!("OpenCalls-Webhook/{}", env!("CARGO_PKG_VERSION")),
+            allow_private_targets: self.config.allow_private_targets,
         };
         let due: Vec<_> = due
             .into_iter()

@@ -7,6 +7,9 @@ mod common;
 mod live_common;
 mod signal_live_common;
 
+mod api_tokens;
+mod hardening_http;
+mod hardening_signal;
 mod http_edges;
 mod live_events_api;
 mod live_events_list;
@@ -21,4 +24,5 @@ mod signal_live_presence;
 mod signal_rooms;
 mod users_api;
 mod webhook_delivery;
+mod webhook_hardening;
 mod webhook_settings;

@@ -12,7 +12,7 @@
 //! live event carried by every other event. State changes, host changes and chat go to
 //! every member. A device forced out (the event ended) hears of its own exit, and of the end.
 
-use super::{Audience, DeviceKey, Frame, Hub, State};
+use super::{Audience, DeviceKey, Frame, Hub, State, retry_internal};
 use crate::error::SignalError;
 use crate::protocol;
 use opencalls_domain::live_event::LiveEventBody;
@@ -92,6 +92,7 @@ impl State {
             return Vec::new();
         };
         let seats: Vec<_> = device.live.drain().collect();
+        device.media.retain(|a| matches!(a, Audience::Room(_)));
         let mut taken = Vec::with_capacity(seats.len());
         for (id, seat) in seats {
             self.forget_member(&id, key);
@@ -118,8 +119,9 @@ impl State {
             return;
         }
         device.live.remove(id);
+        device.media.remove(&Audience::Live(id.clone()));
         if device.conn.is_none() && device.seats.is_empty() && device.live.is_empty() {
-            self.devices.remove(key);
+            self.forget(key);
         }
         self.forget_member(id, key);
     }
@@ -224,12 +226,17 @@ impl Hub {
         role: LiveRole,
     ) -> Result<(), SignalError> {
         let mut state = self.lock();
+        let max = self.config.limits.live_seats_per_user;
+        let held = state.live_seat_count(&key.user_id);
         let device = match state.devices.get_mut(key) {
             Some(d) if d.conn.as_ref().is_some_and(|c| c.id == conn_id) => d,
             _ => return Err(SignalError::ConnectionEnded),
         };
         if device.live.contains_key(id) {
             return Err(SignalError::AlreadyInLiveEvent);
+        }
+        if held >= max {
+            return Err(SignalError::TooManyLiveSeats { max });
         }
         let seat = LiveSeat {
             role,
@@ -307,8 +314,12 @@ impl Hub {
         for (id, role) in seats {
             // Already out (the event ended meanwhile) is fine: the seat is free either way.
             let result = match &role {
-                LiveRole::Host(host) => live.host_exit(&id, host).await.map(drop),
-                LiveRole::Participant(p) => live.participant_exit(&id, p).await.map(drop),
+                LiveRole::Host(host) => {
+                    retry_internal(|| live.host_exit(&id, host)).await.map(drop)
+                }
+                LiveRole::Participant(p) => retry_internal(|| live.participant_exit(&id, p))
+                    .await
+                    .map(drop),
             };
             if let Err(err) = result {
                 tracing::debug!(%id, role = ?role.name(), %err, "exit of a dropped live seat");

@@ -22,6 +22,7 @@
 //! Adding a case: write a `pub async fn case(store: Arc<dyn Store>)` in its area's module
 //! and add its name to the area's list in `conformance_tests!`.
 
+pub mod api_tokens;
 pub mod custom_items;
 pub mod listing;
 pub mod live_events;
@@ -102,6 +103,9 @@ macro_rules! conformance_tests {
             tokens_are_found_by_hash_and_deleted_by_kind,
             expired_tokens_are_deleted_and_others_kept,
             deactivating_a_user_deletes_every_token_of_the_user,
+        ]);
+        $crate::__conformance_area!($fresh; api_tokens: [
+            api_tokens_are_stored_up_to_the_limit_listed_and_revoked,
         ]);
         $crate::__conformance_area!($fresh; outbox: [
             events_committed_before_webhooks_were_configured_are_never_queued,
