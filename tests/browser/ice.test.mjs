@@ -24,8 +24,9 @@ function dropUdp(t, port) {
   return restore;
 }
 
-test('UDP to the SFU dropped: ICE goes disconnected, the SDK restarts ICE, the call comes back', async (t) => {
-  const { base } = await startServer(t);
+/** alice and bob in a new video room through the demo, media flowing both ways. */
+async function aliceAndBob(t, env = {}) {
+  const { base } = await startServer(t, env);
   const { room } = await api(base, 'POST', '/v1/rooms', { type: 'small_room_for_video' });
   const tokens = await users(base, 'alice', 'bob');
   const browser = await launchBrowser(t);
@@ -34,11 +35,28 @@ test('UDP to the SFU dropped: ICE goes disconnected, the SDK restarts ICE, the c
     pages[userId] = await newPage(browser, userId);
     await openDemo(pages[userId], base, { user_id: userId, access_token: tokens[userId], room_id: room.room_id, autojoin: '1' });
   }
-  const { alice, bob } = pages;
-  for (const page of [alice, bob]) {
+  for (const page of Object.values(pages)) {
     await until('media flows', async () => (await received(page, 'demo.room.peerConnection')).frames > 0);
   }
-  const port = await alice.evaluate(() => Number(window.demo.room.peerConnection.remoteDescription.sdp.match(/a=candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 (\d+) typ host/i)[1]));
+  return pages;
+}
+
+/** The SFU's UDP port, from the answer's host candidate. */
+const sfuPort = (page) => page.evaluate(() => Number(window.demo.room.peerConnection.remoteDescription.sdp.match(/a=candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 (\d+) typ host/i)[1]));
+
+/** Both sides decode each other again, alice kept her seat and bob never saw her leave. */
+async function callIsBack(alice, bob, participantId) {
+  await decodesVideo('alice decodes bob again', alice, 'demo.room.peerConnection', 10);
+  await decodesVideo('bob decodes alice again', bob, 'demo.room.peerConnection', 10);
+  const seat = await alice.evaluate(() => window.demo.room?.localParticipant.participantId);
+  assert.equal(seat, participantId, 'still the same seat: the room was never left');
+  const bobLog = await bob.evaluate(() => window.demo.log);
+  assert.ok(!bobLog.includes('alice left'), bobLog.join('\n'));
+}
+
+test('UDP to the SFU dropped: ICE goes disconnected, the SDK restarts ICE, the call comes back', async (t) => {
+  const { alice, bob } = await aliceAndBob(t);
+  const port = await sfuPort(alice);
   const participantId = await alice.evaluate(() => window.demo.room.localParticipant.participantId);
 
   const restore = dropUdp(t, port);
@@ -47,14 +65,20 @@ test('UDP to the SFU dropped: ICE goes disconnected, the SDK restarts ICE, the c
     return restarts.every((n) => n >= 1);
   });
   restore();
+  await callIsBack(alice, bob, participantId);
+});
 
-  await decodesVideo('alice decodes bob again', alice, 'demo.room.peerConnection', 10);
-  await decodesVideo('bob decodes alice again', bob, 'demo.room.peerConnection', 10);
-  const state = await alice.evaluate(() => ({
-    participantId: window.demo.room?.localParticipant.participantId,
-    log: window.demo.log,
-  }));
-  assert.equal(state.participantId, participantId, 'still the same seat: the room was never left');
-  const bobLog = await bob.evaluate(() => window.demo.log);
-  assert.ok(!bobLog.includes('alice left'), bobLog.join('\n'));
+test('the server drops the lost transport (media.disconnected): the SDK offers a fresh peer connection', async (t) => {
+  // The server gives up on a silent transport after 1.5 s and tells the device.
+  const { alice, bob } = await aliceAndBob(t, { OPENCALLS_MEDIA_TRANSPORT_TIMEOUT_MS: '1500' });
+  const participantId = await alice.evaluate(() => window.demo.room.localParticipant.participantId);
+  const first = await alice.evaluateHandle(() => window.demo.room.peerConnection);
+  const restore = dropUdp(t, await sfuPort(alice));
+  await until('both sides built a fresh peer connection', async () => {
+    const counts = await Promise.all([alice, bob].map((p) => p.evaluate(() => window.demo.room.mediaStats.renegotiations)));
+    return counts.every((n) => n >= 2);
+  });
+  restore();
+  await callIsBack(alice, bob, participantId);
+  assert.equal(await alice.evaluate((old) => window.demo.room.peerConnection !== old, first), true);
 });
