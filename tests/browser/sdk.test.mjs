@@ -219,3 +219,27 @@ test('devices: the demo switches camera and microphone mid-call and chooses the 
   await bob.selectOption('#room-out-device', speaker);
   await until('bob plays alice on the chosen output', () => bob.evaluate((id) => [...document.querySelectorAll('#grid figure video')].filter((v) => !v.muted).every((v) => v.sinkId === id), speaker));
 });
+
+test('a request the server cannot answer in time rejects with a typed timeout error', async (t) => {
+  const { base } = await startServer(t);
+  const tokens = await users(base, 'alice');
+  const browser = await launchBrowser(t);
+  const page = await newPage(browser, 'alice');
+  await openDemo(page, base, { user_id: 'alice', access_token: tokens.alice, tab: 'call', autojoin: '1' });
+  await until('alice is connected', () => page.evaluate(() => window.demo.client?.connectionState === 'connected'));
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  // Offline: WebSocket frames stop flowing but the socket stays open, so only the timeout can answer.
+  await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  const failure = await page.evaluate(async () => {
+    const { OpenCallsError } = await import('/sdk/opencalls.js');
+    try {
+      await window.demo.client.request('ping', {}, 500);
+      return null;
+    } catch (err) {
+      return { typed: err instanceof OpenCallsError, code: err.code, message: err.message };
+    }
+  });
+  assert.deepEqual(failure, { typed: true, code: 1001, message: 'ping: no answer within 500 ms' });
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+});

@@ -71,3 +71,23 @@ test('demo: works under the server\'s strict CSP; warns on plain HTTP from anoth
   await until('the warning is shown', () => remote.isVisible('#insecure'));
   assert.match(await remote.textContent('#insecure'), /HTTPS/);
 });
+
+test('phone-sized screen: the demo and the reference fit without sideways scrolling', async (t) => {
+  const { base } = await startServer(t);
+  const { room } = await api(base, 'POST', '/v1/rooms', { type: 'small_room_for_video' });
+  const tokens = await users(base, 'alice');
+  const browser = await launchBrowser(t);
+  const page = await newPage(browser, 'phone');
+  await page.setViewportSize({ width: 375, height: 740 });
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  for (const tab of ['room', 'live', 'call']) {
+    await openDemo(page, base, { tab });
+    assert.ok(await fits(), `the ${tab} tab fits 375 px`);
+  }
+  await openDemo(page, base, { user_id: 'alice', access_token: tokens.alice, room_id: room.room_id, autojoin: '1' });
+  await until('alice is in the room', () => page.evaluate(() => !!window.demo.room?.peerConnection));
+  assert.ok(await fits(), 'in a room with the controls shown');
+  await page.goto(`${base}/api/`);
+  await until('the reference rendered', () => page.evaluate(() => document.body.dataset.ready === 'true'));
+  assert.ok(await fits(), 'the API reference fits');
+});
