@@ -1252,13 +1252,16 @@ var Connection = class extends Emitter {
     if (this.clientId) query.set("client_id", this.clientId);
     const ws = new WebSocket(baseUrl.replace(/^http/, "ws") + "/v1/ws?" + query.toString());
     const hello = await new Promise((resolve, reject) => {
+      ws.addEventListener("close", () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, "the WebSocket closed before hello")));
       ws.onmessage = (m) => {
         const frame = parse(m.data);
         if (frame?.type === "hello") resolve(frame);
         else if (frame?.type === "goodbye") reject(goodbyeError(frame));
       };
       ws.onerror = () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, "the WebSocket failed"));
-      ws.onclose = () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, "the WebSocket closed before hello"));
+    }).catch((err) => {
+      ws.close();
+      throw err;
     });
     if (this.#closing) {
       ws.close();
@@ -1672,9 +1675,9 @@ var Client = class extends Emitter {
     conn.on("hello", (h, resumed) => {
       if (resumed) this.#resume(h);
     });
-    queueMicrotask(() => {
+    setTimeout(() => {
       for (const call of hello.resumed_calls ?? []) this.#ringing(call);
-    });
+    }, 0);
     conn.on("stateChanged", (state) => {
       if (state === "disconnected") this.#leaveAll();
       this.emit("connectionStateChanged", state);

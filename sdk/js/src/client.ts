@@ -63,10 +63,11 @@ export class Client extends Emitter<ClientEvents> implements ClientLink {
     conn.on('hello', (h, resumed) => {
       if (resumed) this.#resume(h);
     });
-    // Calls that already ring when this device connects.
-    queueMicrotask(() => {
+    // Calls that already ring when this device connects: reported after `connect()`'s
+    // caller had the chance to listen for `incomingCall` (a macrotask runs after it).
+    setTimeout(() => {
       for (const call of hello.resumed_calls ?? []) this.#ringing(call);
-    });
+    }, 0);
     conn.on('stateChanged', (state) => {
       if (state === 'disconnected') this.#leaveAll();
       this.emit('connectionStateChanged', state);
