@@ -54,8 +54,8 @@ async function aliceAndBob(t, aliceExtra = {}, browserArgs = []) {
 }
 
 test('reconnection: 3 s offline, the call resumes without reload and nobody sees an exit', async (t) => {
-  // ping_ms=1000: the SDK notices the dead socket within ~2 s of the 3 s outage.
-  const { base, room, pages } = await aliceAndBob(t, { ping_ms: '1000' });
+  // ping_ms=1500: the SDK notices the dead socket within ~3 s, inside the 3 s outage plus its wait.
+  const { base, room, pages } = await aliceAndBob(t, { ping_ms: '1500' });
   const { alice, bob } = pages;
   const before = await alice.evaluate(() => ({
     clientId: window.demo.client.clientId,
