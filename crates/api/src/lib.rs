@@ -13,6 +13,7 @@ mod health;
 mod http_metrics;
 mod live_events;
 mod openapi;
+mod openapi_truth;
 mod rooms;
 mod users;
 mod webhooks;
@@ -50,7 +51,7 @@ pub fn router(services: Services, config: ApiConfig) -> Router {
         services: services.clone(),
         config: Arc::new(config),
     };
-    let (v1, doc) = openapi::v1_routes().split_for_parts();
+    let (v1, doc) = openapi::v1_routes_and_document();
     let doc = Arc::new(doc);
     let v1 = v1
         .layer(axum::middleware::from_fn_with_state(
@@ -75,5 +76,5 @@ pub fn router(services: Services, config: ApiConfig) -> Router {
 
 /// The generated OpenAPI document (also served at `/v1/openapi.json`).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    openapi::v1_routes().split_for_parts().1
+    openapi::v1_routes_and_document().1
 }

@@ -60,10 +60,14 @@ pub(crate) struct ListLiveEventsQuery {
     /// Comma-separated: `created`, `ready`, `ongoing`, `ended` (default: all states).
     state: Option<String>,
     /// Inclusive lower bound of `created_at` (Unix ms).
+    #[param(value_type = Option<i64>, format = Int64)]
     created_at_start_date: Option<String>,
     /// Exclusive upper bound of `created_at` (Unix ms).
+    #[param(value_type = Option<i64>, format = Int64)]
     created_at_end_date: Option<String>,
+    #[param(value_type = Option<i64>, format = Int64)]
     participant_count_range_gte: Option<String>,
+    #[param(value_type = Option<i64>, format = Int64)]
     participant_count_range_lte: Option<String>,
     /// Comma-separated, at most 10; not together with `live_event_id`.
     live_event_ids: Option<String>,
@@ -72,10 +76,13 @@ pub(crate) struct ListLiveEventsQuery {
     created_by_user_ids: Option<String>,
     created_by_user_id: Option<String>,
     /// Inclusive lower bound of `duration` (ms).
+    #[param(value_type = Option<i64>, format = Int64)]
     duration_range_gte: Option<String>,
     /// Inclusive upper bound of `duration` (ms).
+    #[param(value_type = Option<i64>, format = Int64)]
     duration_range_lte: Option<String>,
     /// 1 to 100 (default 10).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     next: Option<String>,
     prev: Option<String>,

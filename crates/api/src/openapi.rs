@@ -72,6 +72,14 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_tokens::view, api_tokens::revoke))
 }
 
+/// The `/v1` routes and the complete document (with what [`crate::openapi_truth`] adds to
+/// every operation, which needs all of them in place).
+pub(crate) fn v1_routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut doc) = v1_routes().split_for_parts();
+    utoipa::Modify::modify(&crate::openapi_truth::Truth, &mut doc);
+    (routes, doc)
+}
+
 pub(crate) async fn serve(doc: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {
     Json(doc.as_ref().clone())
 }

@@ -39,6 +39,7 @@ pub(crate) struct RoomListBody {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListRoomsQuery {
     /// 1 to 100 (default 10).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     next: Option<String>,
     prev: Option<String>,
@@ -51,9 +52,13 @@ pub(crate) struct ListRoomsQuery {
     /// Comma-separated, at most 10; not together with `room_id`.
     room_ids: Option<String>,
     room_id: Option<String>,
+    #[param(value_type = Option<i64>, format = Int64)]
     created_at_start_date: Option<String>,
+    #[param(value_type = Option<i64>, format = Int64)]
     created_at_end_date: Option<String>,
+    #[param(value_type = Option<i64>, format = Int64)]
     current_participant_range_gte: Option<String>,
+    #[param(value_type = Option<i64>, format = Int64)]
     current_participant_range_lte: Option<String>,
     /// Comma-separated, at most 10; not together with `created_by_user_id`.
     created_by_user_ids: Option<String>,
@@ -64,6 +69,7 @@ pub(crate) struct ListRoomsQuery {
 #[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
     /// 1 to 100 (default 10).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     next: Option<String>,
     prev: Option<String>,

@@ -49,6 +49,7 @@ pub(crate) struct DeliveriesQuery {
     /// `pending`, `delivered` or `failed` (default: all).
     status: Option<String>,
     /// 1 to 100 (default 10).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     next: Option<String>,
     prev: Option<String>,

@@ -196,6 +196,12 @@ impl Client {
         })
     }
 
+    /// The STUN/TURN servers of `hello.ice_servers` (TURN credentials valid for the
+    /// server's configured lifetime from this connection's start); empty without TURN.
+    pub fn ice_servers(&self) -> Vec<opencalls_protocol::IceServer> {
+        serde_json::from_value(self.hello["ice_servers"].clone()).unwrap_or_default()
+    }
+
     /// The device id the server knows this connection by (reuse it to resume).
     pub fn client_id(&self) -> String {
         self.hello["client_id"]

@@ -10,7 +10,9 @@ use opencalls_protocol::request::MediaOffer;
 use opencalls_protocol::response::MemberRef;
 use std::net::{IpAddr, Ipv4Addr};
 
-pub use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle, PeerStats, SourceCounts};
+pub use opencalls_media_peer::{
+    MediaPeer, PeerConfig, PeerHandle, PeerStats, SourceCounts, TurnServer,
+};
 
 /// Offers `config`'s media for the client's participant in `room_id` and starts the peer on
 /// 127.0.0.1. Returns the running peer and the participant id the server answered for.
@@ -19,11 +21,23 @@ pub async fn join_media(
     room_id: &str,
     config: PeerConfig,
 ) -> Result<(PeerHandle, String), ClientError> {
+    join_media_on(client, room_id, config, IpAddr::V4(Ipv4Addr::LOCALHOST)).await
+}
+
+/// Like [`join_media`], with the peer's sockets on `ip`. Calling it again for the same
+/// room is a re-offer: the server replaces the participant's transport (new ICE
+/// credentials, the seat kept), which is how a client recovers after its address changed.
+pub async fn join_media_on(
+    client: &Client,
+    room_id: &str,
+    config: PeerConfig,
+    ip: IpAddr,
+) -> Result<(PeerHandle, String), ClientError> {
     let params = MediaOffer {
         room_id: Some(RoomId::from_trusted(room_id.to_owned())),
         ..MediaOffer::default()
     };
-    let (handle, answer) = offer(client, params, config).await?;
+    let (handle, answer) = offer(client, params, config, ip).await?;
     Ok((handle, member_id(&answer)))
 }
 
@@ -39,7 +53,7 @@ pub async fn join_live_media(
         live_event_id: Some(LiveEventId::from_trusted(live_event_id.to_owned())),
         ..MediaOffer::default()
     };
-    let (handle, answer) = offer(client, params, config).await?;
+    let (handle, answer) = offer(client, params, config, IpAddr::V4(Ipv4Addr::LOCALHOST)).await?;
     Ok((handle, member_id(&answer)))
 }
 
@@ -60,8 +74,9 @@ async fn offer(
     client: &Client,
     mut params: MediaOffer,
     config: PeerConfig,
+    ip: IpAddr,
 ) -> Result<(PeerHandle, OfferAnswer), ClientError> {
-    let (peer, sdp) = MediaPeer::new(config, IpAddr::V4(Ipv4Addr::LOCALHOST))
+    let (peer, sdp) = MediaPeer::new(config, ip)
         .await
         .map_err(|e| ClientError::Transport(e.to_string()))?;
     params.sdp = Some(sdp);

@@ -8,6 +8,7 @@
 
 mod payload;
 mod run;
+mod turn;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,12 +17,14 @@ use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::TcpType;
 use str0m::{Candidate, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 pub use payload::{HEADER_LEN, Header, parse_header};
+pub use turn::TurnServer;
 
 /// What the peer offers and sends.
 #[derive(Debug, Clone)]
@@ -39,6 +42,11 @@ pub struct PeerConfig {
     pub audio_bytes: usize,
     pub video_bitrate_bps: u32,
     pub video_fps: u32,
+    /// Also offer ICE over TCP (an RFC 6544 active candidate): the peer connects to the
+    /// SFU's passive TCP candidate if UDP does not get through.
+    pub ice_tcp: bool,
+    /// Also offer a relay candidate allocated on this TURN server (over TCP).
+    pub turn: Option<TurnServer>,
 }
 
 impl PeerConfig {
@@ -68,6 +76,8 @@ impl Default for PeerConfig {
             audio_bytes: 80,
             video_bitrate_bps: 300_000,
             video_fps: 30,
+            ice_tcp: false,
+            turn: None,
         }
     }
 }
@@ -116,6 +126,10 @@ pub enum PeerError {
     Sdp(String),
 }
 
+fn sdp_err(e: impl std::fmt::Display) -> PeerError {
+    PeerError::Sdp(e.to_string())
+}
+
 /// A peer that has made its offer and waits for the answer.
 pub struct MediaPeer {
     cfg: PeerConfig,
@@ -125,6 +139,7 @@ pub struct MediaPeer {
     audio_mid: Option<Mid>,
     video_mid: Option<Mid>,
     recv_video: Vec<Mid>,
+    relay: Option<turn::Allocation>,
 }
 
 impl MediaPeer {
@@ -140,8 +155,26 @@ impl MediaPeer {
             .enable_opus(true, false)
             .enable_vp8(true)
             .build(Instant::now());
-        let candidate = Candidate::host(local, "udp").map_err(|e| PeerError::Sdp(e.to_string()))?;
-        rtc.add_local_candidate(candidate);
+        rtc.add_local_candidate(Candidate::host(local, "udp").map_err(sdp_err)?);
+        if cfg.ice_tcp {
+            let candidate = Candidate::builder()
+                .tcp()
+                .host(run::tcp_candidate(ip))
+                .tcptype(TcpType::Active)
+                .build()
+                .map_err(sdp_err)?;
+            rtc.add_local_candidate(candidate);
+        }
+        let relay = match &cfg.turn {
+            Some(server) => {
+                let allocation = turn::allocate(server).await?;
+                let candidate =
+                    Candidate::relayed(allocation.relay, local, "udp").map_err(sdp_err)?;
+                rtc.add_local_candidate(candidate);
+                Some(allocation)
+            }
+            None => None,
+        };
         let mut api = rtc.sdp_api();
         let audio_mid = cfg
             .send_audio
@@ -166,6 +199,7 @@ impl MediaPeer {
             audio_mid,
             video_mid,
             recv_video,
+            relay,
         };
         Ok((peer, offer.to_sdp_string()))
     }
@@ -189,7 +223,9 @@ impl MediaPeer {
             stats.clone(),
         );
         let pli = Arc::new(Notify::new());
-        let runner = runner.with_keyframe_requests(self.recv_video, pli.clone());
+        let runner = runner
+            .with_keyframe_requests(self.recv_video, pli.clone())
+            .with_relay(self.relay);
         let task = tokio::spawn(runner.run(stop_rx));
         Ok(PeerHandle {
             pli,

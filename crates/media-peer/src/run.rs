@@ -1,14 +1,20 @@
 //! The peer's task: one loop that feeds received datagrams and timeouts to the `Rtc`, sends
 //! its transmits, publishes synthetic media on schedule and counts received frames.
+//! ICE-TCP transmits (RFC 4571 framing) go over connections the loop opens on demand to
+//! their destination (the SFU's passive candidate); their frames come back as `Tcp`
+//! receives.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
-use tokio::net::UdpSocket;
-use tokio::sync::{Notify, watch};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::payload::{self, Header};
 use crate::{PeerConfig, PeerStats};
@@ -16,6 +22,83 @@ use crate::{PeerConfig, PeerStats};
 const AUDIO_PERIOD: Duration = Duration::from_millis(20);
 const AUDIO_SAMPLES: u64 = 960;
 const KEYFRAME_SCALE: usize = 3;
+/// Datagrams queued per ICE-TCP connection (more are dropped, like a full socket buffer).
+const TCP_QUEUE: usize = 256;
+/// The discard port: RFC 6544 active candidates name no real port.
+const ACTIVE_TCP_PORT: u16 = 9;
+
+/// The address of the peer's active TCP candidate on `ip`.
+pub fn tcp_candidate(ip: IpAddr) -> SocketAddr {
+    SocketAddr::new(ip, ACTIVE_TCP_PORT)
+}
+
+/// The peer's ICE-TCP connections by destination, and the frames they received.
+struct TcpLinks {
+    local: SocketAddr,
+    writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    frames_tx: mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    frames_rx: mpsc::Receiver<(SocketAddr, Vec<u8>)>,
+}
+
+impl TcpLinks {
+    fn new(local: SocketAddr) -> Self {
+        let (frames_tx, frames_rx) = mpsc::channel(TCP_QUEUE);
+        TcpLinks {
+            local,
+            writers: HashMap::new(),
+            frames_tx,
+            frames_rx,
+        }
+    }
+
+    /// Queues a datagram for `to`, connecting first if needed.
+    fn send(&mut self, to: SocketAddr, datagram: Vec<u8>) {
+        let writer = self.writers.entry(to).or_insert_with(|| {
+            let (tx, rx) = mpsc::channel(TCP_QUEUE);
+            tokio::spawn(tcp_link(to, rx, self.frames_tx.clone()));
+            tx
+        });
+        let _ = writer.try_send(datagram);
+    }
+}
+
+/// One ICE-TCP connection: connects to `to`, writes queued datagrams as RFC 4571 frames and
+/// hands received frames back, until either side ends.
+async fn tcp_link(
+    to: SocketAddr,
+    mut outgoing: mpsc::Receiver<Vec<u8>>,
+    frames: mpsc::Sender<(SocketAddr, Vec<u8>)>,
+) {
+    let Ok(stream) = TcpStream::connect(to).await else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut read, mut write) = stream.into_split();
+    let reader = tokio::spawn(async move {
+        loop {
+            let mut len = [0u8; 2];
+            if read.read_exact(&mut len).await.is_err() {
+                return;
+            }
+            let mut frame = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            if read.read_exact(&mut frame).await.is_err() || frames.send((to, frame)).await.is_err()
+            {
+                return;
+            }
+        }
+    });
+    while let Some(datagram) = outgoing.recv().await {
+        let Ok(len) = u16::try_from(datagram.len()) else {
+            continue;
+        };
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(&datagram);
+        if write.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    reader.abort();
+}
 
 pub struct Runner {
     cfg: PeerConfig,
@@ -32,6 +115,44 @@ pub struct Runner {
     keyframe_due: bool,
     recv_video: Vec<Mid>,
     pli: Arc<Notify>,
+    tcp: Option<TcpLinks>,
+    relay: Option<Relay>,
+}
+
+/// The TURN allocation in use: datagrams from the relay candidate go out through it.
+struct Relay {
+    addr: SocketAddr,
+    outgoing: mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    incoming: mpsc::Receiver<(SocketAddr, Vec<u8>)>,
+}
+
+impl Relay {
+    /// Starts the tasks that write Send indications and read Data indications.
+    fn start(allocation: crate::turn::Allocation) -> Self {
+        let (outgoing, mut to_send) = mpsc::channel::<(SocketAddr, Vec<u8>)>(TCP_QUEUE);
+        let (received, incoming) = mpsc::channel(TCP_QUEUE);
+        let mut sender = allocation.sender;
+        tokio::spawn(async move {
+            while let Some((peer, data)) = to_send.recv().await {
+                if sender.send(peer, &data).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut reader = allocation.reader;
+        tokio::spawn(async move {
+            while let Ok(datagram) = crate::turn::next_data(&mut reader).await {
+                if received.send(datagram).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Relay {
+            addr: allocation.relay,
+            outgoing,
+            incoming,
+        }
+    }
 }
 
 impl Runner {
@@ -44,7 +165,14 @@ impl Runner {
         stats: Arc<Mutex<PeerStats>>,
     ) -> Self {
         let now = Instant::now();
+        let tcp = cfg
+            .ice_tcp
+            .then(|| socket.local_addr().ok())
+            .flatten()
+            .map(|local| TcpLinks::new(tcp_candidate(local.ip())));
         Runner {
+            tcp,
+            relay: None,
             cfg,
             rtc,
             socket,
@@ -66,6 +194,12 @@ impl Runner {
     pub fn with_keyframe_requests(mut self, recv_video: Vec<Mid>, pli: Arc<Notify>) -> Self {
         self.recv_video = recv_video;
         self.pli = pli;
+        self
+    }
+
+    /// Sends and receives through a TURN allocation (its relay is a candidate of the offer).
+    pub fn with_relay(mut self, allocation: Option<crate::turn::Allocation>) -> Self {
+        self.relay = allocation.map(Relay::start);
         self
     }
 
@@ -113,6 +247,16 @@ impl Runner {
                     let Ok(receive) = Receive::new(Protocol::Udp, source, local, &buf[..n]) else { continue };
                     let _ = self.rtc.handle_input(Input::Receive(Instant::now(), receive));
                 }
+                Some((source, datagram)) = relayed(&mut self.relay) => {
+                    let Some(relay) = &self.relay else { continue };
+                    let Ok(receive) = Receive::new(Protocol::Udp, source, relay.addr, &datagram) else { continue };
+                    let _ = self.rtc.handle_input(Input::Receive(Instant::now(), receive));
+                }
+                Some((source, frame)) = tcp_frame(&mut self.tcp) => {
+                    let Some(tcp) = &self.tcp else { continue };
+                    let Ok(receive) = Receive::new(Protocol::Tcp, source, tcp.local, &frame) else { continue };
+                    let _ = self.rtc.handle_input(Input::Receive(Instant::now(), receive));
+                }
                 _ = tokio::time::sleep_until(deadline.into()) => {
                     let now = Instant::now();
                     if self.rtc.handle_input(Input::Timeout(now)).is_err() {
@@ -136,9 +280,19 @@ impl Runner {
         loop {
             match self.rtc.poll_output().map_err(|e| e.to_string())? {
                 Output::Timeout(t) => return Ok(t),
-                Output::Transmit(t) => {
-                    let _ = self.socket.try_send_to(&t.contents, t.destination);
-                }
+                Output::Transmit(t) => match (t.proto, &mut self.tcp) {
+                    (Protocol::Tcp, Some(tcp)) => tcp.send(t.destination, t.contents.to_vec()),
+                    _ if self.relay.as_ref().is_some_and(|r| r.addr == t.source) => {
+                        if let Some(relay) = &self.relay {
+                            let _ = relay
+                                .outgoing
+                                .try_send((t.destination, t.contents.to_vec()));
+                        }
+                    }
+                    _ => {
+                        let _ = self.socket.try_send_to(&t.contents, t.destination);
+                    }
+                },
                 Output::Event(e) => self.on_event(e)?,
             }
         }
@@ -279,5 +433,21 @@ fn catch_up(next: Instant, now: Instant) -> Instant {
         now
     } else {
         next
+    }
+}
+
+/// The next frame of any ICE-TCP connection; never ready without ICE-TCP.
+async fn tcp_frame(tcp: &mut Option<TcpLinks>) -> Option<(SocketAddr, Vec<u8>)> {
+    match tcp {
+        Some(tcp) => tcp.frames_rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next datagram relayed to the peer; never ready without TURN.
+async fn relayed(relay: &mut Option<Relay>) -> Option<(SocketAddr, Vec<u8>)> {
+    match relay {
+        Some(relay) => relay.incoming.recv().await,
+        None => std::future::pending().await,
     }
 }

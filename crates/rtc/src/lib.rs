@@ -246,11 +246,11 @@ pub async fn run_events(
 ) {
     while let Some(event) = events.recv().await {
         match event {
-            SfuEvent::PeerConnected { group, peer } => {
+            SfuEvent::PeerConnected { group, peer, path } => {
                 services.metrics.count(
                     "opencalls_media_peers_connected_total",
-                    "Media transports that came up (ICE+DTLS and first media).",
-                    Vec::new(),
+                    "Media transports that came up (ICE+DTLS and first media), by path: udp, tcp (ICE-TCP) or relay (TURN).",
+                    vec![("path", path.as_str().to_owned())],
                     1,
                 );
                 match bridge.resolve(&group).await {

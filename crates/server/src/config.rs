@@ -112,6 +112,16 @@ pub struct Config {
     pub session_opens_per_min_per_user: u32,
     /// `POST /v1/auth/session` per minute per client IP address.
     pub session_opens_per_min_per_ip: u32,
+    /// ICE over TCP (passive candidates beside the UDP ones) on `media_tcp_addr`.
+    pub media_tcp: bool,
+    /// TCP address for ICE over TCP; `None` = `media_addr`'s IP and port.
+    pub media_tcp_addr: Option<SocketAddr>,
+    /// TURN URLs handed to clients with time-limited credentials (`hello.ice_servers`).
+    pub turn_urls: Vec<String>,
+    /// The secret shared with the TURN server (coturn `static-auth-secret`).
+    pub turn_secret: Option<String>,
+    /// Lifetime of a TURN credential, seconds.
+    pub turn_ttl_secs: u64,
 }
 
 /// Where state lives.
@@ -160,6 +170,11 @@ impl Default for Config {
             media_offers_per_min: signal_limits.media_offers_per_min,
             session_opens_per_min_per_user: signal_limits.session_opens_per_min_per_user,
             session_opens_per_min_per_ip: signal_limits.session_opens_per_min_per_ip,
+            media_tcp: true,
+            media_tcp_addr: None,
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl_secs: 12 * 60 * 60,
         }
     }
 }
@@ -207,6 +222,7 @@ impl Config {
         self.apply_webhook_env(&var)?;
         self.apply_media_env(&var)?;
         self.apply_limits_env(&var)?;
+        self.apply_network_env(&var)?;
         self.apply_signal_env(&var)
     }
 
@@ -420,6 +436,7 @@ impl Config {
             max_message_bytes: self.ws_max_message_bytes,
             send_timeout: Duration::from_millis(self.ws_send_timeout_ms),
             limits: self.limits(),
+            turn: self.turn_config(),
         }
     }
 }

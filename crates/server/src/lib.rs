@@ -8,6 +8,7 @@ mod config;
 mod http;
 mod limits;
 mod media;
+mod network;
 mod web;
 
 pub use config::{Config, ConfigError, DatabaseUrl, MIN_API_TOKEN_LEN};
@@ -81,6 +82,7 @@ impl App {
         config.validate_webhooks()?;
         config.validate_media()?;
         config.validate_limits()?;
+        config.validate_network()?;
         let (store, writer_alive) = match config.database()? {
             DatabaseUrl::Sqlite(path) => {
                 let sqlite = SqliteStore::open(path)?;
@@ -100,6 +102,9 @@ impl App {
         let probe = sfu.clone();
         services.health.register("sfu", move || probe.is_running());
         tracing::info!(addr = %sfu.local_addr(), "media layer (SFU) listening on UDP");
+        if let Some(tcp) = sfu.tcp_addr() {
+            tracing::info!(addr = %tcp, "media layer (SFU) listening for ICE over TCP");
+        }
         Ok(Self {
             config,
             services,

@@ -119,6 +119,8 @@ impl Config {
         SfuConfig {
             bind: self.media_addr,
             advertised: self.media_advertised_addrs.clone(),
+            tcp_bind: self.media_tcp_bind(),
+            relay_ips: self.turn_ips(),
             default_active_speakers: self.media_active_speakers,
             connect_timeout: Duration::from_millis(self.media_connect_timeout_ms),
             transport_timeout: Duration::from_millis(self.media_transport_timeout_ms),

@@ -78,11 +78,37 @@ pub enum DisconnectReason {
     Failed,
 }
 
+/// How a peer's media reaches the SFU (the selected candidate pair, as the SFU sees it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Path {
+    /// UDP from one of the client's own (host or server-reflexive) addresses.
+    Udp,
+    /// ICE over TCP (RFC 6544) to the SFU's passive candidate.
+    Tcp,
+    /// UDP from a TURN relay address the client's offer listed as `typ relay`.
+    Relay,
+}
+
+impl Path {
+    /// The metric label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Path::Udp => "udp",
+            Path::Tcp => "tcp",
+            Path::Relay => "relay",
+        }
+    }
+}
+
 /// Something that happened in the media layer, delivered on the bounded event queue.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SfuEvent {
-    /// ICE and DTLS are up and (for a publisher) its first media arrived.
-    PeerConnected { group: GroupId, peer: PeerId },
+    /// ICE and DTLS are up and (for a publisher) its first media arrived, over `path`.
+    PeerConnected {
+        group: GroupId,
+        peer: PeerId,
+        path: Path,
+    },
     /// The peer is gone and all its resources are freed.
     PeerDisconnected {
         group: GroupId,

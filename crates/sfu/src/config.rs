@@ -21,6 +21,11 @@ pub const MAX_ADDRS_PER_PEER: usize = 8;
 pub const MAX_OFFER_BYTES: usize = 64 * 1024;
 /// Most datagrams read in one burst before timers and commands get a turn.
 pub const RECV_BURST: usize = 256;
+/// Most ICE-TCP connections open at once (each is one client candidate pair).
+pub const MAX_TCP_CONNECTIONS: usize = 4096;
+/// Datagrams queued for one TCP connection's writer; more are dropped (like a full UDP
+/// socket buffer) rather than holding up the media thread.
+pub const TCP_SEND_QUEUE: usize = 256;
 /// Most keyframe requests per publisher track and this interval.
 pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
@@ -31,6 +36,15 @@ pub struct SfuConfig {
     pub bind: SocketAddr,
     /// Addresses advertised as ICE host candidates; empty = the bound address.
     pub advertised: Vec<SocketAddr>,
+    /// TCP address to listen on for ICE over TCP (RFC 6544 passive candidates, RFC 4571
+    /// framing); `None` = UDP only.
+    pub tcp_bind: Option<SocketAddr>,
+    /// IPs of the TURN servers clients are given: datagrams from them arrive through a relay
+    /// (counted as `Path::Relay`, like sources the offer listed as `typ relay`).
+    pub relay_ips: Vec<std::net::IpAddr>,
+    /// Port put in the TCP candidates when it differs from the bound one (port mapping);
+    /// their IPs are those of the UDP candidates.
+    pub tcp_advertised_port: Option<u16>,
     /// Most peers across all groups.
     pub max_peers: usize,
     /// Most groups.
@@ -63,6 +77,9 @@ impl Default for SfuConfig {
         SfuConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             advertised: Vec::new(),
+            tcp_bind: None,
+            relay_ips: Vec::new(),
+            tcp_advertised_port: None,
             max_peers: 10_000,
             max_groups: 10_000,
             default_active_speakers: 3,

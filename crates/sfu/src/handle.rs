@@ -66,6 +66,13 @@ impl Sfu {
         let local_addr = socket
             .local_addr()
             .map_err(|e| SfuError::Io(e.to_string()))?;
+        let tcp = match config.tcp_bind {
+            Some(addr) => Some(bind_tcp(addr)?),
+            None => None,
+        };
+        let tcp_addr = tcp.as_ref().and_then(|l| l.local_addr().ok());
+        // A TCP connection lives as long as a peer could wait to connect or stay silent.
+        let tcp_idle = config.connect_timeout.max(config.transport_timeout);
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE_LIMIT);
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE_LIMIT);
         let thread = std::thread::Builder::new()
@@ -83,7 +90,8 @@ impl Sfu {
                 };
                 runtime.block_on(async move {
                     let core = SfuCore::new(config, local_addr, std::time::Instant::now());
-                    match Shell::new(core, socket, event_tx) {
+                    let tcp = tcp.map(|listener| (listener, tcp_idle));
+                    match Shell::new(core, socket, tcp, event_tx) {
                         Ok(shell) => shell.run(cmd_rx).await,
                         Err(e) => tracing::error!(error = %e, "media engine failed to start"),
                     }
@@ -94,10 +102,19 @@ impl Sfu {
             SfuHandle {
                 tx: cmd_tx,
                 local_addr,
+                tcp_addr,
             },
             event_rx,
         ))
     }
+}
+
+/// Binds the ICE-TCP listener (non-blocking, handed to the media thread).
+fn bind_tcp(addr: SocketAddr) -> Result<std::net::TcpListener, SfuError> {
+    let io = |e: std::io::Error| SfuError::Io(format!("ICE-TCP listener on {addr}: {e}"));
+    let listener = std::net::TcpListener::bind(addr).map_err(io)?;
+    listener.set_nonblocking(true).map_err(io)?;
+    Ok(listener)
 }
 
 /// Cloneable handle to a running media layer.
@@ -105,6 +122,7 @@ impl Sfu {
 pub struct SfuHandle {
     tx: mpsc::Sender<Command>,
     local_addr: SocketAddr,
+    tcp_addr: Option<SocketAddr>,
 }
 
 impl SfuHandle {
@@ -116,6 +134,11 @@ impl SfuHandle {
     /// Whether the media thread is still running (health checks).
     pub fn is_running(&self) -> bool {
         !self.tx.is_closed()
+    }
+
+    /// The bound ICE-TCP listener's address, when ICE over TCP is on.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
     }
 
     async fn call<T>(

@@ -3,7 +3,7 @@
 //! It knows nothing of HTTP, SQL or rooms' business rules. The signaling layer drives it with
 //! commands through [`SfuHandle`] (create a group with a [`Policy`], add a peer from an SDP
 //! offer and get the answer, set subscriptions, pause/resume, enable live forwarding, remove)
-//! and receives [`SfuEvent`]s. One media thread owns the UDP socket and all state; see
+//! and receives [`SfuEvent`]s. One media thread owns the UDP socket (and the ICE-TCP listener, `tcp`) and all state; see
 //! `docs/media.md` for the architecture.
 //!
 //! Layout: [`SfuCore`] (module `engine`) is the sans-IO core: datagrams, commands and `now`
@@ -17,14 +17,16 @@ mod config;
 mod engine;
 mod handle;
 mod shell;
+mod tcp;
 
 pub use api::{
-    DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, SfuEvent,
+    DisconnectReason, GroupId, KeyframeCause, Kind, Path, PeerId, Policy, Role, SfuError, SfuEvent,
     SfuStats, Subscriptions,
 };
 pub use config::{
     COMMAND_QUEUE_LIMIT, EVENT_QUEUE_LIMIT, KEYFRAME_REQUEST_INTERVAL, MAX_ADDRS_PER_PEER,
-    MAX_DATAGRAM, MAX_OFFER_BYTES, MAX_SLOTS_PER_KIND, RECV_BURST, SfuConfig,
+    MAX_DATAGRAM, MAX_OFFER_BYTES, MAX_SLOTS_PER_KIND, MAX_TCP_CONNECTIONS, RECV_BURST, SfuConfig,
+    TCP_SEND_QUEUE,
 };
 pub use engine::{SfuCore, Transmit};
 pub use handle::{AddPeer, Sfu, SfuEvents, SfuHandle};

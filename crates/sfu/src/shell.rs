@@ -1,7 +1,9 @@
 //! The media thread's socket shell around the sans-IO core: it reads the UDP socket, feeds
 //! each datagram to [`SfuCore`] with the wall-clock `now`, hands the core's transmits to the
 //! socket and its events to the bounded event queue, sleeps until the core's next timeout,
-//! and turns commands into core calls.
+//! and turns commands into core calls. With ICE over TCP on, it also accepts TCP
+//! connections (`crate::tcp`) and feeds their RFC 4571 frames to the same core as
+//! `Protocol::Tcp` datagrams.
 //!
 //! Invariants:
 //! - This is the only place of the media layer that reads the clock or touches a socket.
@@ -18,18 +20,22 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use tokio::net::UdpSocket;
+use str0m::net::Protocol;
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{SfuError, SfuEvent};
 use crate::config::{MAX_DATAGRAM, RECV_BURST};
 use crate::engine::SfuCore;
 use crate::handle::Command;
+use crate::tcp::{TcpInput, TcpSide};
 
 /// Why the loop woke up.
 enum Wake {
     Command(Option<Command>),
     Readable,
+    Accepted(TcpStream, SocketAddr),
+    Tcp(TcpInput),
     Timer,
 }
 
@@ -38,22 +44,34 @@ pub(crate) struct Shell {
     core: SfuCore,
     socket: UdpSocket,
     local_addr: SocketAddr,
+    tcp: Option<TcpSide>,
     events_tx: mpsc::Sender<SfuEvent>,
 }
 
 impl Shell {
     /// Wraps a bound, non-blocking std socket (must be called inside a tokio runtime).
+    /// `tcp` is the ICE-TCP listener, if enabled, and how long a silent connection lives.
     pub fn new(
-        core: SfuCore,
+        mut core: SfuCore,
         socket: std::net::UdpSocket,
+        tcp: Option<(std::net::TcpListener, std::time::Duration)>,
         events_tx: mpsc::Sender<SfuEvent>,
     ) -> Result<Self, SfuError> {
-        let socket = UdpSocket::from_std(socket).map_err(|e| SfuError::Io(e.to_string()))?;
+        let io = |e: std::io::Error| SfuError::Io(e.to_string());
+        let socket = UdpSocket::from_std(socket).map_err(io)?;
         let local_addr = core.local_addr();
+        let tcp = match tcp {
+            Some((listener, idle)) => Some(TcpSide::new(listener, idle).map_err(io)?),
+            None => None,
+        };
+        if let Some(tcp) = &tcp {
+            core.enable_tcp(tcp.local_addr());
+        }
         Ok(Shell {
             core,
             socket,
             local_addr,
+            tcp,
             events_tx,
         })
     }
@@ -67,12 +85,19 @@ impl Shell {
                 biased;
                 cmd = commands.recv() => Wake::Command(cmd),
                 r = self.socket.readable() => match r { Ok(()) => Wake::Readable, Err(_) => Wake::Timer },
+                input = tcp_input(&mut self.tcp) => input,
                 _ = tokio::time::sleep_until(deadline.into()) => Wake::Timer,
             };
             match wake {
                 Wake::Command(None) | Wake::Command(Some(Command::Shutdown)) => break,
                 Wake::Command(Some(cmd)) => self.handle_command(cmd),
                 Wake::Readable => self.read_burst(&mut buf),
+                Wake::Accepted(stream, remote) => {
+                    if let Some(tcp) = &mut self.tcp {
+                        tcp.adopt(stream, remote);
+                    }
+                }
+                Wake::Tcp(input) => self.handle_tcp(input),
                 Wake::Timer => {}
             }
             self.core.handle_timeout(Instant::now());
@@ -87,9 +112,39 @@ impl Shell {
             let Ok((len, source)) = self.socket.try_recv_from(buf) else {
                 return;
             };
+            // A dual-stack socket (bound to `[::]`) reports IPv4 peers as `::ffff:a.b.c.d`;
+            // the core and str0m see them as the IPv4 addresses they are.
+            let source = SocketAddr::new(source.ip().to_canonical(), source.port());
             self.core
                 .handle_receive(Instant::now(), source, self.local_addr, &buf[..len]);
             self.flush();
+        }
+    }
+
+    /// Where the UDP socket sends to reach `to`: an IPv4 peer through a dual-stack IPv6
+    /// socket is addressed as `::ffff:a.b.c.d`.
+    fn udp_destination(&self, to: SocketAddr) -> SocketAddr {
+        match (self.local_addr, to) {
+            (SocketAddr::V6(_), SocketAddr::V4(v4)) => {
+                SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port())
+            }
+            _ => to,
+        }
+    }
+
+    /// One frame of an ICE-TCP connection goes to the core like a datagram.
+    fn handle_tcp(&mut self, input: TcpInput) {
+        let Some(tcp) = &mut self.tcp else {
+            return;
+        };
+        match input {
+            TcpInput::Frame(source, frame) => {
+                let local = tcp.local_addr();
+                self.core
+                    .handle_receive_on(Instant::now(), Protocol::Tcp, source, local, &frame);
+                self.flush();
+            }
+            TcpInput::Closed(remote) => tcp.closed(remote),
         }
     }
 
@@ -99,7 +154,15 @@ impl Shell {
     /// no datagram of its own.
     fn flush(&mut self) {
         while let Some(t) = self.core.poll_transmit() {
-            if self.socket.try_send_to(&t.contents, t.destination).is_err() {
+            let sent = match (t.proto, &self.tcp) {
+                (Protocol::Tcp, Some(tcp)) => tcp.send(t.destination, t.contents),
+                (Protocol::Tcp, None) => false,
+                _ => self
+                    .socket
+                    .try_send_to(&t.contents, self.udp_destination(t.destination))
+                    .is_ok(),
+            };
+            if !sent {
                 self.core.transmit_failed();
             }
             if self.core.awaits_send_time() {
@@ -153,5 +216,17 @@ impl Shell {
         let result = command(&mut self.core);
         self.flush();
         drop(reply.send(result));
+    }
+}
+
+/// The next accepted connection or connection input; never ready without ICE-TCP.
+async fn tcp_input(tcp: &mut Option<TcpSide>) -> Wake {
+    let Some(tcp) = tcp else {
+        return std::future::pending().await;
+    };
+    match tcp.next().await {
+        Some(Ok((stream, remote))) => Wake::Accepted(stream, remote),
+        Some(Err(input)) => Wake::Tcp(input),
+        None => Wake::Timer,
     }
 }

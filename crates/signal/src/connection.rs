@@ -283,7 +283,7 @@ impl Connection {
             max_message_bytes: config.max_message_bytes,
             resumed: rooms,
             resumed_live: self.resumed_live().await,
-            ice_servers: Vec::new(),
+            ice_servers: crate::ice::ice_servers(config.turn.as_ref(), &self.user.user_id),
             resumed_calls: Vec::new(),
         })
     }

@@ -14,10 +14,12 @@ mod connection;
 mod error;
 mod http;
 mod hub;
+mod ice;
 pub mod limits;
 mod media;
 pub mod protocol;
 
+pub use ice::{TurnConfig, turn_credential};
 pub use limits::Limits;
 pub use opencalls_rtc::{MediaBridge, MediaConfig};
 
@@ -45,6 +47,8 @@ pub struct SignalConfig {
     pub send_timeout: Duration,
     /// Per-user and per-connection limits.
     pub limits: Limits,
+    /// TURN servers whose credentials each `hello` carries (`ice_servers`); `None` = none.
+    pub turn: Option<TurnConfig>,
 }
 
 impl Default for SignalConfig {
@@ -56,6 +60,7 @@ impl Default for SignalConfig {
             max_message_bytes: 16 * 1024,
             send_timeout: Duration::from_secs(10),
             limits: Limits::default(),
+            turn: None,
         }
     }
 }

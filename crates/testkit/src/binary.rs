@@ -29,12 +29,32 @@ impl Spawned {
         token: &str,
         extra_env: &[(&str, &str)],
     ) -> Self {
-        let mut child = Command::new(exe)
+        Self::serve_via(&[], exe, data_dir, token, extra_env).await
+    }
+
+    /// Like [`Spawned::serve`], started through `launcher` (e.g. `ip netns exec NS`, to run
+    /// the server in a network namespace); `extra_env` may set `OPENCALLS_HTTP_ADDR`.
+    pub async fn serve_via(
+        launcher: &[&str],
+        exe: &Path,
+        data_dir: &Path,
+        token: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
+        let mut command = match launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(exe);
+                command
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .arg("serve")
             // Test receivers listen on loopback (`extra_env` may say otherwise).
             .env("OPENCALLS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
-            .envs(extra_env.iter().copied())
             .env("OPENCALLS_HTTP_ADDR", "127.0.0.1:0")
+            .envs(extra_env.iter().copied())
             .env("OPENCALLS_DATA_DIR", data_dir)
             .env("OPENCALLS_API_TOKEN", token)
             .env("OPENCALLS_LOG", "warn")
@@ -59,6 +79,11 @@ impl Spawned {
         let api = PlatformApi::new(base, token);
         wait_healthy(&api).await;
         Self { child, api }
+    }
+
+    /// The process id (for reading `/proc/<pid>`), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// SIGKILL, then reap: nothing of the process survives.

@@ -59,3 +59,33 @@ pub(crate) fn check_literal(url: &str) -> Result<(), String> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_literal;
+
+    #[test]
+    fn address_literals_are_checked_in_every_form_the_url_parser_accepts() {
+        for refused in [
+            "http://127.0.0.1:9/hook",
+            "http://2130706433/hook",
+            "http://127.1/hook",
+            "http://[::1]:8080/",
+            "http://[::ffff:10.0.0.1]/",
+            "https://169.254.169.254/latest",
+        ] {
+            let err = check_literal(refused).unwrap_err();
+            assert!(
+                err.starts_with("refused: the webhook target"),
+                "{refused}: {err}"
+            );
+        }
+        for allowed in [
+            "https://1.1.1.1/hook",
+            "https://hooks.example.com/x",
+            "not a url",
+        ] {
+            assert_eq!(check_literal(allowed), Ok(()), "{allowed}");
+        }
+    }
+}

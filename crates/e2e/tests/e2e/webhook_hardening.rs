@@ -48,15 +48,18 @@ async fn private_targets_are_refused_unless_allowed() {
     );
     let dir = server.stop().await;
 
-    // Allowed: the loopback receiver is accepted and delivered to.
+    // Allowed: the loopback receiver is accepted and delivered to, named by a host name so
+    // that the refusal below comes from the addresses it resolves to.
     let server = TestServer::start_in(dir).await;
-    let events = WebhookSettings::to(&receiver.url, &["*"]);
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let events = WebhookSettings::to(&by_name, &["*"]);
     server.api.set_webhook(&events).await.expect("allowed");
     server.create_room("small_room_for_video").await;
     receiver.wait_until(SLOW, |hits| hits.len() == 1).await;
     let dir = server.stop().await;
 
-    // The same stored URL, with private targets refused again: delivery refuses to connect.
+    // The same stored URL, with private targets refused again: delivery resolves the name,
+    // finds only loopback addresses and refuses to connect.
     let server = TestServer::start_in_with(dir, |c| {
         c.webhook_allow_private_targets = false;
         c.webhook_backoff_base_ms = 20;
@@ -74,7 +77,7 @@ async fn private_targets_are_refused_unless_allowed() {
     })
     .await;
     assert!(
-        refused.contains("refused") && refused.contains("loopback"),
+        refused.contains("refused: the webhook target localhost resolves to loopback"),
         "{refused}"
     );
     assert_eq!(receiver.hits().len(), 1, "nothing reached the receiver");

@@ -5,6 +5,7 @@
 
 mod backup;
 mod rooms;
+mod soak;
 mod startup;
 mod webhooks;
 

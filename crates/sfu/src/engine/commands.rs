@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use str0m::change::SdpOffer;
+use str0m::net::{Protocol, TcpType};
 use str0m::{Candidate, IceCreds, Rtc};
 
 use super::SfuCore;
@@ -147,6 +148,8 @@ impl SfuCore {
             got_media: false,
             connected_reported: false,
             next_timeout: now,
+            last_from: None,
+            relay_addrs: super::peer::relay_candidates(&req.offer),
         };
         self.peers.insert(key, peer);
         self.ids.insert(req.peer, key);
@@ -183,15 +186,16 @@ impl SfuCore {
             .set_reordering_size_audio(self.cfg.audio_reorder_packets)
             .set_reordering_timeout_audio(Some(self.cfg.audio_reorder_timeout))
             .build(now);
-        let advertised = if self.cfg.advertised.is_empty() {
-            std::slice::from_ref(&self.local_addr)
-        } else {
-            self.cfg.advertised.as_slice()
-        };
-        for addr in advertised {
-            let candidate =
-                Candidate::host(*addr, "udp").map_err(|e| SfuError::Io(e.to_string()))?;
-            rtc.add_local_candidate(candidate);
+        for (proto, addr) in &self.candidates {
+            let candidate = match proto {
+                Protocol::Tcp => Candidate::builder()
+                    .tcp()
+                    .host(*addr)
+                    .tcptype(TcpType::Passive)
+                    .build(),
+                _ => Candidate::host(*addr, *proto),
+            };
+            rtc.add_local_candidate(candidate.map_err(|e| SfuError::Io(e.to_string()))?);
         }
         Ok((rtc, creds))
     }

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use str0m::net::Protocol;
+
 use super::peer::PeerKey;
 use crate::config::MAX_ADDRS_PER_PEER;
 
@@ -19,9 +21,10 @@ const ATTR_USERNAME: u16 = 0x0006;
 #[derive(Debug, Default)]
 pub struct Demux {
     by_ufrag: HashMap<String, PeerKey>,
-    by_addr: HashMap<SocketAddr, PeerKey>,
+    /// Keyed by transport too: a client's UDP port and TCP port may be equal.
+    by_addr: HashMap<(Protocol, SocketAddr), PeerKey>,
     /// Reverse index so removal touches only the peer's own addresses.
-    addrs_of: HashMap<PeerKey, Vec<SocketAddr>>,
+    addrs_of: HashMap<PeerKey, Vec<(Protocol, SocketAddr)>>,
 }
 
 impl Demux {
@@ -30,7 +33,8 @@ impl Demux {
     }
 
     /// Finds the peer a datagram belongs to, learning the source address from STUN.
-    pub fn route(&mut self, buf: &[u8], source: SocketAddr) -> Option<PeerKey> {
+    pub fn route(&mut self, buf: &[u8], proto: Protocol, source: SocketAddr) -> Option<PeerKey> {
+        let source = (proto, source);
         if let Some(ufrag) = stun_local_ufrag(buf) {
             let key = *self.by_ufrag.get(ufrag)?;
             if self.by_addr.get(&source) != Some(&key) {
@@ -88,6 +92,8 @@ fn stun_local_ufrag(buf: &[u8]) -> Option<&str> {
 mod tests {
     use super::*;
 
+    const UDP: Protocol = Protocol::Udp;
+
     fn stun_with_username(name: &[u8]) -> Vec<u8> {
         let padded = name.len().div_ceil(4) * 4;
         let mut buf = vec![0x00, 0x01];
@@ -107,17 +113,23 @@ mod tests {
         demux.add_ufrag("srv1".into(), PeerKey(9));
         let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let other: SocketAddr = "127.0.0.1:5001".parse().unwrap();
-        assert_eq!(demux.route(&[0x80, 0x60, 0, 0], from), None);
+        assert_eq!(demux.route(&[0x80, 0x60, 0, 0], UDP, from), None);
         assert_eq!(
-            demux.route(&stun_with_username(b"srv1:cli"), from),
+            demux.route(&stun_with_username(b"srv1:cli"), UDP, from),
             Some(PeerKey(9))
         );
-        assert_eq!(demux.route(&[0x80, 0x60, 0, 0], from), Some(PeerKey(9)));
-        assert_eq!(demux.route(&stun_with_username(b"nope:cli"), other), None);
+        assert_eq!(
+            demux.route(&[0x80, 0x60, 0, 0], UDP, from),
+            Some(PeerKey(9))
+        );
+        assert_eq!(
+            demux.route(&stun_with_username(b"nope:cli"), UDP, other),
+            None
+        );
         for port in 0..2 * MAX_ADDRS_PER_PEER as u16 {
             let addr = SocketAddr::from(([127, 0, 0, 1], 6000 + port));
             assert_eq!(
-                demux.route(&stun_with_username(b"srv1:cli"), addr),
+                demux.route(&stun_with_username(b"srv1:cli"), UDP, addr),
                 Some(PeerKey(9))
             );
         }

@@ -82,6 +82,7 @@ impl SfuCore {
             let event = SfuEvent::PeerConnected {
                 group: peer.group.clone(),
                 peer: peer.id.clone(),
+                path: peer.path(&self.cfg.relay_ips),
             };
             self.emit(event);
         }

@@ -59,6 +59,8 @@ use stats::Counters;
 /// A datagram the core wants sent.
 #[derive(Debug)]
 pub struct Transmit {
+    /// UDP, or TCP (RFC 4571 framing on the connection from `destination`).
+    pub proto: Protocol,
     /// The local address it is sent from (one of the advertised candidates).
     pub source: SocketAddr,
     pub destination: SocketAddr,
@@ -69,6 +71,8 @@ pub struct Transmit {
 pub struct SfuCore {
     cfg: SfuConfig,
     local_addr: SocketAddr,
+    /// The ICE host candidates put in every answer: UDP first, then TCP passive ones.
+    candidates: Vec<(Protocol, SocketAddr)>,
     peers: HashMap<PeerKey, Peer>,
     ids: HashMap<PeerId, PeerKey>,
     groups: HashMap<GroupId, Group>,
@@ -108,6 +112,7 @@ impl SfuCore {
         SfuCore {
             next_housekeeping: now + cfg.housekeeping_interval,
             next_speakers: now + cfg.speaker_interval,
+            candidates: udp_candidates(&cfg, local_addr),
             cfg,
             local_addr,
             peers: HashMap::new(),
@@ -135,8 +140,22 @@ impl SfuCore {
         self.local_addr
     }
 
-    /// Feeds one received datagram. Unknown sources and malformed datagrams are dropped and
-    /// counted; they never affect a peer.
+    /// Also offers ICE over TCP (RFC 6544 passive host candidates) for peers added from
+    /// now on: `tcp_addr` is the bound listener; the candidates are the UDP candidates'
+    /// IPs with its port (or `cfg.tcp_advertised_port`).
+    pub fn enable_tcp(&mut self, tcp_addr: SocketAddr) {
+        let port = self.cfg.tcp_advertised_port.unwrap_or(tcp_addr.port());
+        let tcp: Vec<_> = self
+            .candidates
+            .iter()
+            .filter(|(proto, _)| *proto == Protocol::Udp)
+            .map(|(_, addr)| (Protocol::Tcp, SocketAddr::new(addr.ip(), port)))
+            .collect();
+        self.candidates.retain(|(proto, _)| *proto == Protocol::Udp);
+        self.candidates.extend(tcp);
+    }
+
+    /// Feeds one received UDP datagram (see [`SfuCore::handle_receive_on`]).
     pub fn handle_receive(
         &mut self,
         now: Instant,
@@ -144,20 +163,38 @@ impl SfuCore {
         destination: SocketAddr,
         data: &[u8],
     ) {
+        self.handle_receive_on(now, Protocol::Udp, source, destination, data);
+    }
+
+    /// Feeds one received datagram: a UDP datagram or one RFC 4571 frame of the TCP
+    /// connection from `source`. Unknown sources and malformed datagrams are dropped and
+    /// counted; they never affect a peer.
+    pub fn handle_receive_on(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
         self.settle();
         self.counters.datagrams_in += 1;
-        let Some(key) = self.demux.route(data, source) else {
+        // str0m accepts STUN only addressed to one of its candidates; behind a 1:1 NAT or on
+        // an unspecified bind the socket's address is not one, so name the candidate.
+        let destination = self.candidate_for(proto, source, destination);
+        let Some(key) = self.demux.route(data, proto, source) else {
             self.counters.datagrams_dropped += 1;
             return;
         };
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
-        let Ok(receive) = Receive::new(Protocol::Udp, source, destination, data) else {
+        let Ok(receive) = Receive::new(proto, source, destination, data) else {
             self.counters.datagrams_dropped += 1;
             return;
         };
         peer.last_rx = now;
+        peer.last_from = Some((proto, source));
         if peer.rtc.handle_input(Input::Receive(now, receive)).is_err() {
             // A bad packet from the network must not kill the peer; str0m already dropped it.
             self.counters.datagrams_dropped += 1;
@@ -331,6 +368,20 @@ impl SfuCore {
         }
     }
 
+    /// The advertised candidate a datagram from `source` over `proto` arrived on: the first
+    /// of that protocol and IP family, else the socket's own address.
+    fn candidate_for(
+        &self,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+    ) -> SocketAddr {
+        self.candidates
+            .iter()
+            .find(|(p, addr)| *p == proto && addr.is_ipv4() == source.is_ipv4())
+            .map_or(destination, |(_, addr)| *addr)
+    }
+
     /// Queues an event for the signaling layer.
     fn emit(&mut self, event: SfuEvent) {
         self.events.push_back(event);
@@ -377,4 +428,14 @@ impl SfuCore {
         let events = g.recompute(&mut self.peers);
         self.events.extend(events);
     }
+}
+
+/// The UDP host candidates: the advertised addresses, or the bound address.
+fn udp_candidates(cfg: &SfuConfig, local_addr: SocketAddr) -> Vec<(Protocol, SocketAddr)> {
+    let addrs = if cfg.advertised.is_empty() {
+        vec![local_addr]
+    } else {
+        cfg.advertised.clone()
+    };
+    addrs.into_iter().map(|a| (Protocol::Udp, a)).collect()
 }

@@ -6,13 +6,15 @@
 //! a video slot writes nothing between a source change and that source's next keyframe.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::media::{MediaData, MediaTime, Mid};
+use str0m::net::Protocol;
 use str0m::{Event, Output, Rtc, RtcError};
 
 use super::Transmit;
-use crate::api::{GroupId, Kind, PeerId, Role, Subscriptions};
+use crate::api::{GroupId, Kind, Path, PeerId, Role, Subscriptions};
 
 /// Internal handle of a peer on the packet path (cheap to hash and copy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -127,6 +129,11 @@ pub struct Peer {
     pub got_media: bool,
     pub connected_reported: bool,
     pub next_timeout: Instant,
+    /// Transport and source of the last datagram received (the pair in use).
+    pub last_from: Option<(Protocol, SocketAddr)>,
+    /// The relay addresses the offer listed (`typ relay` candidates), to tell a relayed
+    /// path from a direct one.
+    pub relay_addrs: Vec<SocketAddr>,
 }
 
 /// Outcome of writing a forwarded frame into a slot.
@@ -137,6 +144,20 @@ pub enum Written {
     AwaitingKeyframe,
     /// Not connected yet, unknown slot or codec, or str0m refused the frame.
     No,
+}
+
+/// The addresses of the `typ relay` candidates in an SDP (at most `MAX_ADDRS_PER_PEER`).
+pub fn relay_candidates(sdp: &str) -> Vec<SocketAddr> {
+    sdp.lines()
+        .filter_map(|line| line.trim().strip_prefix("a=candidate:"))
+        .filter_map(|c| {
+            // foundation component transport priority address port "typ" type ...
+            let f: Vec<&str> = c.split_ascii_whitespace().take(8).collect();
+            let relay = f.len() == 8 && f[6] == "typ" && f[7] == "relay";
+            relay.then(|| Some(SocketAddr::new(f[4].parse().ok()?, f[5].parse().ok()?)))?
+        })
+        .take(crate::config::MAX_ADDRS_PER_PEER)
+        .collect()
 }
 
 impl Peer {
@@ -185,6 +206,19 @@ impl Peer {
         }
     }
 
+    /// The path the peer's datagrams take now; `relay_ips` are the TURN servers' IPs.
+    pub fn path(&self, relay_ips: &[std::net::IpAddr]) -> Path {
+        match self.last_from {
+            Some((Protocol::Tcp, _)) => Path::Tcp,
+            Some((_, from))
+                if self.relay_addrs.contains(&from) || relay_ips.contains(&from.ip()) =>
+            {
+                Path::Relay
+            }
+            _ => Path::Udp,
+        }
+    }
+
     /// Whether the `PeerConnected` event is due: transport up and, for a publisher, media seen.
     pub fn ready_to_report(&self) -> bool {
         !self.connected_reported && self.transport_up && (self.got_media || !self.publishes)
@@ -206,6 +240,7 @@ impl Peer {
                 }
                 Output::Transmit(t) => {
                     transmits.push_back(Transmit {
+                        proto: t.proto,
                         source: t.source,
                         destination: t.destination,
                         contents: t.contents.into(),
@@ -223,6 +258,18 @@ mod tests {
     use str0m::media::Frequency;
 
     use super::*;
+
+    #[test]
+    fn relay_candidates_are_read_from_the_offer() {
+        let sdp = "v=0\r\n\
+            a=candidate:1 1 udp 2122260223 10.0.0.5 50000 typ host\r\n\
+            a=candidate:2 1 udp 41885439 192.0.2.9 61000 typ relay raddr 10.0.0.5 rport 5\r\n\
+            a=candidate:3 1 udp 41885439 not-an-ip 61000 typ relay\r\n";
+        assert_eq!(
+            relay_candidates(sdp),
+            vec!["192.0.2.9:61000".parse::<SocketAddr>().unwrap()]
+        );
+    }
 
     fn audio(n: u64) -> MediaTime {
         MediaTime::new(n, Frequency::FORTY_EIGHT_KHZ)

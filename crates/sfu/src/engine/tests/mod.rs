@@ -14,6 +14,7 @@ mod routing;
 mod slots;
 mod speakers;
 mod timeouts;
+mod transports;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -41,8 +42,14 @@ pub struct Net {
 
 impl Net {
     pub fn new(cfg: SfuConfig) -> Net {
+        Net::bound(cfg, SocketAddr::from(SFU_ADDR))
+    }
+
+    /// A core whose socket is bound to `local` (datagrams arrive addressed to it; clients
+    /// see the SFU at `SFU_ADDR`, which `cfg.advertised` must then name).
+    pub fn bound(cfg: SfuConfig, local: SocketAddr) -> Net {
         let now = Instant::now();
-        let mut core = SfuCore::new(cfg, SocketAddr::from(SFU_ADDR), now);
+        let mut core = SfuCore::new(cfg, local, now);
         core.dtls_cert = Some(client::shared_cert(1));
         Net {
             core,
@@ -188,7 +195,9 @@ impl Net {
                 for data in std::mem::take(&mut client.outbox) {
                     moved = true;
                     if client.online {
-                        self.core.handle_receive(self.now, client.addr, sfu, &data);
+                        let local = self.core.local_addr();
+                        self.core
+                            .handle_receive(self.now, client.addr, local, &data);
                     }
                 }
             }
