@@ -1,5 +1,5 @@
-// ICE recovery on a real network fault: the media port's UDP is dropped on loopback with an
-// nftables rule (a table of this test's own, removed afterwards), so Chromium's ICE goes
+// ICE recovery on a real network fault: the media port (UDP and ICE-TCP) is dropped on
+// loopback with an nftables rule (a table of this test's own, removed afterwards), so Chromium's ICE goes
 // `disconnected`; the SDK restarts ICE by itself (no reload, no leaving the room) and the
 // call carries media again once packets flow. Needs root and `nft` (scripts/test installs
 // nftables).
@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { api, decodesVideo, launchBrowser, newPage, openDemo, received, startServer, until, users } from './lib.mjs';
 
-/** Drops UDP to `port` on this machine until the returned function is called. */
-function dropUdp(t, port) {
+/** Drops UDP and TCP to `ports` on this machine until the returned function is called. */
+function dropMedia(t, ports) {
   const table = `opencalls_test_${process.pid}`;
   const nft = (...args) => execFileSync('nft', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   nft('add', 'table', 'inet', table);
   nft('add', 'chain', 'inet', table, 'input', '{ type filter hook input priority -10 ; }');
-  nft('add', 'rule', 'inet', table, 'input', 'udp', 'dport', String(port), 'drop');
+  // Both transports: the server offers ICE-TCP beside UDP (another port when bound to :0).
+  nft('add', 'rule', 'inet', table, 'input', 'meta', 'l4proto', '{ tcp, udp }', 'th', 'dport', `{ ${ports.join(', ')} }`, 'drop');
   let removed = false;
   const restore = () => {
     if (!removed) nft('delete', 'table', 'inet', table);
@@ -41,8 +42,9 @@ async function aliceAndBob(t, env = {}) {
   return pages;
 }
 
-/** The SFU's UDP port, from the answer's host candidate. */
-const sfuPort = (page) => page.evaluate(() => Number(window.demo.room.peerConnection.remoteDescription.sdp.match(/a=candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 (\d+) typ host/i)[1]));
+/** The SFU's media ports (UDP and ICE-TCP), from the answer's host candidates. */
+const sfuPorts = (page) => page.evaluate(() => [...new Set([...window.demo.room.peerConnection.remoteDescription.sdp
+  .matchAll(/a=candidate:\S+ \d+ (?:udp|tcp) \d+ 127\.0\.0\.1 (\d+) typ host/gi)].map((m) => Number(m[1])))]);
 
 /** Both sides decode each other again, alice kept her seat and bob never saw her leave. */
 async function callIsBack(alice, bob, participantId) {
@@ -54,12 +56,13 @@ async function callIsBack(alice, bob, participantId) {
   assert.ok(!bobLog.includes('alice left'), bobLog.join('\n'));
 }
 
-test('UDP to the SFU dropped: ICE goes disconnected, the SDK restarts ICE, the call comes back', async (t) => {
+test('media port dropped: ICE goes disconnected, the SDK restarts ICE, the call comes back', async (t) => {
   const { alice, bob } = await aliceAndBob(t);
-  const port = await sfuPort(alice);
+  const ports = await sfuPorts(alice);
+  assert.ok(ports.length >= 1, 'the answer names the media ports');
   const participantId = await alice.evaluate(() => window.demo.room.localParticipant.participantId);
 
-  const restore = dropUdp(t, port);
+  const restore = dropMedia(t, ports);
   await until('both sides restart ICE by themselves', async () => {
     const restarts = await Promise.all([alice, bob].map((p) => p.evaluate(() => window.demo.room.mediaStats.iceRestarts)));
     return restarts.every((n) => n >= 1);
@@ -73,7 +76,7 @@ test('the server drops the lost transport (media.disconnected): the SDK offers a
   const { alice, bob } = await aliceAndBob(t, { OPENCALLS_MEDIA_TRANSPORT_TIMEOUT_MS: '1500' });
   const participantId = await alice.evaluate(() => window.demo.room.localParticipant.participantId);
   const first = await alice.evaluateHandle(() => window.demo.room.peerConnection);
-  const restore = dropUdp(t, await sfuPort(alice));
+  const restore = dropMedia(t, await sfuPorts(alice));
   await until('both sides built a fresh peer connection', async () => {
     const counts = await Promise.all([alice, bob].map((p) => p.evaluate(() => window.demo.room.mediaStats.renegotiations)));
     return counts.every((n) => n >= 2);
