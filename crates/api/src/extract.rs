@@ -70,6 +70,34 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiPath {
     }
 }
 
+/// Two path parameters (already percent-decoded).
+pub(crate) struct ApiPath2(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiPath2 {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|Path((a, b))| ApiPath2(a, b))
+            .map_err(|e| ApiError::invalid(format!("invalid path: {}", e.body_text())))
+    }
+}
+
+/// Three path parameters (already percent-decoded).
+pub(crate) struct ApiPath3(pub String, pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiPath3 {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<(String, String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|Path((a, b, c))| ApiPath3(a, b, c))
+            .map_err(|e| ApiError::invalid(format!("invalid path: {}", e.body_text())))
+    }
+}
+
 /// Parses an optional integer query parameter.
 pub(crate) fn int_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     value

@@ -7,6 +7,7 @@
 
 mod api_tokens;
 mod auth;
+mod direct_calls;
 mod error;
 mod extract;
 mod health;

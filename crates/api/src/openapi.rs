@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::{AppState, api_tokens, live_events, rooms, users, webhooks};
+use crate::{AppState, api_tokens, direct_calls, live_events, rooms, users, webhooks};
 use axum::Json;
 use axum::response::IntoResponse;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "OpenCalls Platform API", description = "Sendbird-compatible group-call rooms and live events."),
+    info(title = "OpenCalls Platform API", description = "Sendbird-compatible group-call rooms, live events and direct calls."),
     modifiers(&ApiTokenScheme),
     security(("api_token" = [])),
     tags(
@@ -19,7 +19,8 @@ use utoipa_axum::routes;
         (name = live_events::TAG, description = "Live events (single host broadcasts)"),
         (name = webhooks::TAG, description = "Webhook settings and delivery log"),
         (name = users::TAG, description = "Users and their access tokens"),
-        (name = api_tokens::TAG, description = "Secondary API tokens (managed with the master token)")
+        (name = api_tokens::TAG, description = "Secondary API tokens (managed with the master token)"),
+        (name = direct_calls::TAG, description = "Direct (1:1) calls, users' call history and VoIP push tokens")
     )
 )]
 struct ApiDoc;
@@ -70,6 +71,20 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users::issue_token, users::revoke_token))
         .routes(routes!(api_tokens::issue, api_tokens::list))
         .routes(routes!(api_tokens::view, api_tokens::revoke))
+        .routes(routes!(direct_calls::list_calls))
+        .routes(routes!(direct_calls::get_call))
+        .routes(routes!(
+            direct_calls::update_custom_items,
+            direct_calls::delete_custom_items
+        ))
+        .routes(routes!(direct_calls::user_calls))
+        .routes(routes!(direct_calls::call_summary))
+        .routes(routes!(
+            direct_calls::register_token,
+            direct_calls::list_tokens,
+            direct_calls::remove_tokens
+        ))
+        .routes(routes!(direct_calls::remove_token))
 }
 
 /// The `/v1` routes and the complete document (with what [`crate::openapi_truth`] adds to

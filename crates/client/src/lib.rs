@@ -13,6 +13,8 @@
 //! server) is skipped, as the protocol asks of clients.
 #![forbid(unsafe_code)]
 
+pub mod calls;
+pub use calls::DialOptions;
 pub mod media;
 
 use futures_util::stream::{SplitSink, SplitStream};

@@ -1,10 +1,10 @@
 //! Signaling plus media in one place: [`join_media`] makes a `MediaPeer` (synthetic Opus/VP8,
 //! receive counters; see `opencalls-media-peer`), sends its offer as `media.offer` for a
-//! room (or, with [`join_live_media`], a live event) the client has entered, and starts it
-//! with the server's answer.
+//! room (or, with [`join_live_media`], a live event; with [`join_call_media`], a direct
+//! call) the client has entered, and starts it with the server's answer.
 
 use crate::{Client, ClientError};
-use opencalls_domain::{LiveEventId, RoomId};
+use opencalls_domain::{DirectCallId, LiveEventId, RoomId};
 use opencalls_protocol::OfferAnswer;
 use opencalls_protocol::request::MediaOffer;
 use opencalls_protocol::response::MemberRef;
@@ -67,6 +67,24 @@ fn member_id(answer: &OfferAnswer) -> String {
             MemberRef::Participant(participant_id) => participant_id.to_string(),
         },
     }
+}
+
+/// Offers `config`'s media for this device's side of a direct call it dialed or accepted
+/// (after the accept; one receive slot per kind carries the other side).
+pub async fn join_call_media(
+    client: &Client,
+    call_id: &str,
+    config: PeerConfig,
+) -> Result<PeerHandle, ClientError> {
+    let params = MediaOffer {
+        call_id: Some(DirectCallId::from_trusted(call_id.to_owned())),
+        ..MediaOffer::default()
+    };
+    Ok(
+        offer(client, params, config, IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .await?
+            .0,
+    )
 }
 
 /// Sends `params` plus the peer's offer as `media.offer`; starts the peer with the answer.

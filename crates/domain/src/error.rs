@@ -32,6 +32,21 @@ pub enum DomainError {
     /// The host or participant is not (or no longer) in the live event (2800103).
     #[error("the user has not entered the live event")]
     NotInLiveEvent,
+    /// The direct call's state does not allow the action (1400101).
+    #[error("{0}")]
+    CallInvalidState(String),
+    /// The direct call does not exist (1400102).
+    #[error("the direct call was not found")]
+    CallNotFound,
+    /// The callee does not exist or is not active (1400103).
+    #[error("the callee was not found or is not active")]
+    CalleeNotFound,
+    /// A user dialed itself (1400104).
+    #[error("a user cannot dial itself")]
+    DialedSelf,
+    /// The user or device is not part of the call, or not the side that may act (1400105).
+    #[error("{0}")]
+    NotCallParticipant(String),
 }
 
 impl DomainError {

@@ -4,6 +4,7 @@
 //! read them from there); services publish them to live clients after the commit. Their
 //! wire names (`category`) follow the `room:<verb>` pattern of the hosted service's webhooks.
 
+use crate::direct_call::{CallRecord, DirectCallBody};
 use crate::live_event::{LiveEvent, LiveEventBody};
 use crate::{CustomItems, Millis, Participant, Room, RoomId, StreamKey};
 use serde::Serialize;
@@ -50,6 +51,11 @@ pub enum EventBody {
         live_event: Box<LiveEvent>,
         body: Box<LiveEventBody>,
     },
+    /// Something happened to a direct call; `record` is its state right after.
+    DirectCall {
+        record: Box<CallRecord>,
+        body: DirectCallBody,
+    },
 }
 
 impl Event {
@@ -69,6 +75,7 @@ impl Event {
             EventBody::ParticipantExited { .. } => "room:participant_exit",
             EventBody::ParticipantMediaChanged { .. } => "room:participant_media_change",
             EventBody::LiveEvent { body, .. } => body.category(),
+            EventBody::DirectCall { body, .. } => body.category(),
         }
     }
 
@@ -83,6 +90,9 @@ impl Event {
             | EventBody::ParticipantExited { participant }
             | EventBody::ParticipantMediaChanged { participant } => &participant.room_id,
             EventBody::LiveEvent { live_event, .. } => return LiveEventBody::stream(live_event),
+            EventBody::DirectCall { record, .. } => {
+                return StreamKey::DirectCall(record.call.call_id.clone());
+            }
         };
         StreamKey::Room(room_id.clone())
     }
@@ -114,6 +124,7 @@ impl Event {
                 json!({ "room_id": participant.room_id, "participant": to_value(participant) })
             }
             EventBody::LiveEvent { live_event, body } => body.payload(live_event),
+            EventBody::DirectCall { record, body } => body.payload(&record.call, self.occurred_at),
         }
     }
 }

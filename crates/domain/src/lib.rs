@@ -27,7 +27,8 @@ pub use actor::Actor;
 pub use custom_items::{CustomItems, CustomItemsMode};
 pub use device::DeviceKey;
 pub use direct_call::{
-    CallType, DirectCall, DirectCallParticipant, DirectCallRole, DirectCallState, EndResult,
+    CallRecord, CallType, DirectCall, DirectCallParticipant, DirectCallRole, DirectCallState,
+    EndResult,
 };
 pub use error::DomainError;
 pub use event::{Event, EventBody};

@@ -6,8 +6,8 @@
 
 /// Every category a webhook subscription may name, in documentation order.
 ///
-/// The `direct_call:*` names are accepted so subscriptions written for the hosted service
-/// stay valid, but OpenCalls has no direct calls yet and never emits them.
+/// `direct_call:dial`, `:accept` and `:end` are the hosted service's; `direct_call:connect`,
+/// `:media_change` and `:custom_items_*` are OpenCalls' own (docs/webhooks.md).
 pub const ALL: &[&str] = &[
     "room:create",
     "room:delete",
@@ -30,6 +30,10 @@ pub const ALL: &[&str] = &[
     "direct_call:dial",
     "direct_call:accept",
     "direct_call:end",
+    "direct_call:connect",
+    "direct_call:media_change",
+    "direct_call:custom_items_update",
+    "direct_call:custom_items_delete",
 ];
 
 /// The wildcard subscription: every category, including ones added later.

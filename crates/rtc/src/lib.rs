@@ -21,13 +21,15 @@
 //! - the SFU crate stays free of rooms: everything room-specific lives here.
 #![forbid(unsafe_code)]
 
+pub mod call;
 pub mod live;
 mod tables;
 
 use opencalls_domain::{
-    DeviceKey, Event, EventBody, HostId, LiveEventId, ParticipantId, RoomId, RoomType,
+    DeviceKey, DirectCallId, Event, EventBody, HostId, LiveEventId, ParticipantId, RoomId,
+    RoomType, UserId,
 };
-use opencalls_protocol::{LiveEventEvent, MediaDisconnectReason, MediaKind, RoomEvent};
+use opencalls_protocol::{CallEvent, LiveEventEvent, MediaDisconnectReason, MediaKind, RoomEvent};
 use opencalls_service::{LiveEventService, Services};
 use opencalls_sfu::{
     DisconnectReason, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuEvents, SfuHandle,
@@ -57,6 +59,7 @@ impl Default for MediaConfig {
 pub enum MediaGroup {
     Room(RoomId),
     Live(LiveEventId),
+    Call(DirectCallId),
 }
 
 /// Whose media an SFU peer carries.
@@ -68,6 +71,11 @@ pub enum Member {
     Host(HostId),
     /// A live event's participant (receives only).
     Viewer(ParticipantId),
+    /// One side of a direct call.
+    CallSide {
+        call_id: DirectCallId,
+        user_id: UserId,
+    },
 }
 
 /// Where the bridge's client events go (the signaling layer's connections).
@@ -76,6 +84,8 @@ pub trait MediaSink: Send + Sync {
     fn to_room(&self, room_id: &RoomId, to: Option<&ParticipantId>, event: RoomEvent);
     /// To one device in a live event (if it still holds a seat there).
     fn to_live_member(&self, id: &LiveEventId, owner: &DeviceKey, event: LiveEventEvent);
+    /// To the given devices of a direct call (those still connected).
+    fn to_call(&self, call_id: &DirectCallId, devices: &[DeviceKey], event: CallEvent);
 }
 
 /// Connects the services' rooms and live events to the SFU. Cheap to share (`Arc`).
@@ -162,6 +172,7 @@ impl MediaBridge {
             EventBody::LiveEvent { live_event, body } => {
                 live::on_event(self, live, live_event, body)
             }
+            EventBody::DirectCall { record, body } => call::on_event(self, record, body),
             // Entering, connecting and media changes need no SFU change; a deleted room's
             // participants each exit first.
             EventBody::RoomCreated { .. }
@@ -233,7 +244,7 @@ fn client_reason(reason: DisconnectReason) -> Option<MediaDisconnectReason> {
 fn participant(member: Option<Member>) -> Option<ParticipantId> {
     match member? {
         Member::Participant(id) => Some(id),
-        Member::Host(_) | Member::Viewer(_) => None,
+        Member::Host(_) | Member::Viewer(_) | Member::CallSide { .. } => None,
     }
 }
 
@@ -267,6 +278,9 @@ pub async fn run_events(
                     }
                     Some(MediaGroup::Live(id)) => {
                         live::peer_connected(&services, &bridge, &id, &peer).await
+                    }
+                    Some(MediaGroup::Call(id)) => {
+                        call::peer_connected(&services, &bridge, &sink, &id, &peer).await
                     }
                     None => {}
                 }
@@ -303,6 +317,9 @@ pub async fn run_events(
                     }
                     MediaGroup::Live(id) => {
                         live::peer_lost(&services, sink.as_ref(), &id, member, entry, reason)
+                    }
+                    MediaGroup::Call(id) => {
+                        call::peer_lost(&services, &sink, &id, member, entry, reason)
                     }
                 }
             }
@@ -377,6 +394,7 @@ async fn track_routed(
             sink.to_room(&room_id, Some(&to), event);
         }
         Some(MediaGroup::Live(id)) => live::track_routed(bridge, sink, &id, routed).await,
+        Some(MediaGroup::Call(id)) => call::track_routed(bridge, sink, &id, routed).await,
         None => {}
     }
 }

@@ -179,6 +179,8 @@ pub(crate) fn peer_lost(
         Member::Viewer(participant_id) | Member::Participant(participant_id) => {
             MemberRef::Participant(participant_id)
         }
+        // Not a member of a live group.
+        Member::CallSide { .. } => return,
     };
     if let Some(owner) = entry.owner {
         let event = LiveEventEvent::MediaDisconnected { member, reason };
@@ -202,7 +204,7 @@ pub(crate) async fn track_routed(
     };
     let host_id = match source {
         Some(Member::Host(host)) => Some(host),
-        Some(Member::Viewer(_) | Member::Participant(_)) | None => None,
+        Some(Member::Viewer(_) | Member::Participant(_) | Member::CallSide { .. }) | None => None,
     };
     let event = LiveEventEvent::TrackRouted {
         mid: routed.mid,

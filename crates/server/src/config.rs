@@ -122,6 +122,22 @@ pub struct Config {
     pub turn_secret: Option<String>,
     /// Lifetime of a TURN credential, seconds.
     pub turn_ttl_secs: u64,
+    /// A direct call nobody accepts within this long ends `no_answer`, ms.
+    pub call_ring_timeout_ms: u64,
+    /// An accepted direct call whose media is not up both ways this long ends `timed_out`, ms.
+    pub call_connect_timeout_ms: u64,
+    /// A side's media lost this long ends its direct call `connection_lost`, ms.
+    pub call_media_grace_ms: u64,
+    /// VoIP pushes for ringing calls (see `push.rs` and docs/push.md).
+    pub apns_key_file: Option<PathBuf>,
+    pub apns_key_id: Option<String>,
+    pub apns_team_id: Option<String>,
+    pub apns_bundle_id: Option<String>,
+    pub apns_endpoint: String,
+    pub fcm_service_account_file: Option<PathBuf>,
+    pub fcm_endpoint: String,
+    pub push_max_attempts: u64,
+    pub push_retry_base_ms: u64,
 }
 
 /// Where state lives.
@@ -175,6 +191,18 @@ impl Default for Config {
             turn_urls: Vec::new(),
             turn_secret: None,
             turn_ttl_secs: 12 * 60 * 60,
+            call_ring_timeout_ms: 60_000,
+            call_connect_timeout_ms: 60_000,
+            call_media_grace_ms: 30_000,
+            apns_key_file: None,
+            apns_key_id: None,
+            apns_team_id: None,
+            apns_bundle_id: None,
+            apns_endpoint: opencalls_push::APNS_PRODUCTION.to_owned(),
+            fcm_service_account_file: None,
+            fcm_endpoint: opencalls_push::FCM_PRODUCTION.to_owned(),
+            push_max_attempts: 3,
+            push_retry_base_ms: 1_000,
         }
     }
 }
@@ -223,6 +251,7 @@ impl Config {
         self.apply_media_env(&var)?;
         self.apply_limits_env(&var)?;
         self.apply_network_env(&var)?;
+        self.apply_push_env(&var)?;
         self.apply_signal_env(&var)
     }
 
@@ -316,7 +345,26 @@ impl Config {
         if let Some(n) = number("OPENCALLS_WS_MAX_MESSAGE_BYTES", 256)? {
             self.ws_max_message_bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
+        if let Some(n) = number("OPENCALLS_CALL_RING_TIMEOUT_MS", 1)? {
+            self.call_ring_timeout_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_CALL_CONNECT_TIMEOUT_MS", 1)? {
+            self.call_connect_timeout_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_CALL_MEDIA_GRACE_MS", 0)? {
+            self.call_media_grace_ms = n;
+        }
         Ok(())
+    }
+
+    /// The direct calls' server-side timers.
+    pub fn call_timeouts(&self) -> opencalls_service::domain::direct_call::CallTimeouts {
+        let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        opencalls_service::domain::direct_call::CallTimeouts {
+            ring_ms: ms(self.call_ring_timeout_ms),
+            connect_ms: ms(self.call_connect_timeout_ms),
+            media_grace_ms: ms(self.call_media_grace_ms),
+        }
     }
 
     /// Checks the webhook settings read from the file (the environment is checked on read).

@@ -9,6 +9,7 @@ mod http;
 mod limits;
 mod media;
 mod network;
+mod push;
 mod web;
 
 pub use config::{Config, ConfigError, DatabaseUrl, MIN_API_TOKEN_LEN};
@@ -35,6 +36,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("starting the webhook worker: {0}")]
     Webhooks(String),
+    #[error("starting VoIP pushes: {0}")]
+    Push(String),
     #[error("starting the media layer (SFU): {0}")]
     Media(String),
 }
@@ -96,7 +99,8 @@ impl App {
         let services = Services::new(store.clone(), clock.clone())
             .with_app_id(&config.app_id)
             .with_session_ttl(ttl_ms)
-            .with_private_webhook_targets(config.webhook_allow_private_targets);
+            .with_private_webhook_targets(config.webhook_allow_private_targets)
+            .with_call_timeouts(config.call_timeouts());
         services.health.register("store_writer", writer_alive);
         let (sfu, sfu_events) = media::start(&config)?;
         let probe = sfu.clone();
@@ -143,7 +147,19 @@ impl App {
             ),
             Err(err) => tracing::error!(%err, "exiting leftover live-event presence failed"),
         }
+        match self.services.direct_calls.end_leftover_calls().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(ended = n, "ended direct calls left over from the last run"),
+            Err(err) => tracing::error!(%err, "ending leftover direct calls failed"),
+        }
         let webhooks = self.start_webhooks(&api_token)?;
+        let push = match self.config.push_config()? {
+            Some(config) => Some(
+                opencalls_push::start(self.services.clone(), config)
+                    .map_err(|e| ServerError::Push(e.to_string()))?,
+            ),
+            None => None,
+        };
         let bridge = Arc::new(opencalls_signal::MediaBridge::new(
             self.sfu.clone(),
             self.config.media_config(),
@@ -167,6 +183,9 @@ impl App {
         };
         let served = http::serve(listener, app, self.config.admission(), shutdown).await;
         webhooks.stop().await;
+        if let Some(push) = push {
+            push.abort();
+        }
         sfu.shutdown().await;
         served?;
         tracing::info!("server stopped");

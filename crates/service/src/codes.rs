@@ -27,6 +27,16 @@ pub mod code {
     pub const LIVE_EVENT_NOT_ALLOWED_FOR_USER: u32 = 2800102;
     /// The user (host or participant) has not entered the live event.
     pub const LIVE_EVENT_NOT_ENTERED: u32 = 2800103;
+    /// The direct call's state does not allow the action.
+    pub const CALL_INVALID_STATE: u32 = 1400101;
+    /// The direct call does not exist.
+    pub const CALL_NOT_FOUND: u32 = 1400102;
+    /// The callee does not exist or is not active.
+    pub const CALLEE_NOT_FOUND: u32 = 1400103;
+    /// A user dialed itself.
+    pub const DIALED_SELF: u32 = 1400104;
+    /// The user or device is not part of the call.
+    pub const CALL_NOT_PARTICIPANT: u32 = 1400105;
 }
 
 /// The code of a broken domain rule.
@@ -41,6 +51,11 @@ pub fn domain_code(err: &DomainError) -> u32 {
         DomainError::LiveEventActionNotAllowed(_) => code::LIVE_EVENT_ACTION_NOT_ALLOWED,
         DomainError::NotAllowedToHost => code::LIVE_EVENT_NOT_ALLOWED_FOR_USER,
         DomainError::NotInLiveEvent => code::LIVE_EVENT_NOT_ENTERED,
+        DomainError::CallInvalidState(_) => code::CALL_INVALID_STATE,
+        DomainError::CallNotFound => code::CALL_NOT_FOUND,
+        DomainError::CalleeNotFound => code::CALLEE_NOT_FOUND,
+        DomainError::DialedSelf => code::DIALED_SELF,
+        DomainError::NotCallParticipant(_) => code::CALL_NOT_PARTICIPANT,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::ServiceError;
 use crate::live_events::LIVE_EVENT;
 use crate::rooms::ROOM;
 use crate::users::USER;
-use opencalls_domain::{DomainError, LiveEventId, RoomId, UserId};
+use opencalls_domain::{DirectCallId, DomainError, LiveEventId, RoomId, UserId};
 
 /// A room id naming an existing room.
 pub fn room_id(raw: &str) -> Result<RoomId, ServiceError> {
@@ -19,6 +19,11 @@ pub fn room_id(raw: &str) -> Result<RoomId, ServiceError> {
 /// A live-event id naming an existing live event.
 pub fn live_event_id(raw: &str) -> Result<LiveEventId, ServiceError> {
     LiveEventId::parse(raw).ok_or(ServiceError::NotFound(LIVE_EVENT))
+}
+
+/// A direct-call id naming an existing call (1400102 otherwise, as the protocol says).
+pub fn direct_call_id(raw: &str) -> Result<DirectCallId, ServiceError> {
+    DirectCallId::parse(raw).ok_or_else(|| DomainError::CallNotFound.into())
 }
 
 /// A user id naming an existing user.

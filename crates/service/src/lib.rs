@@ -14,6 +14,7 @@
 pub mod api_tokens;
 pub mod chat;
 pub mod codes;
+pub mod direct_calls;
 mod error;
 pub mod ids;
 pub mod live_events;
@@ -24,6 +25,7 @@ pub mod users;
 pub mod webhooks;
 
 pub use api_tokens::ApiTokenService;
+pub use direct_calls::DirectCallService;
 pub use error::ServiceError;
 pub use live_events::{LiveEventList, LiveEventService};
 pub use paging::{ListPage, PageParams};
@@ -45,6 +47,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Services {
     pub rooms: RoomService,
+    pub direct_calls: DirectCallService,
     pub live_events: LiveEventService,
     pub bus: runtime::EventBus,
     pub metrics: runtime::Metrics,
@@ -67,6 +70,7 @@ impl Services {
         Self {
             live_events: LiveEventService::new(store.clone(), clock.clone(), bus.clone()),
             rooms: RoomService::new(store.clone(), clock.clone(), bus.clone()),
+            direct_calls: DirectCallService::new(store.clone(), clock.clone(), bus.clone()),
             bus,
             metrics: runtime::Metrics::new(),
             health: runtime::Health::new(),
@@ -91,6 +95,12 @@ impl Services {
     /// addresses (`Config::webhook_allow_private_targets`).
     pub fn with_private_webhook_targets(mut self, allow: bool) -> Self {
         self.webhooks = self.webhooks.allow_private_targets(allow);
+        self
+    }
+
+    /// Sets the direct calls' timers (ring, connect, media grace).
+    pub fn with_call_timeouts(mut self, timeouts: domain::direct_call::CallTimeouts) -> Self {
+        self.direct_calls = self.direct_calls.with_timeouts(timeouts);
         self
     }
 

@@ -385,6 +385,11 @@ impl KeysToDelete {
         }
         Ok(Self(keys))
     }
+
+    /// The keys to delete; `None` deletes every key.
+    pub fn keys(&self) -> Option<&[String]> {
+        self.0.as_deref()
+    }
 }
 
 /// Resolves a "single id or id list" filter pair: both given is an error, lists are capped.

@@ -7,6 +7,7 @@
 //! on; only transport failure, silence past the heartbeat timeout, a write slower than the
 //! send timeout, the session's expiry or revocation, or the hub closes it.
 
+mod call;
 mod live;
 
 use crate::error::SignalError;
@@ -284,7 +285,7 @@ impl Connection {
             resumed: rooms,
             resumed_live: self.resumed_live().await,
             ice_servers: crate::ice::ice_servers(config.turn.as_ref(), &self.user.user_id),
-            resumed_calls: Vec::new(),
+            resumed_calls: self.resumed_calls().await,
         })
     }
 
@@ -333,7 +334,7 @@ impl Connection {
     }
 
     /// The message families: `room.*` and `ping` here, `media.*` in [`crate::media`],
-    /// `live.*` in [`live`].
+    /// `live.*` in [`live`], `call.*` in [`call`].
     async fn dispatch(&self, request: Request) -> Result<Reply, SignalError> {
         Ok(match request {
             Request::Ping(_) => Reply::Pong(Pong {}),
@@ -359,17 +360,12 @@ impl Connection {
             )),
             Request::LiveSetMedia(p) => Reply::Host(Box::new(self.live_set_media(p).await?)),
             Request::LiveChat(p) => Reply::Chat(Box::new(self.live_chat(p).await?)),
-            // Direct calls are served from the next commit on; until then they are
-            // refused exactly like an unknown type.
-            Request::CallDial(_)
-            | Request::CallAccept(_)
-            | Request::CallDecline(_)
-            | Request::CallCancel(_)
-            | Request::CallEnd(_)
-            | Request::CallSetMedia(_) => {
-                let kind = request.kind().as_str().to_owned();
-                return Err(opencalls_protocol::FrameError::UnknownType(kind).into());
-            }
+            Request::CallDial(p) => Reply::Call(Box::new(self.call_dial(p).await?)),
+            Request::CallAccept(p) => Reply::Call(Box::new(self.call_accept(p).await?)),
+            Request::CallDecline(p) => Reply::Call(Box::new(self.call_decline(p.call_id).await?)),
+            Request::CallCancel(p) => Reply::Call(Box::new(self.call_cancel(p.call_id).await?)),
+            Request::CallEnd(p) => Reply::Call(Box::new(self.call_end(p.call_id).await?)),
+            Request::CallSetMedia(p) => Reply::Call(Box::new(self.call_set_media(p).await?)),
         })
     }
 

@@ -43,6 +43,16 @@ pub(crate) enum SignalError {
     NotYourParticipant,
     #[error("a live-event offer takes live_event_id and sdp, not room_id or participant_id")]
     MixedOffer,
+    #[error("a call offer takes call_id and sdp, not room_id, live_event_id or participant_id")]
+    MixedCallOffer,
+    #[error("the direct call was not found")]
+    CallNotFound,
+    #[error("this client is not in the call")]
+    NotInCall,
+    #[error("the call is not accepted yet, or has ended")]
+    CallNotLive,
+    #[error("this client is already in a call")]
+    AlreadyInCall,
     #[error("media is not enabled on this server")]
     MediaDisabled,
     // Limits (docs/security.md, "Limits"): refused before anything changes.
@@ -107,7 +117,11 @@ impl From<SignalError> for WireError {
             | SignalError::TooManyRequests { .. }
             | SignalError::TooManyOffers { .. }
             | SignalError::TooManySessionOpens => RateLimited,
+            SignalError::CallNotFound => CallNotFound,
+            SignalError::NotInCall => CallNotParticipant,
+            SignalError::CallNotLive | SignalError::AlreadyInCall => CallInvalidState,
             SignalError::NotYourParticipant
+            | SignalError::MixedCallOffer
             | SignalError::MixedOffer
             | SignalError::BadBody(_)
             | SignalError::BadQuery(_)

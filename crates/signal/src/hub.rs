@@ -15,6 +15,7 @@
 //! - an attachment is detached exactly once: by its connection, or by the drop of its
 //!   [`Attached`] when the upgrade never ran.
 
+pub(crate) mod call;
 pub(crate) mod live;
 
 use crate::SignalConfig;
@@ -23,7 +24,7 @@ use crate::limits::KeyedLimiter;
 use crate::protocol;
 pub(crate) use opencalls_domain::DeviceKey;
 use opencalls_domain::{
-    ClientId, Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId,
+    ClientId, DirectCallId, Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId,
 };
 use opencalls_protocol::{GoodbyeReason, RoomEvent};
 use opencalls_service::chat::ChatLimiter;
@@ -46,11 +47,12 @@ pub(crate) struct Frame {
     pub text: String,
 }
 
-/// What a frame concerns: a room or a live event.
+/// What a frame concerns: a room, a live event or a direct call.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Audience {
     Room(RoomId),
     Live(LiveEventId),
+    Call(DirectCallId),
 }
 
 /// The hub's end of a connection.
@@ -104,10 +106,20 @@ struct Device {
     seats: HashMap<RoomId, Seat>,
     /// Live-event seats (host or participant), at most one per live event.
     live: HashMap<LiveEventId, live::LiveSeat>,
+    /// Direct calls this device dialed or accepted and that have not ended (as far as the
+    /// routed events tell; the store is the authority when the grace runs out).
+    calls: std::collections::HashSet<DirectCallId>,
     /// Bumped on every attach/detach; a grace timer only acts on its own generation.
     generation: u64,
     /// Seats (rooms, live events) for which the device made a media offer.
     media: HashSet<Audience>,
+}
+
+impl Device {
+    /// Holds nothing a reconnect could resume.
+    fn holds_nothing(&self) -> bool {
+        self.seats.is_empty() && self.live.is_empty() && self.calls.is_empty()
+    }
 }
 
 #[derive(Default)]
@@ -230,7 +242,7 @@ impl Hub {
         }
         device.conn = None;
         device.generation += 1;
-        if device.seats.is_empty() && device.live.is_empty() {
+        if device.holds_nothing() {
             state.forget(key);
             return;
         }
@@ -253,6 +265,7 @@ impl Hub {
         };
         self.exit_live_seats(seats.0).await;
         self.exit_seats(seats.1).await;
+        self.lose_calls(key).await;
     }
 
     /// Ends every session of the user now: connections closed, seats exited.
@@ -263,21 +276,25 @@ impl Hub {
 
     /// Ends the sessions of these devices now: connections closed, seats exited.
     pub async fn revoke_devices(&self, keys: Vec<DeviceKey>) {
-        let mut live = Vec::new();
+        let (mut live, mut lost) = (Vec::new(), Vec::new());
         let seats = {
             let mut state = self.lock();
             let mut seats = Vec::new();
-            for key in keys {
-                if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
+            for key in &keys {
+                if let Some(conn) = state.devices.get(key).and_then(|d| d.conn.clone()) {
                     let _ = conn.close.send(Some(GoodbyeReason::SessionRevoked));
                 }
-                live.extend(state.take_live(&key));
-                seats.extend(state.remove_device(&key));
+                live.extend(state.take_live(key));
+                seats.extend(state.remove_device(key));
             }
+            lost.extend(keys);
             seats
         };
         self.exit_live_seats(live).await;
         self.exit_seats(seats).await;
+        for key in lost {
+            self.lose_calls(&key).await;
+        }
     }
 
     /// Closes every connection and exits every seat (graceful shutdown).
@@ -361,6 +378,9 @@ impl Hub {
     pub fn route(&self, event: &Event) {
         if let EventBody::LiveEvent { live_event, body } = &event.body {
             return self.route_live(live_event, body, event.occurred_at);
+        }
+        if let EventBody::DirectCall { record, body } = &event.body {
+            return self.route_call(record, body, event.occurred_at);
         }
         let Some((room_id, room_event)) = protocol::room_event(event) else {
             return;
@@ -628,7 +648,7 @@ impl State {
                 device.seats.remove(room_id);
                 device.media.remove(&Audience::Room(room_id.clone()));
             }
-            if device.conn.is_none() && device.seats.is_empty() && device.live.is_empty() {
+            if device.conn.is_none() && device.holds_nothing() {
                 self.forget(key);
             }
         }

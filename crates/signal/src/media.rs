@@ -10,10 +10,10 @@ use crate::error::SignalError;
 use crate::hub::live::LiveRole;
 use crate::hub::{Audience, DeviceKey, Hub};
 use crate::protocol;
-use opencalls_domain::{LiveEventId, ParticipantId, RoomId};
+use opencalls_domain::{DirectCallId, LiveEventId, ParticipantId, RoomId};
 use opencalls_protocol::request::MediaOffer;
 use opencalls_protocol::response::MemberRef;
-use opencalls_protocol::{LiveEventEvent, OfferAnswer, RoomEvent};
+use opencalls_protocol::{CallEvent, LiveEventEvent, OfferAnswer, RoomEvent};
 use opencalls_rtc::{MediaSink, Member};
 use opencalls_sfu::Role;
 
@@ -26,6 +26,9 @@ pub(crate) async fn offer(
 ) -> Result<OfferAnswer, SignalError> {
     if p.live_event_id.is_some() {
         return live_offer(hub, key, p).await;
+    }
+    if p.call_id.is_some() {
+        return call_offer(hub, key, p).await;
     }
     let bridge = hub.media.get().ok_or(SignalError::MediaDisabled)?;
     let raw = p.room_id.ok_or(SignalError::Missing("room_id"))?;
@@ -128,6 +131,50 @@ async fn live_offer(hub: &Hub, key: &DeviceKey, p: MediaOffer) -> Result<OfferAn
     })
 }
 
+/// `media.offer {call_id, sdp}` from the dialing or the accepting device of a call that was
+/// accepted and has not ended.
+async fn call_offer(hub: &Hub, key: &DeviceKey, p: MediaOffer) -> Result<OfferAnswer, SignalError> {
+    let bridge = hub.media.get().ok_or(SignalError::MediaDisabled)?;
+    if p.room_id.is_some() || p.participant_id.is_some() || p.live_event_id.is_some() {
+        return Err(SignalError::MixedCallOffer);
+    }
+    let raw = p.call_id.ok_or(SignalError::Missing("call_id"))?;
+    let id = DirectCallId::parse(raw.as_str()).ok_or(SignalError::CallNotFound)?;
+    let sdp = p.sdp.ok_or(SignalError::Missing("sdp"))?;
+    let calls = &hub.services.direct_calls;
+    let record = calls.record(&id).await?;
+    if !record.holds(key) {
+        return Err(SignalError::NotInCall);
+    }
+    if record.call.accepted_at.is_none() || record.is_ended() {
+        return Err(SignalError::CallNotLive);
+    }
+    let answer = bridge
+        .offer_call(&id, &key.user_id, sdp, key.clone())
+        .await?;
+    let member = opencalls_rtc::call::call_side(&id, &key.user_id);
+    // Ended while the SFU answered: its end event may already have passed the bridge.
+    let now = calls.record(&id).await?;
+    if now.is_ended() {
+        bridge.remove(&member).await;
+        return Err(SignalError::CallNotLive);
+    }
+    if let Some(side) = now.call.side_of(&key.user_id) {
+        let (audio, video) = (side.is_audio_on, side.is_video_on);
+        bridge
+            .set_media(
+                &member,
+                (!audio).then_some(false),
+                (!video).then_some(false),
+            )
+            .await;
+    }
+    Ok(OfferAnswer::Call {
+        call_id: id,
+        sdp: answer,
+    })
+}
+
 /// The bridge's client events reach devices through the hub.
 impl MediaSink for Hub {
     fn to_room(&self, room_id: &RoomId, to: Option<&ParticipantId>, event: RoomEvent) {
@@ -138,5 +185,10 @@ impl MediaSink for Hub {
     fn to_live_member(&self, id: &LiveEventId, owner: &DeviceKey, event: LiveEventEvent) {
         let text = protocol::live_frame(id, self.services.live_events.now(), event);
         self.live_push(id, owner, text);
+    }
+
+    fn to_call(&self, call_id: &DirectCallId, devices: &[DeviceKey], event: CallEvent) {
+        let text = protocol::call_frame(call_id, self.services.rooms.now(), event);
+        self.call_push(call_id, devices, text);
     }
 }

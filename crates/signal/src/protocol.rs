@@ -5,12 +5,16 @@
 //! receive (`room:create`, `live_event:create`) is named here as such, so a new domain event
 //! fails to compile until it is given a client name or explicitly kept from clients.
 
+use opencalls_domain::direct_call::{CallRecord, DirectCallBody};
 use opencalls_domain::live_event::LiveEventBody;
-use opencalls_domain::{Event, EventBody, LiveEvent, LiveEventId, Millis, RoomId};
+use opencalls_domain::{
+    DirectCallId, EndResult, Event, EventBody, LiveEvent, LiveEventId, Millis, RoomId,
+};
 use opencalls_protocol::response::Reply;
 use opencalls_protocol::{
-    ErrorFrame, EventFrame, Goodbye, GoodbyeReason, Hello, LiveEventEvent, LiveEventFrame,
-    RequestId, ResponseFrame, RoomEvent, RoomEventFrame, ServerFrame, WireError,
+    CallEvent, CallEventFrame, ErrorFrame, EventFrame, Goodbye, GoodbyeReason, Hello,
+    LiveEventEvent, LiveEventFrame, RequestId, ResponseFrame, RoomEvent, RoomEventFrame,
+    ServerFrame, WireError,
 };
 
 type Frame = ServerFrame<Reply>;
@@ -21,7 +25,9 @@ type Frame = ServerFrame<Reply>;
 pub fn room_event(event: &Event) -> Option<(RoomId, RoomEvent)> {
     let participant = |p: &opencalls_domain::Participant| Box::new(p.clone());
     Some(match &event.body {
-        EventBody::RoomCreated { .. } | EventBody::LiveEvent { .. } => return None,
+        EventBody::RoomCreated { .. }
+        | EventBody::LiveEvent { .. }
+        | EventBody::DirectCall { .. } => return None,
         EventBody::ParticipantEntered { participant: p } => (
             p.room_id.clone(),
             RoomEvent::ParticipantEntered {
@@ -118,6 +124,54 @@ pub fn live_event(live: &LiveEvent, body: &LiveEventBody) -> Option<LiveEventEve
 pub fn room_frame(room_id: &RoomId, occurred_at: Millis, event: RoomEvent) -> String {
     Frame::Event(EventFrame::Room(RoomEventFrame {
         room_id: room_id.clone(),
+        occurred_at,
+        event,
+    }))
+    .to_text()
+}
+
+/// The call events clients receive for a committed change of a direct call, each with
+/// whom it goes to (see `hub::call`). Every change has a client name.
+pub fn call_event(record: &CallRecord, body: &DirectCallBody) -> CallEvent {
+    let call = Box::new(record.call.clone());
+    match body {
+        DirectCallBody::Dialed => CallEvent::Dialed { call },
+        DirectCallBody::Accepted => CallEvent::Accepted { call },
+        DirectCallBody::Connected => CallEvent::Connected { call },
+        DirectCallBody::MediaChanged { user_id } => {
+            let side = record
+                .call
+                .participants
+                .iter()
+                .find(|p| &p.user_id == user_id);
+            CallEvent::MediaChanged {
+                user_id: user_id.clone(),
+                is_audio_on: side.is_some_and(|p| p.is_audio_on),
+                is_video_on: side.is_some_and(|p| p.is_video_on),
+                call,
+            }
+        }
+        DirectCallBody::CustomItemsUpdated { updated } => CallEvent::CustomItemsUpdated {
+            call,
+            updated: updated.clone(),
+        },
+        DirectCallBody::CustomItemsDeleted { deleted } => CallEvent::CustomItemsDeleted {
+            call,
+            deleted: deleted.clone(),
+        },
+        DirectCallBody::Ended { .. } => CallEvent::Ended {
+            end_result: record.call.end_result.unwrap_or(EndResult::Unknown),
+            ended_by: record.call.ended_by.clone(),
+            duration: record.call.duration,
+            call,
+        },
+    }
+}
+
+/// Renders a call event frame.
+pub fn call_frame(id: &DirectCallId, occurred_at: Millis, event: CallEvent) -> String {
+    Frame::Event(EventFrame::Call(CallEventFrame {
+        call_id: id.clone(),
         occurred_at,
         event,
     }))

@@ -12,6 +12,7 @@
 
 mod api_tokens;
 mod backup;
+mod direct_calls;
 mod error;
 mod live_events;
 mod room_cache;

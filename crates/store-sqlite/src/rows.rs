@@ -166,6 +166,15 @@ impl Filter {
         }
     }
 
+    /// `(a = value OR b = value)`: a row matching on either column.
+    pub(crate) fn either_of(&mut self, a: &str, b: &str, value: &str) {
+        self.clauses.push(format!("({a} = ? OR {b} = ?)"));
+        for _ in 0..2 {
+            self.args
+                .push(rusqlite::types::Value::Text(value.to_owned()));
+        }
+    }
+
     /// `clause` (with one `?`) bound to `value`, when there is one.
     pub(crate) fn bound(&mut self, clause: &str, value: Option<i64>) {
         if let Some(value) = value {

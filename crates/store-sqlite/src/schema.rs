@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, WEBHOOKS),
     (4, USERS_AND_TOKENS),
     (5, API_TOKENS),
+    (6, DIRECT_CALLS),
 ];
 
 const ROOMS: &str = r#"
@@ -202,6 +203,39 @@ CREATE TABLE api_tokens (
     token_hash BLOB PRIMARY KEY,
     hint       TEXT NOT NULL,
     created_at INTEGER NOT NULL
+);
+"#;
+
+/// Direct calls (the resource as JSON in `body`, the filtered fields as columns) and users'
+/// VoIP push tokens. Each listing filter has an index walked in `seq` order.
+const DIRECT_CALLS: &str = r#"
+CREATE TABLE direct_calls (
+    seq           INTEGER PRIMARY KEY,
+    call_id       TEXT NOT NULL UNIQUE,
+    caller_id     TEXT NOT NULL,
+    callee_id     TEXT NOT NULL,
+    caller_device TEXT NOT NULL,
+    callee_device TEXT,
+    state         TEXT NOT NULL,
+    end_result    TEXT,
+    started_at    INTEGER NOT NULL,
+    ended_at      INTEGER,
+    duration      INTEGER NOT NULL,
+    body          TEXT NOT NULL
+);
+CREATE INDEX direct_calls_by_caller ON direct_calls (caller_id, seq);
+CREATE INDEX direct_calls_by_callee ON direct_calls (callee_id, seq);
+CREATE INDEX direct_calls_by_started_at ON direct_calls (started_at);
+CREATE INDEX direct_calls_by_end_result ON direct_calls (end_result, seq);
+CREATE INDEX direct_calls_by_duration ON direct_calls (duration);
+CREATE INDEX direct_calls_open ON direct_calls (seq) WHERE state <> 'ended';
+
+CREATE TABLE push_tokens (
+    user_id       TEXT NOT NULL,
+    token_type    TEXT NOT NULL,
+    token         TEXT NOT NULL,
+    registered_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, token_type, token)
 );
 "#;
 

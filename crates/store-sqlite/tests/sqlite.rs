@@ -105,12 +105,12 @@ async fn migrations_apply_once_and_reopening_keeps_the_data() {
         let store = SqliteStore::open(&path).unwrap();
         store.insert_room(room(id.clone(), 1)).await.unwrap();
     }
-    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5]);
+    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6]);
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
         assert!(store.room(&id).await.unwrap().is_some());
     }
-    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5]);
+    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6]);
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ pub enum CursorKind {
     LiveEventParticipants,
     Users,
     WebhookDeliveries,
+    DirectCalls,
 }
 
 impl CursorKind {
@@ -28,6 +29,7 @@ impl CursorKind {
             Self::LiveEventParticipants => "lp",
             Self::Users => "u",
             Self::WebhookDeliveries => "wd",
+            Self::DirectCalls => "dc",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod api_tokens;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod cursor;
+pub mod direct_calls;
 mod error;
 mod live_events;
 mod query;
@@ -26,6 +27,9 @@ pub mod webhooks;
 
 pub use api_tokens::{ApiTokenStore, StoredApiToken};
 pub use cursor::{Cursor, CursorKind, Direction};
+pub use direct_calls::{
+    CallCounts, CallTransition, DirectCallQuery, DirectCallStore, PushTokenType,
+};
 pub use error::StoreError;
 pub use live_events::{LiveEventQuery, LiveEventStore, LiveEventTransition, ParticipantScope};
 pub use query::{Page, PageRequest, RoomQuery};
@@ -73,12 +77,28 @@ pub trait RoomStore: Send + Sync {
 
 /// Everything the application needs from storage.
 pub trait Store:
-    RoomStore + LiveEventStore + WebhookStore + UserStore + ApiTokenStore + Send + Sync + 'static
+    RoomStore
+    + LiveEventStore
+    + DirectCallStore
+    + WebhookStore
+    + UserStore
+    + ApiTokenStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<
-    T: RoomStore + LiveEventStore + WebhookStore + UserStore + ApiTokenStore + Send + Sync + 'static,
+    T: RoomStore
+        + LiveEventStore
+        + DirectCallStore
+        + WebhookStore
+        + UserStore
+        + ApiTokenStore
+        + Send
+        + Sync
+        + 'static,
 > Store for T
 {
 }

@@ -199,6 +199,11 @@ impl DirectCall {
         self.participants.iter().find(|p| p.role == role)
     }
 
+    /// `user`'s side of the call, if it takes part.
+    pub fn side_of(&self, user: &UserId) -> Option<&DirectCallParticipant> {
+        self.participants.iter().find(|p| &p.user_id == user)
+    }
+
     /// `user`'s role in this call, if it takes part.
     pub fn role_of(&self, user: &UserId) -> Option<DirectCallRole> {
         self.participants

@@ -3,11 +3,17 @@
 //! tests run concurrently in threads and share no process-global state (no env vars, no
 //! working directory, no fixed ports, no global tracing subscriber).
 
+mod calls_common;
 mod common;
 mod live_common;
 mod signal_live_common;
 
 mod api_tokens;
+mod calls_api;
+mod calls_media;
+mod calls_push;
+mod calls_signal;
+mod calls_webhooks;
 mod hardening_http;
 mod hardening_signal;
 mod http_edges;

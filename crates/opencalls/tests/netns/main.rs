@@ -23,7 +23,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The master token of every spawned server.
-const TOKEN: &str = "netns-test-token";
+const TOKEN: &str = "netns-test-master-token-0123456789abcdef";
 /// The SFU's UDP and ICE-TCP port inside the server's namespace (its own namespace: no
 /// other process can hold it).
 const MEDIA_PORT: u16 = 50000;

@@ -120,7 +120,7 @@ impl State {
         }
         device.live.remove(id);
         device.media.remove(&Audience::Live(id.clone()));
-        if device.conn.is_none() && device.seats.is_empty() && device.live.is_empty() {
+        if device.conn.is_none() && device.holds_nothing() {
             self.forget(key);
         }
         self.forget_member(id, key);

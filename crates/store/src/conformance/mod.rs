@@ -24,6 +24,7 @@
 
 pub mod api_tokens;
 pub mod custom_items;
+pub mod direct_calls;
 pub mod listing;
 pub mod live_events;
 pub mod outbox;
@@ -96,6 +97,12 @@ macro_rules! conformance_tests {
             a_transition_sees_exactly_the_participants_of_its_scope,
             live_event_participants_are_listed_newest_first_with_cursors,
             live_events_with_presence_are_those_not_ended_with_someone_in,
+        ]);
+        $crate::__conformance_area!($fresh; direct_calls: [
+            changes_and_their_events_commit_together_and_refusals_write_nothing,
+            listing_filters_return_exactly_the_matching_calls_newest_first,
+            open_calls_are_those_not_ended,
+            push_tokens_are_bounded_unique_on_request_and_removable,
         ]);
         $crate::__conformance_area!($fresh; users: [
             users_are_stored_read_and_updated,
