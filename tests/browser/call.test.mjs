@@ -21,7 +21,7 @@ test('direct call: dial by user id, ring, accept, both decode video, hang up: co
   await openDemo(alice, base, { user_id: 'alice', access_token: tokens.alice, tab: 'call', callee: 'bob', autojoin: '1' });
   await until('bob\'s page rings', () => bob.isVisible('#ringing'));
   assert.match(await text(bob, '#ringing-text'), /alice is calling \(video\)/);
-  assert.equal(await alice.evaluate(() => window.demo.call.state), 'ringing');
+  await until('alice\'s page shows her call ringing', () => alice.evaluate(() => window.demo.call?.state === 'ringing'));
 
   await bob.click('#call-accept');
   await until('both sides connected', async () =>
