@@ -110,10 +110,11 @@ export async function newPage(browser, name) {
   return page;
 }
 
-/** Opens the demo with `query` and waits until it has run its start-up. */
+/** Opens the demo with `query`, waits until it has run its start-up; returns the page's response. */
 export async function openDemo(page, base, query) {
-  await page.goto(`${base}/demo/?${new URLSearchParams(query)}`);
+  const response = await page.goto(`${base}/demo/?${new URLSearchParams(query)}`);
   await until('the demo to start', () => page.evaluate(() => window.demo?.ready === true));
+  return response;
 }
 
 /** Sums what the peer connection `pcExpr` (evaluated in the page) received. */
@@ -143,21 +144,20 @@ export async function decodesVideo(what, page, pcExpr, minFrames = 1) {
   });
 }
 
-/** The Content-Security-Policy the pages must work under (no inline script or style). */
-export const STRICT_CSP = "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-
-/** Serves every page of `page` with STRICT_CSP and records violations in `violations`. */
-export async function enforceStrictCsp(page) {
+/** Records the page's Content-Security-Policy violations (the server sends the policy). */
+export async function watchCsp(page) {
   const violations = [];
-  // The policy rides on documents; the API and the WebSocket (/v1/) are left alone.
-  await page.route((url) => !url.pathname.startsWith('/v1/'), async (route) => {
-    if (route.request().resourceType() !== 'document') return route.continue();
-    const response = await route.fetch();
-    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': STRICT_CSP } });
-  });
   await page.exposeFunction('__cspViolation', (v) => violations.push(v));
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation(`${e.violatedDirective}: ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
   });
   return violations;
+}
+
+/** Asserts `response` carries a policy that forbids inline code and other origins. */
+export function assertStrictCsp(response) {
+  const csp = response.headers()['content-security-policy'] || '';
+  assert.match(csp, /default-src 'self'/, `CSP of ${response.url()}: ${csp}`);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
 }

@@ -34,11 +34,11 @@ const leftovers = (page) => page.evaluate(() => ({
 }));
 
 /** alice and bob in one new video room through the demo (extra: more query for alice). */
-async function aliceAndBob(t, aliceExtra = {}) {
+async function aliceAndBob(t, aliceExtra = {}, browserArgs = []) {
   const { base } = await startServer(t);
   const { room } = await api(base, 'POST', '/v1/rooms', { type: 'small_room_for_video' });
   const tokens = await users(base, 'alice', 'bob');
-  const browser = await launchBrowser(t);
+  const browser = await launchBrowser(t, browserArgs);
   const pages = {};
   for (const userId of ['alice', 'bob']) {
     const page = await newPage(browser, userId);
@@ -54,8 +54,8 @@ async function aliceAndBob(t, aliceExtra = {}) {
 }
 
 test('reconnection: 3 s offline, the call resumes without reload and nobody sees an exit', async (t) => {
-  // ping_ms=1000: the SDK notices the dead socket within ~2 s of the 3 s outage.
-  const { base, room, pages } = await aliceAndBob(t, { ping_ms: '1000' });
+  // ping_ms=1500: the SDK notices the dead socket within ~3 s, inside the 3 s outage plus its wait.
+  const { base, room, pages } = await aliceAndBob(t, { ping_ms: '1500' });
   const { alice, bob } = pages;
   const before = await alice.evaluate(() => ({
     clientId: window.demo.client.clientId,
@@ -157,4 +157,89 @@ test('disconnect() of a live host stops its camera, microphone and peer connecti
   assert.equal(rest.openPcs, 0);
   assert.equal(await page.evaluate(() => window.demo.client.connectionState), 'disconnected');
   await until('the server saw the host exit', async () => (await api(base, 'GET', `/v1/live-events/${event.live_event_id}`)).live_event.host === null);
+});
+
+test('the ICE servers the server announces in hello reach every RTCPeerConnection', async (t) => {
+  const { base } = await startServer(t);
+  const { room } = await api(base, 'POST', '/v1/rooms', { type: 'small_room_for_video' });
+  const tokens = await users(base, 'alice');
+  const browser = await launchBrowser(t);
+  const page = await newPage(browser, 'alice');
+  // The test plays a server with TURN configured: it adds ice_servers to the real hello.
+  const announced = [{ urls: ['turn:127.0.0.1:3478?transport=udp'], username: '1999999999:alice', credential: 'c2VjcmV0' }];
+  await page.routeWebSocket(/\/v1\/ws/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((message) => {
+      const frame = JSON.parse(message);
+      if (frame.type === 'hello') frame.ice_servers = announced;
+      ws.send(JSON.stringify(frame));
+    });
+    ws.onMessage((message) => server.send(message));
+  });
+  await openDemo(page, base, { user_id: 'alice', access_token: tokens.alice, room_id: room.room_id, autojoin: '1' });
+  await until('alice is connected to the SFU', async () => (await received(page, 'demo.room.peerConnection')).state === 'connected');
+  const config = await page.evaluate(() => window.demo.room.peerConnection.getConfiguration().iceServers);
+  assert.deepEqual(config, announced);
+  // A fresh peer connection (after media.disconnected) gets them too.
+  await page.evaluate(() => window.demo.room.renegotiate());
+  assert.deepEqual(await page.evaluate(() => window.demo.room.peerConnection.getConfiguration().iceServers), announced);
+});
+
+test('devices: the demo switches camera and microphone mid-call and chooses the audio output; the speaker is highlighted', async (t) => {
+  // Three fake cameras, microphones and outputs (Chromium's fake_device_1 is a Y16 depth
+  // camera no encoder takes, so the switch goes to fake_device_2); the fake microphone
+  // beeps, so alice "speaks".
+  const { pages } = await aliceAndBob(t, {}, ['--use-fake-device-for-media-stream=device-count=3']);
+  const { alice, bob } = pages;
+  await until('bob highlights alice as the active speaker', () => bob.evaluate(() => {
+    const alice = [...window.demo.room.participants.values()][0];
+    return document.querySelector(`#p-${alice.participantId}`).classList.contains('speaking');
+  }));
+
+  const local = () => alice.evaluate(() => {
+    const me = window.demo.room.localParticipant;
+    return { video: me.videoTrack.mediaStreamTrack.getSettings().deviceId, audio: me.audioTrack.mediaStreamTrack.getSettings().deviceId };
+  });
+  const before = await local();
+  for (const [select, kind] of [['#room-cam-device', 'video'], ['#room-mic-device', 'audio']]) {
+    const options = await alice.$$eval(`${select} option`, (os) => os.map((o) => o.value));
+    const target = options.filter((id) => id !== before[kind] && id !== 'default').at(-1);
+    assert.ok(target, `a second ${kind} device to switch to: ${options}`);
+    await alice.selectOption(select, target);
+    await until(`alice's ${kind} comes from the chosen device`, async () => (await local())[kind] === target);
+  }
+  const ended = await alice.evaluate(() => window.__created.tracks.filter((t) => t.readyState === 'ended').map((t) => t.kind).sort());
+  assert.deepEqual(ended, ['audio', 'video'], 'the replaced devices were released');
+  await decodesVideo('bob decodes alice\'s new camera', bob, 'demo.room.peerConnection', 10);
+  assert.equal(await alice.evaluate(() => window.demo.room.peerConnection === window.__created.pcs.at(-1) && window.__created.pcs.length), 1, 'switched without a new peer connection');
+
+  const outputs = await bob.$$eval('#room-out-device option', (os) => os.map((o) => o.value));
+  const speaker = outputs.find((id) => id !== 'default');
+  assert.ok(speaker, `an output device: ${outputs}`);
+  await bob.selectOption('#room-out-device', speaker);
+  await until('bob plays alice on the chosen output', () => bob.evaluate((id) => [...document.querySelectorAll('#grid figure video')].filter((v) => !v.muted).every((v) => v.sinkId === id), speaker));
+});
+
+test('a request the server cannot answer in time rejects with a typed timeout error', async (t) => {
+  const { base } = await startServer(t);
+  const tokens = await users(base, 'alice');
+  const browser = await launchBrowser(t);
+  const page = await newPage(browser, 'alice');
+  await openDemo(page, base, { user_id: 'alice', access_token: tokens.alice, tab: 'call', autojoin: '1' });
+  await until('alice is connected', () => page.evaluate(() => window.demo.client?.connectionState === 'connected'));
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  // Offline: WebSocket frames stop flowing but the socket stays open, so only the timeout can answer.
+  await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  const failure = await page.evaluate(async () => {
+    const { OpenCallsError } = await import('/sdk/opencalls.js');
+    try {
+      await window.demo.client.request('ping', {}, 500);
+      return null;
+    } catch (err) {
+      return { typed: err instanceof OpenCallsError, code: err.code, message: err.message };
+    }
+  });
+  assert.deepEqual(failure, { typed: true, code: 1001, message: 'ping: no answer within 500 ms' });
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 });

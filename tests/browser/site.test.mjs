@@ -1,18 +1,20 @@
 // The server explains itself in a browser: the landing page (version, links), the
 // interactive API reference rendered from /v1/openapi.json (nothing from another origin,
-// "Try it" reaches the real API), the demo under a strict Content-Security-Policy, and the
-// demo's warning when opened over plain HTTP from another host (no camera there).
+// "Try it" reaches the real API), the demo under the strict Content-Security-Policy the
+// server sends (no violation), and the demo's warning when opened over plain HTTP from
+// another host (no camera there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, enforceStrictCsp, launchBrowser, newPage, openDemo, received, startServer, TOKEN, until, users } from './lib.mjs';
+import { api, assertStrictCsp, launchBrowser, newPage, openDemo, received, startServer, TOKEN, until, users, watchCsp } from './lib.mjs';
 
 test('landing page: version and working links', async (t) => {
   const { base } = await startServer(t);
   const browser = await launchBrowser(t);
   const page = await newPage(browser, 'landing');
-  const violations = await enforceStrictCsp(page);
+  const violations = await watchCsp(page);
   const resp = await page.goto(`${base}/`);
   assert.equal(resp.status(), 200);
+  assertStrictCsp(resp);
   const { info } = await (await fetch(`${base}/v1/openapi.json`)).json();
   assert.equal(await page.textContent('#version'), info.version);
   const hrefs = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')));
@@ -27,10 +29,10 @@ test('API reference: every operation rendered, Try it calls the real API, nothin
   const { base } = await startServer(t);
   const browser = await launchBrowser(t);
   const page = await newPage(browser, 'api');
-  const violations = await enforceStrictCsp(page);
+  const violations = await watchCsp(page);
   const foreign = [];
   page.on('request', (r) => { if (!r.url().startsWith(base)) foreign.push(r.url()); });
-  await page.goto(`${base}/api/`);
+  assertStrictCsp(await page.goto(`${base}/api/`));
   await until('the reference rendered', () => page.evaluate(() => document.body.dataset.ready === 'true'));
   const doc = await (await fetch(`${base}/v1/openapi.json`)).json();
   const expected = Object.values(doc.paths).reduce((n, item) => n + ['get', 'post', 'put', 'patch', 'delete'].filter((m) => item[m]).length, 0);
@@ -52,19 +54,14 @@ test('API reference: every operation rendered, Try it calls the real API, nothin
   assert.deepEqual(violations, []);
 });
 
-test('demo: works under a strict CSP; warns on plain HTTP from another host', async (t) => {
+test('demo: works under the server\'s strict CSP; warns on plain HTTP from another host', async (t) => {
   const { base } = await startServer(t);
   const { room } = await api(base, 'POST', '/v1/rooms', { type: 'small_room_for_video' });
   const tokens = await users(base, 'alice');
-  // A document fulfilled by the test's interception has no known address space, so
-  // Chromium's local-network-access checks would block its WebSocket to 127.0.0.1.
-  const browser = await launchBrowser(t, [
-    '--host-resolver-rules=MAP calls.example.test 127.0.0.1',
-    '--disable-features=LocalNetworkAccessChecks',
-  ]);
+  const browser = await launchBrowser(t, ['--host-resolver-rules=MAP calls.example.test 127.0.0.1']);
   const page = await newPage(browser, 'alice');
-  const violations = await enforceStrictCsp(page);
-  await openDemo(page, base, { user_id: 'alice', access_token: tokens.alice, room_id: room.room_id, autojoin: '1' });
+  const violations = await watchCsp(page);
+  assertStrictCsp(await openDemo(page, base, { user_id: 'alice', access_token: tokens.alice, room_id: room.room_id, autojoin: '1' }));
   assert.equal(await page.isVisible('#insecure'), false, 'localhost is a secure context');
   await until('alice is connected to the SFU', async () => (await received(page, 'demo.room.peerConnection')).state === 'connected');
   assert.deepEqual(violations, [], 'no CSP violation');
@@ -73,4 +70,24 @@ test('demo: works under a strict CSP; warns on plain HTTP from another host', as
   await remote.goto(base.replace('127.0.0.1', 'calls.example.test') + '/demo/');
   await until('the warning is shown', () => remote.isVisible('#insecure'));
   assert.match(await remote.textContent('#insecure'), /HTTPS/);
+});
+
+test('phone-sized screen: the demo and the reference fit without sideways scrolling', async (t) => {
+  const { base } = await startServer(t);
+  const { room } = await api(base, 'POST', '/v1/rooms', { type: 'small_room_for_video' });
+  const tokens = await users(base, 'alice');
+  const browser = await launchBrowser(t);
+  const page = await newPage(browser, 'phone');
+  await page.setViewportSize({ width: 375, height: 740 });
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  for (const tab of ['room', 'live', 'call']) {
+    await openDemo(page, base, { tab });
+    assert.ok(await fits(), `the ${tab} tab fits 375 px`);
+  }
+  await openDemo(page, base, { user_id: 'alice', access_token: tokens.alice, room_id: room.room_id, autojoin: '1' });
+  await until('alice is in the room', () => page.evaluate(() => !!window.demo.room?.peerConnection));
+  assert.ok(await fits(), 'in a room with the controls shown');
+  await page.goto(`${base}/api/`);
+  await until('the reference rendered', () => page.evaluate(() => document.body.dataset.ready === 'true'));
+  assert.ok(await fits(), 'the API reference fits');
 });

@@ -239,17 +239,112 @@ $('#chat-form').addEventListener('submit', (e) => {
   demo.live.sendChatMessage(text).then((m) => { chatLine(m); input.value = ''; }, fail);
 });
 
+// --- direct calls -------------------------------------------------------------------
+
+function showCall(call) {
+  $('#call-state').textContent = call.state;
+  $('#call-mic').textContent = call.localParticipant.isAudioOn ? 'Mute' : 'Unmute';
+  $('#call-cam').textContent = call.localParticipant.isVideoOn ? 'Camera off' : 'Camera on';
+  $('#call-cam').disabled = !call.isVideoCall;
+}
+
+/** Wires a call (dialed or ringing) to the page. */
+function adoptCall(call) {
+  demo.call = call;
+  $('#call-result').textContent = '';
+  call.attachRemote($('#call-remote'));
+  call.attachLocal($('#call-local'));
+  call.on('updated', showCall);
+  call.on('accepted', () => log('call accepted'));
+  call.on('connected', () => { log('call connected'); status('In a call with ' + call.remoteParticipant.userId); });
+  call.on('remoteMediaChanged', (p) => log(p.userId + (p.isAudioOn ? ' unmuted' : ' muted') + ', camera ' + (p.isVideoOn ? 'on' : 'off')));
+  call.on('otherDeviceAccepted', () => { endCallView('Answered on another device.'); });
+  call.on('ended', (e) => endCallView(describeEnding(call, e)));
+  showCall(call);
+}
+
+function describeEnding(call, ending) {
+  const by = ending.endedBy ? ' by ' + ending.endedBy : '';
+  return 'Call ended: ' + ending.endResult + by + ' (' + Math.round(ending.durationMs / 1000) + ' s).';
+}
+
+function endCallView(text) {
+  $('#ringing').hidden = true;
+  $('#call-view').hidden = true;
+  $('#dial-form').hidden = false;
+  $('#call-remote').srcObject = null;
+  $('#call-local').srcObject = null;
+  $('#call-result').textContent = text;
+  status(text);
+  log(text);
+}
+
+clientHooks.push((c) => {
+  c.on('incomingCall', (call) => {
+    showTab('call');
+    adoptCall(call);
+    $('#ringing-text').textContent = call.caller.userId + ' is calling' + (call.isVideoCall ? ' (video)' : '') + '…';
+    $('#ringing').hidden = false;
+    $('#dial-form').hidden = true;
+    log('incoming call from ' + call.caller.userId);
+  });
+});
+
+async function goOnline() {
+  await client();
+  $('#online-hint').textContent = 'Connected as ' + demo.client.userId + ': waiting for calls.';
+  status('Waiting for calls.');
+}
+
+async function dial(calleeId, video) {
+  const c = await client();
+  status('Calling ' + calleeId + '…');
+  const call = await c.dial(calleeId, { isVideoCall: video });
+  adoptCall(call);
+  $('#dial-form').hidden = true;
+  $('#call-view').hidden = false;
+  status('Ringing ' + calleeId + '…');
+}
+
+$('#go-online').addEventListener('click', () => goOnline().catch(fail));
+$('#dial-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const f = new FormData($('#dial-form'));
+  dial(String(f.get('callee')).trim(), !!f.get('video')).catch(fail);
+});
+$('#call-accept').addEventListener('click', () => {
+  const call = demo.call;
+  $('#ringing').hidden = true;
+  $('#call-view').hidden = false;
+  call.accept().then(() => showCall(call), fail);
+});
+$('#call-decline').addEventListener('click', () => demo.call?.decline().catch(fail));
+$('#call-end').addEventListener('click', () => demo.call?.end().catch(fail));
+$('#call-mic').addEventListener('click', () => {
+  const call = demo.call;
+  call.setMicrophoneEnabled(!call.localParticipant.isAudioOn).then(() => showCall(call), fail);
+});
+$('#call-cam').addEventListener('click', () => {
+  const call = demo.call;
+  call.setCameraEnabled(!call.localParticipant.isVideoOn).then(() => showCall(call), fail);
+});
+
 // --- start-up from the URL ----------------------------------------------------------
 
 const query = new URLSearchParams(location.search);
-for (const [form, names] of [['#login', ['user_id', 'access_token']], ['#room-form', ['room_id']], ['#live-form', ['live_event_id', 'role']]]) {
+for (const [form, names] of [['#login', ['user_id', 'access_token']], ['#room-form', ['room_id']], ['#live-form', ['live_event_id', 'role']], ['#dial-form', ['callee']]]) {
   for (const name of names) if (query.get(name)) $(form).elements[name].value = query.get(name);
 }
-if (query.get('video') === '0') $('#room-form').elements.video.checked = false;
+if (query.get('video') === '0') {
+  $('#room-form').elements.video.checked = false;
+  $('#dial-form').elements.video.checked = false;
+}
 const tab = query.get('tab') || (query.get('live_event_id') ? 'live' : query.get('callee') ? 'call' : 'room');
 showTab(tab);
 if (query.get('autojoin') === '1') {
   if (tab === 'room') $('#room-form').requestSubmit();
   if (tab === 'live') $('#live-form').requestSubmit();
+  if (tab === 'call' && query.get('callee')) $('#dial-form').requestSubmit();
+  else if (tab === 'call') $('#go-online').click();
 }
 demo.ready = true;

@@ -8,6 +8,8 @@
  */
 import type { ConnectionOptions, ConnectionState } from './connection.js';
 import { Connection } from './connection.js';
+import type { DialOptions } from './call.js';
+import { DirectCall } from './call.js';
 import { Emitter } from './emitter.js';
 import type { EnterLiveEventOptions } from './live.js';
 import { LiveEvent } from './live.js';
@@ -33,8 +35,10 @@ export interface ConnectOptions extends ConnectionOptions {
 /** Events of a client. */
 export type ClientEvents = {
     connectionStateChanged: [state: ConnectionState];
-    /** The connection came back after a drop; rooms and live events were restored. */
+    /** The connection came back after a drop; rooms, live events and calls were restored. */
     reconnected: [];
+    /** A direct call rings on this device: `call.accept()` or `call.decline()`. */
+    incomingCall: [call: DirectCall];
 };
 /** A connected device. */
 export declare class Client extends Emitter<ClientEvents> implements ClientLink {
@@ -50,6 +54,11 @@ export declare class Client extends Emitter<ClientEvents> implements ClientLink 
     get rooms(): Room[];
     /** The live events this device is in now. */
     get liveEvents(): LiveEvent[];
+    /** The direct calls this device takes part in or that ring on it. */
+    get calls(): DirectCall[];
+    /** Calls user `calleeId`: every device of theirs rings. Opens the camera and microphone
+     *  now (preview with `call.attachLocal()`); media flows once they accept. */
+    dial(calleeId: string, options?: DialOptions): Promise<DirectCall>;
     /** Enters room `roomId` and starts its media (camera and microphone by default). */
     enterRoom(roomId: string, options?: EnterRoomOptions): Promise<Room>;
     /** Enters live event `liveEventId` as `host` (publishes) or `participant` (watches). */

@@ -17,8 +17,12 @@ export declare class LocalMedia {
     constructor(devices?: DeviceChoice);
     /** Opens the track of `kind` if it isn't open yet; returns it. */
     open(kind: TrackKind): Promise<MediaStreamTrack>;
-    /** Opens device `deviceId` for `kind`, stops the old track; returns the new one. */
-    switchTo(kind: TrackKind, deviceId: string): Promise<MediaStreamTrack>;
+    /** Opens device `deviceId` for `kind` and makes it current; returns the new track and
+     *  the old one, which the caller stops once nothing sends it any more. */
+    switchTo(kind: TrackKind, deviceId: string): Promise<{
+        track: MediaStreamTrack;
+        old: MediaStreamTrack | null;
+    }>;
     get(kind: TrackKind): MediaStreamTrack | null;
     /** Stops the track of `kind` (the camera light goes off). */
     stop(kind: TrackKind): void;

@@ -10,6 +10,8 @@
  * ```
  * See docs/sdk-js.md.
  */
+export { CallParticipant, DirectCall } from './call.js';
+export type { CallEnding, CallMediaOptions, DialOptions, DirectCallEvents } from './call.js';
 export { Client, connect } from './client.js';
 export type { ClientEvents, ConnectOptions } from './client.js';
 export { openSession } from './connection.js';

@@ -1,52 +1,6 @@
 // OpenCalls browser SDK (ES module). GENERATED from sdk/js/src by `npm run build` in sdk/js; do not edit.
 // Types: /sdk/opencalls.d.ts. Guide: docs/sdk-js.md.
 
-// src/emitter.ts
-var Emitter = class {
-  #listeners = /* @__PURE__ */ new Map();
-  /** Calls `listener` every time `event` happens; returns `this` for chaining. */
-  on(event, listener) {
-    let set = this.#listeners.get(event);
-    if (!set) {
-      set = /* @__PURE__ */ new Set();
-      this.#listeners.set(event, set);
-    }
-    set.add(listener);
-    return this;
-  }
-  /** Stops calling `listener` (as given to `on`, or to `once` before it fired). */
-  off(event, listener) {
-    const set = this.#listeners.get(event);
-    if (!set) return this;
-    set.delete(listener);
-    for (const l of set) {
-      if (l.original === listener) set.delete(l);
-    }
-    return this;
-  }
-  /** Calls `listener` the next time `event` happens only. */
-  once(event, listener) {
-    const wrapper = (...args) => {
-      this.off(event, wrapper);
-      listener(...args);
-    };
-    wrapper.original = listener;
-    return this.on(event, wrapper);
-  }
-  /** Calls every listener of `event` in the order they were added. */
-  emit(event, ...args) {
-    const set = this.#listeners.get(event);
-    if (!set) return;
-    for (const listener of [...set]) {
-      try {
-        listener(...args);
-      } catch (err) {
-        console.error(`OpenCalls: a '${String(event)}' listener threw`, err);
-      }
-    }
-  }
-};
-
 // src/errors.ts
 var ErrorCode = {
   /** The server did not answer a request within `requestTimeoutMs`. */
@@ -74,260 +28,6 @@ var OpenCallsError = class extends Error {
     this.code = code;
   }
 };
-
-// src/connection.ts
-var DEFAULT_PING_MS = 5e3;
-var FINAL_GOODBYES = /* @__PURE__ */ new Set(["session_revoked", "replaced"]);
-async function openSession(baseUrl, userId, accessToken) {
-  const body = { user_id: userId, access_token: accessToken };
-  let resp;
-  try {
-    resp = await fetch(baseUrl + "/v1/auth/session", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body)
-    });
-  } catch (err) {
-    throw new OpenCallsError(ErrorCode.ConnectionFailed, `the server is unreachable: ${String(err)}`);
-  }
-  const json = await resp.json().catch(() => null);
-  if (!resp.ok || !json) {
-    throw new OpenCallsError(json?.code ?? ErrorCode.ConnectionFailed, json?.message ?? `HTTP ${resp.status}`);
-  }
-  return json;
-}
-var Connection = class extends Emitter {
-  state = "connecting";
-  clientId;
-  hello = null;
-  #creds;
-  #opts;
-  #ws = null;
-  #nextId = 1;
-  #pending = /* @__PURE__ */ new Map();
-  #waiters = /* @__PURE__ */ new Set();
-  #pingTimer = null;
-  #closing = false;
-  constructor(creds, options = {}) {
-    super();
-    this.#creds = creds;
-    this.clientId = creds.clientId ?? null;
-    this.#opts = {
-      requestTimeoutMs: options.requestTimeoutMs ?? 1e4,
-      reconnectInitialDelayMs: options.reconnectInitialDelayMs ?? 250,
-      reconnectMaxDelayMs: options.reconnectMaxDelayMs ?? 5e3,
-      reconnectGiveUpMs: options.reconnectGiveUpMs ?? 6e4,
-      pingIntervalMs: options.pingIntervalMs
-    };
-  }
-  /** Connects for the first time; rejects (and ends `disconnected`) if that fails. */
-  async open() {
-    try {
-      return await this.#connectOnce(false);
-    } catch (err) {
-      this.#setState("disconnected");
-      throw err;
-    }
-  }
-  /** Sends request `type` and resolves with its result; rejects with an OpenCallsError. */
-  async request(type, params, timeoutMs) {
-    const timeout = timeoutMs ?? this.#opts.requestTimeoutMs;
-    const deadline = Date.now() + timeout;
-    if (this.state !== "connected") await this.#waitConnected(deadline, type);
-    const ws = this.#ws;
-    if (!ws) throw new OpenCallsError(ErrorCode.ConnectionLost, `${type}: not connected`);
-    const id = String(this.#nextId++);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new OpenCallsError(ErrorCode.RequestTimeout, `${type}: no answer within ${timeout} ms`));
-      }, Math.max(0, deadline - Date.now()));
-      this.#pending.set(id, { resolve, reject, timer });
-      ws.send(JSON.stringify({ ...params, id, type }));
-    });
-  }
-  /** Checks the socket answers a `ping` within `timeoutMs` (media stopped arriving: the
-   *  network may have changed). If it doesn't, the socket is replaced at once; resolves
-   *  `reconnected` once the new socket's `hello` was handled (seats resumed), `alive` if the
-   *  ping was answered, `down` if the client ended `disconnected`. */
-  async probe(timeoutMs) {
-    const ws = this.#ws;
-    if (this.state === "connected" && ws) {
-      try {
-        await this.request("ping", {}, timeoutMs);
-        return "alive";
-      } catch {
-        if (this.#ws === ws) this.#lost(ws, null, true);
-      }
-    }
-    try {
-      await this.#waitConnected(Date.now() + this.#opts.reconnectGiveUpMs, "probe");
-      return "reconnected";
-    } catch {
-      return "down";
-    }
-  }
-  /** Closes the connection for good (no reconnect). */
-  close() {
-    this.#closing = true;
-    this.#dropSocket(ErrorCode.Disconnected, "the client disconnected");
-    this.#setState("disconnected");
-  }
-  #setState(state) {
-    if (this.state === state || this.state === "disconnected") return;
-    this.state = state;
-    for (const wake of [...this.#waiters]) wake();
-    this.emit("stateChanged", state);
-  }
-  async #waitConnected(deadline, what) {
-    while (this.state !== "connected") {
-      if (this.state === "disconnected") throw new OpenCallsError(ErrorCode.Disconnected, `${what}: the client is disconnected`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new OpenCallsError(ErrorCode.RequestTimeout, `${what}: not connected in time`);
-      await new Promise((resolve) => {
-        const timer = setTimeout(done, left);
-        const waiters = this.#waiters;
-        function done() {
-          clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        }
-        waiters.add(done);
-      });
-    }
-  }
-  /** One attempt: session, WebSocket, `hello`. */
-  async #connectOnce(resumed) {
-    const { baseUrl, userId, accessToken } = this.#creds;
-    const session = await openSession(baseUrl, userId, accessToken);
-    const query = new URLSearchParams({ session_token: session.session_token });
-    if (this.clientId) query.set("client_id", this.clientId);
-    const ws = new WebSocket(baseUrl.replace(/^http/, "ws") + "/v1/ws?" + query.toString());
-    const hello = await new Promise((resolve, reject) => {
-      ws.onmessage = (m) => {
-        const frame = parse(m.data);
-        if (frame?.type === "hello") resolve(frame);
-        else if (frame?.type === "goodbye") reject(goodbyeError(frame));
-      };
-      ws.onerror = () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, "the WebSocket failed"));
-      ws.onclose = () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, "the WebSocket closed before hello"));
-    });
-    if (this.#closing) {
-      ws.close();
-      throw new OpenCallsError(ErrorCode.Disconnected, "the client disconnected");
-    }
-    this.#ws = ws;
-    this.hello = hello;
-    this.clientId = hello.client_id;
-    ws.onmessage = (m) => this.#receive(m.data);
-    ws.onerror = null;
-    ws.onclose = () => this.#lost(ws, null);
-    this.#startPings(hello);
-    this.#setState("connected");
-    this.emit("hello", hello, resumed);
-    return hello;
-  }
-  #receive(data) {
-    const frame = parse(data);
-    if (!frame) return;
-    switch (frame.type) {
-      case "response":
-      case "error":
-        this.#answer(frame);
-        return;
-      case "event":
-        this.emit("event", frame);
-        return;
-      case "goodbye":
-        this.#lost(this.#ws, frame);
-        return;
-      default:
-        this.emit("unknown", frame);
-    }
-  }
-  #answer(frame) {
-    const pending = frame.id === null ? void 0 : this.#pending.get(frame.id);
-    if (!pending || frame.id === null) return;
-    this.#pending.delete(frame.id);
-    clearTimeout(pending.timer);
-    if ("result" in frame) pending.resolve(frame.result);
-    else pending.reject(new OpenCallsError(frame.code, frame.message));
-  }
-  #startPings(hello) {
-    if (this.#pingTimer) clearInterval(this.#pingTimer);
-    const every = this.#opts.pingIntervalMs ?? Math.min(DEFAULT_PING_MS, hello.heartbeat_interval_ms);
-    this.#pingTimer = setInterval(() => {
-      const ws = this.#ws;
-      if (this.state !== "connected" || !ws) return;
-      this.request("ping", {}, every).catch((err) => {
-        if (err.code === ErrorCode.RequestTimeout && this.#ws === ws) this.#lost(ws, null);
-      });
-    }, every);
-  }
-  /** Rejects the in-flight requests and forgets the socket. */
-  #dropSocket(code, message) {
-    if (this.#pingTimer) clearInterval(this.#pingTimer);
-    this.#pingTimer = null;
-    const ws = this.#ws;
-    this.#ws = null;
-    if (ws) {
-      ws.onmessage = null;
-      ws.onclose = null;
-      ws.onerror = null;
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close();
-    }
-    for (const [, p] of this.#pending) {
-      clearTimeout(p.timer);
-      p.reject(new OpenCallsError(code, message));
-    }
-    this.#pending.clear();
-  }
-  /** The socket ended (closed, dead, or said goodbye): reconnect unless that can't help.
-   *  `now`: reconnect without the first backoff delay (this device's network changed). */
-  #lost(ws, goodbye, now = false) {
-    if (ws !== this.#ws || this.#closing) return;
-    this.#dropSocket(ErrorCode.ConnectionLost, goodbye ? goodbye.message : "the connection was lost");
-    if (goodbye && FINAL_GOODBYES.has(goodbye.reason)) {
-      this.#setState("disconnected");
-      return;
-    }
-    this.#setState("reconnecting");
-    void this.#reconnect(now);
-  }
-  async #reconnect(now = false) {
-    const giveUpAt = Date.now() + this.#opts.reconnectGiveUpMs;
-    let delay = this.#opts.reconnectInitialDelayMs;
-    while (!this.#closing && Date.now() < giveUpAt) {
-      await sleep(now ? Math.random() * 50 : delay * (0.75 + Math.random() * 0.5));
-      now = false;
-      if (this.#closing) return;
-      try {
-        await this.#connectOnce(true);
-        return;
-      } catch (err) {
-        const e = err;
-        if (e.code === 401121 || e.code === ErrorCode.Disconnected) break;
-        delay = Math.min(delay * 2, this.#opts.reconnectMaxDelayMs);
-      }
-    }
-    this.#setState("disconnected");
-  }
-};
-function parse(data) {
-  if (typeof data !== "string") return null;
-  try {
-    const v = JSON.parse(data);
-    return v && typeof v === "object" && typeof v.type === "string" ? v : null;
-  } catch {
-    return null;
-  }
-}
-function goodbyeError(g) {
-  return new OpenCallsError(ErrorCode.Disconnected, `goodbye (${g.reason}): ${g.message}`);
-}
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 // src/media.ts
 async function listDevices(kind) {
@@ -369,18 +69,16 @@ var LocalMedia = class {
     this.#set(kind, track);
     return track;
   }
-  /** Opens device `deviceId` for `kind`, stops the old track; returns the new one. */
+  /** Opens device `deviceId` for `kind` and makes it current; returns the new track and
+   *  the old one, which the caller stops once nothing sends it any more. */
   async switchTo(kind, deviceId) {
     const track = await capture(kind, deviceId);
     const old = this.get(kind);
-    if (old) {
-      track.enabled = old.enabled;
-      old.stop();
-    }
+    if (old) track.enabled = old.enabled;
     if (kind === "audio") this.devices.audioDeviceId = deviceId;
     else this.devices.videoDeviceId = deviceId;
     this.#set(kind, track);
-    return track;
+    return { track, old };
   }
   get(kind) {
     return kind === "audio" ? this.audio : this.video;
@@ -705,13 +403,60 @@ var LocalControl = class {
       else this.media.devices.videoDeviceId = deviceId;
       return;
     }
-    const track = await this.media.switchTo(k, deviceId);
+    const { track, old } = await this.media.switchTo(k, deviceId);
     await this.#link.session?.replaceTrack(k, track);
     this.#show(k, track);
+    old?.stop();
   }
   #show(kind, track) {
     const me = this.#me();
     me._setTrack(kind, track ? new Track(kind, track, me.id, true) : null);
+  }
+};
+
+// src/emitter.ts
+var Emitter = class {
+  #listeners = /* @__PURE__ */ new Map();
+  /** Calls `listener` every time `event` happens; returns `this` for chaining. */
+  on(event, listener) {
+    let set = this.#listeners.get(event);
+    if (!set) {
+      set = /* @__PURE__ */ new Set();
+      this.#listeners.set(event, set);
+    }
+    set.add(listener);
+    return this;
+  }
+  /** Stops calling `listener` (as given to `on`, or to `once` before it fired). */
+  off(event, listener) {
+    const set = this.#listeners.get(event);
+    if (!set) return this;
+    set.delete(listener);
+    for (const l of set) {
+      if (l.original === listener) set.delete(l);
+    }
+    return this;
+  }
+  /** Calls `listener` the next time `event` happens only. */
+  once(event, listener) {
+    const wrapper = (...args) => {
+      this.off(event, wrapper);
+      listener(...args);
+    };
+    wrapper.original = listener;
+    return this.on(event, wrapper);
+  }
+  /** Calls every listener of `event` in the order they were added. */
+  emit(event, ...args) {
+    const set = this.#listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        listener(...args);
+      } catch (err) {
+        console.error(`OpenCalls: a '${String(event)}' listener threw`, err);
+      }
+    }
   }
 };
 
@@ -1230,6 +975,539 @@ var Room = class extends Emitter {
 function ignoreUnknown(_frame) {
 }
 
+// src/call.ts
+var CallParticipant = class extends Member {
+  role;
+  constructor(p, isLocal) {
+    super(asUser(p), "", p.is_audio_on, p.is_video_on, isLocal);
+    this.role = p.role;
+  }
+  get id() {
+    return this.userId;
+  }
+  /** @internal */
+  _update(p) {
+    this.isAudioOn = p.is_audio_on;
+    this.isVideoOn = p.is_video_on;
+  }
+};
+function asUser(p) {
+  return { user_id: p.user_id, nickname: p.nickname, profile_url: p.profile_url, metadata: p.metadata, is_active: p.is_active, role: null };
+}
+var DirectCall = class extends Emitter {
+  callId;
+  isVideoCall;
+  /** Whether this device dialed (`dc_caller`) or is called (`dc_callee`). */
+  myRole;
+  state;
+  startedAt;
+  acceptedAt = null;
+  connectedAt = null;
+  endedAt = null;
+  ending = null;
+  customItems = {};
+  caller;
+  callee;
+  /** The other side's media (tracks come and go inside it). */
+  remoteStream = new MediaStream();
+  #client;
+  #link;
+  #control;
+  #mediaStarted = false;
+  /** @internal Use `client.dial` or the client's `incomingCall` event. */
+  constructor(client, call, myRole, options = {}) {
+    super();
+    this.#client = client;
+    this.callId = call.call_id;
+    this.isVideoCall = call.is_video_call;
+    this.myRole = myRole;
+    this.state = call.state;
+    this.startedAt = call.started_at;
+    const [caller, callee] = call.participants;
+    if (!caller || !callee) throw new OpenCallsError(ErrorCode.ProtocolViolation, "a direct call has two participants");
+    this.caller = new CallParticipant(caller, myRole === "dc_caller");
+    this.callee = new CallParticipant(callee, myRole === "dc_callee");
+    this.#apply(call, false);
+    this.#link = new MediaLink(
+      () => this.#plan(),
+      async (sdp) => (await client.request("media.offer", { call_id: this.callId, sdp })).sdp,
+      {
+        subscribed: (t) => this.#trackChanged(t, true),
+        unsubscribed: (t) => this.#trackChanged(t, false),
+        stateChanged: (s) => this.emit("mediaStateChanged", s),
+        probe: (ms) => client.probe(ms)
+      },
+      options
+    );
+    this.#control = new LocalControl(
+      new LocalMedia(options),
+      this.#link,
+      () => this.localParticipant,
+      async (flags) => {
+        this.#apply((await client.request("call.set_media", { call_id: this.callId, ...flags })).call);
+      },
+      this.isVideoCall
+    );
+  }
+  get isCaller() {
+    return this.myRole === "dc_caller";
+  }
+  /** This device's side. */
+  get localParticipant() {
+    return this.isCaller ? this.caller : this.callee;
+  }
+  /** The other side. */
+  get remoteParticipant() {
+    return this.isCaller ? this.callee : this.caller;
+  }
+  get peerConnection() {
+    return this.#link.pc;
+  }
+  /** Plays the other side's audio and video in `element` (a new `<video>` if omitted). */
+  attachRemote(element) {
+    return this.remoteParticipant.attach(element);
+  }
+  /** Shows this device's camera in `element` (muted; a new `<video>` if omitted). */
+  attachLocal(element) {
+    return this.localParticipant.attach(element);
+  }
+  /** @internal Caller: opens the local media right after the dial (for a preview). */
+  async _openLocal(options) {
+    await this.#control.start(options.audio !== false, options.video ?? this.isVideoCall);
+  }
+  /** Callee: takes the call on this device and starts the media. */
+  async accept(options = {}) {
+    this.#assertLive();
+    if (this.isCaller) throw new OpenCallsError(ErrorCode.InvalidState, "the caller cannot accept its own call");
+    const audio = options.audio !== false;
+    const video = (options.video ?? this.isVideoCall) && this.isVideoCall;
+    await this.#control.start(audio, video);
+    try {
+      const result = await this.#client.request("call.accept", { call_id: this.callId, is_audio_on: audio, is_video_on: video });
+      this.#apply(result.call);
+      await this.#startMedia();
+    } catch (err) {
+      if (this.state !== "ended") this.#control.media.stopAll();
+      throw err;
+    }
+  }
+  /** Callee: refuses the call (it ends `declined` for everyone). */
+  async decline() {
+    this.#assertLive();
+    this.#finish(await this.#client.request("call.decline", { call_id: this.callId }));
+  }
+  /** Hangs up: `completed` once accepted; before that a cancel (caller) or a decline (callee). */
+  async end() {
+    if (this.state === "ended") return;
+    this.#finish(await this.#client.request("call.end", { call_id: this.callId }));
+  }
+  setMicrophoneEnabled(on) {
+    this.#assertLive();
+    return this.#control.setMicrophoneEnabled(on);
+  }
+  setCameraEnabled(on) {
+    this.#assertLive();
+    return this.#control.setCameraEnabled(on);
+  }
+  switchDevice(kind, deviceId) {
+    this.#assertLive();
+    return this.#control.switchDevice(kind, deviceId);
+  }
+  async setAudioOutput(deviceId) {
+    if (!audioOutputSupported()) throw new OpenCallsError(ErrorCode.Unsupported, "this browser cannot choose the audio output");
+    await this.remoteParticipant._setSinkId(deviceId);
+  }
+  renegotiate() {
+    return this.#link.renegotiate();
+  }
+  restartIce() {
+    return this.#link.restartIce();
+  }
+  /** @internal A call event for this call. */
+  _event(frame) {
+    if (this.state === "ended") return;
+    switch (frame.event) {
+      case "call.dialed":
+      case "call.custom_items_updated":
+      case "call.custom_items_deleted":
+        this.#apply(frame.data.call);
+        break;
+      case "call.accepted":
+        this.#apply(frame.data.call);
+        this.emit("accepted", this);
+        if (this.isCaller) void this.#startMedia().catch(() => {
+        });
+        break;
+      case "call.other_device_accepted":
+        this.#apply(frame.data.call);
+        this.emit("otherDeviceAccepted", this);
+        this.#close({ endResult: "completed", endedBy: null, durationMs: 0 }, false);
+        break;
+      case "call.connected":
+        this.#apply(frame.data.call);
+        this.emit("connected", this);
+        break;
+      case "call.media_changed":
+        this.#apply(frame.data.call);
+        this.emit("remoteMediaChanged", this.remoteParticipant);
+        break;
+      case "call.media_lost":
+        this.#apply(frame.data.call);
+        this.emit("mediaLost", frame.data.user_id);
+        break;
+      case "call.media_recovered":
+        this.#apply(frame.data.call);
+        this.emit("mediaRecovered", frame.data.user_id);
+        break;
+      case "call.ended":
+        this.#finish({ call: frame.data.call });
+        break;
+      case "media.track":
+        this.#link.assign(frame.data.mid, frame.data.user_id);
+        break;
+      case "media.disconnected":
+        void this.#link.renegotiate().catch(() => {
+        });
+        break;
+      default:
+        ignoreUnknown(frame);
+    }
+  }
+  /** @internal The client reconnected; `snapshot` is null when the server no longer has
+   *  this call for this device. */
+  _resumed(snapshot) {
+    if (this.state === "ended") return;
+    if (!snapshot) {
+      this.#close({ endResult: "connection_lost", endedBy: null, durationMs: 0 });
+      return;
+    }
+    this.#apply(snapshot);
+    if (snapshot.state === "ended") {
+      this.#finish({ call: snapshot });
+      return;
+    }
+    const pc = this.#link.pc;
+    if (this.#mediaStarted && (!pc || pc.connectionState !== "connected")) void this.#link.renegotiate().catch(() => {
+    });
+  }
+  async #startMedia() {
+    if (this.#mediaStarted || this.state === "ended") return;
+    this.#mediaStarted = true;
+    await this.#link.renegotiate();
+  }
+  #finish(result) {
+    const call = result.call;
+    this.#apply(call);
+    this.#close({ endResult: call.end_result ?? "unknown", endedBy: call.ended_by, durationMs: call.duration });
+  }
+  #close(ending, emit = true) {
+    if (this.ending) return;
+    this.ending = ending;
+    this.state = "ended";
+    this.#link.close();
+    this.#control.media.stopAll();
+    this.localParticipant._setTrack("audio", null);
+    this.localParticipant._setTrack("video", null);
+    this.#client.forget(this);
+    if (emit) this.emit("ended", ending);
+  }
+  #apply(call, emit = true) {
+    if (STATE_ORDER[call.state] < STATE_ORDER[this.state]) return;
+    this.state = call.state;
+    this.acceptedAt = call.accepted_at;
+    this.connectedAt = call.connected_at;
+    this.endedAt = call.ended_at;
+    this.customItems = { ...call.custom_items };
+    const [caller, callee] = call.participants;
+    if (caller) this.caller._update(caller);
+    if (callee) this.callee._update(callee);
+    if (emit) this.emit("updated", this);
+  }
+  #trackChanged(track, subscribed) {
+    const remote = this.remoteParticipant;
+    if (track.ownerId !== remote.userId) return;
+    if (subscribed) {
+      remote._setTrack(track.kind, track);
+      this.remoteStream.addTrack(track.mediaStreamTrack);
+    } else {
+      if ((track.kind === "audio" ? remote.audioTrack : remote.videoTrack) === track) remote._setTrack(track.kind, null);
+      this.remoteStream.removeTrack(track.mediaStreamTrack);
+    }
+    this.emit(subscribed ? "trackSubscribed" : "trackUnsubscribed", track);
+  }
+  #plan() {
+    const media = this.#control.media;
+    return {
+      iceServers: this.#client.iceServers(),
+      sendAudio: media.audio,
+      sendVideo: this.isVideoCall ? media.video : void 0,
+      recvAudio: 1,
+      recvVideo: this.isVideoCall ? 1 : 0
+    };
+  }
+  #assertLive() {
+    if (this.state === "ended") throw new OpenCallsError(ErrorCode.InvalidState, "this call has ended");
+  }
+};
+var STATE_ORDER = { ringing: 0, accepted: 1, connected: 2, ended: 3 };
+
+// src/connection.ts
+var DEFAULT_PING_MS = 5e3;
+var FINAL_GOODBYES = /* @__PURE__ */ new Set(["session_revoked", "replaced"]);
+async function openSession(baseUrl, userId, accessToken) {
+  const body = { user_id: userId, access_token: accessToken };
+  let resp;
+  try {
+    resp = await fetch(baseUrl + "/v1/auth/session", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body)
+    });
+  } catch (err) {
+    throw new OpenCallsError(ErrorCode.ConnectionFailed, `the server is unreachable: ${String(err)}`);
+  }
+  const json = await resp.json().catch(() => null);
+  if (!resp.ok || !json) {
+    throw new OpenCallsError(json?.code ?? ErrorCode.ConnectionFailed, json?.message ?? `HTTP ${resp.status}`);
+  }
+  return json;
+}
+var Connection = class extends Emitter {
+  state = "connecting";
+  clientId;
+  hello = null;
+  #creds;
+  #opts;
+  #ws = null;
+  #nextId = 1;
+  #pending = /* @__PURE__ */ new Map();
+  #waiters = /* @__PURE__ */ new Set();
+  #pingTimer = null;
+  #closing = false;
+  constructor(creds, options = {}) {
+    super();
+    this.#creds = creds;
+    this.clientId = creds.clientId ?? null;
+    this.#opts = {
+      requestTimeoutMs: options.requestTimeoutMs ?? 1e4,
+      reconnectInitialDelayMs: options.reconnectInitialDelayMs ?? 250,
+      reconnectMaxDelayMs: options.reconnectMaxDelayMs ?? 5e3,
+      reconnectGiveUpMs: options.reconnectGiveUpMs ?? 6e4,
+      pingIntervalMs: options.pingIntervalMs
+    };
+  }
+  /** Connects for the first time; rejects (and ends `disconnected`) if that fails. */
+  async open() {
+    try {
+      return await this.#connectOnce(false);
+    } catch (err) {
+      this.#setState("disconnected");
+      throw err;
+    }
+  }
+  /** Sends request `type` and resolves with its result; rejects with an OpenCallsError. */
+  async request(type, params, timeoutMs) {
+    const timeout = timeoutMs ?? this.#opts.requestTimeoutMs;
+    const deadline = Date.now() + timeout;
+    if (this.state !== "connected") await this.#waitConnected(deadline, type);
+    const ws = this.#ws;
+    if (!ws) throw new OpenCallsError(ErrorCode.ConnectionLost, `${type}: not connected`);
+    const id = String(this.#nextId++);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new OpenCallsError(ErrorCode.RequestTimeout, `${type}: no answer within ${timeout} ms`));
+      }, Math.max(0, deadline - Date.now()));
+      this.#pending.set(id, { resolve, reject, timer });
+      ws.send(JSON.stringify({ ...params, id, type }));
+    });
+  }
+  /** Checks the socket answers a `ping` within `timeoutMs` (media stopped arriving: the
+   *  network may have changed). If it doesn't, the socket is replaced at once; resolves
+   *  `reconnected` once the new socket's `hello` was handled (seats resumed), `alive` if the
+   *  ping was answered, `down` if the client ended `disconnected`. */
+  async probe(timeoutMs) {
+    const ws = this.#ws;
+    if (this.state === "connected" && ws) {
+      try {
+        await this.request("ping", {}, timeoutMs);
+        return "alive";
+      } catch {
+        if (this.#ws === ws) this.#lost(ws, null, true);
+      }
+    }
+    try {
+      await this.#waitConnected(Date.now() + this.#opts.reconnectGiveUpMs, "probe");
+      return "reconnected";
+    } catch {
+      return "down";
+    }
+  }
+  /** Closes the connection for good (no reconnect). */
+  close() {
+    this.#closing = true;
+    this.#dropSocket(ErrorCode.Disconnected, "the client disconnected");
+    this.#setState("disconnected");
+  }
+  #setState(state) {
+    if (this.state === state || this.state === "disconnected") return;
+    this.state = state;
+    for (const wake of [...this.#waiters]) wake();
+    this.emit("stateChanged", state);
+  }
+  async #waitConnected(deadline, what) {
+    while (this.state !== "connected") {
+      if (this.state === "disconnected") throw new OpenCallsError(ErrorCode.Disconnected, `${what}: the client is disconnected`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new OpenCallsError(ErrorCode.RequestTimeout, `${what}: not connected in time`);
+      await new Promise((resolve) => {
+        const timer = setTimeout(done, left);
+        const waiters = this.#waiters;
+        function done() {
+          clearTimeout(timer);
+          waiters.delete(done);
+          resolve();
+        }
+        waiters.add(done);
+      });
+    }
+  }
+  /** One attempt: session, WebSocket, `hello`. */
+  async #connectOnce(resumed) {
+    const { baseUrl, userId, accessToken } = this.#creds;
+    const session = await openSession(baseUrl, userId, accessToken);
+    const query = new URLSearchParams({ session_token: session.session_token });
+    if (this.clientId) query.set("client_id", this.clientId);
+    const ws = new WebSocket(baseUrl.replace(/^http/, "ws") + "/v1/ws?" + query.toString());
+    const hello = await new Promise((resolve, reject) => {
+      ws.addEventListener("close", () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, "the WebSocket closed before hello")));
+      ws.onmessage = (m) => {
+        const frame = parse(m.data);
+        if (frame?.type === "hello") resolve(frame);
+        else if (frame?.type === "goodbye") reject(goodbyeError(frame));
+      };
+      ws.onerror = () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, "the WebSocket failed"));
+    }).catch((err) => {
+      ws.close();
+      throw err;
+    });
+    if (this.#closing) {
+      ws.close();
+      throw new OpenCallsError(ErrorCode.Disconnected, "the client disconnected");
+    }
+    this.#ws = ws;
+    this.hello = hello;
+    this.clientId = hello.client_id;
+    ws.onmessage = (m) => this.#receive(m.data);
+    ws.onerror = null;
+    ws.onclose = () => this.#lost(ws, null);
+    this.#startPings(hello);
+    this.#setState("connected");
+    this.emit("hello", hello, resumed);
+    return hello;
+  }
+  #receive(data) {
+    const frame = parse(data);
+    if (!frame) return;
+    switch (frame.type) {
+      case "response":
+      case "error":
+        this.#answer(frame);
+        return;
+      case "event":
+        this.emit("event", frame);
+        return;
+      case "goodbye":
+        this.#lost(this.#ws, frame);
+        return;
+      default:
+        this.emit("unknown", frame);
+    }
+  }
+  #answer(frame) {
+    const pending = frame.id === null ? void 0 : this.#pending.get(frame.id);
+    if (!pending || frame.id === null) return;
+    this.#pending.delete(frame.id);
+    clearTimeout(pending.timer);
+    if ("result" in frame) pending.resolve(frame.result);
+    else pending.reject(new OpenCallsError(frame.code, frame.message));
+  }
+  #startPings(hello) {
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    const every = this.#opts.pingIntervalMs ?? Math.min(DEFAULT_PING_MS, hello.heartbeat_interval_ms);
+    this.#pingTimer = setInterval(() => {
+      const ws = this.#ws;
+      if (this.state !== "connected" || !ws) return;
+      this.request("ping", {}, every).catch((err) => {
+        if (err.code === ErrorCode.RequestTimeout && this.#ws === ws) this.#lost(ws, null);
+      });
+    }, every);
+  }
+  /** Rejects the in-flight requests and forgets the socket. */
+  #dropSocket(code, message) {
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    this.#pingTimer = null;
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws) {
+      ws.onmessage = null;
+      ws.onclose = null;
+      ws.onerror = null;
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close();
+    }
+    for (const [, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(new OpenCallsError(code, message));
+    }
+    this.#pending.clear();
+  }
+  /** The socket ended (closed, dead, or said goodbye): reconnect unless that can't help.
+   *  `now`: reconnect without the first backoff delay (this device's network changed). */
+  #lost(ws, goodbye, now = false) {
+    if (ws !== this.#ws || this.#closing) return;
+    this.#dropSocket(ErrorCode.ConnectionLost, goodbye ? goodbye.message : "the connection was lost");
+    if (goodbye && FINAL_GOODBYES.has(goodbye.reason)) {
+      this.#setState("disconnected");
+      return;
+    }
+    this.#setState("reconnecting");
+    void this.#reconnect(now);
+  }
+  async #reconnect(now = false) {
+    const giveUpAt = Date.now() + this.#opts.reconnectGiveUpMs;
+    let delay = this.#opts.reconnectInitialDelayMs;
+    while (!this.#closing && Date.now() < giveUpAt) {
+      await sleep(now ? Math.random() * 50 : delay * (0.75 + Math.random() * 0.5));
+      now = false;
+      if (this.#closing) return;
+      try {
+        await this.#connectOnce(true);
+        return;
+      } catch (err) {
+        const e = err;
+        if (e.code === 401121 || e.code === ErrorCode.Disconnected) break;
+        delay = Math.min(delay * 2, this.#opts.reconnectMaxDelayMs);
+      }
+    }
+    this.#setState("disconnected");
+  }
+};
+function parse(data) {
+  if (typeof data !== "string") return null;
+  try {
+    const v = JSON.parse(data);
+    return v && typeof v === "object" && typeof v.type === "string" ? v : null;
+  } catch {
+    return null;
+  }
+}
+function goodbyeError(g) {
+  return new OpenCallsError(ErrorCode.Disconnected, `goodbye (${g.reason}): ${g.message}`);
+}
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 // src/live.ts
 var FORCED_OUT_WAIT_MS2 = 1e3;
 var LiveEvent = class extends Emitter {
@@ -1517,6 +1795,7 @@ var Client = class extends Emitter {
   #extraIce;
   #rooms = /* @__PURE__ */ new Map();
   #lives = /* @__PURE__ */ new Map();
+  #calls = /* @__PURE__ */ new Map();
   /** @internal Use `connect`. */
   constructor(conn, hello, extraIce) {
     super();
@@ -1527,6 +1806,9 @@ var Client = class extends Emitter {
     conn.on("hello", (h, resumed) => {
       if (resumed) this.#resume(h);
     });
+    setTimeout(() => {
+      for (const call of hello.resumed_calls ?? []) this.#ringing(call);
+    }, 0);
     conn.on("stateChanged", (state) => {
       if (state === "disconnected") this.#leaveAll();
       this.emit("connectionStateChanged", state);
@@ -1549,6 +1831,34 @@ var Client = class extends Emitter {
   /** The live events this device is in now. */
   get liveEvents() {
     return [...this.#lives.values()];
+  }
+  /** The direct calls this device takes part in or that ring on it. */
+  get calls() {
+    return [...this.#calls.values()];
+  }
+  /** Calls user `calleeId`: every device of theirs rings. Opens the camera and microphone
+   *  now (preview with `call.attachLocal()`); media flows once they accept. */
+  async dial(calleeId, options = {}) {
+    const isVideoCall = options.isVideoCall === true;
+    const audio = options.audio !== false;
+    const video = (options.video ?? isVideoCall) && isVideoCall;
+    const result = await this.request("call.dial", {
+      callee_id: calleeId,
+      is_video_call: isVideoCall,
+      is_audio_on: audio,
+      is_video_on: video,
+      ...options.customItems ? { custom_items: options.customItems } : {}
+    });
+    const call = new DirectCall(this, result.call, "dc_caller", options);
+    this.#calls.set(call.callId, call);
+    try {
+      await call._openLocal({ ...options, audio, video });
+    } catch (err) {
+      await call.end().catch(() => {
+      });
+      throw err;
+    }
+    return call;
   }
   /** Enters room `roomId` and starts its media (camera and microphone by default). */
   async enterRoom(roomId, options = {}) {
@@ -1592,7 +1902,7 @@ var Client = class extends Emitter {
   /** Leaves every room and live event (stopping all tracks and peer connections) and
    *  closes the connection for good. */
   async disconnect() {
-    const leaving = [...this.rooms, ...this.liveEvents].map((c) => c.leave());
+    const leaving = [...this.rooms.map((r) => r.leave()), ...this.liveEvents.map((l) => l.leave()), ...this.calls.map((c) => c.end())];
     await Promise.allSettled(leaving);
     this.#conn.close();
   }
@@ -1609,20 +1919,34 @@ var Client = class extends Emitter {
   forget(call) {
     if (call instanceof Room) this.#rooms.delete(call.roomId);
     if (call instanceof LiveEvent) this.#lives.delete(call.liveEventId);
+    if (call instanceof DirectCall) this.#calls.delete(call.callId);
   }
   #route(frame) {
     if ("room_id" in frame) this.#rooms.get(frame.room_id)?._event(frame);
     else if ("live_event_id" in frame) this.#lives.get(frame.live_event_id)?._event(frame);
+    else if (frame.event === "call.dialed" && !this.#calls.has(frame.call_id)) this.#ringing(frame.data.call);
+    else this.#calls.get(frame.call_id)?._event(frame);
+  }
+  /** A call that rings on this device (an event, or found in `hello` after a reconnect). */
+  #ringing(snapshot) {
+    if (this.#calls.has(snapshot.call_id) || snapshot.state !== "ringing") return;
+    if (snapshot.participants[0]?.user_id === this.userId) return;
+    const call = new DirectCall(this, snapshot, "dc_callee");
+    this.#calls.set(call.callId, call);
+    this.emit("incomingCall", call);
   }
   #resume(hello) {
     const rooms = new Map(hello.resumed.map((r) => [r.room.room_id, r.room]));
     for (const room of this.rooms) room._resumed(rooms.get(room.roomId) ?? null);
     const lives = new Map(hello.resumed_live.map((l) => [l.live_event.live_event_id, l.live_event]));
     for (const live of this.liveEvents) live._resumed(lives.get(live.liveEventId) ?? null);
+    const calls = new Map((hello.resumed_calls ?? []).map((c) => [c.call_id, c]));
+    for (const call of this.calls) call._resumed(calls.get(call.callId) ?? null);
+    for (const call of calls.values()) this.#ringing(call);
     this.emit("reconnected");
   }
   #leaveAll() {
-    for (const c of [...this.rooms, ...this.liveEvents]) c._resumed(null);
+    for (const c of [...this.rooms, ...this.liveEvents, ...this.calls]) c._resumed(null);
   }
 };
 function toIceServer(s) {
@@ -1639,7 +1963,9 @@ async function connect(options) {
   return new Client(conn, hello, options.iceServers ?? []);
 }
 export {
+  CallParticipant,
   Client,
+  DirectCall,
   Emitter,
   ErrorCode,
   Host,

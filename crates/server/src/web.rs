@@ -44,6 +44,7 @@ const CSS: &str = "text/css; charset=utf-8";
 const SDK: &[Asset] = assets!("sdk":
     "opencalls.js" => JS,
     "opencalls.d.ts" => TS,
+    "call.d.ts" => TS,
     "client.d.ts" => TS,
     "connection.d.ts" => TS,
     "control.d.ts" => TS,

@@ -8,6 +8,8 @@
  */
 import type { ConnectionOptions, ConnectionState } from './connection.js';
 import { Connection } from './connection.js';
+import type { DialOptions } from './call.js';
+import { DirectCall } from './call.js';
 import { Emitter } from './emitter.js';
 import { ErrorCode, OpenCallsError } from './errors.js';
 import type { EnterLiveEventOptions } from './live.js';
@@ -37,8 +39,10 @@ export interface ConnectOptions extends ConnectionOptions {
 /** Events of a client. */
 export type ClientEvents = {
   connectionStateChanged: [state: ConnectionState];
-  /** The connection came back after a drop; rooms and live events were restored. */
+  /** The connection came back after a drop; rooms, live events and calls were restored. */
   reconnected: [];
+  /** A direct call rings on this device: `call.accept()` or `call.decline()`. */
+  incomingCall: [call: DirectCall];
 };
 
 /** A connected device. */
@@ -48,6 +52,7 @@ export class Client extends Emitter<ClientEvents> implements ClientLink {
   readonly #extraIce: RTCIceServer[];
   readonly #rooms = new Map<string, Room>();
   readonly #lives = new Map<string, LiveEvent>();
+  readonly #calls = new Map<string, DirectCall>();
 
   /** @internal Use `connect`. */
   constructor(conn: Connection, hello: wire.Hello, extraIce: RTCIceServer[]) {
@@ -59,6 +64,11 @@ export class Client extends Emitter<ClientEvents> implements ClientLink {
     conn.on('hello', (h, resumed) => {
       if (resumed) this.#resume(h);
     });
+    // Calls that already ring when this device connects: reported after `connect()`'s
+    // caller had the chance to listen for `incomingCall` (a macrotask runs after it).
+    setTimeout(() => {
+      for (const call of hello.resumed_calls ?? []) this.#ringing(call);
+    }, 0);
     conn.on('stateChanged', (state) => {
       if (state === 'disconnected') this.#leaveAll();
       this.emit('connectionStateChanged', state);
@@ -86,6 +96,35 @@ export class Client extends Emitter<ClientEvents> implements ClientLink {
   /** The live events this device is in now. */
   get liveEvents(): LiveEvent[] {
     return [...this.#lives.values()];
+  }
+
+  /** The direct calls this device takes part in or that ring on it. */
+  get calls(): DirectCall[] {
+    return [...this.#calls.values()];
+  }
+
+  /** Calls user `calleeId`: every device of theirs rings. Opens the camera and microphone
+   *  now (preview with `call.attachLocal()`); media flows once they accept. */
+  async dial(calleeId: string, options: DialOptions = {}): Promise<DirectCall> {
+    const isVideoCall = options.isVideoCall === true;
+    const audio = options.audio !== false;
+    const video = (options.video ?? isVideoCall) && isVideoCall;
+    const result = await this.request('call.dial', {
+      callee_id: calleeId,
+      is_video_call: isVideoCall,
+      is_audio_on: audio,
+      is_video_on: video,
+      ...(options.customItems ? { custom_items: options.customItems } : {}),
+    });
+    const call = new DirectCall(this, result.call, 'dc_caller', options);
+    this.#calls.set(call.callId, call);
+    try {
+      await call._openLocal({ ...options, audio, video });
+    } catch (err) {
+      await call.end().catch(() => {});
+      throw err;
+    }
+    return call;
   }
 
   /** Enters room `roomId` and starts its media (camera and microphone by default). */
@@ -133,14 +172,14 @@ export class Client extends Emitter<ClientEvents> implements ClientLink {
   /** Leaves every room and live event (stopping all tracks and peer connections) and
    *  closes the connection for good. */
   async disconnect(): Promise<void> {
-    const leaving = [...this.rooms, ...this.liveEvents].map((c) => c.leave());
+    const leaving = [...this.rooms.map((r) => r.leave()), ...this.liveEvents.map((l) => l.leave()), ...this.calls.map((c) => c.end())];
     await Promise.allSettled(leaving);
     this.#conn.close();
   }
 
   /** @internal */
   iceServers(): RTCIceServer[] {
-    const fromServer = (this.#conn.hello as { ice_servers?: IceServerWire[] } | null)?.ice_servers ?? [];
+    const fromServer = this.#conn.hello?.ice_servers ?? [];
     return [...fromServer.map(toIceServer), ...this.#extraIce];
   }
 
@@ -153,11 +192,23 @@ export class Client extends Emitter<ClientEvents> implements ClientLink {
   forget(call: object): void {
     if (call instanceof Room) this.#rooms.delete(call.roomId);
     if (call instanceof LiveEvent) this.#lives.delete(call.liveEventId);
+    if (call instanceof DirectCall) this.#calls.delete(call.callId);
   }
 
   #route(frame: wire.EventFrame): void {
     if ('room_id' in frame) this.#rooms.get(frame.room_id)?._event(frame);
     else if ('live_event_id' in frame) this.#lives.get(frame.live_event_id)?._event(frame);
+    else if (frame.event === 'call.dialed' && !this.#calls.has(frame.call_id)) this.#ringing(frame.data.call);
+    else this.#calls.get(frame.call_id)?._event(frame);
+  }
+
+  /** A call that rings on this device (an event, or found in `hello` after a reconnect). */
+  #ringing(snapshot: wire.DirectCall): void {
+    if (this.#calls.has(snapshot.call_id) || snapshot.state !== 'ringing') return;
+    if (snapshot.participants[0]?.user_id === this.userId) return;
+    const call = new DirectCall(this, snapshot, 'dc_callee');
+    this.#calls.set(call.callId, call);
+    this.emit('incomingCall', call);
   }
 
   #resume(hello: wire.Hello): void {
@@ -165,22 +216,18 @@ export class Client extends Emitter<ClientEvents> implements ClientLink {
     for (const room of this.rooms) room._resumed(rooms.get(room.roomId) ?? null);
     const lives = new Map(hello.resumed_live.map((l) => [l.live_event.live_event_id, l.live_event]));
     for (const live of this.liveEvents) live._resumed(lives.get(live.liveEventId) ?? null);
+    const calls = new Map((hello.resumed_calls ?? []).map((c) => [c.call_id, c]));
+    for (const call of this.calls) call._resumed(calls.get(call.callId) ?? null);
+    for (const call of calls.values()) this.#ringing(call);
     this.emit('reconnected');
   }
 
   #leaveAll(): void {
-    for (const c of [...this.rooms, ...this.liveEvents]) c._resumed(null);
+    for (const c of [...this.rooms, ...this.liveEvents, ...this.calls]) c._resumed(null);
   }
 }
 
-/** An ICE server as the server announces it (`hello.ice_servers`). */
-interface IceServerWire {
-  urls: string[] | string;
-  username?: string | null;
-  credential?: string | null;
-}
-
-function toIceServer(s: IceServerWire): RTCIceServer {
+function toIceServer(s: wire.IceServer): RTCIceServer {
   const server: RTCIceServer = { urls: s.urls };
   if (s.username) server.username = s.username;
   if (s.credential) server.credential = s.credential;

@@ -202,13 +202,16 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.clientId) query.set('client_id', this.clientId);
     const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/v1/ws?' + query.toString());
     const hello = await new Promise<wire.Hello>((resolve, reject) => {
+      ws.addEventListener('close', () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, 'the WebSocket closed before hello')));
       ws.onmessage = (m: MessageEvent) => {
         const frame = parse(m.data);
         if (frame?.type === 'hello') resolve(frame as unknown as wire.Hello);
         else if (frame?.type === 'goodbye') reject(goodbyeError(frame as unknown as wire.Goodbye));
       };
       ws.onerror = () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, 'the WebSocket failed'));
-      ws.onclose = () => reject(new OpenCallsError(ErrorCode.ConnectionFailed, 'the WebSocket closed before hello'));
+    }).catch((err: unknown) => {
+      ws.close();
+      throw err;
     });
     if (this.#closing) {
       ws.close();

@@ -77,9 +77,12 @@ export class LocalControl {
       else this.media.devices.videoDeviceId = deviceId;
       return;
     }
-    const track = await this.media.switchTo(k, deviceId);
+    const { track, old } = await this.media.switchTo(k, deviceId);
+    // Stop the old device only after the sender moved off it: a sender whose track ended
+    // before the replacement may stop encoding.
     await this.#link.session?.replaceTrack(k, track);
     this.#show(k, track);
+    old?.stop();
   }
 
   #show(kind: TrackKind, track: MediaStreamTrack | null): void {

@@ -67,18 +67,16 @@ export class LocalMedia {
     return track;
   }
 
-  /** Opens device `deviceId` for `kind`, stops the old track; returns the new one. */
-  async switchTo(kind: TrackKind, deviceId: string): Promise<MediaStreamTrack> {
+  /** Opens device `deviceId` for `kind` and makes it current; returns the new track and
+   *  the old one, which the caller stops once nothing sends it any more. */
+  async switchTo(kind: TrackKind, deviceId: string): Promise<{ track: MediaStreamTrack; old: MediaStreamTrack | null }> {
     const track = await capture(kind, deviceId);
     const old = this.get(kind);
-    if (old) {
-      track.enabled = old.enabled;
-      old.stop();
-    }
+    if (old) track.enabled = old.enabled;
     if (kind === 'audio') this.devices.audioDeviceId = deviceId;
     else this.devices.videoDeviceId = deviceId;
     this.#set(kind, track);
-    return track;
+    return { track, old };
   }
 
   get(kind: TrackKind): MediaStreamTrack | null {

@@ -19,6 +19,12 @@ export interface RequestResults {
   'live.end': wire.LiveEventResult;
   'live.set_media': wire.HostResult;
   'live.chat': wire.ChatSent;
+  'call.dial': wire.CallResult;
+  'call.accept': wire.CallResult;
+  'call.decline': wire.CallResult;
+  'call.cancel': wire.CallResult;
+  'call.end': wire.CallResult;
+  'call.set_media': wire.CallResult;
 }
 
 /** A request type the protocol defines. */
