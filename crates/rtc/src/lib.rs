@@ -18,7 +18,9 @@
 //!   create/remove of a group never interleave;
 //! - a member's exit (any cause: `room.exit`, deletion, grace expiry, the end of a live
 //!   event) removes its peer, driven by the committed exit event, so no path leaks a peer;
-//! - the SFU crate stays free of rooms: everything room-specific lives here.
+//! - the SFU crate stays free of rooms: everything room-specific lives here;
+//! - events the SFU had to drop (`EventsLost`) are counted and reconciled from a snapshot
+//!   of its peers through the same paths the events take, so no member keeps a stale state.
 #![forbid(unsafe_code)]
 
 pub mod call;
@@ -34,6 +36,7 @@ use opencalls_service::{LiveEventService, Services};
 use opencalls_sfu::{
     DisconnectReason, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuEvents, SfuHandle,
 };
+use std::collections::HashSet;
 use std::sync::Arc;
 use tables::{Offer, PeerEntry, Tables};
 use tokio::sync::Mutex;
@@ -86,6 +89,13 @@ pub trait MediaSink: Send + Sync {
     fn to_live_member(&self, id: &LiveEventId, owner: &DeviceKey, event: LiveEventEvent);
     /// To the given devices of a direct call (those still connected).
     fn to_call(&self, call_id: &DirectCallId, devices: &[DeviceKey], event: CallEvent);
+}
+
+/// What a reconciliation found: current peers the SFU no longer has, and current peers it
+/// reports connected (each as SFU group and peer).
+struct Diff {
+    gone: Vec<(opencalls_sfu::GroupId, PeerId)>,
+    connected: Vec<(opencalls_sfu::GroupId, PeerId)>,
 }
 
 /// Connects the services' rooms and live events to the SFU. Cheap to share (`Arc`).
@@ -208,6 +218,37 @@ impl MediaBridge {
         (&entry.peer == peer).then(|| (member.clone(), entry.role, entry.owner.clone()))
     }
 
+    /// The SFU's peers compared with the tables, under the tables' lock (so no offer or
+    /// removal interleaves). SFU peers no member owns any more are removed on the spot.
+    async fn diff_with_sfu(&self) -> Option<Diff> {
+        let tables = self.tables.lock().await;
+        let snapshot = match self.sfu.peers().await {
+            Ok(snapshot) => snapshot,
+            Err(err) => {
+                tracing::warn!(%err, "reconciliation skipped");
+                return None;
+            }
+        };
+        let known: HashSet<&PeerId> = snapshot.iter().map(|s| &s.peer).collect();
+        let gone = tables
+            .peers
+            .values()
+            .filter(|entry| !known.contains(&entry.peer))
+            .filter_map(|entry| Some((tables.sfu_group(&entry.group)?, entry.peer.clone())))
+            .collect();
+        let current: HashSet<&PeerId> = tables.peers.values().map(|e| &e.peer).collect();
+        let mut connected = Vec::new();
+        for s in &snapshot {
+            if !current.contains(&s.peer) {
+                tracing::warn!(peer = %s.peer, "removing an SFU peer no member owns");
+                let _ = self.sfu.remove_peer(s.peer.clone()).await;
+            } else if s.connected {
+                connected.push((s.group.clone(), s.peer.clone()));
+            }
+        }
+        Some(Diff { gone, connected })
+    }
+
     /// The call of an SFU group and the members of SFU peers, as one lookup.
     async fn resolve(&self, group: &opencalls_sfu::GroupId) -> Option<MediaGroup> {
         self.tables.lock().await.group_of(group).cloned()
@@ -255,72 +296,48 @@ pub async fn run_events(
     mut events: SfuEvents,
     sink: Arc<dyn MediaSink>,
 ) {
+    let ctx = Ctx {
+        bridge: &bridge,
+        services: &services,
+        sink: &sink,
+    };
     while let Some(event) = events.recv().await {
+        ctx.handle(event).await;
+    }
+}
+
+/// What the event handlers act on.
+struct Ctx<'a> {
+    bridge: &'a Arc<MediaBridge>,
+    services: &'a Services,
+    sink: &'a Arc<dyn MediaSink>,
+}
+
+impl Ctx<'_> {
+    async fn handle(&self, event: SfuEvent) {
         match event {
             SfuEvent::PeerConnected { group, peer, path } => {
-                services.metrics.count(
+                self.services.metrics.count(
                     "opencalls_media_peers_connected_total",
                     "Media transports that came up (ICE+DTLS and first media), by path: udp, tcp (ICE-TCP) or relay (TURN).",
                     vec![("path", path.as_str().to_owned())],
                     1,
                 );
-                match bridge.resolve(&group).await {
-                    Some(MediaGroup::Room(room_id)) => {
-                        let member = bridge.tables.lock().await.member_of(&peer).cloned();
-                        if let Some(pid) = participant(member) {
-                            let rooms = services.rooms.clone();
-                            tokio::spawn(async move {
-                                if let Err(err) = rooms.mark_connected(&room_id, &pid).await {
-                                    tracing::debug!(%room_id, %pid, %err, "mark_connected");
-                                }
-                            });
-                        }
-                    }
-                    Some(MediaGroup::Live(id)) => {
-                        live::peer_connected(&services, &bridge, &id, &peer).await
-                    }
-                    Some(MediaGroup::Call(id)) => {
-                        call::peer_connected(&services, &bridge, &sink, &id, &peer).await
-                    }
-                    None => {}
-                }
+                self.peer_connected(&group, &peer).await;
             }
             SfuEvent::PeerDisconnected {
                 group,
                 peer,
                 reason,
             } => {
-                services.metrics.count(
+                self.services.metrics.count(
                     "opencalls_media_peers_disconnected_total",
                     "Media transports that went away, by reason.",
                     vec![("reason", reason_name(reason).to_owned())],
                     1,
                 );
-                let Some(reason) = client_reason(reason) else {
-                    continue;
-                };
-                let Some(call) = bridge.resolve(&group).await else {
-                    continue;
-                };
-                let Some((member, entry)) = bridge.peer_gone(&peer).await else {
-                    continue;
-                };
-                match call {
-                    MediaGroup::Room(room_id) => {
-                        if let Some(participant_id) = participant(Some(member)) {
-                            let event = RoomEvent::MediaDisconnected {
-                                participant_id: participant_id.clone(),
-                                reason,
-                            };
-                            sink.to_room(&room_id, Some(&participant_id), event);
-                        }
-                    }
-                    MediaGroup::Live(id) => {
-                        live::peer_lost(&services, sink.as_ref(), &id, member, entry, reason)
-                    }
-                    MediaGroup::Call(id) => {
-                        call::peer_lost(&services, &sink, &id, member, entry, reason)
-                    }
+                if let Some(reason) = client_reason(reason) {
+                    self.peer_lost(&group, &peer, reason).await;
                 }
             }
             SfuEvent::TrackRouted {
@@ -336,26 +353,118 @@ pub async fn run_events(
                     kind: media_kind(kind),
                     source,
                 };
-                track_routed(&bridge, sink.as_ref(), &group, routed).await;
+                track_routed(self.bridge, self.sink.as_ref(), &group, routed).await;
             }
             SfuEvent::ActiveSpeakersChanged { group, speakers } => {
-                let Some(MediaGroup::Room(room_id)) = bridge.resolve(&group).await else {
-                    continue;
-                };
-                let tables = bridge.tables.lock().await;
-                let participant_ids = speakers
-                    .iter()
-                    .filter_map(|s| participant(tables.member_of(s).cloned()))
-                    .collect();
-                drop(tables);
-                let event = RoomEvent::ActiveSpeakersChanged { participant_ids };
-                sink.to_room(&room_id, None, event);
+                self.speakers_changed(&group, &speakers).await
+            }
+            SfuEvent::EventsLost { count } => {
+                self.services.metrics.count(
+                    "opencalls_sfu_events_lost_total",
+                    "Media-layer events dropped because the bridge fell behind; each loss is followed by a reconciliation.",
+                    vec![],
+                    count,
+                );
+                self.reconcile().await;
             }
             // Per-track and level events only matter inside the SFU.
             SfuEvent::MediaStarted { .. }
             | SfuEvent::MediaStopped { .. }
             | SfuEvent::AudioLevel { .. }
             | SfuEvent::KeyframeRequested { .. } => {}
+        }
+    }
+
+    /// A peer's transport is up: its room participant, live host or call side is connected.
+    async fn peer_connected(&self, group: &opencalls_sfu::GroupId, peer: &PeerId) {
+        let (bridge, services, sink) = (self.bridge, self.services, self.sink);
+        match bridge.resolve(group).await {
+            Some(MediaGroup::Room(room_id)) => {
+                let member = bridge.tables.lock().await.member_of(peer).cloned();
+                if let Some(pid) = participant(member) {
+                    let rooms = services.rooms.clone();
+                    tokio::spawn(async move {
+                        if let Err(err) = rooms.mark_connected(&room_id, &pid).await {
+                            tracing::debug!(%room_id, %pid, %err, "mark_connected");
+                        }
+                    });
+                }
+            }
+            Some(MediaGroup::Live(id)) => live::peer_connected(services, bridge, &id, peer).await,
+            Some(MediaGroup::Call(id)) => {
+                call::peer_connected(services, bridge, sink, &id, peer).await
+            }
+            None => {}
+        }
+    }
+
+    /// The SFU dropped a peer on its own: if it is still its member's current peer, the
+    /// member is told and its call's state follows.
+    async fn peer_lost(
+        &self,
+        group: &opencalls_sfu::GroupId,
+        peer: &PeerId,
+        reason: MediaDisconnectReason,
+    ) {
+        let Some(call) = self.bridge.resolve(group).await else {
+            return;
+        };
+        let Some((member, entry)) = self.bridge.peer_gone(peer).await else {
+            return;
+        };
+        match call {
+            MediaGroup::Room(room_id) => {
+                if let Some(participant_id) = participant(Some(member)) {
+                    let event = RoomEvent::MediaDisconnected {
+                        participant_id: participant_id.clone(),
+                        reason,
+                    };
+                    self.sink.to_room(&room_id, Some(&participant_id), event);
+                }
+            }
+            MediaGroup::Live(id) => live::peer_lost(
+                self.services,
+                self.sink.as_ref(),
+                &id,
+                member,
+                entry,
+                reason,
+            ),
+            MediaGroup::Call(id) => {
+                call::peer_lost(self.services, self.sink, &id, member, entry, reason)
+            }
+        }
+    }
+
+    async fn speakers_changed(&self, group: &opencalls_sfu::GroupId, speakers: &[PeerId]) {
+        let Some(MediaGroup::Room(room_id)) = self.bridge.resolve(group).await else {
+            return;
+        };
+        let tables = self.bridge.tables.lock().await;
+        let participant_ids = speakers
+            .iter()
+            .filter_map(|s| participant(tables.member_of(s).cloned()))
+            .collect();
+        drop(tables);
+        let event = RoomEvent::ActiveSpeakersChanged { participant_ids };
+        self.sink.to_room(&room_id, None, event);
+    }
+
+    /// Events were lost: the SFU's peers are compared with the tables and what was missed
+    /// goes through the normal paths. A current peer the SFU no longer has is handled as a
+    /// `PeerDisconnected` (as `transport_lost`: the real reason was in the lost event); a
+    /// connected one as a `PeerConnected` (the services ignore a repeat). Track-level
+    /// events carry no state here, so the snapshot's media kinds need no repair.
+    async fn reconcile(&self) {
+        let Some(diff) = self.bridge.diff_with_sfu().await else {
+            return;
+        };
+        for (group, peer) in diff.gone {
+            self.peer_lost(&group, &peer, MediaDisconnectReason::TransportLost)
+                .await;
+        }
+        for (group, peer) in diff.connected {
+            self.peer_connected(&group, &peer).await;
         }
     }
 }

@@ -108,6 +108,9 @@ impl Config {
         {
             return invalid("media_*_timeout_ms", "must be at least 500");
         }
+        if self.media_event_queue == 0 {
+            return invalid("media_event_queue", "must be at least 1");
+        }
         if !(1..=16).contains(&self.media_active_speakers) {
             return invalid("media_active_speakers", "must be from 1 to 16");
         }
@@ -124,6 +127,7 @@ impl Config {
             default_active_speakers: self.media_active_speakers,
             connect_timeout: Duration::from_millis(self.media_connect_timeout_ms),
             transport_timeout: Duration::from_millis(self.media_transport_timeout_ms),
+            event_queue: self.media_event_queue,
             ..SfuConfig::default()
         }
     }

@@ -152,6 +152,22 @@ pub enum SfuEvent {
         kind: Kind,
         source: Option<PeerId>,
     },
+    /// `count` events were dropped because the event queue was full; sent as soon as the
+    /// queue has room again. The receiver reconciles its view with `SfuHandle::peers`.
+    EventsLost { count: u64 },
+}
+
+/// One peer as the media layer sees it now (`SfuHandle::peers`), to reconcile a view that
+/// missed events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerSnapshot {
+    pub group: GroupId,
+    pub peer: PeerId,
+    /// Whether `PeerConnected` was emitted for it.
+    pub connected: bool,
+    /// The kinds of its published tracks that are receiving media (between `MediaStarted`
+    /// and `MediaStopped`).
+    pub media: Vec<Kind>,
 }
 
 /// Why a keyframe was requested.

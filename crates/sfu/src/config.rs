@@ -70,6 +70,9 @@ pub struct SfuConfig {
     /// Requested socket send/receive buffer size (the kernel caps it at
     /// `net.core.rmem_max` / `wmem_max`).
     pub socket_buffer_bytes: usize,
+    /// Capacity of the event queue (default `EVENT_QUEUE_LIMIT`); events beyond it are
+    /// dropped, counted and followed by `SfuEvent::EventsLost` once there is room.
+    pub event_queue: usize,
 }
 
 impl Default for SfuConfig {
@@ -91,6 +94,7 @@ impl Default for SfuConfig {
             audio_reorder_packets: 2,
             audio_reorder_timeout: Duration::from_millis(40),
             socket_buffer_bytes: 4 * 1024 * 1024,
+            event_queue: EVENT_QUEUE_LIMIT,
         }
     }
 }

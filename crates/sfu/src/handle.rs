@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{
-    GroupId, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions,
+    GroupId, Kind, PeerId, PeerSnapshot, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions,
 };
-use crate::config::{COMMAND_QUEUE_LIMIT, EVENT_QUEUE_LIMIT, SfuConfig};
+use crate::config::{COMMAND_QUEUE_LIMIT, SfuConfig};
 use crate::engine::SfuCore;
 use crate::shell::Shell;
 
@@ -27,6 +27,7 @@ pub(crate) enum Command {
     SetPaused(PeerId, Kind, bool, oneshot::Sender<Result<(), SfuError>>),
     SetForwarding(GroupId, bool, oneshot::Sender<Result<(), SfuError>>),
     Stats(oneshot::Sender<Result<SfuStats, SfuError>>),
+    Peers(oneshot::Sender<Result<Vec<PeerSnapshot>, SfuError>>),
     ResetStats(oneshot::Sender<Result<(), SfuError>>),
     Shutdown,
 }
@@ -45,7 +46,7 @@ pub struct AddPeer {
     pub replaces: Option<PeerId>,
 }
 
-/// Receives the media layer's events (bounded; see `EVENT_QUEUE_LIMIT`).
+/// Receives the media layer's events (bounded by `SfuConfig::event_queue`).
 pub type SfuEvents = mpsc::Receiver<SfuEvent>;
 
 /// Entry point of the media layer.
@@ -74,7 +75,7 @@ impl Sfu {
         // A TCP connection lives as long as a peer could wait to connect or stay silent.
         let tcp_idle = config.connect_timeout.max(config.transport_timeout);
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE_LIMIT);
-        let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE_LIMIT);
+        let (event_tx, event_rx) = mpsc::channel(config.event_queue.max(1));
         let thread = std::thread::Builder::new()
             .name("sfu-media".into())
             .spawn(move || {
@@ -195,6 +196,11 @@ impl SfuHandle {
 
     pub async fn stats(&self) -> Result<SfuStats, SfuError> {
         self.call(Command::Stats).await
+    }
+
+    /// Every peer with its connection and media state, to reconcile after `EventsLost`.
+    pub async fn peers(&self) -> Result<Vec<PeerSnapshot>, SfuError> {
+        self.call(Command::Peers).await
     }
 
     /// Zeroes the traffic counters and the latency histogram (e.g. after a warm-up).

@@ -20,8 +20,8 @@ mod shell;
 mod tcp;
 
 pub use api::{
-    DisconnectReason, GroupId, KeyframeCause, Kind, Path, PeerId, Policy, Role, SfuError, SfuEvent,
-    SfuStats, Subscriptions,
+    DisconnectReason, GroupId, KeyframeCause, Kind, Path, PeerId, PeerSnapshot, Policy, Role,
+    SfuError, SfuEvent, SfuStats, Subscriptions,
 };
 pub use config::{
     COMMAND_QUEUE_LIMIT, EVENT_QUEUE_LIMIT, KEYFRAME_REQUEST_INTERVAL, MAX_ADDRS_PER_PEER,

@@ -13,7 +13,9 @@
 //!   fan-out one subscriber at a time inside `poll_transmit`, each subscriber's datagrams
 //!   leave before the next subscriber's are built.
 //! - Events are pushed with `try_send` and never wait: the packet path never blocks on the
-//!   signaling layer (a full queue drops the event and counts it).
+//!   signaling layer (a full queue drops the event and counts it). The shell remembers how
+//!   many were dropped and, as soon as the queue has room, sends one `SfuEvent::EventsLost`
+//!   so the receiver can reconcile (the loop also wakes for that room, never waits on it).
 //! - Events an input produced are queued before that command's reply is sent, so a caller
 //!   sees them in order.
 
@@ -36,7 +38,56 @@ enum Wake {
     Readable,
     Accepted(TcpStream, SocketAddr),
     Tcp(TcpInput),
+    /// The event queue has room for the pending `EventsLost`.
+    Room,
     Timer,
+}
+
+/// The sending side of the event queue: never waits, counts what a full queue refused.
+pub(crate) struct Outbox {
+    tx: mpsc::Sender<SfuEvent>,
+    /// Events dropped since the last `EventsLost` was queued.
+    lost: u64,
+}
+
+impl Outbox {
+    pub fn new(tx: mpsc::Sender<SfuEvent>) -> Self {
+        Outbox { tx, lost: 0 }
+    }
+
+    /// Queues `event` after any pending `EventsLost`; false if the queue was full (the
+    /// event is dropped and remembered).
+    pub fn push(&mut self, event: SfuEvent) -> bool {
+        self.report_lost();
+        if self.tx.try_send(event).is_ok() {
+            return true;
+        }
+        self.lost += 1;
+        false
+    }
+
+    /// Queues the pending `EventsLost`, if any and if there is room.
+    pub fn report_lost(&mut self) {
+        if self.lost > 0
+            && self
+                .tx
+                .try_send(SfuEvent::EventsLost { count: self.lost })
+                .is_ok()
+        {
+            self.lost = 0;
+        }
+    }
+
+    /// Ready once the queue has room for a pending `EventsLost`; never ready without one.
+    async fn room(&self) {
+        if self.lost == 0 {
+            return std::future::pending().await;
+        }
+        // The permit is released at once: only this shell sends, so the room stays.
+        if self.tx.reserve().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// The core with its socket and event queue.
@@ -45,7 +96,7 @@ pub(crate) struct Shell {
     socket: UdpSocket,
     local_addr: SocketAddr,
     tcp: Option<TcpSide>,
-    events_tx: mpsc::Sender<SfuEvent>,
+    outbox: Outbox,
 }
 
 impl Shell {
@@ -72,7 +123,7 @@ impl Shell {
             socket,
             local_addr,
             tcp,
-            events_tx,
+            outbox: Outbox::new(events_tx),
         })
     }
 
@@ -86,6 +137,7 @@ impl Shell {
                 cmd = commands.recv() => Wake::Command(cmd),
                 r = self.socket.readable() => match r { Ok(()) => Wake::Readable, Err(_) => Wake::Timer },
                 input = tcp_input(&mut self.tcp) => input,
+                () = self.outbox.room() => Wake::Room,
                 _ = tokio::time::sleep_until(deadline.into()) => Wake::Timer,
             };
             match wake {
@@ -98,6 +150,7 @@ impl Shell {
                     }
                 }
                 Wake::Tcp(input) => self.handle_tcp(input),
+                Wake::Room => self.outbox.report_lost(),
                 Wake::Timer => {}
             }
             self.core.handle_timeout(Instant::now());
@@ -173,7 +226,7 @@ impl Shell {
             self.core.transmits_sent(Instant::now());
         }
         while let Some(event) = self.core.poll_event() {
-            if self.events_tx.try_send(event).is_err() {
+            if !self.outbox.push(event) {
                 self.core.event_dropped();
             }
         }
@@ -198,6 +251,7 @@ impl Shell {
                 self.answer(reply, |core| core.set_forwarding(now, &id, on))
             }
             Command::Stats(reply) => self.answer(reply, |core| Ok(core.stats())),
+            Command::Peers(reply) => self.answer(reply, |core| Ok(core.peer_snapshots())),
             Command::ResetStats(reply) => self.answer(reply, |core| {
                 core.reset_stats();
                 Ok(())
@@ -228,5 +282,44 @@ async fn tcp_input(tcp: &mut Option<TcpSide>) -> Wake {
         Some(Ok((stream, remote))) => Wake::Accepted(stream, remote),
         Some(Err(input)) => Wake::Tcp(input),
         None => Wake::Timer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{GroupId, Kind, PeerId};
+
+    fn started(n: u32) -> SfuEvent {
+        SfuEvent::MediaStarted {
+            group: GroupId("g".into()),
+            peer: PeerId(format!("p{n}")),
+            kind: Kind::Audio,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_yields_one_events_lost_once_room_returns() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let mut outbox = Outbox::new(tx);
+        assert!(outbox.push(started(1)));
+        assert!(outbox.push(started(2)));
+        assert!(!outbox.push(started(3)), "a full queue refuses");
+        assert!(!outbox.push(started(4)));
+        outbox.report_lost(); // still full: nothing is sent, nothing is forgotten
+        assert_eq!(rx.recv().await, Some(started(1)));
+        // Room is back: the loop's wake-up fires and the loss is reported once.
+        tokio::time::timeout(std::time::Duration::from_secs(5), outbox.room())
+            .await
+            .expect("room is seen");
+        outbox.report_lost();
+        outbox.report_lost();
+        assert_eq!(rx.recv().await, Some(started(2)));
+        assert_eq!(rx.recv().await, Some(SfuEvent::EventsLost { count: 2 }));
+        assert!(rx.try_recv().is_err(), "reported once");
+        // Later events flow normally and nothing more is pending.
+        assert!(outbox.push(started(5)));
+        assert_eq!(rx.recv().await, Some(started(5)));
+        assert!(rx.try_recv().is_err());
     }
 }

@@ -20,6 +20,7 @@ mod http_edges;
 mod live_events_api;
 mod live_events_list;
 mod live_events_presence;
+mod media_events_lost;
 mod media_live;
 mod media_rooms;
 mod openapi_truth;

@@ -48,7 +48,7 @@ use std::time::Instant;
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, Input};
 
-use crate::api::{DisconnectReason, GroupId, Kind, PeerId, SfuEvent, SfuStats};
+use crate::api::{DisconnectReason, GroupId, Kind, PeerId, PeerSnapshot, SfuEvent, SfuStats};
 use crate::config::SfuConfig;
 use demux::Demux;
 use group::Group;
@@ -280,6 +280,24 @@ impl SfuCore {
     /// Counts a polled event the caller could not deliver (its queue was full).
     pub fn event_dropped(&mut self) {
         self.counters.events_dropped += 1;
+    }
+
+    /// Every peer's connection and media state, from the core's tables (in no order).
+    pub fn peer_snapshots(&self) -> Vec<PeerSnapshot> {
+        self.peers
+            .values()
+            .map(|p| PeerSnapshot {
+                group: p.group.clone(),
+                peer: p.id.clone(),
+                connected: p.connected_reported,
+                media: p
+                    .ingress
+                    .iter()
+                    .filter(|i| i.active)
+                    .map(|i| i.kind)
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Counters, table sizes and latency percentiles.

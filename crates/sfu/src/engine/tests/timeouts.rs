@@ -144,3 +144,29 @@ fn an_offer_replacing_a_peer_that_already_timed_out_is_accepted() {
     };
     assert!(net.core.add_peer(net.now, request).is_ok());
 }
+
+#[test]
+fn the_peer_snapshot_follows_connection_media_and_removal() {
+    let cfg = SfuConfig {
+        transport_timeout: Duration::from_secs(2),
+        ..SfuConfig::default()
+    };
+    let (timeout, tick) = (cfg.transport_timeout, cfg.housekeeping_interval);
+    let mut net = net(cfg);
+    net.join_pair("room");
+    let mut snapshot = net.core.peer_snapshots();
+    snapshot.sort_by(|x, y| x.peer.cmp(&y.peer));
+    let seen: Vec<_> = snapshot
+        .iter()
+        .map(|s| (s.peer.clone(), s.connected, s.media.len()))
+        .collect();
+    assert_eq!(seen, vec![(pid("a"), true, 2), (pid("b"), true, 2)]);
+
+    net.client_mut("a").online = false;
+    net.run_until("a lost", timeout + tick * 2, |n| {
+        n.disconnected("a").is_some()
+    });
+    let snapshot = net.core.peer_snapshots();
+    assert_eq!(snapshot.len(), 1, "{snapshot:?}");
+    assert_eq!(snapshot[0].peer, pid("b"));
+}
