@@ -12,8 +12,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
 pub(super) fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Room>, Error> {
-    let (filter, args) = room_filter(query);
     let access = Access::choose(conn, query)?;
+    let (filter, args) = access.bound(room_filter(query));
     let sql = listing_sql(query, access, &filter);
     let found = conn
         .prepare_cached(&sql)?
@@ -44,23 +44,14 @@ pub(super) fn list_rooms(conn: &Connection, query: &RoomQuery) -> Result<Page<Ro
 /// The page query of a listing whose `WHERE` condition is `filter` (see [`room_filter`]).
 fn listing_sql(query: &RoomQuery, access: Access, filter: &str) -> String {
     let (cond, order, limit) = page_clause(&query.page, "seq");
-    match access {
-        // Only the `seq`s are picked from the covering index, then just the page is read.
-        Access::Window => format!(
-            "SELECT {ROOM_COLUMNS} FROM rooms WHERE seq IN (SELECT seq FROM rooms {} WHERE {filter}{cond} \
-             ORDER BY seq {order} LIMIT {limit}) ORDER BY seq {order}",
-            access.hint()
-        ),
-        _ => format!(
-            "SELECT {ROOM_COLUMNS} FROM rooms {} WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}",
-            access.hint()
-        ),
-    }
+    format!(
+        "SELECT {ROOM_COLUMNS} FROM rooms {} WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}",
+        access.hint()
+    )
 }
 
-/// Rooms newer than a listing's `created_at` end bound up to which skipping them in a `seq`
-/// walk is cheaper than reading the whole date window from its index.
-const NEWER_THAN_WINDOW_LIMIT: i64 = 5000;
+/// The width of a `room_time_buckets` bucket (10 minutes, as in the schema's trigger).
+const TIME_BUCKET_MS: i64 = 600_000;
 
 /// The index that drives a room listing.
 ///
@@ -78,8 +69,10 @@ enum Access {
     Creators,
     /// `current_participant_range_gte >= 1`: the partial index of occupied rooms.
     Occupied,
-    /// A date window that ends before many newer rooms: its covering index, top `seq`s.
-    Window,
+    /// A date window with an end: the `seq` range its time buckets span, walked newest
+    /// first (a window far in the past is neither read whole nor reached by skipping every
+    /// newer room).
+    Range { low: i64, high: i64 },
     /// One type and one state: their index, in `seq` order.
     TypeAndState,
     /// Everything else: the rows newest first, filtered as they come.
@@ -98,15 +91,7 @@ impl Access {
             return Ok(Self::Occupied);
         }
         if let Some(end) = query.created_at_end {
-            let newer: i64 = conn
-                .prepare_cached(
-                    "SELECT count(*) FROM (SELECT 1 FROM rooms INDEXED BY rooms_by_created_at \
-                     WHERE created_at >= ?1 LIMIT ?2)",
-                )?
-                .query_row(params![end, NEWER_THAN_WINDOW_LIMIT], |r| r.get(0))?;
-            if newer >= NEWER_THAN_WINDOW_LIMIT {
-                return Ok(Self::Window);
-            }
+            return Self::range(conn, query.created_at_start, end);
         }
         if query.types.len() == 1 && query.states.len() == 1 {
             return Ok(Self::TypeAndState);
@@ -114,12 +99,40 @@ impl Access {
         Ok(Self::Scan)
     }
 
+    /// The `seq` range holding every room created in `[start, end)`; empty (low > high)
+    /// when no room was.
+    fn range(conn: &Connection, start: Option<i64>, end: i64) -> Result<Self, Error> {
+        let first = start.map_or(i64::MIN, |s| s.div_euclid(TIME_BUCKET_MS));
+        let last = end.saturating_sub(1).div_euclid(TIME_BUCKET_MS);
+        let (low, high): (Option<i64>, Option<i64>) = conn
+            .prepare_cached(
+                "SELECT min(min_seq), max(max_seq) FROM room_time_buckets WHERE bucket BETWEEN ?1 AND ?2",
+            )?
+            .query_row(params![first, last], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(match (low, high) {
+            (Some(low), Some(high)) => Self::Range { low, high },
+            _ => Self::Range { low: 1, high: 0 },
+        })
+    }
+
+    /// `filter` with the access path's own condition, if it has one: a `Range` adds its
+    /// `seq` bounds, implied by the date window (see `ROOM_TIME_BUCKETS` in schema.rs), so
+    /// they bound the walk without changing which rooms match.
+    fn bound(self, (mut filter, mut args): (String, Vec<Value>)) -> (String, Vec<Value>) {
+        if let Self::Range { low, high } = self {
+            filter.push_str(" AND seq BETWEEN ? AND ?");
+            args.extend([Value::Integer(low), Value::Integer(high)]);
+        }
+        (filter, args)
+    }
+
     fn hint(self) -> &'static str {
         match self {
             Self::RoomIds => "",
             Self::Creators => "INDEXED BY rooms_by_creator",
             Self::Occupied => "INDEXED BY rooms_occupied",
-            Self::Window => "INDEXED BY rooms_by_created_at",
+            // The range is on the rowid, which needs no index.
+            Self::Range { .. } => "NOT INDEXED",
             Self::TypeAndState => "INDEXED BY rooms_by_type",
             Self::Scan => "NOT INDEXED",
         }
@@ -151,9 +164,9 @@ mod tests {
     use opencalls_domain::{RoomState, RoomType};
     use opencalls_store::{Cursor, Direction, PageRequest};
 
-    /// Every access path is backed by an index: no plan step scans a table or an index
-    /// whole, and only the bounded cases (≤ 10 room ids, several creators, a date window
-    /// read from its covering index) sort.
+    /// Every access path is backed by an index or a rowid range: no plan step scans a
+    /// table or an index whole, and only the bounded cases (≤ 10 room ids, several
+    /// creators) sort.
     #[test]
     fn every_listing_plan_is_index_backed() {
         let dir = tempfile::tempdir().unwrap();
@@ -216,17 +229,17 @@ mod tests {
                 true,
             ),
             (
-                Access::Window,
+                Access::Range { low: 5, high: 500 },
                 RoomQuery {
                     created_at_end: Some(5),
                     types: vec![RoomType::SmallRoomForVideo],
                     ..base.clone()
                 },
-                true,
+                false,
             ),
         ];
         for (access, query, sorts) in cases {
-            let (filter, args) = room_filter(&query);
+            let (filter, args) = access.bound(room_filter(&query));
             let sql = format!(
                 "EXPLAIN QUERY PLAN {}",
                 listing_sql(&query, access, &filter)

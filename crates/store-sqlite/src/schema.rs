@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, USERS_AND_TOKENS),
     (5, API_TOKENS),
     (6, DIRECT_CALLS),
+    (7, ROOM_TIME_BUCKETS),
 ];
 
 const ROOMS: &str = r#"
@@ -237,6 +238,31 @@ CREATE TABLE push_tokens (
     registered_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, token_type, token)
 );
+"#;
+
+/// Where each stretch of creation time lies in `seq` order, so a `created_at` window is
+/// walked as one `seq` range instead of read whole from the date index and sorted (see
+/// `Access::Range` in room_listing.rs). A trigger keeps it exact in the inserting
+/// transaction: every room with `created_at` in bucket `b` has `seq` in `[min_seq, max_seq]`
+/// of `b`, whatever order the clock gave. Rooms never change `created_at`, and deleted rooms
+/// stay in the table, so the bounds never shrink. The date index it replaces goes: no
+/// listing reads it any more, and every insert paid for it.
+const ROOM_TIME_BUCKETS: &str = r#"
+DROP INDEX rooms_by_created_at;
+CREATE TABLE room_time_buckets (
+    bucket  INTEGER PRIMARY KEY,
+    min_seq INTEGER NOT NULL,
+    max_seq INTEGER NOT NULL
+);
+INSERT INTO room_time_buckets (bucket, min_seq, max_seq)
+    SELECT created_at / 600000 - (created_at % 600000 < 0), min(seq), max(seq) FROM rooms GROUP BY 1;
+CREATE TRIGGER rooms_time_bucket AFTER INSERT ON rooms BEGIN
+    INSERT INTO room_time_buckets (bucket, min_seq, max_seq)
+        VALUES (NEW.created_at / 600000 - (NEW.created_at % 600000 < 0), NEW.seq, NEW.seq)
+        ON CONFLICT (bucket) DO UPDATE SET
+            min_seq = min(min_seq, excluded.min_seq),
+            max_seq = max(max_seq, excluded.max_seq);
+END;
 "#;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {

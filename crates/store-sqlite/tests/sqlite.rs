@@ -105,12 +105,12 @@ async fn migrations_apply_once_and_reopening_keeps_the_data() {
         let store = SqliteStore::open(&path).unwrap();
         store.insert_room(room(id.clone(), 1)).await.unwrap();
     }
-    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6, 7]);
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
         assert!(store.room(&id).await.unwrap().is_some());
     }
-    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6, 7]);
 }
 
 #[tokio::test]
@@ -120,4 +120,57 @@ async fn a_path_that_cannot_be_a_database_is_a_backend_error() {
     std::fs::write(&file, b"not a directory").unwrap();
     let opened = SqliteStore::open(file.join("db.sqlite"));
     assert!(matches!(opened, Err(StoreError::Backend(_))));
+}
+
+/// Migration 7 fills the time buckets from the rooms an older build stored, so date
+/// windows over them keep listing every room (including one whose clock ran backwards).
+#[tokio::test]
+async fn date_windows_list_rooms_stored_before_the_time_buckets_existed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    const HOUR: i64 = 3_600_000;
+    let created = [10 * HOUR, 11 * HOUR, 3 * HOUR, 12 * HOUR, -HOUR];
+    let mut ids = Vec::new();
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        for at in created {
+            let id = RoomId::generate();
+            store.insert_room(room(id.clone(), at)).await.unwrap();
+            ids.push(id);
+        }
+    }
+    // Back to the schema of migration 6.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER rooms_time_bucket; DROP TABLE room_time_buckets;
+         CREATE INDEX rooms_by_created_at ON rooms (created_at, room_type, state);
+         DELETE FROM schema_migrations WHERE version = 7;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6, 7]);
+    let window = |start: i64, end: i64| opencalls_store::RoomQuery {
+        created_at_start: Some(start),
+        created_at_end: Some(end),
+        ..Default::default()
+    };
+    let listed = |page: opencalls_store::Page<Room>| -> Vec<RoomId> {
+        page.items.into_iter().map(|r| r.room_id).collect()
+    };
+    let early = store.list_rooms(window(-2 * HOUR, 4 * HOUR)).await.unwrap();
+    assert_eq!(listed(early), [ids[4].clone(), ids[2].clone()]);
+    let late = store
+        .list_rooms(window(10 * HOUR, 12 * HOUR))
+        .await
+        .unwrap();
+    assert_eq!(listed(late), [ids[1].clone(), ids[0].clone()]);
+    // Rooms created after the migration land in the buckets too.
+    let new = RoomId::generate();
+    store
+        .insert_room(room(new.clone(), 5 * HOUR))
+        .await
+        .unwrap();
+    let middle = store.list_rooms(window(4 * HOUR, 10 * HOUR)).await.unwrap();
+    assert_eq!(listed(middle), [new]);
 }

@@ -1,9 +1,10 @@
 //! Listings: every filter combination returns exactly the matching resources, newest
 //! first, and cursors page both ways and stay valid while rows are added.
 //!
-//! The room store holds more rooms than a backend might treat as "many" (SQLite switches
-//! to a date-window index at 5000 newer rooms), and some `created_at`s run backwards, so no
-//! access path may rely on `created_at` following insertion order.
+//! The room store holds more rooms than a backend might treat as "many", spread over about
+//! two hours of `created_at` (SQLite walks date windows by 10-minute buckets), and some
+//! `created_at`s run backwards, so no access path may rely on `created_at` following
+//! insertion order.
 
 use super::fixtures::{enter_request, live_event, new_room};
 use crate::{LiveEventQuery, Page, PageRequest, ParticipantScope, RoomQuery, Store};
