@@ -27,6 +27,7 @@ use opencalls_domain::{
     ClientId, DirectCallId, Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId,
 };
 use opencalls_protocol::{GoodbyeReason, RoomEvent};
+use opencalls_runtime::Metrics;
 use opencalls_service::chat::ChatLimiter;
 use opencalls_service::{ServiceError, Services};
 use std::collections::{HashMap, HashSet};
@@ -325,7 +326,10 @@ impl Hub {
     async fn exit_seats(&self, seats: Vec<(RoomId, ParticipantId)>) {
         for (room_id, participant_id) in seats {
             let rooms = &self.services.rooms;
-            let exited = retry_internal(|| rooms.exit(&room_id, &participant_id)).await;
+            let exited = retry_internal(&self.services.metrics, || {
+                rooms.exit(&room_id, &participant_id)
+            })
+            .await;
             // Already exited (room deleted meanwhile) is fine: the seat is free either way.
             if let Err(err) = exited {
                 tracing::debug!(%room_id, %participant_id, %err, "exit of a dropped seat");
@@ -498,8 +502,13 @@ const RETRY_DELAYS: [Duration; 6] = [
 ];
 
 /// Runs `write` again while it fails inside (`ServiceError::Internal`: the store could not
-/// commit), so a seat whose exit failed once is not left taken; refusals are final.
-pub(crate) async fn retry_internal<T, F, Fut>(mut write: F) -> Result<T, ServiceError>
+/// commit), so a seat whose exit failed once is not left taken; refusals are final. Each
+/// retry and each exit given up is counted on `/metrics` (operators alert on the latter:
+/// that seat stays taken until the next restart's clean-up).
+pub(crate) async fn retry_internal<T, F, Fut>(
+    metrics: &Metrics,
+    mut write: F,
+) -> Result<T, ServiceError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ServiceError>>,
@@ -510,10 +519,22 @@ where
             Err(ServiceError::Internal(err)) => match delays.next() {
                 Some(delay) => {
                     tracing::warn!(%err, retry_in_ms = delay.as_millis() as u64, "exit failed; retrying");
+                    metrics.count(
+                        "opencalls_seat_exit_retries_total",
+                        "Exits of dropped seats retried after the store failed to commit them.",
+                        vec![],
+                        1,
+                    );
                     tokio::time::sleep(*delay).await;
                 }
                 None => {
                     tracing::error!(%err, "exit failed; giving up");
+                    metrics.count(
+                        "opencalls_seat_exits_failed_total",
+                        "Exits of dropped seats given up after every retry failed (the seat stays taken until the next start-up clean-up).",
+                        vec![],
+                        1,
+                    );
                     return Err(ServiceError::Internal(err));
                 }
             },

@@ -4,6 +4,7 @@
 //! end-to-end suite is `crates/e2e`.
 
 mod backup;
+mod faults;
 mod rooms;
 mod soak;
 mod startup;

@@ -315,11 +315,15 @@ impl Hub {
             // Already out (the event ended meanwhile) is fine: the seat is free either way.
             let result = match &role {
                 LiveRole::Host(host) => {
-                    retry_internal(|| live.host_exit(&id, host)).await.map(drop)
+                    retry_internal(&self.services.metrics, || live.host_exit(&id, host))
+                        .await
+                        .map(drop)
                 }
-                LiveRole::Participant(p) => retry_internal(|| live.participant_exit(&id, p))
-                    .await
-                    .map(drop),
+                LiveRole::Participant(p) => {
+                    retry_internal(&self.services.metrics, || live.participant_exit(&id, p))
+                        .await
+                        .map(drop)
+                }
             };
             if let Err(err) = result {
                 tracing::debug!(%id, role = ?role.name(), %err, "exit of a dropped live seat");
