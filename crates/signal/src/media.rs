@@ -183,7 +183,11 @@ pub(crate) async fn set_layer_hint(
     p: MediaSetLayerHint,
 ) -> Result<LayerHintSet, SignalError> {
     let bridge = hub.media.get().ok_or(SignalError::MediaDisabled)?;
-    let named = [p.room_id.is_some(), p.live_event_id.is_some(), p.call_id.is_some()];
+    let named = [
+        p.room_id.is_some(),
+        p.live_event_id.is_some(),
+        p.call_id.is_some(),
+    ];
     if named.iter().filter(|n| **n).count() > 1 {
         return Err(SignalError::MixedHint);
     }
@@ -209,7 +213,10 @@ pub(crate) async fn set_layer_hint(
             .ok_or(SignalError::NotInRoom)?;
         Member::Participant(pid)
     };
-    match bridge.set_layer_hint(&member, mid.clone(), p.max_height).await {
+    match bridge
+        .set_layer_hint(&member, mid.clone(), p.max_height)
+        .await
+    {
         Ok(()) => Ok(LayerHintSet {
             mid,
             max_height: p.max_height,

@@ -1,7 +1,9 @@
 //! Bandwidth adaptation, run on the housekeeping tick: for every subscriber, split its
 //! estimated downlink (str0m's TWCC estimator, or REMB) between its slots and let each
 //! simulcast slot's [`Selector`](super::layers::Selector) pick a layer; ask the publisher
-//! for the keyframe a switch waits for; tell the estimator what is sent and what to probe.
+//! for the keyframe a switch waits for; tell the estimator what is sent and the best rate the
+//! hints allow, re-arming its probe for that rate every `PROBE_INTERVAL` while the estimate
+//! is short of it.
 //!
 //! Invariants: audio's share (`AUDIO_RESERVE_BPS` per forwarded audio track) comes off the
 //! estimate before video gets any, so video never starves audio; the video budget is split
@@ -16,7 +18,9 @@ use str0m::bwe::Bitrate;
 use str0m::media::{Mid, Rid};
 
 use super::SfuCore;
-use super::layers::{AUDIO_RESERVE_BPS, Layer, UP_HEADROOM_PERCENT, cap_for_height};
+use super::layers::{
+    AUDIO_RESERVE_BPS, Layer, PROBE_INTERVAL, UP_HEADROOM_PERCENT, cap_for_height,
+};
 use super::peer::{Peer, PeerKey};
 use crate::api::{KeyframeCause, Kind};
 
@@ -81,7 +85,8 @@ fn adapt_peer(
     let budget = peer
         .estimate
         .map_or(u64::MAX, |e| e.saturating_sub(reserve) / simulcast);
-    let (mut sending, mut desired) = (reserve, reserve);
+    // Sent now, and the best the hints allow (what the estimator probes for).
+    let (mut sending, mut best) = (reserve, reserve);
     for slot in &mut peer.slots {
         let Some((src, layers)) = slot.source.and_then(|src| Some((src, sources.get(&src)?)))
         else {
@@ -90,7 +95,11 @@ fn adapt_peer(
         let rates: Vec<u64> = layers.iter().map(|l| l.bitrate).collect();
         let cap = cap_for_height(layers, slot.max_height);
         let target = slot.selector.update(now, &rates, budget, cap);
+        tracing::trace!(peer = %peer.id, estimate = ?peer.estimate, budget, ?rates, cap, target, current = ?slot.switch.current, "layers");
         let rid = layers[target].rid;
+        if slot.switch.target != Some(rid) {
+            tracing::debug!(peer = %peer.id, estimate = ?peer.estimate, budget, ?rates, cap, %rid, "layer target changed");
+        }
         slot.switch.target = Some(rid);
         if slot.switch.pending() {
             wanted.push((src.0, src.1, rid));
@@ -99,12 +108,23 @@ fn adapt_peer(
             .iter()
             .position(|l| Some(l.rid) == slot.switch.current)
             .unwrap_or(target);
+        let with_headroom = |rate: u64| rate * (100 + UP_HEADROOM_PERCENT) / 100;
         sending += rates[current];
-        desired +=
-            rates[slot.selector.wanted(rates.len(), cap)] * (100 + UP_HEADROOM_PERCENT) / 100;
+        best += with_headroom(rates[cap.min(rates.len() - 1)]);
     }
-    peer.rtc
-        .bwe()
-        .set_bitrate(Bitrate::bps(sending), Bitrate::bps(desired.max(sending)));
+    let best = best.max(sending);
+    // str0m probes when the desired rate goes up, not when it is repeated: while the
+    // estimate is short of it, lower and raise it again every `PROBE_INTERVAL` so the
+    // estimate can climb (short probe bursts, no sustained padding on a weak link).
+    let short = peer.estimate.is_some_and(|e| e < best);
+    let due = peer
+        .last_probe
+        .is_none_or(|at| now.saturating_duration_since(at) >= PROBE_INTERVAL);
+    let mut bwe = peer.rtc.bwe();
+    if short && due {
+        bwe.set_bitrate(Bitrate::bps(sending), Bitrate::bps(sending));
+        peer.last_probe = Some(now);
+    }
+    bwe.set_bitrate(Bitrate::bps(sending), Bitrate::bps(best));
     true
 }

@@ -162,6 +162,7 @@ impl SfuCore {
             last_from: None,
             relay_addrs: super::peer::relay_candidates(&req.offer),
             estimate: None,
+            last_probe: None,
         };
         self.peers.insert(key, peer);
         self.ids.insert(req.peer, key);

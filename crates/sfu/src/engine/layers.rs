@@ -19,12 +19,17 @@ use str0m::media::Rid;
 
 /// How long the budget must hold a higher layer before switching up.
 pub const UP_HOLD: Duration = Duration::from_secs(2);
+/// How often the estimator is asked to probe again while the estimate is below what the
+/// subscriber's hints would take.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(3);
 /// Up-switches need the layer's rate plus this share (percent) of headroom.
 pub const UP_HEADROOM_PERCENT: u64 = 20;
 /// Bandwidth set aside for each forwarded audio track before video gets any (Opus ~32
 /// kbit/s plus RTP/UDP/IP overhead at 50 packets/s).
 pub const AUDIO_RESERVE_BPS: u64 = 64_000;
-/// Window over which a layer's bitrate is measured.
+/// Window over which a layer's bitrate is measured; successive windows are averaged
+/// (`bitrate = (bitrate + window) / 2`) because encoders' output swings with keyframes and
+/// load.
 pub const RATE_WINDOW: Duration = Duration::from_millis(500);
 /// A layer not seen for this long is no longer offered (the publisher stopped sending it).
 pub const LAYER_STALE: Duration = Duration::from_millis(1500);
@@ -35,7 +40,7 @@ pub const MAX_LAYERS: usize = 4;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layer {
     pub rid: Rid,
-    /// Bits per second over the last complete window (0 until one completes).
+    /// Bits per second, averaged over the last windows (0 until one completes).
     pub bitrate: u64,
     /// Height of the last keyframe, when it could be read (VP8).
     pub height: Option<u32>,
@@ -73,7 +78,12 @@ impl LayerRates {
         // The window closes before this frame counts: it opens the next one.
         let elapsed = now.saturating_duration_since(layer.window_start);
         if elapsed >= RATE_WINDOW {
-            layer.bitrate = layer.window_bytes * 8 * 1000 / elapsed.as_millis().max(1) as u64;
+            let window = layer.window_bytes * 8 * 1000 / elapsed.as_millis().max(1) as u64;
+            layer.bitrate = if layer.bitrate == 0 {
+                window
+            } else {
+                (layer.bitrate + window) / 2
+            };
             layer.window_start = now;
             layer.window_bytes = 0;
         }
@@ -190,11 +200,6 @@ impl Selector {
             self.up_since = None;
         }
         self.target
-    }
-
-    /// The layer the estimator should probe for: one above the target, if the hint allows.
-    pub fn wanted(&self, layers: usize, cap: usize) -> usize {
-        (self.target + 1).min(cap).min(layers.saturating_sub(1))
     }
 }
 
@@ -382,7 +387,6 @@ mod tests {
         // With headroom: only after UP_HOLD of it.
         let t1 = t0 + UP_HOLD * 3;
         assert_eq!(s.update(t1, &RATES, 700_000, 2), 0);
-        assert_eq!(s.wanted(3, 2), 1, "probes for the next layer meanwhile");
         assert_eq!(s.update(t1 + UP_HOLD / 2, &RATES, 700_000, 2), 0);
         // A dip restarts the hold.
         assert_eq!(s.update(t1 + UP_HOLD * 3 / 4, &RATES, 400_000, 2), 0);
@@ -402,7 +406,6 @@ mod tests {
         };
         assert_eq!(s.update(t0, &RATES, 10_000_000, 0), 0);
         assert_eq!(s.update(t0 + UP_HOLD * 5, &RATES, 10_000_000, 0), 0);
-        assert_eq!(s.wanted(3, 0), 0);
         assert_eq!(s.update(t0 + UP_HOLD * 6, &RATES, 10_000_000, 2), 0);
         assert_eq!(s.update(t0 + UP_HOLD * 7, &RATES, 10_000_000, 2), 2);
     }

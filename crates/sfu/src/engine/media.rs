@@ -85,7 +85,13 @@ impl SfuCore {
             return;
         };
         match estimate {
-            BweKind::Twcc { estimate, .. } => peer.estimate = Some(estimate.as_u64()),
+            BweKind::Twcc {
+                estimate,
+                can_probe,
+            } => {
+                tracing::trace!(peer = %peer.id, %estimate, can_probe, "estimate");
+                peer.estimate = Some(estimate.as_u64());
+            }
             // REMB is per m-line but describes the whole downlink in practice (Chrome).
             BweKind::Remb { estimate, .. } => peer.estimate = Some(estimate.as_u64()),
             _ => {}

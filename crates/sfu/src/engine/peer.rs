@@ -186,6 +186,8 @@ pub struct Peer {
     pub relay_addrs: Vec<SocketAddr>,
     /// The estimated bandwidth towards this peer (TWCC or REMB, bit/s), once known.
     pub estimate: Option<u64>,
+    /// When the estimator was last asked to probe (see `adapt`).
+    pub last_probe: Option<Instant>,
 }
 
 /// Outcome of writing a forwarded frame into a slot.
