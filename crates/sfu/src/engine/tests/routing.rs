@@ -213,5 +213,5 @@ fn layer_hints_are_validated_and_ignored_for_a_publisher_without_simulcast() {
     // A publisher sending one stream is forwarded whatever the hint.
     let before = net.client("p1").from(2).video;
     net.run_for(WINDOW);
-    assert!(net.client("p1").from(2).video >= before + 6);
+    assert!(net.client("p1").from(2).video >= before + 3);
 }
