@@ -88,11 +88,11 @@ impl LayerRates {
             layer.window_bytes = 0;
         }
         layer.window_bytes += data.len() as u64;
-        if let Some((_, height)) = vp8_keyframe_size(data) {
-            if layer.height != Some(height) {
-                layer.height = Some(height);
-                self.sort();
-            }
+        if let Some((_, height)) = vp8_keyframe_size(data)
+            && layer.height != Some(height)
+        {
+            layer.height = Some(height);
+            self.sort();
         }
     }
 
