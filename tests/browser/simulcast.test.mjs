@@ -192,14 +192,19 @@ test('simulcast: a 400 kbit/s subscriber gets the low layer and keeps decoding, 
   // Chromium may drop or shrink its top layer while its own uplink estimate or the CPU is
   // short: "high" is the tallest layer the publisher sends at that moment, above the low one.
   let before = await published(publisher);
+  let last = null;
   const high = await until('the unconstrained subscriber receives the high layer', async () => {
     const [v, layers] = [await video(free), await published(publisher)];
     // Layers that encoded frames since the last poll (a paused one keeps its frameHeight).
     const sending = Object.entries(layers).filter(([rid, l]) => l.frames > (before[rid]?.frames ?? 0));
     before = layers;
     const tallest = Math.max(0, ...sending.map(([, l]) => l.height));
+    last = { received: v, sending: Object.fromEntries(sending) };
     return v.height >= 360 && v.height >= tallest && { ...v, layers };
-  }, ADAPT_MS);
+  }, ADAPT_MS).catch((err) => {
+    // On a starved machine Chromium's encoder drops its upper layers: say so.
+    assert.fail(`${err.message}; last seen ${JSON.stringify(last)}`);
+  });
 
   // The shaped subscriber: the lowest layer, decoding steadily for 10 s with few freezes.
   const low = await until('the 400 kbit/s subscriber decodes the low layer', async () => {
