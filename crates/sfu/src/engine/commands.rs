@@ -163,6 +163,8 @@ impl SfuCore {
             relay_addrs: super::peer::relay_candidates(&req.offer),
             estimate: None,
             last_probe: None,
+            paced: receives_video,
+            rtp_drained: 0,
         };
         self.peers.insert(key, peer);
         self.ids.insert(req.peer, key);

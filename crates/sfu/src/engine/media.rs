@@ -233,7 +233,10 @@ impl SfuCore {
             sent += self.drain(frame.sub);
         }
         self.counters.frames_forwarded += 1;
-        self.counters.packets_forwarded += sent;
+        // A paced peer's RTP is counted by every drain (`SfuCore::drain`), wherever it leaves.
+        if !self.peers.get(&frame.sub).is_some_and(|p| p.paced) {
+            self.counters.packets_forwarded += sent;
+        }
         self.unsent_frames
             .push_back((frame.network_time, frame.kind, self.queued));
         self.process(frame.now);

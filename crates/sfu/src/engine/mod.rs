@@ -361,6 +361,10 @@ impl SfuCore {
             Ok(produced) => {
                 self.queued += produced;
                 self.counters.datagrams_out += produced;
+                if peer.paced {
+                    // The pacer releases forwarded packets on any drain, not only the frame's.
+                    self.counters.packets_forwarded += peer.rtp_drained;
+                }
                 let after = peer.next_timeout;
                 if before != after || !self.timers.contains(&(after, key)) {
                     self.timers.remove(&(before, key));

@@ -188,6 +188,11 @@ pub struct Peer {
     pub estimate: Option<u64>,
     /// When the estimator was last asked to probe (see `adapt`).
     pub last_probe: Option<Instant>,
+    /// The bandwidth estimator and its pacer are on: forwarded packets may leave on a
+    /// later drain than the frame's (counted as RTP datagrams, `rtp_drained`).
+    pub paced: bool,
+    /// RTP (not RTCP) datagrams the last `drain` queued.
+    pub rtp_drained: u64,
 }
 
 /// Outcome of writing a forwarded frame into a slot.
@@ -198,6 +203,14 @@ pub enum Written {
     AwaitingKeyframe(Option<Rid>),
     /// Not connected yet, unknown slot or codec, or str0m refused the frame.
     No,
+}
+
+/// Whether a datagram is (S)RTP media rather than RTCP, STUN or DTLS (RFC 7983 first byte,
+/// RFC 5761 payload types 192..=223 for RTCP). RTX padding counts as RTP.
+fn is_rtp(datagram: &[u8]) -> bool {
+    datagram.len() >= 12
+        && (128..=191).contains(&datagram[0])
+        && !(192..=223).contains(&datagram[1])
 }
 
 /// The addresses of the `typ relay` candidates in an SDP (at most `MAX_ADDRS_PER_PEER`).
@@ -291,6 +304,7 @@ impl Peer {
         events: &mut Vec<(PeerKey, Event)>,
     ) -> Result<u64, RtcError> {
         let mut produced = 0;
+        self.rtp_drained = 0;
         loop {
             match self.rtc.poll_output()? {
                 Output::Timeout(at) => {
@@ -298,6 +312,7 @@ impl Peer {
                     return Ok(produced);
                 }
                 Output::Transmit(t) => {
+                    self.rtp_drained += u64::from(is_rtp(&t.contents));
                     transmits.push_back(Transmit {
                         proto: t.proto,
                         source: t.source,
