@@ -87,6 +87,13 @@ export declare class DirectCall extends Emitter<DirectCallEvents> {
     get isCaller(): boolean;
     /** This device's side. */
     get localParticipant(): CallParticipant;
+    /** Caps the video received from `userId` at `maxHeight` pixels (`null` = no cap): the
+     *  server sends the tallest simulcast layer within it, so small tiles do not pull full
+     *  resolution. Kept across slot changes and reconnections. */
+    setVideoHint(userId: string, maxHeight: number | null): Promise<void>;
+    /** Hints `userId`'s video at the height `element` (its tile) is drawn at, following its
+     *  resizes; returns the function that stops. */
+    fitVideo(userId: string, element: Element): () => void;
     /** The other side. */
     get remoteParticipant(): CallParticipant;
     get peerConnection(): RTCPeerConnection | null;

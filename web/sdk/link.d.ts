@@ -19,6 +19,8 @@ export interface LinkCallbacks {
     stateChanged(state: RTCPeerConnectionState): void;
     /** Checks the signaling socket (network-change recovery, see recovery.ts); none = no watch. */
     probe?: Probe;
+    /** Sends `media.set_layer_hint` for a video receive slot (`null` = no cap). */
+    hint?: (mid: string, maxHeight: number | null) => Promise<unknown>;
 }
 /** Tuning of the media recovery. */
 export interface MediaOptions extends RecoveryOptions {
@@ -45,6 +47,12 @@ export declare class MediaLink {
     restartIce(): Promise<void>;
     /** A `media.track` event: slot `mid` now carries `ownerId`'s track (`null` = idle). */
     assign(mid: string, ownerId: string | null): void;
+    /** Caps the video of `ownerId` at `maxHeight` pixels (`null` = no cap): sent for the slot
+     *  that carries it now, and again whenever it moves to another slot or session. */
+    setVideoHint(ownerId: string, maxHeight: number | null): Promise<void>;
+    /** Keeps `ownerId`'s hint at the height `element` is drawn at (device pixels) while it
+     *  is resized; returns the function that stops watching. */
+    fitVideo(ownerId: string, element: Element): () => void;
     /** The tracks received now. */
     get tracks(): Track[];
     /** Closes the session for good. */

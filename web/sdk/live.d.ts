@@ -75,6 +75,13 @@ export declare class LiveEvent extends Emitter<LiveEventEvents> {
     host: Host | null;
     /** What the viewer receives: the host's media (tracks come and go inside it). */
     readonly hostStream: MediaStream;
+    /** Caps the video received from `hostId` at `maxHeight` pixels (`null` = no cap): the
+     *  server sends the tallest simulcast layer within it, so small tiles do not pull full
+     *  resolution. Kept across slot changes and reconnections. */
+    setVideoHint(hostId: string, maxHeight: number | null): Promise<void>;
+    /** Hints `hostId`'s video at the height `element` (its tile) is drawn at, following its
+     *  resizes; returns the function that stops. */
+    fitVideo(hostId: string, element: Element): () => void;
     /** @internal Use `client.enterLiveEvent`. */
     constructor(client: ClientLink, entered: wire.LiveEntered, options: EnterLiveEventOptions);
     get isHost(): boolean;

@@ -36,6 +36,8 @@ export interface Slot {
     transceiver: RTCRtpTransceiver;
     /** Whose track the slot carries now (participant or host id), `null` = idle. */
     ownerId: string | null;
+    /** The layer hint the server has for this slot (`null` = none). */
+    hint: number | null;
 }
 /** What a session sends and receives. */
 export interface SessionPlan {
@@ -45,7 +47,14 @@ export interface SessionPlan {
     sendVideo?: MediaStreamTrack | null;
     recvAudio: number;
     recvVideo: number;
+    /** Send the camera in three simulcast layers (default true). */
+    simulcast?: boolean;
 }
+/**
+ * The simulcast layers a published camera is sent in (low → high): the SFU forwards each
+ * subscriber the best one its bandwidth and its hint allow (docs/media.md, "Simulcast").
+ */
+export declare const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[];
 /** Sends an offer to the server and resolves with the answer's SDP. */
 export type Offerer = (sdp: string) => Promise<string>;
 /** One RTCPeerConnection to the SFU. */

@@ -98,6 +98,11 @@ var LocalMedia = class {
     else this.video = track;
   }
 };
+var SIMULCAST_ENCODINGS = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 15e4 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 5e5 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 15e5 }
+];
 var PeerSession = class {
   pc;
   slots = /* @__PURE__ */ new Map();
@@ -112,7 +117,9 @@ var PeerSession = class {
       const track = kind === "audio" ? plan.sendAudio : plan.sendVideo;
       if (track === void 0) continue;
       if (track) stream.addTrack(track);
-      const t = this.pc.addTransceiver(track ?? kind, { direction: "sendonly", streams: [stream] });
+      const init = { direction: "sendonly", streams: [stream] };
+      if (kind === "video" && plan.simulcast !== false) init.sendEncodings = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
+      const t = this.pc.addTransceiver(track ?? kind, init);
       this.senders[kind] = t.sender;
     }
     this.#recv("audio", plan.recvAudio);
@@ -131,7 +138,7 @@ var PeerSession = class {
     if (!iceRestart) {
       for (const t of this.pc.getTransceivers()) {
         if (t.direction !== "recvonly" || t.mid === null) continue;
-        this.slots.set(t.mid, { mid: t.mid, kind: t.receiver.track.kind, transceiver: t, ownerId: null });
+        this.slots.set(t.mid, { mid: t.mid, kind: t.receiver.track.kind, transceiver: t, ownerId: null, hint: null });
       }
     }
     const sdp = this.pc.localDescription?.sdp;
@@ -549,6 +556,7 @@ async function receivedBytes(pc) {
 }
 
 // src/link.ts
+var HINT_STEP_PX = 90;
 var MediaLink = class {
   session = null;
   #plan;
@@ -557,6 +565,8 @@ var MediaLink = class {
   #iceRestartDelayMs;
   #tracks = /* @__PURE__ */ new Map();
   // mid → the track the slot carries
+  #hints = /* @__PURE__ */ new Map();
+  // owner id → the tallest video worth sending
   #queue = Promise.resolve();
   #closed = false;
   #iceTimer = null;
@@ -630,6 +640,45 @@ var MediaLink = class {
       const track = new Track(slot.kind, slot.transceiver.receiver.track, ownerId, false);
       this.#tracks.set(mid, track);
       this.#cb.subscribed(track);
+    }
+    void this.#sendHint(mid).catch(() => {
+    });
+  }
+  /** Caps the video of `ownerId` at `maxHeight` pixels (`null` = no cap): sent for the slot
+   *  that carries it now, and again whenever it moves to another slot or session. */
+  setVideoHint(ownerId, maxHeight) {
+    const height = maxHeight === null ? null : Math.max(1, Math.ceil(maxHeight / HINT_STEP_PX) * HINT_STEP_PX);
+    this.#hints.set(ownerId, height);
+    for (const slot of this.session?.slots.values() ?? []) {
+      if (slot.kind === "video" && slot.ownerId === ownerId) return this.#sendHint(slot.mid);
+    }
+    return Promise.resolve();
+  }
+  /** Keeps `ownerId`'s hint at the height `element` is drawn at (device pixels) while it
+   *  is resized; returns the function that stops watching. */
+  fitVideo(ownerId, element) {
+    const update = () => {
+      const height = element.getBoundingClientRect().height * (globalThis.devicePixelRatio || 1);
+      if (height > 0) void this.setVideoHint(ownerId, height).catch(() => {
+      });
+    };
+    const observer = new ResizeObserver(update);
+    observer.observe(element);
+    update();
+    return () => observer.disconnect();
+  }
+  /** Tells the server the hint wanted for slot `mid`'s owner, if it differs from the slot's. */
+  async #sendHint(mid) {
+    const slot = this.session?.slots.get(mid);
+    if (!slot || slot.kind !== "video" || !this.#cb.hint) return;
+    const wanted = slot.ownerId === null ? slot.hint : this.#hints.get(slot.ownerId) ?? null;
+    if (wanted === slot.hint) return;
+    slot.hint = wanted;
+    try {
+      await this.#cb.hint(mid, wanted);
+    } catch (err) {
+      if (slot.hint === wanted) slot.hint = null;
+      throw err;
     }
   }
   /** The tracks received now. */
@@ -729,7 +778,8 @@ var Room = class extends Emitter {
         subscribed: (t) => this.#trackChanged(t, true),
         unsubscribed: (t) => this.#trackChanged(t, false),
         stateChanged: (s) => this.emit("mediaStateChanged", s),
-        probe: (ms) => client.probe(ms)
+        probe: (ms) => client.probe(ms),
+        hint: (mid, max_height) => client.request("media.set_layer_hint", { room_id: this.roomId, mid, max_height })
       },
       options
     );
@@ -742,6 +792,17 @@ var Room = class extends Emitter {
       },
       this.isVideoRoom
     );
+  }
+  /** Caps the video received from `participantId` at `maxHeight` pixels (`null` = no cap): the
+   *  server sends the tallest simulcast layer within it, so small tiles do not pull full
+   *  resolution. Kept across slot changes and reconnections. */
+  setVideoHint(participantId, maxHeight) {
+    return this.#link.setVideoHint(participantId, maxHeight);
+  }
+  /** Hints `participantId`'s video at the height `element` (its tile) is drawn at, following its
+   *  resizes; returns the function that stops. */
+  fitVideo(participantId, element) {
+    return this.#link.fitVideo(participantId, element);
   }
   /** The RTCPeerConnection to the SFU (`null` once left). */
   get peerConnection() {
@@ -1035,7 +1096,8 @@ var DirectCall = class extends Emitter {
         subscribed: (t) => this.#trackChanged(t, true),
         unsubscribed: (t) => this.#trackChanged(t, false),
         stateChanged: (s) => this.emit("mediaStateChanged", s),
-        probe: (ms) => client.probe(ms)
+        probe: (ms) => client.probe(ms),
+        hint: (mid, max_height) => client.request("media.set_layer_hint", { call_id: this.callId, mid, max_height })
       },
       options
     );
@@ -1055,6 +1117,17 @@ var DirectCall = class extends Emitter {
   /** This device's side. */
   get localParticipant() {
     return this.isCaller ? this.caller : this.callee;
+  }
+  /** Caps the video received from `userId` at `maxHeight` pixels (`null` = no cap): the
+   *  server sends the tallest simulcast layer within it, so small tiles do not pull full
+   *  resolution. Kept across slot changes and reconnections. */
+  setVideoHint(userId, maxHeight) {
+    return this.#link.setVideoHint(userId, maxHeight);
+  }
+  /** Hints `userId`'s video at the height `element` (its tile) is drawn at, following its
+   *  resizes; returns the function that stops. */
+  fitVideo(userId, element) {
+    return this.#link.fitVideo(userId, element);
   }
   /** The other side. */
   get remoteParticipant() {
@@ -1534,6 +1607,17 @@ var LiveEvent = class extends Emitter {
   #link;
   #control;
   #localHost = null;
+  /** Caps the video received from `hostId` at `maxHeight` pixels (`null` = no cap): the
+   *  server sends the tallest simulcast layer within it, so small tiles do not pull full
+   *  resolution. Kept across slot changes and reconnections. */
+  setVideoHint(hostId, maxHeight) {
+    return this.#link.setVideoHint(hostId, maxHeight);
+  }
+  /** Hints `hostId`'s video at the height `element` (its tile) is drawn at, following its
+   *  resizes; returns the function that stops. */
+  fitVideo(hostId, element) {
+    return this.#link.fitVideo(hostId, element);
+  }
   /** @internal Use `client.enterLiveEvent`. */
   constructor(client, entered, options) {
     super();
@@ -1551,7 +1635,8 @@ var LiveEvent = class extends Emitter {
         subscribed: (t) => this.#trackChanged(t, true),
         unsubscribed: (t) => this.#trackChanged(t, false),
         stateChanged: (s) => this.emit("mediaStateChanged", s),
-        probe: (ms) => client.probe(ms)
+        probe: (ms) => client.probe(ms),
+        hint: (mid, max_height) => client.request("media.set_layer_hint", { live_event_id: this.liveEventId, mid, max_height })
       },
       options
     );

@@ -128,7 +128,7 @@ export type DirectCallParticipant = { user_id: UserId, nickname: string, profile
 
 export type DirectCallId = string;
 
-export type ClientFrame = { id: RequestId, } & ({ "type": "ping" } & Ping | { "type": "room.enter" } & RoomEnter | { "type": "room.exit" } & RoomExit | { "type": "room.set_media" } & RoomSetMedia | { "type": "media.offer" } & MediaOffer | { "type": "live.enter" } & LiveEnter | { "type": "live.exit" } & LiveExit | { "type": "live.set_ready" } & LiveSetReady | { "type": "live.start" } & LiveStart | { "type": "live.end" } & LiveEnd | { "type": "live.set_media" } & LiveSetMedia | { "type": "live.chat" } & LiveChat | { "type": "call.dial" } & CallDial | { "type": "call.accept" } & CallAccept | { "type": "call.decline" } & CallDecline | { "type": "call.cancel" } & CallCancel | { "type": "call.end" } & CallEnd | { "type": "call.set_media" } & CallSetMedia);
+export type ClientFrame = { id: RequestId, } & ({ "type": "ping" } & Ping | { "type": "room.enter" } & RoomEnter | { "type": "room.exit" } & RoomExit | { "type": "room.set_media" } & RoomSetMedia | { "type": "media.offer" } & MediaOffer | { "type": "media.set_layer_hint" } & MediaSetLayerHint | { "type": "live.enter" } & LiveEnter | { "type": "live.exit" } & LiveExit | { "type": "live.set_ready" } & LiveSetReady | { "type": "live.start" } & LiveStart | { "type": "live.end" } & LiveEnd | { "type": "live.set_media" } & LiveSetMedia | { "type": "live.chat" } & LiveChat | { "type": "call.dial" } & CallDial | { "type": "call.accept" } & CallAccept | { "type": "call.decline" } & CallDecline | { "type": "call.cancel" } & CallCancel | { "type": "call.end" } & CallEnd | { "type": "call.set_media" } & CallSetMedia);
 
 export type ServerFrame<R = JsonValue> = { "type": "hello" } & Hello | { "type": "response" } & ResponseFrame<R> | { "type": "error" } & ErrorFrame | { "type": "event" } & EventFrame | { "type": "goodbye" } & Goodbye;
 
@@ -190,7 +190,7 @@ export type RequestId = string;
 
 export type WireError = { code: number, message: string, };
 
-export type Request = { "type": "ping" } & Ping | { "type": "room.enter" } & RoomEnter | { "type": "room.exit" } & RoomExit | { "type": "room.set_media" } & RoomSetMedia | { "type": "media.offer" } & MediaOffer | { "type": "live.enter" } & LiveEnter | { "type": "live.exit" } & LiveExit | { "type": "live.set_ready" } & LiveSetReady | { "type": "live.start" } & LiveStart | { "type": "live.end" } & LiveEnd | { "type": "live.set_media" } & LiveSetMedia | { "type": "live.chat" } & LiveChat | { "type": "call.dial" } & CallDial | { "type": "call.accept" } & CallAccept | { "type": "call.decline" } & CallDecline | { "type": "call.cancel" } & CallCancel | { "type": "call.end" } & CallEnd | { "type": "call.set_media" } & CallSetMedia;
+export type Request = { "type": "ping" } & Ping | { "type": "room.enter" } & RoomEnter | { "type": "room.exit" } & RoomExit | { "type": "room.set_media" } & RoomSetMedia | { "type": "media.offer" } & MediaOffer | { "type": "media.set_layer_hint" } & MediaSetLayerHint | { "type": "live.enter" } & LiveEnter | { "type": "live.exit" } & LiveExit | { "type": "live.set_ready" } & LiveSetReady | { "type": "live.start" } & LiveStart | { "type": "live.end" } & LiveEnd | { "type": "live.set_media" } & LiveSetMedia | { "type": "live.chat" } & LiveChat | { "type": "call.dial" } & CallDial | { "type": "call.accept" } & CallAccept | { "type": "call.decline" } & CallDecline | { "type": "call.cancel" } & CallCancel | { "type": "call.end" } & CallEnd | { "type": "call.set_media" } & CallSetMedia;
 
 export type Ping = Record<symbol, never>;
 
@@ -213,6 +213,8 @@ export type MediaOffer = { room_id?: RoomId | null, live_event_id?: LiveEventId 
  * A direct call this device dialed or accepted.
  */
 call_id?: DirectCallId | null, sdp?: string | null, };
+
+export type MediaSetLayerHint = { room_id?: RoomId | null, live_event_id?: LiveEventId | null, call_id?: DirectCallId | null, mid?: string | null, max_height?: number | null, };
 
 export type LiveRoleName = "host" | "participant";
 
@@ -300,6 +302,12 @@ export type ChatSent = { message: ChatMessage, };
 export type MemberRef = { "host_id": HostId } | { "participant_id": ParticipantId };
 
 export type OfferAnswer = { live_event_id: LiveEventId, sdp: string, } & ({ "host_id": HostId } | { "participant_id": ParticipantId }) | { participant_id: ParticipantId, sdp: string, } | { call_id: DirectCallId, sdp: string, };
+
+export type LayerHintSet = { mid: string, 
+/**
+ * `null` = no cap.
+ */
+max_height: number | null, };
 
 export type LiveSeat = { "role": "host", host_id: HostId, } | { "role": "participant", participant_id: ParticipantId, };
 

@@ -56,6 +56,13 @@ export declare class Room extends Emitter<RoomEvents> {
     state: 'entered' | 'left';
     /** @internal Use `client.enterRoom`. */
     constructor(client: ClientLink, entered: wire.RoomEntered, options: EnterRoomOptions);
+    /** Caps the video received from `participantId` at `maxHeight` pixels (`null` = no cap): the
+     *  server sends the tallest simulcast layer within it, so small tiles do not pull full
+     *  resolution. Kept across slot changes and reconnections. */
+    setVideoHint(participantId: string, maxHeight: number | null): Promise<void>;
+    /** Hints `participantId`'s video at the height `element` (its tile) is drawn at, following its
+     *  resizes; returns the function that stops. */
+    fitVideo(participantId: string, element: Element): () => void;
     /** The RTCPeerConnection to the SFU (`null` once left). */
     get peerConnection(): RTCPeerConnection | null;
     /** How the media link recovered so far: ICE restarts, fresh sessions, and WebSockets

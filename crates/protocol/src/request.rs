@@ -9,8 +9,8 @@
 use crate::error::FrameError;
 use crate::ids::RequestId;
 use crate::response::{
-    CallResult, ChatSent, HostResult, LiveEntered, LiveEventResult, LiveMember, OfferAnswer, Pong,
-    RoomEntered, RoomExited, RoomMediaSet,
+    CallResult, ChatSent, HostResult, LayerHintSet, LiveEntered, LiveEventResult, LiveMember,
+    OfferAnswer, Pong, RoomEntered, RoomExited, RoomMediaSet,
 };
 use opencalls_domain::{DirectCallId, LiveEventId, ParticipantId, RoomId, UserId};
 use serde::de::DeserializeOwned;
@@ -33,6 +33,8 @@ pub enum Request {
     RoomSetMedia(RoomSetMedia),
     #[serde(rename = "media.offer")]
     MediaOffer(MediaOffer),
+    #[serde(rename = "media.set_layer_hint")]
+    MediaSetLayerHint(MediaSetLayerHint),
     #[serde(rename = "live.enter")]
     LiveEnter(LiveEnter),
     #[serde(rename = "live.exit")]
@@ -75,6 +77,8 @@ pub enum RequestKind {
     RoomSetMedia,
     #[serde(rename = "media.offer")]
     MediaOffer,
+    #[serde(rename = "media.set_layer_hint")]
+    MediaSetLayerHint,
     #[serde(rename = "live.enter")]
     LiveEnter,
     #[serde(rename = "live.exit")]
@@ -112,6 +116,7 @@ impl RequestKind {
             Self::RoomExit => "room.exit",
             Self::RoomSetMedia => "room.set_media",
             Self::MediaOffer => "media.offer",
+            Self::MediaSetLayerHint => "media.set_layer_hint",
             Self::LiveEnter => "live.enter",
             Self::LiveExit => "live.exit",
             Self::LiveSetReady => "live.set_ready",
@@ -143,6 +148,7 @@ impl Request {
             Self::RoomExit(_) => RequestKind::RoomExit,
             Self::RoomSetMedia(_) => RequestKind::RoomSetMedia,
             Self::MediaOffer(_) => RequestKind::MediaOffer,
+            Self::MediaSetLayerHint(_) => RequestKind::MediaSetLayerHint,
             Self::LiveEnter(_) => RequestKind::LiveEnter,
             Self::LiveExit(_) => RequestKind::LiveExit,
             Self::LiveSetReady(_) => RequestKind::LiveSetReady,
@@ -241,6 +247,26 @@ pub struct MediaOffer {
     pub sdp: Option<String>,
 }
 call!(MediaOffer => OfferAnswer);
+
+/// `media.set_layer_hint`: the media session (`room_id`, `live_event_id` or `call_id`, as
+/// in `media.offer`), the video receive slot `mid`, and the tallest video worth sending
+/// to it (`max_height` in pixels; absent or `null` = no cap). Simulcast publishers' video
+/// in that slot is then capped at the tallest layer within it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MediaSetLayerHint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<RoomId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_event_id: Option<LiveEventId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<DirectCallId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_height: Option<u32>,
+}
+call!(MediaSetLayerHint => LayerHintSet);
 
 /// What a device is in a live event, as named on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

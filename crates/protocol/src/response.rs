@@ -17,6 +17,15 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Pong {}
 
+/// The result of `media.set_layer_hint`: the hint as it now applies.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LayerHintSet {
+    pub mid: String,
+    /// `null` = no cap.
+    pub max_height: Option<u32>,
+}
+
 /// The result of `room.enter`: the room right after the enter and the new participant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -160,6 +169,7 @@ pub enum Reply {
     RoomExited(Box<RoomExited>),
     RoomMediaSet(Box<RoomMediaSet>),
     Offer(OfferAnswer),
+    LayerHint(LayerHintSet),
     LiveEntered(Box<LiveEntered>),
     LiveMember(LiveMember),
     LiveEvent(Box<LiveEventResult>),

@@ -5,7 +5,7 @@
 
 use opencalls_protocol::request::{
     CallAccept, CallDial, CallEnd, LiveChat, LiveEnter, LiveExit, LiveSetMedia, LiveStart,
-    MediaOffer, Ping, RoomEnter, RoomExit, RoomSetMedia,
+    MediaOffer, MediaSetLayerHint, Ping, RoomEnter, RoomExit, RoomSetMedia,
 };
 use opencalls_protocol::response::Reply;
 use opencalls_protocol::{
@@ -60,7 +60,7 @@ fn every_recorded_request_round_trips() {
     }
 }
 
-fn all_kinds() -> [RequestKind; 18] {
+fn all_kinds() -> [RequestKind; 19] {
     use RequestKind::*;
     [
         Ping,
@@ -68,6 +68,7 @@ fn all_kinds() -> [RequestKind; 18] {
         RoomExit,
         RoomSetMedia,
         MediaOffer,
+        MediaSetLayerHint,
         LiveEnter,
         LiveExit,
         LiveSetReady,
@@ -126,6 +127,9 @@ fn every_recorded_response_round_trips_through_its_typed_result() {
             "room.set_media" => {
                 check_result::<RoomSetMedia>(&name, &recorded, |r| Reply::RoomMediaSet(Box::new(r)))
             }
+            "media.set_layer_hint" => {
+                check_result::<MediaSetLayerHint>(&name, &recorded, Reply::LayerHint)
+            }
             "live.exit.participant" => {
                 check_result::<LiveExit>(&name, &recorded, Reply::LiveMember)
             }
@@ -151,7 +155,7 @@ fn every_recorded_response_round_trips_through_its_typed_result() {
         }
         seen.push(kind.to_owned());
     }
-    assert_eq!(seen.len(), 17, "{seen:?}");
+    assert_eq!(seen.len(), 18, "{seen:?}");
 }
 
 /// Parses a recorded server frame and renders it again.

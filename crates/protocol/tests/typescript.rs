@@ -81,6 +81,7 @@ fn declarations() -> String {
         RoomExit::decl(&cfg),
         RoomSetMedia::decl(&cfg),
         MediaOffer::decl(&cfg),
+        MediaSetLayerHint::decl(&cfg),
         LiveRoleName::decl(&cfg),
         LiveEnter::decl(&cfg),
         LiveExit::decl(&cfg),
@@ -109,6 +110,7 @@ fn declarations() -> String {
         ChatSent::decl(&cfg),
         MemberRef::decl(&cfg),
         OfferAnswer::decl(&cfg),
+        LayerHintSet::decl(&cfg),
         LiveSeat::decl(&cfg),
         CallResult::decl(&cfg),
         // Events.

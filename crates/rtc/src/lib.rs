@@ -153,6 +153,24 @@ impl MediaBridge {
         tables.remove(&self.sfu, member).await;
     }
 
+    /// Caps the simulcast layer sent to `member`'s video receive slot `mid` at `max_height`
+    /// pixels (`None` = no cap). `PeerNotFound` if the member has no media session.
+    pub async fn set_layer_hint(
+        &self,
+        member: &Member,
+        mid: String,
+        max_height: Option<u32>,
+    ) -> Result<(), SfuError> {
+        let peer = {
+            let tables = self.tables.lock().await;
+            match tables.peers.get(member) {
+                Some(entry) => entry.peer.clone(),
+                None => return Err(SfuError::PeerNotFound(PeerId(String::new()))),
+            }
+        };
+        self.sfu.set_layer_hint(peer, mid, max_height).await
+    }
+
     /// Stops (`on = false`) or resumes forwarding of a member's audio and/or video.
     pub async fn set_media(&self, member: &Member, audio: Option<bool>, video: Option<bool>) {
         let peer = {

@@ -179,6 +179,8 @@ pub enum KeyframeCause {
     SubscriberRequest,
     /// Forwarding of the video was resumed.
     Resumed,
+    /// A subscriber's slot switches to this simulcast layer (bandwidth or hint changed).
+    LayerSwitch,
 }
 
 /// Errors returned to the caller of a command. Input errors change nothing.
@@ -202,6 +204,8 @@ pub enum SfuError {
     HostExists,
     #[error("role {0:?} is not valid for this group's policy")]
     RoleNotAllowed(Role),
+    #[error("invalid layer hint: {0}")]
+    InvalidHint(String),
     #[error("limit reached: {0}")]
     LimitReached(&'static str),
     #[error("the media layer is not running")]

@@ -29,6 +29,12 @@ pub const TCP_SEND_QUEUE: usize = 256;
 /// Most keyframe requests per publisher track and this interval.
 pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
+/// Where a subscriber's bandwidth estimate starts (as Chrome's does): simulcast slots
+/// start on the lowest layer and climb as the estimator probes.
+pub const INITIAL_ESTIMATE_KBPS: u64 = 300;
+/// Most bytes of the `max_height` a subscriber may hint (a sanity bound, 8K video).
+pub const MAX_HINT_HEIGHT: u32 = 4320;
+
 /// Settings of one media layer instance.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
@@ -73,6 +79,11 @@ pub struct SfuConfig {
     /// Capacity of the event queue (default `EVENT_QUEUE_LIMIT`); events beyond it are
     /// dropped, counted and followed by `SfuEvent::EventsLost` once there is room.
     pub event_queue: usize,
+    /// Estimate the downlink of every peer that receives video (str0m's TWCC estimator,
+    /// whose pacer then spreads its packets over the estimate) so simulcast slots get the
+    /// layer that fits. Off: no pacing, and simulcast slots get the tallest layer their hint
+    /// allows.
+    pub bandwidth_estimation: bool,
 }
 
 impl Default for SfuConfig {
@@ -95,6 +106,7 @@ impl Default for SfuConfig {
             audio_reorder_timeout: Duration::from_millis(40),
             socket_buffer_bytes: 4 * 1024 * 1024,
             event_queue: EVENT_QUEUE_LIMIT,
+            bandwidth_estimation: true,
         }
     }
 }

@@ -25,6 +25,12 @@ pub(crate) enum Command {
     RemovePeer(PeerId, oneshot::Sender<Result<(), SfuError>>),
     SetSubscriptions(PeerId, Subscriptions, oneshot::Sender<Result<(), SfuError>>),
     SetPaused(PeerId, Kind, bool, oneshot::Sender<Result<(), SfuError>>),
+    SetLayerHint(
+        PeerId,
+        String,
+        Option<u32>,
+        oneshot::Sender<Result<(), SfuError>>,
+    ),
     SetForwarding(GroupId, bool, oneshot::Sender<Result<(), SfuError>>),
     Stats(oneshot::Sender<Result<SfuStats, SfuError>>),
     Peers(oneshot::Sender<Result<Vec<PeerSnapshot>, SfuError>>),
@@ -185,6 +191,18 @@ impl SfuHandle {
     /// Stops (`paused = true`) or restarts forwarding of a publisher's `kind` track to everyone.
     pub async fn set_paused(&self, peer: PeerId, kind: Kind, paused: bool) -> Result<(), SfuError> {
         self.call(|tx| Command::SetPaused(peer, kind, paused, tx))
+            .await
+    }
+
+    /// Caps the simulcast layer of the peer's video receive slot `mid` at `max_height`
+    /// pixels (`None` = no cap).
+    pub async fn set_layer_hint(
+        &self,
+        peer: PeerId,
+        mid: String,
+        max_height: Option<u32>,
+    ) -> Result<(), SfuError> {
+        self.call(|tx| Command::SetLayerHint(peer, mid, max_height, tx))
             .await
     }
 

@@ -247,6 +247,9 @@ impl Shell {
             Command::SetPaused(id, kind, paused, reply) => {
                 self.answer(reply, |core| core.set_paused(now, &id, kind, paused))
             }
+            Command::SetLayerHint(id, mid, max_height, reply) => {
+                self.answer(reply, |core| core.set_layer_hint(&id, &mid, max_height))
+            }
             Command::SetForwarding(id, on, reply) => {
                 self.answer(reply, |core| core.set_forwarding(now, &id, on))
             }

@@ -52,6 +52,11 @@ async fn video_group_peers_receive_each_others_audio_and_video() {
         }
     }
     let stats = h.sfu.stats().await.unwrap();
-    assert!(stats.frames_forwarded > 0 && stats.packets_forwarded >= stats.frames_forwarded);
+    // Video receivers are paced (bandwidth estimation): the pacer may still hold the last
+    // frames' packets when the counters are read.
+    assert!(
+        stats.frames_forwarded > 0 && stats.packets_forwarded * 10 >= stats.frames_forwarded * 9,
+        "{stats:?}"
+    );
     assert!(stats.latency_p50 <= stats.latency_p99 && stats.latency_p99 <= stats.latency_max);
 }

@@ -243,6 +243,7 @@ impl Connection {
             | Request::RoomExit(_)
             | Request::RoomSetMedia(_)
             | Request::MediaOffer(_)
+            | Request::MediaSetLayerHint(_)
             | Request::LiveEnter(_)
             | Request::LiveExit(_)
             | Request::LiveSetReady(_)
@@ -350,6 +351,9 @@ impl Connection {
             Request::RoomSetMedia(p) => Reply::RoomMediaSet(Box::new(self.set_media(p).await?)),
             Request::MediaOffer(p) => {
                 Reply::Offer(crate::media::offer(&self.hub, &self.key, p).await?)
+            }
+            Request::MediaSetLayerHint(p) => {
+                Reply::LayerHint(crate::media::set_layer_hint(&self.hub, &self.key, p).await?)
             }
             Request::LiveEnter(p) => Reply::LiveEntered(Box::new(self.live_enter(p).await?)),
             Request::LiveExit(p) => Reply::LiveMember(self.live_exit(p.live_event_id).await?),

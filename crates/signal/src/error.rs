@@ -55,6 +55,10 @@ pub(crate) enum SignalError {
     AlreadyInCall,
     #[error("media is not enabled on this server")]
     MediaDisabled,
+    #[error("a layer hint names one media session: room_id, live_event_id or call_id")]
+    MixedHint,
+    #[error("this client has no media session there: send media.offer first")]
+    NoMediaSession,
     // Limits (docs/security.md, "Limits"): refused before anything changes.
     #[error("too many devices of this user are connected (at most {max})")]
     TooManyDevices { max: usize },
@@ -123,6 +127,8 @@ impl From<SignalError> for WireError {
             SignalError::NotYourParticipant
             | SignalError::MixedCallOffer
             | SignalError::MixedOffer
+            | SignalError::MixedHint
+            | SignalError::NoMediaSession
             | SignalError::BadBody(_)
             | SignalError::BadQuery(_)
             | SignalError::BadClientId
@@ -145,6 +151,7 @@ fn media_error(err: &SfuError) -> WireError {
             WireError::invalid("this room is audio-only: the offer must not contain a video m-line")
         }
         SfuError::InvalidOffer(why) => WireError::invalid(format!("invalid SDP offer: {why}")),
+        SfuError::InvalidHint(why) => WireError::invalid(format!("invalid layer hint: {why}")),
         // Only live-event participants (viewers) are refused publishing.
         SfuError::PublishNotAllowed => WireError::new(
             ErrorCode::LiveEventNotAllowedForUser,

@@ -11,8 +11,8 @@ use crate::hub::live::LiveRole;
 use crate::hub::{Audience, DeviceKey, Hub};
 use crate::protocol;
 use opencalls_domain::{DirectCallId, LiveEventId, ParticipantId, RoomId};
-use opencalls_protocol::request::MediaOffer;
-use opencalls_protocol::response::MemberRef;
+use opencalls_protocol::request::{MediaOffer, MediaSetLayerHint};
+use opencalls_protocol::response::{LayerHintSet, MemberRef};
 use opencalls_protocol::{CallEvent, LiveEventEvent, OfferAnswer, RoomEvent};
 use opencalls_rtc::{MediaSink, Member};
 use opencalls_sfu::Role;
@@ -173,6 +173,57 @@ async fn call_offer(hub: &Hub, key: &DeviceKey, p: MediaOffer) -> Result<OfferAn
         call_id: id,
         sdp: answer,
     })
+}
+
+/// `media.set_layer_hint {room_id|live_event_id|call_id, mid, max_height}`: caps the
+/// simulcast layer the SFU sends into one of this device's video receive slots.
+pub(crate) async fn set_layer_hint(
+    hub: &Hub,
+    key: &DeviceKey,
+    p: MediaSetLayerHint,
+) -> Result<LayerHintSet, SignalError> {
+    let bridge = hub.media.get().ok_or(SignalError::MediaDisabled)?;
+    let named = [
+        p.room_id.is_some(),
+        p.live_event_id.is_some(),
+        p.call_id.is_some(),
+    ];
+    if named.iter().filter(|n| **n).count() > 1 {
+        return Err(SignalError::MixedHint);
+    }
+    let mid = p.mid.ok_or(SignalError::Missing("mid"))?;
+    let member = if let Some(raw) = p.live_event_id {
+        let id = LiveEventId::parse(raw.as_str()).ok_or(SignalError::LiveEventNotFound)?;
+        match hub.live_seat(key, &id, false) {
+            Some(LiveRole::Host(host)) => Member::Host(host),
+            Some(LiveRole::Participant(pid)) => Member::Viewer(pid),
+            None => return Err(SignalError::NotEntered),
+        }
+    } else if let Some(raw) = p.call_id {
+        let id = DirectCallId::parse(raw.as_str()).ok_or(SignalError::CallNotFound)?;
+        if !hub.services.direct_calls.record(&id).await?.holds(key) {
+            return Err(SignalError::NotInCall);
+        }
+        opencalls_rtc::call::call_side(&id, &key.user_id)
+    } else {
+        let raw = p.room_id.ok_or(SignalError::Missing("room_id"))?;
+        let room_id = RoomId::parse(raw.as_str()).ok_or(SignalError::RoomNotFound)?;
+        let pid = hub
+            .seat(key, &room_id, false)
+            .ok_or(SignalError::NotInRoom)?;
+        Member::Participant(pid)
+    };
+    match bridge
+        .set_layer_hint(&member, mid.clone(), p.max_height)
+        .await
+    {
+        Ok(()) => Ok(LayerHintSet {
+            mid,
+            max_height: p.max_height,
+        }),
+        Err(opencalls_sfu::SfuError::PeerNotFound(_)) => Err(SignalError::NoMediaSession),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The bridge's client events reach devices through the hub.

@@ -134,6 +134,7 @@ export class DirectCall extends Emitter<DirectCallEvents> {
         unsubscribed: (t) => this.#trackChanged(t, false),
         stateChanged: (s) => this.emit('mediaStateChanged', s),
         probe: (ms) => client.probe(ms),
+        hint: (mid, max_height) => client.request('media.set_layer_hint', { call_id: this.callId, mid, max_height }),
       },
       options,
     );
@@ -155,6 +156,19 @@ export class DirectCall extends Emitter<DirectCallEvents> {
   /** This device's side. */
   get localParticipant(): CallParticipant {
     return this.isCaller ? this.caller : this.callee;
+  }
+
+  /** Caps the video received from `userId` at `maxHeight` pixels (`null` = no cap): the
+   *  server sends the tallest simulcast layer within it, so small tiles do not pull full
+   *  resolution. Kept across slot changes and reconnections. */
+  setVideoHint(userId: string, maxHeight: number | null): Promise<void> {
+    return this.#link.setVideoHint(userId, maxHeight);
+  }
+
+  /** Hints `userId`'s video at the height `element` (its tile) is drawn at, following its
+   *  resizes; returns the function that stops. */
+  fitVideo(userId: string, element: Element): () => void {
+    return this.#link.fitVideo(userId, element);
   }
 
   /** The other side. */

@@ -21,7 +21,13 @@ export interface LinkCallbacks {
   stateChanged(state: RTCPeerConnectionState): void;
   /** Checks the signaling socket (network-change recovery, see recovery.ts); none = no watch. */
   probe?: Probe;
+  /** Sends `media.set_layer_hint` for a video receive slot (`null` = no cap). */
+  hint?: (mid: string, maxHeight: number | null) => Promise<unknown>;
 }
+
+/** Tile heights are rounded up to a multiple of this before hinting (fewer requests while a
+ *  tile is resized; the layers are far coarser anyway). */
+const HINT_STEP_PX = 90;
 
 /** Tuning of the media recovery. */
 export interface MediaOptions extends RecoveryOptions {
@@ -36,6 +42,7 @@ export class MediaLink {
   readonly #cb: LinkCallbacks;
   readonly #iceRestartDelayMs: number;
   #tracks = new Map<string, Track>(); // mid → the track the slot carries
+  #hints = new Map<string, number | null>(); // owner id → the tallest video worth sending
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
   #iceTimer: ReturnType<typeof setTimeout> | null = null;
@@ -116,6 +123,46 @@ export class MediaLink {
       const track = new Track(slot.kind, slot.transceiver.receiver.track, ownerId, false);
       this.#tracks.set(mid, track);
       this.#cb.subscribed(track);
+    }
+    void this.#sendHint(mid).catch(() => {});
+  }
+
+  /** Caps the video of `ownerId` at `maxHeight` pixels (`null` = no cap): sent for the slot
+   *  that carries it now, and again whenever it moves to another slot or session. */
+  setVideoHint(ownerId: string, maxHeight: number | null): Promise<void> {
+    const height = maxHeight === null ? null : Math.max(1, Math.ceil(maxHeight / HINT_STEP_PX) * HINT_STEP_PX);
+    this.#hints.set(ownerId, height);
+    for (const slot of this.session?.slots.values() ?? []) {
+      if (slot.kind === 'video' && slot.ownerId === ownerId) return this.#sendHint(slot.mid);
+    }
+    return Promise.resolve();
+  }
+
+  /** Keeps `ownerId`'s hint at the height `element` is drawn at (device pixels) while it
+   *  is resized; returns the function that stops watching. */
+  fitVideo(ownerId: string, element: Element): () => void {
+    const update = () => {
+      const height = element.getBoundingClientRect().height * (globalThis.devicePixelRatio || 1);
+      if (height > 0) void this.setVideoHint(ownerId, height).catch(() => {});
+    };
+    const observer = new ResizeObserver(update);
+    observer.observe(element);
+    update();
+    return () => observer.disconnect();
+  }
+
+  /** Tells the server the hint wanted for slot `mid`'s owner, if it differs from the slot's. */
+  async #sendHint(mid: string): Promise<void> {
+    const slot = this.session?.slots.get(mid);
+    if (!slot || slot.kind !== 'video' || !this.#cb.hint) return;
+    const wanted = slot.ownerId === null ? slot.hint : (this.#hints.get(slot.ownerId) ?? null);
+    if (wanted === slot.hint) return;
+    slot.hint = wanted;
+    try {
+      await this.#cb.hint(mid, wanted);
+    } catch (err) {
+      if (slot.hint === wanted) slot.hint = null;
+      throw err;
     }
   }
 

@@ -93,6 +93,19 @@ export class LiveEvent extends Emitter<LiveEventEvents> {
   readonly #control: LocalControl | null;
   #localHost: Host | null = null;
 
+  /** Caps the video received from `hostId` at `maxHeight` pixels (`null` = no cap): the
+   *  server sends the tallest simulcast layer within it, so small tiles do not pull full
+   *  resolution. Kept across slot changes and reconnections. */
+  setVideoHint(hostId: string, maxHeight: number | null): Promise<void> {
+    return this.#link.setVideoHint(hostId, maxHeight);
+  }
+
+  /** Hints `hostId`'s video at the height `element` (its tile) is drawn at, following its
+   *  resizes; returns the function that stops. */
+  fitVideo(hostId: string, element: Element): () => void {
+    return this.#link.fitVideo(hostId, element);
+  }
+
   /** @internal Use `client.enterLiveEvent`. */
   constructor(client: ClientLink, entered: wire.LiveEntered, options: EnterLiveEventOptions) {
     super();
@@ -111,6 +124,7 @@ export class LiveEvent extends Emitter<LiveEventEvents> {
         unsubscribed: (t) => this.#trackChanged(t, false),
         stateChanged: (s) => this.emit('mediaStateChanged', s),
         probe: (ms) => client.probe(ms),
+        hint: (mid, max_height) => client.request('media.set_layer_hint', { live_event_id: this.liveEventId, mid, max_height }),
       },
       options,
     );

@@ -108,6 +108,8 @@ export interface Slot {
   transceiver: RTCRtpTransceiver;
   /** Whose track the slot carries now (participant or host id), `null` = idle. */
   ownerId: string | null;
+  /** The layer hint the server has for this slot (`null` = none). */
+  hint: number | null;
 }
 
 /** What a session sends and receives. */
@@ -118,7 +120,19 @@ export interface SessionPlan {
   sendVideo?: MediaStreamTrack | null;
   recvAudio: number;
   recvVideo: number;
+  /** Send the camera in three simulcast layers (default true). */
+  simulcast?: boolean;
 }
+
+/**
+ * The simulcast layers a published camera is sent in (low → high): the SFU forwards each
+ * subscriber the best one its bandwidth and its hint allow (docs/media.md, "Simulcast").
+ */
+export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
 
 /** Sends an offer to the server and resolves with the answer's SDP. */
 export type Offerer = (sdp: string) => Promise<string>;
@@ -139,7 +153,9 @@ export class PeerSession {
       const track = kind === 'audio' ? plan.sendAudio : plan.sendVideo;
       if (track === undefined) continue;
       if (track) stream.addTrack(track);
-      const t = this.pc.addTransceiver(track ?? kind, { direction: 'sendonly', streams: [stream] });
+      const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
+      if (kind === 'video' && plan.simulcast !== false) init.sendEncodings = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
+      const t = this.pc.addTransceiver(track ?? kind, init);
       this.senders[kind] = t.sender;
     }
     this.#recv('audio', plan.recvAudio);
@@ -162,7 +178,7 @@ export class PeerSession {
     if (!iceRestart) {
       for (const t of this.pc.getTransceivers()) {
         if (t.direction !== 'recvonly' || t.mid === null) continue;
-        this.slots.set(t.mid, { mid: t.mid, kind: t.receiver.track.kind as TrackKind, transceiver: t, ownerId: null });
+        this.slots.set(t.mid, { mid: t.mid, kind: t.receiver.track.kind as TrackKind, transceiver: t, ownerId: null, hint: null });
       }
     }
     const sdp = this.pc.localDescription?.sdp;

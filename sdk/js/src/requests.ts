@@ -12,6 +12,7 @@ export interface RequestResults {
   'room.exit': wire.RoomExited;
   'room.set_media': wire.RoomMediaSet;
   'media.offer': wire.OfferAnswer;
+  'media.set_layer_hint': wire.LayerHintSet;
   'live.enter': wire.LiveEntered;
   'live.exit': wire.LiveMember;
   'live.set_ready': wire.LiveEventResult;

@@ -95,6 +95,7 @@ export class Room extends Emitter<RoomEvents> {
         unsubscribed: (t) => this.#trackChanged(t, false),
         stateChanged: (s) => this.emit('mediaStateChanged', s),
         probe: (ms) => client.probe(ms),
+        hint: (mid, max_height) => client.request('media.set_layer_hint', { room_id: this.roomId, mid, max_height }),
       },
       options,
     );
@@ -107,6 +108,19 @@ export class Room extends Emitter<RoomEvents> {
       },
       this.isVideoRoom,
     );
+  }
+
+  /** Caps the video received from `participantId` at `maxHeight` pixels (`null` = no cap): the
+   *  server sends the tallest simulcast layer within it, so small tiles do not pull full
+   *  resolution. Kept across slot changes and reconnections. */
+  setVideoHint(participantId: string, maxHeight: number | null): Promise<void> {
+    return this.#link.setVideoHint(participantId, maxHeight);
+  }
+
+  /** Hints `participantId`'s video at the height `element` (its tile) is drawn at, following its
+   *  resizes; returns the function that stops. */
+  fitVideo(participantId: string, element: Element): () => void {
+    return this.#link.fitVideo(participantId, element);
   }
 
   /** The RTCPeerConnection to the SFU (`null` once left). */

@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use str0m::bwe::Bitrate;
 use str0m::change::SdpOffer;
 use str0m::net::{Protocol, TcpType};
 use str0m::{Candidate, IceCreds, Rtc};
@@ -15,7 +16,7 @@ use super::peer::{Peer, PeerKey};
 use crate::api::{
     DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, Subscriptions,
 };
-use crate::config::{MAX_OFFER_BYTES, MAX_SLOTS_PER_KIND};
+use crate::config::{INITIAL_ESTIMATE_KBPS, MAX_HINT_HEIGHT, MAX_OFFER_BYTES, MAX_SLOTS_PER_KIND};
 use crate::handle::AddPeer;
 
 impl SfuCore {
@@ -122,7 +123,11 @@ impl SfuCore {
         self.check_offer(&req, &media)?;
         let offer = SdpOffer::from_sdp_string(&req.offer)
             .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
-        let (mut rtc, creds) = self.build_rtc(now)?;
+        // Only a peer that receives video needs the estimator (and its pacer): it picks
+        // simulcast layers; audio-only peers keep the unpaced path.
+        let receives_video = self.cfg.bandwidth_estimation
+            && media.iter().any(|m| m.kind == Kind::Video && m.receives());
+        let (mut rtc, creds) = self.build_rtc(now, receives_video)?;
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -156,6 +161,10 @@ impl SfuCore {
             next_timeout: now,
             last_from: None,
             relay_addrs: super::peer::relay_candidates(&req.offer),
+            estimate: None,
+            last_probe: None,
+            paced: receives_video,
+            rtp_drained: 0,
         };
         self.peers.insert(key, peer);
         self.ids.insert(req.peer, key);
@@ -174,8 +183,9 @@ impl SfuCore {
         Ok(answer.to_sdp_string())
     }
 
-    /// A fresh ICE-lite `Rtc` with random ICE credentials and the advertised host candidates.
-    fn build_rtc(&self, now: Instant) -> Result<(Rtc, IceCreds), SfuError> {
+    /// A fresh ICE-lite `Rtc` with random ICE credentials and the advertised host candidates;
+    /// `bwe`: with the bandwidth estimator (and its pacer).
+    fn build_rtc(&self, now: Instant, bwe: bool) -> Result<(Rtc, IceCreds), SfuError> {
         let creds = IceCreds::new();
         let builder = Rtc::builder();
         #[cfg(test)]
@@ -183,7 +193,10 @@ impl SfuCore {
             Some(cert) => builder.set_dtls_cert(cert.clone()),
             None => builder,
         };
+        // The TWCC estimator of the downlink picks subscribers' simulcast layers.
+        let initial = bwe.then_some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS));
         let mut rtc = builder
+            .enable_bwe(initial)
             .set_ice_lite(true)
             .set_local_ice_credentials(creds.clone())
             .clear_codecs()
@@ -229,6 +242,33 @@ impl SfuCore {
         peer.subscriptions = subs;
         let group = peer.group.clone();
         self.reroute(&group);
+        Ok(())
+    }
+
+    /// The subscriber's hint for receive slot `mid`: render no taller than `max_height`
+    /// pixels (`None` = no cap). Simulcast slots then get the tallest layer within it (the
+    /// lowest if none is) from the next adaptation tick on; other slots ignore it.
+    pub fn set_layer_hint(
+        &mut self,
+        id: &PeerId,
+        mid: &str,
+        max_height: Option<u32>,
+    ) -> Result<(), SfuError> {
+        if max_height.is_some_and(|h| h == 0 || h > MAX_HINT_HEIGHT) {
+            return Err(SfuError::InvalidHint(format!(
+                "max_height must be 1..={MAX_HINT_HEIGHT}"
+            )));
+        }
+        let key = self.key_of(id)?;
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return Err(SfuError::PeerNotFound(id.clone()));
+        };
+        let slot = peer
+            .slots
+            .iter_mut()
+            .find(|s| s.kind == Kind::Video && s.mid.to_string() == mid)
+            .ok_or_else(|| SfuError::InvalidHint(format!("no video receive slot {mid:?}")))?;
+        slot.max_height = max_height;
         Ok(())
     }
 

@@ -1,8 +1,8 @@
 //! Handling of `Rtc` events (the packet path): registering m-lines, forwarding media frames
 //! along the routing table, keyframe requests and their pacing, connection state.
 //!
-//! Invariants: a publisher track receives at most one PLI/FIR per
-//! `KEYFRAME_REQUEST_INTERVAL`, whatever asks for it; a subscriber's slot is written only
+//! Invariants: a publisher track (each simulcast layer of it) receives at most one PLI/FIR
+//! per `KEYFRAME_REQUEST_INTERVAL`, whatever asks for it; a subscriber's slot is written only
 //! while its group forwards and the source's track is not paused.
 //!
 //! Packetization is deferred (see the core's invariants): `forward` writes a frame into
@@ -17,13 +17,18 @@
 use std::time::Instant;
 
 use str0m::Event;
-use str0m::media::{Direction, KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid};
+use str0m::bwe::BweKind;
+use str0m::media::{Direction, KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid, Rid};
 use str0m::{IceConnectionState, Input};
 
 use super::SfuCore;
+use super::layers::MAX_LAYERS;
 use super::peer::{Ingress, PeerKey, Slot, Written};
 use crate::api::{DisconnectReason, KeyframeCause, Kind, SfuEvent};
 use crate::config::KEYFRAME_REQUEST_INTERVAL;
+
+/// Most extra same-instant timeouts given to a paced `Rtc` when packetizing one frame.
+const PACER_ROUNDS: usize = 4;
 
 /// A frame written into a subscriber's `Rtc`, waiting to be packetized.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +51,7 @@ impl SfuCore {
             Event::MediaAdded(added) => self.on_media_added(key, added),
             Event::MediaData(data) => self.on_media(now, key, data),
             Event::KeyframeRequest(req) => self.on_subscriber_keyframe_request(now, key, req.mid),
+            Event::EgressBitrateEstimate(estimate) => self.on_estimate(key, estimate),
             // str0m's other events (ICE state steps, stats, raw packets) carry nothing the
             // SFU acts on; str0m's Event is non-exhaustive, so a catch-all is required.
             _ => {}
@@ -69,7 +75,26 @@ impl SfuCore {
             .filter_map(|s| s.source)
             .collect();
         for (source, mid) in sources {
-            self.request_keyframe(now, source, mid, KeyframeCause::NewSubscriber);
+            self.request_keyframe(now, source, mid, None, KeyframeCause::NewSubscriber);
+        }
+    }
+
+    /// Keeps the subscriber's bandwidth estimate (layers follow it on the next tick).
+    fn on_estimate(&mut self, key: PeerKey, estimate: BweKind) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        match estimate {
+            BweKind::Twcc {
+                estimate,
+                can_probe,
+            } => {
+                tracing::trace!(peer = %peer.id, %estimate, can_probe, "estimate");
+                peer.estimate = Some(estimate.as_u64());
+            }
+            // REMB is per m-line but describes the whole downlink in practice (Chrome).
+            BweKind::Remb { estimate, .. } => peer.estimate = Some(estimate.as_u64()),
+            _ => {}
         }
     }
 
@@ -119,6 +144,9 @@ impl SfuCore {
             return;
         };
         ingress.last_media = Some(now);
+        if let Some(rid) = data.rid.filter(|_| ingress.kind == Kind::Video) {
+            ingress.layers.observe(now, rid, &data.data);
+        }
         if let Some(level) = data.ext_vals.audio_level {
             ingress.observe_level(level);
         }
@@ -147,6 +175,10 @@ impl SfuCore {
         let Some(peer) = self.peers.get(&source) else {
             return;
         };
+        let lowest = data.rid.and_then(|_| {
+            let ingress = peer.ingress.iter().find(|i| i.mid == data.mid)?;
+            ingress.layers.lowest(now)
+        });
         let Some(group) = self.groups.get(&peer.group) else {
             return;
         };
@@ -156,24 +188,24 @@ impl SfuCore {
         let Some(routes) = group.routes.get(&(source, data.mid)) else {
             return;
         };
-        let mut needs_keyframe = false;
+        let mut needs_keyframe: Option<Option<Rid>> = None;
         for &(sub, slot_mid) in routes {
             let Some(peer) = self.peers.get_mut(&sub) else {
                 continue;
             };
-            match peer.write_forwarded(slot_mid, kind, data) {
+            match peer.write_forwarded(slot_mid, kind, data, lowest) {
                 Written::Yes => self.unpacketized.push_back(WrittenFrame {
                     sub,
                     now,
                     network_time: data.network_time,
                     kind,
                 }),
-                Written::AwaitingKeyframe => needs_keyframe = true,
+                Written::AwaitingKeyframe(rid) => needs_keyframe = Some(rid),
                 Written::No => {}
             }
         }
-        if needs_keyframe {
-            self.request_keyframe(now, source, data.mid, KeyframeCause::NewSubscriber);
+        if let Some(rid) = needs_keyframe {
+            self.request_keyframe(now, source, data.mid, rid, KeyframeCause::NewSubscriber);
         }
     }
 
@@ -186,22 +218,39 @@ impl SfuCore {
         };
         // str0m packetizes written frames on its next timeout; give it one right away.
         let _ = peer.rtc.handle_input(Input::Timeout(frame.now));
-        let sent = self.drain(frame.sub);
+        let mut sent = self.drain(frame.sub);
+        // With the estimator on, the pacer releases what its budget allows on further
+        // timeouts at the same instant; what it holds for later goes out on the peer's timer.
+        for _ in 0..PACER_ROUNDS {
+            let Some(peer) = self.peers.get_mut(&frame.sub) else {
+                break;
+            };
+            if peer.next_timeout > frame.now
+                || peer.rtc.handle_input(Input::Timeout(frame.now)).is_err()
+            {
+                break;
+            }
+            sent += self.drain(frame.sub);
+        }
         self.counters.frames_forwarded += 1;
-        self.counters.packets_forwarded += sent;
+        // A paced peer's RTP is counted by every drain (`SfuCore::drain`), wherever it leaves.
+        if !self.peers.get(&frame.sub).is_some_and(|p| p.paced) {
+            self.counters.packets_forwarded += sent;
+        }
         self.unsent_frames
             .push_back((frame.network_time, frame.kind, self.queued));
         self.process(frame.now);
     }
 
     fn on_subscriber_keyframe_request(&mut self, now: Instant, sub: PeerKey, slot_mid: Mid) {
-        let source = self
+        let slot = self
             .peers
             .get(&sub)
-            .and_then(|p| p.slots.iter().find(|s| s.mid == slot_mid))
-            .and_then(|s| s.source);
-        if let Some((source, mid)) = source {
-            self.request_keyframe(now, source, mid, KeyframeCause::SubscriberRequest);
+            .and_then(|p| p.slots.iter().find(|s| s.mid == slot_mid));
+        // A simulcast slot asks the layer it forwards (or is about to).
+        let source = slot.and_then(|s| Some((s.source?, s.switch.current.or(s.switch.target))));
+        if let Some(((source, mid), rid)) = source {
+            self.request_keyframe(now, source, mid, rid, KeyframeCause::SubscriberRequest);
         }
     }
 
@@ -232,15 +281,36 @@ impl SfuCore {
                 slot.awaiting_keyframe = slot.kind == Kind::Video;
             }
         }
-        self.request_keyframe(now, source, mid, cause);
+        let rids = self.simulcast_rids(source, mid, now);
+        if rids.is_empty() {
+            self.request_keyframe(now, source, mid, None, cause);
+        }
+        for rid in rids {
+            self.request_keyframe(now, source, mid, Some(rid), cause);
+        }
     }
 
-    /// Sends PLI (or FIR) to a publisher's video track, at most once per interval.
+    /// The active layers of a simulcast track (empty without simulcast).
+    fn simulcast_rids(&mut self, source: PeerKey, mid: Mid, now: Instant) -> Vec<Rid> {
+        let Some(ingress) = self.peers.get_mut(&source).and_then(|p| p.ingress_mut(mid)) else {
+            return Vec::new();
+        };
+        ingress
+            .layers
+            .active(now)
+            .into_iter()
+            .map(|l| l.rid)
+            .collect()
+    }
+
+    /// Sends PLI (or FIR) to a publisher's video track (layer `rid` of a simulcast one), at
+    /// most once per interval and layer.
     pub(super) fn request_keyframe(
         &mut self,
         now: Instant,
         source: PeerKey,
         mid: Mid,
+        rid: Option<Rid>,
         cause: KeyframeCause,
     ) {
         let Some(peer) = self.peers.get_mut(&source) else {
@@ -252,13 +322,14 @@ impl SfuCore {
         if ingress.kind != Kind::Video {
             return;
         }
-        if ingress
-            .last_keyframe_request
-            .is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL)
-        {
-            return;
+        let requests = &mut ingress.keyframe_requests;
+        match requests.iter().position(|(r, _)| *r == rid) {
+            Some(at) if now.duration_since(requests[at].1) < KEYFRAME_REQUEST_INTERVAL => return,
+            Some(at) => requests[at].1 = now,
+            None if requests.len() <= MAX_LAYERS => requests.push((rid, now)),
+            // Only a publisher cycling through more rids than it may have gets here.
+            None => return,
         }
-        ingress.last_keyframe_request = Some(now);
         let Some(mut writer) = peer.rtc.writer(mid) else {
             return;
         };
@@ -267,7 +338,7 @@ impl SfuCore {
         } else {
             KeyframeRequestKind::Fir
         };
-        if writer.request_keyframe(None, kind).is_err() {
+        if writer.request_keyframe(rid, kind).is_err() {
             return;
         }
         let event = SfuEvent::KeyframeRequested {

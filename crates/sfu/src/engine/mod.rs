@@ -29,10 +29,12 @@
 //! - One core holds any set of groups; nothing is global, so several cores (one per worker)
 //!   can run side by side once groups are spread over workers.
 
+mod adapt;
 mod commands;
 mod demux;
 mod group;
 mod housekeeping;
+mod layers;
 mod media;
 mod offer;
 mod peer;
@@ -223,6 +225,7 @@ impl SfuCore {
         self.fire_timers(now);
         if now >= self.next_housekeeping {
             self.housekeeping(now);
+            self.adapt_layers(now);
             self.next_housekeeping = now + self.cfg.housekeeping_interval;
         }
         if now >= self.next_speakers {
@@ -358,6 +361,10 @@ impl SfuCore {
             Ok(produced) => {
                 self.queued += produced;
                 self.counters.datagrams_out += produced;
+                if peer.paced {
+                    // The pacer releases forwarded packets on any drain, not only the frame's.
+                    self.counters.packets_forwarded += peer.rtp_drained;
+                }
                 let after = peer.next_timeout;
                 if before != after || !self.timers.contains(&(after, key)) {
                     self.timers.remove(&(before, key));

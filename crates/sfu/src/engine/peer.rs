@@ -2,18 +2,20 @@
 //! tracks (ingress, keyed by m-line) and its receive slots (recvonly m-lines the SFU fills
 //! with other peers' tracks). Owned exclusively by the core.
 //!
-//! Invariants: a slot's outgoing RTP timeline is continuous whatever its source (`rebase`);
-//! a video slot writes nothing between a source change and that source's next keyframe.
+//! Invariants: a slot's outgoing RTP timeline is continuous whatever its source or layer
+//! (`rebase`); a video slot writes nothing between a source change and that source's next
+//! keyframe, and switches simulcast layers only on the new layer's keyframe.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use str0m::media::{MediaData, MediaTime, Mid};
+use str0m::media::{MediaData, MediaTime, Mid, Rid};
 use str0m::net::Protocol;
 use str0m::{Event, Output, Rtc, RtcError};
 
 use super::Transmit;
+use super::layers::{Accept, LayerRates, LayerSwitch, Selector};
 use crate::api::{GroupId, Kind, Path, PeerId, Role, Subscriptions};
 
 /// Internal handle of a peer on the packet path (cheap to hash and copy).
@@ -29,7 +31,10 @@ pub struct Ingress {
     /// True between MediaStarted and MediaStopped.
     pub active: bool,
     pub last_media: Option<Instant>,
-    pub last_keyframe_request: Option<Instant>,
+    /// When a keyframe was last requested, per layer (`None` = no simulcast).
+    pub keyframe_requests: Vec<(Option<Rid>, Instant)>,
+    /// Simulcast video: the layers (rids) received and their rates; empty otherwise.
+    pub layers: LayerRates,
     /// Smoothed loudness, 0 (silence) ..= 127 (loudest).
     pub loudness: f32,
 }
@@ -42,7 +47,8 @@ impl Ingress {
             paused: false,
             active: false,
             last_media: None,
-            last_keyframe_request: None,
+            keyframe_requests: Vec::new(),
+            layers: LayerRates::default(),
             loudness: 0.0,
         }
     }
@@ -66,6 +72,12 @@ pub struct Slot {
     pub source: Option<(PeerKey, Mid)>,
     /// Video: frames are held back until a keyframe so the decoder can start.
     pub awaiting_keyframe: bool,
+    /// Simulcast source: the layer forwarded and the one switched to on its keyframe.
+    pub switch: LayerSwitch,
+    /// Simulcast source: the target layer from the bandwidth budget and the hint.
+    pub selector: Selector,
+    /// The subscriber's hint: render no taller than this (`None` = no cap).
+    pub max_height: Option<u32>,
     /// Offset added to source RTP times so the slot's timeline stays continuous.
     time_offset: i64,
     last_out: Option<u64>,
@@ -79,6 +91,9 @@ impl Slot {
             kind,
             source: None,
             awaiting_keyframe: kind == Kind::Video,
+            switch: LayerSwitch::default(),
+            selector: Selector::default(),
+            max_height: None,
             time_offset: 0,
             last_out: None,
             rebase_pending: true,
@@ -90,6 +105,41 @@ impl Slot {
         self.source = source;
         self.awaiting_keyframe = self.kind == Kind::Video;
         self.rebase_pending = true;
+        self.switch.reset(None);
+        self.selector = Selector::default();
+    }
+
+    /// Whether a frame of layer `rid` goes out. `lowest` is the source's lowest layer,
+    /// where a simulcast slot starts.
+    fn accept(&mut self, rid: Option<Rid>, keyframe: bool, lowest: Option<Rid>) -> Written {
+        if rid.is_some() {
+            if self.awaiting_keyframe {
+                // A new source or a resume: start again on the target's keyframe.
+                self.awaiting_keyframe = false;
+                self.switch.started = false;
+            }
+            if self.switch.target.is_none() {
+                self.switch.target = lowest.or(rid);
+            }
+            return match self.switch.accept(rid, keyframe) {
+                Accept::Forward => Written::Yes,
+                Accept::Switched => {
+                    self.rebase_pending = true;
+                    Written::Yes
+                }
+                Accept::Skip if self.switch.pending() && rid == self.switch.target => {
+                    Written::AwaitingKeyframe(self.switch.target)
+                }
+                Accept::Skip => Written::No,
+            };
+        }
+        if self.awaiting_keyframe {
+            if !keyframe {
+                return Written::AwaitingKeyframe(None);
+            }
+            self.awaiting_keyframe = false;
+        }
+        Written::Yes
     }
 
     /// Maps a source media time onto this slot's continuous timeline.
@@ -134,16 +184,33 @@ pub struct Peer {
     /// The relay addresses the offer listed (`typ relay` candidates), to tell a relayed
     /// path from a direct one.
     pub relay_addrs: Vec<SocketAddr>,
+    /// The estimated bandwidth towards this peer (TWCC or REMB, bit/s), once known.
+    pub estimate: Option<u64>,
+    /// When the estimator was last asked to probe (see `adapt`).
+    pub last_probe: Option<Instant>,
+    /// The bandwidth estimator and its pacer are on: forwarded packets may leave on a
+    /// later drain than the frame's (counted as RTP datagrams, `rtp_drained`).
+    pub paced: bool,
+    /// RTP (not RTCP) datagrams the last `drain` queued.
+    pub rtp_drained: u64,
 }
 
 /// Outcome of writing a forwarded frame into a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
     Yes,
-    /// A video slot is waiting for a keyframe and this frame is not one.
-    AwaitingKeyframe,
+    /// A video slot is waiting for a keyframe (of this layer) and this frame is not one.
+    AwaitingKeyframe(Option<Rid>),
     /// Not connected yet, unknown slot or codec, or str0m refused the frame.
     No,
+}
+
+/// Whether a datagram is (S)RTP media rather than RTCP, STUN or DTLS (RFC 7983 first byte,
+/// RFC 5761 payload types 192..=223 for RTCP). RTX padding counts as RTP.
+fn is_rtp(datagram: &[u8]) -> bool {
+    datagram.len() >= 12
+        && (128..=191).contains(&datagram[0])
+        && !(192..=223).contains(&datagram[1])
 }
 
 /// The addresses of the `typ relay` candidates in an SDP (at most `MAX_ADDRS_PER_PEER`).
@@ -174,18 +241,23 @@ impl Peer {
     }
 
     /// Writes a source's frame into the slot `slot_mid` (packetized on the next timeout).
-    pub fn write_forwarded(&mut self, slot_mid: Mid, kind: Kind, data: &MediaData) -> Written {
+    pub fn write_forwarded(
+        &mut self,
+        slot_mid: Mid,
+        kind: Kind,
+        data: &MediaData,
+        lowest: Option<Rid>,
+    ) -> Written {
         if !self.transport_up {
             return Written::No;
         }
         let Some(slot) = self.slot_mut(slot_mid) else {
             return Written::No;
         };
-        if slot.awaiting_keyframe {
-            if !data.is_keyframe() {
-                return Written::AwaitingKeyframe;
-            }
-            slot.awaiting_keyframe = false;
+        let keyframe = kind == Kind::Video && data.is_keyframe();
+        match slot.accept(data.rid, keyframe, lowest) {
+            Written::Yes => {}
+            other => return other,
         }
         let time = slot.rebase(data.time);
         let Some(writer) = self.rtc.writer(slot_mid) else {
@@ -232,6 +304,7 @@ impl Peer {
         events: &mut Vec<(PeerKey, Event)>,
     ) -> Result<u64, RtcError> {
         let mut produced = 0;
+        self.rtp_drained = 0;
         loop {
             match self.rtc.poll_output()? {
                 Output::Timeout(at) => {
@@ -239,6 +312,7 @@ impl Peer {
                     return Ok(produced);
                 }
                 Output::Transmit(t) => {
+                    self.rtp_drained += u64::from(is_rtp(&t.contents));
                     transmits.push_back(Transmit {
                         proto: t.proto,
                         source: t.source,

@@ -2,7 +2,7 @@
 
 use super::client::ClientConfig;
 use super::{Net, WINDOW, gid, pid, video_pair};
-use crate::api::{KeyframeCause, Kind, Policy, Role, SfuEvent, Subscriptions};
+use crate::api::{KeyframeCause, Kind, Policy, Role, SfuError, SfuEvent, Subscriptions};
 
 #[test]
 fn video_group_peers_receive_each_other_and_never_themselves() {
@@ -166,4 +166,52 @@ fn stray_and_malformed_datagrams_are_dropped_and_change_nothing() {
         "forwarding continues"
     );
     assert_eq!(net.core.stats().peers, 2);
+}
+
+#[test]
+fn layer_hints_are_validated_and_ignored_for_a_publisher_without_simulcast() {
+    let mut net = Net::with_group("room", Policy::Video);
+    net.join_publishers("room", &["p1", "p2"], 2);
+    net.run_for(WINDOW);
+    let me = pid("p1");
+    let routed = |kind: Kind| {
+        net.events
+            .iter()
+            .find_map(|e| match e {
+                SfuEvent::TrackRouted {
+                    peer,
+                    mid,
+                    kind: k,
+                    source: Some(_),
+                    ..
+                } if *peer == me && *k == kind => Some(mid.clone()),
+                _ => None,
+            })
+            .expect("a routed slot")
+    };
+    let (video, audio) = (routed(Kind::Video), routed(Kind::Audio));
+    let core = &mut net.core;
+    assert_eq!(core.set_layer_hint(&me, &video, Some(180)), Ok(()));
+    for (mid, height) in [
+        (&video, Some(0)),
+        (&video, Some(100_000)),
+        (&audio, Some(180)),
+    ] {
+        let refused = core.set_layer_hint(&me, mid, height);
+        assert!(
+            matches!(refused, Err(SfuError::InvalidHint(_))),
+            "{refused:?}"
+        );
+    }
+    let unknown = core.set_layer_hint(&me, "nope", None);
+    assert!(
+        matches!(unknown, Err(SfuError::InvalidHint(_))),
+        "{unknown:?}"
+    );
+    let ghost = core.set_layer_hint(&pid("ghost"), &video, None);
+    assert_eq!(ghost, Err(SfuError::PeerNotFound(pid("ghost"))));
+    // A publisher sending one stream is forwarded whatever the hint.
+    let before = net.client("p1").from(2).video;
+    net.run_for(WINDOW);
+    assert!(net.client("p1").from(2).video >= before + 3);
 }
