@@ -58,7 +58,10 @@ impl SessionService {
         self.revoked.subscribe()
     }
 
-    pub(crate) fn announce_revoked(&self, user_id: UserId) {
+    /// Tells every listener of [`Self::revocations`] that `user_id`'s tokens are gone (the
+    /// store has already deleted them): that user's connections end. Called by the
+    /// revoking services; public so tests can overflow the channel, as a burst would.
+    pub fn announce_revoked(&self, user_id: UserId) {
         let _ = self.revoked.send(user_id);
     }
 

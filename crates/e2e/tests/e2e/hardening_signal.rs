@@ -328,3 +328,38 @@ async fn media_offers_are_rate_limited_per_connection() {
     assert_eq!(second.code(), Some(429100), "{second}");
     device.ping().await.expect("the connection stays usable");
 }
+
+/// A revocation whose announcement is lost, because a burst overflowed the revocation
+/// channel, still ends that session: the lagged listener makes every connection recheck
+/// its token against the store. Sessions still valid stay connected.
+#[tokio::test]
+async fn a_revocation_lost_in_a_burst_still_ends_the_session() {
+    let server = TestServer::start().await;
+    let victim = server.api.create_user_with_token("victim").await.unwrap();
+    let token = session(&server, "victim", &victim.access_token).await;
+    let mut revoked = Client::connect(&server.ws_base(), &token, None)
+        .await
+        .unwrap();
+    let bystander = server.device("bystander").await;
+    // The store forgets the victim's tokens, but no announcement names the victim...
+    let db = rusqlite::Connection::open(server.dir.path().join("opencalls.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    db.execute("DELETE FROM user_tokens WHERE user_id = 'victim'", [])
+        .unwrap();
+    // ...and more announcements than the channel holds arrive at once (this test's runtime
+    // has one thread, so the hub's listener cannot drain them meanwhile): it lags.
+    let nobody = opencalls_domain::UserId::parse("nobody").unwrap();
+    for _ in 0..3000 {
+        server.services.sessions.announce_revoked(nobody.clone());
+    }
+    let goodbye = revoked
+        .wait_for(WAIT, |m| matches!(m, Incoming::Goodbye { .. }))
+        .await;
+    assert_eq!(
+        goodbye,
+        Some(Incoming::Goodbye {
+            reason: "session_revoked".into()
+        })
+    );
+    bystander.ping().await.unwrap();
+}
