@@ -26,6 +26,8 @@ pub const MAX_TCP_CONNECTIONS: usize = 4096;
 /// Datagrams queued for one TCP connection's writer; more are dropped (like a full UDP
 /// socket buffer) rather than holding up the media thread.
 pub const TCP_SEND_QUEUE: usize = 256;
+/// Most datagrams handed to the kernel in one `sendmmsg` (Linux) call.
+pub const SEND_BATCH_LIMIT: usize = 64;
 /// Most keyframe requests per publisher track and this interval.
 pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
@@ -73,6 +75,12 @@ pub struct SfuConfig {
     /// Capacity of the event queue (default `EVENT_QUEUE_LIMIT`); events beyond it are
     /// dropped, counted and followed by `SfuEvent::EventsLost` once there is room.
     pub event_queue: usize,
+    /// Media worker threads, each with its own core and sockets (ports: the configured ones
+    /// + the worker's index); groups are spread over them. 0 = one per core.
+    pub workers: usize,
+    /// Most datagrams sent per system call (`sendmmsg` on Linux, at most
+    /// `SEND_BATCH_LIMIT`); 1 = one `send_to` per datagram (the fallback elsewhere).
+    pub send_batch: usize,
 }
 
 impl Default for SfuConfig {
@@ -95,6 +103,8 @@ impl Default for SfuConfig {
             audio_reorder_timeout: Duration::from_millis(40),
             socket_buffer_bytes: 4 * 1024 * 1024,
             event_queue: EVENT_QUEUE_LIMIT,
+            workers: 0,
+            send_batch: SEND_BATCH_LIMIT,
         }
     }
 }
