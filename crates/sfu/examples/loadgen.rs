@@ -49,6 +49,9 @@ struct Args {
     /// Datagrams per send call (`SfuConfig::send_batch`; 1 = one send_to each).
     #[arg(long, default_value_t = opencalls_sfu::SEND_BATCH_LIMIT)]
     send_batch: usize,
+    /// Later subscribers' datagrams built before a batch is sent (`SfuConfig::send_ahead`).
+    #[arg(long, default_value_t = 0)]
+    send_ahead: usize,
     /// The same values by position (`groups peers_per_group viewers seconds video_kbps`),
     /// as scripts written before the flags pass them; they override the flags.
     #[arg(num_args = 0..=5, value_name = "POSITIONAL")]
@@ -224,6 +227,7 @@ async fn main() -> anyhow::Result<()> {
     let config = SfuConfig {
         workers: a.workers,
         send_batch: a.send_batch,
+        send_ahead: a.send_ahead,
         ..SfuConfig::default()
     };
     let (sfu, mut events) = Sfu::start(config)?;
@@ -270,9 +274,10 @@ async fn main() -> anyhow::Result<()> {
         a.video_kbps
     );
     println!(
-        "window: {:.1} s, {workers} media worker(s), send batch {}, sfu-media CPU: {:.3} s ({:.1}% of a core)",
+        "window: {:.1} s, {workers} media worker(s), send batch {} (ahead {}), sfu-media CPU: {:.3} s ({:.1}% of a core)",
         wall.as_secs_f64(),
         a.send_batch,
+        a.send_ahead,
         cpu_s,
         100.0 * cpu_s / wall.as_secs_f64()
     );

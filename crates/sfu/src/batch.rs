@@ -5,7 +5,8 @@
 //! Invariants:
 //! - Nothing waits to fill a batch: the shell pushes what the core has already built and
 //!   sends as soon as the core would have to build more (the next subscriber's copy), so a
-//!   batch never holds a datagram back while other work runs.
+//!   batch never holds a datagram back while other work runs (unless `send_ahead` > 0
+//!   allows that many later datagrams to be built first), and never waits for input.
 //! - Every pushed datagram is either sent or counted as refused by `send` (socket would
 //!   block, or an error for that one datagram), never silently lost or sent twice.
 //! - At most `SEND_BATCH_LIMIT` datagrams per batch; buffers are reused between batches.
@@ -21,18 +22,22 @@ pub(crate) struct UdpBatch {
     destinations: Vec<SocketAddr>,
     contents: Vec<Vec<u8>>,
     limit: usize,
+    /// `SfuConfig::send_ahead`.
+    ahead: usize,
     #[cfg(target_os = "linux")]
     mmsg: mmsg::Headers,
 }
 
 impl UdpBatch {
-    /// A batch of at most `limit` datagrams (clamped to 1..=`SEND_BATCH_LIMIT`).
-    pub fn new(limit: usize) -> Self {
+    /// A batch of at most `limit` datagrams (clamped to 1..=`SEND_BATCH_LIMIT`) that waits
+    /// for at most `ahead` datagrams beyond what is already built (`SfuConfig::send_ahead`).
+    pub fn new(limit: usize, ahead: usize) -> Self {
         let limit = limit.clamp(1, SEND_BATCH_LIMIT);
         UdpBatch {
             destinations: Vec::with_capacity(limit),
             contents: Vec::with_capacity(limit),
             limit,
+            ahead,
             #[cfg(target_os = "linux")]
             mmsg: mmsg::Headers::new(limit),
         }
@@ -49,6 +54,12 @@ impl UdpBatch {
 
     pub fn is_full(&self) -> bool {
         self.contents.len() >= self.limit
+    }
+
+    /// Whether to send now: the batch is full, or nothing more is already built
+    /// (`more_ready` false) and it holds more than `ahead` datagrams.
+    pub fn should_send(&self, more_ready: bool) -> bool {
+        self.is_full() || (!more_ready && self.contents.len() > self.ahead)
     }
 
     /// Sends every pushed datagram and empties the batch; returns how many were refused.
@@ -173,7 +184,7 @@ mod tests {
         receiver
             .set_read_timeout(Some(std::time::Duration::from_secs(5)))
             .unwrap();
-        let mut batch = UdpBatch::new(limit);
+        let mut batch = UdpBatch::new(limit, 0);
         let mut refused = 0;
         for i in 0..n {
             batch.push(to, format!("datagram {i}").into_bytes());
@@ -192,6 +203,31 @@ mod tests {
             got.insert(buf[..len].to_vec());
         }
         (refused, got)
+    }
+
+    #[test]
+    fn a_batch_goes_out_when_nothing_more_is_built_or_it_is_full() {
+        let to: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let mut batch = UdpBatch::new(3, 0);
+        assert!(!batch.should_send(false), "nothing to send");
+        batch.push(to, vec![1]);
+        assert!(
+            !batch.should_send(true),
+            "more is already built: take it too"
+        );
+        assert!(
+            batch.should_send(false),
+            "never wait for the next subscriber"
+        );
+        batch.push(to, vec![2]);
+        batch.push(to, vec![3]);
+        assert!(batch.should_send(true), "full");
+        let mut ahead = UdpBatch::new(64, 2);
+        ahead.push(to, vec![1]);
+        ahead.push(to, vec![2]);
+        assert!(!ahead.should_send(false), "may build 2 more first");
+        ahead.push(to, vec![3]);
+        assert!(ahead.should_send(false));
     }
 
     #[tokio::test]

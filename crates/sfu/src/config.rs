@@ -81,6 +81,11 @@ pub struct SfuConfig {
     /// Most datagrams sent per system call (`sendmmsg` on Linux, at most
     /// `SEND_BATCH_LIMIT`); 1 = one `send_to` per datagram (the fallback elsewhere).
     pub send_batch: usize,
+    /// Datagrams of later subscribers that may be built before the batch is sent. 0 (the
+    /// default) = send as soon as nothing more is already built, so subscriber 1's copy
+    /// leaves before subscriber 2's is built; k > 0 trades up to k subscribers' build time
+    /// of added latency for fewer system calls (a benchmark knob).
+    pub send_ahead: usize,
 }
 
 impl Default for SfuConfig {
@@ -105,6 +110,7 @@ impl Default for SfuConfig {
             event_queue: EVENT_QUEUE_LIMIT,
             workers: 0,
             send_batch: SEND_BATCH_LIMIT,
+            send_ahead: 0,
         }
     }
 }

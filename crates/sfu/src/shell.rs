@@ -117,7 +117,7 @@ impl Shell {
         tcp: Option<(std::net::TcpListener, std::time::Duration)>,
         events_tx: mpsc::Sender<SfuEvent>,
         directory: SharedDirectory,
-        send_batch: usize,
+        (send_batch, send_ahead): (usize, usize),
     ) -> Result<Self, SfuError> {
         let io = |e: std::io::Error| SfuError::Io(e.to_string());
         let socket = UdpSocket::from_std(socket).map_err(io)?;
@@ -135,7 +135,7 @@ impl Shell {
             local_addr,
             tcp,
             outbox: Outbox::new(events_tx),
-            batch: UdpBatch::new(send_batch),
+            batch: UdpBatch::new(send_batch, send_ahead),
             directory,
         })
     }
@@ -233,7 +233,7 @@ impl Shell {
                     self.batch.push(to, t.contents);
                 }
             }
-            if !self.core.transmit_ready() || self.batch.is_full() {
+            if self.batch.should_send(self.core.transmit_ready()) {
                 self.send_batch();
             }
             if self.batch.is_empty() && self.core.awaits_send_time() {

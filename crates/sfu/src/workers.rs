@@ -199,10 +199,10 @@ pub(crate) fn spawn(
             }
         };
         runtime.block_on(async move {
-            let send_batch = config.send_batch;
+            let batching = (config.send_batch, config.send_ahead);
             let core = SfuCore::new(config, local_addr, std::time::Instant::now());
             let tcp = tcp.map(|listener| (listener, tcp_idle));
-            match Shell::new(core, socket, tcp, events, directory, send_batch) {
+            match Shell::new(core, socket, tcp, events, directory, batching) {
                 Ok(shell) => shell.run(cmd_rx).await,
                 Err(e) => tracing::error!(error = %e, worker = index, "media worker failed"),
             }
