@@ -92,6 +92,9 @@ pub struct Config {
     /// Capacity of the SFU's event queue; events beyond it are dropped, counted
     /// (`opencalls_sfu_events_lost_total`) and reconciled. Config file only.
     pub media_event_queue: usize,
+    /// Media worker threads (groups spread over them, each on its own port: `media_addr`'s
+    /// port + the worker's index); 0 = one per core.
+    pub media_workers: usize,
     /// Most HTTP connections (WebSockets included) at once; more get a 503 (see `limits.rs`).
     pub http_max_connections: usize,
     /// A request head must arrive this long after the connection opened or its previous
@@ -179,6 +182,7 @@ impl Default for Config {
             media_connect_timeout_ms: 15_000,
             media_transport_timeout_ms: 10_000,
             media_event_queue: opencalls_sfu::EVENT_QUEUE_LIMIT,
+            media_workers: 0,
             http_max_connections: crate::limits::DEFAULT_MAX_CONNECTIONS,
             http_header_timeout_ms: 10_000,
             http_body_timeout_ms: 30_000,

@@ -105,7 +105,12 @@ impl App {
         let (sfu, sfu_events) = media::start(&config)?;
         let probe = sfu.clone();
         services.health.register("sfu", move || probe.is_running());
-        tracing::info!(addr = %sfu.local_addr(), "media layer (SFU) listening on UDP");
+        tracing::info!(
+            addr = %sfu.local_addr(),
+            workers = sfu.worker_count(),
+            ports = ?sfu.local_addrs().iter().map(|a| a.port()).collect::<Vec<_>>(),
+            "media layer (SFU) listening on UDP (one port per media worker)"
+        );
         if let Some(tcp) = sfu.tcp_addr() {
             tracing::info!(addr = %tcp, "media layer (SFU) listening for ICE over TCP");
         }

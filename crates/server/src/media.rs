@@ -11,12 +11,14 @@ use std::time::Duration;
 /// Shortest connect/transport timeout accepted; lower values would drop healthy peers on
 /// the first scheduling hiccup (tests use 1 s).
 const MIN_TIMEOUT_MS: u64 = 500;
+/// Most media workers (`OPENCALLS_MEDIA_WORKERS`); each takes a UDP (and TCP) port.
+const MAX_MEDIA_WORKERS: usize = 256;
 /// Most advertised addresses (each becomes an ICE candidate in every answer).
 const MAX_ADVERTISED: usize = 8;
 
 impl Config {
     /// `OPENCALLS_MEDIA_ADDR`, `OPENCALLS_MEDIA_ADVERTISED_ADDRS` (comma-separated
-    /// `IP:port`), `OPENCALLS_MEDIA_ACTIVE_SPEAKERS`.
+    /// `IP:port`), `OPENCALLS_MEDIA_ACTIVE_SPEAKERS`, `OPENCALLS_MEDIA_WORKERS`.
     pub(crate) fn apply_media_env(
         &mut self,
         var: &impl Fn(&str) -> Option<String>,
@@ -45,6 +47,19 @@ impl Config {
                     return Err(ConfigError::Invalid {
                         name: "OPENCALLS_MEDIA_ACTIVE_SPEAKERS",
                         message: format!("expected an integer from 1 to 16, got '{raw}'"),
+                    });
+                }
+            };
+        }
+        if let Some(raw) = var("OPENCALLS_MEDIA_WORKERS").filter(|v| !v.is_empty()) {
+            self.media_workers = match raw.trim().parse::<usize>() {
+                Ok(n) if n <= MAX_MEDIA_WORKERS => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPENCALLS_MEDIA_WORKERS",
+                        message: format!(
+                            "expected an integer from 0 (one per core) to {MAX_MEDIA_WORKERS}, got '{raw}'"
+                        ),
                     });
                 }
             };
@@ -114,6 +129,9 @@ impl Config {
         if !(1..=16).contains(&self.media_active_speakers) {
             return invalid("media_active_speakers", "must be from 1 to 16");
         }
+        if self.media_workers > MAX_MEDIA_WORKERS {
+            return invalid("media_workers", "must be from 0 (one per core) to 256");
+        }
         Ok(())
     }
 
@@ -128,6 +146,7 @@ impl Config {
             connect_timeout: Duration::from_millis(self.media_connect_timeout_ms),
             transport_timeout: Duration::from_millis(self.media_transport_timeout_ms),
             event_queue: self.media_event_queue,
+            workers: self.media_workers,
             ..SfuConfig::default()
         }
     }
@@ -160,6 +179,7 @@ mod tests {
                     Some("192.0.2.7:50000, [2001:db8::1]:50000".into())
                 }
                 "OPENCALLS_MEDIA_ACTIVE_SPEAKERS" => Some("4".into()),
+                "OPENCALLS_MEDIA_WORKERS" => Some("3".into()),
                 _ => None,
             })
             .unwrap();
@@ -167,6 +187,7 @@ mod tests {
         assert_eq!(sfu.bind.port(), 50000);
         assert_eq!(sfu.advertised.len(), 2);
         assert_eq!(sfu.default_active_speakers, 4);
+        assert_eq!(sfu.workers, 3);
         for (name, value) in [
             ("OPENCALLS_MEDIA_ADDR", "0.0.0.0:50000"),
             ("OPENCALLS_MEDIA_ADDR", "nowhere"),
@@ -174,6 +195,8 @@ mod tests {
             ("OPENCALLS_MEDIA_ADVERTISED_ADDRS", "0.0.0.0:5"),
             ("OPENCALLS_MEDIA_ACTIVE_SPEAKERS", "0"),
             ("OPENCALLS_MEDIA_TRANSPORT_TIMEOUT_MS", "10"),
+            ("OPENCALLS_MEDIA_WORKERS", "257"),
+            ("OPENCALLS_MEDIA_WORKERS", "two"),
         ] {
             let err = Config::default().apply_env(|n| (n == name).then(|| value.into()));
             assert!(err.is_err(), "{name}={value} must be refused");

@@ -1,10 +1,17 @@
-//! Load generator for the media layer: starts an in-process SFU on 127.0.0.1, fills several
-//! video groups and one live group with many viewers using media peers, and reports
-//! forwarded packets per SFU CPU-second (the `sfu-media` thread only, read from
-//! /proc/self/task/<tid>/schedstat), frame loss and added forwarding latency.
+//! Load generator for the media layer: starts an in-process SFU on 127.0.0.1 with
+//! `--workers` media workers, fills several video groups and one live group with many viewers
+//! using media peers, and reports forwarded packets per SFU CPU-second (the `sfu-media-<i>`
+//! threads only, read from /proc/self/task/<tid>/schedstat), frame loss and added forwarding
+//! latency.
+//!
+//! Per worker it also reports its forwarded packets and CPU, and their ratio: the packets per
+//! second that worker would forward with a core of its own. Their sum ("capacity") is the
+//! fair way to compare 1 and 2 workers on a 2-core machine where the media peers need the
+//! CPU too (the generator cannot saturate both workers without starving itself); the
+//! wall-clock packets per second are printed beside it.
 //!
 //! cargo run --release -p opencalls-sfu --example loadgen -- [--groups N] [--peers-per-group N]
-//!     [--viewers N] [--seconds N] [--video-kbps N]
+//!     [--viewers N] [--seconds N] [--video-kbps N] [--workers N] [--send-batch N]
 //!
 //! The old positional form (`loadgen 4 4 50 20 500`) is still accepted.
 
@@ -36,6 +43,15 @@ struct Args {
     /// Video bitrate of each publisher, kbit/s.
     #[arg(long, default_value_t = 500)]
     video_kbps: u32,
+    /// Media workers (`SfuConfig::workers`; 0 = one per core).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Datagrams per send call (`SfuConfig::send_batch`; 1 = one send_to each).
+    #[arg(long, default_value_t = opencalls_sfu::SEND_BATCH_LIMIT)]
+    send_batch: usize,
+    /// Later subscribers' datagrams built before a batch is sent (`SfuConfig::send_ahead`).
+    #[arg(long, default_value_t = 0)]
+    send_ahead: usize,
     /// The same values by position (`groups peers_per_group viewers seconds video_kbps`),
     /// as scripts written before the flags pass them; they override the flags.
     #[arg(num_args = 0..=5, value_name = "POSITIONAL")]
@@ -66,17 +82,26 @@ impl Args {
     }
 }
 
-/// Nanoseconds of CPU the named thread of this process has used.
-fn thread_cpu_ns(name: &str) -> anyhow::Result<u64> {
+/// Nanoseconds of CPU each media worker thread (`sfu-media-<i>`) has used, by index.
+fn workers_cpu_ns(workers: usize) -> anyhow::Result<Vec<u64>> {
+    let mut cpu = vec![None; workers];
     for entry in std::fs::read_dir("/proc/self/task")? {
         let dir = entry?.path();
-        if std::fs::read_to_string(dir.join("comm"))?.trim() == name {
-            let schedstat = std::fs::read_to_string(dir.join("schedstat"))?;
-            let ns = schedstat.split_whitespace().next().unwrap_or("0").parse()?;
-            return Ok(ns);
+        let comm = std::fs::read_to_string(dir.join("comm"))?;
+        let Some(index) = comm.trim().strip_prefix("sfu-media-") else {
+            continue;
+        };
+        let index: usize = index.parse()?;
+        let schedstat = std::fs::read_to_string(dir.join("schedstat"))?;
+        let ns: u64 = schedstat.split_whitespace().next().unwrap_or("0").parse()?;
+        if let Some(slot) = cpu.get_mut(index) {
+            *slot = Some(ns);
         }
     }
-    anyhow::bail!("no thread named {name}")
+    cpu.into_iter()
+        .enumerate()
+        .map(|(i, ns)| ns.ok_or_else(|| anyhow::anyhow!("no thread sfu-media-{i}")))
+        .collect()
 }
 
 /// Nanoseconds of CPU all threads of this process have used (sum of every task's schedstat).
@@ -199,7 +224,14 @@ fn snapshot(members: &[Member]) -> Snapshot {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse().resolved();
-    let (sfu, mut events) = Sfu::start(SfuConfig::default())?;
+    let config = SfuConfig {
+        workers: a.workers,
+        send_batch: a.send_batch,
+        send_ahead: a.send_ahead,
+        ..SfuConfig::default()
+    };
+    let (sfu, mut events) = Sfu::start(config)?;
+    let workers = sfu.worker_count();
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     let members = populate(&sfu, &a).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -210,14 +242,20 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await; // warm-up: keyframes, speakers, routes
     sfu.reset_stats().await?;
     let (sent0, recv0) = snapshot(&members);
-    let cpu0 = thread_cpu_ns("sfu-media")?;
+    let cpu0 = workers_cpu_ns(workers)?;
     let total0 = process_cpu_ns()?;
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(a.seconds)).await;
-    let cpu = thread_cpu_ns("sfu-media")? - cpu0;
+    let worker_cpu: Vec<u64> = workers_cpu_ns(workers)?
+        .iter()
+        .zip(&cpu0)
+        .map(|(after, before)| after - before)
+        .collect();
+    let cpu: u64 = worker_cpu.iter().sum();
     let generator_cpu = (process_cpu_ns()? - total0).saturating_sub(cpu);
     let wall = t0.elapsed();
     let stats = sfu.stats().await?;
+    let per_worker = sfu.worker_stats().await?;
     let (sent1, recv1) = snapshot(&members);
 
     let mut expected = 0u64;
@@ -236,10 +274,30 @@ async fn main() -> anyhow::Result<()> {
         a.video_kbps
     );
     println!(
-        "window: {:.1} s, sfu-media CPU: {:.3} s ({:.1}% of a core)",
+        "window: {:.1} s, {workers} media worker(s), send batch {} (ahead {}), sfu-media CPU: {:.3} s ({:.1}% of a core)",
         wall.as_secs_f64(),
+        a.send_batch,
+        a.send_ahead,
         cpu_s,
         100.0 * cpu_s / wall.as_secs_f64()
+    );
+    let mut capacity = 0.0;
+    for (i, (w, ns)) in per_worker.iter().zip(&worker_cpu).enumerate() {
+        let w_cpu = *ns as f64 / 1e9;
+        let rate = w.packets_forwarded as f64 / w_cpu.max(1e-9);
+        capacity += rate;
+        println!(
+            "  worker {i}: {} groups, {} peers, {} packets forwarded, CPU {:.3} s ({:.1}% of a core), {:.0} packets per CPU-second",
+            w.groups,
+            w.peers,
+            w.packets_forwarded,
+            w_cpu,
+            100.0 * w_cpu / wall.as_secs_f64(),
+            rate
+        );
+    }
+    println!(
+        "forwarding capacity (sum over workers of packets per CPU-second, a core each): {capacity:.0} packets/s"
     );
     println!(
         "generator (media peers) CPU: {:.3} s ({:.1}% of a core)",

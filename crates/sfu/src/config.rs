@@ -26,6 +26,8 @@ pub const MAX_TCP_CONNECTIONS: usize = 4096;
 /// Datagrams queued for one TCP connection's writer; more are dropped (like a full UDP
 /// socket buffer) rather than holding up the media thread.
 pub const TCP_SEND_QUEUE: usize = 256;
+/// Most datagrams handed to the kernel in one `sendmmsg` (Linux) call.
+pub const SEND_BATCH_LIMIT: usize = 64;
 /// Most keyframe requests per publisher track and this interval.
 pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
@@ -84,6 +86,17 @@ pub struct SfuConfig {
     /// layer that fits. Off: no pacing, and simulcast slots get the tallest layer their hint
     /// allows.
     pub bandwidth_estimation: bool,
+    /// Media worker threads, each with its own core and sockets (ports: the configured ones
+    /// + the worker's index); groups are spread over them. 0 = one per core.
+    pub workers: usize,
+    /// Most datagrams sent per system call (`sendmmsg` on Linux, at most
+    /// `SEND_BATCH_LIMIT`); 1 = one `send_to` per datagram (the fallback elsewhere).
+    pub send_batch: usize,
+    /// Datagrams of later subscribers that may be built before the batch is sent. 0 (the
+    /// default) = send as soon as nothing more is already built, so subscriber 1's copy
+    /// leaves before subscriber 2's is built; k > 0 trades up to k subscribers' build time
+    /// of added latency for fewer system calls (a benchmark knob).
+    pub send_ahead: usize,
 }
 
 impl Default for SfuConfig {
@@ -107,6 +120,9 @@ impl Default for SfuConfig {
             socket_buffer_bytes: 4 * 1024 * 1024,
             event_queue: EVENT_QUEUE_LIMIT,
             bandwidth_estimation: true,
+            workers: 0,
+            send_batch: SEND_BATCH_LIMIT,
+            send_ahead: 0,
         }
     }
 }

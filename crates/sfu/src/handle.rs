@@ -1,20 +1,26 @@
-//! The caller's side: `Sfu::start` binds the socket and spawns the media thread (the shell
-//! around the core); `SfuHandle` sends it commands over a bounded queue and awaits each
-//! reply; `SfuEvents` receives its events.
+//! The caller's side: `Sfu::start` binds the sockets and spawns the media workers (one
+//! shell around one core each, `crate::workers`); `SfuHandle` routes each command over the
+//! owning worker's bounded queue (through the `Directory`) and awaits its reply, or asks
+//! every worker and merges (stats, peers); `SfuEvents` receives every worker's events.
 //!
-//! Invariant: every command gets exactly one reply, or `SfuError::Stopped` once the media
-//! thread is gone.
+//! Invariants: every command gets exactly one reply, or `SfuError::Stopped` once the worker
+//! it needs is gone. The API is the same for one worker or many.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{
     GroupId, Kind, PeerId, PeerSnapshot, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions,
 };
-use crate::config::{COMMAND_QUEUE_LIMIT, SfuConfig};
-use crate::engine::SfuCore;
-use crate::shell::Shell;
+use crate::config::SfuConfig;
+use crate::engine::Counters;
+use crate::workers::{self, Directory, SharedDirectory, WorkerLink};
+
+/// One worker's share of the stats: raw counters (merged so percentiles stay exact) and
+/// its table sizes `(groups, peers, demux entries)`.
+pub(crate) type StatsParts = (Counters, usize, usize, usize);
 
 /// A request to the media thread; each carries the channel its reply goes to.
 #[derive(Debug)]
@@ -32,7 +38,7 @@ pub(crate) enum Command {
         oneshot::Sender<Result<(), SfuError>>,
     ),
     SetForwarding(GroupId, bool, oneshot::Sender<Result<(), SfuError>>),
-    Stats(oneshot::Sender<Result<SfuStats, SfuError>>),
+    Stats(oneshot::Sender<Result<StatsParts, SfuError>>),
     Peers(oneshot::Sender<Result<Vec<PeerSnapshot>, SfuError>>),
     ResetStats(oneshot::Sender<Result<(), SfuError>>),
     Shutdown,
@@ -59,124 +65,141 @@ pub type SfuEvents = mpsc::Receiver<SfuEvent>;
 pub struct Sfu;
 
 impl Sfu {
-    /// Binds the UDP socket and starts the media thread (named `sfu-media`).
+    /// Binds every worker's sockets and starts the media workers (threads named
+    /// `sfu-media-<i>`; `SfuConfig::workers`, 0 = one per core).
     pub fn start(config: SfuConfig) -> Result<(SfuHandle, SfuEvents), SfuError> {
-        let socket =
-            std::net::UdpSocket::bind(config.bind).map_err(|e| SfuError::Io(e.to_string()))?;
-        let sock = socket2::SockRef::from(&socket);
-        // Best effort: the kernel may cap the size; a smaller buffer only means earlier drops.
-        let _ = sock.set_recv_buffer_size(config.socket_buffer_bytes);
-        let _ = sock.set_send_buffer_size(config.socket_buffer_bytes);
-        socket
-            .set_nonblocking(true)
-            .map_err(|e| SfuError::Io(e.to_string()))?;
-        let local_addr = socket
-            .local_addr()
-            .map_err(|e| SfuError::Io(e.to_string()))?;
-        let tcp = match config.tcp_bind {
-            Some(addr) => Some(bind_tcp(addr)?),
-            None => None,
-        };
-        let tcp_addr = tcp.as_ref().and_then(|l| l.local_addr().ok());
-        // A TCP connection lives as long as a peer could wait to connect or stay silent.
-        let tcp_idle = config.connect_timeout.max(config.transport_timeout);
-        let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE_LIMIT);
+        let count = workers::worker_count(&config);
+        let directory: SharedDirectory = Arc::new(Mutex::new(Directory::new(
+            count,
+            config.max_groups,
+            config.max_peers,
+        )));
         let (event_tx, event_rx) = mpsc::channel(config.event_queue.max(1));
-        let thread = std::thread::Builder::new()
-            .name("sfu-media".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        tracing::error!(error = %e, "media runtime failed to start");
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let core = SfuCore::new(config, local_addr, std::time::Instant::now());
-                    let tcp = tcp.map(|listener| (listener, tcp_idle));
-                    match Shell::new(core, socket, tcp, event_tx) {
-                        Ok(shell) => shell.run(cmd_rx).await,
-                        Err(e) => tracing::error!(error = %e, "media engine failed to start"),
-                    }
-                });
-            });
-        thread.map_err(|e| SfuError::Io(e.to_string()))?;
-        Ok((
-            SfuHandle {
-                tx: cmd_tx,
-                local_addr,
-                tcp_addr,
-            },
-            event_rx,
-        ))
+        let mut links = Vec::with_capacity(count);
+        for index in 0..count {
+            // A failed bind drops the links started so far: their workers stop.
+            links.push(workers::spawn(
+                &config,
+                index,
+                directory.clone(),
+                event_tx.clone(),
+            )?);
+        }
+        let handle = SfuHandle {
+            workers: links.into(),
+            directory,
+        };
+        Ok((handle, event_rx))
     }
-}
-
-/// Binds the ICE-TCP listener (non-blocking, handed to the media thread).
-fn bind_tcp(addr: SocketAddr) -> Result<std::net::TcpListener, SfuError> {
-    let io = |e: std::io::Error| SfuError::Io(format!("ICE-TCP listener on {addr}: {e}"));
-    let listener = std::net::TcpListener::bind(addr).map_err(io)?;
-    listener.set_nonblocking(true).map_err(io)?;
-    Ok(listener)
 }
 
 /// Cloneable handle to a running media layer.
 #[derive(Debug, Clone)]
 pub struct SfuHandle {
-    tx: mpsc::Sender<Command>,
-    local_addr: SocketAddr,
-    tcp_addr: Option<SocketAddr>,
+    workers: Arc<[WorkerLink]>,
+    directory: SharedDirectory,
 }
 
 impl SfuHandle {
-    /// The bound UDP address.
+    /// Worker 0's bound UDP address (with one worker, the media layer's address).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.workers[0].local_addr
     }
 
-    /// Whether the media thread is still running (health checks).
+    /// Every worker's bound UDP address, by worker index.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.workers.iter().map(|w| w.local_addr).collect()
+    }
+
+    /// How many media workers run.
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Whether every media worker is still running (health checks): one that died takes
+    /// its groups with it, so the media layer is not healthy.
     pub fn is_running(&self) -> bool {
-        !self.tx.is_closed()
+        self.workers.iter().all(|w| !w.tx.is_closed())
     }
 
-    /// The bound ICE-TCP listener's address, when ICE over TCP is on.
+    /// Worker 0's bound ICE-TCP listener's address, when ICE over TCP is on.
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        self.tcp_addr
+        self.workers[0].tcp_addr
+    }
+
+    /// The worker that owns `group` (tests and diagnostics).
+    pub fn group_worker(&self, group: &GroupId) -> Option<usize> {
+        workers::lock(&self.directory).group_worker(group).ok()
     }
 
     async fn call<T>(
         &self,
+        worker: usize,
         make: impl FnOnce(oneshot::Sender<Result<T, SfuError>>) -> Command,
     ) -> Result<T, SfuError> {
         let (tx, rx) = oneshot::channel();
-        self.tx
+        self.workers[worker]
+            .tx
             .send(make(tx))
             .await
             .map_err(|_| SfuError::Stopped)?;
         rx.await.map_err(|_| SfuError::Stopped)?
     }
 
+    /// Asks every worker, in index order.
+    async fn call_all<T>(
+        &self,
+        make: impl Fn(oneshot::Sender<Result<T, SfuError>>) -> Command,
+    ) -> Result<Vec<T>, SfuError> {
+        let mut replies = Vec::with_capacity(self.workers.len());
+        for worker in 0..self.workers.len() {
+            replies.push(self.call(worker, &make).await?);
+        }
+        Ok(replies)
+    }
+
+    fn peer_worker(&self, peer: &PeerId) -> Result<usize, SfuError> {
+        workers::lock(&self.directory).peer_worker(peer)
+    }
+
     pub async fn create_group(&self, group: GroupId, policy: Policy) -> Result<(), SfuError> {
-        self.call(|tx| Command::CreateGroup(group, policy, tx))
-            .await
+        let worker = workers::lock(&self.directory).place_group(&group)?;
+        let result = self
+            .call(worker, |tx| Command::CreateGroup(group.clone(), policy, tx))
+            .await;
+        if result.is_err() {
+            workers::lock(&self.directory).remove_group(&group);
+        }
+        result
     }
 
     /// Removes every peer of the group (each gets `PeerDisconnected { Removed }`), then the group.
     pub async fn remove_group(&self, group: GroupId) -> Result<(), SfuError> {
-        self.call(|tx| Command::RemoveGroup(group, tx)).await
+        let worker = workers::lock(&self.directory).group_worker(&group)?;
+        self.call(worker, |tx| Command::RemoveGroup(group.clone(), tx))
+            .await?;
+        workers::lock(&self.directory).remove_group(&group);
+        Ok(())
     }
 
     /// Adds a peer from its SDP offer and returns the SDP answer.
     pub async fn add_peer(&self, request: AddPeer) -> Result<String, SfuError> {
-        self.call(|tx| Command::AddPeer(request, tx)).await
+        let peer = request.peer.clone();
+        let worker = workers::lock(&self.directory).reserve_peer(
+            &request.group,
+            &peer,
+            request.replaces.as_ref(),
+        )?;
+        let result = self.call(worker, |tx| Command::AddPeer(request, tx)).await;
+        if result.is_err() {
+            workers::lock(&self.directory).remove_peer(&peer);
+        }
+        result
     }
 
     pub async fn remove_peer(&self, peer: PeerId) -> Result<(), SfuError> {
-        self.call(|tx| Command::RemovePeer(peer, tx)).await
+        let worker = self.peer_worker(&peer)?;
+        self.call(worker, |tx| Command::RemovePeer(peer, tx)).await
     }
 
     pub async fn set_subscriptions(
@@ -184,13 +207,17 @@ impl SfuHandle {
         peer: PeerId,
         subscriptions: Subscriptions,
     ) -> Result<(), SfuError> {
-        self.call(|tx| Command::SetSubscriptions(peer, subscriptions, tx))
-            .await
+        let worker = self.peer_worker(&peer)?;
+        self.call(worker, |tx| {
+            Command::SetSubscriptions(peer, subscriptions, tx)
+        })
+        .await
     }
 
     /// Stops (`paused = true`) or restarts forwarding of a publisher's `kind` track to everyone.
     pub async fn set_paused(&self, peer: PeerId, kind: Kind, paused: bool) -> Result<(), SfuError> {
-        self.call(|tx| Command::SetPaused(peer, kind, paused, tx))
+        let worker = self.peer_worker(&peer)?;
+        self.call(worker, |tx| Command::SetPaused(peer, kind, paused, tx))
             .await
     }
 
@@ -208,26 +235,96 @@ impl SfuHandle {
 
     /// Live groups: enables or disables forwarding of the host's media to viewers.
     pub async fn set_forwarding(&self, group: GroupId, enabled: bool) -> Result<(), SfuError> {
-        self.call(|tx| Command::SetForwarding(group, enabled, tx))
+        let worker = workers::lock(&self.directory).group_worker(&group)?;
+        self.call(worker, |tx| Command::SetForwarding(group, enabled, tx))
             .await
     }
 
+    /// Counters and latency percentiles over every worker (sums; percentiles of the merged
+    /// samples).
     pub async fn stats(&self) -> Result<SfuStats, SfuError> {
-        self.call(Command::Stats).await
+        let mut total = (Counters::default(), 0, 0, 0);
+        for (counters, groups, peers, demux) in self.call_all(Command::Stats).await? {
+            total.0.merge(&counters);
+            total.1 += groups;
+            total.2 += peers;
+            total.3 += demux;
+        }
+        Ok(total.0.snapshot(total.1, total.2, total.3))
+    }
+
+    /// Each worker's own stats, by worker index (benchmarks: per-worker load).
+    pub async fn worker_stats(&self) -> Result<Vec<SfuStats>, SfuError> {
+        let parts = self.call_all(Command::Stats).await?;
+        Ok(parts
+            .into_iter()
+            .map(|(c, groups, peers, demux)| c.snapshot(groups, peers, demux))
+            .collect())
     }
 
     /// Every peer with its connection and media state, to reconcile after `EventsLost`.
     pub async fn peers(&self) -> Result<Vec<PeerSnapshot>, SfuError> {
-        self.call(Command::Peers).await
+        Ok(self
+            .call_all(Command::Peers)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// Zeroes the traffic counters and the latency histogram (e.g. after a warm-up).
     pub async fn reset_stats(&self) -> Result<(), SfuError> {
-        self.call(Command::ResetStats).await
+        self.call_all(Command::ResetStats).await.map(drop)
     }
 
-    /// Stops the media thread; all peers are dropped.
+    /// Stops the media workers; all peers are dropped.
     pub async fn shutdown(&self) {
-        let _ = self.tx.send(Command::Shutdown).await;
+        for worker in self.workers.iter() {
+            let _ = worker.tx.send(Command::Shutdown).await;
+        }
+    }
+
+    /// Stops one worker only (tests: a worker that dies).
+    #[cfg(test)]
+    pub(crate) async fn stop_worker(&self, worker: usize) {
+        let _ = self.workers[worker].tx.send(Command::Shutdown).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_that_dies_flips_the_health_probe() {
+        let config = SfuConfig {
+            workers: 2,
+            ..SfuConfig::default()
+        };
+        let (sfu, _events) = Sfu::start(config).expect("starts");
+        assert!(sfu.is_running());
+        sfu.create_group(GroupId("r0".into()), Policy::Video)
+            .await
+            .unwrap();
+        sfu.create_group(GroupId("r1".into()), Policy::Video)
+            .await
+            .unwrap();
+        sfu.stop_worker(1).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while sfu.is_running() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still reported running"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // The other worker's groups still answer; the dead one's report it.
+        sfu.remove_group(GroupId("r0".into())).await.unwrap();
+        assert_eq!(
+            sfu.remove_group(GroupId("r1".into())).await,
+            Err(SfuError::Stopped)
+        );
+        assert_eq!(sfu.stats().await, Err(SfuError::Stopped));
+        sfu.shutdown().await;
     }
 }

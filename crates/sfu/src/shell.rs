@@ -1,4 +1,4 @@
-//! The media thread's socket shell around the sans-IO core: it reads the UDP socket, feeds
+//! A media worker's socket shell around its sans-IO core: it reads the UDP socket, feeds
 //! each datagram to [`SfuCore`] with the wall-clock `now`, hands the core's transmits to the
 //! socket and its events to the bounded event queue, sleeps until the core's next timeout,
 //! and turns commands into core calls. With ICE over TCP on, it also accepts TCP
@@ -11,7 +11,11 @@
 //!   is read), so batching reads never adds forwarding latency; `poll_transmit` is drained
 //!   until `None` after every input (the core's contract), and since the core packetizes a
 //!   fan-out one subscriber at a time inside `poll_transmit`, each subscriber's datagrams
-//!   leave before the next subscriber's are built.
+//!   leave before the next subscriber's are built: UDP datagrams are batched (`crate::batch`,
+//!   one `sendmmsg`) only while `transmit_ready` says more are already built, and the batch
+//!   is sent before the core is asked to build more.
+//! - The only shared state it touches is the workers' `Directory`, and only when a
+//!   `PeerDisconnected` event leaves (never per datagram).
 //! - Events are pushed with `try_send` and never wait: the packet path never blocks on the
 //!   signaling layer (a full queue drops the event and counts it). The shell remembers how
 //!   many were dropped and, as soon as the queue has room, sends one `SfuEvent::EventsLost`
@@ -27,10 +31,12 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{SfuError, SfuEvent};
+use crate::batch::UdpBatch;
 use crate::config::{MAX_DATAGRAM, RECV_BURST};
 use crate::engine::SfuCore;
 use crate::handle::Command;
 use crate::tcp::{TcpInput, TcpSide};
+use crate::workers::{self, SharedDirectory};
 
 /// Why the loop woke up.
 enum Wake {
@@ -83,7 +89,8 @@ impl Outbox {
         if self.lost == 0 {
             return std::future::pending().await;
         }
-        // The permit is released at once: only this shell sends, so the room stays.
+        // The permit is released at once; another worker may take the room first, and
+        // then `report_lost` simply finds none and the loop waits for room again.
         if self.tx.reserve().await.is_err() {
             std::future::pending::<()>().await;
         }
@@ -97,6 +104,8 @@ pub(crate) struct Shell {
     local_addr: SocketAddr,
     tcp: Option<TcpSide>,
     outbox: Outbox,
+    batch: UdpBatch,
+    directory: SharedDirectory,
 }
 
 impl Shell {
@@ -107,6 +116,8 @@ impl Shell {
         socket: std::net::UdpSocket,
         tcp: Option<(std::net::TcpListener, std::time::Duration)>,
         events_tx: mpsc::Sender<SfuEvent>,
+        directory: SharedDirectory,
+        (send_batch, send_ahead): (usize, usize),
     ) -> Result<Self, SfuError> {
         let io = |e: std::io::Error| SfuError::Io(e.to_string());
         let socket = UdpSocket::from_std(socket).map_err(io)?;
@@ -124,6 +135,8 @@ impl Shell {
             local_addr,
             tcp,
             outbox: Outbox::new(events_tx),
+            batch: UdpBatch::new(send_batch, send_ahead),
+            directory,
         })
     }
 
@@ -202,33 +215,49 @@ impl Shell {
     }
 
     /// Sends every transmit the core gives, then delivers every queued event (polling
-    /// transmits can queue events). The clock is read only when a sent datagram completes a
-    /// forwarded frame (latency measurement), and once more at the end if a frame produced
-    /// no datagram of its own.
+    /// transmits can queue events). UDP datagrams go out in batches of what the core has
+    /// already built (the batch is sent before it builds the next subscriber's). The clock
+    /// is read only when a sent datagram completes a forwarded frame (latency measurement),
+    /// and once more at the end if a frame produced no datagram of its own.
     fn flush(&mut self) {
         while let Some(t) = self.core.poll_transmit() {
-            let sent = match (t.proto, &self.tcp) {
-                (Protocol::Tcp, Some(tcp)) => tcp.send(t.destination, t.contents),
-                (Protocol::Tcp, None) => false,
-                _ => self
-                    .socket
-                    .try_send_to(&t.contents, self.udp_destination(t.destination))
-                    .is_ok(),
-            };
-            if !sent {
-                self.core.transmit_failed();
+            match (t.proto, &self.tcp) {
+                (Protocol::Tcp, Some(tcp)) => {
+                    if !tcp.send(t.destination, t.contents) {
+                        self.core.transmit_failed();
+                    }
+                }
+                (Protocol::Tcp, None) => self.core.transmit_failed(),
+                _ => {
+                    let to = self.udp_destination(t.destination);
+                    self.batch.push(to, t.contents);
+                }
             }
-            if self.core.awaits_send_time() {
+            if self.batch.should_send(self.core.transmit_ready()) {
+                self.send_batch();
+            }
+            if self.batch.is_empty() && self.core.awaits_send_time() {
                 self.core.transmits_sent(Instant::now());
             }
         }
+        self.send_batch();
         if self.core.awaits_send_time() {
             self.core.transmits_sent(Instant::now());
         }
         while let Some(event) = self.core.poll_event() {
+            if let SfuEvent::PeerDisconnected { peer, .. } = &event {
+                workers::lock(&self.directory).remove_peer(peer);
+            }
             if !self.outbox.push(event) {
                 self.core.event_dropped();
             }
+        }
+    }
+
+    /// Hands the batched datagrams to the socket; each refused one is a drop.
+    fn send_batch(&mut self) {
+        for _ in 0..self.batch.send(&self.socket) {
+            self.core.transmit_failed();
         }
     }
 
@@ -253,7 +282,7 @@ impl Shell {
             Command::SetForwarding(id, on, reply) => {
                 self.answer(reply, |core| core.set_forwarding(now, &id, on))
             }
-            Command::Stats(reply) => self.answer(reply, |core| Ok(core.stats())),
+            Command::Stats(reply) => self.answer(reply, |core| Ok(core.stats_parts())),
             Command::Peers(reply) => self.answer(reply, |core| Ok(core.peer_snapshots())),
             Command::ResetStats(reply) => self.answer(reply, |core| {
                 core.reset_stats();

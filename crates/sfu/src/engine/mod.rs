@@ -56,7 +56,7 @@ use demux::Demux;
 use group::Group;
 use media::WrittenFrame;
 use peer::{Peer, PeerKey};
-use stats::Counters;
+pub(crate) use stats::Counters;
 
 /// A datagram the core wants sent.
 #[derive(Debug)]
@@ -307,6 +307,21 @@ impl SfuCore {
     pub fn stats(&self) -> SfuStats {
         self.counters
             .snapshot(self.groups.len(), self.peers.len(), self.demux.len())
+    }
+
+    /// The raw counters and table sizes `(counters, groups, peers, demux entries)`, so a
+    /// caller running several cores can merge them into one `SfuStats` (exact percentiles).
+    pub(crate) fn stats_parts(&self) -> (Counters, usize, usize, usize) {
+        let sizes = (self.groups.len(), self.peers.len(), self.demux.len());
+        (self.counters.clone(), sizes.0, sizes.1, sizes.2)
+    }
+
+    /// Whether `poll_transmit` would return an already built datagram (rather than
+    /// packetize the next subscriber or return `None`): a caller batching sends takes what
+    /// is ready and sends it before asking for more, so no subscriber waits for the next
+    /// one's packetization.
+    pub fn transmit_ready(&self) -> bool {
+        !self.transmits.is_empty()
     }
 
     /// Zeroes the traffic counters and the latency histograms (e.g. after a warm-up).

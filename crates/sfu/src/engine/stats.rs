@@ -8,7 +8,7 @@ use crate::api::SfuStats;
 /// Histogram resolution: 1 µs buckets up to this many µs, plus one overflow bucket.
 const LATENCY_BUCKETS_US: usize = 20_000;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Counters {
     pub datagrams_in: u64,
     pub datagrams_out: u64,
@@ -21,7 +21,7 @@ pub struct Counters {
 }
 
 /// 1 µs buckets up to `LATENCY_BUCKETS_US`, plus the maximum seen.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Histogram {
     buckets: Vec<u64>,
     max: Duration,
@@ -39,6 +39,14 @@ impl Histogram {
         let us = (latency.as_micros() as usize).min(LATENCY_BUCKETS_US);
         self.buckets[us] += 1;
         self.max = self.max.max(latency);
+    }
+
+    /// Adds another histogram's samples (same bucket layout) to this one.
+    fn merge(&mut self, other: &Histogram) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += theirs;
+        }
+        self.max = self.max.max(other.max);
     }
 
     fn percentile(&self, p: f64) -> Duration {
@@ -81,6 +89,19 @@ impl Counters {
         if audio {
             self.audio_latency.observe(latency);
         }
+    }
+
+    /// Adds another core's counters and latency samples (workers' stats are aggregated so
+    /// percentiles stay exact across them).
+    pub fn merge(&mut self, other: &Counters) {
+        self.datagrams_in += other.datagrams_in;
+        self.datagrams_out += other.datagrams_out;
+        self.datagrams_dropped += other.datagrams_dropped;
+        self.frames_forwarded += other.frames_forwarded;
+        self.packets_forwarded += other.packets_forwarded;
+        self.events_dropped += other.events_dropped;
+        self.latency.merge(&other.latency);
+        self.audio_latency.merge(&other.audio_latency);
     }
 
     pub fn snapshot(&self, groups: usize, peers: usize, demux_entries: usize) -> SfuStats {

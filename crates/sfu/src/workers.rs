@@ -1,0 +1,329 @@
+//! Media groups spread over N worker threads ("every core"): each worker is a media thread
+//! with its own sans-IO [`SfuCore`], its own UDP socket (and ICE-TCP listener) on its own
+//! port, and its own shell loop; the [`Directory`] says which worker owns a group and a peer.
+//!
+//! Invariants:
+//! - A group and all its peers live on one worker, so forwarding never crosses threads and
+//!   the packet path takes no lock: a datagram arrives on the socket of the worker whose
+//!   port the peer's answer advertised (worker `i` binds the configured port + `i`, or its
+//!   own OS-chosen port when the configured one is 0), and is handled there.
+//! - The directory is touched only on the command path (by the handle) and when a worker's
+//!   core drops a peer (the shell forgets it as the `PeerDisconnected` event leaves): never
+//!   per datagram. It is exact: a peer is in it from the moment its `add_peer` is accepted
+//!   for sending (a reservation, undone if the worker refuses) until its
+//!   `PeerDisconnected`, so `max_peers` and `max_groups` bound the whole media layer and a
+//!   peer id is unique across workers.
+//! - New groups go to the worker with the fewest groups (ties: the lowest index, so with
+//!   one group everything is on worker 0, at the configured port).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::mpsc;
+
+use crate::api::{GroupId, PeerId, SfuError, SfuEvent};
+use crate::config::{COMMAND_QUEUE_LIMIT, SfuConfig};
+use crate::engine::SfuCore;
+use crate::handle::Command;
+use crate::shell::Shell;
+
+/// Which worker owns each group and each peer (see the module invariants).
+#[derive(Debug)]
+pub(crate) struct Directory {
+    groups: HashMap<GroupId, usize>,
+    /// Groups per worker (for placing new groups).
+    load: Vec<usize>,
+    peers: HashMap<PeerId, usize>,
+    max_groups: usize,
+    max_peers: usize,
+}
+
+/// The directory shared by the handle and the workers.
+pub(crate) type SharedDirectory = Arc<Mutex<Directory>>;
+
+/// Locks the directory; a panic while holding it cannot leave it half-updated (every
+/// update is one map operation), so a poisoned lock is still used.
+pub(crate) fn lock(directory: &SharedDirectory) -> MutexGuard<'_, Directory> {
+    directory
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Directory {
+    pub fn new(workers: usize, max_groups: usize, max_peers: usize) -> Self {
+        Directory {
+            groups: HashMap::new(),
+            load: vec![0; workers],
+            peers: HashMap::new(),
+            max_groups,
+            max_peers,
+        }
+    }
+
+    /// Reserves a new group on the least loaded worker and returns that worker.
+    pub fn place_group(&mut self, group: &GroupId) -> Result<usize, SfuError> {
+        if self.groups.contains_key(group) {
+            return Err(SfuError::GroupExists(group.clone()));
+        }
+        if self.groups.len() >= self.max_groups {
+            return Err(SfuError::LimitReached("max_groups"));
+        }
+        let worker = (0..self.load.len())
+            .min_by_key(|w| (self.load[*w], *w))
+            .unwrap_or(0);
+        self.groups.insert(group.clone(), worker);
+        self.load[worker] += 1;
+        Ok(worker)
+    }
+
+    /// Forgets a group (removed, or its creation refused).
+    pub fn remove_group(&mut self, group: &GroupId) {
+        if let Some(worker) = self.groups.remove(group) {
+            self.load[worker] -= 1;
+        }
+    }
+
+    pub fn group_worker(&self, group: &GroupId) -> Result<usize, SfuError> {
+        self.groups
+            .get(group)
+            .copied()
+            .ok_or_else(|| SfuError::GroupNotFound(group.clone()))
+    }
+
+    pub fn peer_worker(&self, peer: &PeerId) -> Result<usize, SfuError> {
+        self.peers
+            .get(peer)
+            .copied()
+            .ok_or_else(|| SfuError::PeerNotFound(peer.clone()))
+    }
+
+    /// Reserves a peer id on its group's worker (unique across workers, within
+    /// `max_peers`; the peer it `replaces`, if any, does not count).
+    pub fn reserve_peer(
+        &mut self,
+        group: &GroupId,
+        peer: &PeerId,
+        replaces: Option<&PeerId>,
+    ) -> Result<usize, SfuError> {
+        let worker = self.group_worker(group)?;
+        if self.peers.contains_key(peer) {
+            return Err(SfuError::PeerExists(peer.clone()));
+        }
+        let replaced = replaces.is_some_and(|r| self.peers.contains_key(r));
+        if self.peers.len() - usize::from(replaced) >= self.max_peers {
+            return Err(SfuError::LimitReached("max_peers"));
+        }
+        self.peers.insert(peer.clone(), worker);
+        Ok(worker)
+    }
+
+    /// Forgets a peer (its worker dropped it, or its `add_peer` was refused).
+    pub fn remove_peer(&mut self, peer: &PeerId) {
+        self.peers.remove(peer);
+    }
+}
+
+/// The handle's link to one worker.
+#[derive(Debug)]
+pub(crate) struct WorkerLink {
+    pub tx: mpsc::Sender<Command>,
+    pub local_addr: SocketAddr,
+    pub tcp_addr: Option<SocketAddr>,
+}
+
+/// How many workers `config` asks for: `workers`, or the number of cores when 0.
+pub(crate) fn worker_count(config: &SfuConfig) -> usize {
+    match config.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// Worker `index`'s settings: every configured port (bind, advertised, TCP) shifted by
+/// `index`, so each worker has its own; a port of 0 stays 0 (the OS chooses).
+pub(crate) fn worker_config(config: &SfuConfig, index: usize) -> Result<SfuConfig, SfuError> {
+    let shift = |addr: SocketAddr| -> Result<SocketAddr, SfuError> {
+        Ok(SocketAddr::new(addr.ip(), shift_port(addr.port(), index)?))
+    };
+    let mut worker = config.clone();
+    worker.bind = shift(config.bind)?;
+    worker.advertised = config
+        .advertised
+        .iter()
+        .map(|a| shift(*a))
+        .collect::<Result<_, _>>()?;
+    worker.tcp_bind = config.tcp_bind.map(shift).transpose()?;
+    worker.tcp_advertised_port = config
+        .tcp_advertised_port
+        .map(|p| shift_port(p, index))
+        .transpose()?;
+    Ok(worker)
+}
+
+fn shift_port(port: u16, index: usize) -> Result<u16, SfuError> {
+    if port == 0 {
+        return Ok(0);
+    }
+    u16::try_from(usize::from(port) + index)
+        .map_err(|_| SfuError::Io(format!("port {port} + worker {index} exceeds 65535")))
+}
+
+/// Binds worker `index`'s sockets (in the caller, so a bind error is returned at once) and
+/// spawns its thread `sfu-media-<index>`.
+pub(crate) fn spawn(
+    config: &SfuConfig,
+    index: usize,
+    directory: SharedDirectory,
+    events: mpsc::Sender<SfuEvent>,
+) -> Result<WorkerLink, SfuError> {
+    let config = worker_config(config, index)?;
+    let socket = bind_udp(&config)?;
+    let local_addr = socket
+        .local_addr()
+        .map_err(|e| SfuError::Io(e.to_string()))?;
+    let tcp = config.tcp_bind.map(bind_tcp).transpose()?;
+    let tcp_addr = tcp.as_ref().and_then(|l| l.local_addr().ok());
+    // A TCP connection lives as long as a peer could wait to connect or stay silent.
+    let tcp_idle = config.connect_timeout.max(config.transport_timeout);
+    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE_LIMIT);
+    let run = move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, worker = index, "media runtime failed to start");
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let batching = (config.send_batch, config.send_ahead);
+            let core = SfuCore::new(config, local_addr, std::time::Instant::now());
+            let tcp = tcp.map(|listener| (listener, tcp_idle));
+            match Shell::new(core, socket, tcp, events, directory, batching) {
+                Ok(shell) => shell.run(cmd_rx).await,
+                Err(e) => tracing::error!(error = %e, worker = index, "media worker failed"),
+            }
+        });
+    };
+    std::thread::Builder::new()
+        .name(format!("sfu-media-{index}"))
+        .spawn(run)
+        .map_err(|e| SfuError::Io(e.to_string()))?;
+    Ok(WorkerLink {
+        tx: cmd_tx,
+        local_addr,
+        tcp_addr,
+    })
+}
+
+/// Binds a worker's non-blocking UDP socket with the configured buffer sizes.
+fn bind_udp(config: &SfuConfig) -> Result<std::net::UdpSocket, SfuError> {
+    let io = |e: std::io::Error| SfuError::Io(format!("UDP socket on {}: {e}", config.bind));
+    let socket = std::net::UdpSocket::bind(config.bind).map_err(io)?;
+    let sock = socket2::SockRef::from(&socket);
+    // Best effort: the kernel may cap the size; a smaller buffer only means earlier drops.
+    let _ = sock.set_recv_buffer_size(config.socket_buffer_bytes);
+    let _ = sock.set_send_buffer_size(config.socket_buffer_bytes);
+    socket.set_nonblocking(true).map_err(io)?;
+    Ok(socket)
+}
+
+/// Binds the ICE-TCP listener (non-blocking, handed to the media thread).
+fn bind_tcp(addr: SocketAddr) -> Result<std::net::TcpListener, SfuError> {
+    let io = |e: std::io::Error| SfuError::Io(format!("ICE-TCP listener on {addr}: {e}"));
+    let listener = std::net::TcpListener::bind(addr).map_err(io)?;
+    listener.set_nonblocking(true).map_err(io)?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gid(s: &str) -> GroupId {
+        GroupId(s.into())
+    }
+
+    fn pid(s: &str) -> PeerId {
+        PeerId(s.into())
+    }
+
+    #[test]
+    fn groups_go_to_the_least_loaded_worker_and_peers_follow_their_group() {
+        let mut d = Directory::new(2, 10, 10);
+        assert_eq!(d.place_group(&gid("a")).unwrap(), 0);
+        assert_eq!(d.place_group(&gid("b")).unwrap(), 1);
+        assert_eq!(d.place_group(&gid("c")).unwrap(), 0);
+        d.remove_group(&gid("a"));
+        assert_eq!(
+            d.place_group(&gid("d")).unwrap(),
+            0,
+            "worker 0 had one fewer"
+        );
+        assert!(matches!(
+            d.place_group(&gid("b")),
+            Err(SfuError::GroupExists(_))
+        ));
+        assert_eq!(d.reserve_peer(&gid("b"), &pid("p"), None).unwrap(), 1);
+        assert_eq!(d.peer_worker(&pid("p")).unwrap(), 1);
+        assert!(matches!(
+            d.reserve_peer(&gid("c"), &pid("p"), None),
+            Err(SfuError::PeerExists(_))
+        ));
+        assert!(matches!(
+            d.reserve_peer(&gid("a"), &pid("q"), None),
+            Err(SfuError::GroupNotFound(_))
+        ));
+        d.remove_peer(&pid("p"));
+        assert!(matches!(
+            d.peer_worker(&pid("p")),
+            Err(SfuError::PeerNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn the_caps_hold_across_workers() {
+        let mut d = Directory::new(2, 2, 2);
+        d.place_group(&gid("a")).unwrap();
+        d.place_group(&gid("b")).unwrap();
+        assert!(matches!(
+            d.place_group(&gid("c")),
+            Err(SfuError::LimitReached("max_groups"))
+        ));
+        d.reserve_peer(&gid("a"), &pid("1"), None).unwrap();
+        d.reserve_peer(&gid("b"), &pid("2"), None).unwrap();
+        assert!(matches!(
+            d.reserve_peer(&gid("b"), &pid("3"), None),
+            Err(SfuError::LimitReached("max_peers"))
+        ));
+        // A re-offer replacing a peer does not need a free place.
+        d.reserve_peer(&gid("b"), &pid("2b"), Some(&pid("2")))
+            .unwrap();
+    }
+
+    #[test]
+    fn each_worker_gets_its_own_ports() {
+        let config = SfuConfig {
+            bind: "0.0.0.0:50000".parse().unwrap(),
+            advertised: vec!["192.0.2.7:50000".parse().unwrap()],
+            tcp_bind: Some("0.0.0.0:443".parse().unwrap()),
+            tcp_advertised_port: Some(8443),
+            ..SfuConfig::default()
+        };
+        let w1 = worker_config(&config, 1).unwrap();
+        assert_eq!(w1.bind, "0.0.0.0:50001".parse().unwrap());
+        assert_eq!(w1.advertised, vec!["192.0.2.7:50001".parse().unwrap()]);
+        assert_eq!(w1.tcp_bind, Some("0.0.0.0:444".parse().unwrap()));
+        assert_eq!(w1.tcp_advertised_port, Some(8444));
+        let any = worker_config(&SfuConfig::default(), 3).unwrap();
+        assert_eq!(any.bind.port(), 0, "an OS-chosen port stays OS-chosen");
+        let top = SfuConfig {
+            bind: "127.0.0.1:65535".parse().unwrap(),
+            ..SfuConfig::default()
+        };
+        assert!(matches!(worker_config(&top, 1), Err(SfuError::Io(_))));
+    }
+}
