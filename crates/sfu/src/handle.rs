@@ -229,8 +229,11 @@ impl SfuHandle {
         mid: String,
         max_height: Option<u32>,
     ) -> Result<(), SfuError> {
-        self.call(|tx| Command::SetLayerHint(peer, mid, max_height, tx))
-            .await
+        let worker = self.peer_worker(&peer)?;
+        self.call(worker, |tx| {
+            Command::SetLayerHint(peer, mid, max_height, tx)
+        })
+        .await
     }
 
     /// Live groups: enables or disables forwarding of the host's media to viewers.
