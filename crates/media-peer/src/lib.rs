@@ -3,9 +3,12 @@
 //! DTLS are up (audio: 50 packets/s with an RFC 6464 level; video: frames sized for a
 //! configured bitrate, a keyframe first and on each PLI/FIR), and counts what it receives
 //! per kind and per source. Each synthetic payload starts with a small header naming its
-//! source, so counting needs no help from signaling.
+//! source and stamping its send time, so counting needs no help from signaling and a
+//! receiver in the same process measures each frame's latency (sender to receiver, through
+//! whatever server forwards it).
 #![forbid(unsafe_code)]
 
+mod latency;
 mod payload;
 mod run;
 mod turn;
@@ -23,7 +26,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-pub use payload::{HEADER_LEN, Header, parse_header};
+pub use latency::Histogram;
+pub use payload::{HEADER_LEN, Header, now_us, parse_header};
 pub use turn::TurnServer;
 
 /// What the peer offers and sends.
@@ -105,6 +109,11 @@ pub struct PeerStats {
     pub received: HashMap<u32, SourceCounts>,
     /// Received frames whose payload had no recognizable header.
     pub unknown_frames: u64,
+    /// Latency (µs, receive time − the payload's send stamp) of received audio frames.
+    pub audio_latency: Histogram,
+    /// Latency of received video frames, to the frame's last packet (so it includes the
+    /// sender's pacing of the frame's packets).
+    pub video_latency: Histogram,
     /// Receive slot (m-line) → tag of the last source seen in it.
     pub slot_sources: HashMap<String, u32>,
     /// Set when the peer's loop ended, with the reason.

@@ -324,6 +324,7 @@ impl Runner {
         let keyframe = data.is_keyframe();
         let len = data.data.len() as u64;
         let slot = data.mid.to_string();
+        let now = payload::now_us();
         self.with_stats(|s| {
             let Some(h) = header else {
                 s.unknown_frames += 1;
@@ -331,11 +332,14 @@ impl Runner {
             };
             let counts = s.received.entry(h.tag).or_default();
             counts.bytes += len;
+            let latency = now.saturating_sub(h.sent_us);
             if h.video {
                 counts.video_frames += 1;
                 counts.keyframes += u64::from(keyframe);
+                s.video_latency.record(latency);
             } else {
                 counts.audio_frames += 1;
+                s.audio_latency.record(latency);
             }
             s.slot_sources.insert(slot, h.tag);
         });
@@ -368,6 +372,7 @@ impl Runner {
             video: false,
             tag: self.cfg.tag,
             seq: self.audio_seq,
+            sent_us: payload::now_us(),
         };
         let data = payload::build(header, self.cfg.audio_bytes);
         let time = MediaTime::new(
@@ -403,6 +408,7 @@ impl Runner {
             video: true,
             tag: self.cfg.tag,
             seq: self.video_seq,
+            sent_us: payload::now_us(),
         };
         let data = payload::build(header, len);
         let time = MediaTime::new(
