@@ -162,7 +162,6 @@ impl Runner {
         socket: UdpSocket,
         audio_mid: Option<Mid>,
         video_mid: Option<Mid>,
-        stats: Arc<Mutex<PeerStats>>,
     ) -> Self {
         let now = Instant::now();
         let tcp = cfg
@@ -178,7 +177,7 @@ impl Runner {
             socket,
             audio_mid,
             video_mid,
-            stats,
+            stats: Arc::new(Mutex::new(PeerStats::default())),
             connected: false,
             next_audio: now,
             next_video: now,
@@ -188,6 +187,11 @@ impl Runner {
             recv_video: Vec::new(),
             pli: Arc::new(Notify::new()),
         }
+    }
+
+    /// The counters this runner updates.
+    pub fn stats(&self) -> Arc<Mutex<PeerStats>> {
+        self.stats.clone()
     }
 
     /// Lets the owner trigger PLIs on the receive video slots.
