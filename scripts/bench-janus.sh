@@ -31,7 +31,7 @@ JANUS=""
 trap 'kill "$SERVER" $JANUS 2>/dev/null || true; janus_iface_down; rm -rf "$DATA" "$JDIR"' EXIT
 janus_iface_up
 janus_config "$JDIR" "$JANUS_PORT"
-janus -F "$JDIR" >"$JDIR/janus.log" 2>&1 &
+(cd "$JDIR" && exec janus -F "$JDIR" >"$JDIR/janus.log" 2>&1) &
 JANUS=$!
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$JANUS_PORT/janus/info" >/dev/null && break
