@@ -12,23 +12,19 @@
 //! by all peers (what the server forwarded; the SFU's own counters are not exposed on
 //! `/metrics`), an estimate of the RTP packets behind them, the server process's CPU time
 //! (`/proc/<pid>/stat` utime+stime, so the generator's CPU does not count) and frame loss
-//! (frames each receiver got from each source ÷ frames that source sent in the window). The
-//! media peer's payloads carry no send timestamp, so no latency is measured here.
+//! (frames each receiver got from each source ÷ frames that source sent in the window) and
+//! latency sender → receiver from the send stamp in every synthetic payload (see
+//! `opencalls_media_peer::load`, shared with the Janus driver `janus_load.rs`).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Parser;
 use opencalls_client::Client;
-use opencalls_client::media::{PeerConfig, PeerHandle, PeerStats, join_live_media, join_media};
+use opencalls_client::media::{PeerConfig, PeerHandle, join_live_media, join_media};
 use opencalls_domain::RoomType;
+use opencalls_media_peer::load::{Member, Snapshot, Window};
 use opencalls_testkit::cli::ServerArgs;
 use opencalls_testkit::platform::{NewRoom, PlatformApi};
 use std::time::{Duration, Instant};
-
-/// Payload bytes per video RTP packet assumed for the packet estimate: str0m 0.25 packetizes
-/// for a 1150-byte datagram (`DATAGRAM_MTU_TARGET`) minus up to 80 bytes of RTP overhead.
-const VIDEO_PACKET_BYTES: f64 = 1070.0;
-/// Clock ticks per second of /proc times (USER_HZ; 100 on Linux for x86 and arm).
-const CLK_TCK: f64 = 100.0;
 
 /// Media load through the whole server: G video rooms of P publishers plus one live event.
 #[derive(Parser)]
@@ -68,17 +64,6 @@ fn opts() -> Result<Opts> {
     Ok(o)
 }
 
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: &str) -> Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let rest = stat.rsplit_once(')').context("stat format")?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After "pid (comm)": state is field 3, utime 14 and stime 15 (1-based).
-    let utime: f64 = fields.get(11).context("utime")?.parse()?;
-    let stime: f64 = fields.get(12).context("stime")?.parse()?;
-    Ok((utime + stime) / CLK_TCK)
-}
-
 /// A new user's connected device, named after this run and `name`.
 async fn device(api: &PlatformApi, name: &str) -> Result<Client> {
     Ok(api.device(&user_id(name)).await?)
@@ -88,12 +73,19 @@ fn user_id(name: &str) -> String {
     format!("media-{}-{name}", std::process::id())
 }
 
-/// One device with its media: what it sends (its tag) and which tags it should receive.
-struct Member {
-    _client: Client,
-    peer: PeerHandle,
-    tag: u32,
-    expects: Vec<u32>,
+/// The load: every media peer (what it sends, what it should receive) and the WebSocket
+/// clients that keep their seats.
+#[derive(Default)]
+struct Load {
+    members: Vec<Member>,
+    clients: Vec<Client>,
+}
+
+impl Load {
+    fn push(&mut self, client: Client, peer: PeerHandle, tag: u32, expects: Vec<u32>) {
+        self.clients.push(client);
+        self.members.push(Member { peer, tag, expects });
+    }
 }
 
 fn publisher(o: &Opts, tag: u32, slots: usize) -> PeerConfig {
@@ -108,7 +100,7 @@ fn publisher(o: &Opts, tag: u32, slots: usize) -> PeerConfig {
 }
 
 /// G rooms of P participants, each publishing and receiving everyone else in its room.
-async fn rooms(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> Result<()> {
+async fn rooms(o: &Opts, api: &PlatformApi, load: &mut Load) -> Result<()> {
     for g in 0..o.groups {
         let created = api
             .create_room(&NewRoom::of(RoomType::SmallRoomForVideo))
@@ -121,12 +113,7 @@ async fn rooms(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> Result
             let config = publisher(o, tag, o.per_group - 1);
             let (peer, _) = join_media(&client, room, config).await?;
             let expects = tags.iter().copied().filter(|&t| t != tag).collect();
-            members.push(Member {
-                _client: client,
-                peer,
-                tag,
-                expects,
-            });
+            load.push(client, peer, tag, expects);
         }
     }
     Ok(())
@@ -134,7 +121,7 @@ async fn rooms(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> Result
 
 /// One live event: the host publishes, sets it ready, V viewers enter and offer
 /// receive-only, then the host starts it.
-async fn live_event(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> Result<()> {
+async fn live_event(o: &Opts, api: &PlatformApi, load: &mut Load) -> Result<()> {
     const HOST_TAG: u32 = 1_000_000;
     let host = device(api, "host").await?;
     let created = api.create_live_event(&[&user_id("host")]).await?;
@@ -147,66 +134,11 @@ async fn live_event(o: &Opts, api: &PlatformApi, members: &mut Vec<Member>) -> R
         let client = device(api, &format!("v{v}")).await?;
         client.live_enter(id, "participant", false, false).await?;
         let (peer, _) = join_live_media(&client, id, PeerConfig::viewer(tag)).await?;
-        members.push(Member {
-            _client: client,
-            peer,
-            tag,
-            expects: vec![HOST_TAG],
-        });
+        load.push(client, peer, tag, vec![HOST_TAG]);
     }
     host.live_start(id).await?;
-    members.push(Member {
-        _client: host,
-        peer: host_peer,
-        tag: HOST_TAG,
-        expects: Vec::new(),
-    });
+    load.push(host, host_peer, HOST_TAG, Vec::new());
     Ok(())
-}
-
-/// Frames sent by each source and received per (receiver, source), at one instant.
-struct Snapshot {
-    stats: Vec<PeerStats>,
-    server_cpu: f64,
-    own_cpu: f64,
-    at: Instant,
-}
-
-fn snapshot(o: &Opts, members: &[Member]) -> Result<Snapshot> {
-    Ok(Snapshot {
-        stats: members.iter().map(|m| m.peer.stats()).collect(),
-        server_cpu: cpu_seconds(&o.server_pid.to_string())?,
-        own_cpu: cpu_seconds("self")?,
-        at: Instant::now(),
-    })
-}
-
-#[derive(Default)]
-struct Totals {
-    audio: u64,
-    video: u64,
-    video_bytes: u64,
-    expected: u64,
-}
-
-fn totals(members: &[Member], a: &Snapshot, b: &Snapshot) -> Totals {
-    let sent = |s: &Snapshot, tag: u32| {
-        members
-            .iter()
-            .position(|m| m.tag == tag)
-            .map_or(0, |i| s.stats[i].audio_sent + s.stats[i].video_frames_sent)
-    };
-    let mut t = Totals::default();
-    for (i, m) in members.iter().enumerate() {
-        for &src in &m.expects {
-            let (x, y) = (a.stats[i].from_source(src), b.stats[i].from_source(src));
-            t.audio += y.audio_frames.saturating_sub(x.audio_frames);
-            t.video += y.video_frames.saturating_sub(x.video_frames);
-            t.video_bytes += y.bytes.saturating_sub(x.bytes);
-            t.expected += sent(b, src).saturating_sub(sent(a, src));
-        }
-    }
-    t
 }
 
 #[tokio::main]
@@ -214,15 +146,16 @@ async fn main() -> Result<()> {
     let o = opts()?;
     let api = o.target.api();
     let started = Instant::now();
-    let mut members = Vec::new();
-    rooms(&o, &api, &mut members).await?;
-    live_event(&o, &api, &mut members).await?;
+    let mut load = Load::default();
+    rooms(&o, &api, &mut load).await?;
+    live_event(&o, &api, &mut load).await?;
+    let members = load.members;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !members.iter().all(|m| m.peer.stats().connected) {
+    while !members.iter().all(|m| m.peer.is_connected()) {
         if Instant::now() > deadline {
             bail!("not every media peer connected within 30 s");
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     println!(
         "{} media peers connected in {:.1}s ({} rooms x {} + live host + {} viewers)",
@@ -233,56 +166,13 @@ async fn main() -> Result<()> {
         o.viewers
     );
     tokio::time::sleep(Duration::from_secs(o.warmup)).await;
-    let a = snapshot(&o, &members)?;
+    let a = Snapshot::take(o.server_pid, &members)?;
     tokio::time::sleep(Duration::from_secs(o.seconds)).await;
-    let b = snapshot(&o, &members)?;
-    report(&members, &a, &b);
+    let b = Snapshot::take(o.server_pid, &members)?;
+    Window::between(&members, &a, &b).print("opencalls");
     for m in members {
         m.peer.stop().await;
     }
+    drop(load.clients);
     Ok(())
-}
-
-fn report(members: &[Member], a: &Snapshot, b: &Snapshot) {
-    let t = totals(members, a, b);
-    let secs = (b.at - a.at).as_secs_f64();
-    let server_cpu = b.server_cpu - a.server_cpu;
-    let frames = t.audio + t.video;
-    let per_frame = if t.video == 0 {
-        0.0
-    } else {
-        (t.video_bytes as f64 / t.video as f64 / VIDEO_PACKET_BYTES).ceil()
-    };
-    let packets = t.audio as f64 + t.video as f64 * per_frame;
-    let loss = 1.0 - frames as f64 / t.expected.max(1) as f64;
-    println!("window {secs:.1}s");
-    println!(
-        "received (= forwarded) frames: {frames} ({:.0}/s; audio {}, video {})",
-        frames as f64 / secs,
-        t.audio,
-        t.video
-    );
-    println!(
-        "estimated forwarded RTP packets: {packets:.0} ({:.0}/s; video ~{per_frame} packets/frame)",
-        packets / secs
-    );
-    println!(
-        "server CPU: {server_cpu:.2}s ({:.0}% of one core); generator CPU: {:.2}s",
-        100.0 * server_cpu / secs,
-        b.own_cpu - a.own_cpu
-    );
-    println!(
-        "forwarded frames per server CPU-second: {:.0}",
-        frames as f64 / server_cpu.max(0.01)
-    );
-    println!(
-        "forwarded packets (est.) per server CPU-second: {:.0}",
-        packets / server_cpu.max(0.01)
-    );
-    println!(
-        "frame loss: {:.3}% ({} expected, {frames} received)",
-        100.0 * loss,
-        t.expected
-    );
-    println!("latency: not measured (the media peer's payloads carry no send timestamp)");
 }

@@ -3,9 +3,13 @@
 //! DTLS are up (audio: 50 packets/s with an RFC 6464 level; video: frames sized for a
 //! configured bitrate, a keyframe first and on each PLI/FIR), and counts what it receives
 //! per kind and per source. Each synthetic payload starts with a small header naming its
-//! source, so counting needs no help from signaling.
+//! source and stamping its send time, so counting needs no help from signaling and a
+//! receiver in the same process measures each frame's latency (sender to receiver, through
+//! whatever server forwards it).
 #![forbid(unsafe_code)]
 
+mod latency;
+pub mod load;
 mod payload;
 mod run;
 mod turn;
@@ -15,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::TcpType;
 use str0m::{Candidate, Rtc};
@@ -23,7 +27,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-pub use payload::{HEADER_LEN, Header, parse_header};
+pub use latency::Histogram;
+pub use payload::{HEADER_LEN, Header, now_us, parse_header};
 pub use turn::TurnServer;
 
 /// What the peer offers and sends.
@@ -105,6 +110,11 @@ pub struct PeerStats {
     pub received: HashMap<u32, SourceCounts>,
     /// Received frames whose payload had no recognizable header.
     pub unknown_frames: u64,
+    /// Latency (µs, receive time − the payload's send stamp) of received audio frames.
+    pub audio_latency: Histogram,
+    /// Latency of received video frames, to the frame's last packet (so it includes the
+    /// sender's pacing of the frame's packets).
+    pub video_latency: Histogram,
     /// Receive slot (m-line) → tag of the last source seen in it.
     pub slot_sources: HashMap<String, u32>,
     /// Set when the peer's loop ended, with the reason.
@@ -212,27 +222,54 @@ impl MediaPeer {
             .sdp_api()
             .accept_answer(self.pending, answer)
             .map_err(|e| PeerError::Sdp(e.to_string()))?;
-        let stats = Arc::new(Mutex::new(PeerStats::default()));
-        let (stop_tx, stop_rx) = watch::channel(false);
         let runner = run::Runner::new(
             self.cfg,
             self.rtc,
             self.socket,
             self.audio_mid,
             self.video_mid,
-            stats.clone(),
         );
-        let pli = Arc::new(Notify::new());
-        let runner = runner
-            .with_keyframe_requests(self.recv_video, pli.clone())
-            .with_relay(self.relay);
-        let task = tokio::spawn(runner.run(stop_rx));
-        Ok(PeerHandle {
-            pli,
-            stats,
-            stop: stop_tx,
-            task,
-        })
+        Ok(spawn(runner, self.recv_video, self.relay))
+    }
+
+    /// Answers a server's offer with a receive-only peer (for servers that offer to their
+    /// subscribers, e.g. Janus's VideoRoom), binding a UDP socket on `ip`, and starts the
+    /// peer's task. Returns the peer and the SDP answer. `cfg`'s send and slot settings are
+    /// not used: the offer decides what is received.
+    pub async fn answer(
+        cfg: PeerConfig,
+        ip: std::net::IpAddr,
+        offer: &str,
+    ) -> Result<(PeerHandle, String), PeerError> {
+        let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        let local = socket.local_addr()?;
+        let mut rtc = Rtc::builder()
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, "udp").map_err(sdp_err)?);
+        let offer = SdpOffer::from_sdp_string(offer).map_err(sdp_err)?;
+        let answer = rtc.sdp_api().accept_offer(offer).map_err(sdp_err)?;
+        let runner = run::Runner::new(cfg, rtc, socket, None, None);
+        Ok((spawn(runner, Vec::new(), None), answer.to_sdp_string()))
+    }
+}
+
+/// Starts `runner` on the current tokio runtime.
+fn spawn(runner: run::Runner, recv_video: Vec<Mid>, relay: Option<turn::Allocation>) -> PeerHandle {
+    let stats = runner.stats();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let pli = Arc::new(Notify::new());
+    let runner = runner
+        .with_keyframe_requests(recv_video, pli.clone())
+        .with_relay(relay);
+    let task = tokio::spawn(runner.run(stop_rx));
+    PeerHandle {
+        pli,
+        stats,
+        stop: stop_tx,
+        task,
     }
 }
 
@@ -250,6 +287,14 @@ impl PeerHandle {
         match self.stats.lock() {
             Ok(s) => s.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Whether ICE and DTLS are up (cheaper than [`PeerHandle::stats`]).
+    pub fn is_connected(&self) -> bool {
+        match self.stats.lock() {
+            Ok(s) => s.connected,
+            Err(poisoned) => poisoned.into_inner().connected,
         }
     }
 

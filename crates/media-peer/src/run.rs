@@ -162,7 +162,6 @@ impl Runner {
         socket: UdpSocket,
         audio_mid: Option<Mid>,
         video_mid: Option<Mid>,
-        stats: Arc<Mutex<PeerStats>>,
     ) -> Self {
         let now = Instant::now();
         let tcp = cfg
@@ -178,7 +177,7 @@ impl Runner {
             socket,
             audio_mid,
             video_mid,
-            stats,
+            stats: Arc::new(Mutex::new(PeerStats::default())),
             connected: false,
             next_audio: now,
             next_video: now,
@@ -188,6 +187,11 @@ impl Runner {
             recv_video: Vec::new(),
             pli: Arc::new(Notify::new()),
         }
+    }
+
+    /// The counters this runner updates.
+    pub fn stats(&self) -> Arc<Mutex<PeerStats>> {
+        self.stats.clone()
     }
 
     /// Lets the owner trigger PLIs on the receive video slots.
@@ -324,6 +328,7 @@ impl Runner {
         let keyframe = data.is_keyframe();
         let len = data.data.len() as u64;
         let slot = data.mid.to_string();
+        let now = payload::now_us();
         self.with_stats(|s| {
             let Some(h) = header else {
                 s.unknown_frames += 1;
@@ -331,11 +336,14 @@ impl Runner {
             };
             let counts = s.received.entry(h.tag).or_default();
             counts.bytes += len;
+            let latency = now.saturating_sub(h.sent_us);
             if h.video {
                 counts.video_frames += 1;
                 counts.keyframes += u64::from(keyframe);
+                s.video_latency.record(latency);
             } else {
                 counts.audio_frames += 1;
+                s.audio_latency.record(latency);
             }
             s.slot_sources.insert(slot, h.tag);
         });
@@ -368,6 +376,7 @@ impl Runner {
             video: false,
             tag: self.cfg.tag,
             seq: self.audio_seq,
+            sent_us: payload::now_us(),
         };
         let data = payload::build(header, self.cfg.audio_bytes);
         let time = MediaTime::new(
@@ -403,6 +412,7 @@ impl Runner {
             video: true,
             tag: self.cfg.tag,
             seq: self.video_seq,
+            sent_us: payload::now_us(),
         };
         let data = payload::build(header, len);
         let time = MediaTime::new(
