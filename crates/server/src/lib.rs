@@ -255,3 +255,19 @@ pub async fn launch(
 ) -> Result<(), ServerError> {
     App::open(config).await?.serve(listener, shutdown).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_of_a_postgres_database_points_at_pg_dump() {
+        let config = Config {
+            database_url: Some("postgres://u@127.0.0.1:1/db".into()),
+            ..Config::default()
+        };
+        let err = backup(&config, std::path::Path::new("/nonexistent/backup.db")).unwrap_err();
+        assert!(matches!(err, ServerError::BackupUnsupported));
+        assert!(err.to_string().contains("pg_dump"), "{err}");
+    }
+}
