@@ -18,6 +18,7 @@ use opencalls_api::ApiConfig;
 use opencalls_runtime::{Clock, SystemClock};
 use opencalls_service::Services;
 use opencalls_store::Store;
+use opencalls_store_postgres::PostgresStore;
 use opencalls_store_sqlite::SqliteStore;
 use opencalls_webhook::{WebhookWorker, WorkerConfig};
 use std::future::Future;
@@ -40,12 +41,41 @@ pub enum ServerError {
     Push(String),
     #[error("starting the media layer (SFU): {0}")]
     Media(String),
+    #[error(
+        "`opencalls backup` copies SQLite databases only; back up PostgreSQL with pg_dump \
+         (see docs/operations.md)"
+    )]
+    BackupUnsupported,
 }
 
-/// Opens the store named by the configuration.
-pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+/// How often the PostgreSQL health probe asks the server.
+const POSTGRES_PROBE_EVERY: Duration = Duration::from_secs(2);
+
+/// A synchronous health check of the store ("store_writer").
+type StoreProbe = Box<dyn Fn() -> bool + Send + Sync>;
+
+/// Opens the store named by the configuration (PostgreSQL: connects and migrates).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+    Ok(open_store_with_probe(config).await?.0)
+}
+
+/// The store and its health check: on SQLite whether the writer thread runs, on
+/// PostgreSQL whether a pooled connection reached the server at the last check.
+async fn open_store_with_probe(
+    config: &Config,
+) -> Result<(Arc<dyn Store>, StoreProbe), ServerError> {
     match config.database()? {
-        DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+        DatabaseUrl::Sqlite(path) => {
+            let sqlite = SqliteStore::open(path)?;
+            let probe = sqlite.clone();
+            Ok((Arc::new(sqlite), Box::new(move || probe.is_writing())))
+        }
+        DatabaseUrl::Postgres { url, pool_size } => {
+            let postgres = PostgresStore::open(&url, pool_size).await?;
+            let reachable = postgres.watch_reachability(POSTGRES_PROBE_EVERY);
+            let probe = move || reachable.load(std::sync::atomic::Ordering::Relaxed);
+            Ok((Arc::new(postgres), Box::new(probe)))
+        }
     }
 }
 
@@ -57,6 +87,7 @@ pub fn backup(
 ) -> Result<opencalls_store_sqlite::BackupSummary, ServerError> {
     match config.database()? {
         DatabaseUrl::Sqlite(path) => Ok(opencalls_store_sqlite::backup(&path, target)?),
+        DatabaseUrl::Postgres { .. } => Err(ServerError::BackupUnsupported),
     }
 }
 
@@ -75,25 +106,21 @@ pub struct App {
 impl App {
     /// Opens storage and builds the services. `config.api_token` must be resolved
     /// (see [`Config::resolve_api_token`]) and have at least [`MIN_API_TOKEN_LEN`] characters.
-    pub fn open(config: Config) -> Result<Self, ServerError> {
-        Self::open_with_clock(config, Arc::new(SystemClock))
+    pub async fn open(config: Config) -> Result<Self, ServerError> {
+        Self::open_with_clock(config, Arc::new(SystemClock)).await
     }
 
     /// Like [`App::open`], with the services reading time from `clock` (tests move time).
-    pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, ServerError> {
+    pub async fn open_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ServerError> {
         config.checked_api_token()?;
         config.validate_webhooks()?;
         config.validate_media()?;
         config.validate_limits()?;
         config.validate_network()?;
-        let (store, writer_alive) = match config.database()? {
-            DatabaseUrl::Sqlite(path) => {
-                let sqlite = SqliteStore::open(path)?;
-                let probe = sqlite.clone();
-                let store: Arc<dyn Store> = Arc::new(sqlite);
-                (store, move || probe.is_writing())
-            }
-        };
+        let (store, writer_alive) = open_store_with_probe(&config).await?;
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store.clone(), clock.clone())
@@ -231,5 +258,21 @@ pub async fn launch(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    App::open(config)?.serve(listener, shutdown).await
+    App::open(config).await?.serve(listener, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_of_a_postgres_database_points_at_pg_dump() {
+        let config = Config {
+            database_url: Some("postgres://u@127.0.0.1:1/db".into()),
+            ..Config::default()
+        };
+        let err = backup(&config, std::path::Path::new("/nonexistent/backup.db")).unwrap_err();
+        assert!(matches!(err, ServerError::BackupUnsupported));
+        assert!(err.to_string().contains("pg_dump"), "{err}");
+    }
 }
