@@ -1,0 +1,103 @@
+//! The PostgreSQL implementation of the `opencalls-store` traits, for one server or for
+//! several nodes sharing one database.
+//!
+//! Every store call takes a connection from a small pool (`deadpool-postgres` over
+//! `tokio-postgres`) and, for a write, runs one transaction on it. The guarantees are those
+//! of the SQLite backend, kept by the database instead of a single writer thread:
+//! - an acknowledged write is committed durably (`synchronous_commit = on` is forced on
+//!   every connection);
+//! - read-modify-write of one room, live event, call or user locks its row
+//!   (`SELECT … FOR UPDATE`) before the pure transition runs, so concurrent changes of one
+//!   resource are serialized on every node (50 enters into a 6-seat room → exactly 6);
+//! - domain events go into `outbox` in the transaction of their change.
+//!
+//! **Outbox tail guarantee.** Outbox seqs are gap-free and commit-ordered: a transaction
+//! takes its seqs from the one-row `outbox_head` as its last statement and holds that row's
+//! lock until it commits (see `rows::append_events`). So a reader that sees seq `n` sees
+//! every seq below `n`, and a tailer may read `WHERE seq > last ORDER BY seq` and advance
+//! its cursor to the last row read, on any node, without missing an event. Every append
+//! sends `NOTIFY opencalls_outbox` (payload: the new head seq) at commit, so tailers can
+//! `LISTEN` instead of polling. The price is that appending transactions commit one at a
+//! time; docs/BENCHMARKS.md has the create rate this still reaches.
+//!
+//! Migrations run at [`PostgresStore::open`] under an advisory lock (see `schema`), so
+//! nodes starting together are safe.
+//!
+//! Errors: every module works in the crate's own `error::Error`; it becomes a
+//! [`StoreError`] once, where a store call returns.
+#![forbid(unsafe_code)]
+
+mod api_tokens;
+mod direct_calls;
+mod error;
+mod live_events;
+mod room_listing;
+mod rooms;
+mod rows;
+mod schema;
+pub mod testing;
+mod users;
+mod webhooks;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use error::Error;
+use opencalls_store::StoreError;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+/// Connections in the pool when the URL does not say (`?pool_size=`... is not a libpq
+/// option, so the size is a separate setting: `OPENCALLS_DATABASE_POOL_SIZE`).
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// How long a store call waits for a free connection or a new one before failing.
+const POOL_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/db`),
+    /// brings its schema up to date and keeps up to `pool_size` connections.
+    pub async fn open(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("database URL: {e}")))?;
+        // Acknowledged = durable, whatever the server's default says.
+        config.options("-c synchronous_commit=on");
+        config.application_name("opencalls");
+        config.connect_timeout(POOL_TIMEOUT);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
+        let store = Self { pool };
+        let mut conn = store.conn().await?;
+        schema::migrate(&mut conn).await?;
+        Ok(store)
+    }
+
+    /// Whether the server answers on a pooled connection (the health probe).
+    pub async fn is_reachable(&self) -> bool {
+        match self.conn().await {
+            Ok(conn) => conn.simple_query("SELECT 1").await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// A pooled connection.
+    pub(crate) async fn conn(&self) -> Result<Object, Error> {
+        Ok(self.pool.get().await?)
+    }
+}

@@ -1,0 +1,247 @@
+//! Mapping between PostgreSQL rows and domain values, the outbox append, and the pieces of
+//! keyset pagination, shared by the per-resource modules.
+
+use crate::error::Error;
+use deadpool_postgres::GenericClient;
+use opencalls_domain::{Event, User, UserId};
+use opencalls_store::{Cursor, Direction, Page, PageRequest};
+use std::collections::BTreeMap;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+/// A bound value of a dynamically built statement.
+pub(crate) type Arg = Box<dyn ToSql + Sync + Send>;
+
+/// Borrows bound values the way the driver takes them.
+pub(crate) fn refs(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter()
+        .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// Columns of `users` joined as `u`, in the order [`user_from_row`] reads them at `at`.
+pub(crate) const USER_COLUMNS: &str =
+    "u.user_id, u.nickname, u.profile_url, u.metadata, u.is_active, u.role";
+
+pub(crate) fn user_from_row(row: &Row, at: usize) -> Result<User, Error> {
+    let metadata: String = row.try_get(at + 3)?;
+    Ok(User {
+        user_id: UserId::from_trusted(row.try_get(at)?),
+        nickname: row.try_get(at + 1)?,
+        profile_url: row.try_get(at + 2)?,
+        metadata: serde_json::from_str::<BTreeMap<String, String>>(&metadata).unwrap_or_default(),
+        is_active: row.try_get(at + 4)?,
+        role: row.try_get(at + 5)?,
+    })
+}
+
+/// Makes sure a user row exists for a user seen in a participant (first sight wins; the
+/// users API owns later changes).
+pub(crate) async fn ensure_user(tx: &impl GenericClient, user: &User) -> Result<(), Error> {
+    let metadata = serde_json::to_string(&user.metadata)?;
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO users (user_id, nickname, profile_url, metadata, is_active, role)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO NOTHING",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &user.user_id.as_str(),
+            &user.nickname,
+            &user.profile_url,
+            &metadata,
+            &user.is_active,
+            &user.role,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Appends events to the outbox; call it as the LAST statement of the write transaction of
+/// their change.
+///
+/// The seqs come from the one-row `outbox_head`: its row lock is held from here until the
+/// transaction ends, so appending transactions commit one after the other in seq order and
+/// a rolled-back one gives its seqs back. Hence the tail guarantee: once a reader sees seq
+/// `n`, every seq below `n` is committed and visible too, with no gaps. Taking the lock last
+/// keeps the time it is held to the commit itself. `NOTIFY opencalls_outbox` (delivered at
+/// commit) wakes tailers on every node.
+pub(crate) async fn append_events(tx: &impl GenericClient, events: &[Event]) -> Result<(), Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let bump = tx
+        .prepare_cached(
+            "UPDATE outbox_head SET seq = seq + $1 WHERE id = 1
+             RETURNING seq, pg_notify('opencalls_outbox', seq::text)",
+        )
+        .await?;
+    let head: i64 = tx.query_one(&bump, &[&(events.len() as i64)]).await?.get(0);
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO outbox (seq, stream, category, occurred_at, payload)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[])",
+        )
+        .await?;
+    let first = head - events.len() as i64 + 1;
+    let seqs: Vec<i64> = (first..=head).collect();
+    let mut streams = Vec::with_capacity(events.len());
+    let mut categories = Vec::with_capacity(events.len());
+    let mut times = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    for event in events {
+        streams.push(event.stream().encode());
+        categories.push(event.category().to_owned());
+        times.push(event.occurred_at);
+        payloads.push(serde_json::to_string(&event.payload())?);
+    }
+    tx.execute(&insert, &[&seqs, &streams, &categories, &times, &payloads])
+        .await?;
+    Ok(())
+}
+
+/// SQL pieces for keyset pagination on a `seq` column: the extra condition, the order and
+/// the row limit (one more than the page, to learn whether another page follows).
+pub(crate) fn page_clause(page: &PageRequest, seq_column: &str) -> (String, &'static str, i64) {
+    let limit = page.limit as i64 + 1;
+    match page.cursor {
+        None => (String::new(), "DESC", limit),
+        Some(Cursor {
+            direction: Direction::Next,
+            seq,
+        }) => (format!(" AND {seq_column} < {seq}"), "DESC", limit),
+        Some(Cursor {
+            direction: Direction::Prev,
+            seq,
+        }) => (format!(" AND {seq_column} > {seq}"), "ASC", limit),
+    }
+}
+
+/// For a `next` page, the seq above which newer rows decide whether a `prev` cursor is
+/// given (pass the answer to [`into_page`]); `None` when no check is needed.
+pub(crate) fn newer_check<T>(page: &PageRequest, rows: &[(i64, T)]) -> Option<i64> {
+    match page.cursor {
+        Some(Cursor {
+            direction: Direction::Next,
+            ..
+        }) => rows.first().map(|(seq, _)| *seq),
+        _ => None,
+    }
+}
+
+/// Runs the `EXISTS` query of [`newer_check`] when needed: `sql` has `{first}` where the
+/// seq goes.
+pub(crate) async fn has_newer<T>(
+    client: &impl GenericClient,
+    page: &PageRequest,
+    rows: &[(i64, T)],
+    sql: &str,
+    args: &[&(dyn ToSql + Sync)],
+) -> Result<bool, Error> {
+    let Some(first) = newer_check(page, rows) else {
+        return Ok(false);
+    };
+    let sql = sql.replace("{first}", &first.to_string());
+    let stmt = client.prepare_cached(&sql).await?;
+    Ok(client.query_one(&stmt, args).await?.get(0))
+}
+
+/// Turns the rows fetched with [`page_clause`] (each with its `seq`) into a page, newest
+/// first. `has_newer`: for a `next` page, whether rows newer than its first one exist.
+pub(crate) fn into_page<T>(
+    page: &PageRequest,
+    mut rows: Vec<(i64, T)>,
+    has_newer: bool,
+) -> Page<T> {
+    let backwards = matches!(
+        page.cursor,
+        Some(Cursor {
+            direction: Direction::Prev,
+            ..
+        })
+    );
+    let more = rows.len() > page.limit;
+    rows.truncate(page.limit);
+    if backwards {
+        rows.reverse();
+    }
+    let first = rows.first().map(|(seq, _)| *seq);
+    let last = rows.last().map(|(seq, _)| *seq);
+    let cursor = |direction, seq| Cursor { direction, seq };
+    let (next, prev) = if backwards {
+        (
+            last.map(|seq| cursor(Direction::Next, seq)),
+            first
+                .filter(|_| more)
+                .map(|seq| cursor(Direction::Prev, seq)),
+        )
+    } else {
+        (
+            last.filter(|_| more)
+                .map(|seq| cursor(Direction::Next, seq)),
+            first
+                .filter(|_| page.cursor.is_some() && has_newer)
+                .map(|seq| cursor(Direction::Prev, seq)),
+        )
+    };
+    Page {
+        items: rows.into_iter().map(|(_, item)| item).collect(),
+        next,
+        prev,
+    }
+}
+
+/// Builds the `WHERE` condition of a listing and its bound values, so every listing
+/// spells its filters the same way (and binds every value, never interpolates it).
+#[derive(Default)]
+pub(crate) struct Filter {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Filter {
+    fn next_arg(&self) -> usize {
+        self.args.len() + 1
+    }
+
+    /// `column = ANY(…)`; nothing when `values` is empty (no restriction).
+    pub(crate) fn any_of<'a>(&mut self, column: &str, values: impl IntoIterator<Item = &'a str>) {
+        let values: Vec<String> = values.into_iter().map(str::to_owned).collect();
+        if !values.is_empty() {
+            self.clauses
+                .push(format!("{column} = ANY(${}::text[])", self.next_arg()));
+            self.args.push(Box::new(values));
+        }
+    }
+
+    /// `(a = value OR b = value)`: a row matching on either column.
+    pub(crate) fn either_of(&mut self, a: &str, b: &str, value: &str) {
+        let n = self.next_arg();
+        self.clauses.push(format!("({a} = ${n} OR {b} = ${n})"));
+        self.args.push(Box::new(value.to_owned()));
+    }
+
+    /// `clause` (with one `?` standing for the value) bound to `value`, when there is one.
+    pub(crate) fn bound(&mut self, clause: &str, value: Option<i64>) {
+        if let Some(value) = value {
+            let clause = clause.replace('?', &format!("${}::bigint", self.next_arg()));
+            self.clauses.push(clause);
+            self.args.push(Box::new(value));
+        }
+    }
+
+    /// A condition without a bound value.
+    pub(crate) fn raw(&mut self, clause: &str) {
+        self.clauses.push(clause.to_owned());
+    }
+
+    pub(crate) fn finish(self) -> (String, Vec<Arg>) {
+        if self.clauses.is_empty() {
+            return ("TRUE".to_owned(), self.args);
+        }
+        (self.clauses.join(" AND "), self.args)
+    }
+}

@@ -1,0 +1,159 @@
+//! What the PostgreSQL store promises beyond the conformance suite, with several stores
+//! (as several nodes would) on one database: the capacity check is atomic across them, the
+//! outbox commits gap-free in seq order and wakes listeners, and simultaneous starts
+//! migrate once.
+
+use opencalls_domain::participant::EnterRequest;
+use opencalls_domain::{
+    ClientId, CustomItems, ParticipantId, Room, RoomId, RoomType, User, UserId,
+};
+use opencalls_store::RoomStore;
+use opencalls_store_postgres::PostgresStore;
+use opencalls_store_postgres::testing::TestDatabase;
+use std::time::{Duration, Instant};
+use tokio_postgres::{AsyncMessage, NoTls};
+
+async fn stores(db: &TestDatabase, n: usize) -> Vec<PostgresStore> {
+    let mut stores = Vec::new();
+    for _ in 0..n {
+        stores.push(PostgresStore::open(db.url(), 8).await.unwrap());
+    }
+    stores
+}
+
+async fn new_room(store: &PostgresStore) -> RoomId {
+    let change = Room::create(
+        RoomId::generate(),
+        RoomType::SmallRoomForVideo,
+        CustomItems::default(),
+        String::new(),
+        1,
+    );
+    let id = change.room.room_id.clone();
+    store.insert_room(change).await.unwrap();
+    id
+}
+
+fn enter_request(i: usize) -> EnterRequest {
+    EnterRequest {
+        participant_id: ParticipantId::generate(),
+        user: User::bare(UserId::parse(&format!("user{i}")).unwrap()),
+        client_id: ClientId::generate(),
+        is_audio_on: true,
+        is_video_on: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_enters_through_three_stores_fill_a_six_seat_room_exactly() {
+    let db = TestDatabase::create().await.unwrap();
+    let stores = stores(&db, 3).await;
+    let room = new_room(&stores[0]).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let (store, room) = (stores[i % 3].clone(), room.clone());
+            tokio::spawn(async move {
+                let request = enter_request(i);
+                store
+                    .update_room(&room, Box::new(move |r| r.enter(request, 2)))
+                    .await
+            })
+        })
+        .collect();
+    let mut admitted = 0;
+    for task in tasks {
+        if task.await.unwrap().is_ok() {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 6);
+    let stored = stores[1].room(&room).await.unwrap().unwrap();
+    assert_eq!(stored.current_participants.len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tailer_sees_outbox_seqs_without_gaps_in_commit_order_and_is_notified() {
+    let db = TestDatabase::create().await.unwrap();
+    let stores = stores(&db, 2).await;
+    let (tailer, connection) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
+    let (notified_tx, mut notified) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut connection = connection;
+        while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let AsyncMessage::Notification(n) = message {
+                let _ = notified_tx.send(n.payload().to_owned());
+            }
+        }
+    });
+    tailer
+        .batch_execute("LISTEN opencalls_outbox")
+        .await
+        .unwrap();
+
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let store = stores[w % 2].clone();
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    new_room(&store).await;
+                }
+            })
+        })
+        .collect();
+    // Tail while the writers run: every read continues exactly after the last seq seen.
+    let total = 8 * 25;
+    let mut last = 0i64;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while last < total {
+        assert!(Instant::now() < deadline, "tail stuck at {last}");
+        let rows = tailer
+            .query(
+                "SELECT seq FROM outbox WHERE seq > $1 ORDER BY seq",
+                &[&last],
+            )
+            .await
+            .unwrap();
+        for row in rows {
+            let seq: i64 = row.get(0);
+            assert_eq!(seq, last + 1, "a gap or a late commit after {last}");
+            last = seq;
+        }
+        if last < total {
+            // Woken by the next commit's notification, not by a timer.
+            tokio::time::timeout(Duration::from_secs(10), notified.recv())
+                .await
+                .expect("no notification while commits are pending");
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(last, total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_starting_at_once_apply_each_migration_once() {
+    let db = TestDatabase::create().await.unwrap();
+    let opens: Vec<_> = (0..6)
+        .map(|_| {
+            let url = db.url().to_owned();
+            tokio::spawn(async move { PostgresStore::open(&url, 2).await })
+        })
+        .collect();
+    for open in opens {
+        open.await.unwrap().expect("every node starts");
+    }
+    let (client, connection) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT version, count(*) FROM schema_migrations GROUP BY version",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert_eq!(row.get::<_, i64>(1), 1);
+    }
+}
