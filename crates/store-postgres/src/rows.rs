@@ -82,8 +82,9 @@ pub(crate) async fn append_events(tx: &impl GenericClient, events: &[Event]) -> 
     let head: i64 = tx.query_one(&bump, &[&(events.len() as i64)]).await?.get(0);
     let insert = tx
         .prepare_cached(
-            "INSERT INTO outbox (seq, stream, category, occurred_at, payload)
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[])",
+            "INSERT INTO outbox (seq, stream, category, occurred_at, payload, event)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+                                  $6::text[])",
         )
         .await?;
     let first = head - events.len() as i64 + 1;
@@ -92,14 +93,20 @@ pub(crate) async fn append_events(tx: &impl GenericClient, events: &[Event]) -> 
     let mut categories = Vec::with_capacity(events.len());
     let mut times = Vec::with_capacity(events.len());
     let mut payloads = Vec::with_capacity(events.len());
+    // The full form, which other nodes of a cluster relay to their devices (cluster.rs).
+    let mut full = Vec::with_capacity(events.len());
     for event in events {
+        full.push(event.encode());
         streams.push(event.stream().encode());
         categories.push(event.category().to_owned());
         times.push(event.occurred_at);
         payloads.push(serde_json::to_string(&event.payload())?);
     }
-    tx.execute(&insert, &[&seqs, &streams, &categories, &times, &payloads])
-        .await?;
+    tx.execute(
+        &insert,
+        &[&seqs, &streams, &categories, &times, &payloads, &full],
+    )
+    .await?;
     Ok(())
 }
 
