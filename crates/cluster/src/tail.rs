@@ -107,5 +107,5 @@ fn publish(target: &TailTarget, events: Vec<opencalls_domain::Event>) {
             (now - event.occurred_at).max(0) as f64 / 1000.0,
         );
     }
-    target.bus.publish(events);
+    target.bus.publish_relayed(events);
 }

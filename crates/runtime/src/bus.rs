@@ -8,6 +8,11 @@
 //! - *subscribers* get a bounded broadcast queue: one that falls behind loses the oldest
 //!   events (and learns so from `RecvError::Lagged`); fine for wake-ups, since the durable
 //!   record of every event is the store's outbox, not this bus.
+//!
+//! In a cluster, events committed through other nodes are *relayed* onto this bus
+//! ([`EventBus::publish_relayed`]): listeners and subscribers hear them like local ones,
+//! except [`EventBus::subscribe_local`] subscribers, which act once per event cluster-wide
+//! and so only on the events of their own node (VoIP pushes of a dialed call).
 
 use opencalls_domain::Event;
 use std::sync::{Arc, RwLock};
@@ -24,6 +29,8 @@ pub trait EventListener: Send + Sync {
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
+    /// Only the events committed through this node.
+    local: broadcast::Sender<Arc<Event>>,
     listeners: Arc<RwLock<Vec<Arc<dyn EventListener>>>>,
 }
 
@@ -31,6 +38,7 @@ impl EventBus {
     pub fn new() -> Self {
         Self {
             sender: broadcast::channel(BUS_CAPACITY).0,
+            local: broadcast::channel(BUS_CAPACITY).0,
             listeners: Arc::default(),
         }
     }
@@ -47,7 +55,22 @@ impl EventBus {
         self.sender.subscribe()
     }
 
+    /// Like [`EventBus::subscribe`], for the events committed through this node only.
+    pub fn subscribe_local(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.local.subscribe()
+    }
+
+    /// Publishes events committed through this node.
     pub fn publish(&self, events: impl IntoIterator<Item = Event>) {
+        self.send(events, true);
+    }
+
+    /// Publishes events another node of the cluster committed (and published there).
+    pub fn publish_relayed(&self, events: impl IntoIterator<Item = Event>) {
+        self.send(events, false);
+    }
+
+    fn send(&self, events: impl IntoIterator<Item = Event>, local: bool) {
         let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner());
         for event in events {
             let event = Arc::new(event);
@@ -55,6 +78,9 @@ impl EventBus {
                 listener.on_event(&event);
             }
             // No subscriber is fine: nobody is listening live.
+            if local {
+                let _ = self.local.send(event.clone());
+            }
             let _ = self.sender.send(event);
         }
     }
@@ -63,5 +89,35 @@ impl EventBus {
 impl Default for EventBus {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opencalls_domain::{CustomItems, Room, RoomId, RoomType};
+
+    fn event() -> Event {
+        let change = Room::create(
+            RoomId::generate(),
+            RoomType::SmallRoomForVideo,
+            CustomItems::default(),
+            String::new(),
+            1,
+        );
+        change.events[0].clone()
+    }
+
+    #[test]
+    fn relayed_events_reach_everyone_but_local_only_subscribers() {
+        let bus = EventBus::new();
+        let (mut all, mut local) = (bus.subscribe(), bus.subscribe_local());
+        let (mine, theirs) = (event(), event());
+        bus.publish_relayed([theirs.clone()]);
+        bus.publish([mine.clone()]);
+        assert_eq!(*all.try_recv().unwrap(), theirs);
+        assert_eq!(*all.try_recv().unwrap(), mine);
+        assert_eq!(*local.try_recv().unwrap(), mine);
+        assert!(local.try_recv().is_err());
     }
 }
