@@ -92,7 +92,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&run_dir)?;
     std::fs::copy(&seeded.db, run_dir.join("opencalls.db")).context("copying the seed")?;
     let hello = servers::hello()?;
-    let server = servers::opencalls(&run_dir, load::TOKEN)?;
+    let server = servers::opencalls(&run_dir, load::TOKEN, None)?;
     let mut out = report::Report::new(&args, &seeded);
     let pace = Duration::from_secs(args.seconds);
     if args.runs(Phase::Throughput) {

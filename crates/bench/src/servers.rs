@@ -29,17 +29,25 @@ impl Drop for Running {
     }
 }
 
-/// The real OpenCalls server on the database in `data_dir`.
-pub fn opencalls(data_dir: &Path, token: &str) -> anyhow::Result<Running> {
+/// The real OpenCalls server on the database in `data_dir`, or on `database_url` when
+/// given (e.g. `postgres://…`).
+pub fn opencalls(
+    data_dir: &Path,
+    token: &str,
+    database_url: Option<&str>,
+) -> anyhow::Result<Running> {
     let config = Config {
         api_token: Some(token.to_owned()),
         data_dir: data_dir.to_owned(),
+        database_url: database_url.map(str::to_owned),
         // Benchmark receivers listen on loopback.
         webhook_allow_private_targets: true,
         ..Config::default()
     };
-    let app = App::open(config)?;
-    spawn(move |listener, stop| async move {
+    // Opened on the runtime it will serve on: a PostgreSQL pool's connections live there.
+    let runtime = tokio::runtime::Runtime::new()?;
+    let app = runtime.block_on(App::open(config))?;
+    spawn_on(runtime, move |listener, stop| async move {
         if let Err(e) = app.serve(listener, stop).await {
             eprintln!("opencalls server failed: {e}");
         }
@@ -48,18 +56,21 @@ pub fn opencalls(data_dir: &Path, token: &str) -> anyhow::Result<Running> {
 
 /// A bare axum hello-world: the ceiling of what axum + tokio + hyper give on this machine.
 pub fn hello() -> anyhow::Result<Running> {
-    spawn(|listener, stop| async move {
-        let app = Router::new().route("/", get(|| async { "Hello, World!" }));
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
-            eprintln!("hello server failed: {e}");
-        }
-    })
+    spawn_on(
+        tokio::runtime::Runtime::new()?,
+        |listener, stop| async move {
+            let app = Router::new().route("/", get(|| async { "Hello, World!" }));
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+            {
+                eprintln!("hello server failed: {e}");
+            }
+        },
+    )
 }
 
-fn spawn<F, Fut>(serve: F) -> anyhow::Result<Running>
+fn spawn_on<F, Fut>(runtime: tokio::runtime::Runtime, serve: F) -> anyhow::Result<Running>
 where
     F: FnOnce(tokio::net::TcpListener, Stopped) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -67,7 +78,6 @@ where
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
-    let runtime = tokio::runtime::Runtime::new()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name(format!("server-{addr}"))

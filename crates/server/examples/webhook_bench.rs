@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
         webhook_allow_private_targets: true,
         ..Config::default()
     };
-    let app = App::open(config)?;
+    let app = App::open(config).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(app.serve(listener, std::future::pending()));

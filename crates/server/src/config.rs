@@ -43,8 +43,11 @@ pub struct Config {
     pub http_addr: SocketAddr,
     /// The master API token; generated and kept in `data_dir` when absent.
     pub api_token: Option<String>,
-    /// `sqlite://PATH` (default: `sqlite://<data_dir>/opencalls.db`).
+    /// `sqlite://PATH` (default: `sqlite://<data_dir>/opencalls.db`) or
+    /// `postgres://user[:password]@host[:port]/db`.
     pub database_url: Option<String>,
+    /// Most connections to PostgreSQL this server keeps (unused with SQLite).
+    pub database_pool_size: usize,
     /// Directory for the embedded database and the generated token.
     pub data_dir: PathBuf,
     /// The application id reported in webhooks and settings.
@@ -153,6 +156,11 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    /// The URL as given (`postgres://…` or `postgresql://…`), with the pool size.
+    Postgres {
+        url: String,
+        pool_size: usize,
+    },
 }
 
 impl Default for Config {
@@ -162,6 +170,7 @@ impl Default for Config {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             api_token: None,
             database_url: None,
+            database_pool_size: opencalls_store_postgres::DEFAULT_POOL_SIZE,
             data_dir: PathBuf::from("opencalls-data"),
             app_id: "opencalls".to_owned(),
             webhook_timeout_ms: 10_000,
@@ -253,6 +262,10 @@ impl Config {
         }
         if let Some(url) = var("OPENCALLS_DATABASE_URL").filter(|u| !u.is_empty()) {
             self.database_url = Some(url);
+        }
+        if let Some(value) = var("OPENCALLS_DATABASE_POOL_SIZE").filter(|v| !v.is_empty()) {
+            let n = parse_positive("OPENCALLS_DATABASE_POOL_SIZE", &value)?;
+            self.database_pool_size = usize::try_from(n).unwrap_or(usize::MAX);
         }
         if let Some(dir) = var("OPENCALLS_DATA_DIR").filter(|d| !d.is_empty()) {
             self.data_dir = PathBuf::from(dir);
@@ -447,11 +460,20 @@ impl Config {
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(invalid_db(
-                "PostgreSQL is not supported yet; use sqlite://PATH",
-            ));
+            if self.database_pool_size == 0 {
+                return Err(ConfigError::Invalid {
+                    name: "OPENCALLS_DATABASE_POOL_SIZE",
+                    message: "must be at least 1".to_owned(),
+                });
+            }
+            return Ok(DatabaseUrl::Postgres {
+                url: url.clone(),
+                pool_size: self.database_pool_size,
+            });
         }
-        Err(invalid_db("expected sqlite://PATH"))
+        Err(invalid_db(
+            "expected sqlite://PATH or postgres://user@host:port/db",
+        ))
     }
 
     /// Makes sure an API token is set: the configured one, else the one stored in the data
@@ -560,6 +582,14 @@ mod tests {
         );
         config.database_url = Some("mysql://x".into());
         assert!(config.database().is_err());
+        config.database_url = Some("postgres://u@h:5432/db".into());
+        assert_eq!(
+            config.database().unwrap(),
+            DatabaseUrl::Postgres {
+                url: "postgres://u@h:5432/db".into(),
+                pool_size: opencalls_store_postgres::DEFAULT_POOL_SIZE
+            }
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use opencalls_api::ApiConfig;
 use opencalls_runtime::{Clock, SystemClock};
 use opencalls_service::Services;
 use opencalls_store::{ClusterStore, NodeId, Store};
+use opencalls_store_postgres::PostgresStore;
 use opencalls_store_sqlite::SqliteStore;
 use opencalls_webhook::{WebhookWorker, WorkerConfig};
 use std::future::Future;
@@ -41,12 +42,58 @@ pub enum ServerError {
     Push(String),
     #[error("starting the media layer (SFU): {0}")]
     Media(String),
+    #[error(
+        "`opencalls backup` copies SQLite databases only; back up PostgreSQL with pg_dump \
+         (see docs/operations.md)"
+    )]
+    BackupUnsupported,
 }
 
-/// Opens the store named by the configuration.
-pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+/// How often the PostgreSQL health probe asks the server.
+const POSTGRES_PROBE_EVERY: Duration = Duration::from_secs(2);
+
+/// A synchronous health check of the store ("store_writer").
+type StoreProbe = Box<dyn Fn() -> bool + Send + Sync>;
+
+/// Opens the store named by the configuration (PostgreSQL: connects and migrates).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+    Ok(open_store_with_probe(config, None).await?.store)
+}
+
+/// The opened store seen both ways, and its health check.
+struct OpenedStore {
+    store: Arc<dyn Store>,
+    cluster: Arc<dyn ClusterStore>,
+    probe: StoreProbe,
+}
+
+/// The store and its health check: on SQLite whether the writer thread runs, on
+/// PostgreSQL whether a pooled connection reached the server at the last check. On
+/// PostgreSQL the events this store appends are recorded as `node`'s (cluster.md).
+async fn open_store_with_probe(
+    config: &Config,
+    node: Option<&NodeId>,
+) -> Result<OpenedStore, ServerError> {
     match config.database()? {
-        DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+        DatabaseUrl::Sqlite(path) => {
+            let sqlite = SqliteStore::open(path)?;
+            let probe = sqlite.clone();
+            Ok(OpenedStore {
+                store: Arc::new(sqlite.clone()),
+                cluster: Arc::new(sqlite),
+                probe: Box::new(move || probe.is_writing()),
+            })
+        }
+        DatabaseUrl::Postgres { url, pool_size } => {
+            let postgres = PostgresStore::open_node(&url, pool_size, node).await?;
+            let reachable = postgres.watch_reachability(POSTGRES_PROBE_EVERY);
+            let probe = move || reachable.load(std::sync::atomic::Ordering::Relaxed);
+            Ok(OpenedStore {
+                store: Arc::new(postgres.clone()),
+                cluster: Arc::new(postgres),
+                probe: Box::new(probe),
+            })
+        }
     }
 }
 
@@ -58,6 +105,7 @@ pub fn backup(
 ) -> Result<opencalls_store_sqlite::BackupSummary, ServerError> {
     match config.database()? {
         DatabaseUrl::Sqlite(path) => Ok(opencalls_store_sqlite::backup(&path, target)?),
+        DatabaseUrl::Postgres { .. } => Err(ServerError::BackupUnsupported),
     }
 }
 
@@ -80,27 +128,23 @@ pub struct App {
 impl App {
     /// Opens storage and builds the services. `config.api_token` must be resolved
     /// (see [`Config::resolve_api_token`]) and have at least [`MIN_API_TOKEN_LEN`] characters.
-    pub fn open(config: Config) -> Result<Self, ServerError> {
-        Self::open_with_clock(config, Arc::new(SystemClock))
+    pub async fn open(config: Config) -> Result<Self, ServerError> {
+        Self::open_with_clock(config, Arc::new(SystemClock)).await
     }
 
     /// Like [`App::open`], with the services reading time from `clock` (tests move time).
-    pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, ServerError> {
+    pub async fn open_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ServerError> {
         config.checked_api_token()?;
         config.validate_webhooks()?;
         config.validate_media()?;
         config.validate_limits()?;
         config.validate_network()?;
         let node_id = cluster::node_id(&config)?;
-        let (store, cluster, writer_alive) = match config.database()? {
-            DatabaseUrl::Sqlite(path) => {
-                let sqlite = SqliteStore::open(path)?;
-                let probe = sqlite.clone();
-                let cluster: Arc<dyn ClusterStore> = Arc::new(sqlite.clone());
-                let store: Arc<dyn Store> = Arc::new(sqlite);
-                (store, cluster, move || probe.is_writing())
-            }
-        };
+        let opened = open_store_with_probe(&config, Some(&node_id)).await?;
+        let (store, cluster, writer_alive) = (opened.store, opened.cluster, opened.probe);
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store.clone(), clock.clone())
@@ -108,7 +152,9 @@ impl App {
             .with_session_ttl(ttl_ms)
             .with_private_webhook_targets(config.webhook_allow_private_targets)
             .with_call_timeouts(config.call_timeouts());
-        services.health.register("store_writer", writer_alive);
+        services
+            .health
+            .register("store_writer", move || writer_alive());
         let (sfu, sfu_events) = media::start(&config)?;
         let probe = sfu.clone();
         services.health.register("sfu", move || probe.is_running());
@@ -266,5 +312,5 @@ pub async fn launch(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    App::open(config)?.serve(listener, shutdown).await
+    App::open(config).await?.serve(listener, shutdown).await
 }

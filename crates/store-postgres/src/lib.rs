@@ -44,11 +44,13 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use error::Error;
 use opencalls_store::StoreError;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio_postgres::NoTls;
 
-/// Connections in the pool when the URL does not say (`?pool_size=`... is not a libpq
-/// option, so the size is a separate setting: `OPENCALLS_DATABASE_POOL_SIZE`).
+/// Connections in the pool unless configured otherwise (the server's
+/// `OPENCALLS_DATABASE_POOL_SIZE`).
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
 /// How long a store call waits for a free connection or a new one before failing.
@@ -110,6 +112,22 @@ impl PostgresStore {
             Ok(conn) => conn.simple_query("SELECT 1").await.is_ok(),
             Err(_) => false,
         }
+    }
+
+    /// A flag kept up to date with [`Self::is_reachable`], checked every `every` by a task
+    /// of the current runtime, for synchronous health probes. The task ends once the flag
+    /// is dropped by everyone else.
+    pub fn watch_reachability(&self, every: Duration) -> Arc<AtomicBool> {
+        let flag = Arc::new(AtomicBool::new(true));
+        let (store, watched) = (self.clone(), flag.clone());
+        tokio::spawn(async move {
+            while Arc::strong_count(&watched) > 1 {
+                let ok = tokio::time::timeout(every, store.is_reachable()).await;
+                watched.store(matches!(ok, Ok(true)), Ordering::Relaxed);
+                tokio::time::sleep(every).await;
+            }
+        });
+        flag
     }
 
     /// A pooled connection.

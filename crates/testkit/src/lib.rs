@@ -11,6 +11,7 @@
 //! - [`store`]: the one place that opens a storage backend directly.
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod binary;
 pub mod cli;
 pub mod errors;

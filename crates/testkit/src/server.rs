@@ -1,8 +1,9 @@
 //! The test server: the real `opencalls_server::App` on 127.0.0.1:0 with a temporary data
-//! directory (exactly as `main` wires it, with a clock tests can move), spoken to over real
+//! directory (or its own PostgreSQL database, see `backend`) (exactly as `main` wires it, with a clock tests can move), spoken to over real
 //! HTTP and WebSockets. Nothing here is process-global, so any number of servers run side by
 //! side in one test binary.
 
+use crate::backend;
 use crate::platform::{PlatformApi, Reply};
 use opencalls_runtime::OffsetClock;
 use opencalls_server::{App, Config};
@@ -58,8 +59,13 @@ impl TestServer {
             ..Config::default()
         };
         tune(&mut config);
+        if config.database_url.is_none() && backend::backend() == backend::Backend::Postgres {
+            config.database_url = Some(backend::postgres_url(dir.path()).await);
+        }
         let clock = Arc::new(OffsetClock::new());
-        let app = App::open_with_clock(config, clock.clone()).expect("open app");
+        let app = App::open_with_clock(config, clock.clone())
+            .await
+            .expect("open app");
         let services = app.services.clone();
         let sfu = app.sfu.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -151,6 +157,15 @@ impl TestServer {
         let (status, body) = self.post("/v1/rooms", json!({ "type": room_type })).await;
         assert_eq!(status, 200, "{body}");
         body["room"].clone()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Nobody can start a server on this directory again: its database can go.
+        if Arc::strong_count(&self.dir) == 1 {
+            backend::forget(self.dir.path());
+        }
     }
 }
 
