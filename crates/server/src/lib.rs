@@ -152,9 +152,7 @@ impl App {
             .with_session_ttl(ttl_ms)
             .with_private_webhook_targets(config.webhook_allow_private_targets)
             .with_call_timeouts(config.call_timeouts());
-        services
-            .health
-            .register("store_writer", move || writer_alive());
+        services.health.register("store_writer", writer_alive);
         let (sfu, sfu_events) = media::start(&config)?;
         let probe = sfu.clone();
         services.health.register("sfu", move || probe.is_running());
