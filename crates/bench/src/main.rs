@@ -56,6 +56,10 @@ pub struct Args {
     /// Seed again even if a cached database fits.
     #[arg(long)]
     pub fresh: bool,
+    /// Benchmark on this (empty) PostgreSQL database instead of SQLite: it is seeded
+    /// first (not cached), e.g. postgres://postgres@127.0.0.1:5432/bench.
+    #[arg(long)]
+    pub database_url: Option<String>,
     /// Phases to run, comma-separated; all when absent.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<Phase>,
@@ -83,16 +87,22 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let seeded = seed::cached(&args.cache, args.rooms, args.fresh).await?;
-    // Every run works on a fresh copy, so the creates of one run don't leak into the next.
     let run_dir = args.cache.join("run");
     if run_dir.exists() {
         std::fs::remove_dir_all(&run_dir)?;
     }
     std::fs::create_dir_all(&run_dir)?;
-    std::fs::copy(&seeded.db, run_dir.join("opencalls.db")).context("copying the seed")?;
+    let seeded = match &args.database_url {
+        Some(url) => seed::postgres(url, args.rooms).await?,
+        None => {
+            let seeded = seed::cached(&args.cache, args.rooms, args.fresh).await?;
+            // Every run works on a fresh copy, so one run's creates don't leak into the next.
+            std::fs::copy(&seeded.db, run_dir.join("opencalls.db")).context("copying the seed")?;
+            seeded
+        }
+    };
     let hello = servers::hello()?;
-    let server = servers::opencalls(&run_dir, load::TOKEN, None)?;
+    let server = servers::opencalls(&run_dir, load::TOKEN, args.database_url.as_deref())?;
     let mut out = report::Report::new(&args, &seeded);
     let pace = Duration::from_secs(args.seconds);
     if args.runs(Phase::Throughput) {

@@ -25,8 +25,13 @@ impl Report {
         let seeding = seeded
             .seconds
             .map_or_else(|| "cached".to_owned(), |s| format!("{s:.0} s"));
+        let backend = if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        };
         let header = format!(
-            "{} rooms seeded (seeding: {seeding}); {cores} cores shared by servers and load generator; \
+            "Store: {backend}. {} rooms seeded (seeding: {seeding}); {cores} cores shared by servers and load generator; \
              {} s per throughput measurement x {} rounds, {} connections.",
             seeded.rooms, args.seconds, args.rounds, args.workers
         );

@@ -17,7 +17,7 @@ use opencalls_domain::{
 };
 use opencalls_runtime::SystemClock;
 use opencalls_service::Services;
-use opencalls_testkit::store::open_sqlite;
+use opencalls_testkit::store::{open_postgres, open_sqlite};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -137,6 +137,25 @@ pub fn now_ms() -> i64 {
 
 async fn seed(db: &Path, rooms: u64) -> anyhow::Result<Seeded> {
     let store = open_sqlite(db)?;
+    let seeded = seed_store(store, rooms).await?;
+    checkpoint(db)?;
+    Ok(Seeded {
+        db: db.to_owned(),
+        ..seeded
+    })
+}
+
+/// Seeds the (empty) PostgreSQL database at `url`; not cached: the database is the cache.
+pub async fn postgres(url: &str, rooms: u64) -> anyhow::Result<Seeded> {
+    let store = open_postgres(url).await?;
+    let started = Instant::now();
+    let mut seeded = seed_store(store, rooms).await?;
+    seeded.seconds = Some(started.elapsed().as_secs_f64());
+    Ok(seeded)
+}
+
+/// Seeds `store` with `rooms` rooms (see the module doc for the data).
+async fn seed_store(store: Arc<dyn opencalls_store::Store>, rooms: u64) -> anyhow::Result<Seeded> {
     let first_created_at = now_ms() - SPAN_MS;
     let step = SPAN_MS as f64 / rooms.max(1) as f64;
     let mut rng = Rng::new(42);
@@ -192,9 +211,8 @@ async fn seed(db: &Path, rooms: u64) -> anyhow::Result<Seeded> {
     drain(&mut tasks, 0).await?;
     drop(services);
     drop(store);
-    checkpoint(db)?;
     Ok(Seeded {
-        db: db.to_owned(),
+        db: PathBuf::new(),
         rooms,
         first_created_at,
         last_created_at,

@@ -5,9 +5,10 @@
 //!   `opencalls.node_id` ([`PostgresStore::open_node`]); the outbox's `origin` column takes
 //!   it as its default, so every append records its node without the write paths knowing.
 //!   `event` holds the event's full form (`Event::encode`), written by `append_events`.
-//! - The tail reads `seq > after ORDER BY seq`: outbox seqs are gap-free and commit-ordered
-//!   (see the crate doc), so everything up to the last seq read is final and `through` can
-//!   move to it.
+//! - The tail first runs the sequencer (`outbox::sequence`, which numbers committed rows),
+//!   then reads `seq > after ORDER BY seq`: numbered seqs are gap-free and commit-ordered
+//!   per stream (see the crate doc), so everything up to the last seq read is final and
+//!   `through` can move to it.
 //! - A dead node is claimed by `DELETE … RETURNING`: concurrent claimers block on the row,
 //!   and only the first deletes it. A duty is taken by an upsert that only overwrites the
 //!   holder's own row or an expired one.
@@ -176,12 +177,8 @@ impl ClusterStore for PostgresStore {
     }
 
     async fn outbox_head(&self) -> Result<i64, StoreError> {
-        let conn = self.conn().await?;
-        let row = conn
-            .query_one("SELECT seq FROM outbox_head WHERE id = 1", &[])
-            .await
-            .map_err(Error::from)?;
-        Ok(row.try_get(0).map_err(Error::from)?)
+        // Numbers what has committed so far: the head is then everything committed.
+        self.sequence_outbox().await
     }
 
     async fn events_from_other_nodes(
@@ -190,6 +187,8 @@ impl ClusterStore for PostgresStore {
         after_seq: i64,
         limit: usize,
     ) -> Result<Tail, StoreError> {
+        // Rows are numbered (commit-ordered, gap-free) by the sequencer, not by writers.
+        self.sequence_outbox().await?;
         let conn = self.conn().await?;
         let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
         let rows = conn

@@ -11,14 +11,15 @@
 //!   resource are serialized on every node (50 enters into a 6-seat room → exactly 6);
 //! - domain events go into `outbox` in the transaction of their change.
 //!
-//! **Outbox tail guarantee.** Outbox seqs are gap-free and commit-ordered: a transaction
-//! takes its seqs from the one-row `outbox_head` as its last statement and holds that row's
-//! lock until it commits (see `rows::append_events`). So a reader that sees seq `n` sees
-//! every seq below `n`, and a tailer may read `WHERE seq > last ORDER BY seq` and advance
-//! its cursor to the last row read, on any node, without missing an event. Every append
-//! sends `NOTIFY opencalls_outbox` (payload: the new head seq) at commit, so tailers can
-//! `LISTEN` instead of polling. The price is that appending transactions commit one at a
-//! time; docs/BENCHMARKS.md has the create rate this still reaches.
+//! **Outbox tail guarantee.** Writers append events with `seq` NULL; a sequencer
+//! ([`PostgresStore::sequence_outbox`], see `outbox`) numbers committed rows afterwards,
+//! one sequencing transaction at a time, and sends `NOTIFY opencalls_outbox` (payload: the
+//! new head seq). So numbered seqs are gap-free and commit-ordered: a reader that sees seq
+//! `n` sees every seq below `n`, and a tailer on any node may call `sequence_outbox`, read
+//! `WHERE seq > last ORDER BY seq` and advance its cursor to the last row read without
+//! ever missing an event; events of one stream are numbered in their commit order. Writers
+//! never wait for each other's commits, so PostgreSQL's group commit keeps durable writes
+//! fast.
 //!
 //! Migrations run at [`PostgresStore::open`] under an advisory lock (see `schema`), so
 //! nodes starting together are safe.
@@ -32,6 +33,7 @@ mod cluster;
 mod direct_calls;
 mod error;
 mod live_events;
+mod outbox;
 mod room_listing;
 mod rooms;
 mod rows;
@@ -128,6 +130,13 @@ impl PostgresStore {
             }
         });
         flag
+    }
+
+    /// Numbers the outbox rows committed so far (see the crate doc's tail guarantee) and
+    /// returns the highest seq given; a tailer calls it before reading past its cursor.
+    pub async fn sequence_outbox(&self) -> Result<i64, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(outbox::sequence(&mut conn).await?)
     }
 
     /// A pooled connection.

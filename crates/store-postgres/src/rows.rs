@@ -2,8 +2,9 @@
 //! keyset pagination, shared by the per-resource modules.
 
 use crate::error::Error;
+pub(crate) use crate::outbox::append_events;
 use deadpool_postgres::GenericClient;
-use opencalls_domain::{Event, User, UserId};
+use opencalls_domain::{User, UserId};
 use opencalls_store::{Cursor, Direction, Page, PageRequest};
 use std::collections::BTreeMap;
 use tokio_postgres::Row;
@@ -55,56 +56,6 @@ pub(crate) async fn ensure_user(tx: &impl GenericClient, user: &User) -> Result<
             &user.is_active,
             &user.role,
         ],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Appends events to the outbox; call it as the LAST statement of the write transaction of
-/// their change.
-///
-/// The seqs come from the one-row `outbox_head`: its row lock is held from here until the
-/// transaction ends, so appending transactions commit one after the other in seq order and
-/// a rolled-back one gives its seqs back. Hence the tail guarantee: once a reader sees seq
-/// `n`, every seq below `n` is committed and visible too, with no gaps. Taking the lock last
-/// keeps the time it is held to the commit itself. `NOTIFY opencalls_outbox` (delivered at
-/// commit) wakes tailers on every node.
-pub(crate) async fn append_events(tx: &impl GenericClient, events: &[Event]) -> Result<(), Error> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let bump = tx
-        .prepare_cached(
-            "UPDATE outbox_head SET seq = seq + $1 WHERE id = 1
-             RETURNING seq, pg_notify('opencalls_outbox', seq::text)",
-        )
-        .await?;
-    let head: i64 = tx.query_one(&bump, &[&(events.len() as i64)]).await?.get(0);
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO outbox (seq, stream, category, occurred_at, payload, event)
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[],
-                                  $6::text[])",
-        )
-        .await?;
-    let first = head - events.len() as i64 + 1;
-    let seqs: Vec<i64> = (first..=head).collect();
-    let mut streams = Vec::with_capacity(events.len());
-    let mut categories = Vec::with_capacity(events.len());
-    let mut times = Vec::with_capacity(events.len());
-    let mut payloads = Vec::with_capacity(events.len());
-    // The full form, which other nodes of a cluster relay to their devices (cluster.rs).
-    let mut full = Vec::with_capacity(events.len());
-    for event in events {
-        full.push(event.encode());
-        streams.push(event.stream().encode());
-        categories.push(event.category().to_owned());
-        times.push(event.occurred_at);
-        payloads.push(serde_json::to_string(&event.payload())?);
-    }
-    tx.execute(
-        &insert,
-        &[&seqs, &streams, &categories, &times, &payloads, &full],
     )
     .await?;
     Ok(())

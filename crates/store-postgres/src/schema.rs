@@ -63,15 +63,18 @@ CREATE TABLE room_participants (
 CREATE INDEX room_participants_by_room ON room_participants (room_seq, seq);
 CREATE INDEX room_participants_active ON room_participants (room_seq, seq) WHERE state <> 'exited';
 
--- Domain events, appended in the transaction of the change that caused them. `seq` comes
--- from `outbox_head` (see rows.rs), never from a sequence: it is gap-free and commit-ordered.
+-- Domain events, appended in the transaction of the change that caused them with `seq`
+-- NULL; the sequencer (see outbox.rs) gives committed rows their gap-free, commit-ordered
+-- `seq` later, in `id` order, and records the last one given in `outbox_head`.
 CREATE TABLE outbox (
-    seq         BIGINT PRIMARY KEY,
+    id          BIGSERIAL PRIMARY KEY,
+    seq         BIGINT UNIQUE,
     stream      TEXT NOT NULL,
     category    TEXT NOT NULL,
     occurred_at BIGINT NOT NULL,
     payload     TEXT NOT NULL
 );
+CREATE INDEX outbox_unsequenced ON outbox (id) WHERE seq IS NULL;
 CREATE TABLE outbox_head (
     id  INTEGER PRIMARY KEY CHECK (id = 1),
     seq BIGINT NOT NULL

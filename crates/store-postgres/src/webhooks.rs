@@ -2,11 +2,12 @@
 //!
 //! Judging outbox events against the settings and changing the settings both lock the
 //! `webhook_state` row first, so on every node they are serialized: an event is always
-//! judged by the settings in force when it was committed, and judged once. The outbox is
-//! read past the cursor safely because its seqs commit in order (see `rows::append_events`).
+//! judged once, by the settings in force when it was numbered. The outbox is read past the
+//! cursor safely because numbered seqs commit in order (see `outbox`).
 
 use crate::PostgresStore;
 use crate::error::Error;
+use crate::outbox::sequence;
 use crate::rows::{has_newer, into_page, page_clause};
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
@@ -63,6 +64,7 @@ impl WebhookStore for PostgresStore {
         now: Millis,
     ) -> Result<usize, StoreError> {
         let mut conn = self.conn().await?;
+        sequence(&mut conn).await?;
         let tx = conn.transaction().await.map_err(Error::from)?;
         let judged = enqueue(&tx, limit, now).await?;
         tx.commit().await.map_err(Error::from)?;
@@ -150,8 +152,10 @@ async fn update_settings(
     now: Millis,
 ) -> Result<WebhookSettings, Error> {
     let mut conn = store.conn().await?;
+    sequence(&mut conn).await?;
     let tx = conn.transaction().await?;
-    // Events committed before the change are judged by the old settings.
+    // Events committed before the change are judged by the old settings (those committed
+    // after the numbering above and before the lock below count as after the change).
     while enqueue(&tx, SETTINGS_CHANGE_BATCH, now).await? == SETTINGS_CHANGE_BATCH {}
     let current = load_settings(&tx).await?;
     let next = WebhookSettings {

@@ -61,6 +61,8 @@ impl TestServer {
         tune(&mut config);
         if config.database_url.is_none() && backend::backend() == backend::Backend::Postgres {
             config.database_url = Some(backend::postgres_url(dir.path()).await);
+            // Many test servers share one PostgreSQL server's connection limit.
+            config.database_pool_size = 4;
         }
         let clock = Arc::new(OffsetClock::new());
         let app = App::open_with_clock(config, clock.clone())

@@ -7,6 +7,16 @@ use opencalls_store_sqlite::SqliteStore;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Opens (migrating if needed) the PostgreSQL database at `url`.
+pub async fn open_postgres(url: &str) -> Result<Arc<dyn Store>, opencalls_store::StoreError> {
+    let store = opencalls_store_postgres::PostgresStore::open(
+        url,
+        opencalls_store_postgres::DEFAULT_POOL_SIZE,
+    )
+    .await?;
+    Ok(Arc::new(store))
+}
+
 /// Opens (creating and migrating if needed) the SQLite database at `path`.
 pub fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, opencalls_store::StoreError> {
     Ok(Arc::new(SqliteStore::open(path)?))
