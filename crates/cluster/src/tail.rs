@@ -6,6 +6,8 @@
 //! event is skipped and each stream keeps its commit order. Its own node's events are
 //! left out: the services publish those right after their commit. Each published event's
 //! age (now − `occurred_at`) is observed as `opencalls_cluster_event_delay_seconds`.
+//! Rounds are serialized by the cursor's lock: the poll loop and `EventBus::catch_up`
+//! (which runs one round at once) never publish an event twice or out of order.
 
 use opencalls_runtime::{Clock, EventBus, Metrics};
 use opencalls_store::{ClusterStore, NodeId, StoreError};
@@ -63,14 +65,64 @@ impl Tailer {
     }
 }
 
+/// The tail's cursor and where it publishes; one round at a time.
+struct Tail {
+    cluster: Arc<dyn ClusterStore>,
+    node_id: NodeId,
+    target: TailTarget,
+    after: tokio::sync::Mutex<i64>,
+}
+
+impl Tail {
+    /// Reads and publishes one batch; `true` if the batch was full (more may wait).
+    async fn round(&self) -> bool {
+        let mut after = self.after.lock().await;
+        match self
+            .cluster
+            .events_from_other_nodes(&self.node_id, *after, BATCH)
+            .await
+        {
+            Ok(tail) => {
+                let full = tail.events.len() >= BATCH;
+                *after = tail.through.max(*after);
+                publish(
+                    &self.target,
+                    tail.events.into_iter().map(|(_, e)| e).collect(),
+                );
+                full
+            }
+            Err(err) => {
+                tracing::error!(%err, "reading other nodes' events failed");
+                false
+            }
+        }
+    }
+}
+
 async fn run(
     cluster: Arc<dyn ClusterStore>,
     node_id: NodeId,
-    mut after: i64,
+    after: i64,
     poll: Duration,
     target: TailTarget,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let bus = target.bus.clone();
+    let tail = Arc::new(Tail {
+        cluster,
+        node_id,
+        target,
+        after: tokio::sync::Mutex::new(after),
+    });
+    let weak = Arc::downgrade(&tail);
+    bus.set_catch_up(Arc::new(move || {
+        let tail = weak.upgrade();
+        Box::pin(async move {
+            if let Some(tail) = tail {
+                while tail.round().await {}
+            }
+        })
+    }));
     let mut full = false;
     loop {
         if !full {
@@ -79,18 +131,7 @@ async fn run(
                 () = tokio::time::sleep(poll) => {}
             }
         }
-        full = false;
-        match cluster
-            .events_from_other_nodes(&node_id, after, BATCH)
-            .await
-        {
-            Ok(tail) => {
-                full = tail.events.len() >= BATCH;
-                after = tail.through.max(after);
-                publish(&target, tail.events.into_iter().map(|(_, e)| e).collect());
-            }
-            Err(err) => tracing::error!(%err, "reading other nodes' events failed"),
-        }
+        full = tail.round().await;
     }
 }
 

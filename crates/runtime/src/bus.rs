@@ -13,13 +13,21 @@
 //! ([`EventBus::publish_relayed`]): listeners and subscribers hear them like local ones,
 //! except [`EventBus::subscribe_local`] subscribers, which act once per event cluster-wide
 //! and so only on the events of their own node (VoIP pushes of a dialed call).
+//! [`EventBus::catch_up`] relays, before it returns, every event other nodes committed
+//! until it was called: a device joining a room fences with it, so it never hears, after
+//! its snapshot, an event that finished before it asked to enter.
 
 use opencalls_domain::Event;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
 
 /// Events buffered per subscriber before a slow one starts losing events.
 const BUS_CAPACITY: usize = 4096;
+
+/// Relays what other nodes committed so far (see [`EventBus::catch_up`]).
+pub type CatchUp = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// A consumer called for every published event, in order (see the module doc).
 pub trait EventListener: Send + Sync {
@@ -32,6 +40,8 @@ pub struct EventBus {
     /// Only the events committed through this node.
     local: broadcast::Sender<Arc<Event>>,
     listeners: Arc<RwLock<Vec<Arc<dyn EventListener>>>>,
+    /// Set by a cluster's event tail; none on a single server.
+    catch_up: Arc<RwLock<Option<CatchUp>>>,
 }
 
 impl EventBus {
@@ -40,6 +50,7 @@ impl EventBus {
             sender: broadcast::channel(BUS_CAPACITY).0,
             local: broadcast::channel(BUS_CAPACITY).0,
             listeners: Arc::default(),
+            catch_up: Arc::default(),
         }
     }
 
@@ -53,6 +64,24 @@ impl EventBus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.sender.subscribe()
+    }
+
+    /// Installs how [`EventBus::catch_up`] relays other nodes' events (the cluster's tail).
+    pub fn set_catch_up(&self, catch_up: CatchUp) {
+        *self.catch_up.write().unwrap_or_else(|e| e.into_inner()) = Some(catch_up);
+    }
+
+    /// Returns once every event other nodes committed before the call has been published
+    /// here (at once on a single server).
+    pub async fn catch_up(&self) {
+        let catch_up = self
+            .catch_up
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(catch_up) = catch_up {
+            catch_up().await;
+        }
     }
 
     /// Like [`EventBus::subscribe`], for the events committed through this node only.

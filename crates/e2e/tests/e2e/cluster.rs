@@ -53,19 +53,27 @@ async fn a_device_hears_changes_committed_through_other_nodes() {
     let room = id_of(&nodes[0].create_room("small_room_for_video").await);
     let mut alice = nodes[0].device("alice").await;
     let mut bob = nodes[1].device("bob").await;
-    alice.enter(&room, true, true).await.unwrap();
-    let entered = bob.enter(&room, false, false).await.unwrap();
+    bob.enter(&room, false, false).await.unwrap();
+    let entered = alice.enter(&room, true, true).await.unwrap();
     assert_eq!(
         entered["room"]["current_participants"]
             .as_array()
             .unwrap()
             .len(),
         2,
-        "node b sees alice, who entered through node a"
+        "node a sees bob, who entered through node b"
     );
-    let (name, data) = next_event(&mut alice).await;
+    let (name, data) = next_event(&mut bob).await;
     assert_eq!(name, "room.participant_entered");
-    assert_eq!(data["participant"]["user"]["user_id"], "bob");
+    assert_eq!(data["participant"]["user"]["user_id"], "alice");
+    // Carol enters through node c right after: alice and bob are in her snapshot, and she
+    // does not hear their (earlier, other-node) entries again afterwards.
+    let mut carol = nodes[2].device("carol").await;
+    let entered = carol.enter(&room, false, false).await.unwrap();
+    let current = entered["room"]["current_participants"].as_array().unwrap();
+    assert_eq!(current.len(), 3);
+    assert_eq!(next_event(&mut alice).await.0, "room.participant_entered");
+    assert_eq!(next_event(&mut bob).await.0, "room.participant_entered");
 
     // A Platform API change through the third node reaches both devices.
     let (status, body) = nodes[2]
@@ -75,7 +83,7 @@ async fn a_device_hears_changes_committed_through_other_nodes() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    for device in [&mut alice, &mut bob] {
+    for device in [&mut alice, &mut bob, &mut carol] {
         let (name, data) = next_event(device).await;
         assert_eq!(name, "room.custom_items_updated");
         assert_eq!(data["custom_items"]["topic"], "cluster");
