@@ -55,8 +55,13 @@ use tokio_postgres::NoTls;
 /// `OPENCALLS_DATABASE_POOL_SIZE`).
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
-/// How long a store call waits for a free connection or a new one before failing.
+/// How long connecting to the server may take before a store call fails.
 const POOL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a store call waits for a free pooled connection. Generous: a burst of writes
+/// to one row (hundreds of enters into one live event) queues here as it would in the
+/// SQLite writer's queue, each holding the row lock in turn.
+const POOL_WAIT: Duration = Duration::from_secs(120);
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -97,7 +102,7 @@ impl PostgresStore {
         );
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
-            .wait_timeout(Some(POOL_TIMEOUT))
+            .wait_timeout(Some(POOL_WAIT))
             .create_timeout(Some(POOL_TIMEOUT))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()

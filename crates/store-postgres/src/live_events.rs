@@ -39,7 +39,7 @@ impl LiveEventStore for PostgresStore {
 
     async fn live_event(&self, id: &LiveEventId) -> Result<Option<LiveEvent>, StoreError> {
         let conn = self.conn().await?;
-        Ok(load_event(&conn, id, false).await?.map(|(_, e)| e))
+        Ok(load_event(&conn, id).await?.map(|(_, e)| e))
     }
 
     async fn live_event_host(&self, id: &LiveEventId) -> Result<Option<Host>, StoreError> {
@@ -129,10 +129,16 @@ async fn update(
 ) -> Result<LiveEventChange, Error> {
     let mut conn = store.conn().await?;
     let tx = conn.transaction().await?;
-    // The row lock serializes every change of this live event, on every node.
-    let (seq, event) = load_event(&tx, id, true)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    // The row lock serializes every change of this live event, on every node. It is taken
+    // alone, before the read: a locking read that waited re-reads only the locked row, and
+    // would pair it with the host row as it was before the wait.
+    tx.query_opt(
+        "SELECT 1 FROM live_events WHERE live_event_id = $1 FOR UPDATE",
+        &[&id.as_str()],
+    )
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let (seq, event) = load_event(&tx, id).await?.ok_or(StoreError::NotFound)?;
     let participants = load_scope(&tx, seq, id, scope).await?;
     let change = transition(&event, &participants)?;
     save_change(&tx, seq, &change).await?;
@@ -143,11 +149,8 @@ async fn update(
 async fn load_event(
     client: &impl GenericClient,
     id: &LiveEventId,
-    lock: bool,
 ) -> Result<Option<(i64, LiveEvent)>, Error> {
-    // `OF e`: only the live event's row is locked, not its host's or user's.
-    let lock = if lock { " FOR UPDATE OF e" } else { "" };
-    let sql = format!("{} WHERE e.live_event_id = $1{lock}", *EVENT_SELECT);
+    let sql = format!("{} WHERE e.live_event_id = $1", *EVENT_SELECT);
     let stmt = client.prepare_cached(&sql).await?;
     client
         .query_opt(&stmt, &[&id.as_str()])
@@ -158,9 +161,7 @@ async fn load_event(
 
 async fn load_host(store: &PostgresStore, id: &LiveEventId) -> Result<Option<Host>, Error> {
     let conn = store.conn().await?;
-    let (seq, _) = load_event(&conn, id, false)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let (seq, _) = load_event(&conn, id).await?.ok_or(StoreError::NotFound)?;
     // The present host if any (at most one is not exited), else the latest one.
     let sql = format!(
         "SELECT {HOST_COLUMNS}, {USER_COLUMNS} FROM live_event_hosts h JOIN users u ON u.user_id = h.user_id
