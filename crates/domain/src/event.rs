@@ -7,16 +7,19 @@
 use crate::direct_call::{CallRecord, DirectCallBody};
 use crate::live_event::{LiveEvent, LiveEventBody};
 use crate::{CustomItems, Millis, Participant, Room, RoomId, StreamKey};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Clone, Debug, PartialEq)]
+/// Serde gives the full-fidelity form nodes of a cluster pass to each other (see
+/// [`Event::encode`]); the webhook/API shape is [`Event::payload`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub occurred_at: Millis,
     pub body: EventBody,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventBody {
     RoomCreated {
         room: Room,
@@ -61,6 +64,19 @@ pub enum EventBody {
 impl Event {
     pub fn new(occurred_at: Millis, body: EventBody) -> Self {
         Self { occurred_at, body }
+    }
+
+    /// The form in which nodes of a cluster hand committed events to each other (stored
+    /// beside the outbox row). Complete except for `Room::custom_items_affected_at`, which
+    /// no event consumer reads.
+    pub fn encode(&self) -> String {
+        // Plain data with string keys: serializing cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads [`Event::encode`]'s form back; `None` for anything else.
+    pub fn decode(raw: &str) -> Option<Self> {
+        serde_json::from_str(raw).ok()
     }
 
     /// The stable wire name of the event.
@@ -132,4 +148,83 @@ impl Event {
 fn to_value(value: &impl Serialize) -> Value {
     // Domain resources are plain data with string keys; serializing them cannot fail.
     serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::direct_call::{CallRecord, DialRequest};
+    use crate::live_event::HostType;
+    use crate::participant::EnterRequest;
+    use crate::{ClientId, DeviceKey, DirectCallId, LiveEventId, ParticipantId, RoomType, User};
+    use crate::{UserId, live_event::LiveEvent};
+
+    fn user(id: &str) -> User {
+        User::bare(UserId::parse(id).unwrap())
+    }
+
+    /// Events of every family, as transitions produce them.
+    fn samples() -> Vec<Event> {
+        let mut events = Vec::new();
+        let created = Room::create(
+            RoomId::generate(),
+            RoomType::LargeRoomForAudioOnly,
+            CustomItems::default(),
+            "alice".into(),
+            1_000,
+        );
+        events.extend(created.events.clone());
+        let enter = EnterRequest {
+            participant_id: ParticipantId::generate(),
+            user: user("alice"),
+            client_id: ClientId::parse("c1").unwrap(),
+            is_audio_on: true,
+            is_video_on: false,
+        };
+        events.extend(created.room.enter(enter, 2_000).unwrap().events);
+        let live = LiveEvent::create(
+            LiveEventId::generate(),
+            HostType::SingleHost,
+            vec![UserId::parse("host").unwrap()],
+            CustomItems::default(),
+            String::new(),
+            3_000,
+        )
+        .unwrap();
+        events.extend(live.events.clone());
+        let dial = DialRequest {
+            call_id: DirectCallId::generate(),
+            caller: user("alice"),
+            caller_device: ClientId::parse("a1").unwrap(),
+            callee: user("bob"),
+            is_video_call: true,
+            is_audio_on: true,
+            is_video_on: true,
+            custom_items: CustomItems::default(),
+        };
+        let rung = CallRecord::dial(dial, 4_000).unwrap();
+        events.extend(rung.events.clone());
+        let caller = DeviceKey::new(
+            UserId::parse("alice").unwrap(),
+            ClientId::parse("a1").unwrap(),
+        );
+        events.extend(rung.record.end(&caller, 5_000).unwrap().events);
+        events
+    }
+
+    #[test]
+    fn every_event_family_survives_the_cluster_encoding() {
+        let events = samples();
+        assert!(events.len() >= 5, "{events:?}");
+        for event in events {
+            let decoded = Event::decode(&event.encode());
+            assert_eq!(decoded.as_ref(), Some(&event), "{}", event.encode());
+        }
+    }
+
+    #[test]
+    fn anything_else_does_not_decode() {
+        assert_eq!(Event::decode("{}"), None);
+        assert_eq!(Event::decode("not json"), None);
+    }
 }

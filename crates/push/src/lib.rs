@@ -129,7 +129,8 @@ pub fn start(services: Services, config: PushConfig) -> Result<JoinHandle<()>, P
         max_attempts: config.max_attempts.max(1),
         base: config.retry_base,
     };
-    let mut events = services.bus.subscribe();
+    // Local only: in a cluster, the node the call was dialed on pushes it, once.
+    let mut events = services.bus.subscribe_local();
     Ok(tokio::spawn(async move {
         loop {
             match events.recv().await {

@@ -147,6 +147,12 @@ pub struct Config {
     pub fcm_endpoint: String,
     pub push_max_attempts: u64,
     pub push_retry_base_ms: u64,
+    /// This node's id in a cluster (`OPENCALLS_NODE_ID`); generated at start when absent.
+    pub node_id: Option<String>,
+    /// A node that has not renewed its lease for this long counts as dead, in milliseconds.
+    pub node_lease_ms: u64,
+    /// How often a node reads the events other nodes committed, in milliseconds.
+    pub cluster_poll_ms: u64,
 }
 
 /// Where state lives.
@@ -220,6 +226,9 @@ impl Default for Config {
             fcm_endpoint: opencalls_push::FCM_PRODUCTION.to_owned(),
             push_max_attempts: 3,
             push_retry_base_ms: 1_000,
+            node_id: None,
+            node_lease_ms: 10_000,
+            cluster_poll_ms: 10,
         }
     }
 }
@@ -374,6 +383,15 @@ impl Config {
         }
         if let Some(n) = number("OPENCALLS_CALL_MEDIA_GRACE_MS", 0)? {
             self.call_media_grace_ms = n;
+        }
+        if let Some(id) = var("OPENCALLS_NODE_ID").filter(|v| !v.is_empty()) {
+            self.node_id = Some(id);
+        }
+        if let Some(n) = number("OPENCALLS_NODE_LEASE_MS", 300)? {
+            self.node_lease_ms = n;
+        }
+        if let Some(n) = number("OPENCALLS_CLUSTER_POLL_MS", 1)? {
+            self.cluster_poll_ms = n;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! integration tests start the server in exactly the same way.
 #![forbid(unsafe_code)]
 
+mod cluster;
 mod config;
 mod http;
 mod limits;
@@ -17,7 +18,7 @@ pub use config::{Config, ConfigError, DatabaseUrl, MIN_API_TOKEN_LEN};
 use opencalls_api::ApiConfig;
 use opencalls_runtime::{Clock, SystemClock};
 use opencalls_service::Services;
-use opencalls_store::Store;
+use opencalls_store::{ClusterStore, NodeId, Store};
 use opencalls_store_postgres::PostgresStore;
 use opencalls_store_sqlite::SqliteStore;
 use opencalls_webhook::{WebhookWorker, WorkerConfig};
@@ -56,25 +57,42 @@ type StoreProbe = Box<dyn Fn() -> bool + Send + Sync>;
 
 /// Opens the store named by the configuration (PostgreSQL: connects and migrates).
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
-    Ok(open_store_with_probe(config).await?.0)
+    Ok(open_store_with_probe(config, None).await?.store)
+}
+
+/// The opened store seen both ways, and its health check.
+struct OpenedStore {
+    store: Arc<dyn Store>,
+    cluster: Arc<dyn ClusterStore>,
+    probe: StoreProbe,
 }
 
 /// The store and its health check: on SQLite whether the writer thread runs, on
-/// PostgreSQL whether a pooled connection reached the server at the last check.
+/// PostgreSQL whether a pooled connection reached the server at the last check. On
+/// PostgreSQL the events this store appends are recorded as `node`'s (cluster.md).
 async fn open_store_with_probe(
     config: &Config,
-) -> Result<(Arc<dyn Store>, StoreProbe), ServerError> {
+    node: Option<&NodeId>,
+) -> Result<OpenedStore, ServerError> {
     match config.database()? {
         DatabaseUrl::Sqlite(path) => {
             let sqlite = SqliteStore::open(path)?;
             let probe = sqlite.clone();
-            Ok((Arc::new(sqlite), Box::new(move || probe.is_writing())))
+            Ok(OpenedStore {
+                store: Arc::new(sqlite.clone()),
+                cluster: Arc::new(sqlite),
+                probe: Box::new(move || probe.is_writing()),
+            })
         }
         DatabaseUrl::Postgres { url, pool_size } => {
-            let postgres = PostgresStore::open(&url, pool_size).await?;
+            let postgres = PostgresStore::open_node(&url, pool_size, node).await?;
             let reachable = postgres.watch_reachability(POSTGRES_PROBE_EVERY);
             let probe = move || reachable.load(std::sync::atomic::Ordering::Relaxed);
-            Ok((Arc::new(postgres), Box::new(probe)))
+            Ok(OpenedStore {
+                store: Arc::new(postgres.clone()),
+                cluster: Arc::new(postgres),
+                probe: Box::new(probe),
+            })
         }
     }
 }
@@ -101,6 +119,10 @@ pub struct App {
     sfu_events: opencalls_sfu::SfuEvents,
     /// The one source of "now", shared by the services and the webhook worker.
     clock: Arc<dyn Clock>,
+    /// What this node shares with the other nodes on the same database.
+    cluster: Arc<dyn ClusterStore>,
+    /// This node's id in the cluster.
+    pub node_id: NodeId,
 }
 
 impl App {
@@ -120,7 +142,9 @@ impl App {
         config.validate_media()?;
         config.validate_limits()?;
         config.validate_network()?;
-        let (store, writer_alive) = open_store_with_probe(&config).await?;
+        let node_id = cluster::node_id(&config)?;
+        let opened = open_store_with_probe(&config, Some(&node_id)).await?;
+        let (store, cluster, writer_alive) = (opened.store, opened.cluster, opened.probe);
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store.clone(), clock.clone())
@@ -148,6 +172,8 @@ impl App {
             sfu,
             sfu_events,
             clock,
+            cluster,
+            node_id,
         })
     }
 
@@ -162,29 +188,21 @@ impl App {
             .api_token
             .clone()
             .ok_or(ConfigError::MissingApiToken)?;
-        // Participants of a previous run lost their connections with it.
-        match self.services.rooms.exit_leftover_participants().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                exited = n,
-                "exited participants left over from the last run"
-            ),
-            Err(err) => tracing::error!(%err, "exiting leftover participants failed"),
+        let setup = cluster::NodeSetup {
+            cluster: self.cluster.clone(),
+            node_id: self.node_id.clone(),
+            clock: self.clock.clone(),
+            services: self.services.clone(),
+            http_addr: listener.local_addr()?,
+            media_addr: self.sfu.local_addr(),
+        };
+        if cluster::alone(&setup).await? {
+            self.exit_leftovers().await;
+        } else {
+            tracing::info!("other nodes are alive: their participants are theirs, not leftovers");
         }
-        match self.services.live_events.exit_leftover_presence().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                exited = n,
-                "exited live-event hosts and participants left over from the last run"
-            ),
-            Err(err) => tracing::error!(%err, "exiting leftover live-event presence failed"),
-        }
-        match self.services.direct_calls.end_leftover_calls().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(ended = n, "ended direct calls left over from the last run"),
-            Err(err) => tracing::error!(%err, "ending leftover direct calls failed"),
-        }
-        let webhooks = self.start_webhooks(&api_token)?;
+        let start_webhooks = self.webhook_starter(&api_token);
+        let node = cluster::join(setup, &self.config, start_webhooks).await?;
         let push = match self.config.push_config()? {
             Some(config) => Some(
                 opencalls_push::start(self.services.clone(), config)
@@ -214,7 +232,7 @@ impl App {
             signal.shutdown().await;
         };
         let served = http::serve(listener, app, self.config.admission(), shutdown).await;
-        webhooks.stop().await;
+        node.stop().await;
         if let Some(push) = push {
             push.abort();
         }
@@ -224,10 +242,57 @@ impl App {
         Ok(())
     }
 
-    /// Starts the webhook delivery worker (its own tasks, apart from request handling).
-    fn start_webhooks(&self, api_token: &str) -> Result<WebhookWorker, ServerError> {
+    /// Exits the participants, live-event presence and direct calls a previous run left.
+    async fn exit_leftovers(&self) {
+        // Participants of a previous run lost their connections with it.
+        match self.services.rooms.exit_leftover_participants().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                exited = n,
+                "exited participants left over from the last run"
+            ),
+            Err(err) => tracing::error!(%err, "exiting leftover participants failed"),
+        }
+        match self.services.live_events.exit_leftover_presence().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                exited = n,
+                "exited live-event hosts and participants left over from the last run"
+            ),
+            Err(err) => tracing::error!(%err, "exiting leftover live-event presence failed"),
+        }
+        match self.services.direct_calls.end_leftover_calls().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(ended = n, "ended direct calls left over from the last run"),
+            Err(err) => tracing::error!(%err, "ending leftover direct calls failed"),
+        }
+    }
+
+    /// How the webhook duty starts the worker on whichever node holds it.
+    fn webhook_starter(
+        &self,
+        api_token: &str,
+    ) -> Box<dyn Fn() -> Option<WebhookWorker> + Send + Sync> {
+        let config = self.webhook_config(api_token);
+        let (store, bus) = (self.store.clone(), self.services.bus.clone());
+        let (metrics, clock) = (self.services.metrics.clone(), self.clock.clone());
+        Box::new(move || {
+            WebhookWorker::start(
+                store.clone(),
+                &bus,
+                metrics.clone(),
+                clock.clone(),
+                config.clone(),
+            )
+            .map_err(|err| tracing::error!(%err, "starting the webhook worker failed"))
+            .ok()
+        })
+    }
+
+    /// The webhook worker's settings.
+    fn webhook_config(&self, api_token: &str) -> WorkerConfig {
         let c = &self.config;
-        let config = WorkerConfig {
+        WorkerConfig {
             app_id: c.app_id.clone(),
             signing_key: api_token.to_owned(),
             timeout: Duration::from_millis(c.webhook_timeout_ms),
@@ -240,15 +305,7 @@ impl App {
             retention: Duration::from_secs(c.webhook_retention_secs),
             failed_retention: Duration::from_secs(c.webhook_failed_retention_secs),
             prune_interval: Duration::from_millis(c.webhook_prune_interval_ms),
-        };
-        WebhookWorker::start(
-            self.store.clone(),
-            &self.services.bus,
-            self.services.metrics.clone(),
-            self.clock.clone(),
-            config,
-        )
-        .map_err(|e| ServerError::Webhooks(e.to_string()))
+        }
     }
 }
 

@@ -383,6 +383,9 @@ impl Connection {
     async fn enter(&self, p: RoomEnter) -> Result<RoomEntered, SignalError> {
         let room_id = room_id(p.room_id)?;
         let participant_id = ParticipantId::generate();
+        // In a cluster: what other nodes finished before this request is relayed first, so
+        // it is in the snapshot below and not heard again after it.
+        self.hub.services.bus.catch_up().await;
         self.hub
             .join(&self.key, self.conn_id, &room_id, &participant_id)?;
         let request = EnterRequest {

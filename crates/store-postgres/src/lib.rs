@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 mod api_tokens;
+mod cluster;
 mod direct_calls;
 mod error;
 mod live_events;
@@ -71,10 +72,25 @@ impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/db`),
     /// brings its schema up to date and keeps up to `pool_size` connections.
     pub async fn open(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+        Self::open_node(url, pool_size, None).await
+    }
+
+    /// Like [`PostgresStore::open`] for a node of a cluster: the outbox records `node` as
+    /// the origin of the events this store appends (see `cluster.rs`).
+    pub async fn open_node(
+        url: &str,
+        pool_size: usize,
+        node: Option<&opencalls_store::NodeId>,
+    ) -> Result<Self, StoreError> {
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Backend(format!("database URL: {e}")))?;
         // Acknowledged = durable, whatever the server's default says.
-        config.options("-c synchronous_commit=on");
+        let mut options = "-c synchronous_commit=on".to_owned();
+        if let Some(node) = node {
+            // Node ids are letters, digits, '-', '_' and '.': nothing to escape.
+            options.push_str(&format!(" -c {}={node}", cluster::NODE_SETTING));
+        }
+        config.options(&options);
         config.application_name("opencalls");
         config.connect_timeout(POOL_TIMEOUT);
         let manager = Manager::from_config(

@@ -35,21 +35,24 @@ pub(crate) async fn append_events(tx: &impl GenericClient, events: &[Event]) -> 
     }
     let insert = tx
         .prepare_cached(
-            "INSERT INTO outbox (stream, category, occurred_at, payload)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])",
+            "INSERT INTO outbox (stream, category, occurred_at, payload, event)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])",
         )
         .await?;
     let mut streams = Vec::with_capacity(events.len());
     let mut categories = Vec::with_capacity(events.len());
     let mut times = Vec::with_capacity(events.len());
     let mut payloads = Vec::with_capacity(events.len());
+    // The full form, which other nodes of a cluster relay to their devices (cluster.rs).
+    let mut full = Vec::with_capacity(events.len());
     for event in events {
+        full.push(event.encode());
         streams.push(event.stream().encode());
         categories.push(event.category().to_owned());
         times.push(event.occurred_at);
         payloads.push(serde_json::to_string(&event.payload())?);
     }
-    tx.execute(&insert, &[&streams, &categories, &times, &payloads])
+    tx.execute(&insert, &[&streams, &categories, &times, &payloads, &full])
         .await?;
     Ok(())
 }

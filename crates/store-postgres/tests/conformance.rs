@@ -12,3 +12,19 @@ async fn fresh_store() -> TestStore {
 }
 
 opencalls_store::conformance_tests!(fresh_store);
+
+async fn fresh_cluster() -> opencalls_store::conformance::cluster::TestCluster {
+    let db = TestDatabase::create().await.expect("test database");
+    let node = opencalls_store::NodeId::parse("n1").unwrap();
+    let store = PostgresStore::open_node(db.url(), 8, Some(&node))
+        .await
+        .expect("open store");
+    opencalls_store::conformance::cluster::TestCluster {
+        cluster: std::sync::Arc::new(store.clone()),
+        store: std::sync::Arc::new(store),
+        node,
+        keep: Box::new(db),
+    }
+}
+
+opencalls_store::cluster_conformance_tests!(fresh_cluster);

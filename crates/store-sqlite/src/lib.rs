@@ -12,6 +12,7 @@
 
 mod api_tokens;
 mod backup;
+mod cluster;
 mod direct_calls;
 mod error;
 mod live_events;
@@ -59,6 +60,8 @@ struct Inner {
     read_permits: Arc<Semaphore>,
     /// Rooms read by id; the writer invalidates it after every commit.
     room_cache: Arc<RoomCache>,
+    /// The leases of the one-node cluster (`cluster.rs`).
+    leases: Mutex<cluster::Leases>,
 }
 
 impl SqliteStore {
@@ -79,6 +82,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 read_permits: Arc::new(Semaphore::new(READ_POOL_SIZE)),
                 room_cache: Arc::default(),
+                leases: Mutex::default(),
             }),
         })
     }

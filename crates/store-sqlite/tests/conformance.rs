@@ -11,3 +11,16 @@ async fn fresh_store() -> TestStore {
 }
 
 opencalls_store::conformance_tests!(fresh_store);
+
+async fn fresh_cluster() -> opencalls_store::conformance::cluster::TestCluster {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("db.sqlite")).unwrap();
+    opencalls_store::conformance::cluster::TestCluster {
+        cluster: std::sync::Arc::new(store.clone()),
+        store: std::sync::Arc::new(store),
+        node: opencalls_store::NodeId::parse("only").unwrap(),
+        keep: Box::new(dir),
+    }
+}
+
+opencalls_store::cluster_conformance_tests!(fresh_cluster);

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api_tokens;
+pub mod cluster;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod cursor;
@@ -26,6 +27,7 @@ pub mod users;
 pub mod webhooks;
 
 pub use api_tokens::{ApiTokenStore, StoredApiToken};
+pub use cluster::{ClusterStore, NodeId, NodeInfo, NodeLease, Tail};
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use direct_calls::{
     CallCounts, CallTransition, DirectCallQuery, DirectCallStore, PushTokenType,

@@ -110,6 +110,15 @@ impl TestServer {
         dir
     }
 
+    /// Ends the server like a crash of its node: the serving task is aborted, so nothing is
+    /// handed over or closed cleanly (leases run out; webhook attempts in flight are lost).
+    pub fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.shutdown.take();
+    }
+
     /// `ws://` base of the client protocol.
     pub fn ws_base(&self) -> String {
         self.api.ws_base()

@@ -25,7 +25,7 @@ use crate::{
 pub const CUSTOM_ITEMS_RULE: KeyRule = KeyRule::NoComma;
 
 /// A direct call with the devices taking part.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CallRecord {
     pub call: DirectCall,
     /// The device that dialed.
@@ -43,7 +43,8 @@ pub struct CallChange {
 
 /// What happened to a direct call (travels in [`EventBody::DirectCall`] with the record as
 /// it was right after).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DirectCallBody {
     Dialed,
     Accepted,

@@ -7,10 +7,11 @@
 
 use super::{Host, LiveEvent, LiveEventParticipant};
 use crate::{EventBody, StreamKey};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LiveEventBody {
     Created,
     SetReady,

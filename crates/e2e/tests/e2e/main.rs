@@ -14,6 +14,7 @@ mod calls_media;
 mod calls_push;
 mod calls_signal;
 mod calls_webhooks;
+mod cluster;
 mod hardening_http;
 mod hardening_signal;
 mod http_edges;

@@ -23,6 +23,7 @@
 //! and add its name to the area's list in `conformance_tests!`.
 
 pub mod api_tokens;
+pub mod cluster;
 pub mod custom_items;
 pub mod direct_calls;
 pub mod listing;
@@ -145,5 +146,37 @@ macro_rules! __conformance_area {
                 }
             )*
         }
+    };
+}
+
+/// Expands into the [`crate::ClusterStore`] conformance cases for the backend made by
+/// `$fresh`, an async function returning a [`cluster::TestCluster`].
+#[macro_export]
+macro_rules! cluster_conformance_tests {
+    ($fresh:path) => {
+        mod cluster {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__cluster_case!($fresh: [
+                nodes_are_alive_until_their_lease_runs_out,
+                each_dead_node_is_claimed_by_exactly_one_caller,
+                a_duty_has_one_holder_until_its_lease_runs_out,
+                a_node_does_not_hear_its_own_events_and_the_tail_reaches_the_head,
+            ]);
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cluster_case {
+    ($fresh:path: [$($case:ident),* $(,)?]) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let fresh: $crate::conformance::cluster::TestCluster = $fresh().await;
+                $crate::conformance::cluster::$case(fresh).await;
+            }
+        )*
     };
 }

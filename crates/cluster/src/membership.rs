@@ -1,0 +1,123 @@
+//! The node's lease, and the clean-up of nodes whose lease ran out.
+//!
+//! Every [`ClusterConfig::renew_every`] the node renews its lease and claims the nodes
+//! whose lease ran out; the store hands each dead node to exactly one claimer, whose
+//! `on_dead` carries out its clean-up. A node that finds itself declared dead (it could not
+//! renew in time, e.g. cut off from the database) registers again: its devices were handed
+//! to a survivor meanwhile and reconnect like after a crash. Store errors are logged and
+//! retried on the next round; they never end the loop.
+
+use crate::{ClusterConfig, millis};
+use opencalls_runtime::Clock;
+use opencalls_store::{ClusterStore, NodeId, NodeLease, StoreError};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The clean-up of a node found dead (exactly one survivor runs it per dead node).
+pub type OnDead = Arc<dyn Fn(NodeLease) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// This node's membership; [`Membership::leave`] ends it cleanly.
+pub struct Membership {
+    cluster: Arc<dyn ClusterStore>,
+    node_id: NodeId,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Drop for Membership {
+    /// Dropped without `leave` (the server future was cancelled): stop renewing, like a
+    /// crash; the lease runs out and a survivor cleans up.
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Membership {
+    /// Registers the node (errors surface here, at start) and keeps its lease alive.
+    pub async fn join(
+        cluster: Arc<dyn ClusterStore>,
+        clock: Arc<dyn Clock>,
+        config: ClusterConfig,
+        on_dead: OnDead,
+    ) -> Result<Self, StoreError> {
+        let lease = millis(config.lease);
+        cluster
+            .register_node(&config.node, clock.now(), lease)
+            .await?;
+        tracing::info!(node = %config.node.node_id, "joined the cluster");
+        let (stop, stopped) = watch::channel(false);
+        let node_id = config.node.node_id.clone();
+        let task = tokio::spawn(run(cluster.clone(), clock, config, on_dead, stopped));
+        Ok(Self {
+            cluster,
+            node_id,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    pub fn node_id(&self) -> &NodeId {
+        &self.node_id
+    }
+
+    /// Stops renewing and leaves at once, so nobody waits for the lease to run out.
+    pub async fn leave(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if let Err(err) = self.cluster.leave_cluster(&self.node_id).await {
+            tracing::warn!(%err, "leaving the cluster failed; the lease will run out");
+        }
+    }
+}
+
+async fn run(
+    cluster: Arc<dyn ClusterStore>,
+    clock: Arc<dyn Clock>,
+    config: ClusterConfig,
+    on_dead: OnDead,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let lease = millis(config.lease);
+    let mut tick = tokio::time::interval(config.renew_every());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tick.tick() => {}
+        }
+        renew(&*cluster, &*clock, &config, lease).await;
+        match cluster.claim_dead_nodes(clock.now()).await {
+            Ok(dead) => {
+                for node in dead {
+                    tracing::warn!(node = %node.info.node_id, "a node's lease ran out; cleaning up after it");
+                    on_dead(node).await;
+                }
+            }
+            Err(err) => tracing::error!(%err, "looking for dead nodes failed"),
+        }
+    }
+}
+
+async fn renew(cluster: &dyn ClusterStore, clock: &dyn Clock, config: &ClusterConfig, lease: i64) {
+    let node = &config.node;
+    match cluster
+        .renew_node_lease(&node.node_id, clock.now(), lease)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(node = %node.node_id, "this node was declared dead; registering again");
+            if let Err(err) = cluster.register_node(node, clock.now(), lease).await {
+                tracing::error!(%err, "registering the node again failed");
+            }
+        }
+        Err(err) => tracing::error!(%err, "renewing the node's lease failed"),
+    }
+}

@@ -1,0 +1,152 @@
+//! Other nodes' committed events onto the local `EventBus`.
+//!
+//! The tailer starts at the outbox head (a node hears what is committed after it started,
+//! like a WebSocket hears what happens after it connected) and reads forward from the
+//! store's `through` mark, which never passes an event that could still commit, so no
+//! event is skipped and each stream keeps its commit order. Its own node's events are
+//! left out: the services publish those right after their commit. Each published event's
+//! age (now − `occurred_at`) is observed as `opencalls_cluster_event_delay_seconds`.
+//! Rounds are serialized by the cursor's lock: the poll loop and `EventBus::catch_up`
+//! (which runs one round at once) never publish an event twice or out of order.
+
+use opencalls_runtime::{Clock, EventBus, Metrics};
+use opencalls_store::{ClusterStore, NodeId, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Events read per store call; a full batch is followed by the next one at once.
+const BATCH: usize = 512;
+
+/// A running tailer; [`Tailer::stop`] ends it.
+pub struct Tailer {
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Drop for Tailer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Where the tailer publishes and what it reports to.
+pub struct TailTarget {
+    pub bus: EventBus,
+    pub metrics: Metrics,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Tailer {
+    /// Starts tailing after the current outbox head, reading every `poll`.
+    pub async fn start(
+        cluster: Arc<dyn ClusterStore>,
+        node_id: NodeId,
+        poll: Duration,
+        target: TailTarget,
+    ) -> Result<Self, StoreError> {
+        let after = cluster.outbox_head().await?;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(cluster, node_id, after, poll, target, stopped));
+        Ok(Self {
+            stop,
+            task: Some(task),
+        })
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The tail's cursor and where it publishes; one round at a time.
+struct Tail {
+    cluster: Arc<dyn ClusterStore>,
+    node_id: NodeId,
+    target: TailTarget,
+    after: tokio::sync::Mutex<i64>,
+}
+
+impl Tail {
+    /// Reads and publishes one batch; `true` if the batch was full (more may wait).
+    async fn round(&self) -> bool {
+        let mut after = self.after.lock().await;
+        match self
+            .cluster
+            .events_from_other_nodes(&self.node_id, *after, BATCH)
+            .await
+        {
+            Ok(tail) => {
+                let full = tail.events.len() >= BATCH;
+                *after = tail.through.max(*after);
+                publish(
+                    &self.target,
+                    tail.events.into_iter().map(|(_, e)| e).collect(),
+                );
+                full
+            }
+            Err(err) => {
+                tracing::error!(%err, "reading other nodes' events failed");
+                false
+            }
+        }
+    }
+}
+
+async fn run(
+    cluster: Arc<dyn ClusterStore>,
+    node_id: NodeId,
+    after: i64,
+    poll: Duration,
+    target: TailTarget,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let bus = target.bus.clone();
+    let tail = Arc::new(Tail {
+        cluster,
+        node_id,
+        target,
+        after: tokio::sync::Mutex::new(after),
+    });
+    let weak = Arc::downgrade(&tail);
+    bus.set_catch_up(Arc::new(move || {
+        let tail = weak.upgrade();
+        Box::pin(async move {
+            if let Some(tail) = tail {
+                while tail.round().await {}
+            }
+        })
+    }));
+    let mut full = false;
+    loop {
+        if !full {
+            tokio::select! {
+                _ = stopped.changed() => return,
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+        full = tail.round().await;
+    }
+}
+
+fn publish(target: &TailTarget, events: Vec<opencalls_domain::Event>) {
+    if events.is_empty() {
+        return;
+    }
+    let now = target.clock.now();
+    for event in &events {
+        target.metrics.observe(
+            "opencalls_cluster_event_delay_seconds",
+            "From an event's occurrence on another node to its publication on this one.",
+            vec![],
+            (now - event.occurred_at).max(0) as f64 / 1000.0,
+        );
+    }
+    target.bus.publish_relayed(events);
+}

@@ -1,0 +1,274 @@
+//! Three nodes on one PostgreSQL database behave as one server (docs/cluster.md): a device
+//! hears changes committed through any node, capacity holds across nodes, webhooks of
+//! changes made anywhere arrive once each and in order, webhook delivery moves when its
+//! node stops or dies, and a restart of every node keeps everything.
+//!
+//! These tests always run on PostgreSQL (`OPENCALLS_TEST_POSTGRES_URL`'s server), whatever
+//! `OPENCALLS_TEST_BACKEND` says: a cluster needs a shared database.
+
+use crate::common::{TestServer, id_of};
+use opencalls_client::{Client, Incoming};
+use opencalls_server::Config;
+use opencalls_store_postgres::testing::TestDatabase;
+use opencalls_testkit::WebhookSettings;
+use opencalls_testkit::poll::{self, SLOW, WAIT};
+use opencalls_testkit::receiver::{Hit, Receiver};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A node on `db`, named `id`, with a short lease so a dead node is noticed quickly.
+async fn node(db: &TestDatabase, id: &str, tune: impl FnOnce(&mut Config)) -> TestServer {
+    let (url, id) = (db.url().to_owned(), id.to_owned());
+    TestServer::start_with(move |c| {
+        c.database_url = Some(url);
+        c.node_id = Some(id);
+        c.node_lease_ms = 600;
+        c.webhook_backoff_base_ms = 20;
+        c.webhook_backoff_max_ms = 100;
+        tune(c);
+    })
+    .await
+}
+
+async fn three_nodes(db: &TestDatabase) -> Vec<TestServer> {
+    vec![
+        node(db, "a", |_| {}).await,
+        node(db, "b", |_| {}).await,
+        node(db, "c", |_| {}).await,
+    ]
+}
+
+/// The next event (anything else pushed fails the test).
+async fn next_event(client: &mut Client) -> (String, Value) {
+    match client.next_incoming(WAIT).await {
+        Some(Incoming::Event { name, data, .. }) => (name, data),
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_device_hears_changes_committed_through_other_nodes() {
+    let db = TestDatabase::create().await.unwrap();
+    let nodes = three_nodes(&db).await;
+    let room = id_of(&nodes[0].create_room("small_room_for_video").await);
+    let mut alice = nodes[0].device("alice").await;
+    let mut bob = nodes[1].device("bob").await;
+    bob.enter(&room, false, false).await.unwrap();
+    let entered = alice.enter(&room, true, true).await.unwrap();
+    assert_eq!(
+        entered["room"]["current_participants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "node a sees bob, who entered through node b"
+    );
+    let (name, data) = next_event(&mut bob).await;
+    assert_eq!(name, "room.participant_entered");
+    assert_eq!(data["participant"]["user"]["user_id"], "alice");
+    // Carol enters through node c right after: alice and bob are in her snapshot, and she
+    // does not hear their (earlier, other-node) entries again afterwards.
+    let mut carol = nodes[2].device("carol").await;
+    let entered = carol.enter(&room, false, false).await.unwrap();
+    let current = entered["room"]["current_participants"].as_array().unwrap();
+    assert_eq!(current.len(), 3);
+    assert_eq!(next_event(&mut alice).await.0, "room.participant_entered");
+    assert_eq!(next_event(&mut bob).await.0, "room.participant_entered");
+
+    // A Platform API change through the third node reaches both devices.
+    let (status, body) = nodes[2]
+        .put(
+            &format!("/v1/rooms/{room}/custom_items"),
+            json!({"custom_items": {"topic": "cluster"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for device in [&mut alice, &mut bob, &mut carol] {
+        let (name, data) = next_event(device).await;
+        assert_eq!(name, "room.custom_items_updated");
+        assert_eq!(data["custom_items"]["topic"], "cluster");
+    }
+
+    // Changes keep their order across nodes, and nobody hears their own changes twice.
+    bob.set_media(&room, Some(true), None).await.unwrap();
+    bob.exit(&room).await.unwrap();
+    assert_eq!(
+        next_event(&mut alice).await.0,
+        "room.participant_media_changed"
+    );
+    let (name, data) = next_event(&mut alice).await;
+    assert_eq!(name, "room.participant_exited");
+    assert_eq!(data["participant"]["user"]["user_id"], "bob");
+    assert_eq!(
+        bob.next_incoming(std::time::Duration::from_millis(300))
+            .await,
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_enters_spread_over_three_nodes_fill_exactly_six_seats() {
+    let db = TestDatabase::create().await.unwrap();
+    let nodes = three_nodes(&db).await;
+    let room = id_of(&nodes[0].create_room("small_room_for_video").await);
+    let mut clients = Vec::new();
+    for i in 0..50 {
+        clients.push(nodes[i % 3].device(&format!("racer-{i}")).await);
+    }
+    let attempts = clients.iter().map(|c| c.enter(&room, true, false));
+    let results = futures_util::future::join_all(attempts).await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let full = results
+        .iter()
+        .filter(|r| r.as_ref().err().and_then(|e| e.code()) == Some(1400120))
+        .count();
+    assert_eq!((ok, full), (6, 44), "{results:?}");
+    for node in &nodes {
+        let (_, body) = node.get(&format!("/v1/rooms/{room}")).await;
+        let current = body["room"]["current_participants"].as_array().unwrap();
+        assert_eq!(current.len(), 6, "{body}");
+    }
+}
+
+/// Deliveries per room, in arrival order, as (category, delivery id).
+fn by_room(hits: &[Hit]) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut rooms: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for hit in hits {
+        let room = hit.json["room"]["room_id"]
+            .as_str()
+            .or(hit.json["room_id"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        rooms
+            .entry(room)
+            .or_default()
+            .push((hit.category().to_owned(), hit.delivery_id().to_owned()));
+    }
+    rooms
+}
+
+/// Creates a room through `node`, sets its custom items through the next node and deletes
+/// it through the one after: three events per room, committed on three nodes.
+async fn churn(nodes: &[TestServer], first: usize) -> String {
+    let at = |k: usize| &nodes[(first + k) % nodes.len()];
+    let room = at(0).create_room("small_room_for_video").await;
+    let id = room["room_id"].as_str().unwrap().to_owned();
+    let (status, _) = at(1)
+        .put(
+            &format!("/v1/rooms/{id}/custom_items"),
+            json!({"custom_items": {"k": "v"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = at(2).delete(&format!("/v1/rooms/{id}"), None).await;
+    assert_eq!(status, 200);
+    id
+}
+
+const ROOM_LIFE: [&str; 3] = ["room:create", "room:custom_items_update", "room:delete"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhooks_of_changes_on_every_node_arrive_once_each_in_order() {
+    let receiver = Receiver::ok().await;
+    let db = TestDatabase::create().await.unwrap();
+    let nodes = three_nodes(&db).await;
+    let settings = WebhookSettings::to(&receiver.url, &["*"]);
+    nodes[1].api.set_webhook(&settings).await.unwrap();
+    let mut rooms = Vec::new();
+    for i in 0..6 {
+        rooms.push(churn(&nodes, i).await);
+    }
+    let hits = receiver
+        .wait_until(SLOW, |hits| hits.len() >= rooms.len() * 3)
+        .await;
+    let seen = by_room(&hits);
+    for room in &rooms {
+        let categories: Vec<&str> = seen[room].iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(categories, ROOM_LIFE, "room {room}");
+    }
+    let ids: BTreeSet<&str> = hits.iter().map(|h| h.delivery_id()).collect();
+    assert_eq!(ids.len(), hits.len(), "a delivery arrived twice");
+    // One node delivered each event once: the log shows every delivery done in one attempt,
+    // and the receiver has nothing beyond them.
+    poll::until("every delivery to be recorded", WAIT, async || {
+        let (_, log) = nodes[2]
+            .get("/v1/applications/opencalls/webhook/deliveries?limit=100")
+            .await;
+        let log = log["deliveries"].as_array().cloned().unwrap_or_default();
+        log.len() == hits.len()
+            && log
+                .iter()
+                .all(|d| d["status"] == "delivered" && d["attempts"] == 1)
+    })
+    .await;
+    assert_eq!(receiver.hits().len(), hits.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_delivery_moves_when_its_node_stops_or_dies() {
+    let receiver = Receiver::ok().await;
+    let db = TestDatabase::create().await.unwrap();
+    let mut nodes = three_nodes(&db).await;
+    let settings = WebhookSettings::to(&receiver.url, &["*"]);
+    nodes[0].api.set_webhook(&settings).await.unwrap();
+    churn(&nodes, 0).await;
+    receiver.wait_until(SLOW, |h| h.len() >= 3).await;
+
+    // Whoever delivers, stop one node cleanly and kill another: the last one delivers.
+    let stopped = nodes.remove(0);
+    stopped.stop().await;
+    let killed = nodes.remove(0);
+    killed.kill();
+    let survivor = nodes.remove(0);
+    let room = churn(std::slice::from_ref(&survivor), 0).await;
+    let hits = receiver.wait_until(SLOW, |h| h.len() >= 6).await;
+    let categories: Vec<String> = by_room(&hits)[&room]
+        .iter()
+        .map(|(c, _)| c.clone())
+        .collect();
+    assert_eq!(categories, ROOM_LIFE);
+    let ids: BTreeSet<&str> = hits.iter().map(|h| h.delivery_id()).collect();
+    assert_eq!(ids.len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restarting_every_node_keeps_everything() {
+    let db = TestDatabase::create().await.unwrap();
+    let nodes = three_nodes(&db).await;
+    let room = nodes[0].create_room("large_room_for_audio_only").await;
+    let id = room["room_id"].as_str().unwrap().to_owned();
+    let (status, _) = nodes[1]
+        .put(
+            &format!("/v1/rooms/{id}/custom_items"),
+            json!({"custom_items": {"kept": "yes"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let device = nodes[2].device("stays").await;
+    device.enter(&id, true, false).await.unwrap();
+    drop(device);
+    for node in nodes {
+        node.stop().await;
+    }
+    let nodes = three_nodes(&db).await;
+    for node in &nodes {
+        let (status, body) = node.get(&format!("/v1/rooms/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["room"]["custom_items"]["kept"], "yes");
+    }
+    // The participant was exited when its node stopped; it is no one's leftover now.
+    poll::until("the participant to be exited", WAIT, async || {
+        let (_, body) = nodes[0].get(&format!("/v1/rooms/{id}/participants")).await;
+        body["participants"][0]["state"] == "exited"
+    })
+    .await;
+    // The cluster works after the restart: a change through one node reaches another.
+    let mut listener = nodes[0].device("listener").await;
+    listener.enter(&id, true, false).await.unwrap();
+    let other = nodes[1].device("other").await;
+    other.enter(&id, true, false).await.unwrap();
+    assert_eq!(
+        next_event(&mut listener).await.0,
+        "room.participant_entered"
+    );
+}

@@ -1,0 +1,134 @@
+//! What the nodes of a cluster share through the database: who is alive (node leases),
+//! who carries out a cluster-wide duty (duty leases), and the committed events that other
+//! nodes must hear (the outbox tail). See docs/cluster.md.
+//!
+//! Invariants every implementation keeps:
+//! - a node is alive while its lease has not run out; [`ClusterStore::claim_dead_nodes`]
+//!   hands each node whose lease ran out to exactly one caller and forgets it, so the
+//!   clean-up of a dead node is carried out once, by one survivor;
+//! - a duty is held by at most one node at a time: a holder that stops renewing loses it
+//!   once its lease runs out, never earlier;
+//! - [`ClusterStore::events_from_other_nodes`] returns the events other nodes committed
+//!   after a seq in an order that keeps each stream's commit order, and never skips one:
+//!   `through` only passes an event once it is committed (or can no longer commit).
+//!
+//! A backend that only one process can use (SQLite) keeps the leases in memory: it is a
+//! cluster of one node, so no other node ever commits an event.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use opencalls_domain::{Event, Millis};
+use std::fmt;
+
+/// A node's identity in the cluster (`OPENCALLS_NODE_ID`, or generated at start).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(String);
+
+/// The longest node id accepted.
+pub const MAX_NODE_ID_LEN: usize = 64;
+
+impl NodeId {
+    /// `None` unless 1–64 ASCII letters, digits, `-`, `_` or `.`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.is_empty()
+            && raw.len() <= MAX_NODE_ID_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a node tells the others about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub node_id: NodeId,
+    /// Where other nodes reach its HTTP server (node-to-node calls).
+    pub http_addr: String,
+    /// Its SFU's advertised media address.
+    pub media_addr: String,
+}
+
+/// A registered node and its lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeLease {
+    pub info: NodeInfo,
+    /// When it (last) registered.
+    pub registered_at: Millis,
+    /// It counts as dead from this time on, unless it renews first.
+    pub expires_at: Millis,
+}
+
+/// Events other nodes committed, and how far the answer is complete.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tail {
+    /// `(seq, event)` in an order that keeps each stream's commit order.
+    pub events: Vec<(i64, Event)>,
+    /// Continue after this seq next time: every event at or below it is either in
+    /// `events`, was committed by the asking node, or was returned before.
+    pub through: i64,
+}
+
+#[async_trait]
+pub trait ClusterStore: Send + Sync {
+    /// Registers `node` (again, after a restart) with a lease until `now + lease_ms`.
+    async fn register_node(
+        &self,
+        node: &NodeInfo,
+        now: Millis,
+        lease_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Extends the lease to `now + lease_ms`. `false` if the node is not registered (it
+    /// was declared dead and cleaned up meanwhile): it must register again.
+    async fn renew_node_lease(
+        &self,
+        node_id: &NodeId,
+        now: Millis,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Nodes whose lease runs past `now`, by node id.
+    async fn live_nodes(&self, now: Millis) -> Result<Vec<NodeLease>, StoreError>;
+
+    /// Removes and returns the nodes whose lease ran out at or before `now`; each one is
+    /// returned to exactly one caller.
+    async fn claim_dead_nodes(&self, now: Millis) -> Result<Vec<NodeLease>, StoreError>;
+
+    /// Removes the node at once (a clean shutdown).
+    async fn leave_cluster(&self, node_id: &NodeId) -> Result<(), StoreError>;
+
+    /// Takes or renews the lease on `duty` until `now + ttl_ms`. `true` if `node_id` holds
+    /// it; `false` if another node's lease on it has not run out.
+    async fn hold_duty(
+        &self,
+        duty: &str,
+        node_id: &NodeId,
+        now: Millis,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives `duty` up if `node_id` holds it, so another node can take it at once.
+    async fn release_duty(&self, duty: &str, node_id: &NodeId) -> Result<(), StoreError>;
+
+    /// The seq of the newest event committed so far: a node starts tailing after it.
+    async fn outbox_head(&self) -> Result<i64, StoreError>;
+
+    /// Up to `limit` events committed by nodes other than `node_id` after `after_seq`.
+    async fn events_from_other_nodes(
+        &self,
+        node_id: &NodeId,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Tail, StoreError>;
+}
