@@ -45,8 +45,16 @@ pub fn opencalls(
         ..Config::default()
     };
     // Opened on the runtime it will serve on: a PostgreSQL pool's connections live there.
+    // The caller runs inside the benchmark's own runtime, where `block_on` may not be
+    // called: open on a plain thread.
     let runtime = tokio::runtime::Runtime::new()?;
-    let app = runtime.block_on(App::open(config))?;
+    let (runtime, app) = std::thread::spawn(move || {
+        let app = runtime.block_on(App::open(config));
+        (runtime, app)
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("opening the server panicked"))?;
+    let app = app?;
     spawn_on(runtime, move |listener, stop| async move {
         if let Err(e) = app.serve(listener, stop).await {
             eprintln!("opencalls server failed: {e}");
