@@ -114,6 +114,32 @@ impl SfuCore {
         Ok(())
     }
 
+    /// Tells a replacement transport which SSRC carries which simulcast layer of the peer
+    /// it replaces. An ICE restart keeps the browser's peer connection and its SSRCs, and a
+    /// browser stops tagging packets with their rid once they were acknowledged, so a new
+    /// transport that was not told would drop every layer. (An offer from a fresh peer
+    /// connection uses new SSRCs; str0m moves a layer to its new SSRC when it is tagged.)
+    fn carry_simulcast_streams(&mut self, old: &PeerId, rtc: &mut Rtc) {
+        let Some(peer) = self.ids.get(old).and_then(|k| self.peers.get_mut(k)) else {
+            return;
+        };
+        let mut streams = Vec::new();
+        for ingress in &peer.ingress {
+            for rid in ingress.layers.rids() {
+                let mut api = peer.rtc.direct_api();
+                if let Some(rx) = api.stream_rx_by_mid(ingress.mid, Some(rid)) {
+                    streams.push((rx.ssrc(), rx.rtx(), ingress.mid, rid));
+                }
+            }
+        }
+        for (ssrc, rtx, mid, rid) in streams {
+            // `expect_stream_rx` needs the m-line in the new transport too.
+            if rtc.media(mid).is_some() {
+                rtc.direct_api().expect_stream_rx(ssrc, rtx, mid, Some(rid));
+            }
+        }
+    }
+
     /// Adds a peer from its SDP offer and returns the SDP answer.
     pub fn add_peer(&mut self, now: Instant, req: AddPeer) -> Result<String, SfuError> {
         if req.offer.len() > MAX_OFFER_BYTES {
@@ -138,6 +164,7 @@ impl SfuCore {
             .as_ref()
             .filter(|old| self.ids.contains_key(*old))
         {
+            self.carry_simulcast_streams(old, &mut rtc);
             self.remove_peer(old)?;
         }
         let key = PeerKey(self.next_key);

@@ -56,6 +56,11 @@ pub struct LayerRates {
 }
 
 impl LayerRates {
+    /// The layers seen so far.
+    pub fn rids(&self) -> impl Iterator<Item = Rid> + '_ {
+        self.layers.iter().map(|l| l.rid)
+    }
+
     /// Counts one received frame of layer `rid`.
     pub fn observe(&mut self, now: Instant, rid: Rid, data: &[u8]) {
         let at = match self.layers.iter().position(|l| l.rid == rid) {
