@@ -19,17 +19,22 @@ pub struct Report {
     creates: String,
 }
 
+/// The store under test and what makes its commits durable.
+fn backend(args: &Args) -> (&'static str, &'static str) {
+    if args.database_url.is_some() {
+        ("PostgreSQL", "synchronous_commit=on")
+    } else {
+        ("SQLite", "synchronous=FULL")
+    }
+}
+
 impl Report {
     pub fn new(args: &Args, seeded: &Seeded) -> Self {
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         let seeding = seeded
             .seconds
             .map_or_else(|| "cached".to_owned(), |s| format!("{s:.0} s"));
-        let backend = if args.database_url.is_some() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        };
+        let backend = backend(args).0;
         let header = format!(
             "Store: {backend}. {} rooms seeded (seeding: {seeding}); {cores} cores shared by servers and load generator; \
              {} s per throughput measurement x {} rounds, {} connections.",
@@ -288,8 +293,10 @@ pub async fn creates(
     check(&s, "POST /v1/rooms")?;
     eprintln!("creates: {:.0}/s", s.rps());
     out.creates = format!(
-        "| durable `POST /v1/rooms` ({} connections, SQLite, synchronous=FULL) | creates/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|\n| {} s run | {:.0} | {:.2} | {:.2} | {} |\n",
+        "| durable `POST /v1/rooms` ({} connections, {}, {}) | creates/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|\n| {} s run | {:.0} | {:.2} | {:.2} | {} |\n",
         args.create_workers,
+        backend(args).0,
+        backend(args).1,
         pace.as_secs(),
         s.rps(),
         s.quantile_ms(0.5),
