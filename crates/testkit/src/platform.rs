@@ -186,6 +186,19 @@ impl PlatformApi {
         format!("{}{path}", self.base)
     }
 
+    /// The value of an unlabelled counter on `/metrics` (0 when absent).
+    pub async fn counter(&self, name: &str) -> u64 {
+        let response = self.http.get(self.url("/metrics")).send().await;
+        let body = response
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        body.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Sends a request with the master token; returns status and body as sent.
     pub async fn call(
         &self,

@@ -28,17 +28,6 @@ async fn join(server: &TestServer, room: &str, user: &str, tag: u32) -> (Client,
     (client, peer)
 }
 
-/// The value of an unlabelled counter on `/metrics` (0 when absent).
-async fn counter(server: &TestServer, name: &str) -> u64 {
-    let (status, body) = server.get("/metrics").await;
-    assert_eq!(status, 200);
-    body.as_str()
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn dropped_sfu_events_are_counted_and_the_call_state_is_reconciled() {
     let server = TestServer::start_with(|c| {
@@ -60,7 +49,7 @@ async fn dropped_sfu_events_are_counted_and_the_call_state_is_reconciled() {
     })
     .await;
     until("events were dropped and reported", WAIT, async || {
-        counter(&server, "opencalls_sfu_events_lost_total").await > 0
+        server.api.counter("opencalls_sfu_events_lost_total").await > 0
     })
     .await;
     let before = server.sfu.stats().await.expect("stats").events_dropped;
@@ -84,7 +73,7 @@ async fn dropped_sfu_events_are_counted_and_the_call_state_is_reconciled() {
     until(
         "every dropped event is counted on /metrics",
         WAIT,
-        async || counter(&server, "opencalls_sfu_events_lost_total").await >= dropped,
+        async || server.api.counter("opencalls_sfu_events_lost_total").await >= dropped,
     )
     .await;
     server.stop().await;

@@ -10,7 +10,6 @@
 use crate::serve;
 use opencalls_client::{Client, open_session};
 use opencalls_domain::{RoomId, RoomType};
-use opencalls_testkit::binary::Spawned;
 use opencalls_testkit::platform::{NewRoom, PlatformApi, Room};
 use opencalls_testkit::poll;
 use std::path::Path;
@@ -60,22 +59,6 @@ async fn new_room(api: &PlatformApi) -> RoomId {
     api.create_room(&room).await.unwrap().room_id
 }
 
-async fn counter(server: &Spawned, name: &str) -> u64 {
-    let text = server
-        .api
-        .http()
-        .get(server.api.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exit_that_fails_to_commit_is_retried_until_it_does() {
     let dir = tempfile::tempdir().unwrap();
@@ -87,7 +70,11 @@ async fn an_exit_that_fails_to_commit_is_retried_until_it_does() {
 
     // The exit failed and was scheduled again; the seat is still taken meanwhile.
     poll::until("the failed exit is retried", DEADLINE, async || {
-        counter(&server, "opencalls_seat_exit_retries_total").await >= 2
+        server
+            .api
+            .counter("opencalls_seat_exit_retries_total")
+            .await
+            >= 2
     })
     .await;
     assert_eq!(room(&server.api, &id).await.current_participants.len(), 1);
@@ -98,7 +85,10 @@ async fn an_exit_that_fails_to_commit_is_retried_until_it_does() {
     })
     .await;
     assert_eq!(
-        counter(&server, "opencalls_seat_exits_failed_total").await,
+        server
+            .api
+            .counter("opencalls_seat_exits_failed_total")
+            .await,
         0
     );
     server.kill().await;
