@@ -1,38 +1,15 @@
 //! `Api-Token` authentication of the Platform API: the master token (compared in constant
-//! time) or a valid secondary token. The request carries which one it was as a
-//! [`Credential`] extension, for the few actions only the master token may take.
+//! time) or a valid secondary token, checked by [`crate::guard`]. The request carries which
+//! one it was as a [`Credential`] extension, for the few actions only the master token may
+//! take.
 
-use crate::{ApiError, AppState};
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use crate::ApiError;
 
 /// Which token authenticated a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Credential {
     Master,
     Secondary,
-}
-
-pub(crate) async fn require_api_token(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let credential = match request.headers().get("api-token").map(|v| v.as_bytes()) {
-        None => return ApiError::unauthorized().into_response(),
-        // The master token is checked first, so its requests never wait on the token set.
-        Some(token) if constant_time_eq(token, state.config.api_token.as_bytes()) => {
-            Credential::Master
-        }
-        Some(token) => match state.services.api_tokens.is_valid(token).await {
-            Ok(true) => Credential::Secondary,
-            Ok(false) => return ApiError::unauthorized().into_response(),
-            Err(err) => return ApiError::from(err).into_response(),
-        },
-    };
-    request.extensions_mut().insert(credential);
-    next.run(request).await
 }
 
 /// Refuses unless the request was made with the master token.

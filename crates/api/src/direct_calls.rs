@@ -5,8 +5,8 @@
 
 use crate::error::ErrorBody;
 use crate::extract::{ApiPath, ApiPath2, ApiPath3, ApiQuery, JsonBody, int_param};
+use crate::json::Json;
 use crate::{ApiError, AppState};
-use axum::Json;
 use axum::extract::State;
 use opencalls_service::direct_calls::{CallList, PushTokenType, UserCallList, parse_token_type};
 use opencalls_service::domain::{CustomItems, CustomItemsMode, DirectCall};

@@ -3,7 +3,7 @@
 //!
 //! Invariant: 5xx bodies never carry internal detail; it goes to the log instead.
 
-use axum::Json;
+use crate::json::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use opencalls_service::ServiceError;

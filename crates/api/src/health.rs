@@ -5,7 +5,7 @@
 //! supervisor restarts a server whose SFU or writer thread died instead of trusting it.
 
 use crate::AppState;
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

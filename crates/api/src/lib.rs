@@ -10,8 +10,10 @@ mod auth;
 mod direct_calls;
 mod error;
 mod extract;
+mod guard;
 mod health;
 mod http_metrics;
+mod json;
 mod live_events;
 mod openapi;
 mod openapi_truth;
@@ -22,8 +24,8 @@ mod webhooks;
 pub use error::ApiError;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use guard::{Access, Guard};
 use opencalls_service::Services;
 use std::sync::Arc;
 
@@ -59,7 +61,8 @@ impl std::ops::Deref for AppState {
 }
 
 /// The complete HTTP application: Platform API under `/v1`, plus `/healthz`, `/readyz` and
-/// `/metrics`.
+/// `/metrics`. Every route is behind one [`guard::Guard`] (metrics, body limit, and the
+/// `Api-Token` check on the Platform API routes).
 pub fn router(services: Services, config: ApiConfig) -> Router {
     let state = AppState(Arc::new(Shared {
         services: services.clone(),
@@ -67,24 +70,17 @@ pub fn router(services: Services, config: ApiConfig) -> Router {
     }));
     let (v1, doc) = openapi::v1_routes_and_document();
     let doc = Arc::new(doc);
-    let v1 = v1
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_api_token,
-        ))
-        .route("/v1/openapi.json", get(move || openapi::serve(doc.clone())));
-    Router::new()
-        .merge(v1)
+    let v1 = v1.layer(Guard::new(state.clone(), Access::Token));
+    let open = Router::new()
+        .route("/v1/openapi.json", get(move || openapi::serve(doc.clone())))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(http_metrics::render))
-        // A route layer sees the matched route template, which labels the metrics.
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            http_metrics::track,
-        ))
+        .layer(Guard::new(state.clone(), Access::Open));
+    Router::new()
+        .merge(v1)
+        .merge(open)
         .fallback(|| async { ApiError::no_route() })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 

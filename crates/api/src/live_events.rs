@@ -4,9 +4,9 @@
 
 use crate::error::ErrorBody;
 use crate::extract::{ApiPath, ApiQuery, JsonBody, int_param, list_param};
+use crate::json::Json;
 use crate::rooms::PageQuery;
 use crate::{ApiError, AppState};
-use axum::Json;
 use axum::extract::State;
 use opencalls_service::domain::{Actor, Host, LiveEvent, LiveEventParticipant};
 use opencalls_service::{LiveEventList, PageParams, ids};

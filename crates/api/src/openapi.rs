@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
+use crate::json::Json;
 use crate::{AppState, api_tokens, direct_calls, live_events, rooms, users, webhooks};
-use axum::Json;
 use axum::response::IntoResponse;
 use std::sync::Arc;
 use utoipa::OpenApi;

@@ -2,8 +2,8 @@
 
 use crate::error::ErrorBody;
 use crate::extract::{ApiPath, ApiQuery, JsonBody, int_param, list_param};
+use crate::json::Json;
 use crate::{ApiError, AppState};
-use axum::Json;
 use axum::extract::State;
 use opencalls_service::domain::{Actor, CustomItems, CustomItemsMode, Millis, Participant, Room};
 use opencalls_service::rooms::{KeysToDelete, parse_custom_items};

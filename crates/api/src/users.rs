@@ -4,9 +4,9 @@
 
 use crate::error::ErrorBody;
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::json::Json;
 use crate::rooms::PageQuery;
 use crate::{ApiError, AppState};
-use axum::Json;
 use axum::extract::State;
 use opencalls_service::domain::{Millis, User};
 use opencalls_service::{UserProfile, ids};

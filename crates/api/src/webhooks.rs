@@ -2,8 +2,8 @@
 
 use crate::error::ErrorBody;
 use crate::extract::{ApiPath, ApiQuery, JsonBody, int_param};
+use crate::json::Json;
 use crate::{ApiError, AppState};
-use axum::Json;
 use axum::extract::State;
 use opencalls_service::PageParams;
 use opencalls_service::domain::Millis;

@@ -11,6 +11,11 @@
 //! dedicated server would do; ratios within one run are the meaningful numbers.
 #![forbid(unsafe_code)]
 
+/// The allocator of the `opencalls` binary, so the server measured here is the one shipped
+/// (the hello-world and the load generator in this process get it too).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod load;
 mod report;
 mod seed;

@@ -9,6 +9,12 @@ use clap::{Parser, Subcommand};
 use opencalls_server::Config;
 use std::path::PathBuf;
 
+/// mimalloc instead of the system allocator: a Platform API request makes a few dozen
+/// short-lived allocations, and glibc's malloc/free were a fifth of the instructions of
+/// `GET /v1/rooms/{id}` (docs/BENCHMARKS.md, issue 15).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The OpenCalls server.
 #[derive(Parser)]
 #[command(

@@ -14,7 +14,6 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
@@ -50,10 +49,6 @@ pub(crate) async fn serve(
     admission: Admission,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        admission.body_timeout,
-        body_deadline,
-    ));
     let slots = Arc::new(Semaphore::new(admission.max_connections));
     let (stop_tx, stop) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
@@ -94,10 +89,17 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    let body_timeout = admission.body_timeout;
     let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
         request.extensions_mut().insert(ConnectInfo(addr));
         request.extensions_mut().insert(slot.clone());
-        app.clone().oneshot(request.map(Body::new))
+        let app = app.clone();
+        async move {
+            match read_body(request.map(Body::new), body_timeout).await {
+                Ok(request) => app.oneshot(request).await,
+                Err(refused) => Ok(refused),
+            }
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -125,38 +127,32 @@ async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(REFUSAL_WRITE, stream.write_all(response.as_bytes())).await;
 }
 
-/// Reads a request's body within the body timeout before the handler sees it; requests
-/// without a body pass untouched.
-async fn body_deadline(
-    axum::extract::State(within): axum::extract::State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Reads a request's body within the body timeout before the router sees it; requests
+/// without a body pass untouched (and cost nothing: this runs in the connection's own
+/// future, not as a router layer).
+async fn read_body(request: Request, within: Duration) -> Result<Request, Response> {
     let headers = request.headers();
     let has_body = headers.contains_key(header::TRANSFER_ENCODING)
         || headers
             .get(header::CONTENT_LENGTH)
             .is_some_and(|len| len.as_bytes() != b"0");
     if !has_body {
-        return next.run(request).await;
+        return Ok(request);
     }
     let (parts, body) = request.into_parts();
     let read = axum::body::to_bytes(body, MAX_BUFFERED_BODY);
     match tokio::time::timeout(within, read).await {
-        Ok(Ok(bytes)) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
-        }
-        Ok(Err(_)) => refusal(
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Ok(Err(_)) => Err(refusal(
             StatusCode::BAD_REQUEST,
             400100,
             "the request body is too large or malformed",
-        ),
-        Err(_) => refusal(
+        )),
+        Err(_) => Err(refusal(
             StatusCode::REQUEST_TIMEOUT,
             400100,
             "the request body did not arrive in time",
-        ),
+        )),
     }
 }
 
