@@ -11,7 +11,11 @@ use tokio_postgres::Client;
 const MIGRATION_LOCK: i64 = 0x6f63_6d69_6772;
 
 /// `(version, SQL)`, ascending. Versions are never reused.
-const MIGRATIONS: &[(i64, &str)] = &[(1, INITIAL), (2, crate::cluster::SCHEMA)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, INITIAL),
+    (2, crate::cluster::SCHEMA),
+    (3, ROOM_TIME_BUCKETS),
+];
 
 /// Every table of the SQLite schema (migrations 1–6 there), in PostgreSQL types, plus the
 /// outbox head: the one-row counter that makes outbox seqs gap-free and commit-ordered.
@@ -217,6 +221,16 @@ CREATE TABLE push_tokens (
     registered_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, token_type, token)
 );
+"#;
+
+/// Migration 3: date windows are found by 10-minute time bucket (`TIME_BUCKET_MS` in
+/// room_listing.rs, which probes this exact expression) in `seq` order, instead of read
+/// from the date index and sorted; the date index had no other use. An index, not a table
+/// kept by a trigger as in SQLite: every create would update its bucket's row and hold that
+/// row's lock until commit, serializing all concurrent creates.
+pub(crate) const ROOM_TIME_BUCKETS: &str = r#"
+DROP INDEX rooms_by_created_at;
+CREATE INDEX rooms_by_time_bucket ON rooms ((created_at / 600000), seq);
 "#;
 
 /// Applies every migration not recorded yet, all in one transaction under the lock.
