@@ -21,6 +21,7 @@
 
 use crate::error::Error;
 use crate::outbox::{APPEND_COLUMNS, EventArrays, append_rows};
+use crate::room_listing::TIME_BUCKET_MS;
 use deadpool_postgres::Pool;
 use opencalls_domain::room::RoomChange;
 use opencalls_store::StoreError;
@@ -121,7 +122,11 @@ fn answer(pending: Pending, outcome: Result<(), Error>) {
     let _ = pending.done.send(outcome);
 }
 
-/// Inserts the rooms and all their events in one statement (its own transaction).
+/// Inserts the rooms, all their events and their time buckets' `seq` bounds (see
+/// `ROOM_TIME_BUCKETS` in schema.rs) in one statement (its own transaction). Concurrent
+/// batches of one bucket wait for each other's commit on its row; that costs one commit at
+/// a time per 10 minutes of `created_at`, not per create, as the batches grow meanwhile.
+/// Buckets are locked in order, so two batches can't deadlock over two buckets.
 async fn insert_all(pool: &Pool, changes: &[&RoomChange]) -> Result<(), Error> {
     let conn = pool.get().await?;
     let sql = format!(
@@ -134,6 +139,13 @@ async fn insert_all(pool: &Pool, changes: &[&RoomChange]) -> Result<(), Error> {
                  $7::text[], $8::text[], $9::bigint[])
                  AS r (room_id, room_type, state, created_at, updated_at, created_by, deleted_by,
                      custom_items, custom_items_affected_at)
+             RETURNING seq, created_at
+         ), bucket AS (
+             INSERT INTO room_time_buckets (bucket, min_seq, max_seq)
+             SELECT created_at / {TIME_BUCKET_MS}, min(seq), max(seq) FROM room GROUP BY 1 ORDER BY 1
+             ON CONFLICT (bucket) DO UPDATE SET
+                 min_seq = LEAST(room_time_buckets.min_seq, EXCLUDED.min_seq),
+                 max_seq = GREATEST(room_time_buckets.max_seq, EXCLUDED.max_seq)
          )
          INSERT INTO {APPEND_COLUMNS} {}",
         append_rows(10)

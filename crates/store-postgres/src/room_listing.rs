@@ -16,13 +16,9 @@ use deadpool_postgres::GenericClient;
 use opencalls_domain::{Room, RoomId};
 use opencalls_store::{Cursor, Direction, Page, PageRequest, RoomQuery};
 
-/// The width of a time bucket (10 minutes). The index `rooms_by_time_bucket` (migration 3
-/// in schema.rs) is on the expression `created_at / 600000`, spelled with this number.
+/// The width of a time bucket (10 minutes): `room_time_buckets` (migration 3 in schema.rs)
+/// holds the `seq` range of the rooms with each `created_at / TIME_BUCKET_MS`.
 pub(crate) const TIME_BUCKET_MS: i64 = 600_000;
-
-/// The widest date window (in buckets: 7 days) turned into a `seq` range; each bucket costs
-/// two index probes (~7 µs here), so wider windows are walked newest first instead.
-const MAX_WINDOW_BUCKETS: i64 = 1_008;
 
 /// The distinct creators of a listing, as the table `c (creator)`; always bound as `$1`.
 const CREATORS: &str = "(SELECT DISTINCT creator FROM unnest($1::text[]) AS u (creator)) AS c";
@@ -94,7 +90,7 @@ enum Access {
     /// Creators: for each distinct creator, its rooms in `seq` order on `rooms_by_creator`,
     /// one page at most each, merged.
     Creators,
-    /// A date window with both ends: the `seq` range its time buckets span, walked newest
+    /// A date window with an end: the `seq` range its time buckets span, walked newest
     /// first on the primary key (a window far in the past is neither read whole and sorted
     /// nor reached by skipping every newer room).
     Range { low: i64, high: i64 },
@@ -115,34 +111,31 @@ impl Access {
         if query.participants_gte.is_some_and(|n| n >= 1) {
             return Ok(Self::Plain);
         }
-        if let (Some(start), Some(end)) = (query.created_at_start, query.created_at_end) {
-            return Self::range(client, start, end).await;
+        if let Some(end) = query.created_at_end {
+            return Self::range(client, query.created_at_start, end).await;
         }
         Ok(Self::Plain)
     }
 
-    /// The `seq` range holding every room created in `[start, end)` (empty, low > high, when
-    /// there is none), or `Plain` for a window of more than [`MAX_WINDOW_BUCKETS`].
+    /// The `seq` range holding every room created in `[start, end)`; empty (low > high)
+    /// when no room was.
     ///
-    /// Buckets are `created_at / 600000` (truncating, as PostgreSQL's bigint division does):
-    /// not floor division for negative times, but monotonic, so the buckets of `start` and
-    /// `end - 1` enclose every `created_at` in between.
-    async fn range(client: &impl GenericClient, start: i64, end: i64) -> Result<Self, Error> {
-        let (first, last) = (
-            start / TIME_BUCKET_MS,
-            end.saturating_sub(1) / TIME_BUCKET_MS,
-        );
-        if last.saturating_sub(first) >= MAX_WINDOW_BUCKETS {
-            return Ok(Self::Plain);
-        }
-        // Each probe names the index's order, so no plan but an index probe is cheap.
-        let bucket = format!("created_at / {TIME_BUCKET_MS}");
-        let sql = format!(
-            "SELECT min((SELECT seq FROM rooms WHERE {bucket} = b.bucket ORDER BY {bucket}, seq LIMIT 1)),
-                    max((SELECT seq FROM rooms WHERE {bucket} = b.bucket ORDER BY {bucket} DESC, seq DESC LIMIT 1))
-             FROM generate_series($1::bigint, $2::bigint) AS b (bucket)"
-        );
-        let stmt = client.prepare_cached(&sql).await?;
+    /// Buckets are `created_at / TIME_BUCKET_MS`, truncating as PostgreSQL's bigint division
+    /// does: not floor division for negative times, but monotonic, so the buckets of `start`
+    /// and `end - 1` enclose those of every `created_at` in between.
+    async fn range(
+        client: &impl GenericClient,
+        start: Option<i64>,
+        end: i64,
+    ) -> Result<Self, Error> {
+        let first = start.map_or(i64::MIN, |s| s / TIME_BUCKET_MS);
+        let last = end.saturating_sub(1) / TIME_BUCKET_MS;
+        let stmt = client
+            .prepare_cached(
+                "SELECT min(min_seq), max(max_seq) FROM room_time_buckets
+                 WHERE bucket BETWEEN $1::bigint AND $2::bigint",
+            )
+            .await?;
         let row = client.query_one(&stmt, &[&first, &last]).await?;
         let (low, high): (Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
         Ok(match (low, high) {
@@ -222,12 +215,12 @@ fn conditions(
 mod tests {
     use super::*;
 
-    /// The bucket expression of the probes is the one the index was built on, or the
-    /// probes could not use it.
+    /// The buckets the batcher records are those the listing looks up.
     #[test]
-    fn the_time_bucket_index_is_on_the_probed_expression() {
-        let index = format!("ON rooms ((created_at / {TIME_BUCKET_MS}), seq)");
-        assert!(crate::schema::ROOM_TIME_BUCKETS.contains(&index), "{index}");
+    fn the_time_buckets_are_kept_with_the_listed_width() {
+        assert!(
+            crate::schema::ROOM_TIME_BUCKETS.contains(&format!("created_at / {TIME_BUCKET_MS}"))
+        );
     }
 
     /// Several creators are bound once, as `$1`, whatever else the listing filters on.

@@ -223,14 +223,21 @@ CREATE TABLE push_tokens (
 );
 "#;
 
-/// Migration 3: date windows are found by 10-minute time bucket (`TIME_BUCKET_MS` in
-/// room_listing.rs, which probes this exact expression) in `seq` order, instead of read
-/// from the date index and sorted; the date index had no other use. An index, not a table
-/// kept by a trigger as in SQLite: every create would update its bucket's row and hold that
-/// row's lock until commit, serializing all concurrent creates.
+/// Migration 3: date windows are found through 10-minute time buckets (`TIME_BUCKET_MS` in
+/// room_listing.rs, and the same truncating division there): the `seq` range of each
+/// bucket's rooms, walked newest first, instead of the date index read whole and sorted
+/// (the date index had no other use). Kept, as in SQLite, in the transaction of each create,
+/// but by the create batcher (create_batch.rs) once per batch rather than by a trigger once
+/// per room: every create would lock its bucket's row until commit.
 pub(crate) const ROOM_TIME_BUCKETS: &str = r#"
 DROP INDEX rooms_by_created_at;
-CREATE INDEX rooms_by_time_bucket ON rooms ((created_at / 600000), seq);
+CREATE TABLE room_time_buckets (
+    bucket  BIGINT PRIMARY KEY,
+    min_seq BIGINT NOT NULL,
+    max_seq BIGINT NOT NULL
+);
+INSERT INTO room_time_buckets (bucket, min_seq, max_seq)
+    SELECT created_at / 600000, min(seq), max(seq) FROM rooms GROUP BY 1;
 "#;
 
 /// Applies every migration not recorded yet, all in one transaction under the lock.
