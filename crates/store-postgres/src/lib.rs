@@ -9,7 +9,9 @@
 //! - read-modify-write of one room, live event, call or user locks its row
 //!   (`SELECT … FOR UPDATE`) before the pure transition runs, so concurrent changes of one
 //!   resource are serialized on every node (50 enters into a 6-seat room → exactly 6);
-//! - domain events go into `outbox` in the transaction of their change.
+//! - domain events go into `outbox` in the transaction of their change;
+//! - room creates that arrive together are committed together, in one transaction, each
+//!   acknowledged only after that commit (group commit: see `create_batch`).
 //!
 //! **Outbox tail guarantee.** Writers append events with `seq` NULL; a sequencer
 //! ([`PostgresStore::sequence_outbox`], see `outbox`) numbers committed rows afterwards,
@@ -30,6 +32,7 @@
 
 mod api_tokens;
 mod cluster;
+mod create_batch;
 mod direct_calls;
 mod error;
 mod live_events;
@@ -66,6 +69,8 @@ const POOL_WAIT: Duration = Duration::from_secs(120);
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// Room creates, group-committed (see `create_batch`).
+    creates: create_batch::CreateQueue,
 }
 
 impl PostgresStore {
@@ -107,7 +112,8 @@ impl PostgresStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
-        let store = Self { pool };
+        let creates = create_batch::CreateQueue::start(pool.clone());
+        let store = Self { pool, creates };
         let mut conn = store.conn().await?;
         schema::migrate(&mut conn).await?;
         Ok(store)

@@ -20,6 +20,7 @@
 use crate::error::Error;
 use deadpool_postgres::GenericClient;
 use opencalls_domain::Event;
+use tokio_postgres::types::ToSql;
 
 /// The advisory lock held while numbering ("ocseq" in ASCII).
 const SEQUENCER_LOCK: i64 = 0x006f_6373_6571;
@@ -27,33 +28,75 @@ const SEQUENCER_LOCK: i64 = 0x006f_6373_6571;
 /// Rows numbered per sequencing transaction.
 const SEQUENCE_BATCH: i64 = 10_000;
 
+/// The outbox columns an append fills (with the rows of [`append_rows`]).
+pub(crate) const APPEND_COLUMNS: &str = "outbox (stream, category, occurred_at, payload, event)";
+
+/// The rows of an append, from five bound arrays starting at `$first`.
+pub(crate) fn append_rows(first: usize) -> String {
+    let n = |i: usize| first + i;
+    format!(
+        "SELECT * FROM unnest(${}::text[], ${}::text[], ${}::bigint[], ${}::text[], ${}::text[])",
+        n(0),
+        n(1),
+        n(2),
+        n(3),
+        n(4)
+    )
+}
+
+/// Events as the column arrays of an append (see [`append_rows`]).
+pub(crate) struct EventArrays {
+    streams: Vec<String>,
+    categories: Vec<String>,
+    times: Vec<i64>,
+    payloads: Vec<String>,
+    /// The full form, which other nodes of a cluster relay to their devices (cluster.rs).
+    full: Vec<String>,
+}
+
+impl EventArrays {
+    pub(crate) fn new<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<Self, Error> {
+        let mut arrays = Self {
+            streams: Vec::new(),
+            categories: Vec::new(),
+            times: Vec::new(),
+            payloads: Vec::new(),
+            full: Vec::new(),
+        };
+        for event in events {
+            arrays.full.push(event.encode());
+            arrays.streams.push(event.stream().encode());
+            arrays.categories.push(event.category().to_owned());
+            arrays.times.push(event.occurred_at);
+            arrays
+                .payloads
+                .push(serde_json::to_string(&event.payload())?);
+        }
+        Ok(arrays)
+    }
+
+    /// The bound values, in the order of [`append_rows`].
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 5] {
+        [
+            &self.streams,
+            &self.categories,
+            &self.times,
+            &self.payloads,
+            &self.full,
+        ]
+    }
+}
+
 /// Appends events to the outbox, unnumbered; call it inside the write transaction of their
 /// change.
 pub(crate) async fn append_events(tx: &impl GenericClient, events: &[Event]) -> Result<(), Error> {
     if events.is_empty() {
         return Ok(());
     }
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO outbox (stream, category, occurred_at, payload, event)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])",
-        )
-        .await?;
-    let mut streams = Vec::with_capacity(events.len());
-    let mut categories = Vec::with_capacity(events.len());
-    let mut times = Vec::with_capacity(events.len());
-    let mut payloads = Vec::with_capacity(events.len());
-    // The full form, which other nodes of a cluster relay to their devices (cluster.rs).
-    let mut full = Vec::with_capacity(events.len());
-    for event in events {
-        full.push(event.encode());
-        streams.push(event.stream().encode());
-        categories.push(event.category().to_owned());
-        times.push(event.occurred_at);
-        payloads.push(serde_json::to_string(&event.payload())?);
-    }
-    tx.execute(&insert, &[&streams, &categories, &times, &payloads, &full])
-        .await?;
+    let sql = format!("INSERT INTO {APPEND_COLUMNS} {}", append_rows(1));
+    let insert = tx.prepare_cached(&sql).await?;
+    let arrays = EventArrays::new(events)?;
+    tx.execute(&insert, &arrays.params()).await?;
     Ok(())
 }
 

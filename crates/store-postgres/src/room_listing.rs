@@ -1,29 +1,40 @@
-//! Room listings (`GET /v1/rooms`): the filters as SQL, walked newest first by `seq`.
+//! Room listings (`GET /v1/rooms`): the filters as SQL, and the access path that finds a page.
 //!
-//! PostgreSQL's planner knows (from its statistics) that `seq` and `created_at` grow
-//! together and picks among the indexes of the schema itself; the indexes end in `seq` so
-//! an equality prefix is read in `seq` order and stops after one page.
+//! Invariant: the access path only decides how matching rooms are found, never which rooms
+//! match; every path returns the rooms of [`conditions`] newest first (by `seq`).
+//!
+//! Statements are prepared once per connection and PostgreSQL may plan them generically,
+//! without looking at the bound values. So every statement is spelled so that its good plan
+//! does not depend on them: one value is compared with `=` (see `Filter::any_of`), several
+//! creators are walked one by one, a date window is turned into a `seq` range first, and the
+//! cursor is a bound value (in the SQL text it would prepare one statement per cursor).
 
 use crate::error::Error;
 use crate::rooms::{ROOM_COLUMNS, current_participants, room_from_row};
-use crate::rows::{Filter, has_newer, into_page, page_clause, refs};
+use crate::rows::{Arg, Filter, into_page, newer_check, refs};
 use deadpool_postgres::GenericClient;
 use opencalls_domain::{Room, RoomId};
-use opencalls_store::{Page, RoomQuery};
+use opencalls_store::{Cursor, Direction, Page, PageRequest, RoomQuery};
+
+/// The width of a time bucket (10 minutes): `room_time_buckets` (migration 3 in schema.rs)
+/// holds the `seq` range of the rooms with each `created_at / TIME_BUCKET_MS`.
+pub(crate) const TIME_BUCKET_MS: i64 = 600_000;
+
+/// The distinct creators of a listing, as the table `c (creator)`; always bound as `$1`.
+const CREATORS: &str = "(SELECT DISTINCT creator FROM unnest($1::text[]) AS u (creator)) AS c";
 
 pub(crate) async fn list_rooms(
     client: &impl GenericClient,
     query: &RoomQuery,
 ) -> Result<Page<Room>, Error> {
-    let (filter, args) = room_filter(query);
-    let args = refs(&args);
-    let (cond, order, limit) = page_clause(&query.page, "seq");
-    let sql = format!(
-        "SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter}{cond} ORDER BY seq {order} LIMIT {limit}"
-    );
-    let stmt = client.prepare_cached(&sql).await?;
+    let access = Access::choose(client, query).await?;
+    let (bound, order, limit) = page_bound(&query.page);
+    let (filter, args) = conditions(query, access, bound);
+    let stmt = client
+        .prepare_cached(&access.select(&filter, order, limit))
+        .await?;
     let found = client
-        .query(&stmt, &args)
+        .query(&stmt, &refs(&args))
         .await?
         .iter()
         .map(room_from_row)
@@ -39,18 +50,149 @@ pub(crate) async fn list_rooms(
         room.current_participants = current.remove(&seq).unwrap_or_default();
         rows.push((seq, room));
     }
-    let sql = format!("SELECT EXISTS (SELECT 1 FROM rooms WHERE {filter} AND seq > {{first}})");
-    let newer = has_newer(client, &query.page, &rows, &sql, &args).await?;
+    let newer = match newer_check(&query.page, &rows) {
+        Some(first) => {
+            let (filter, args) = conditions(query, access, Some(("seq > ?", first)));
+            let stmt = client.prepare_cached(&access.exists(&filter)).await?;
+            client.query_one(&stmt, &refs(&args)).await?.get(0)
+        }
+        None => false,
+    };
     Ok(into_page(&query.page, rows, newer))
 }
 
-/// The `WHERE` condition of a room listing and its bound values.
-fn room_filter(query: &RoomQuery) -> (String, Vec<crate::rows::Arg>) {
+/// The page's `seq` bound (a clause with `?` for the cursor's seq), order and row limit
+/// (one more than the page, to learn whether another page follows).
+fn page_bound(page: &PageRequest) -> (Option<(&'static str, i64)>, &'static str, i64) {
+    let limit = page.limit as i64 + 1;
+    match page.cursor {
+        None => (None, "DESC", limit),
+        Some(Cursor {
+            direction: Direction::Next,
+            seq,
+        }) => (Some(("seq < ?", seq)), "DESC", limit),
+        Some(Cursor {
+            direction: Direction::Prev,
+            seq,
+        }) => (Some(("seq > ?", seq)), "ASC", limit),
+    }
+}
+
+/// How a room listing finds its page.
+///
+/// PostgreSQL picks the index itself, but from estimates: a generic plan of
+/// `created_by = ANY($1)` walked all rooms newest first looking for a light user's 30, and
+/// nothing tells it that `seq` and `created_at` grow together. So the two filters where that
+/// went wrong get a statement whose only good plan is the walk wanted. The choice never
+/// changes which rows match, only how they are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// Creators: for each distinct creator, its rooms in `seq` order on `rooms_by_creator`,
+    /// one page at most each, merged.
+    Creators,
+    /// A date window with an end: the `seq` range its time buckets span, walked newest
+    /// first on the primary key (a window far in the past is neither read whole and sorted
+    /// nor reached by skipping every newer room).
+    Range { low: i64, high: i64 },
+    /// Everything else, newest first, left to the planner: room ids (unique lookups), one
+    /// type and/or state (`rooms_by_type` or the primary key, both in `seq` order), occupied
+    /// rooms (the partial index `rooms_occupied`), or the primary key filtered as it goes.
+    Plain,
+}
+
+impl Access {
+    async fn choose(client: &impl GenericClient, query: &RoomQuery) -> Result<Self, Error> {
+        if !query.room_ids.is_empty() {
+            return Ok(Self::Plain);
+        }
+        if !query.created_by.is_empty() {
+            return Ok(Self::Creators);
+        }
+        if query.participants_gte.is_some_and(|n| n >= 1) {
+            return Ok(Self::Plain);
+        }
+        if let Some(end) = query.created_at_end {
+            return Self::range(client, query.created_at_start, end).await;
+        }
+        Ok(Self::Plain)
+    }
+
+    /// The `seq` range holding every room created in `[start, end)`; empty (low > high)
+    /// when no room was.
+    ///
+    /// Buckets are `created_at / TIME_BUCKET_MS`, truncating as PostgreSQL's bigint division
+    /// does: not floor division for negative times, but monotonic, so the buckets of `start`
+    /// and `end - 1` enclose those of every `created_at` in between.
+    async fn range(
+        client: &impl GenericClient,
+        start: Option<i64>,
+        end: i64,
+    ) -> Result<Self, Error> {
+        let first = start.map_or(i64::MIN, |s| s / TIME_BUCKET_MS);
+        let last = end.saturating_sub(1) / TIME_BUCKET_MS;
+        let stmt = client
+            .prepare_cached(
+                "SELECT min(min_seq), max(max_seq) FROM room_time_buckets
+                 WHERE bucket BETWEEN $1::bigint AND $2::bigint",
+            )
+            .await?;
+        let row = client.query_one(&stmt, &[&first, &last]).await?;
+        let (low, high): (Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+        Ok(match (low, high) {
+            (Some(low), Some(high)) => Self::Range { low, high },
+            _ => Self::Range { low: 1, high: 0 },
+        })
+    }
+
+    /// The page query, with the `WHERE` condition of [`conditions`].
+    fn select(self, filter: &str, order: &str, limit: i64) -> String {
+        match self {
+            Self::Creators => format!(
+                "SELECT {ROOM_COLUMNS} FROM {CREATORS} CROSS JOIN LATERAL (
+                     SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter} ORDER BY seq {order} LIMIT {limit}
+                 ) AS r ORDER BY seq {order} LIMIT {limit}"
+            ),
+            Self::Range { .. } | Self::Plain => format!(
+                "SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter} ORDER BY seq {order} LIMIT {limit}"
+            ),
+        }
+    }
+
+    /// Whether any room matches the `WHERE` condition of [`conditions`].
+    fn exists(self, filter: &str) -> String {
+        match self {
+            Self::Creators => format!(
+                "SELECT EXISTS (SELECT 1 FROM {CREATORS} CROSS JOIN LATERAL (
+                     SELECT 1 FROM rooms WHERE {filter} LIMIT 1) AS r)"
+            ),
+            Self::Range { .. } | Self::Plain => {
+                format!("SELECT EXISTS (SELECT 1 FROM rooms WHERE {filter})")
+            }
+        }
+    }
+}
+
+/// The `WHERE` condition of a room listing on `access`, with `seq_bound` (a clause with `?`
+/// for its seq), and the bound values. `Creators` refers to the creator `c.creator` of its
+/// table (the creators are `$1`); `Range` adds its `seq` bounds, implied by the date window,
+/// so they bound the walk without changing which rooms match.
+fn conditions(
+    query: &RoomQuery,
+    access: Access,
+    seq_bound: Option<(&str, i64)>,
+) -> (String, Vec<Arg>) {
     let mut filter = Filter::default();
+    if access == Access::Creators {
+        let creators: Arg = Box::new(query.created_by.clone());
+        let n = filter.arg(creators);
+        debug_assert_eq!(n, 1, "CREATORS binds the creators as $1");
+        filter.raw("created_by = c.creator");
+    } else {
+        filter.any_of("created_by", query.created_by.iter().map(String::as_str));
+    }
     filter.any_of("room_type", query.types.iter().map(|t| t.as_str()));
     filter.any_of("state", query.states.iter().map(|s| s.as_str()));
     filter.any_of("room_id", query.room_ids.iter().map(|id| id.as_str()));
-    filter.any_of("created_by", query.created_by.iter().map(String::as_str));
     if query.participants_gte.is_some_and(|n| n >= 1) {
         // Implied by the bound below; spelled out so the partial index qualifies.
         filter.raw("participant_count > 0");
@@ -59,5 +201,43 @@ fn room_filter(query: &RoomQuery) -> (String, Vec<crate::rows::Arg>) {
     filter.bound("created_at < ?", query.created_at_end);
     filter.bound("participant_count >= ?", query.participants_gte);
     filter.bound("participant_count <= ?", query.participants_lte);
+    if let Access::Range { low, high } = access {
+        filter.bound("seq >= ?", Some(low));
+        filter.bound("seq <= ?", Some(high));
+    }
+    if let Some((clause, seq)) = seq_bound {
+        filter.bound(clause, Some(seq));
+    }
     filter.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The buckets the batcher records are those the listing looks up.
+    #[test]
+    fn the_time_buckets_are_kept_with_the_listed_width() {
+        assert!(
+            crate::schema::ROOM_TIME_BUCKETS.contains(&format!("created_at / {TIME_BUCKET_MS}"))
+        );
+    }
+
+    /// Several creators are bound once, as `$1`, whatever else the listing filters on.
+    #[test]
+    fn creators_are_the_first_bound_value() {
+        let query = RoomQuery {
+            created_by: vec!["u".into(), "v".into()],
+            types: vec![opencalls_domain::RoomType::SmallRoomForVideo],
+            created_at_start: Some(5),
+            ..RoomQuery::default()
+        };
+        let (filter, args) = conditions(&query, Access::Creators, Some(("seq < ?", 9)));
+        assert_eq!(
+            filter,
+            "created_by = c.creator AND room_type = $2::text AND created_at >= $3::bigint \
+             AND seq < $4::bigint"
+        );
+        assert_eq!(args.len(), 4);
+    }
 }

@@ -25,7 +25,8 @@ const PARTICIPANT_COLUMNS: &str = "p.room_seq, p.seq, p.participant_id, p.client
 #[async_trait]
 impl RoomStore for PostgresStore {
     async fn insert_room(&self, change: RoomChange) -> Result<(), StoreError> {
-        Ok(insert_room(self, &change).await?)
+        // Batched with concurrent creates into one transaction (see create_batch.rs).
+        Ok(self.creates.insert(change).await?)
     }
 
     async fn update_room(
@@ -71,37 +72,6 @@ impl RoomStore for PostgresStore {
             .map(|r| RoomId::from_trusted(r.get(0)))
             .collect())
     }
-}
-
-async fn insert_room(store: &PostgresStore, change: &RoomChange) -> Result<(), Error> {
-    let mut conn = store.conn().await?;
-    let tx = conn.transaction().await?;
-    let room = &change.room;
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO rooms (room_id, room_type, state, created_at, updated_at, created_by, deleted_by,
-                 participant_count, custom_items, custom_items_affected_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
-        )
-        .await?;
-    tx.execute(
-        &stmt,
-        &[
-            &room.room_id.as_str(),
-            &room.room_type.as_str(),
-            &room.state.as_str(),
-            &room.created_at,
-            &room.updated_at,
-            &room.created_by,
-            &room.deleted_by,
-            &serde_json::to_string(&room.custom_items)?,
-            &room.custom_items_affected_at,
-        ],
-    )
-    .await?;
-    append_events(&tx, &change.events).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 async fn update_room(

@@ -165,14 +165,32 @@ impl Filter {
         self.args.len() + 1
     }
 
-    /// `column = ANY(…)`; nothing when `values` is empty (no restriction).
+    /// `column = ANY(…)`, or `column = …` for one value; nothing when `values` is empty (no
+    /// restriction). One value is compared with `=` because a prepared statement may be
+    /// planned generically, and only an equality lets the planner walk an index
+    /// `(column, seq)` in `seq` order (it can't tell that an array holds one element).
     pub(crate) fn any_of<'a>(&mut self, column: &str, values: impl IntoIterator<Item = &'a str>) {
-        let values: Vec<String> = values.into_iter().map(str::to_owned).collect();
-        if !values.is_empty() {
-            self.clauses
-                .push(format!("{column} = ANY(${}::text[])", self.next_arg()));
-            self.args.push(Box::new(values));
+        let mut values: Vec<String> = values.into_iter().map(str::to_owned).collect();
+        let n = self.next_arg();
+        match values.len() {
+            0 => {}
+            1 => {
+                self.clauses.push(format!("{column} = ${n}::text"));
+                self.args.push(Box::new(values.remove(0)));
+            }
+            _ => {
+                self.clauses.push(format!("{column} = ANY(${n}::text[])"));
+                self.args.push(Box::new(values));
+            }
         }
+    }
+
+    /// Binds a value that a clause added with [`Filter::raw`] refers to; returns its
+    /// placeholder number (`$n`).
+    pub(crate) fn arg(&mut self, value: Arg) -> usize {
+        let n = self.next_arg();
+        self.args.push(value);
+        n
     }
 
     /// `(a = value OR b = value)`: a row matching on either column.

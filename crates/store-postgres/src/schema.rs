@@ -11,7 +11,11 @@ use tokio_postgres::Client;
 const MIGRATION_LOCK: i64 = 0x6f63_6d69_6772;
 
 /// `(version, SQL)`, ascending. Versions are never reused.
-const MIGRATIONS: &[(i64, &str)] = &[(1, INITIAL), (2, crate::cluster::SCHEMA)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, INITIAL),
+    (2, crate::cluster::SCHEMA),
+    (3, ROOM_TIME_BUCKETS),
+];
 
 /// Every table of the SQLite schema (migrations 1–6 there), in PostgreSQL types, plus the
 /// outbox head: the one-row counter that makes outbox seqs gap-free and commit-ordered.
@@ -217,6 +221,23 @@ CREATE TABLE push_tokens (
     registered_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, token_type, token)
 );
+"#;
+
+/// Migration 3: date windows are found through 10-minute time buckets (`TIME_BUCKET_MS` in
+/// room_listing.rs, and the same truncating division there): the `seq` range of each
+/// bucket's rooms, walked newest first, instead of the date index read whole and sorted
+/// (the date index had no other use). Kept, as in SQLite, in the transaction of each create,
+/// but by the create batcher (create_batch.rs) once per batch rather than by a trigger once
+/// per room: every create would lock its bucket's row until commit.
+pub(crate) const ROOM_TIME_BUCKETS: &str = r#"
+DROP INDEX rooms_by_created_at;
+CREATE TABLE room_time_buckets (
+    bucket  BIGINT PRIMARY KEY,
+    min_seq BIGINT NOT NULL,
+    max_seq BIGINT NOT NULL
+);
+INSERT INTO room_time_buckets (bucket, min_seq, max_seq)
+    SELECT created_at / 600000, min(seq), max(seq) FROM rooms GROUP BY 1;
 "#;
 
 /// Applies every migration not recorded yet, all in one transaction under the lock.

@@ -1,13 +1,13 @@
 //! What the PostgreSQL store promises beyond the conformance suite, with several stores
 //! (as several nodes would) on one database: the capacity check is atomic across them, the
-//! outbox commits gap-free in seq order and wakes listeners, and simultaneous starts
-//! migrate once.
+//! outbox commits gap-free in seq order and wakes listeners, simultaneous starts
+//! migrate once, and group-committed creates fail one by one.
 
 use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::{
     ClientId, CustomItems, ParticipantId, Room, RoomId, RoomType, User, UserId,
 };
-use opencalls_store::RoomStore;
+use opencalls_store::{RoomStore, StoreError};
 use opencalls_store_postgres::PostgresStore;
 use opencalls_store_postgres::testing::TestDatabase;
 use std::time::{Duration, Instant};
@@ -168,4 +168,57 @@ async fn nodes_starting_at_once_apply_each_migration_once() {
     for row in rows {
         assert_eq!(row.get::<_, i64>(1), 1);
     }
+}
+
+/// Creates that arrive together are committed together (create_batch.rs); a duplicate room
+/// id among them must fail only its own create, and every acknowledged create must be in
+/// the database with its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_commit_together_and_a_duplicate_fails_alone() {
+    let db = TestDatabase::create().await.unwrap();
+    let store = stores(&db, 1).await.remove(0);
+    let ids: Vec<RoomId> = (0..300).map(|_| RoomId::generate()).collect();
+    // Every tenth create reuses the id of the create before it.
+    let creates: Vec<RoomId> = (0..330)
+        .map(|i| ids[i - i / 11 - usize::from(i % 11 == 10)].clone())
+        .collect();
+    let mut events_per_create = 0;
+    let tasks: Vec<_> = creates
+        .into_iter()
+        .map(|id| {
+            let change = Room::create(
+                id,
+                RoomType::SmallRoomForVideo,
+                CustomItems::default(),
+                String::new(),
+                1,
+            );
+            events_per_create = change.events.len() as i64;
+            let store = store.clone();
+            tokio::spawn(async move { store.insert_room(change).await })
+        })
+        .collect();
+    let (mut created, mut conflicts) = (0_i64, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(StoreError::Conflict) => conflicts += 1,
+            Err(other) => panic!("unexpected create failure: {other}"),
+        }
+    }
+    assert_eq!((created, conflicts), (300, 30));
+    for id in &ids {
+        assert!(store.room(id).await.unwrap().is_some(), "{id:?}");
+    }
+    let (client, connection) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(count("SELECT count(*) FROM rooms").await, 300);
+    assert_eq!(
+        count("SELECT count(*) FROM outbox").await,
+        300 * events_per_create
+    );
 }
