@@ -11,7 +11,11 @@ use tokio_postgres::Client;
 const MIGRATION_LOCK: i64 = 0x6f63_6d69_6772;
 
 /// `(version, SQL)`, ascending. Versions are never reused.
-const MIGRATIONS: &[(i64, &str)] = &[(1, INITIAL), (2, crate::cluster::SCHEMA)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, INITIAL),
+    (2, crate::cluster::SCHEMA),
+    (3, crate::seats::SCHEMA),
+];
 
 /// Every table of the SQLite schema (migrations 1–6 there), in PostgreSQL types, plus the
 /// outbox head: the one-row counter that makes outbox seqs gap-free and commit-ordered.
