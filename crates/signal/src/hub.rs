@@ -86,7 +86,8 @@ pub(crate) struct Attached {
     pub conn_id: u64,
     pub frames: mpsc::Receiver<Frame>,
     pub close: watch::Receiver<Option<GoodbyeReason>>,
-    /// Seats kept from an earlier connection of the same device.
+    /// Seats kept from an earlier connection of the same device (here, or on another node:
+    /// see [`Hub::claim`]).
     pub resumed: Vec<(RoomId, ParticipantId)>,
     hub: Arc<Hub>,
     pub key: DeviceKey,

@@ -2,14 +2,15 @@
 //! hears changes committed through any node, capacity holds across nodes, webhooks of
 //! changes made anywhere arrive once each and in order, webhook delivery moves when its
 //! node stops or dies, a restart of every node keeps everything, and the devices of a node
-//! that dies resume their seats on another node or exit after the reconnect grace.
+//! that dies resume their seats on another node or exit (and end their calls) after the
+//! reconnect grace.
 //!
 //! These tests always run on PostgreSQL (`OPENCALLS_TEST_POSTGRES_URL`'s server), whatever
 //! `OPENCALLS_TEST_BACKEND` says: a cluster needs a shared database.
 
 use crate::common::{TestServer, id_of};
 use crate::live_common::{create as create_live, fetch as fetch_live, id as live_id};
-use opencalls_client::{Client, Incoming};
+use opencalls_client::{Client, DialOptions, Incoming};
 use opencalls_server::Config;
 use opencalls_store_postgres::testing::TestDatabase;
 use opencalls_testkit::WebhookSettings;
@@ -339,6 +340,20 @@ async fn devices_of_a_killed_node_resume_elsewhere_and_the_others_exit_after_the
         live_pids.push(entered["participant"]["participant_id"].clone());
     }
     let (alice_pid, bob_pid) = (pids[0].clone(), pids[1].clone());
+    // Bob is also in a direct call with Dave, whose phone is on node c.
+    let mut dave = c.device("dave").await;
+    let call = bob.dial("dave", DialOptions::default()).await.unwrap();
+    let call_id = call.call_id.to_string();
+    let rang = dave
+        .wait_for(
+            WAIT,
+            |m| matches!(m, Incoming::Event { name, .. } if name == "call.dialed"),
+        )
+        .await;
+    assert!(rang.is_some(), "dave's phone did not ring");
+    dave.accept(&call_id, Some(true), Some(false))
+        .await
+        .unwrap();
 
     let killed = std::time::Instant::now();
     a.kill();
@@ -391,6 +406,22 @@ async fn devices_of_a_killed_node_resume_elsewhere_and_the_others_exit_after_the
         "the host did not hear bob leave the live event"
     );
     assert_eq!(participant(&b, &room, &bob_pid).await["state"], "exited");
+    // Bob's call ended as his lost device's would on one node.
+    let ended = dave
+        .wait_for(
+            WAIT,
+            |m| matches!(m, Incoming::Event { name, .. } if name == "call.ended"),
+        )
+        .await;
+    match ended {
+        Some(Incoming::Event {
+            data, call_id: id, ..
+        }) => {
+            assert_eq!(id, call_id, "{data}");
+            assert_eq!(data["end_result"], "connection_lost", "{data}");
+        }
+        other => panic!("dave did not hear the call end: {other:?}"),
+    }
 
     // Alice's seats stayed: node a's grace ran out long before (it let go of what moved),
     // and the survivor's clean-up left her alone. Her resumed seat works through node b.
