@@ -26,6 +26,7 @@ use crate::SignalConfig;
 use crate::error::SignalError;
 use crate::limits::KeyedLimiter;
 use crate::protocol;
+use futures_util::StreamExt;
 pub(crate) use opencalls_domain::DeviceKey;
 use opencalls_domain::{
     ClientId, DirectCallId, Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId,
@@ -42,6 +43,8 @@ use tokio::sync::{mpsc, watch};
 
 /// Frames queued per connection before it counts as too slow.
 const QUEUE_FRAMES: usize = 512;
+/// How many devices a graceful shutdown releases and exits at once.
+const SHUTDOWN_DEVICES_AT_ONCE: usize = 16;
 /// How long the participants exited by a room deletion are remembered, so they also get
 /// `room.deleted`.
 const KICKED_MEMORY: Duration = Duration::from_secs(30);
@@ -402,12 +405,15 @@ impl Hub {
             }
             devices
         };
-        for (key, live, seats) in devices {
-            if self.release_hold(&key).await {
-                self.exit_live_seats(live).await;
-                self.exit_seats(seats).await;
-            }
-        }
+        // Several devices at a time: each costs a release and its exits (store writes).
+        futures_util::stream::iter(devices)
+            .for_each_concurrent(SHUTDOWN_DEVICES_AT_ONCE, |(key, live, seats)| async move {
+                if self.release_hold(&key).await {
+                    self.exit_live_seats(live).await;
+                    self.exit_seats(seats).await;
+                }
+            })
+            .await;
     }
 
     async fn exit_seats(&self, seats: Vec<(RoomId, ParticipantId)>) {
