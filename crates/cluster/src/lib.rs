@@ -30,12 +30,61 @@ pub struct ClusterConfig {
 }
 
 impl ClusterConfig {
-    /// How often leases are renewed and dead nodes looked for.
+    /// How often the node renews its lease (at least this often, while it can).
     pub fn renew_every(&self) -> Duration {
         (self.lease / 3).max(Duration::from_millis(10))
+    }
+
+    /// How often dead nodes are looked for.
+    pub fn check_every(&self) -> Duration {
+        (self.lease / 10).max(Duration::from_millis(10))
+    }
+
+    /// The lease a node records for itself: `lease` less one check, so a node that dies
+    /// is claimed by a survivor within `lease` of its death (its record runs out at most
+    /// this long after its last renewal, and a survivor looks within one check after).
+    pub fn recorded_lease(&self) -> Duration {
+        self.lease
+            .saturating_sub(self.check_every())
+            .max(Duration::from_millis(10))
     }
 }
 
 pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opencalls_store::NodeId;
+
+    fn config(lease_ms: u64) -> ClusterConfig {
+        ClusterConfig {
+            node: NodeInfo {
+                node_id: NodeId::parse("n").unwrap(),
+                http_addr: String::new(),
+                media_addr: String::new(),
+            },
+            lease: Duration::from_millis(lease_ms),
+            tail_poll: Duration::from_millis(10),
+        }
+    }
+
+    #[test]
+    fn a_dead_node_is_claimed_within_the_lease_and_a_live_one_renews_twice_per_record() {
+        for lease_ms in [300, 600, 10_000, 60_000] {
+            let c = config(lease_ms);
+            // Death right after a renewal: the record runs out, then one check at most.
+            assert!(
+                c.recorded_lease() + c.check_every() <= c.lease,
+                "{lease_ms}"
+            );
+            // A live node gets two renewals in before its record runs out.
+            assert!(
+                c.renew_every() * 2 + c.check_every() < c.recorded_lease(),
+                "{lease_ms}"
+            );
+        }
+    }
 }

@@ -1,11 +1,14 @@
 //! The node's lease, and the clean-up of nodes whose lease ran out.
 //!
-//! Every [`ClusterConfig::renew_every`] the node renews its lease and claims the nodes
-//! whose lease ran out; the store hands each dead node to exactly one claimer, whose
-//! `on_dead` carries out its clean-up. A node that finds itself declared dead (it could not
-//! renew in time, e.g. cut off from the database) registers again: its devices were handed
-//! to a survivor meanwhile and reconnect like after a crash. Store errors are logged and
-//! retried on the next round; they never end the loop.
+//! Every [`ClusterConfig::check_every`] the node claims the nodes whose lease ran out, and
+//! at least every [`ClusterConfig::renew_every`] it renews its own (recorded for
+//! [`ClusterConfig::recorded_lease`], so a dead node is claimed within the configured lease
+//! of its death); the store hands each dead node to exactly one claimer, whose `on_dead`
+//! carries out its clean-up (it must not wait long: it spawns what does). A node that
+//! finds itself declared dead (it could not renew in time, e.g. cut off from the database)
+//! registers again: its devices were handed to a survivor meanwhile and reconnect like
+//! after a crash. Store errors are logged and retried on the next round; they never end
+//! the loop.
 
 use crate::{ClusterConfig, millis};
 use opencalls_runtime::Clock;
@@ -45,7 +48,7 @@ impl Membership {
         config: ClusterConfig,
         on_dead: OnDead,
     ) -> Result<Self, StoreError> {
-        let lease = millis(config.lease);
+        let lease = millis(config.recorded_lease());
         cluster
             .register_node(&config.node, clock.now(), lease)
             .await?;
@@ -84,15 +87,21 @@ async fn run(
     on_dead: OnDead,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let lease = millis(config.lease);
-    let mut tick = tokio::time::interval(config.renew_every());
+    let lease = millis(config.recorded_lease());
+    let check = config.check_every();
+    let mut tick = tokio::time::interval(check);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut renewed = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = stopped.changed() => return,
             _ = tick.tick() => {}
         }
-        renew(&*cluster, &*clock, &config, lease).await;
+        // On the last check before a third of the lease has passed since the last renewal.
+        if renewed.elapsed() + check >= config.renew_every() {
+            renew(&*cluster, &*clock, &config, lease).await;
+            renewed = tokio::time::Instant::now();
+        }
         match cluster.claim_dead_nodes(clock.now()).await {
             Ok(dead) => {
                 for node in dead {

@@ -1,6 +1,8 @@
 //! Wiring of the cluster parts (`opencalls-cluster`) into a serving node: its identity,
 //! its membership, the tail of other nodes' events, and webhook delivery as a duty held
-//! by one live node. With SQLite this is a cluster of one node and behaves as before.
+//! by one live node, and the clean-up of dead nodes (their devices' seats exit after the
+//! reconnect grace unless the devices came back to a live node). With SQLite this is a
+//! cluster of one node and behaves as before.
 
 use crate::{Config, ConfigError, ServerError};
 use async_trait::async_trait;
@@ -8,8 +10,10 @@ use opencalls_cluster::ClusterConfig;
 use opencalls_cluster::duty::{Contender, Duty, DutyWork, StartDuty};
 use opencalls_cluster::membership::{Membership, OnDead};
 use opencalls_cluster::tail::{TailTarget, Tailer};
+use opencalls_domain::DeviceKey;
 use opencalls_runtime::Clock;
-use opencalls_service::Services;
+use opencalls_service::seats::{DeviceSeats, HeldLiveSeat};
+use opencalls_service::{ServiceError, Services};
 use opencalls_store::{ClusterStore, NodeId, NodeInfo};
 use opencalls_webhook::WebhookWorker;
 use std::net::SocketAddr;
@@ -75,11 +79,12 @@ pub(crate) async fn join(
         lease: Duration::from_millis(config.node_lease_ms),
         tail_poll: Duration::from_millis(config.cluster_poll_ms),
     };
+    let grace = Duration::from_millis(config.reconnect_grace_ms);
     let membership = Membership::join(
         setup.cluster.clone(),
         setup.clock.clone(),
         cluster_config.clone(),
-        on_dead(),
+        on_dead(setup.services.clone(), grace),
     )
     .await?;
     let target = TailTarget {
@@ -119,15 +124,119 @@ impl NodeParts {
     }
 }
 
-/// The clean-up of a dead node, carried out by the one survivor that claimed it.
-fn on_dead() -> OnDead {
-    Arc::new(|node| {
+/// The clean-up of a dead node, carried out by the one survivor that claimed it: after the
+/// reconnect grace, the seats of every device the dead node still holds are exited, as its
+/// own hub would have done when the grace of each device ran out. (Devices that came back
+/// to a live node meanwhile moved their holder record there and are left alone.) Runs in
+/// its own task, so waiting out the grace never delays the lease renewals.
+fn on_dead(services: Services, grace: Duration) -> OnDead {
+    Arc::new(move |node| {
+        let services = services.clone();
         Box::pin(async move {
-            // Its devices reconnect to live nodes; the seats of those that do not are not
-            // attributed to nodes yet, see docs/cluster.md ("Known gaps").
-            tracing::warn!(node = %node.info.node_id, http = %node.info.http_addr, "node declared dead");
+            let dead = node.info.node_id;
+            tracing::warn!(node = %dead, http = %node.info.http_addr, "node declared dead; its devices' seats exit after the reconnect grace unless they come back");
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                exit_devices_of(&services, &dead).await;
+            });
         })
     })
+}
+
+/// How many of a dead node's devices are read at a time.
+const DEAD_DEVICES_BATCH: usize = 200;
+
+/// Exits the seats of every device `dead` still holds, releasing each first (so a device
+/// moving to a live node at the same moment either moves or is exited, never both).
+async fn exit_devices_of(services: &Services, dead: &NodeId) {
+    let Some(holders) = &services.seats else {
+        return;
+    };
+    let mut exited = 0usize;
+    loop {
+        let devices = match holders.held_by(dead, DEAD_DEVICES_BATCH).await {
+            Ok(devices) if devices.is_empty() => break,
+            Ok(devices) => devices,
+            Err(err) => {
+                tracing::error!(node = %dead, %err, "listing a dead node's devices failed; their seats stay until a restart");
+                return;
+            }
+        };
+        for device in devices {
+            match holders.release_for(&device, dead).await {
+                Ok(true) => {
+                    exit_device(services, &device).await;
+                    exited += 1;
+                }
+                Ok(false) => {} // it moved to a live node meanwhile
+                Err(err) => {
+                    tracing::error!(node = %dead, user = %device.user_id, %err, "releasing a dead node's device failed");
+                    return; // the next listing would return it again
+                }
+            }
+        }
+    }
+    tracing::info!(node = %dead, devices = exited, "exited the seats of a dead node's devices");
+}
+
+/// Exits what the device holds (rooms, live events) through the services, so the exits
+/// are ordinary events, and ends its direct calls (`connection_lost`), like a node's hub
+/// does when a device's grace runs out.
+async fn exit_device(services: &Services, device: &DeviceKey) {
+    let seats = match services.seats.as_ref().map(|h| h.seats_of(device)) {
+        Some(read) => read.await,
+        None => return,
+    };
+    let seats = seats.unwrap_or_else(|err| {
+        tracing::error!(user = %device.user_id, %err, "reading a dead node's device's seats failed");
+        DeviceSeats::default()
+    });
+    for (room_id, participant_id) in seats.rooms {
+        let exited = retried(|| services.rooms.exit(&room_id, &participant_id)).await;
+        if let Err(err) = exited {
+            tracing::warn!(%room_id, %participant_id, %err, "exit of a dead node's seat");
+        }
+    }
+    for (id, seat) in seats.live {
+        let live = &services.live_events;
+        let result = match &seat {
+            HeldLiveSeat::Host(host) => retried(|| live.host_exit(&id, host)).await.map(drop),
+            HeldLiveSeat::Participant(p) => {
+                retried(|| live.participant_exit(&id, p)).await.map(drop)
+            }
+        };
+        if let Err(err) = result {
+            tracing::warn!(%id, %err, "exit of a dead node's live seat");
+        }
+    }
+    if let Err(err) = services.direct_calls.device_lost(device).await {
+        tracing::warn!(user = %device.user_id, %err, "ending a dead node's device's calls");
+    }
+}
+
+/// How often an exit of a dead node's seat is tried while the store fails inside.
+const EXIT_ATTEMPTS: u32 = 5;
+
+/// Runs `write` again (after 100 ms, doubling) while it fails inside (the store could not
+/// commit), so one failed commit does not leave a seat taken; refusals (already exited)
+/// are final.
+async fn retried<T, F, Fut>(mut write: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    let mut delay = Duration::from_millis(100);
+    for _ in 1..EXIT_ATTEMPTS {
+        match write().await {
+            Err(ServiceError::Internal(err)) => {
+                tracing::warn!(%err, retry_in_ms = delay.as_millis() as u64, "exit of a dead node's seat failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            done => return done,
+        }
+    }
+    write().await
 }
 
 struct WebhookWork(WebhookWorker);

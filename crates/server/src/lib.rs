@@ -151,7 +151,8 @@ impl App {
             .with_app_id(&config.app_id)
             .with_session_ttl(ttl_ms)
             .with_private_webhook_targets(config.webhook_allow_private_targets)
-            .with_call_timeouts(config.call_timeouts());
+            .with_call_timeouts(config.call_timeouts())
+            .with_seat_holders(cluster.clone(), node_id.clone(), clock.clone());
         services.health.register("store_writer", writer_alive);
         let (sfu, sfu_events) = media::start(&config)?;
         let probe = sfu.clone();
@@ -260,6 +261,12 @@ impl App {
                 "exited live-event hosts and participants left over from the last run"
             ),
             Err(err) => tracing::error!(%err, "exiting leftover live-event presence failed"),
+        }
+        // Which node held which device in that run means nothing now: their seats exited.
+        if let Some(seats) = &self.services.seats
+            && let Err(err) = seats.forget_all().await
+        {
+            tracing::error!(%err, "forgetting the seat holders of the last run failed");
         }
         match self.services.direct_calls.end_leftover_calls().await {
             Ok(0) => {}

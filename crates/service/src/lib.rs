@@ -20,6 +20,7 @@ pub mod ids;
 pub mod live_events;
 mod paging;
 pub mod rooms;
+pub mod seats;
 pub mod sessions;
 pub mod users;
 pub mod webhooks;
@@ -30,6 +31,7 @@ pub use error::ServiceError;
 pub use live_events::{LiveEventList, LiveEventService};
 pub use paging::{ListPage, PageParams};
 pub use rooms::{RoomList, RoomService};
+pub use seats::SeatHolders;
 pub use sessions::{IssuedToken, SessionService};
 pub use users::{UserProfile, UserService};
 pub use webhooks::WebhookService;
@@ -57,6 +59,9 @@ pub struct Services {
     pub users: UserService,
     pub sessions: SessionService,
     pub api_tokens: ApiTokenService,
+    /// Who holds each device's seats (a serving node sets it: [`Services::with_seat_holders`]);
+    /// without it a device resumes only on the node that kept its seats in memory.
+    pub seats: Option<SeatHolders>,
 }
 
 impl Services {
@@ -78,6 +83,7 @@ impl Services {
             sessions,
             api_tokens: ApiTokenService::new(store.clone(), clock.clone()),
             webhooks: WebhookService::new(store, clock, webhooks::DEFAULT_APP_ID),
+            seats: None,
         }
     }
 
@@ -101,6 +107,17 @@ impl Services {
     /// Sets the direct calls' timers (ring, connect, media grace).
     pub fn with_call_timeouts(mut self, timeouts: domain::direct_call::CallTimeouts) -> Self {
         self.direct_calls = self.direct_calls.with_timeouts(timeouts);
+        self
+    }
+
+    /// Records which node holds each device's seats in `cluster`, as node `node`.
+    pub fn with_seat_holders(
+        mut self,
+        cluster: Arc<dyn opencalls_store::ClusterStore>,
+        node: opencalls_store::NodeId,
+        clock: Arc<dyn runtime::Clock>,
+    ) -> Self {
+        self.seats = Some(SeatHolders::new(cluster, node, clock));
         self
     }
 

@@ -177,7 +177,7 @@ async fn upgrade(
     };
     let ws = ws.map_err(|e| SignalError::NotUpgrade(e.body_text()))?;
     let key = DeviceKey::new(user.user_id.clone(), client_id);
-    let attached = hub.attach(&key)?;
+    let mut attached = hub.attach(&key)?;
     // A revocation announced before the attach found no device to close; its tokens were
     // deleted before it was announced, so this second look sees it. (Dropping `attached`
     // detaches again.)
@@ -185,6 +185,10 @@ async fn upgrade(
         .authenticate(&token)
         .await
         .map_err(SignalError::from)?;
+    // In a cluster: this node holds the device's seats from now on, and resumes those it
+    // held on another node. Without that record a seat could outlive a dead node, so a
+    // store that cannot take it refuses the connection.
+    hub.claim(&mut attached).await?;
     let session = connection::Session { token, expires_at };
     Ok(ws
         // The 128 KiB default read buffer is allocated up front per connection; requests

@@ -7,6 +7,10 @@
 //!   misses an event committed after the snapshot in its `room.enter` response;
 //! - a detached device keeps its seats for the reconnect grace period; a reconnect with the
 //!   same `client_id` resumes them, otherwise every seat is exited (no seat leaks);
+//! - in a cluster, the node a device says `hello` to records itself as the holder of its
+//!   seats ([`Hub::claim`]) and resumes those another node held; a node exits a device's
+//!   seats (grace expiry, shutdown) only after releasing it in the store, so a device that
+//!   moved to another node is never exited by the node it left;
 //! - the lock is never held across an await; frames are queued with `try_send` and a
 //!   connection whose queue is full is dropped (the client reconnects and resyncs);
 //! - a user has at most `devices_per_user` devices, `live_seats_per_user` live seats and
@@ -22,6 +26,7 @@ use crate::SignalConfig;
 use crate::error::SignalError;
 use crate::limits::KeyedLimiter;
 use crate::protocol;
+use futures_util::StreamExt;
 pub(crate) use opencalls_domain::DeviceKey;
 use opencalls_domain::{
     ClientId, DirectCallId, Event, EventBody, LiveEventId, Millis, ParticipantId, RoomId, UserId,
@@ -38,6 +43,8 @@ use tokio::sync::{mpsc, watch};
 
 /// Frames queued per connection before it counts as too slow.
 const QUEUE_FRAMES: usize = 512;
+/// How many devices a graceful shutdown releases and exits at once.
+const SHUTDOWN_DEVICES_AT_ONCE: usize = 16;
 /// How long the participants exited by a room deletion are remembered, so they also get
 /// `room.deleted`.
 const KICKED_MEMORY: Duration = Duration::from_secs(30);
@@ -82,7 +89,8 @@ pub(crate) struct Attached {
     pub conn_id: u64,
     pub frames: mpsc::Receiver<Frame>,
     pub close: watch::Receiver<Option<GoodbyeReason>>,
-    /// Seats kept from an earlier connection of the same device.
+    /// Seats kept from an earlier connection of the same device (here, or on another node:
+    /// see [`Hub::claim`]).
     pub resumed: Vec<(RoomId, ParticipantId)>,
     hub: Arc<Hub>,
     pub key: DeviceKey,
@@ -243,11 +251,12 @@ impl Hub {
         }
         device.conn = None;
         device.generation += 1;
-        if device.holds_nothing() {
+        let nothing = device.holds_nothing();
+        if nothing {
             state.forget(key);
-            return;
         }
-        let generation = device.generation;
+        let generation = device_generation(&state, key);
+        drop(state);
         let (hub, key, grace) = (self.clone(), key.clone(), self.config.reconnect_grace);
         // Detaching may run from a drop ([`Attached`]) outside any runtime (process exit):
         // then there is no grace period left to wait.
@@ -255,6 +264,11 @@ impl Hub {
             return;
         };
         runtime.spawn(async move {
+            if nothing {
+                // Nothing to resume: the device's holder record can go now.
+                hub.release_hold(&key).await;
+                return;
+            }
             tokio::time::sleep(grace).await;
             hub.grace_expired(&key, generation).await;
         });
@@ -264,14 +278,83 @@ impl Hub {
         let seats = {
             let mut state = self.lock();
             match state.devices.get(key) {
-                Some(d) if d.conn.is_none() && d.generation == generation => {}
-                _ => return,
+                Some(d) if d.conn.is_none() && d.generation == generation => {
+                    Some((state.take_live(key), state.remove_device(key)))
+                }
+                Some(_) => return,
+                // Forgotten meanwhile (its last seat went): only its holder record is left.
+                None => None,
             }
-            (state.take_live(key), state.remove_device(key))
         };
+        let Some(seats) = seats else {
+            self.release_hold(key).await;
+            return;
+        };
+        if !self.release_hold(key).await {
+            // The device moved to another node (or a survivor took over): its seats are
+            // that node's now, and this node must not exit them.
+            tracing::debug!(user = %key.user_id, "device moved away; its seats stay");
+            return;
+        }
         self.exit_live_seats(seats.0).await;
         self.exit_seats(seats.1).await;
         self.lose_calls(key).await;
+    }
+
+    /// Gives up this node's hold on a device it no longer keeps (see
+    /// [`opencalls_service::SeatHolders`]). `true` if this node held it, so the device's
+    /// seats are this node's to exit; `true` also when the store cannot tell after the
+    /// retries (a seat must not be left taken) or there is no cluster record.
+    async fn release_hold(&self, key: &DeviceKey) -> bool {
+        let Some(seats) = self.services.seats.clone() else {
+            return true;
+        };
+        let released = retry_internal(&self.services.metrics, || seats.release(key)).await;
+        // The device may have come back to this node meanwhile: its hold must stand (the
+        // hold of that new connection may have run before the release above).
+        if self
+            .lock()
+            .devices
+            .get(key)
+            .is_some_and(|d| d.conn.is_some())
+            && let Err(err) = seats.hold(key).await
+        {
+            tracing::warn!(user = %key.user_id, %err, "recording a device's holder again failed");
+        }
+        released.unwrap_or_else(|err| {
+            tracing::warn!(user = %key.user_id, %err, "releasing a device failed; exiting its seats");
+            true
+        })
+    }
+
+    /// Records this node as the holder of the device's seats. When another node held them
+    /// (the device moved here, or its node died), the seats the store lists for it are
+    /// registered here as a reconnect to its old node would have found them, before the
+    /// `hello` snapshot is read, and join `hello.resumed`.
+    pub async fn claim(&self, attached: &mut Attached) -> Result<(), SignalError> {
+        let Some(seats) = self.services.seats.clone() else {
+            return Ok(());
+        };
+        let Some(from) = seats.hold(&attached.key).await? else {
+            return Ok(());
+        };
+        let key = &attached.key;
+        let held = match retry_internal(&self.services.metrics, || seats.seats_of(key)).await {
+            Ok(held) => held,
+            Err(err) => {
+                // This node cannot resume what it now holds: hand the device back, so the
+                // node it came from (or the survivor of that node) still exits its seats.
+                if let Err(back) = seats.hold_for(key, &from).await {
+                    tracing::error!(user = %key.user_id, %back, "handing a device back failed; its seats stay until a restart");
+                }
+                return Err(err.into());
+            }
+        };
+        tracing::info!(user = %attached.key.user_id, from = %from, rooms = held.rooms.len(),
+            live = held.live.len(), "device moved here from another node; resuming its seats");
+        let adopted = self.lock().adopt(&attached.key, attached.conn_id, held);
+        attached.resumed.extend(adopted);
+        Ok(())
     }
 
     /// Ends every session of the user now: connections closed, seats exited.
@@ -300,27 +383,37 @@ impl Hub {
         self.exit_seats(seats).await;
         for key in lost {
             self.lose_calls(&key).await;
+            // Exited whoever holds it: the holder record has nothing left to decide.
+            self.release_hold(&key).await;
         }
     }
 
-    /// Closes every connection and exits every seat (graceful shutdown).
+    /// Closes every connection and exits every seat this node still holds (graceful
+    /// shutdown); the seats of devices that moved to another node stay.
     pub async fn shutdown(&self) {
-        let mut live = Vec::new();
-        let seats = {
+        let devices = {
             let mut state = self.lock();
             let keys: Vec<DeviceKey> = state.devices.keys().cloned().collect();
-            let mut seats = Vec::new();
+            let mut devices = Vec::with_capacity(keys.len());
             for key in keys {
                 if let Some(conn) = state.devices.get(&key).and_then(|d| d.conn.clone()) {
                     let _ = conn.close.send(Some(GoodbyeReason::ServerRestart));
                 }
-                live.extend(state.take_live(&key));
-                seats.extend(state.remove_device(&key));
+                let live = state.take_live(&key);
+                let seats = state.remove_device(&key);
+                devices.push((key, live, seats));
             }
-            seats
+            devices
         };
-        self.exit_live_seats(live).await;
-        self.exit_seats(seats).await;
+        // Several devices at a time: each costs a release and its exits (store writes).
+        futures_util::stream::iter(devices)
+            .for_each_concurrent(SHUTDOWN_DEVICES_AT_ONCE, |(key, live, seats)| async move {
+                if self.release_hold(&key).await {
+                    self.exit_live_seats(live).await;
+                    self.exit_seats(seats).await;
+                }
+            })
+            .await;
     }
 
     async fn exit_seats(&self, seats: Vec<(RoomId, ParticipantId)>) {
@@ -489,6 +582,11 @@ impl Hub {
             device.media.remove(audience);
         }
     }
+}
+
+/// The device's generation (0 once forgotten).
+fn device_generation(state: &State, key: &DeviceKey) -> u64 {
+    state.devices.get(key).map_or(0, |d| d.generation)
 }
 
 /// Delays between the attempts of a write that failed inside (the store), before giving up.
@@ -678,6 +776,50 @@ impl State {
                 self.forget(key);
             }
         }
+    }
+
+    /// Registers seats the store lists for the device (it moved here from another node)
+    /// on its connection `conn_id`; returns the room seats newly registered. Seats the
+    /// device holds here already are kept as they are.
+    fn adopt(
+        &mut self,
+        key: &DeviceKey,
+        conn_id: u64,
+        held: opencalls_service::seats::DeviceSeats,
+    ) -> Vec<(RoomId, ParticipantId)> {
+        let Some(device) = self.devices.get_mut(key) else {
+            return Vec::new();
+        };
+        if device.conn.as_ref().is_none_or(|c| c.id != conn_id) {
+            return Vec::new(); // replaced meanwhile: the newer connection claims again
+        }
+        let mut adopted = Vec::new();
+        for (room_id, pid) in held.rooms {
+            if device.seats.contains_key(&room_id) {
+                continue;
+            }
+            let seat = Seat {
+                participant_id: pid.clone(),
+                leaving: false,
+            };
+            device.seats.insert(room_id.clone(), seat);
+            adopted.push((room_id, pid));
+        }
+        let mut live_ids = Vec::new();
+        for (id, seat) in held.live {
+            if !device.live.contains_key(&id) {
+                device.live.insert(id.clone(), live::LiveSeat::held(seat));
+                live_ids.push(id);
+            }
+        }
+        for (room_id, pid) in &adopted {
+            let members = self.rooms.entry(room_id.clone()).or_default();
+            members.insert(pid.clone(), key.clone());
+        }
+        for id in live_ids {
+            self.join_audience(id, key);
+        }
+        adopted
     }
 
     /// Forgets the device; returns its seats for the caller to exit.

@@ -16,9 +16,9 @@
 use crate::PostgresStore;
 use crate::error::Error;
 use async_trait::async_trait;
-use opencalls_domain::{Event, Millis};
+use opencalls_domain::{DeviceKey, Event, Millis};
 use opencalls_store::StoreError;
-use opencalls_store::cluster::{ClusterStore, NodeId, NodeInfo, NodeLease, Tail};
+use opencalls_store::cluster::{ClusterStore, DeviceSeats, NodeId, NodeInfo, NodeLease, Tail};
 use tokio_postgres::Row;
 
 /// Migration 2: the cluster's tables and the outbox's origin and full event.
@@ -217,5 +217,34 @@ impl ClusterStore for PostgresStore {
             }
         }
         Ok(tail)
+    }
+
+    async fn hold_device(
+        &self,
+        device: &DeviceKey,
+        node: &NodeId,
+        since: Millis,
+    ) -> Result<Option<NodeId>, StoreError> {
+        Ok(self.hold_device_row(device, node, since).await?)
+    }
+
+    async fn release_device(&self, device: &DeviceKey, node: &NodeId) -> Result<bool, StoreError> {
+        Ok(self.release_device_row(device, node).await?)
+    }
+
+    async fn devices_held_by(
+        &self,
+        node: &NodeId,
+        limit: usize,
+    ) -> Result<Vec<DeviceKey>, StoreError> {
+        Ok(self.device_rows_held_by(node, limit).await?)
+    }
+
+    async fn device_seats(&self, device: &DeviceKey) -> Result<DeviceSeats, StoreError> {
+        Ok(self.device_seat_rows(device).await?)
+    }
+
+    async fn forget_device_holders(&self) -> Result<u64, StoreError> {
+        Ok(self.forget_holder_rows().await?)
     }
 }

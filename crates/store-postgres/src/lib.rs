@@ -41,6 +41,7 @@ mod room_listing;
 mod rooms;
 mod rows;
 mod schema;
+mod seats;
 pub mod testing;
 mod users;
 mod webhooks;

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, INITIAL),
     (2, crate::cluster::SCHEMA),
     (3, ROOM_TIME_BUCKETS),
+    (4, crate::seats::SCHEMA),
 ];
 
 /// Every table of the SQLite schema (migrations 1–6 there), in PostgreSQL types, plus the

@@ -5,9 +5,9 @@
 
 use crate::SqliteStore;
 use async_trait::async_trait;
-use opencalls_domain::Millis;
+use opencalls_domain::{DeviceKey, Millis};
 use opencalls_store::StoreError;
-use opencalls_store::cluster::{ClusterStore, NodeId, NodeInfo, NodeLease, Tail};
+use opencalls_store::cluster::{ClusterStore, DeviceSeats, NodeId, NodeInfo, NodeLease, Tail};
 use std::collections::BTreeMap;
 use std::sync::MutexGuard;
 
@@ -136,5 +136,34 @@ impl ClusterStore for SqliteStore {
             events: Vec::new(),
             through: head.max(after_seq),
         })
+    }
+
+    async fn hold_device(
+        &self,
+        device: &DeviceKey,
+        node: &NodeId,
+        since: Millis,
+    ) -> Result<Option<NodeId>, StoreError> {
+        self.hold_device_row(device, node, since).await
+    }
+
+    async fn release_device(&self, device: &DeviceKey, node: &NodeId) -> Result<bool, StoreError> {
+        self.release_device_row(device, node).await
+    }
+
+    async fn devices_held_by(
+        &self,
+        node: &NodeId,
+        limit: usize,
+    ) -> Result<Vec<DeviceKey>, StoreError> {
+        self.device_rows_held_by(node, limit).await
+    }
+
+    async fn device_seats(&self, device: &DeviceKey) -> Result<DeviceSeats, StoreError> {
+        self.device_seat_rows(device).await
+    }
+
+    async fn forget_device_holders(&self) -> Result<u64, StoreError> {
+        self.forget_holder_rows().await
     }
 }

@@ -21,6 +21,7 @@ mod room_listing;
 mod rooms;
 mod rows;
 mod schema;
+mod seats;
 mod users;
 mod webhooks;
 mod writer;

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, API_TOKENS),
     (6, DIRECT_CALLS),
     (7, ROOM_TIME_BUCKETS),
+    (8, crate::seats::SCHEMA),
 ];
 
 const ROOMS: &str = r#"

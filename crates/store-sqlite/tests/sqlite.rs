@@ -105,12 +105,12 @@ async fn migrations_apply_once_and_reopening_keeps_the_data() {
         let store = SqliteStore::open(&path).unwrap();
         store.insert_room(room(id.clone(), 1)).await.unwrap();
     }
-    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6, 7, 8]);
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
         assert!(store.room(&id).await.unwrap().is_some());
     }
-    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6, 7, 8]);
 }
 
 #[tokio::test]
@@ -149,7 +149,7 @@ async fn date_windows_list_rooms_stored_before_the_time_buckets_existed() {
     .unwrap();
     drop(conn);
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(applied_migrations(&path), [1, 2, 3, 4, 5, 6, 7, 8]);
     let window = |start: i64, end: i64| opencalls_store::RoomQuery {
         created_at_start: Some(start),
         created_at_end: Some(end),

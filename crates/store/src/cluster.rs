@@ -8,6 +8,11 @@
 //!   clean-up of a dead node is carried out once, by one survivor;
 //! - a duty is held by at most one node at a time: a holder that stops renewing loses it
 //!   once its lease runs out, never earlier;
+//! - each device (`user_id`, `client_id`) with a connection or a reconnect grace running has
+//!   at most one *holder*, the node whose hub keeps its seats: [`ClusterStore::hold_device`]
+//!   moves it atomically (compare-and-set on the holder), and [`ClusterStore::release_device`]
+//!   removes it only for the node that holds it, so of a device's old node, its new node
+//!   and a survivor cleaning up after a dead node, exactly one decides its seats' fate;
 //! - [`ClusterStore::events_from_other_nodes`] returns the events other nodes committed
 //!   after a seq in an order that keeps each stream's commit order, and never skips one:
 //!   `through` only passes an event once it is committed (or can no longer commit).
@@ -17,7 +22,7 @@
 
 use crate::StoreError;
 use async_trait::async_trait;
-use opencalls_domain::{Event, Millis};
+use opencalls_domain::{DeviceKey, Event, HostId, LiveEventId, Millis, ParticipantId, RoomId};
 use std::fmt;
 
 /// A node's identity in the cluster (`OPENCALLS_NODE_ID`, or generated at start).
@@ -79,6 +84,33 @@ pub struct Tail {
     pub through: i64,
 }
 
+/// A live-event seat as the store knows it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HeldLiveSeat {
+    Host(HostId),
+    Participant(ParticipantId),
+}
+
+/// The seats a device holds now: its room participants and live-event hosts and
+/// participants that have not exited.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceSeats {
+    /// By room id.
+    pub rooms: Vec<(RoomId, ParticipantId)>,
+    /// By live event id.
+    pub live: Vec<(LiveEventId, HeldLiveSeat)>,
+}
+
+impl DeviceSeats {
+    pub fn is_empty(&self) -> bool {
+        self.rooms.is_empty() && self.live.is_empty()
+    }
+}
+
+/// The most seats of each kind [`ClusterStore::device_seats`] returns (a device holds far
+/// fewer: see the hub's per-user limits).
+pub const MAX_DEVICE_SEATS: usize = 1_000;
+
 #[async_trait]
 pub trait ClusterStore: Send + Sync {
     /// Registers `node` (again, after a restart) with a lease until `now + lease_ms`.
@@ -131,4 +163,34 @@ pub trait ClusterStore: Send + Sync {
         after_seq: i64,
         limit: usize,
     ) -> Result<Tail, StoreError>;
+
+    /// Records `node` as the holder of the device's seats (`since` = now). Returns the
+    /// previous holder when it was another node: the device moved, and its seats are now
+    /// `node`'s to resume. One atomic step, so concurrent moves and releases of one device
+    /// are serialized.
+    async fn hold_device(
+        &self,
+        device: &DeviceKey,
+        node: &NodeId,
+        since: Millis,
+    ) -> Result<Option<NodeId>, StoreError>;
+
+    /// Forgets the device's holder if it is `node`, atomically. `true` if it was: the
+    /// caller then decides the fate of the device's seats (exits them); `false` if another
+    /// node holds them now (the device moved), or nobody does.
+    async fn release_device(&self, device: &DeviceKey, node: &NodeId) -> Result<bool, StoreError>;
+
+    /// Up to `limit` devices whose holder is `node`, by user and client id.
+    async fn devices_held_by(
+        &self,
+        node: &NodeId,
+        limit: usize,
+    ) -> Result<Vec<DeviceKey>, StoreError>;
+
+    /// The seats the device holds now (up to [`MAX_DEVICE_SEATS`] of each kind).
+    async fn device_seats(&self, device: &DeviceKey) -> Result<DeviceSeats, StoreError>;
+
+    /// Removes every holder record; returns how many went. For a node that starts alone,
+    /// before it serves: the records are left by a previous run, whose seats it exits.
+    async fn forget_device_holders(&self) -> Result<u64, StoreError>;
 }

@@ -27,7 +27,7 @@ pub mod users;
 pub mod webhooks;
 
 pub use api_tokens::{ApiTokenStore, StoredApiToken};
-pub use cluster::{ClusterStore, NodeId, NodeInfo, NodeLease, Tail};
+pub use cluster::{ClusterStore, DeviceSeats, HeldLiveSeat, NodeId, NodeInfo, NodeLease, Tail};
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use direct_calls::{
     CallCounts, CallTransition, DirectCallQuery, DirectCallStore, PushTokenType,

@@ -1,13 +1,16 @@
 //! Three nodes on one PostgreSQL database behave as one server (docs/cluster.md): a device
 //! hears changes committed through any node, capacity holds across nodes, webhooks of
 //! changes made anywhere arrive once each and in order, webhook delivery moves when its
-//! node stops or dies, and a restart of every node keeps everything.
+//! node stops or dies, a restart of every node keeps everything, and the devices of a node
+//! that dies resume their seats on another node or exit (and end their calls) after the
+//! reconnect grace.
 //!
 //! These tests always run on PostgreSQL (`OPENCALLS_TEST_POSTGRES_URL`'s server), whatever
 //! `OPENCALLS_TEST_BACKEND` says: a cluster needs a shared database.
 
 use crate::common::{TestServer, id_of};
-use opencalls_client::{Client, Incoming};
+use crate::live_common::{create as create_live, fetch as fetch_live, id as live_id};
+use opencalls_client::{Client, DialOptions, Incoming};
 use opencalls_server::Config;
 use opencalls_store_postgres::testing::TestDatabase;
 use opencalls_testkit::WebhookSettings;
@@ -271,4 +274,203 @@ async fn restarting_every_node_keeps_everything() {
         next_event(&mut listener).await.0,
         "room.participant_entered"
     );
+}
+
+/// The reconnect grace of the nodes that survive in the node-failure tests: long enough for
+/// a device to reconnect, short enough for a test.
+const GRACE_MS: u64 = 2_000;
+
+/// Whether `incoming` is the event `name` about the participant `pid`.
+fn is_exit_of(incoming: &Incoming, name: &str, pid: &Value) -> bool {
+    matches!(incoming, Incoming::Event { name: n, data, .. }
+        if n == name && data["participant"]["participant_id"] == *pid)
+}
+
+/// The participant `pid` of the room as the Platform API lists it.
+async fn participant(node: &TestServer, room: &str, pid: &Value) -> Value {
+    let (status, body) = node
+        .get(&format!("/v1/rooms/{room}/participants?limit=100"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let all = body["participants"].as_array().cloned().unwrap_or_default();
+    all.into_iter()
+        .find(|p| p["participant_id"] == *pid)
+        .unwrap_or_else(|| panic!("participant {pid} not listed: {body}"))
+}
+
+/// A device of a new user on `node` that can come back with the same client id: the client,
+/// its session token and its client id.
+async fn returning_device(node: &TestServer, user: &str) -> (Client, String, String) {
+    let session = node.session_for(user).await;
+    let client = Client::connect(&node.ws_base(), &session, None)
+        .await
+        .unwrap();
+    let client_id = client.client_id();
+    (client, session, client_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn devices_of_a_killed_node_resume_elsewhere_and_the_others_exit_after_the_grace() {
+    let db = TestDatabase::create().await.unwrap();
+    // Node a's own grace is short: if it (still running inside this test process after its
+    // "kill") exited seats whose device moved away, the test would see it.
+    let a = node(&db, "a", |c| c.reconnect_grace_ms = 500).await;
+    let b = node(&db, "b", |c| c.reconnect_grace_ms = GRACE_MS).await;
+    let c = node(&db, "c", |c| c.reconnect_grace_ms = GRACE_MS).await;
+    let room = id_of(&a.create_room("small_room_for_video").await);
+    let live = live_id(&create_live(&a, &["host"]).await);
+    let mut host = c.device("host").await;
+    host.live_enter(&live, "host", true, true).await.unwrap();
+    host.live_set_ready(&live).await.unwrap();
+    let mut carol = c.device("carol").await;
+    carol.enter(&room, true, false).await.unwrap();
+
+    // Alice and Bob are in the room and the live event through node a.
+    let (alice, session, alice_client) = returning_device(&a, "alice").await;
+    let bob = a.device("bob").await;
+    let mut pids = Vec::new();
+    let mut live_pids = Vec::new();
+    for device in [&alice, &bob] {
+        let entered = device.enter(&room, true, false).await.unwrap();
+        pids.push(entered["participant"]["participant_id"].clone());
+        let entered = device
+            .live_enter(&live, "participant", false, false)
+            .await
+            .unwrap();
+        live_pids.push(entered["participant"]["participant_id"].clone());
+    }
+    let (alice_pid, bob_pid) = (pids[0].clone(), pids[1].clone());
+    // Bob is also in a direct call with Dave, whose phone is on node c.
+    let mut dave = c.device("dave").await;
+    let call = bob.dial("dave", DialOptions::default()).await.unwrap();
+    let call_id = call.call_id.to_string();
+    let rang = dave
+        .wait_for(
+            WAIT,
+            |m| matches!(m, Incoming::Event { name, .. } if name == "call.dialed"),
+        )
+        .await;
+    assert!(rang.is_some(), "dave's phone did not ring");
+    dave.accept(&call_id, Some(true), Some(false))
+        .await
+        .unwrap();
+
+    let killed = std::time::Instant::now();
+    a.kill();
+    // Alice's device loses node a and reconnects to node b with the same client id.
+    alice.kill();
+    let mut alice = Client::connect(&b.ws_base(), &session, Some(&alice_client))
+        .await
+        .unwrap();
+    let resumed = &alice.hello["resumed"];
+    assert_eq!(resumed.as_array().map(Vec::len), Some(1), "{resumed}");
+    assert_eq!(resumed[0]["room"]["room_id"], room.as_str(), "{resumed}");
+    assert_eq!(resumed[0]["participant_id"], alice_pid, "{resumed}");
+    let resumed_live = &alice.hello["resumed_live"];
+    assert_eq!(
+        resumed_live[0]["live_event"]["live_event_id"],
+        live.as_str()
+    );
+    assert_eq!(
+        (&resumed_live[0]["role"], &resumed_live[0]["participant_id"]),
+        (&json!("participant"), &live_pids[0]),
+        "{resumed_live}"
+    );
+
+    // Bob never comes back (his socket stays open to the dead node's leftovers in this
+    // process, which in real life are gone): a survivor exits him once the grace is over,
+    // and everyone in the room hears it, on both surviving nodes.
+    for device in [&mut carol, &mut alice] {
+        let heard = device
+            .wait_for(SLOW, |m| is_exit_of(m, "room.participant_exited", &bob_pid))
+            .await;
+        assert!(heard.is_some(), "bob's exit was not heard");
+    }
+    // Node a was noticed within its lease (600 ms), and bob waited out the grace from there.
+    let after = killed.elapsed();
+    eprintln!(
+        "bob exited {} ms after node a was killed",
+        after.as_millis()
+    );
+    assert!(
+        after >= std::time::Duration::from_millis(GRACE_MS),
+        "{after:?}"
+    );
+    let heard = host
+        .wait_for(SLOW, |m| {
+            is_exit_of(m, "live.participant_exited", &live_pids[1])
+        })
+        .await;
+    assert!(
+        heard.is_some(),
+        "the host did not hear bob leave the live event"
+    );
+    assert_eq!(participant(&b, &room, &bob_pid).await["state"], "exited");
+    // Bob's call ended as his lost device's would on one node.
+    let ended = dave
+        .wait_for(
+            WAIT,
+            |m| matches!(m, Incoming::Event { name, .. } if name == "call.ended"),
+        )
+        .await;
+    match ended {
+        Some(Incoming::Event {
+            data, call_id: id, ..
+        }) => {
+            assert_eq!(id, call_id, "{data}");
+            assert_eq!(data["end_result"], "connection_lost", "{data}");
+        }
+        other => panic!("dave did not hear the call end: {other:?}"),
+    }
+
+    // Alice's seats stayed: node a's grace ran out long before (it let go of what moved),
+    // and the survivor's clean-up left her alone. Her resumed seat works through node b.
+    assert_eq!(participant(&c, &room, &alice_pid).await["state"], "entered");
+    assert_eq!(fetch_live(&b, &live).await["participant_count"], 1);
+    alice.set_media(&room, Some(false), None).await.unwrap();
+    let changed = carol
+        .wait_for(WAIT, |m| {
+            matches!(m, Incoming::Event { name, data, .. }
+                if name == "room.participant_media_changed"
+                    && data["participant"]["participant_id"] == alice_pid)
+        })
+        .await;
+    assert!(changed.is_some(), "carol did not hear alice's media change");
+    alice.live_chat(&live, "still here").await.unwrap();
+    drop(bob);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_device_that_moved_keeps_its_seats_when_its_old_node_stops() {
+    let db = TestDatabase::create().await.unwrap();
+    // Node a keeps the dropped device for long: it still holds it in memory when it stops.
+    let a = node(&db, "a", |c| c.reconnect_grace_ms = 60_000).await;
+    let b = node(&db, "b", |c| c.reconnect_grace_ms = GRACE_MS).await;
+    let room = id_of(&a.create_room("small_room_for_video").await);
+    let mut carol = b.device("carol").await;
+    carol.enter(&room, true, false).await.unwrap();
+    let (alice, session, alice_client) = returning_device(&a, "alice").await;
+    let entered = alice.enter(&room, true, false).await.unwrap();
+    let alice_pid = entered["participant"]["participant_id"].clone();
+    assert_eq!(next_event(&mut carol).await.0, "room.participant_entered");
+
+    // The device leaves node a (alive) for node b, then node a stops cleanly: its shutdown
+    // exits the seats it still holds, which are not alice's any more.
+    alice.kill();
+    let alice = Client::connect(&b.ws_base(), &session, Some(&alice_client))
+        .await
+        .unwrap();
+    assert_eq!(alice.hello["resumed"][0]["participant_id"], alice_pid);
+    a.stop().await;
+    assert_eq!(participant(&b, &room, &alice_pid).await["state"], "entered");
+    alice.set_media(&room, None, Some(true)).await.unwrap();
+    let (name, data) = next_event(&mut carol).await;
+    assert_eq!(
+        (name.as_str(), &data["participant"]["participant_id"]),
+        ("room.participant_media_changed", &alice_pid),
+        "carol heard something else first: {data}"
+    );
+    // Leaving through node b is an ordinary exit.
+    alice.exit(&room).await.unwrap();
+    assert_eq!(participant(&b, &room, &alice_pid).await["state"], "exited");
 }

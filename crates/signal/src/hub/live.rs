@@ -18,6 +18,7 @@ use crate::protocol;
 use opencalls_domain::live_event::LiveEventBody;
 use opencalls_domain::{ClientId, HostId, LiveEvent, LiveEventId, Millis, ParticipantId, User};
 use opencalls_protocol::{LiveEventEvent, LiveRoleName, LiveSeat as SeatRef};
+use opencalls_service::seats::HeldLiveSeat;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,20 @@ pub(crate) struct LiveSeat {
     role: LiveRole,
     /// The device asked to exit; its own exit event needs no forwarding.
     leaving: bool,
+}
+
+impl LiveSeat {
+    /// A seat the store lists for a device that moved here from another node.
+    pub(super) fn held(seat: HeldLiveSeat) -> Self {
+        let role = match seat {
+            HeldLiveSeat::Host(host_id) => LiveRole::Host(host_id),
+            HeldLiveSeat::Participant(participant_id) => LiveRole::Participant(participant_id),
+        };
+        Self {
+            role,
+            leaving: false,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -99,6 +114,15 @@ impl State {
             taken.push((id, seat.role));
         }
         taken
+    }
+
+    /// The device joins the live event's audience.
+    pub(super) fn join_audience(&mut self, id: LiveEventId, key: &DeviceKey) {
+        self.live
+            .audiences
+            .entry(id)
+            .or_default()
+            .insert(key.clone());
     }
 
     fn forget_member(&mut self, id: &LiveEventId, key: &DeviceKey) {

@@ -1,10 +1,12 @@
 //! Cluster membership, duties and the outbox tail ([`crate::ClusterStore`]): leases run
 //! out exactly when they say, a dead node is claimed by one caller, a duty has one holder,
-//! and a node never hears back its own events. Run by [`crate::cluster_conformance_tests!`].
+//! a node never hears back its own events, and a device's seats have one holder that moves
+//! and is released atomically. Run by [`crate::cluster_conformance_tests!`].
 
-use super::fixtures::new_room;
-use crate::Store;
-use crate::cluster::{ClusterStore, NodeId, NodeInfo};
+use super::fixtures::{enter_request, host, live_participant, new_room, ready_live_event};
+use crate::cluster::{ClusterStore, DeviceSeats, HeldLiveSeat, NodeId, NodeInfo};
+use crate::{ParticipantScope, Store};
+use opencalls_domain::{ClientId, DeviceKey, LiveEventId, ParticipantId, RoomId, UserId};
 use std::sync::Arc;
 
 /// A fresh store seen both ways, and the node its own commits are recorded as.
@@ -113,4 +115,127 @@ pub async fn a_node_does_not_hear_its_own_events_and_the_tail_reaches_the_head(t
     let later = c.events_from_other_nodes(&t.node, head, 100).await.unwrap();
     assert!(later.events.is_empty());
     assert_eq!(later.through, head);
+}
+
+fn device(user: &str) -> DeviceKey {
+    DeviceKey::new(UserId::parse(user).unwrap(), ClientId::generate())
+}
+
+/// The device enters the room; returns its participant id.
+async fn enter_as(store: &dyn Store, room: &RoomId, key: &DeviceKey) -> ParticipantId {
+    let mut request = enter_request(key.user_id.as_str());
+    request.client_id = key.client_id.clone();
+    let pid = request.participant_id.clone();
+    store
+        .update_room(room, Box::new(move |r| r.enter(request, 10)))
+        .await
+        .unwrap();
+    pid
+}
+
+/// The device enters a new ready live event as its host ("h" may host) or a participant.
+async fn live_enter_as(
+    store: &dyn Store,
+    key: &DeviceKey,
+    as_host: bool,
+) -> (LiveEventId, HeldLiveSeat) {
+    let id = ready_live_event(store, 1).await;
+    let (seat, transition): (HeldLiveSeat, crate::LiveEventTransition) = if as_host {
+        let mut request = host(key.user_id.as_str());
+        request.client_id = key.client_id.clone();
+        let seat = HeldLiveSeat::Host(request.host_id.clone());
+        (seat, Box::new(move |e, _| e.host_enter(request, 2)))
+    } else {
+        let mut request = live_participant(key.user_id.as_str());
+        request.client_id = key.client_id.clone();
+        let seat = HeldLiveSeat::Participant(request.participant_id.clone());
+        (seat, Box::new(move |e, _| e.participant_enter(request, 2)))
+    };
+    store
+        .update_live_event(&id, ParticipantScope::Nobody, transition)
+        .await
+        .unwrap();
+    (id, seat)
+}
+
+pub async fn a_device_seats_are_its_rooms_and_live_seats_not_exited(t: TestCluster) {
+    let (c, store) = (&*t.cluster, &*t.store);
+    let key = device("h");
+    assert_eq!(c.device_seats(&key).await.unwrap(), DeviceSeats::default());
+    let (kept, left) = (new_room(store, 1).await, new_room(store, 2).await);
+    let kept_pid = enter_as(store, &kept, &key).await;
+    let left_pid = enter_as(store, &left, &key).await;
+    store
+        .update_room(
+            &left,
+            Box::new(move |r| r.participant_exited(&left_pid, 20)),
+        )
+        .await
+        .unwrap();
+    // Another device of the same user, and another user, hold seats of their own.
+    enter_as(store, &kept, &device("h")).await;
+    enter_as(store, &kept, &device("other")).await;
+    let mut live = vec![
+        live_enter_as(store, &key, true).await,
+        live_enter_as(store, &key, false).await,
+    ];
+    live.sort();
+    let seats = c.device_seats(&key).await.unwrap();
+    assert_eq!(seats.rooms, vec![(kept, kept_pid)]);
+    assert_eq!(seats.live, live);
+    assert!(!seats.is_empty());
+}
+
+pub async fn a_device_holder_moves_and_is_released_by_its_holder_only(t: TestCluster) {
+    let c = &*t.cluster;
+    let node = |id: &str| NodeId::parse(id).unwrap();
+    let (a, b) = (node("a"), node("b"));
+    let key = device("u");
+    assert_eq!(c.hold_device(&key, &a, 1).await.unwrap(), None);
+    // Holding again on the same node is no move.
+    assert_eq!(c.hold_device(&key, &a, 2).await.unwrap(), None);
+    assert_eq!(c.devices_held_by(&a, 10).await.unwrap(), vec![key.clone()]);
+    assert_eq!(c.hold_device(&key, &b, 3).await.unwrap(), Some(a.clone()));
+    // The old node cannot release what moved away; the new one can, once.
+    assert!(!c.release_device(&key, &a).await.unwrap());
+    assert!(c.devices_held_by(&a, 10).await.unwrap().is_empty());
+    assert_eq!(c.devices_held_by(&b, 10).await.unwrap(), vec![key.clone()]);
+    assert!(c.release_device(&key, &b).await.unwrap());
+    assert!(!c.release_device(&key, &b).await.unwrap());
+    // Released, nobody held it: holding it is no move.
+    assert_eq!(c.hold_device(&key, &a, 4).await.unwrap(), None);
+    // The listing is bounded and ordered.
+    let mut more: Vec<DeviceKey> = (0..5).map(|_| device("v")).collect();
+    for k in &more {
+        c.hold_device(k, &b, 5).await.unwrap();
+    }
+    more.sort();
+    assert_eq!(c.devices_held_by(&b, 3).await.unwrap(), more[..3].to_vec());
+    // A node starting alone forgets the records of a previous run.
+    assert_eq!(c.forget_device_holders().await.unwrap(), 6);
+    assert!(c.devices_held_by(&b, 10).await.unwrap().is_empty());
+    assert!(c.devices_held_by(&a, 10).await.unwrap().is_empty());
+    assert_eq!(c.hold_device(&key, &b, 6).await.unwrap(), None);
+}
+
+pub async fn a_move_racing_a_release_has_one_winner(t: TestCluster) {
+    let c = t.cluster.clone();
+    let (a, b) = (NodeId::parse("a").unwrap(), NodeId::parse("b").unwrap());
+    for _ in 0..20 {
+        let key = device("racer");
+        c.hold_device(&key, &a, 1).await.unwrap();
+        let (c1, k1, a1) = (c.clone(), key.clone(), a.clone());
+        let release = tokio::spawn(async move { c1.release_device(&k1, &a1).await.unwrap() });
+        let (c2, k2, b2) = (c.clone(), key.clone(), b.clone());
+        let hold = tokio::spawn(async move { c2.hold_device(&k2, &b2, 2).await.unwrap() });
+        let (released, moved) = (release.await.unwrap(), hold.await.unwrap());
+        // Either the old node released first (the move found nothing to resume), or the
+        // move came first (the old node's release found it gone): never both, never neither.
+        assert_ne!(
+            released,
+            moved == Some(a.clone()),
+            "released {released}, moved {moved:?}"
+        );
+        assert!(c.devices_held_by(&b, 100).await.unwrap().contains(&key));
+    }
 }

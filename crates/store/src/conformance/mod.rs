@@ -162,6 +162,9 @@ macro_rules! cluster_conformance_tests {
                 each_dead_node_is_claimed_by_exactly_one_caller,
                 a_duty_has_one_holder_until_its_lease_runs_out,
                 a_node_does_not_hear_its_own_events_and_the_tail_reaches_the_head,
+                a_device_seats_are_its_rooms_and_live_seats_not_exited,
+                a_device_holder_moves_and_is_released_by_its_holder_only,
+                a_move_racing_a_release_has_one_winner,
             ]);
         }
     };
