@@ -65,6 +65,8 @@ struct OpenedStore {
     store: Arc<dyn Store>,
     cluster: Arc<dyn ClusterStore>,
     probe: StoreProbe,
+    /// Whether other nodes can share it (PostgreSQL); an SQLite file has one server.
+    shared: bool,
 }
 
 /// The store and its health check: on SQLite whether the writer thread runs, on
@@ -82,6 +84,7 @@ async fn open_store_with_probe(
                 store: Arc::new(sqlite.clone()),
                 cluster: Arc::new(sqlite),
                 probe: Box::new(move || probe.is_writing()),
+                shared: false,
             })
         }
         DatabaseUrl::Postgres { url, pool_size } => {
@@ -92,6 +95,7 @@ async fn open_store_with_probe(
                 store: Arc::new(postgres.clone()),
                 cluster: Arc::new(postgres),
                 probe: Box::new(probe),
+                shared: true,
             })
         }
     }
@@ -145,14 +149,21 @@ impl App {
         let node_id = cluster::node_id(&config)?;
         let opened = open_store_with_probe(&config, Some(&node_id)).await?;
         let (store, cluster, writer_alive) = (opened.store, opened.cluster, opened.probe);
+        let shared = opened.shared;
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let services = Services::new(store.clone(), clock.clone())
             .with_app_id(&config.app_id)
             .with_session_ttl(ttl_ms)
             .with_private_webhook_targets(config.webhook_allow_private_targets)
-            .with_call_timeouts(config.call_timeouts())
-            .with_seat_holders(cluster.clone(), node_id.clone(), clock.clone());
+            .with_call_timeouts(config.call_timeouts());
+        // Seat holders matter only where another node can take a device over; on SQLite
+        // they would cost a durable write per WebSocket for nothing.
+        let services = if shared {
+            services.with_seat_holders(cluster.clone(), node_id.clone(), clock.clone())
+        } else {
+            services
+        };
         services.health.register("store_writer", writer_alive);
         let (sfu, sfu_events) = media::start(&config)?;
         let probe = sfu.clone();
