@@ -6,6 +6,11 @@
 //!
 //! Prints enters/s, enter latency percentiles, server RSS per connected client (when
 //! `--server-pid` is given) and checks that no participant is left in any room.
+//!
+//! With `--also-server URL` (repeatable), the devices are spread round-robin over the nodes
+//! of a cluster (device i on node i mod N, its session opened there too), so most of a
+//! room's events cross nodes; it then also prints the cross-node event delay from the
+//! nodes' `opencalls_cluster_event_delay_seconds` histograms (scripts/bench-cluster.sh).
 
 use anyhow::{Result, bail};
 use clap::Parser;
@@ -34,6 +39,9 @@ struct Opts {
     /// Devices per room (clamped to 1..=100: an audio room's seats, so enters never fail full).
     #[arg(long, default_value_t = 50)]
     per_room: usize,
+    /// More nodes of the same cluster (HTTP base URLs); devices are spread over all of them.
+    #[arg(long)]
+    also_server: Vec<String>,
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -60,11 +68,18 @@ async fn main() -> Result<()> {
     }
     let rss_before = o.server_pid.and_then(rss_kib);
 
+    let nodes: Vec<PlatformApi> = std::iter::once(api.clone())
+        .chain(
+            o.also_server
+                .iter()
+                .map(|url| PlatformApi::new(url.clone(), o.target.api_token.clone())),
+        )
+        .collect();
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(64));
     let mut connecting = Vec::new();
     for i in 0..o.clients {
-        let (api, gate, run) = (api.clone(), gate.clone(), run.clone());
+        let (api, gate, run) = (nodes[i % nodes.len()].clone(), gate.clone(), run.clone());
         connecting.push(tokio::spawn(async move {
             let _permit = gate.acquire().await;
             device(&api, i, &run).await
@@ -140,6 +155,10 @@ async fn main() -> Result<()> {
         );
     }
 
+    if nodes.len() > 1 {
+        cross_node_delay(&nodes).await?;
+    }
+
     // Every device exited: no room may still hold anyone (poll briefly for stragglers).
     let wait_until = Instant::now() + Duration::from_secs(10);
     loop {
@@ -156,5 +175,44 @@ async fn main() -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    Ok(())
+}
+
+/// Prints p50/p99 of the cross-node event delay over every node, from their histograms:
+/// the upper bound of the bucket the quantile falls in (the buckets are 0.5, 1, 2.5, 5, 10,
+/// 25, 50, 100 ms, ...).
+async fn cross_node_delay(nodes: &[PlatformApi]) -> Result<()> {
+    const NAME: &str = "opencalls_cluster_event_delay_seconds_bucket";
+    let mut buckets: Vec<(f64, u64)> = Vec::new();
+    for node in nodes {
+        let text = node.metrics().await?;
+        for line in text.lines().filter(|l| l.starts_with(NAME)) {
+            let Some((labels, count)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let le = labels
+                .split("le=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or("+Inf");
+            let bound = if le == "+Inf" { f64::INFINITY } else { le.parse()? };
+            let count: u64 = count.parse()?;
+            match buckets.iter_mut().find(|(b, _)| *b == bound) {
+                Some((_, total)) => *total += count,
+                None => buckets.push((bound, count)),
+            }
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = buckets.last().map_or(0, |(_, n)| *n);
+    let quantile = |q: f64| {
+        let rank = (total as f64 * q).ceil() as u64;
+        buckets.iter().find(|(_, n)| *n >= rank).map(|(b, _)| *b * 1000.0)
+    };
+    println!(
+        "cross-node events: {total}; delay p50 <= {:?} ms, p99 <= {:?} ms (histogram bucket bounds)",
+        quantile(0.50),
+        quantile(0.99)
+    );
     Ok(())
 }

@@ -186,14 +186,14 @@ impl PlatformApi {
         format!("{}{path}", self.base)
     }
 
+    /// The `/metrics` text (Prometheus exposition format).
+    pub async fn metrics(&self) -> Result<String, reqwest::Error> {
+        self.http.get(self.url("/metrics")).send().await?.text().await
+    }
+
     /// The value of an unlabelled counter on `/metrics` (0 when absent).
     pub async fn counter(&self, name: &str) -> u64 {
-        let response = self.http.get(self.url("/metrics")).send().await;
-        let body = response
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("metrics body");
+        let body = self.metrics().await.expect("GET /metrics");
         body.lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
             .unwrap_or(0)
