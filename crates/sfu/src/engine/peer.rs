@@ -199,6 +199,9 @@ pub struct Peer {
     pub paced: bool,
     /// RTP (not RTCP) datagrams the last `drain` queued.
     pub rtp_drained: u64,
+    /// Whether the last `drain` queued an RTP packet with the marker bit (a video frame's
+    /// last packet).
+    pub marker_drained: bool,
 }
 
 /// Outcome of writing a forwarded frame into a slot.
@@ -217,6 +220,11 @@ fn is_rtp(datagram: &[u8]) -> bool {
     datagram.len() >= 12
         && (128..=191).contains(&datagram[0])
         && !(192..=223).contains(&datagram[1])
+}
+
+/// Whether an (S)RTP datagram has the marker bit set (SRTP leaves the header in clear).
+fn has_marker(datagram: &[u8]) -> bool {
+    datagram.len() >= 2 && datagram[1] & 0x80 != 0
 }
 
 /// The addresses of the `typ relay` candidates in an SDP (at most `MAX_ADDRS_PER_PEER`).
@@ -333,6 +341,7 @@ impl Peer {
     ) -> Result<u64, RtcError> {
         let mut produced = 0;
         self.rtp_drained = 0;
+        self.marker_drained = false;
         loop {
             match self.rtc.poll_output()? {
                 Output::Timeout(at) => {
@@ -340,7 +349,9 @@ impl Peer {
                     return Ok(produced);
                 }
                 Output::Transmit(t) => {
-                    self.rtp_drained += u64::from(is_rtp(&t.contents));
+                    let rtp = is_rtp(&t.contents);
+                    self.rtp_drained += u64::from(rtp);
+                    self.marker_drained |= rtp && has_marker(&t.contents);
                     transmits.push_back(Transmit {
                         proto: t.proto,
                         source: t.source,
