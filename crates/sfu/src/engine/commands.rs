@@ -192,6 +192,7 @@ impl SfuCore {
             last_probe: None,
             paced: receives_video,
             rtp_drained: 0,
+            marker_drained: false,
         };
         self.peers.insert(key, peer);
         self.ids.insert(req.peer, key);

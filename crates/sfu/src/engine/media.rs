@@ -23,12 +23,22 @@ use str0m::{IceConnectionState, Input};
 
 use super::SfuCore;
 use super::layers::MAX_LAYERS;
-use super::peer::{Ingress, PeerKey, Slot, Written};
+use super::peer::{Ingress, Peer, PeerKey, Slot, Written};
 use crate::api::{DisconnectReason, KeyframeCause, Kind, SfuEvent};
 use crate::config::KEYFRAME_REQUEST_INTERVAL;
 
-/// Most extra same-instant timeouts given to a paced `Rtc` when packetizing one frame.
-const PACER_ROUNDS: usize = 4;
+/// Most extra same-instant timeouts given to a paced `Rtc` when packetizing one frame: its
+/// pacer releases one packet per timeout, and a keyframe is tens of packets.
+const PACER_ROUNDS: usize = 64;
+
+/// Whether the peer's last drain completed a forwarded frame of `kind`: an audio frame is
+/// one RTP packet, a video frame ends with the packet carrying the marker bit.
+fn frame_out(peer: &Peer, kind: Kind) -> bool {
+    match kind {
+        Kind::Audio => peer.rtp_drained > 0,
+        Kind::Video => peer.marker_drained,
+    }
+}
 
 /// A frame written into a subscriber's `Rtc`, waiting to be packetized.
 #[derive(Debug, Clone, Copy)]
@@ -219,18 +229,25 @@ impl SfuCore {
         // str0m packetizes written frames on its next timeout; give it one right away.
         let _ = peer.rtc.handle_input(Input::Timeout(frame.now));
         let mut sent = self.drain(frame.sub);
-        // With the estimator on, the pacer releases what its budget allows on further
-        // timeouts at the same instant; what it holds for later goes out on the peer's timer.
+        // With the estimator on, str0m's pacer releases one packet per timeout (it then asks
+        // for another 1 µs later): give it further timeouts at the same instant until the
+        // frame is out (audio: its one packet; video: the packet with the marker bit) or a
+        // timeout releases nothing (a paced stream's budget is spent). What it holds for
+        // later, and the pacer's last empty round, go on the peer's timer, after the fan-out.
+        let mut last = sent;
         for _ in 0..PACER_ROUNDS {
             let Some(peer) = self.peers.get_mut(&frame.sub) else {
                 break;
             };
-            if peer.next_timeout > frame.now
+            if !peer.paced
+                || last == 0
+                || frame_out(peer, frame.kind)
                 || peer.rtc.handle_input(Input::Timeout(frame.now)).is_err()
             {
                 break;
             }
-            sent += self.drain(frame.sub);
+            last = self.drain(frame.sub);
+            sent += last;
         }
         self.counters.frames_forwarded += 1;
         // A paced peer's RTP is counted by every drain (`SfuCore::drain`), wherever it leaves.

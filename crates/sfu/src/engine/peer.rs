@@ -4,7 +4,9 @@
 //!
 //! Invariants: a slot's outgoing RTP timeline is continuous whatever its source or layer
 //! (`rebase`); a video slot writes nothing between a source change and that source's next
-//! keyframe, and switches simulcast layers only on the new layer's keyframe.
+//! keyframe, and switches simulcast layers only on the new layer's keyframe; on a peer with
+//! the estimator on, a video slot is paced exactly while it carries a simulcast layer
+//! (`follow_pacing`): video the SFU cannot adapt never waits for the estimate.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -78,6 +80,9 @@ pub struct Slot {
     pub selector: Selector,
     /// The subscriber's hint: render no taller than this (`None` = no cap).
     pub max_height: Option<u32>,
+    /// Video on a peer with the estimator on: whether str0m was told to pace this slot's
+    /// stream (`None` = not told yet; str0m's default paces video).
+    pub paced: Option<bool>,
     /// Offset added to source RTP times so the slot's timeline stays continuous.
     time_offset: i64,
     last_out: Option<u64>,
@@ -94,6 +99,7 @@ impl Slot {
             switch: LayerSwitch::default(),
             selector: Selector::default(),
             max_height: None,
+            paced: None,
             time_offset: 0,
             last_out: None,
             rebase_pending: true,
@@ -193,6 +199,9 @@ pub struct Peer {
     pub paced: bool,
     /// RTP (not RTCP) datagrams the last `drain` queued.
     pub rtp_drained: u64,
+    /// Whether the last `drain` queued an RTP packet with the marker bit (a video frame's
+    /// last packet).
+    pub marker_drained: bool,
 }
 
 /// Outcome of writing a forwarded frame into a slot.
@@ -211,6 +220,11 @@ fn is_rtp(datagram: &[u8]) -> bool {
     datagram.len() >= 12
         && (128..=191).contains(&datagram[0])
         && !(192..=223).contains(&datagram[1])
+}
+
+/// Whether an (S)RTP datagram has the marker bit set (SRTP leaves the header in clear).
+fn has_marker(datagram: &[u8]) -> bool {
+    datagram.len() >= 2 && datagram[1] & 0x80 != 0
 }
 
 /// The addresses of the `typ relay` candidates in an SDP (at most `MAX_ADDRS_PER_PEER`).
@@ -260,6 +274,9 @@ impl Peer {
             other => return other,
         }
         let time = slot.rebase(data.time);
+        if kind == Kind::Video && self.paced {
+            self.follow_pacing(slot_mid, data.rid.is_some());
+        }
         let Some(writer) = self.rtc.writer(slot_mid) else {
             return Written::No;
         };
@@ -275,6 +292,25 @@ impl Peer {
         match writer.write(pt, data.network_time, time, data.data.clone()) {
             Ok(()) => Written::Yes,
             Err(_) => Written::No,
+        }
+    }
+
+    /// Paces a video slot's stream only while it carries a simulcast layer (`adaptable`).
+    /// str0m paces video at 1.1 × the estimate and queues the rest for up to 2 s: right for
+    /// a stream the SFU steps down when the estimate drops, but a single-layer stream cannot
+    /// follow it, so pacing would only delay it (by up to the queue limit whenever the
+    /// estimate is below its rate, e.g. while it climbs from `INITIAL_ESTIMATE_KBPS`).
+    /// str0m is told only when the kind of stream changes, before the frame is queued.
+    fn follow_pacing(&mut self, slot_mid: Mid, adaptable: bool) {
+        let Some(slot) = self.slots.iter_mut().find(|s| s.mid == slot_mid) else {
+            return;
+        };
+        if slot.paced == Some(adaptable) {
+            return;
+        }
+        if let Some(stream) = self.rtc.direct_api().stream_tx_by_mid(slot_mid, None) {
+            stream.set_unpaced(!adaptable);
+            slot.paced = Some(adaptable);
         }
     }
 
@@ -305,6 +341,7 @@ impl Peer {
     ) -> Result<u64, RtcError> {
         let mut produced = 0;
         self.rtp_drained = 0;
+        self.marker_drained = false;
         loop {
             match self.rtc.poll_output()? {
                 Output::Timeout(at) => {
@@ -312,7 +349,9 @@ impl Peer {
                     return Ok(produced);
                 }
                 Output::Transmit(t) => {
-                    self.rtp_drained += u64::from(is_rtp(&t.contents));
+                    let rtp = is_rtp(&t.contents);
+                    self.rtp_drained += u64::from(rtp);
+                    self.marker_drained |= rtp && has_marker(&t.contents);
                     transmits.push_back(Transmit {
                         proto: t.proto,
                         source: t.source,

@@ -16,7 +16,10 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 const AUDIO_PERIOD: Duration = Duration::from_millis(20);
 /// 15 frames/s: half a camera's rate keeps debug-build tests fast.
 const VIDEO_PERIOD: Duration = Duration::from_millis(66);
-const HEADER: usize = 8;
+/// Frame tag, video flag, marker, source tag (4 bytes), send time (8 bytes).
+const HEADER: usize = 16;
+/// Most per-frame video delays a client keeps (a test reads a few hundred).
+const MAX_DELAYS: usize = 10_000;
 
 /// What a client offers and sends.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +32,10 @@ pub struct ClientConfig {
     pub video_slots: usize,
     /// RFC 6464 level sent with audio (0 = loudest, -127 = silence).
     pub audio_level: i8,
+    /// Size of a video delta frame (a keyframe is three times it, at least 1500 bytes).
+    pub video_bytes: usize,
+    /// Time between video frames.
+    pub video_period: Duration,
 }
 
 impl ClientConfig {
@@ -41,6 +48,18 @@ impl ClientConfig {
             audio_slots: slots,
             video_slots: slots,
             audio_level: -30,
+            video_bytes: 400,
+            video_period: VIDEO_PERIOD,
+        }
+    }
+
+    /// Like `publisher`, with video of about `kbps` kbit/s at 30 frames per second.
+    pub fn video_at(tag: u32, slots: usize, kbps: usize) -> Self {
+        let video_period = Duration::from_millis(33);
+        ClientConfig {
+            video_bytes: kbps * 1000 / 8 / 30,
+            video_period,
+            ..Self::publisher(tag, slots)
         }
     }
 
@@ -95,6 +114,11 @@ pub struct Client {
     video_seq: u32,
     keyframe_due: bool,
     pub received: HashMap<u32, Counts>,
+    /// Virtual time every client measures send times from (the network's start).
+    pub epoch: Instant,
+    /// How long each received video frame took from its sender's `write` (at most
+    /// `MAX_DELAYS`).
+    pub video_delays: Vec<Duration>,
     pub keyframe_requests: u64,
     pub keyframes_sent: u64,
     /// Datagrams to the SFU, waiting for the network to carry them.
@@ -142,6 +166,8 @@ impl Client {
             video_seq: 0,
             keyframe_due: true,
             received: HashMap::new(),
+            epoch: now,
+            video_delays: Vec::new(),
             keyframe_requests: 0,
             keyframes_sent: 0,
             outbox: Vec::new(),
@@ -236,11 +262,15 @@ impl Client {
                 (self.next_audio, self.next_video) = (now, now);
             }
             Event::MediaData(data) => {
-                let Some((tag, video)) = parse(&data.data) else {
+                let Some((tag, video, sent)) = parse(&data.data) else {
                     return;
                 };
                 let counts = self.received.entry(tag).or_default();
                 if video {
+                    if self.video_delays.len() < MAX_DELAYS {
+                        let delay = now.saturating_duration_since(self.epoch + sent);
+                        self.video_delays.push(delay);
+                    }
                     counts.video += 1;
                     counts.keyframes += u64::from(data.is_keyframe());
                     counts.first_video_was_key.get_or_insert(data.is_keyframe());
@@ -260,7 +290,8 @@ impl Client {
         if let Some(mid) = self.audio_mid.filter(|_| now >= self.next_audio) {
             self.next_audio += AUDIO_PERIOD;
             let time = MediaTime::new(u64::from(self.audio_seq) * 960, Frequency::FORTY_EIGHT_KHZ);
-            let data = payload(self.cfg.tag, false, false, 80);
+            let sent = now.saturating_duration_since(self.epoch);
+            let data = payload(self.cfg.tag, false, false, sent, 80);
             if let Some(writer) = self.rtc.writer(mid) {
                 let pt = writer
                     .payload_params()
@@ -273,11 +304,15 @@ impl Client {
             self.audio_seq += 1;
         }
         if let Some(mid) = self.video_mid.filter(|_| now >= self.next_video) {
-            self.next_video += VIDEO_PERIOD;
+            self.next_video += self.cfg.video_period;
             let key = std::mem::take(&mut self.keyframe_due);
             self.keyframes_sent += u64::from(key);
-            let time = MediaTime::new(u64::from(self.video_seq) * 6000, Frequency::NINETY_KHZ);
-            let data = payload(self.cfg.tag, true, key, if key { 1500 } else { 400 });
+            let ticks = self.cfg.video_period.as_micros() as u64 * 90 / 1000;
+            let time = MediaTime::new(u64::from(self.video_seq) * ticks, Frequency::NINETY_KHZ);
+            let size = self.cfg.video_bytes;
+            let len = if key { (3 * size).max(1500) } else { size };
+            let sent = now.saturating_duration_since(self.epoch);
+            let data = payload(self.cfg.tag, true, key, sent, len);
             if let Some(writer) = self.rtc.writer(mid) {
                 let pt = writer.payload_params().next().map(|p| p.pt()).expect("vp8");
                 let _ = writer.write(pt, now, time, data);
@@ -305,20 +340,22 @@ pub fn shared_cert(n: usize) -> DtlsCert {
 }
 
 /// A synthetic payload: a VP8 frame tag byte (bit 0 clear = keyframe, which str0m's VP8
-/// depacketizer reads), a video flag, the padding byte, and the source tag.
-fn payload(tag: u32, video: bool, key: bool, len: usize) -> Vec<u8> {
+/// depacketizer reads), a video flag, the marker bytes, the source tag and the send time
+/// (microseconds since the epoch).
+fn payload(tag: u32, video: bool, key: bool, sent: Duration, len: usize) -> Vec<u8> {
     let mut buf = vec![if key { 0x10 } else { 0x11 }, u8::from(video), 0xa5, 0xa5];
     buf.extend_from_slice(&tag.to_be_bytes());
+    buf.extend_from_slice(&(sent.as_micros() as u64).to_be_bytes());
     buf.resize(len.max(HEADER), 0x5a);
     buf
 }
 
-fn parse(data: &[u8]) -> Option<(u32, bool)> {
+/// `(source tag, video, send time)` of a synthetic payload.
+fn parse(data: &[u8]) -> Option<(u32, bool, Duration)> {
     if data.len() < HEADER || data[2..4] != [0xa5, 0xa5] {
         return None;
     }
-    Some((
-        u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
-        data[1] == 1,
-    ))
+    let tag = u32::from_be_bytes(data[4..8].try_into().ok()?);
+    let sent = u64::from_be_bytes(data[8..16].try_into().ok()?);
+    Some((tag, data[1] == 1, Duration::from_micros(sent)))
 }

@@ -10,6 +10,7 @@
 mod client;
 mod fanout;
 mod keyframes;
+mod pacing;
 mod routing;
 mod slots;
 mod speakers;
@@ -35,6 +36,8 @@ pub const WINDOW: Duration = Duration::from_millis(300);
 pub struct Net {
     pub core: SfuCore,
     pub now: Instant,
+    /// Where the virtual clock started: clients stamp payloads relative to it.
+    start: Instant,
     clients: Vec<Client>,
     names: HashMap<String, usize>,
     pub events: Vec<SfuEvent>,
@@ -54,6 +57,7 @@ impl Net {
         Net {
             core,
             now,
+            start: now,
             clients: Vec::new(),
             names: HashMap::new(),
             events: Vec::new(),
@@ -126,6 +130,7 @@ impl Net {
         let answer = self.core.add_peer(self.now, request)?;
         client.accept_answer(&answer, self.now);
         client.online = online;
+        client.epoch = self.start;
         self.names.insert(name.to_string(), self.clients.len());
         self.clients.push(client);
         self.pump();
