@@ -5,12 +5,15 @@
 //! - [`tail`]: reads the events other nodes committed, in order and without gaps, and
 //!   publishes them on the local `EventBus`, so devices here hear them like local ones;
 //! - [`duty`]: runs cluster-wide singletons (webhook delivery) on whichever one live node
-//!   holds the duty's lease.
+//!   holds the duty's lease;
+//! - [`chat`]: relays the chat messages other nodes' devices send to this node's devices.
 //!
-//! All three only talk to the database through [`opencalls_store::ClusterStore`]; a
-//! one-process backend (SQLite) makes them a cluster of one node at no cost.
+//! They only talk to the database through [`opencalls_store::ClusterStore`] (chat through
+//! [`opencalls_store::ChatStore`]); a one-process backend (SQLite) makes them a cluster of
+//! one node at no cost (and has no chat relay).
 #![forbid(unsafe_code)]
 
+pub mod chat;
 pub mod duty;
 pub mod membership;
 pub mod tail;

@@ -1,20 +1,24 @@
 //! Wiring of the cluster parts (`opencalls-cluster`) into a serving node: its identity,
 //! its membership, the tail of other nodes' events, and webhook delivery as a duty held
 //! by one live node, and the clean-up of dead nodes (their devices' seats exit after the
-//! reconnect grace unless the devices came back to a live node). With SQLite this is a
-//! cluster of one node and behaves as before.
+//! reconnect grace unless the devices came back to a live node), and chat shared by the
+//! nodes (one bucket per user, messages relayed). With SQLite this is a cluster of one node
+//! and behaves as before.
 
 use crate::{Config, ConfigError, ServerError};
 use async_trait::async_trait;
 use opencalls_cluster::ClusterConfig;
+use opencalls_cluster::chat::ChatRelay;
 use opencalls_cluster::duty::{Contender, Duty, DutyWork, StartDuty};
 use opencalls_cluster::membership::{Membership, OnDead};
 use opencalls_cluster::tail::{TailTarget, Tailer};
 use opencalls_domain::DeviceKey;
 use opencalls_runtime::Clock;
+use opencalls_service::chat::{self, SharedChat};
 use opencalls_service::seats::{DeviceSeats, HeldLiveSeat};
 use opencalls_service::{ServiceError, Services};
-use opencalls_store::{ClusterStore, NodeId, NodeInfo};
+use opencalls_signal::SignalHandle;
+use opencalls_store::{ChatStore, ClusterStore, NodeId, NodeInfo};
 use opencalls_webhook::WebhookWorker;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -122,6 +126,19 @@ impl NodeParts {
         self.tailer.stop().await;
         self.membership.leave().await;
     }
+}
+
+/// Sends this node's chat through the shared store and relays the other nodes' chat to
+/// its devices, listening before it returns (docs/cluster.md, "Chat across nodes").
+pub(crate) async fn relay_chat(
+    store: Arc<dyn ChatStore>,
+    node_id: &NodeId,
+    signal: &SignalHandle,
+) -> Result<ChatRelay, ServerError> {
+    let sink = Arc::new(signal.chat_sink());
+    let relay = ChatRelay::start(store.clone(), node_id.clone(), chat::BUCKET, sink).await?;
+    signal.share_chat(SharedChat::new(store, node_id.clone()));
+    Ok(relay)
 }
 
 /// The clean-up of a dead node, carried out by the one survivor that claimed it: after the

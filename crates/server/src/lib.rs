@@ -18,7 +18,7 @@ pub use config::{Config, ConfigError, DatabaseUrl, MIN_API_TOKEN_LEN};
 use opencalls_api::ApiConfig;
 use opencalls_runtime::{Clock, SystemClock};
 use opencalls_service::Services;
-use opencalls_store::{ClusterStore, NodeId, Store};
+use opencalls_store::{ChatStore, ClusterStore, NodeId, Store};
 use opencalls_store_postgres::PostgresStore;
 use opencalls_store_sqlite::SqliteStore;
 use opencalls_webhook::{WebhookWorker, WorkerConfig};
@@ -64,6 +64,8 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> 
 struct OpenedStore {
     store: Arc<dyn Store>,
     cluster: Arc<dyn ClusterStore>,
+    /// Chat shared by the nodes (PostgreSQL); an SQLite server limits chat in memory.
+    chat: Option<Arc<dyn ChatStore>>,
     probe: StoreProbe,
     /// Whether other nodes can share it (PostgreSQL); an SQLite file has one server.
     shared: bool,
@@ -83,6 +85,7 @@ async fn open_store_with_probe(
             Ok(OpenedStore {
                 store: Arc::new(sqlite.clone()),
                 cluster: Arc::new(sqlite),
+                chat: None,
                 probe: Box::new(move || probe.is_writing()),
                 shared: false,
             })
@@ -93,7 +96,8 @@ async fn open_store_with_probe(
             let probe = move || reachable.load(std::sync::atomic::Ordering::Relaxed);
             Ok(OpenedStore {
                 store: Arc::new(postgres.clone()),
-                cluster: Arc::new(postgres),
+                cluster: Arc::new(postgres.clone()),
+                chat: Some(Arc::new(postgres)),
                 probe: Box::new(probe),
                 shared: true,
             })
@@ -125,6 +129,8 @@ pub struct App {
     clock: Arc<dyn Clock>,
     /// What this node shares with the other nodes on the same database.
     cluster: Arc<dyn ClusterStore>,
+    /// Chat shared with the other nodes, if the store is shared.
+    chat: Option<Arc<dyn ChatStore>>,
     /// This node's id in the cluster.
     pub node_id: NodeId,
 }
@@ -149,6 +155,7 @@ impl App {
         let node_id = cluster::node_id(&config)?;
         let opened = open_store_with_probe(&config, Some(&node_id)).await?;
         let (store, cluster, writer_alive) = (opened.store, opened.cluster, opened.probe);
+        let chat = opened.chat;
         let shared = opened.shared;
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
@@ -185,6 +192,7 @@ impl App {
             sfu_events,
             clock,
             cluster,
+            chat,
             node_id,
         })
     }
@@ -232,6 +240,10 @@ impl App {
             Some((bridge, self.sfu_events)),
         );
         self.services.health.register("signal", signal.probe());
+        let chat = match self.chat.clone() {
+            Some(store) => Some(cluster::relay_chat(store, &self.node_id, &signal).await?),
+            None => None,
+        };
         let sfu = self.sfu;
         let app = opencalls_api::router(self.services, ApiConfig { api_token })
             .merge(signal_routes)
@@ -244,6 +256,7 @@ impl App {
             signal.shutdown().await;
         };
         let served = http::serve(listener, app, self.config.admission(), shutdown).await;
+        drop(chat);
         node.stop().await;
         if let Some(push) = push {
             push.abort();

@@ -4,10 +4,15 @@
 //! Invariants: a message holds 1 to [`MAX_CHAT_CHARS`] characters (Unicode scalar values),
 //! not only blanks; each user (all of its devices together) has one token bucket of
 //! [`CHAT_BURST`] messages refilled at [`CHAT_PER_SECOND`]; a refused message takes no token.
+//!
+//! One server keeps the buckets in memory ([`ChatLimiter`]). A node of a cluster keeps them
+//! in the shared database and relays each message to the other nodes ([`SharedChat`]), so a
+//! user's devices on several nodes still share one bucket.
 
-use opencalls_domain::UserId;
+use opencalls_domain::{LiveEventId, UserId};
+use opencalls_store::{ChatBucket, ChatStore, NodeId, OutgoingChat};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Longest chat message, in characters.
@@ -16,6 +21,12 @@ pub const MAX_CHAT_CHARS: usize = 1_000;
 pub const CHAT_PER_SECOND: f64 = 5.0;
 /// Chat messages a user may send at once after being quiet.
 pub const CHAT_BURST: f64 = 10.0;
+
+/// The bucket of every user, as a [`ChatStore`] keeps it.
+pub const BUCKET: ChatBucket = ChatBucket {
+    burst: CHAT_BURST,
+    per_second: CHAT_PER_SECOND,
+};
 
 /// Why a chat message is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +37,9 @@ pub enum ChatError {
         "too many chat messages: at most {CHAT_PER_SECOND} per second (bursts of {CHAT_BURST})"
     )]
     RateLimited,
+    /// The shared store could not take the token or relay the message: nothing was sent.
+    #[error("chat is unavailable right now; try again")]
+    Unavailable,
 }
 
 /// Checks a message's text.
@@ -73,6 +87,45 @@ impl ChatLimiter {
         let full = Duration::from_secs_f64(CHAT_BURST / CHAT_PER_SECOND);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         buckets.retain(|_, b| b.at.elapsed() < full);
+    }
+}
+
+/// Chat of a cluster node: the user's bucket and the relay to other nodes live in the
+/// shared store, one atomic call per message.
+#[derive(Clone)]
+pub struct SharedChat {
+    store: Arc<dyn ChatStore>,
+    node: NodeId,
+}
+
+impl SharedChat {
+    pub fn new(store: Arc<dyn ChatStore>, node: NodeId) -> Self {
+        Self { store, node }
+    }
+
+    /// Takes one of the user's tokens and relays `frame` to the live event's devices on the
+    /// other nodes; refuses (nothing relayed) when the user sends too fast.
+    pub async fn send(
+        &self,
+        user: &UserId,
+        live_event_id: &LiveEventId,
+        frame: &str,
+    ) -> Result<(), ChatError> {
+        let chat = OutgoingChat {
+            user,
+            bucket: BUCKET,
+            origin: &self.node,
+            live_event_id,
+            frame,
+        };
+        match self.store.send_chat(chat).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ChatError::RateLimited),
+            Err(err) => {
+                tracing::error!(%live_event_id, %err, "sending a chat message through the store failed");
+                Err(ChatError::Unavailable)
+            }
+        }
     }
 }
 

@@ -133,7 +133,7 @@ impl From<SignalError> for WireError {
             | SignalError::BadQuery(_)
             | SignalError::BadClientId
             | SignalError::NotUpgrade(_) => InvalidParameter,
-            SignalError::MediaDisabled => Internal,
+            SignalError::MediaDisabled | SignalError::Chat(ChatError::Unavailable) => Internal,
             SignalError::Media(sfu) => return media_error(sfu),
             SignalError::Service(service) => {
                 let (code, message) = opencalls_service::codes::describe(service);

@@ -33,7 +33,7 @@ use opencalls_domain::{
 };
 use opencalls_protocol::{GoodbyeReason, RoomEvent};
 use opencalls_runtime::Metrics;
-use opencalls_service::chat::ChatLimiter;
+use opencalls_service::chat::{ChatLimiter, SharedChat};
 use opencalls_service::{ServiceError, Services};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -149,8 +149,11 @@ pub(crate) struct Hub {
     pub config: SignalConfig,
     /// The media bridge, when the server runs an SFU (set once at start).
     pub media: std::sync::OnceLock<Arc<opencalls_rtc::MediaBridge>>,
-    /// The per-user live chat rate limit.
+    /// The per-user live chat rate limit of a single server.
     pub chat: ChatLimiter,
+    /// On a cluster node, the shared chat bucket and relay (set once at start), used
+    /// instead of `chat`.
+    pub shared_chat: std::sync::OnceLock<SharedChat>,
     /// `POST /v1/auth/session` per claimed user and per client address.
     pub session_opens_user: KeyedLimiter<UserId>,
     pub session_opens_ip: KeyedLimiter<IpAddr>,
@@ -186,6 +189,7 @@ impl Hub {
             config,
             media: std::sync::OnceLock::new(),
             chat: ChatLimiter::default(),
+            shared_chat: std::sync::OnceLock::new(),
         });
         let listener = Arc::new(BusListener(Arc::downgrade(&hub)));
         hub.services.bus.listen(listener);

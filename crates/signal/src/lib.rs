@@ -5,7 +5,7 @@
 //! an API token), calls the application services, and renders. Room state lives in the
 //! services; this crate only keeps which connection holds which seat (`hub`) and fans the
 //! services' committed events out to the connections of the affected room or live event
-//! (live chat is relayed by the hub, never stored). Frames are the typed frames of
+//! (live chat is relayed by the hub, to other nodes through the shared store, never stored). Frames are the typed frames of
 //! `opencalls-protocol`; calls' media goes through the bridge of `opencalls-rtc`, which
 //! decides nothing about seats (checked here, in `media`).
 #![forbid(unsafe_code)]
@@ -25,6 +25,7 @@ pub use opencalls_rtc::{MediaBridge, MediaConfig};
 
 use axum::Router;
 use hub::Hub;
+use opencalls_domain::LiveEventId;
 use opencalls_service::Services;
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +94,22 @@ impl SignalHandle {
             .map(JoinHandle::abort_handle)
             .collect();
         move || tasks.iter().all(|t| !t.is_finished())
+    }
+
+    /// Makes this node's chat go through `shared` (a cluster node: one bucket per user
+    /// for all nodes, messages relayed to the other nodes).
+    pub fn share_chat(&self, shared: opencalls_service::chat::SharedChat) {
+        let _ = self.hub.shared_chat.set(shared);
+    }
+
+    /// Where another node's chat message goes: to the live event's devices on this node.
+    pub fn chat_sink(&self) -> impl Fn(&LiveEventId, &str) + Send + Sync + 'static {
+        let hub = Arc::downgrade(&self.hub);
+        move |id, frame| {
+            if let Some(hub) = hub.upgrade() {
+                hub.live_broadcast_frame(id, None, frame);
+            }
+        }
     }
 
     /// Closes every client connection and exits their participants (graceful shutdown).

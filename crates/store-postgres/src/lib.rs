@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod api_tokens;
+pub mod chat;
 mod cluster;
 mod create_batch;
 mod direct_calls;
@@ -70,6 +71,8 @@ const POOL_WAIT: Duration = Duration::from_secs(120);
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// How to connect: a chat listener opens a connection of its own (see `chat`).
+    config: tokio_postgres::Config,
     /// Room creates, group-committed (see `create_batch`).
     creates: create_batch::CreateQueue,
 }
@@ -100,7 +103,7 @@ impl PostgresStore {
         config.application_name("opencalls");
         config.connect_timeout(POOL_TIMEOUT);
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -114,7 +117,11 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
         let creates = create_batch::CreateQueue::start(pool.clone());
-        let store = Self { pool, creates };
+        let store = Self {
+            pool,
+            config,
+            creates,
+        };
         let mut conn = store.conn().await?;
         schema::migrate(&mut conn).await?;
         Ok(store)

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api_tokens;
+pub mod chat;
 pub mod cluster;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -27,6 +28,7 @@ pub mod users;
 pub mod webhooks;
 
 pub use api_tokens::{ApiTokenStore, StoredApiToken};
+pub use chat::{ChatBucket, ChatFeed, ChatStore, OutgoingChat, RelayedChat};
 pub use cluster::{ClusterStore, DeviceSeats, HeldLiveSeat, NodeId, NodeInfo, NodeLease, Tail};
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use direct_calls::{

@@ -3,13 +3,15 @@
 //! changes made anywhere arrive once each and in order, webhook delivery moves when its
 //! node stops or dies, a restart of every node keeps everything, and the devices of a node
 //! that dies resume their seats on another node or exit (and end their calls) after the
-//! reconnect grace.
+//! reconnect grace; live chat reaches every member on every node in its sender's order,
+//! and a user's devices on two nodes share one chat rate limit.
 //!
 //! These tests always run on PostgreSQL (`OPENCALLS_TEST_POSTGRES_URL`'s server), whatever
 //! `OPENCALLS_TEST_BACKEND` says: a cluster needs a shared database.
 
 use crate::common::{TestServer, id_of};
 use crate::live_common::{create as create_live, fetch as fetch_live, id as live_id};
+use crate::signal_live_common::{QUIET, expect_events};
 use opencalls_client::{Client, DialOptions, Incoming};
 use opencalls_server::Config;
 use opencalls_store_postgres::testing::TestDatabase;
@@ -473,4 +475,138 @@ async fn a_device_that_moved_keeps_its_seats_when_its_old_node_stops() {
     // Leaving through node b is an ordinary exit.
     alice.exit(&room).await.unwrap();
     assert_eq!(participant(&b, &room, &alice_pid).await["state"], "exited");
+}
+
+/// The chat messages (their `message` objects) the client hears until it is quiet.
+async fn chat_heard(client: &mut Client, live: &str) -> Vec<Value> {
+    let mut heard = Vec::new();
+    while let Some(incoming) = client.next_incoming(QUIET).await {
+        match incoming {
+            Incoming::Event {
+                name,
+                live_event_id,
+                data,
+                ..
+            } if name == "live.chat_message" && live_event_id == live => {
+                heard.push(data["message"].clone())
+            }
+            other => panic!("expected a chat message, got {other:?}"),
+        }
+    }
+    heard
+}
+
+/// A live event whose host is on node a (ready, so viewers may enter), with the host's
+/// client.
+async fn live_with_host_on(a: &TestServer) -> (String, Client) {
+    let live = live_id(&create_live(a, &["host"]).await);
+    let mut host = a.device("host").await;
+    host.live_enter(&live, "host", true, true).await.unwrap();
+    host.live_set_ready(&live).await.unwrap();
+    expect_events(&mut host, &live, &["live.ready"]).await;
+    (live, host)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chat_reaches_every_member_on_every_node_in_order() {
+    let db = TestDatabase::create().await.unwrap();
+    let nodes = three_nodes(&db).await;
+    let (live, mut host) = live_with_host_on(&nodes[0]).await;
+    let mut bob = nodes[1].device("bob").await;
+    // Carol's profile is large: her longest messages exceed a notification's payload and
+    // travel through the relay table.
+    let session = nodes[2].session_for("carol").await;
+    let (status, body) = nodes[2]
+        .put(
+            "/v1/users/carol",
+            json!({"profile_url": format!("https://x/{}", "p".repeat(2_000)),
+                   "metadata": {"a": "é".repeat(190), "b": "é".repeat(190)}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut carol = Client::connect(&nodes[2].ws_base(), &session, None)
+        .await
+        .unwrap();
+    for viewer in [&bob, &carol] {
+        viewer
+            .live_enter(&live, "participant", false, false)
+            .await
+            .unwrap();
+    }
+    expect_events(&mut host, &live, &["live.participant_entered"; 2]).await;
+
+    // Carol (node c) talks: the host (node a) and Bob (node b) hear every message as she
+    // sent it, in her order; a message of control characters (6 bytes each in JSON) is
+    // the biggest frame there is.
+    let longest = "\u{1}".repeat(1_000);
+    let mut sent = Vec::new();
+    for text in ["one", "two", longest.as_str(), "three", "four"] {
+        sent.push(carol.live_chat(&live, text).await.unwrap()["message"].clone());
+    }
+    for client in [&mut host, &mut bob] {
+        assert_eq!(chat_heard(client, &live).await, sent);
+    }
+    assert_eq!(chat_heard(&mut carol, &live).await, Vec::<Value>::new());
+
+    // The host answers from node a: both viewers hear it once.
+    let reply = host.live_chat(&live, "welcome").await.unwrap();
+    for client in [&mut bob, &mut carol] {
+        assert_eq!(
+            chat_heard(client, &live).await,
+            vec![reply["message"].clone()]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_user_on_two_nodes_has_one_chat_bucket() {
+    let db = TestDatabase::create().await.unwrap();
+    let nodes = three_nodes(&db).await;
+    let (live, mut host) = live_with_host_on(&nodes[2]).await;
+    // Dana's phone is on node a, her laptop on node b.
+    let session = nodes[0].session_for("dana").await;
+    let phone = Client::connect(&nodes[0].ws_base(), &session, None)
+        .await
+        .unwrap();
+    let laptop = Client::connect(&nodes[1].ws_base(), &session, None)
+        .await
+        .unwrap();
+    for device in [&phone, &laptop] {
+        device
+            .live_enter(&live, "participant", false, false)
+            .await
+            .unwrap();
+    }
+    expect_events(&mut host, &live, &["live.participant_entered"; 2]).await;
+
+    // Ten from the phone take the whole burst (a fresh bucket holds ten); then the laptop,
+    // on another node, is refused: 5 tokens a second come back, so at most one more per
+    // fifth of a second since the burst began may pass.
+    let began = std::time::Instant::now();
+    for n in 0..10 {
+        phone.live_chat(&live, &format!("m{n}")).await.unwrap();
+    }
+    let mut extra = 0;
+    let refused = loop {
+        match laptop.live_chat(&live, "one too many").await {
+            Ok(_) => extra += 1,
+            Err(err) => break err.code(),
+        }
+        assert!(extra <= 10, "the laptop has a bucket of its own");
+    };
+    assert_eq!(refused, Some(429100));
+    let refill = (began.elapsed().as_secs_f64() * 5.0).floor() as usize;
+    assert!(
+        extra <= refill,
+        "{extra} more passed after the burst within {:?}",
+        began.elapsed()
+    );
+    // Nobody hears the refused message: the host hears the ten and what the refill let
+    // through, nothing more.
+    let heard = chat_heard(&mut host, &live).await;
+    assert_eq!(heard.len(), 10 + extra, "{heard:?}");
+    for (n, message) in heard.iter().take(10).enumerate() {
+        assert_eq!(message["message"], format!("m{n}"));
+    }
+    phone.ping().await.expect("the connection stays usable");
 }

@@ -9,6 +9,7 @@ use super::Connection;
 use crate::error::SignalError;
 use crate::hub::Audience;
 use crate::hub::live::LiveRole;
+use crate::protocol;
 use opencalls_domain::live_event::{HostEnterRequest, LiveParticipantEnterRequest};
 use opencalls_domain::{Actor, HostId, LiveEvent, LiveEventId, ParticipantId};
 use opencalls_protocol::request::{LiveChat, LiveEnter, LiveSetMedia};
@@ -154,7 +155,10 @@ impl Connection {
         let text = p.message.ok_or(SignalError::Missing("message"))?;
         chat::check_message(&text)?;
         let role = self.live_role(&id, false).await?;
-        self.hub.chat.take(&self.user.user_id)?;
+        let shared = self.hub.shared_chat.get();
+        if shared.is_none() {
+            self.hub.chat.take(&self.user.user_id)?;
+        }
         let sent_at = self.hub.services.live_events.now();
         let message = ChatMessage {
             message_id: MessageId::generate(),
@@ -167,7 +171,13 @@ impl Connection {
         let event = LiveEventEvent::ChatMessageSent {
             message: Box::new(message.clone()),
         };
-        self.hub.live_broadcast(&id, &self.key, sent_at, event);
+        let frame = protocol::live_frame(&id, sent_at, event);
+        if let Some(shared) = shared {
+            // Takes the user's token on every node's behalf and relays to the other nodes;
+            // refused, nobody hears it.
+            shared.send(&self.user.user_id, &id, &frame).await?;
+        }
+        self.hub.live_broadcast_frame(&id, Some(&self.key), &frame);
         Ok(ChatSent { message })
     }
 

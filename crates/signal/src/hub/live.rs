@@ -1,6 +1,6 @@
 //! Live events in the hub: which device holds which live seat (host or participant), the
-//! audience of each live event, the per-user chat rate limit, and the routing of live
-//! events to connections.
+//! audience of each live event, and the routing of live events (and of chat, from this
+//! node or relayed from others) to connections.
 //!
 //! Invariants (as for rooms): a device joins a live event's audience *before* its enter
 //! commits, so it misses nothing committed after the snapshot in its response; a device
@@ -325,10 +325,16 @@ impl Hub {
         at: Millis,
         event: LiveEventEvent,
     ) {
-        let text = &protocol::live_frame(id, at, event);
+        let text = protocol::live_frame(id, at, event);
+        self.live_broadcast_frame(id, Some(except), &text);
+    }
+
+    /// Pushes a frame built already (chat relayed from another node: `except` is `None`)
+    /// to every member of the live event here but `except`.
+    pub fn live_broadcast_frame(&self, id: &LiveEventId, except: Option<&DeviceKey>, text: &str) {
         let state = self.lock();
         let mut targets = state.live.members(id);
-        targets.retain(|k| k != except);
+        targets.retain(|k| Some(k) != except);
         state.send_live(id, targets, text);
     }
 
