@@ -195,7 +195,11 @@ async fn cross_node_delay(nodes: &[PlatformApi]) -> Result<()> {
                 .nth(1)
                 .and_then(|rest| rest.split('"').next())
                 .unwrap_or("+Inf");
-            let bound = if le == "+Inf" { f64::INFINITY } else { le.parse()? };
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse()?
+            };
             let count: u64 = count.parse()?;
             match buckets.iter_mut().find(|(b, _)| *b == bound) {
                 Some((_, total)) => *total += count,
@@ -207,7 +211,10 @@ async fn cross_node_delay(nodes: &[PlatformApi]) -> Result<()> {
     let total = buckets.last().map_or(0, |(_, n)| *n);
     let quantile = |q: f64| {
         let rank = (total as f64 * q).ceil() as u64;
-        buckets.iter().find(|(_, n)| *n >= rank).map(|(b, _)| *b * 1000.0)
+        buckets
+            .iter()
+            .find(|(_, n)| *n >= rank)
+            .map(|(b, _)| *b * 1000.0)
     };
     println!(
         "cross-node events: {total}; delay p50 <= {:?} ms, p99 <= {:?} ms (histogram bucket bounds)",

@@ -189,7 +189,7 @@ impl ClusterStore for PostgresStore {
     ) -> Result<Tail, StoreError> {
         // Rows are numbered (commit-ordered, gap-free) by the sequencer, not by writers.
         self.sequence_outbox().await?;
-        let conn = self.conn().await?;
+        let conn = self.tail_conn().await?;
         let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
         let rows = conn
             .query(

@@ -68,9 +68,17 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite writer's queue, each holding the row lock in turn.
 const POOL_WAIT: Duration = Duration::from_secs(120);
 
+/// Connections kept for the cluster's event tail (the outbox sequencer and the read after
+/// it), apart from the request pool: under load the request pool has a queue, and a tail
+/// read waiting in it delayed every other node's events by as long (seconds at 2,000
+/// busy devices), so cross-node events trailed the changes they announce.
+const TAIL_POOL_SIZE: usize = 2;
+
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// The event tail's own connections (see [`TAIL_POOL_SIZE`]).
+    tail_pool: Pool,
     /// How to connect: a chat listener opens a connection of its own (see `chat`).
     config: tokio_postgres::Config,
     /// Room creates, group-committed (see `create_batch`).
@@ -102,23 +110,12 @@ impl PostgresStore {
         config.options(&options);
         config.application_name("opencalls");
         config.connect_timeout(POOL_TIMEOUT);
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size.max(1))
-            .wait_timeout(Some(POOL_WAIT))
-            .create_timeout(Some(POOL_TIMEOUT))
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .build()
-            .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
+        let pool = connection_pool(&config, pool_size)?;
+        let tail_pool = connection_pool(&config, TAIL_POOL_SIZE)?;
         let creates = create_batch::CreateQueue::start(pool.clone());
         let store = Self {
             pool,
+            tail_pool,
             config,
             creates,
         };
@@ -154,7 +151,7 @@ impl PostgresStore {
     /// Numbers the outbox rows committed so far (see the crate doc's tail guarantee) and
     /// returns the highest seq given; a tailer calls it before reading past its cursor.
     pub async fn sequence_outbox(&self) -> Result<i64, StoreError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.tail_conn().await?;
         Ok(outbox::sequence(&mut conn).await?)
     }
 
@@ -162,4 +159,27 @@ impl PostgresStore {
     pub(crate) async fn conn(&self) -> Result<Object, Error> {
         Ok(self.pool.get().await?)
     }
+
+    /// A connection of the event tail's own pool.
+    pub(crate) async fn tail_conn(&self) -> Result<Object, Error> {
+        Ok(self.tail_pool.get().await?)
+    }
+}
+
+/// A pool of up to `size` connections configured as `config`.
+fn connection_pool(config: &tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(
+        config.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size.max(1))
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(POOL_TIMEOUT))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))
 }

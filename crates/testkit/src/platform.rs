@@ -188,7 +188,12 @@ impl PlatformApi {
 
     /// The `/metrics` text (Prometheus exposition format).
     pub async fn metrics(&self) -> Result<String, reqwest::Error> {
-        self.http.get(self.url("/metrics")).send().await?.text().await
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await?
+            .text()
+            .await
     }
 
     /// The value of an unlabelled counter on `/metrics` (0 when absent).
