@@ -378,3 +378,52 @@ async fn a_revocation_lost_in_a_burst_still_ends_the_session() {
     );
     bystander.ping().await.unwrap();
 }
+
+/// Sockets opened while their session is being revoked never outlive the revocation: one
+/// authenticated just before the revocation but attached to its device just after it found
+/// no device to close when the revocation was announced, so the upgrade checks the session
+/// again once attached. Every racing socket is either refused or told `session_revoked`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_socket_racing_a_revocation_never_outlives_it() {
+    let server = TestServer::start().await;
+    let (mut refused, mut closed) = (0, 0);
+    for round in 0..6 {
+        let user = format!("racer{round}");
+        let created = server.api.create_user_with_token(&user).await.unwrap();
+        let token = session(&server, &user, &created.access_token).await;
+        let connects: Vec<_> = (0..6)
+            .map(|i| {
+                let (base, token) = (server.ws_base(), token.clone());
+                tokio::spawn(async move {
+                    Client::connect(&base, &token, Some(&format!("device-{i}"))).await
+                })
+            })
+            .collect();
+        let (status, body) = server
+            .delete(&format!("/v1/users/{user}/token"), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        for connect in connects {
+            match connect.await.unwrap() {
+                Err(err) => {
+                    assert_eq!(err.code().map(|c| c / 1000), Some(401), "{err}");
+                    refused += 1;
+                }
+                Ok(mut client) => {
+                    let goodbye = client
+                        .wait_for(WAIT, |m| matches!(m, Incoming::Goodbye { .. }))
+                        .await;
+                    assert_eq!(
+                        goodbye,
+                        Some(Incoming::Goodbye {
+                            reason: "session_revoked".into()
+                        }),
+                        "a socket of round {round} outlived its session's revocation"
+                    );
+                    closed += 1;
+                }
+            }
+        }
+    }
+    eprintln!("racing sockets: {refused} refused, {closed} closed with session_revoked");
+}
