@@ -61,7 +61,7 @@ impl std::ops::Deref for AppState {
 }
 
 /// The complete HTTP application: Platform API under `/v1`, plus `/healthz`, `/readyz` and
-/// `/metrics`. Every route is behind one [`guard::Guard`] (metrics, body limit, and the
+/// `/metrics`. Every route is behind one `guard::Guard` (metrics, body limit, and the
 /// `Api-Token` check on the Platform API routes).
 pub fn router(services: Services, config: ApiConfig) -> Router {
     let state = AppState(Arc::new(Shared {
