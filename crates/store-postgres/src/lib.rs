@@ -155,6 +155,14 @@ impl PostgresStore {
         Ok(outbox::sequence(&mut conn).await?)
     }
 
+    /// Refreshes the planner's statistics of every table, as autovacuum does some time
+    /// after a bulk load (for a benchmark that measures right after seeding).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        let conn = self.conn().await?;
+        conn.batch_execute("ANALYZE").await.map_err(Error::from)?;
+        Ok(())
+    }
+
     /// A pooled connection.
     pub(crate) async fn conn(&self) -> Result<Object, Error> {
         Ok(self.pool.get().await?)

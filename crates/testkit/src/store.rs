@@ -17,6 +17,14 @@ pub async fn open_postgres(url: &str) -> Result<Arc<dyn Store>, opencalls_store:
     Ok(Arc::new(store))
 }
 
+/// Refreshes the planner's statistics of the PostgreSQL database at `url` (`ANALYZE`).
+pub async fn analyze_postgres(url: &str) -> Result<(), opencalls_store::StoreError> {
+    opencalls_store_postgres::PostgresStore::open(url, 1)
+        .await?
+        .analyze()
+        .await
+}
+
 /// Opens (creating and migrating if needed) the SQLite database at `path`.
 pub fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, opencalls_store::StoreError> {
     Ok(Arc::new(SqliteStore::open(path)?))
