@@ -17,7 +17,7 @@ use opencalls_domain::{
 };
 use opencalls_runtime::SystemClock;
 use opencalls_service::Services;
-use opencalls_testkit::store::{analyze_postgres, open_postgres, open_sqlite};
+use opencalls_testkit::store::{open_postgres, open_sqlite, settle_postgres};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -146,14 +146,15 @@ async fn seed(db: &Path, rooms: u64) -> anyhow::Result<Seeded> {
 }
 
 /// Seeds the (empty) PostgreSQL database at `url`; not cached: the database is the cache.
-/// Then refreshes the planner's statistics, which autovacuum would do shortly after such a
-/// load on a default server (not on one run with `autovacuum = off`, as CI's is).
+/// Then settles it as a default server's autovacuum and checkpointer would shortly after
+/// such a load (not on one run with `autovacuum = off`, as CI's is), so the measurement
+/// sees the steady state, not the load's aftermath.
 pub async fn postgres(url: &str, rooms: u64) -> anyhow::Result<Seeded> {
     let store = open_postgres(url).await?;
     let started = Instant::now();
     let mut seeded = seed_store(store, rooms).await?;
     seeded.seconds = Some(started.elapsed().as_secs_f64());
-    analyze_postgres(url).await?;
+    settle_postgres(url).await?;
     Ok(seeded)
 }
 

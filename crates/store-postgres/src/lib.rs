@@ -155,11 +155,20 @@ impl PostgresStore {
         Ok(outbox::sequence(&mut conn).await?)
     }
 
-    /// Refreshes the planner's statistics of every table, as autovacuum does some time
-    /// after a bulk load (for a benchmark that measures right after seeding).
-    pub async fn analyze(&self) -> Result<(), StoreError> {
+    /// Does what a default server's background workers do some time after a bulk load,
+    /// for a benchmark that measures right after seeding: `VACUUM (ANALYZE)` (autovacuum:
+    /// planner statistics, hint bits and the visibility map, so the first reads of the
+    /// loaded rows do not write) and then `CHECKPOINT` when the role may (the checkpointer:
+    /// the load's dirty pages are flushed before, not during, the measurement).
+    pub async fn settle(&self) -> Result<(), StoreError> {
         let conn = self.conn().await?;
-        conn.batch_execute("ANALYZE").await.map_err(Error::from)?;
+        conn.batch_execute("VACUUM (ANALYZE)")
+            .await
+            .map_err(Error::from)?;
+        if let Err(err) = conn.batch_execute("CHECKPOINT").await {
+            // Needs superuser or pg_checkpoint: without it the checkpointer does it later.
+            tracing::warn!(%err, "CHECKPOINT after the load was refused");
+        }
         Ok(())
     }
 

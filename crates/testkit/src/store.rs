@@ -17,11 +17,12 @@ pub async fn open_postgres(url: &str) -> Result<Arc<dyn Store>, opencalls_store:
     Ok(Arc::new(store))
 }
 
-/// Refreshes the planner's statistics of the PostgreSQL database at `url` (`ANALYZE`).
-pub async fn analyze_postgres(url: &str) -> Result<(), opencalls_store::StoreError> {
+/// Settles the PostgreSQL database at `url` after a bulk load as a default server's
+/// background workers would (`PostgresStore::settle`: vacuum, statistics, checkpoint).
+pub async fn settle_postgres(url: &str) -> Result<(), opencalls_store::StoreError> {
     opencalls_store_postgres::PostgresStore::open(url, 1)
         .await?
-        .analyze()
+        .settle()
         .await
 }
 
