@@ -27,7 +27,7 @@ pub(crate) async fn list_rooms(
     client: &impl GenericClient,
     query: &RoomQuery,
 ) -> Result<Page<Room>, Error> {
-    let access = Access::choose(client, query).await?;
+    let access = Access::choose(query);
     let (bound, order, limit) = page_bound(&query.page);
     let (filter, args) = conditions(query, access, bound);
     let stmt = client
@@ -90,10 +90,14 @@ enum Access {
     /// Creators: for each distinct creator, its rooms in `seq` order on `rooms_by_creator`,
     /// one page at most each, merged.
     Creators,
-    /// A date window with an end: the `seq` range its time buckets span, walked newest
-    /// first on the primary key (a window far in the past is neither read whole and sorted
-    /// nor reached by skipping every newer room).
-    Range { low: i64, high: i64 },
+    /// A date window with an end: the `seq` range its time buckets `first..=last` span,
+    /// walked newest first on the primary key (a window far in the past is neither read
+    /// whole and sorted nor reached by skipping every newer room). The range is looked up
+    /// by the page query itself (two initial subqueries PostgreSQL runs before the index
+    /// walk, whose results bound it even in a generic plan), not by a round trip of its own:
+    /// every round trip to the database is a chance to wait for a scheduler, and the
+    /// latency tail grows with their number.
+    Range { first: i64, last: i64 },
     /// Everything else, newest first, left to the planner: room ids (unique lookups), one
     /// type and/or state (`rooms_by_type` or the primary key, both in `seq` order), occupied
     /// rooms (the partial index `rooms_occupied`), or the primary key filtered as it goes.
@@ -101,47 +105,32 @@ enum Access {
 }
 
 impl Access {
-    async fn choose(client: &impl GenericClient, query: &RoomQuery) -> Result<Self, Error> {
+    fn choose(query: &RoomQuery) -> Self {
         if !query.room_ids.is_empty() {
-            return Ok(Self::Plain);
+            return Self::Plain;
         }
         if !query.created_by.is_empty() {
-            return Ok(Self::Creators);
+            return Self::Creators;
         }
         if query.participants_gte.is_some_and(|n| n >= 1) {
-            return Ok(Self::Plain);
+            return Self::Plain;
         }
         if let Some(end) = query.created_at_end {
-            return Self::range(client, query.created_at_start, end).await;
+            return Self::range(query.created_at_start, end);
         }
-        Ok(Self::Plain)
+        Self::Plain
     }
 
-    /// The `seq` range holding every room created in `[start, end)`; empty (low > high)
-    /// when no room was.
+    /// The time buckets enclosing every room created in `[start, end)`.
     ///
     /// Buckets are `created_at / TIME_BUCKET_MS`, truncating as PostgreSQL's bigint division
     /// does: not floor division for negative times, but monotonic, so the buckets of `start`
     /// and `end - 1` enclose those of every `created_at` in between.
-    async fn range(
-        client: &impl GenericClient,
-        start: Option<i64>,
-        end: i64,
-    ) -> Result<Self, Error> {
-        let first = start.map_or(i64::MIN, |s| s / TIME_BUCKET_MS);
-        let last = end.saturating_sub(1) / TIME_BUCKET_MS;
-        let stmt = client
-            .prepare_cached(
-                "SELECT min(min_seq), max(max_seq) FROM room_time_buckets
-                 WHERE bucket BETWEEN $1::bigint AND $2::bigint",
-            )
-            .await?;
-        let row = client.query_one(&stmt, &[&first, &last]).await?;
-        let (low, high): (Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
-        Ok(match (low, high) {
-            (Some(low), Some(high)) => Self::Range { low, high },
-            _ => Self::Range { low: 1, high: 0 },
-        })
+    fn range(start: Option<i64>, end: i64) -> Self {
+        Self::Range {
+            first: start.map_or(i64::MIN, |s| s / TIME_BUCKET_MS),
+            last: end.saturating_sub(1) / TIME_BUCKET_MS,
+        }
     }
 
     /// The page query, with the `WHERE` condition of [`conditions`].
@@ -201,9 +190,15 @@ fn conditions(
     filter.bound("created_at < ?", query.created_at_end);
     filter.bound("participant_count >= ?", query.participants_gte);
     filter.bound("participant_count <= ?", query.participants_lte);
-    if let Access::Range { low, high } = access {
-        filter.bound("seq >= ?", Some(low));
-        filter.bound("seq <= ?", Some(high));
+    if let Access::Range { first, last } = access {
+        let (first, last) = (filter.arg(Box::new(first)), filter.arg(Box::new(last)));
+        // No bucket in the window: NULL bounds, no row.
+        for (clause, aggregate) in [("seq >=", "min(min_seq)"), ("seq <=", "max(max_seq)")] {
+            filter.raw(&format!(
+                "{clause} (SELECT {aggregate} FROM room_time_buckets \
+                 WHERE bucket BETWEEN ${first}::bigint AND ${last}::bigint)"
+            ));
+        }
     }
     if let Some((clause, seq)) = seq_bound {
         filter.bound(clause, Some(seq));
