@@ -10,11 +10,14 @@
 //! cursor is a bound value (in the SQL text it would prepare one statement per cursor).
 
 use crate::error::Error;
-use crate::rooms::{ROOM_COLUMNS, current_participants, room_from_row};
-use crate::rows::{Arg, Filter, into_page, newer_check, refs};
+use crate::rooms::{
+    PARTICIPANT_COLUMNS, ROOM_COLUMN_COUNT, ROOM_COLUMNS, participant_at, room_from_row,
+};
+use crate::rows::{Arg, Filter, USER_COLUMNS, into_page, newer_check, refs};
 use deadpool_postgres::GenericClient;
-use opencalls_domain::{Room, RoomId};
+use opencalls_domain::Room;
 use opencalls_store::{Cursor, Direction, Page, PageRequest, RoomQuery};
+use tokio_postgres::Row;
 
 /// The width of a time bucket (10 minutes): `room_time_buckets` (migration 3 in schema.rs)
 /// holds the `seq` range of the rooms with each `created_at / TIME_BUCKET_MS`.
@@ -31,25 +34,12 @@ pub(crate) async fn list_rooms(
     let (bound, order, limit) = page_bound(&query.page);
     let (filter, args) = conditions(query, access, bound);
     let stmt = client
-        .prepare_cached(&access.select(&filter, order, limit))
+        .prepare_cached(&with_participants(
+            &access.select(&filter, order, limit),
+            order,
+        ))
         .await?;
-    let found = client
-        .query(&stmt, &refs(&args))
-        .await?
-        .iter()
-        .map(room_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<(i64, RoomId)> = found
-        .iter()
-        .filter(|(_, _, occupied)| *occupied)
-        .map(|(seq, room, _)| (*seq, room.room_id.clone()))
-        .collect();
-    let mut current = current_participants(client, &keys).await?;
-    let mut rows = Vec::with_capacity(found.len());
-    for (seq, mut room, _) in found {
-        room.current_participants = current.remove(&seq).unwrap_or_default();
-        rows.push((seq, room));
-    }
+    let rows = rooms_with_participants(&client.query(&stmt, &refs(&args)).await?)?;
     let newer = match newer_check(&query.page, &rows) {
         Some(first) => {
             let (filter, args) = conditions(query, access, Some(("seq > ?", first)));
@@ -59,6 +49,40 @@ pub(crate) async fn list_rooms(
         None => false,
     };
     Ok(into_page(&query.page, rows, newer))
+}
+
+/// The page query `page` (selecting `ROOM_COLUMNS`) joined with each room's current
+/// participants, one row per participant (or one for a room without any), in page order:
+/// one round trip where a second query for the participants was another. Every round trip
+/// to the database is a chance to wait for a scheduler, and the latency tail grows with
+/// their number.
+fn with_participants(page: &str, order: &str) -> String {
+    format!(
+        "WITH page AS ({page}) SELECT page.*, {PARTICIPANT_COLUMNS}, {USER_COLUMNS} FROM page
+         LEFT JOIN room_participants p
+           ON p.room_seq = page.seq AND page.participant_count > 0 AND p.state <> 'exited'
+         LEFT JOIN users u ON u.user_id = p.user_id
+         ORDER BY page.seq {order}, p.seq"
+    )
+}
+
+/// Folds the rows of [`with_participants`] into rooms (with their `seq`), in row order.
+fn rooms_with_participants(found: &[Row]) -> Result<Vec<(i64, Room)>, Error> {
+    let mut rows: Vec<(i64, Room)> = Vec::new();
+    for row in found {
+        let seq: i64 = row.try_get(0)?;
+        if rows.last().is_none_or(|(last, _)| *last != seq) {
+            let (seq, room, _) = room_from_row(row)?;
+            rows.push((seq, room));
+        }
+        let participant_room: Option<i64> = row.try_get(ROOM_COLUMN_COUNT)?;
+        if participant_room.is_some() {
+            let (_, room) = rows.last_mut().expect("pushed above");
+            let participant = participant_at(row, ROOM_COLUMN_COUNT, &room.room_id)?;
+            room.current_participants.push(participant);
+        }
+    }
+    Ok(rows)
 }
 
 /// The page's `seq` bound (a clause with `?` for the cursor's seq), order and row limit

@@ -17,9 +17,11 @@ use opencalls_store::{Page, PageRequest, RoomQuery, RoomStore, RoomTransition, S
 use std::collections::HashMap;
 use tokio_postgres::Row;
 
+/// How many columns `ROOM_COLUMNS` selects (what follows them starts at this index).
+pub(crate) const ROOM_COLUMN_COUNT: usize = 11;
 pub(crate) const ROOM_COLUMNS: &str = "seq, room_id, room_type, state, created_at, updated_at, created_by, \
      deleted_by, custom_items, custom_items_affected_at, participant_count";
-const PARTICIPANT_COLUMNS: &str = "p.room_seq, p.seq, p.participant_id, p.client_id, p.state, p.entered_at, \
+pub(crate) const PARTICIPANT_COLUMNS: &str = "p.room_seq, p.seq, p.participant_id, p.client_id, p.state, p.entered_at, \
      p.updated_at, p.exited_at, p.duration, p.connected_at, p.is_audio_on, p.is_video_on";
 
 #[async_trait]
@@ -266,19 +268,24 @@ pub(crate) fn room_from_row(row: &Row) -> Result<(i64, Room, bool), Error> {
 
 /// Reads a participant selected with `PARTICIPANT_COLUMNS, USER_COLUMNS`.
 fn participant_from_row(row: &Row, room_id: &RoomId) -> Result<Participant, Error> {
-    let state: String = row.try_get(4)?;
+    participant_at(row, 0, room_id)
+}
+
+/// Reads a participant selected with `PARTICIPANT_COLUMNS, USER_COLUMNS` from column `at` on.
+pub(crate) fn participant_at(row: &Row, at: usize, room_id: &RoomId) -> Result<Participant, Error> {
+    let state: String = row.try_get(at + 4)?;
     Ok(Participant {
         room_id: room_id.clone(),
-        participant_id: ParticipantId::from_trusted(row.try_get(2)?),
-        client_id: ClientId::from_trusted(row.try_get(3)?),
+        participant_id: ParticipantId::from_trusted(row.try_get(at + 2)?),
+        client_id: ClientId::from_trusted(row.try_get(at + 3)?),
         state: ParticipantState::parse(&state).ok_or(Error::Corrupt("participant state"))?,
-        entered_at: row.try_get(5)?,
-        updated_at: row.try_get(6)?,
-        exited_at: row.try_get(7)?,
-        duration: row.try_get(8)?,
-        connected_at: row.try_get(9)?,
-        is_audio_on: row.try_get(10)?,
-        is_video_on: row.try_get(11)?,
-        user: user_from_row(row, 12)?,
+        entered_at: row.try_get(at + 5)?,
+        updated_at: row.try_get(at + 6)?,
+        exited_at: row.try_get(at + 7)?,
+        duration: row.try_get(at + 8)?,
+        connected_at: row.try_get(at + 9)?,
+        is_audio_on: row.try_get(at + 10)?,
+        is_video_on: row.try_get(at + 11)?,
+        user: user_from_row(row, at + 12)?,
     })
 }

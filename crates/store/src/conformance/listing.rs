@@ -196,6 +196,16 @@ pub async fn every_room_filter_returns_exactly_the_matching_rooms_newest_first(
     seed_rooms(store.clone()).await;
     let everything = all_rooms(&*store, RoomQuery::default(), 100).await;
     assert_eq!(everything.len() as i64, ROOMS);
+    // A listed room is the room as read alone, current participants included.
+    let occupied: Vec<&Room> = everything
+        .iter()
+        .filter(|r| !r.current_participants.is_empty())
+        .collect();
+    assert!(occupied.len() > 10, "the seed has rooms with participants");
+    for room in occupied {
+        let alone = store.room(&room.room_id).await.unwrap().unwrap();
+        assert_eq!(&alone, room);
+    }
     let some_ids = everything
         .iter()
         .step_by(617)
