@@ -8,12 +8,15 @@
 //! does not depend on them: one value is compared with `=` (see `Filter::any_of`), several
 //! creators are walked one by one, a date window is turned into a `seq` range first, and the
 //! cursor is a bound value (in the SQL text it would prepare one statement per cursor).
+//!
+//! A listing is one statement, one round trip: the page, its rooms' current participants
+//! and, for a `next` page, whether newer rooms exist (see `with_participants`).
 
 use crate::error::Error;
 use crate::rooms::{
     PARTICIPANT_COLUMNS, ROOM_COLUMN_COUNT, ROOM_COLUMNS, participant_at, room_from_row,
 };
-use crate::rows::{Arg, Filter, USER_COLUMNS, into_page, newer_check, refs};
+use crate::rows::{Arg, Filter, USER_COLUMNS, into_page, refs};
 use deadpool_postgres::GenericClient;
 use opencalls_domain::Room;
 use opencalls_store::{Cursor, Direction, Page, PageRequest, RoomQuery};
@@ -32,33 +35,45 @@ pub(crate) async fn list_rooms(
 ) -> Result<Page<Room>, Error> {
     let access = Access::choose(query);
     let (bound, order, limit) = page_bound(&query.page);
-    let (filter, args) = conditions(query, access, bound);
-    let stmt = client
-        .prepare_cached(&with_participants(
-            &access.select(&filter, order, limit),
-            order,
-        ))
-        .await?;
-    let rows = rooms_with_participants(&client.query(&stmt, &refs(&args)).await?)?;
-    let newer = match newer_check(&query.page, &rows) {
-        Some(first) => {
-            let (filter, args) = conditions(query, access, Some(("seq > ?", first)));
-            let stmt = client.prepare_cached(&access.exists(&filter)).await?;
-            client.query_one(&stmt, &refs(&args)).await?.get(0)
-        }
+    let (filter, args) = conditions(query, access, bound.map(SeqBound::Cursor));
+    // A `next` page tells whether rooms newer than its first exist (its `prev` cursor): the
+    // same conditions above the page's newest seq. Their values are the page's without the
+    // cursor, which `conditions` binds last, so the placeholders agree.
+    let next_page = matches!(
+        query.page.cursor,
+        Some(Cursor {
+            direction: Direction::Next,
+            ..
+        })
+    );
+    let newer = next_page
+        .then(|| access.exists(&conditions(query, access, Some(SeqBound::AboveThePage)).0));
+    let sql = with_participants(
+        &access.select(&filter, order, limit),
+        order,
+        newer.as_deref(),
+    );
+    let stmt = client.prepare_cached(&sql).await?;
+    let found = client.query(&stmt, &refs(&args)).await?;
+    let newer = match found.first() {
+        Some(row) => row.try_get(row.len() - 1)?,
         None => false,
     };
+    let rows = rooms_with_participants(&found)?;
     Ok(into_page(&query.page, rows, newer))
 }
 
 /// The page query `page` (selecting `ROOM_COLUMNS`) joined with each room's current
-/// participants, one row per participant (or one for a room without any), in page order:
-/// one round trip where a second query for the participants was another. Every round trip
-/// to the database is a chance to wait for a scheduler, and the latency tail grows with
-/// their number.
-fn with_participants(page: &str, order: &str) -> String {
+/// participants, one row per participant (or one for a room without any), in page order,
+/// and, last on every row, the answer of `newer` (an `EXISTS` query that may refer to the
+/// page's newest seq) when given: one round trip where the participants and the newer rooms
+/// were one more each. Every round trip to the database is a chance to wait for a
+/// scheduler, and the latency tail grows with their number.
+fn with_participants(page: &str, order: &str, newer: Option<&str>) -> String {
+    let newer = newer.unwrap_or("SELECT false");
     format!(
-        "WITH page AS ({page}) SELECT page.*, {PARTICIPANT_COLUMNS}, {USER_COLUMNS} FROM page
+        "WITH page AS ({page}) SELECT page.*, {PARTICIPANT_COLUMNS}, {USER_COLUMNS}, ({newer})
+         FROM page
          LEFT JOIN room_participants p
            ON p.room_seq = page.seq AND page.participant_count > 0 AND p.state <> 'exited'
          LEFT JOIN users u ON u.user_id = p.user_id
@@ -100,6 +115,14 @@ fn page_bound(page: &PageRequest) -> (Option<(&'static str, i64)>, &'static str,
             seq,
         }) => (Some(("seq > ?", seq)), "ASC", limit),
     }
+}
+
+/// The last condition on `seq` of [`conditions`], which binds it after every other value.
+enum SeqBound {
+    /// A cursor's clause (with `?` for its seq) and seq.
+    Cursor((&'static str, i64)),
+    /// Above the newest room of the page query, the CTE `page` (see [`with_participants`]).
+    AboveThePage,
 }
 
 /// How a room listing finds its page.
@@ -178,21 +201,23 @@ impl Access {
                 "SELECT EXISTS (SELECT 1 FROM {CREATORS} CROSS JOIN LATERAL (
                      SELECT 1 FROM rooms WHERE {filter} LIMIT 1) AS r)"
             ),
-            Self::Range { .. } | Self::Plain => {
-                format!("SELECT EXISTS (SELECT 1 FROM rooms WHERE {filter})")
-            }
+            // Not `EXISTS`: PostgreSQL drops a sublink's `ORDER BY`, and a generic plan
+            // of `seq > <the page's newest>` may then scan the heap from its start.
+            Self::Range { .. } | Self::Plain => format!(
+                "SELECT (SELECT seq FROM rooms WHERE {filter} ORDER BY seq LIMIT 1) IS NOT NULL"
+            ),
         }
     }
 }
 
-/// The `WHERE` condition of a room listing on `access`, with `seq_bound` (a clause with `?`
-/// for its seq), and the bound values. `Creators` refers to the creator `c.creator` of its
+/// The `WHERE` condition of a room listing on `access`, with `seq_bound` last, and the
+/// bound values. `Creators` refers to the creator `c.creator` of its
 /// table (the creators are `$1`); `Range` adds its `seq` bounds, implied by the date window,
 /// so they bound the walk without changing which rooms match.
 fn conditions(
     query: &RoomQuery,
     access: Access,
-    seq_bound: Option<(&str, i64)>,
+    seq_bound: Option<SeqBound>,
 ) -> (String, Vec<Arg>) {
     let mut filter = Filter::default();
     if access == Access::Creators {
@@ -224,8 +249,10 @@ fn conditions(
             ));
         }
     }
-    if let Some((clause, seq)) = seq_bound {
-        filter.bound(clause, Some(seq));
+    match seq_bound {
+        Some(SeqBound::Cursor((clause, seq))) => filter.bound(clause, Some(seq)),
+        Some(SeqBound::AboveThePage) => filter.raw("seq > (SELECT max(seq) FROM page)"),
+        None => {}
     }
     filter.finish()
 }
@@ -251,7 +278,11 @@ mod tests {
             created_at_start: Some(5),
             ..RoomQuery::default()
         };
-        let (filter, args) = conditions(&query, Access::Creators, Some(("seq < ?", 9)));
+        let (filter, args) = conditions(
+            &query,
+            Access::Creators,
+            Some(SeqBound::Cursor(("seq < ?", 9))),
+        );
         assert_eq!(
             filter,
             "created_by = c.creator AND room_type = $2::text AND created_at >= $3::bigint \
