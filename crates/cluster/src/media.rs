@@ -14,7 +14,7 @@
 //!   a full queue drops events (counted in the log) rather than slow the SFU's event loop.
 //! - When the listening connection breaks, the relay listens again (100 ms, doubling up to
 //!   5 s); requests and replies sent meanwhile are lost, so their askers time out.
-//! - Every typed message is encoded as JSON ([`Note`]); a note that does not decode is
+//! - Every typed message is encoded as JSON (`Note`); a note that does not decode is
 //!   logged and skipped.
 
 use opencalls_rtc::placement::{

@@ -1,17 +1,21 @@
 //! Media across the nodes of a cluster (docs/cluster.md, "Media placement"): a call's
 //! media lives on one node's SFU; devices connected to other nodes get their answers from
 //! that SFU and send their media there, what they do about their media (mute, exit)
-//! reaches it, and its client events (`media.track`, ...) reach them. When the owner dies,
-//! the next offer places the media on a live node.
+//! reaches it, and its client events (`media.track`, ...) reach them, for rooms, live
+//! events and direct calls. When the owner dies, the next offer places the media on a
+//! live node.
 //!
 //! These tests always run on PostgreSQL (`OPENCALLS_TEST_POSTGRES_URL`'s server): a
 //! cluster needs a shared database. Media flows over real UDP on 127.0.0.1 between
 //! `opencalls-media-peer` clients and the owner's SFU.
 
+use crate::calls_common::{TestUser, event as call_event};
 use crate::common::{TestServer, id_of};
 use crate::live_common::{Ready, act, create as create_live, fetch as fetch_live, id as live_id};
-use opencalls_client::media::{PeerConfig, PeerHandle, join_live_media, join_media};
-use opencalls_client::{Client, Incoming};
+use opencalls_client::media::{
+    PeerConfig, PeerHandle, join_call_media, join_live_media, join_media,
+};
+use opencalls_client::{Client, DialOptions, Incoming};
 use opencalls_server::Config;
 use opencalls_store_postgres::testing::TestDatabase;
 use opencalls_testkit::poll::{SLOW as WAIT, until};
@@ -234,4 +238,58 @@ async fn when_the_owner_dies_the_next_offer_places_the_media_on_a_live_node() {
     receives(&bob_peer, 3, "bob receives carol on node b").await;
     receives(&carol_peer, 2, "carol receives bob on node b").await;
     assert_eq!(sfu_peers(&b).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_direct_call_between_devices_on_two_nodes_connects_and_ends_completed() {
+    let db = TestDatabase::create().await.unwrap();
+    let (a, b) = (node(&db, "a").await, node(&db, "b").await);
+    let alice = TestUser::create(&a, "alice").await;
+    let bob = TestUser::create(&a, "bob").await;
+    let mut caller = alice.device(&a, None).await;
+    let mut phone = bob.device(&b, None).await;
+    let video = DialOptions {
+        is_video_call: true,
+        ..DialOptions::default()
+    };
+    let id = caller.dial("bob", video).await.unwrap().call_id.to_string();
+    call_event(&mut phone, "call.dialed").await;
+    phone.accept(&id, None, None).await.unwrap();
+    // The caller's offer places the call on node a; the phone's, through b, is answered
+    // there.
+    let caller_peer = join_call_media(&caller, &id, peer_config(1)).await.unwrap();
+    let phone_peer = join_call_media(&phone, &id, peer_config(2)).await.unwrap();
+    receives(&caller_peer, 2, "the caller receives the phone").await;
+    receives(&phone_peer, 1, "the phone receives the caller").await;
+    assert_eq!((sfu_peers(&a).await, sfu_peers(&b).await), (2, 0));
+    // Both sides' media up on a's SFU: the call is connected, and the phone on node b
+    // hears it and which side its slots carry (a's `media.track`, relayed).
+    call_event(&mut caller, "call.connected").await;
+    // `media.track` may come before or after `call.connected`: note it on the way.
+    let mut routed = Vec::new();
+    let connected = phone
+        .wait_for(WAIT, |m| match m {
+            Incoming::Event { name, data, .. } if name == "media.track" => {
+                routed.push(data["user_id"].clone());
+                false
+            }
+            Incoming::Event { name, .. } => name == "call.connected",
+            _ => false,
+        })
+        .await;
+    assert!(connected.is_some(), "the phone heard no call.connected");
+    if !routed.iter().any(|u| u == "alice") {
+        let data = call_event(&mut phone, "media.track").await;
+        assert_eq!(data["user_id"], "alice");
+    }
+    // Ended through node b: a frees both peers.
+    let ended = phone.end_call(&id).await.unwrap();
+    assert_eq!(ended.end_result.map(|r| r.as_str()), Some("completed"));
+    until("node a's SFU freed both peers", WAIT, async || {
+        sfu_peers(&a).await == 0
+    })
+    .await;
+    for peer in [caller_peer, phone_peer] {
+        peer.stop().await;
+    }
 }
