@@ -35,6 +35,11 @@ use tokio::task::JoinHandle;
 /// How long a node waits for another node's reply.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long placing or dropping a placement may take: the bridge waits for it under its
+/// tables lock, which the SFU's event handling needs too, so a database that does not
+/// answer must not hold it for the pool's much longer wait.
+pub const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Requests this node may have in flight to other nodes.
 pub const MAX_PENDING: usize = 1_024;
 
@@ -169,18 +174,24 @@ impl Placement for Relay {
 
     async fn place(&self, group: &MediaGroup) -> Result<NodeId, PlacementError> {
         let now = self.clock.now();
-        self.store
-            .place_media(&PlacedGroup::from(group), &self.node, now)
-            .await
-            .map_err(|e| PlacementError::Store(e.to_string()))
+        let placed = PlacedGroup::from(group);
+        let placing = self.store.place_media(&placed, &self.node, now);
+        match tokio::time::timeout(STORE_TIMEOUT, placing).await {
+            Ok(placed) => placed.map_err(|e| PlacementError::Store(e.to_string())),
+            Err(_) => Err(PlacementError::Store("placing timed out".into())),
+        }
     }
 
     async fn forget(&self, group: &MediaGroup) {
         let placed = PlacedGroup::from(group);
-        if let Err(err) = self.store.drop_media_placement(&placed, &self.node).await {
-            // Harmless: the next offer re-asserts this node or finds it gone.
-            tracing::warn!(%err, kind = placed.kind(), id = placed.id(), "dropping a media placement failed");
-        }
+        let dropping = self.store.drop_media_placement(&placed, &self.node);
+        let failed = match tokio::time::timeout(STORE_TIMEOUT, dropping).await {
+            Ok(Ok(())) => return,
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => "timed out".to_owned(),
+        };
+        // Harmless: the next offer re-asserts this node or finds it gone.
+        tracing::warn!(err = %failed, kind = placed.kind(), id = placed.id(), "dropping a media placement failed");
     }
 
     async fn request(
