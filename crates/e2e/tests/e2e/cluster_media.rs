@@ -19,7 +19,7 @@ use opencalls_client::{Client, DialOptions, Incoming};
 use opencalls_server::Config;
 use opencalls_store_postgres::testing::TestDatabase;
 use opencalls_testkit::poll::{SLOW as WAIT, until};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 /// A node on `db`, named `id`, with a short lease so a dead node is noticed quickly.
@@ -74,8 +74,9 @@ async fn receives(to: &PeerHandle, from: u32, what: &str) {
     .await;
 }
 
-/// Waits for a `media.track` event on `client` naming `source` as a slot's participant.
-async fn track_from(client: &mut Client, source: &str) {
+/// Waits for a `media.track` event on `client` naming `source` as the participant of a
+/// slot of `kind`; returns the slot's mid.
+async fn track_from(client: &mut Client, source: &str, kind: &str) -> String {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         assert!(
@@ -86,8 +87,9 @@ async fn track_from(client: &mut Client, source: &str) {
             client.next_incoming(Duration::from_millis(50)).await
             && name == "media.track"
             && data["participant_id"] == source
+            && data["kind"] == kind
         {
-            return;
+            return data["mid"].as_str().unwrap_or_default().to_owned();
         }
     }
 }
@@ -118,8 +120,11 @@ async fn a_video_room_with_devices_on_two_nodes_exchanges_media_on_one_sfu() {
         list.len() == 2 && list.iter().all(|p| p["state"] == "connected")
     })
     .await;
-    // a's client events reach bob on node b.
-    track_from(&mut bob.client, &alice.pid).await;
+    // a's client events reach bob on node b, and his layer hint through b reaches a's SFU.
+    let mid = track_from(&mut bob.client, &alice.pid, "video").await;
+    let hint = json!({"room_id": room, "mid": mid, "max_height": 180});
+    let set = bob.client.request("media.set_layer_hint", hint).await;
+    assert_eq!(set.expect("a layer hint through node b")["max_height"], 180);
 
     // Bob turns his video off through node b: a's SFU stops forwarding it.
     bob.client
