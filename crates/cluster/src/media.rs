@@ -12,6 +12,9 @@
 //! - Client events of the groups this node carries for other nodes' devices go to every
 //!   node through one bounded queue, sent in order by one task, so they keep their order;
 //!   a full queue drops events (counted in the log) rather than slow the SFU's event loop.
+//! - While members offered from this node have their peer on other nodes, the relay checks
+//!   every tenth of the lease that those nodes are alive; the members of a dead one hear
+//!   `media.disconnected` (`transport_lost`) on this node, and offer again.
 //! - When the listening connection breaks, the relay listens again (100 ms, doubling up to
 //!   5 s); requests and replies sent meanwhile are lost, so their askers time out.
 //! - Every typed message is encoded as JSON (`Note`); a note that does not decode is
@@ -23,9 +26,11 @@ use opencalls_rtc::placement::{
 use opencalls_rtc::{MediaBridge, MediaGroup, MediaSink};
 use opencalls_runtime::Clock;
 use opencalls_service::LiveEventService;
-use opencalls_store::{MediaFeed, MediaNote, MediaStore, NodeId, PlacedGroup, StoreError};
+use opencalls_store::{
+    ClusterStore, MediaFeed, MediaNote, MediaStore, NodeId, PlacedGroup, StoreError,
+};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
@@ -92,8 +97,10 @@ impl MediaRelay {
     /// is seen.
     pub async fn start(
         store: Arc<dyn MediaStore>,
+        cluster: Arc<dyn ClusterStore>,
         clock: Arc<dyn Clock>,
         node: NodeId,
+        check_every: Duration,
     ) -> Result<Self, StoreError> {
         let feed = store.listen_media(&node).await?;
         let (events, queued) = mpsc::channel(EVENT_QUEUE);
@@ -110,6 +117,7 @@ impl MediaRelay {
         let tasks = vec![
             tokio::spawn(inner.clone().listen(feed)),
             tokio::spawn(inner.clone().publish_queued(queued)),
+            tokio::spawn(inner.clone().watch_owners(cluster, check_every)),
         ];
         Ok(Self { inner, tasks })
     }
@@ -247,6 +255,37 @@ impl Relay {
         while let Some(event) = queued.recv().await {
             if let Err(err) = self.send(None, &Note::Event { event }).await {
                 tracing::warn!(%err, "a media event for other nodes was lost");
+            }
+        }
+    }
+
+    /// Every `every`, while members offered from here have their peer on other nodes,
+    /// checks that those nodes are alive; the members of one that is not are told their
+    /// media is gone (see [`MediaBridge::owner_lost`]).
+    async fn watch_owners(self: Arc<Self>, cluster: Arc<dyn ClusterStore>, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let Some(target) = self.target.get() else {
+                continue;
+            };
+            let Some(bridge) = target.bridge.upgrade() else {
+                return;
+            };
+            let owners = bridge.remote_owners();
+            if owners.is_empty() {
+                continue;
+            }
+            let alive: HashSet<NodeId> = match cluster.live_nodes(self.clock.now()).await {
+                Ok(live) => live.into_iter().map(|n| n.info.node_id).collect(),
+                Err(err) => {
+                    tracing::warn!(%err, "checking the media owners failed");
+                    continue;
+                }
+            };
+            for node in owners.difference(&alive) {
+                let told = bridge.owner_lost(node, target.sink.as_ref());
+                tracing::warn!(%node, members = told, "a media owner is gone: its members here were told media.disconnected");
             }
         }
     }

@@ -37,7 +37,6 @@ use opencalls_service::{LiveEventService, Services};
 use opencalls_sfu::{
     DisconnectReason, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuEvents, SfuHandle,
 };
-use opencalls_store::NodeId;
 use placement::Placement;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -112,7 +111,7 @@ pub struct MediaBridge {
     /// The cluster, on a node that shares its database with others (see [`placement`]).
     placement: OnceLock<Arc<dyn Placement>>,
     /// Members offered from here whose peer is on another node's SFU: its group and node.
-    remote: std::sync::Mutex<HashMap<Member, (MediaGroup, NodeId)>>,
+    remote: std::sync::Mutex<HashMap<Member, placement::RemotePeer>>,
     /// Groups here with peers offered from other nodes: their client events are published.
     serving: std::sync::Mutex<HashSet<MediaGroup>>,
 }

@@ -25,7 +25,8 @@ use crate::tables::Offer;
 use crate::{MediaBridge, MediaGroup, MediaSink, Member};
 use async_trait::async_trait;
 use opencalls_domain::{DeviceKey, DirectCallId, LiveEventId, ParticipantId, RoomId, RoomType};
-use opencalls_protocol::{CallEvent, LiveEventEvent, RoomEvent};
+use opencalls_protocol::response::MemberRef;
+use opencalls_protocol::{CallEvent, LiveEventEvent, MediaDisconnectReason, RoomEvent};
 use opencalls_service::LiveEventService;
 use opencalls_sfu::{PeerId, Policy, Role, SfuError};
 use opencalls_store::{NodeId, PlacedGroup};
@@ -239,6 +240,14 @@ pub(crate) fn role_of(member: &Member) -> Role {
     }
 }
 
+/// A member's peer on another node's SFU, as the node it offered through knows it.
+pub(crate) struct RemotePeer {
+    pub group: MediaGroup,
+    pub node: NodeId,
+    /// The device that offered (live events and calls address their events to it).
+    pub device: Option<DeviceKey>,
+}
+
 /// Where an offer went.
 pub(crate) enum Added {
     Here(String),
@@ -279,7 +288,11 @@ impl MediaBridge {
             };
             match placement.request(&owner, request).await? {
                 MediaReply::Answer { sdp } => {
-                    let at = (offer.group.clone(), owner);
+                    let at = RemotePeer {
+                        group: offer.group.clone(),
+                        node: owner,
+                        device: offer.owner.clone(),
+                    };
                     self.remote_members().insert(offer.member.clone(), at);
                     return Ok(sdp);
                 }
@@ -325,17 +338,17 @@ impl MediaBridge {
 
     /// The node carrying `member`'s peer, if it is another node.
     pub(crate) fn remote_node(&self, member: &Member) -> Option<NodeId> {
-        self.remote_members().get(member).map(|(_, n)| n.clone())
+        self.remote_members().get(member).map(|r| r.node.clone())
     }
 
     /// Forgets that `member`'s peer is on another node; returns that node.
     pub(crate) fn forget_remote(&self, member: &Member) -> Option<NodeId> {
-        self.remote_members().remove(member).map(|(_, n)| n)
+        self.remote_members().remove(member).map(|r| r.node)
     }
 
     /// Forgets the members of `group` whose peers are on another node.
     pub(crate) fn forget_remote_group(&self, group: &MediaGroup) {
-        self.remote_members().retain(|_, (g, _)| g != group);
+        self.remote_members().retain(|_, r| &r.group != group);
     }
 
     /// A node carrying one of `group`'s peers offered from here.
@@ -343,8 +356,8 @@ impl MediaBridge {
         let remote = self.remote_members();
         remote
             .values()
-            .find(|(g, _)| g == group)
-            .map(|(_, n)| n.clone())
+            .find(|r| &r.group == group)
+            .map(|r| r.node.clone())
     }
 
     /// Sends `request` to `node`, whose SFU carries the peer or group it is about; the
@@ -446,6 +459,34 @@ impl MediaBridge {
         }
     }
 
+    /// The nodes carrying peers of members offered from here.
+    pub fn remote_owners(&self) -> std::collections::HashSet<NodeId> {
+        let remote = self.remote_members();
+        remote.values().map(|r| r.node.clone()).collect()
+    }
+
+    /// `node` is no longer alive: the members whose peer it carried are forgotten and
+    /// their devices here hear `media.disconnected` (`transport_lost`), as the owner's SFU
+    /// would have said when their transport went. They offer again, which places the group
+    /// on a live node. Returns how many were told.
+    pub fn owner_lost(&self, node: &NodeId, sink: &dyn MediaSink) -> usize {
+        let lost: Vec<(Member, RemotePeer)> = {
+            let mut remote = self.remote_members();
+            let gone: Vec<Member> = remote
+                .iter()
+                .filter(|(_, r)| &r.node == node)
+                .map(|(m, _)| m.clone())
+                .collect();
+            gone.into_iter()
+                .filter_map(|m| remote.remove(&m).map(|r| (m, r)))
+                .collect()
+        };
+        for (member, peer) in &lost {
+            tell_disconnected(sink, member, peer);
+        }
+        lost.len()
+    }
+
     /// Whether `group`'s client events must also reach other nodes.
     fn publishes(&self, group: &MediaGroup) -> Option<&Arc<dyn Placement>> {
         let placement = self.placement.get()?;
@@ -463,12 +504,48 @@ impl MediaBridge {
 
     fn remote_members(
         &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Member, (MediaGroup, NodeId)>> {
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Member, RemotePeer>> {
         self.remote.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn serving(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<MediaGroup>> {
         self.serving.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Tells `member`'s device here that its media transport on a dead owner is gone.
+fn tell_disconnected(sink: &dyn MediaSink, member: &Member, peer: &RemotePeer) {
+    let reason = MediaDisconnectReason::TransportLost;
+    match (&peer.group, member) {
+        (MediaGroup::Room(room_id), Member::Participant(pid)) => {
+            let event = RoomEvent::MediaDisconnected {
+                participant_id: pid.clone(),
+                reason,
+            };
+            sink.to_room(room_id, Some(pid), event);
+        }
+        (MediaGroup::Live(id), Member::Host(_) | Member::Viewer(_)) => {
+            let Some(device) = &peer.device else { return };
+            let member = match member {
+                Member::Host(host) => MemberRef::Host(host.clone()),
+                Member::Viewer(pid) | Member::Participant(pid) => {
+                    MemberRef::Participant(pid.clone())
+                }
+                Member::CallSide { .. } => return,
+            };
+            let event = LiveEventEvent::MediaDisconnected { member, reason };
+            sink.to_live_member(id, device, event);
+        }
+        (MediaGroup::Call(call_id), Member::CallSide { user_id, .. }) => {
+            let Some(device) = &peer.device else { return };
+            let event = CallEvent::MediaDisconnected {
+                user_id: user_id.clone(),
+                reason,
+            };
+            sink.to_call(call_id, std::slice::from_ref(device), event);
+        }
+        // A member never sits in another kind's group.
+        (MediaGroup::Room(_) | MediaGroup::Live(_) | MediaGroup::Call(_), _) => {}
     }
 }
 
@@ -521,7 +598,6 @@ impl MediaSink for Relaying {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opencalls_protocol::MediaDisconnectReason;
 
     #[test]
     fn requests_and_events_survive_the_trip_between_nodes() {

@@ -272,11 +272,17 @@ impl DutyWork for WebhookWork {
 /// placement").
 pub(crate) async fn place_media(
     store: Arc<dyn MediaStore>,
+    cluster: Arc<dyn ClusterStore>,
     node_id: &NodeId,
     clock: &Arc<dyn Clock>,
+    config: &Config,
     bridge: &MediaBridge,
 ) -> Result<MediaRelay, ServerError> {
-    let relay = MediaRelay::start(store, clock.clone(), node_id.clone()).await?;
+    // Owners are checked as often as dead nodes are looked for.
+    let lease = Duration::from_millis(config.node_lease_ms);
+    let check_every = (lease / 10).max(Duration::from_millis(10));
+    let (clock, node) = (clock.clone(), node_id.clone());
+    let relay = MediaRelay::start(store, cluster, clock, node, check_every).await?;
     bridge.set_placement(relay.placement());
     Ok(relay)
 }

@@ -242,9 +242,17 @@ impl App {
             self.config.media_config(),
         ));
         let placement = match self.media_store.clone() {
-            Some(store) => {
-                Some(cluster::place_media(store, &self.node_id, &self.clock, &bridge).await?)
-            }
+            Some(store) => Some(
+                cluster::place_media(
+                    store,
+                    self.cluster.clone(),
+                    &self.node_id,
+                    &self.clock,
+                    &self.config,
+                    &bridge,
+                )
+                .await?,
+            ),
             None => None,
         };
         let (signal_routes, signal) = opencalls_signal::router_with_media(

@@ -2,8 +2,8 @@
 //! media lives on one node's SFU; devices connected to other nodes get their answers from
 //! that SFU and send their media there, what they do about their media (mute, exit)
 //! reaches it, and its client events (`media.track`, ...) reach them, for rooms, live
-//! events and direct calls. When the owner dies, the next offer places the media on a
-//! live node.
+//! events and direct calls. When the owner dies, its members elsewhere hear
+//! `media.disconnected` and their next offer places the media on a live node.
 //!
 //! These tests always run on PostgreSQL (`OPENCALLS_TEST_POSTGRES_URL`'s server): a
 //! cluster needs a shared database. Media flows over real UDP on 127.0.0.1 between
@@ -211,35 +211,35 @@ async fn when_the_owner_dies_the_next_offer_places_the_media_on_a_live_node() {
     let (a, b) = (node(&db, "a").await, node(&db, "b").await);
     let room = id_of(&b.create_room("small_room_for_video").await);
     let alice = join(&a, &room, "alice", 1).await;
-    let bob = join(&b, &room, "bob", 2).await;
+    let mut bob = join(&b, &room, "bob", 2).await;
     let carol = join(&b, &room, "carol", 3).await;
     receives(&bob.peer, 1, "bob receives alice through node a").await;
     assert_eq!(sfu_peers(&a).await, 3);
     // Node a dies with the room's media on it; alice's device goes with it.
     alice.peer.stop().await;
     a.kill();
+    // Node b notices a is gone (its lease ran out) and tells bob his media is.
+    let lost = bob
+        .client
+        .wait_for(WAIT, |m| {
+            matches!(m, Incoming::Event { name, data, .. }
+                if name == "media.disconnected" && data["reason"] == "transport_lost")
+        })
+        .await;
+    assert!(
+        lost.is_some(),
+        "bob was not told his media on node a is gone"
+    );
     bob.peer.stop().await;
     carol.peer.stop().await;
-    // Bob and carol (on node b) offer again: once a's lease ran out, the media is placed
-    // on node b and flows again. (An offer while a's lease runs is forwarded to a, which
-    // does not answer: the offer fails and is tried again.)
-    let mut bob_peer = None;
-    until(
-        "bob's new offer is answered",
-        WAIT,
-        async || match join_media(&bob.client, &room, peer_config(2)).await {
-            Ok((peer, _)) => {
-                bob_peer = Some(peer);
-                true
-            }
-            Err(_) => false,
-        },
-    )
-    .await;
+    // Bob and carol (on node b) offer again: a's lease ran out, so the media is placed on
+    // node b and flows again.
+    let (bob_peer, _) = join_media(&bob.client, &room, peer_config(2))
+        .await
+        .expect("bob's new offer");
     let (carol_peer, _) = join_media(&carol.client, &room, peer_config(3))
         .await
         .expect("carol's new offer");
-    let bob_peer = bob_peer.expect("bob's peer");
     receives(&bob_peer, 3, "bob receives carol on node b").await;
     receives(&carol_peer, 2, "carol receives bob on node b").await;
     assert_eq!(sfu_peers(&b).await, 2);
