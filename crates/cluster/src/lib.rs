@@ -6,15 +6,19 @@
 //!   publishes them on the local `EventBus`, so devices here hear them like local ones;
 //! - [`duty`]: runs cluster-wide singletons (webhook delivery) on whichever one live node
 //!   holds the duty's lease;
-//! - [`chat`]: relays the chat messages other nodes' devices send to this node's devices.
+//! - [`chat`]: relays the chat messages other nodes' devices send to this node's devices;
+//! - [`media`]: places each call's media on one node's SFU and carries what other nodes'
+//!   devices do about it there, and its client events back.
 //!
 //! They only talk to the database through [`opencalls_store::ClusterStore`] (chat through
-//! [`opencalls_store::ChatStore`]); a one-process backend (SQLite) makes them a cluster of
-//! one node at no cost (and has no chat relay).
+//! [`opencalls_store::ChatStore`], media through [`opencalls_store::MediaStore`]); a
+//! one-process backend (SQLite) makes them a cluster of one node at no cost (and has no
+//! chat relay nor media placement).
 #![forbid(unsafe_code)]
 
 pub mod chat;
 pub mod duty;
+pub mod media;
 pub mod membership;
 pub mod tail;
 

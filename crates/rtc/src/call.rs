@@ -39,16 +39,18 @@ impl MediaBridge {
             sdp,
             owner: Some(owner),
         };
-        self.tables.lock().await.add(&self.sfu, offer).await
+        self.add(offer, None).await
     }
 
     /// The call is over: both peers and the group go.
     pub async fn remove_call(&self, call_id: &DirectCallId) {
         let group = MediaGroup::Call(call_id.clone());
+        self.forget_remote_group(&group);
         let mut tables = self.tables.lock().await;
         for member in tables.members_in(&group) {
             tables.remove(&self.sfu, &member).await;
         }
+        self.settle(&mut tables).await;
     }
 }
 
@@ -88,7 +90,9 @@ pub(crate) fn on_event(bridge: &Arc<MediaBridge>, record: &CallRecord, body: &Di
             let (audio, video) = (side.is_audio_on, side.is_video_on);
             let member = call_side(&id, user_id);
             tokio::spawn(async move {
-                bridge.set_media(&member, Some(audio), Some(video)).await;
+                bridge
+                    .set_media_here(&member, Some(audio), Some(video))
+                    .await;
             });
         }
         // No peer exists before an offer; the rest changes no forwarding.

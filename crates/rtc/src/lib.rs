@@ -25,6 +25,7 @@
 
 pub mod call;
 pub mod live;
+pub mod placement;
 mod tables;
 
 use opencalls_domain::{
@@ -36,8 +37,10 @@ use opencalls_service::{LiveEventService, Services};
 use opencalls_sfu::{
     DisconnectReason, Kind, PeerId, Policy, Role, SfuError, SfuEvent, SfuEvents, SfuHandle,
 };
-use std::collections::HashSet;
-use std::sync::Arc;
+use placement::Placement;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 use tables::{Offer, PeerEntry, Tables};
 use tokio::sync::Mutex;
 
@@ -58,7 +61,8 @@ impl Default for MediaConfig {
 }
 
 /// The call an SFU group carries.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum MediaGroup {
     Room(RoomId),
     Live(LiveEventId),
@@ -66,7 +70,8 @@ pub enum MediaGroup {
 }
 
 /// Whose media an SFU peer carries.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Member {
     /// A room's participant.
     Participant(ParticipantId),
@@ -103,6 +108,12 @@ pub struct MediaBridge {
     sfu: SfuHandle,
     config: MediaConfig,
     tables: Mutex<Tables>,
+    /// The cluster, on a node that shares its database with others (see [`placement`]).
+    placement: OnceLock<Arc<dyn Placement>>,
+    /// Members offered from here whose peer is on another node's SFU: its group and node.
+    remote: std::sync::Mutex<HashMap<Member, placement::RemotePeer>>,
+    /// Groups here with peers offered from other nodes: their client events are published.
+    serving: std::sync::Mutex<HashSet<MediaGroup>>,
 }
 
 impl MediaBridge {
@@ -111,6 +122,9 @@ impl MediaBridge {
             sfu,
             config,
             tables: Mutex::new(Tables::default()),
+            placement: OnceLock::new(),
+            remote: std::sync::Mutex::new(HashMap::new()),
+            serving: std::sync::Mutex::new(HashSet::new()),
         }
     }
 
@@ -144,18 +158,59 @@ impl MediaBridge {
             sdp,
             owner: None,
         };
-        self.tables.lock().await.add(&self.sfu, offer).await
+        self.add(offer, Some(room_type)).await
     }
 
-    /// Removes `member`'s peer, if any (exit, deletion, grace expiry, live event ended).
+    /// Removes `member`'s peer, if any, wherever it is (an offer whose seat went away).
     pub async fn remove(&self, member: &Member) {
+        match self.forget_remote(member) {
+            Some(node) => {
+                let request = placement::MediaRequest::Remove {
+                    member: member.clone(),
+                };
+                if let Err(err) = self
+                    .forward(&node, placement::role_of(member), request)
+                    .await
+                {
+                    tracing::warn!(%node, %err, "removing a peer on another node");
+                }
+            }
+            None => self.remove_here(member).await,
+        }
+    }
+
+    /// Removes `member`'s peer from this node's SFU, if any, and forgets that it is on
+    /// another node's: an exit, deletion, grace expiry or end, driven by a committed event
+    /// that every node hears (the owner removes its peer itself).
+    pub async fn remove_here(&self, member: &Member) {
+        self.forget_remote(member);
         let mut tables = self.tables.lock().await;
         tables.remove(&self.sfu, member).await;
+        self.settle(&mut tables).await;
     }
 
     /// Caps the simulcast layer sent to `member`'s video receive slot `mid` at `max_height`
     /// pixels (`None` = no cap). `PeerNotFound` if the member has no media session.
     pub async fn set_layer_hint(
+        &self,
+        member: &Member,
+        mid: String,
+        max_height: Option<u32>,
+    ) -> Result<(), SfuError> {
+        if let Some(node) = self.remote_node(member) {
+            let request = placement::MediaRequest::SetLayerHint {
+                member: member.clone(),
+                mid,
+                max_height,
+            };
+            return self
+                .forward(&node, placement::role_of(member), request)
+                .await;
+        }
+        self.set_layer_hint_here(member, mid, max_height).await
+    }
+
+    async fn set_layer_hint_here(
         &self,
         member: &Member,
         mid: String,
@@ -171,8 +226,34 @@ impl MediaBridge {
         self.sfu.set_layer_hint(peer, mid, max_height).await
     }
 
-    /// Stops (`on = false`) or resumes forwarding of a member's audio and/or video.
+    /// Stops (`on = false`) or resumes forwarding of a member's audio and/or video,
+    /// wherever its peer is.
     pub async fn set_media(&self, member: &Member, audio: Option<bool>, video: Option<bool>) {
+        if let Some(node) = self.remote_node(member) {
+            let request = placement::MediaRequest::SetMedia {
+                member: member.clone(),
+                audio,
+                video,
+            };
+            if let Err(err) = self
+                .forward(&node, placement::role_of(member), request)
+                .await
+            {
+                tracing::warn!(%node, %err, "set_media on another node");
+            }
+            return;
+        }
+        self.set_media_here(member, audio, video).await
+    }
+
+    /// [`Self::set_media`] on this node's SFU only (driven by a committed event, which the
+    /// owner hears too).
+    pub(crate) async fn set_media_here(
+        &self,
+        member: &Member,
+        audio: Option<bool>,
+        video: Option<bool>,
+    ) {
         let peer = {
             let tables = self.tables.lock().await;
             match tables.peers.get(member) {
@@ -195,7 +276,7 @@ impl MediaBridge {
             EventBody::ParticipantExited { participant } => {
                 let bridge = self.clone();
                 let member = Member::Participant(participant.participant_id.clone());
-                tokio::spawn(async move { bridge.remove(&member).await });
+                tokio::spawn(async move { bridge.remove_here(&member).await });
             }
             EventBody::LiveEvent { live_event, body } => {
                 live::on_event(self, live, live_event, body)
@@ -222,6 +303,7 @@ impl MediaBridge {
             Some(entry) if &entry.peer == peer => {
                 let old = tables.peers.remove(&member)?;
                 tables.release(&self.sfu, &old.group).await;
+                self.settle(&mut tables).await;
                 Some((member, old))
             }
             _ => None,

@@ -72,20 +72,37 @@ impl MediaBridge {
             sdp,
             owner,
         };
-        self.tables.lock().await.add(&self.sfu, offer).await
+        self.add(offer, None).await
     }
 
     /// The live event is over (or deleted): every member's peer and the group go.
     pub async fn remove_live_event(&self, id: &LiveEventId) {
         let group = MediaGroup::Live(id.clone());
+        self.forget_remote_group(&group);
         let mut tables = self.tables.lock().await;
         for member in tables.members_in(&group) {
             tables.remove(&self.sfu, &member).await;
         }
+        self.settle(&mut tables).await;
     }
 
-    /// Sets the live group's forwarding from the event's current state (see the module doc).
+    /// Sets the live group's forwarding from the event's current state (see the module
+    /// doc), on the node whose SFU carries the group.
     pub async fn sync_forwarding(&self, live: &LiveEventService, id: &LiveEventId) {
+        if let Some(node) = self.remote_group_node(&MediaGroup::Live(id.clone())) {
+            let request = crate::placement::MediaRequest::SyncForwarding {
+                live_event_id: id.clone(),
+            };
+            if let Err(err) = self.forward(&node, Role::Viewer, request).await {
+                tracing::warn!(%node, %id, %err, "syncing forwarding on another node");
+            }
+            return;
+        }
+        self.sync_forwarding_here(live, id).await
+    }
+
+    /// [`Self::sync_forwarding`] of a group on this node's SFU (none: nothing to do).
+    pub(crate) async fn sync_forwarding_here(&self, live: &LiveEventService, id: &LiveEventId) {
         let tables = self.tables.lock().await;
         let Some(sfu_group) = tables.sfu_group(&MediaGroup::Live(id.clone())) else {
             return;
@@ -114,18 +131,18 @@ pub(crate) fn on_event(
     match body {
         LiveEventBody::SetReady | LiveEventBody::Started => {
             let live = live.clone();
-            tokio::spawn(async move { bridge.sync_forwarding(&live, &id).await });
+            tokio::spawn(async move { bridge.sync_forwarding_here(&live, &id).await });
         }
         LiveEventBody::Ended => {
             tokio::spawn(async move { bridge.remove_live_event(&id).await });
         }
         LiveEventBody::HostExited { host } => {
             let member = Member::Host(host.host_id.clone());
-            tokio::spawn(async move { bridge.remove(&member).await });
+            tokio::spawn(async move { bridge.remove_here(&member).await });
         }
         LiveEventBody::ParticipantExited { participant } => {
             let member = Member::Viewer(participant.participant_id.clone());
-            tokio::spawn(async move { bridge.remove(&member).await });
+            tokio::spawn(async move { bridge.remove_here(&member).await });
         }
         // No peer exists before an offer, and entering or connecting changes no forwarding.
         LiveEventBody::Created

@@ -18,6 +18,7 @@ struct GroupEntry {
 }
 
 /// A member's SDP offer, with where its peer goes and what it may do there.
+#[derive(Clone)]
 pub(crate) struct Offer {
     pub group: MediaGroup,
     /// The group's policy, used if this offer creates the group.
@@ -47,6 +48,9 @@ pub(crate) struct Tables {
     /// Every peer of a live group → its member (and group, to forget it with the group).
     members: HashMap<PeerId, (MediaGroup, Member)>,
     next_id: u64,
+    /// Groups removed since the bridge last looked ([`Tables::take_emptied`]): their
+    /// placements go (on a cluster node) before the tables lock is released.
+    emptied: Vec<MediaGroup>,
 }
 
 impl Tables {
@@ -178,9 +182,15 @@ impl Tables {
         }
     }
 
+    /// The groups removed since the last call.
+    pub fn take_emptied(&mut self) -> Vec<MediaGroup> {
+        std::mem::take(&mut self.emptied)
+    }
+
     fn forget_group(&mut self, group: &MediaGroup) {
         if let Some(entry) = self.groups.remove(group) {
             self.calls.remove(&entry.sfu);
+            self.emptied.push(group.clone());
         }
         self.members.retain(|_, (g, _)| g != group);
     }

@@ -1,15 +1,17 @@
 //! Wiring of the cluster parts (`opencalls-cluster`) into a serving node: its identity,
 //! its membership, the tail of other nodes' events, and webhook delivery as a duty held
 //! by one live node, and the clean-up of dead nodes (their devices' seats exit after the
-//! reconnect grace unless the devices came back to a live node), and chat shared by the
-//! nodes (one bucket per user, messages relayed). With SQLite this is a cluster of one node
-//! and behaves as before.
+//! reconnect grace unless the devices came back to a live node), chat shared by the
+//! nodes (one bucket per user, messages relayed), and media placed on one node per call
+//! (the relay of requests and client events between nodes). With SQLite this is a
+//! cluster of one node and behaves as before.
 
 use crate::{Config, ConfigError, ServerError};
 use async_trait::async_trait;
 use opencalls_cluster::ClusterConfig;
 use opencalls_cluster::chat::ChatRelay;
 use opencalls_cluster::duty::{Contender, Duty, DutyWork, StartDuty};
+use opencalls_cluster::media::{self, MediaRelay};
 use opencalls_cluster::membership::{Membership, OnDead};
 use opencalls_cluster::tail::{TailTarget, Tailer};
 use opencalls_domain::DeviceKey;
@@ -17,8 +19,8 @@ use opencalls_runtime::Clock;
 use opencalls_service::chat::{self, SharedChat};
 use opencalls_service::seats::{DeviceSeats, HeldLiveSeat};
 use opencalls_service::{ServiceError, Services};
-use opencalls_signal::SignalHandle;
-use opencalls_store::{ChatStore, ClusterStore, NodeId, NodeInfo};
+use opencalls_signal::{MediaBridge, SignalHandle};
+use opencalls_store::{ChatStore, ClusterStore, MediaStore, NodeId, NodeInfo};
 use opencalls_webhook::WebhookWorker;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -263,4 +265,39 @@ impl DutyWork for WebhookWork {
     async fn stop(self: Box<Self>) {
         self.0.stop().await;
     }
+}
+
+/// Starts the media relay of this node (listening before it returns) and connects the
+/// bridge to it: each group's media is placed on one node's SFU (docs/cluster.md, "Media
+/// placement").
+pub(crate) async fn place_media(
+    store: Arc<dyn MediaStore>,
+    cluster: Arc<dyn ClusterStore>,
+    node_id: &NodeId,
+    clock: &Arc<dyn Clock>,
+    config: &Config,
+    bridge: &MediaBridge,
+) -> Result<MediaRelay, ServerError> {
+    // Owners are checked as often as dead nodes are looked for.
+    let lease = Duration::from_millis(config.node_lease_ms);
+    let check_every = (lease / 10).max(Duration::from_millis(10));
+    let (clock, node) = (clock.clone(), node_id.clone());
+    let relay = MediaRelay::start(store, cluster, clock, node, check_every).await?;
+    bridge.set_placement(relay.placement());
+    Ok(relay)
+}
+
+/// Hands other nodes' media requests to the bridge and their client events to this
+/// node's devices.
+pub(crate) fn attach_media(
+    relay: &MediaRelay,
+    bridge: &Arc<MediaBridge>,
+    signal: &SignalHandle,
+    services: &Services,
+) {
+    relay.attach(media::Target {
+        bridge: Arc::downgrade(bridge),
+        sink: signal.media_sink(),
+        live: services.live_events.clone(),
+    });
 }

@@ -18,7 +18,7 @@ pub use config::{Config, ConfigError, DatabaseUrl, MIN_API_TOKEN_LEN};
 use opencalls_api::ApiConfig;
 use opencalls_runtime::{Clock, SystemClock};
 use opencalls_service::Services;
-use opencalls_store::{ChatStore, ClusterStore, NodeId, Store};
+use opencalls_store::{ChatStore, ClusterStore, MediaStore, NodeId, Store};
 use opencalls_store_postgres::PostgresStore;
 use opencalls_store_sqlite::SqliteStore;
 use opencalls_webhook::{WebhookWorker, WorkerConfig};
@@ -66,6 +66,8 @@ struct OpenedStore {
     cluster: Arc<dyn ClusterStore>,
     /// Chat shared by the nodes (PostgreSQL); an SQLite server limits chat in memory.
     chat: Option<Arc<dyn ChatStore>>,
+    /// Media placement across the nodes (PostgreSQL); an SQLite server keeps all media.
+    media: Option<Arc<dyn MediaStore>>,
     probe: StoreProbe,
     /// Whether other nodes can share it (PostgreSQL); an SQLite file has one server.
     shared: bool,
@@ -86,6 +88,7 @@ async fn open_store_with_probe(
                 store: Arc::new(sqlite.clone()),
                 cluster: Arc::new(sqlite),
                 chat: None,
+                media: None,
                 probe: Box::new(move || probe.is_writing()),
                 shared: false,
             })
@@ -97,7 +100,8 @@ async fn open_store_with_probe(
             Ok(OpenedStore {
                 store: Arc::new(postgres.clone()),
                 cluster: Arc::new(postgres.clone()),
-                chat: Some(Arc::new(postgres)),
+                chat: Some(Arc::new(postgres.clone())),
+                media: Some(Arc::new(postgres)),
                 probe: Box::new(probe),
                 shared: true,
             })
@@ -131,6 +135,8 @@ pub struct App {
     cluster: Arc<dyn ClusterStore>,
     /// Chat shared with the other nodes, if the store is shared.
     chat: Option<Arc<dyn ChatStore>>,
+    /// Media placement across the nodes, if the store is shared.
+    media_store: Option<Arc<dyn MediaStore>>,
     /// This node's id in the cluster.
     pub node_id: NodeId,
 }
@@ -155,7 +161,7 @@ impl App {
         let node_id = cluster::node_id(&config)?;
         let opened = open_store_with_probe(&config, Some(&node_id)).await?;
         let (store, cluster, writer_alive) = (opened.store, opened.cluster, opened.probe);
-        let chat = opened.chat;
+        let (chat, media_store) = (opened.chat, opened.media);
         let shared = opened.shared;
         let ttl_ms =
             i64::try_from(config.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
@@ -193,6 +199,7 @@ impl App {
             clock,
             cluster,
             chat,
+            media_store,
             node_id,
         })
     }
@@ -234,11 +241,28 @@ impl App {
             self.sfu.clone(),
             self.config.media_config(),
         ));
+        let placement = match self.media_store.clone() {
+            Some(store) => Some(
+                cluster::place_media(
+                    store,
+                    self.cluster.clone(),
+                    &self.node_id,
+                    &self.clock,
+                    &self.config,
+                    &bridge,
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let (signal_routes, signal) = opencalls_signal::router_with_media(
             self.services.clone(),
             self.config.signal_config(),
-            Some((bridge, self.sfu_events)),
+            Some((bridge.clone(), self.sfu_events)),
         );
+        if let Some(relay) = &placement {
+            cluster::attach_media(relay, &bridge, &signal, &self.services);
+        }
         self.services.health.register("signal", signal.probe());
         let chat = match self.chat.clone() {
             Some(store) => Some(cluster::relay_chat(store, &self.node_id, &signal).await?),
@@ -257,6 +281,9 @@ impl App {
         };
         let served = http::serve(listener, app, self.config.admission(), shutdown).await;
         drop(chat);
+        if let Some(relay) = placement {
+            relay.stop().await;
+        }
         node.stop().await;
         if let Some(push) = push {
             push.abort();

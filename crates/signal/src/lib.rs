@@ -102,6 +102,11 @@ impl SignalHandle {
         let _ = self.hub.shared_chat.set(shared);
     }
 
+    /// Where another node's media client events go: to this node's devices.
+    pub fn media_sink(&self) -> Arc<dyn opencalls_rtc::MediaSink> {
+        self.hub.clone()
+    }
+
     /// Where another node's chat message goes: to the live event's devices on this node.
     pub fn chat_sink(&self) -> impl Fn(&LiveEventId, &str) + Send + Sync + 'static {
         let hub = Arc::downgrade(&self.hub);
@@ -134,7 +139,9 @@ pub fn router_with_media(
     let hub = Hub::new(services, config);
     let media_task = media.map(|(bridge, events)| {
         let _ = hub.media.set(bridge.clone());
-        let sink: Arc<dyn opencalls_rtc::MediaSink> = hub.clone();
+        // On a cluster node, client events of groups with members on other nodes reach
+        // those nodes' devices too.
+        let sink = bridge.relaying_sink(hub.clone());
         let services = hub.services.clone();
         tokio::spawn(opencalls_rtc::run_events(bridge, services, events, sink))
     });

@@ -37,6 +37,7 @@ mod create_batch;
 mod direct_calls;
 mod error;
 mod live_events;
+pub mod media;
 mod outbox;
 mod room_listing;
 mod rooms;

@@ -23,6 +23,7 @@ mod cursor;
 pub mod direct_calls;
 mod error;
 mod live_events;
+pub mod media;
 mod query;
 pub mod users;
 pub mod webhooks;
@@ -36,6 +37,7 @@ pub use direct_calls::{
 };
 pub use error::StoreError;
 pub use live_events::{LiveEventQuery, LiveEventStore, LiveEventTransition, ParticipantScope};
+pub use media::{MediaFeed, MediaNote, MediaStore, PlacedGroup};
 pub use query::{Page, PageRequest, RoomQuery};
 pub use users::{StoredToken, TokenKind, UserStore, UserUpdate};
 pub use webhooks::WebhookStore;

@@ -1,0 +1,384 @@
+//! Media placement between nodes (docs/cluster.md, "Media placement"): the
+//! [`Placement`] the media bridge of a cluster node uses, over the database
+//! ([`MediaStore`]): placements in a table, and notes between nodes through the store's
+//! notification channel.
+//!
+//! - A request (a forwarded offer, `set_media`, a layer hint, …) is a note addressed to
+//!   the owner with a correlation id; the owner's bridge serves it in a task of its own
+//!   (at most [`MAX_SERVING`] at once; beyond, it answers "unavailable") and replies with a
+//!   note addressed back. The asking side waits at most [`REPLY_TIMEOUT`] (an owner that
+//!   died and is not yet declared dead does not answer) and holds at most [`MAX_PENDING`]
+//!   requests in flight.
+//! - Client events of the groups this node carries for other nodes' devices go to every
+//!   node through one bounded queue, sent in order by one task, so they keep their order;
+//!   a full queue drops events (counted in the log) rather than slow the SFU's event loop.
+//! - While members offered from this node have their peer on other nodes, the relay checks
+//!   every tenth of the lease that those nodes are alive; the members of a dead one hear
+//!   `media.disconnected` (`transport_lost`) on this node, and offer again.
+//! - When the listening connection breaks, the relay listens again (100 ms, doubling up to
+//!   5 s); requests and replies sent meanwhile are lost, so their askers time out.
+//! - Every typed message is encoded as JSON (`Note`); a note that does not decode is
+//!   logged and skipped.
+
+use opencalls_rtc::placement::{
+    MediaEvent, MediaReply, MediaRequest, Placement, PlacementError, RemoteFailure, deliver,
+};
+use opencalls_rtc::{MediaBridge, MediaGroup, MediaSink};
+use opencalls_runtime::Clock;
+use opencalls_service::LiveEventService;
+use opencalls_store::{
+    ClusterStore, MediaFeed, MediaNote, MediaStore, NodeId, PlacedGroup, StoreError,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// How long a node waits for another node's reply.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long placing or dropping a placement may take: the bridge waits for it under its
+/// tables lock, which the SFU's event handling needs too, so a database that does not
+/// answer must not hold it for the pool's much longer wait.
+pub const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Requests this node may have in flight to other nodes.
+pub const MAX_PENDING: usize = 1_024;
+
+/// Requests of other nodes this node serves at once.
+pub const MAX_SERVING: usize = 64;
+
+/// Client events queued for the other nodes.
+const EVENT_QUEUE: usize = 4_096;
+
+/// How often placements of departed nodes and old kept notes are removed.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+/// The longest wait between two attempts to listen again.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What nodes say to each other.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "note", rename_all = "snake_case")]
+enum Note {
+    Request { id: u64, request: MediaRequest },
+    Reply { id: u64, reply: MediaReply },
+    Event { event: MediaEvent },
+}
+
+/// What requests and events from other nodes act on (set once the bridge runs).
+pub struct Target {
+    pub bridge: Weak<MediaBridge>,
+    /// This node's devices.
+    pub sink: Arc<dyn MediaSink>,
+    pub live: LiveEventService,
+}
+
+/// A running relay; it stops listening when dropped (a crash), or cleanly with
+/// [`MediaRelay::stop`], which also drops this node's placements.
+pub struct MediaRelay {
+    inner: Arc<Relay>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for MediaRelay {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl MediaRelay {
+    /// Starts listening before it returns, so every note sent to this node from then on
+    /// is seen.
+    pub async fn start(
+        store: Arc<dyn MediaStore>,
+        cluster: Arc<dyn ClusterStore>,
+        clock: Arc<dyn Clock>,
+        node: NodeId,
+        check_every: Duration,
+    ) -> Result<Self, StoreError> {
+        let feed = store.listen_media(&node).await?;
+        let (events, queued) = mpsc::channel(EVENT_QUEUE);
+        let inner = Arc::new(Relay {
+            store,
+            clock,
+            node,
+            next_id: AtomicU64::new(1),
+            pending: Mutex::new(HashMap::new()),
+            events,
+            target: OnceLock::new(),
+            serving: Arc::new(Semaphore::new(MAX_SERVING)),
+        });
+        let tasks = vec![
+            tokio::spawn(inner.clone().listen(feed)),
+            tokio::spawn(inner.clone().publish_queued(queued)),
+            tokio::spawn(inner.clone().watch_owners(cluster, check_every)),
+        ];
+        Ok(Self { inner, tasks })
+    }
+
+    /// The seam the bridge uses.
+    pub fn placement(&self) -> Arc<dyn Placement> {
+        self.inner.clone()
+    }
+
+    /// Where other nodes' requests and events go from now on.
+    pub fn attach(&self, target: Target) {
+        let _ = self.inner.target.set(target);
+    }
+
+    /// Stops listening and drops this node's placements (it leaves the cluster): the next
+    /// offer of each of its groups places it on a live node.
+    pub async fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        match self
+            .inner
+            .store
+            .drop_node_placements(&self.inner.node)
+            .await
+        {
+            Ok(n) => tracing::info!(placements = n, "dropped this node's media placements"),
+            Err(err) => tracing::warn!(%err, "dropping this node's media placements failed"),
+        }
+    }
+}
+
+struct Relay {
+    store: Arc<dyn MediaStore>,
+    clock: Arc<dyn Clock>,
+    node: NodeId,
+    next_id: AtomicU64,
+    /// Correlation id → the asker waiting for its reply.
+    pending: Mutex<HashMap<u64, oneshot::Sender<MediaReply>>>,
+    events: mpsc::Sender<MediaEvent>,
+    target: OnceLock<Target>,
+    serving: Arc<Semaphore>,
+}
+
+/// Forgets a request's correlation id however its wait ends.
+struct Waiting<'a> {
+    relay: &'a Relay,
+    id: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.relay.pending().remove(&self.id);
+    }
+}
+
+#[async_trait::async_trait]
+impl Placement for Relay {
+    fn node(&self) -> &NodeId {
+        &self.node
+    }
+
+    async fn place(&self, group: &MediaGroup) -> Result<NodeId, PlacementError> {
+        let now = self.clock.now();
+        let placed = PlacedGroup::from(group);
+        let placing = self.store.place_media(&placed, &self.node, now);
+        match tokio::time::timeout(STORE_TIMEOUT, placing).await {
+            Ok(placed) => placed.map_err(|e| PlacementError::Store(e.to_string())),
+            Err(_) => Err(PlacementError::Store("placing timed out".into())),
+        }
+    }
+
+    async fn forget(&self, group: &MediaGroup) {
+        let placed = PlacedGroup::from(group);
+        let dropping = self.store.drop_media_placement(&placed, &self.node);
+        let failed = match tokio::time::timeout(STORE_TIMEOUT, dropping).await {
+            Ok(Ok(())) => return,
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => "timed out".to_owned(),
+        };
+        // Harmless: the next offer re-asserts this node or finds it gone.
+        tracing::warn!(err = %failed, kind = placed.kind(), id = placed.id(), "dropping a media placement failed");
+    }
+
+    async fn request(
+        &self,
+        node: &NodeId,
+        request: MediaRequest,
+    ) -> Result<MediaReply, PlacementError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut pending = self.pending();
+            if pending.len() >= MAX_PENDING {
+                let why = "too many requests to other nodes in flight".to_owned();
+                return Err(PlacementError::Send(node.clone(), why));
+            }
+            pending.insert(id, tx);
+        }
+        let _waiting = Waiting { relay: self, id };
+        self.send(Some(node), &Note::Request { id, request })
+            .await
+            .map_err(|err| PlacementError::Send(node.clone(), err.to_string()))?;
+        match tokio::time::timeout(REPLY_TIMEOUT, rx).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) | Err(_) => Err(PlacementError::Timeout(node.clone())),
+        }
+    }
+
+    fn publish(&self, event: MediaEvent) {
+        if self.events.try_send(event).is_err() {
+            tracing::warn!("media event queue to other nodes is full; an event was dropped");
+        }
+    }
+}
+
+impl Relay {
+    fn pending(&self) -> MutexGuard<'_, HashMap<u64, oneshot::Sender<MediaReply>>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn send(&self, to: Option<&NodeId>, note: &Note) -> Result<(), StoreError> {
+        let body = serde_json::to_string(note)
+            .map_err(|e| StoreError::Backend(format!("encoding a media note: {e}")))?;
+        let note = MediaNote {
+            from: self.node.clone(),
+            to: to.cloned(),
+            body,
+        };
+        self.store.send_media_note(&note).await
+    }
+
+    /// Sends the queued client events to every node, in order.
+    async fn publish_queued(self: Arc<Self>, mut queued: mpsc::Receiver<MediaEvent>) {
+        while let Some(event) = queued.recv().await {
+            if let Err(err) = self.send(None, &Note::Event { event }).await {
+                tracing::warn!(%err, "a media event for other nodes was lost");
+            }
+        }
+    }
+
+    /// Every `every`, while members offered from here have their peer on other nodes,
+    /// checks that those nodes are alive; the members of one that is not are told their
+    /// media is gone (see [`MediaBridge::owner_lost`]).
+    async fn watch_owners(self: Arc<Self>, cluster: Arc<dyn ClusterStore>, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let Some(target) = self.target.get() else {
+                continue;
+            };
+            let Some(bridge) = target.bridge.upgrade() else {
+                return;
+            };
+            let owners = bridge.remote_owners();
+            if owners.is_empty() {
+                continue;
+            }
+            let alive: HashSet<NodeId> = match cluster.live_nodes(self.clock.now()).await {
+                Ok(live) => live.into_iter().map(|n| n.info.node_id).collect(),
+                Err(err) => {
+                    tracing::warn!(%err, "checking the media owners failed");
+                    continue;
+                }
+            };
+            for node in owners.difference(&alive) {
+                let told = bridge.owner_lost(node, target.sink.as_ref());
+                tracing::warn!(%node, members = told, "a media owner is gone: its members here were told media.disconnected");
+            }
+        }
+    }
+
+    async fn listen(self: Arc<Self>, mut feed: Box<dyn MediaFeed>) {
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tokio::select! {
+                next = feed.next() => match next {
+                    Ok(note) => self.handle(note),
+                    Err(err) => {
+                        tracing::warn!(%err, "media relay lost its connection; notes sent until it listens again are lost here");
+                        feed = self.listen_again().await;
+                    }
+                },
+                _ = sweep.tick() => {
+                    if let Err(err) = self.store.sweep_media().await {
+                        tracing::warn!(%err, "sweeping media placements failed");
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle(self: &Arc<Self>, note: MediaNote) {
+        let decoded: Note = match serde_json::from_str(&note.body) {
+            Ok(decoded) => decoded,
+            Err(err) => {
+                tracing::warn!(from = %note.from, %err, "malformed media note; skipped");
+                return;
+            }
+        };
+        match decoded {
+            Note::Request { id, request } => self.serve(note.from, id, request),
+            Note::Reply { id, reply } => {
+                if let Some(waiting) = self.pending().remove(&id) {
+                    let _ = waiting.send(reply);
+                }
+            }
+            Note::Event { event } => {
+                if let Some(target) = self.target.get() {
+                    deliver(target.sink.as_ref(), event);
+                }
+            }
+        }
+    }
+
+    /// Serves another node's request in a task of its own and replies to it.
+    fn serve(self: &Arc<Self>, from: NodeId, id: u64, request: MediaRequest) {
+        let relay = self.clone();
+        let permit = self.serving.clone().try_acquire_owned();
+        tokio::spawn(async move {
+            let reply = match permit {
+                Ok(_permit) => relay.reply_to(request).await,
+                Err(_) => unavailable("this node is serving too many requests"),
+            };
+            if let Err(err) = relay.send(Some(&from), &Note::Reply { id, reply }).await {
+                tracing::warn!(node = %from, %err, "a reply to another node was lost");
+            }
+        });
+    }
+
+    async fn reply_to(&self, request: MediaRequest) -> MediaReply {
+        let Some(target) = self.target.get() else {
+            return unavailable("this node's media is not running yet");
+        };
+        match target.bridge.upgrade() {
+            Some(bridge) => bridge.serve(request, &target.live).await,
+            None => unavailable("this node's media has stopped"),
+        }
+    }
+
+    /// Listens again, retrying with a growing pause until it works.
+    async fn listen_again(&self) -> Box<dyn MediaFeed> {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            tokio::time::sleep(pause).await;
+            match self.store.listen_media(&self.node).await {
+                Ok(feed) => {
+                    tracing::info!("media relay listens again");
+                    return feed;
+                }
+                Err(err) => {
+                    tracing::warn!(%err, retry_in_ms = pause.as_millis() as u64, "media relay cannot listen");
+                    pause = (pause * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+}
+
+fn unavailable(why: &str) -> MediaReply {
+    MediaReply::Failed {
+        failure: RemoteFailure::Unavailable { why: why.into() },
+    }
+}
