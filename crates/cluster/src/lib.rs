@@ -6,7 +6,9 @@
 //!   publishes them on the local `EventBus`, so devices here hear them like local ones;
 //! - [`duty`]: runs cluster-wide singletons (webhook delivery) on whichever one live node
 //!   holds the duty's lease;
-//! - [`chat`]: relays the chat messages other nodes' devices send to this node's devices.
+//! - [`chat`]: listens to what other nodes say without storing it: chat and other live
+//!   frames for this node's devices, node-to-node messages (revocations, moved devices),
+//!   and the outbox sequencer's wake-ups for the tail.
 //!
 //! They only talk to the database through [`opencalls_store::ClusterStore`] (chat through
 //! [`opencalls_store::ChatStore`]); a one-process backend (SQLite) makes them a cluster of
@@ -28,7 +30,7 @@ pub struct ClusterConfig {
     /// A node that has not renewed its lease for this long counts as dead; it renews every
     /// third of it.
     pub lease: Duration,
-    /// How often the outbox tail is read for other nodes' events.
+    /// How often the outbox tail is read for other nodes' events when nothing woke it.
     pub tail_poll: Duration,
 }
 

@@ -3,8 +3,10 @@
 //! Every [`ClusterConfig::check_every`] the node claims the nodes whose lease ran out, and
 //! at least every [`ClusterConfig::renew_every`] it renews its own (recorded for
 //! [`ClusterConfig::recorded_lease`], so a dead node is claimed within the configured lease
-//! of its death); the store hands each dead node to exactly one claimer, whose `on_dead`
-//! carries out its clean-up (it must not wait long: it spawns what does). A node that
+//! of its death); the store hands each dead node to exactly one live claimer at a time,
+//! whose `on_dead` carries out its clean-up (it must not wait long: it spawns what does)
+//! and then forgets the dead node; a dead node whose claimer dies before that is claimed
+//! again by another survivor. A node that
 //! finds itself declared dead (it could not renew in time, e.g. cut off from the database)
 //! registers again: its devices were handed to a survivor meanwhile and reconnect like
 //! after a crash. Store errors are logged and retried on the next round; they never end
@@ -102,7 +104,10 @@ async fn run(
             renew(&*cluster, &*clock, &config, lease).await;
             renewed = tokio::time::Instant::now();
         }
-        match cluster.claim_dead_nodes(clock.now()).await {
+        match cluster
+            .claim_dead_nodes(&config.node.node_id, clock.now())
+            .await
+        {
             Ok(dead) => {
                 for node in dead {
                     tracing::warn!(node = %node.info.node_id, "a node's lease ran out; cleaning up after it");

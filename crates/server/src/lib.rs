@@ -215,6 +215,7 @@ impl App {
             services: self.services.clone(),
             http_addr: listener.local_addr()?,
             media_addr: self.sfu.local_addr(),
+            notifies: self.chat.is_some(),
         };
         if cluster::alone(&setup).await? {
             self.exit_leftovers().await;
@@ -241,7 +242,10 @@ impl App {
         );
         self.services.health.register("signal", signal.probe());
         let chat = match self.chat.clone() {
-            Some(store) => Some(cluster::relay_chat(store, &self.node_id, &signal).await?),
+            Some(store) => {
+                let tail = node.tail_waker();
+                Some(cluster::relay_chat(store, &self.node_id, &signal, tail).await?)
+            }
             None => None,
         };
         let sfu = self.sfu;

@@ -27,6 +27,7 @@ use axum::Router;
 use hub::Hub;
 use opencalls_domain::LiveEventId;
 use opencalls_service::Services;
+use opencalls_service::chat::NodeMessage;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -112,6 +113,23 @@ impl SignalHandle {
         }
     }
 
+    /// Where another node's [`NodeMessage`] goes: a revocation ends the user's sessions
+    /// here, a device that connected to another node closes its older connection here.
+    pub fn node_sink(&self) -> impl Fn(NodeMessage) + Send + Sync + 'static {
+        let hub = Arc::downgrade(&self.hub);
+        move |message| {
+            let Some(hub) = hub.upgrade() else {
+                return;
+            };
+            tokio::spawn(async move {
+                match message {
+                    NodeMessage::SessionsRevoked { user_id } => hub.revoke_user(&user_id).await,
+                    NodeMessage::DeviceMoved { device } => hub.moved_elsewhere(&device).await,
+                }
+            });
+        }
+    }
+
     /// Closes every client connection and exits their participants (graceful shutdown).
     pub async fn shutdown(&self) {
         self.task.abort();
@@ -148,8 +166,11 @@ pub fn router_with_media(
     (router, handle)
 }
 
-/// Ends revoked sessions and does the hub's housekeeping, until aborted. (Committed events
-/// reach the hub synchronously, as a listener of the bus: see [`hub`].)
+/// Ends revoked sessions (and, on a cluster node, tells the other nodes to end theirs) and
+/// does the hub's housekeeping, until aborted. (Committed events reach the hub
+/// synchronously, as a listener of the bus: see [`hub`].) A burst of revocations that
+/// overflows the channel makes this node's connections recheck their sessions; the other
+/// nodes' connections learn it at their next recheck.
 async fn fan_out(hub: Arc<Hub>) {
     let mut revoked = hub.services.sessions.revocations();
     let mut sweep = tokio::time::interval(Duration::from_secs(10));
@@ -159,7 +180,13 @@ async fn fan_out(hub: Arc<Hub>) {
             user = revoked.recv() => match user {
                 Ok(user_id) => {
                     let hub = hub.clone();
-                    tokio::spawn(async move { hub.revoke_user(&user_id).await });
+                    tokio::spawn(async move {
+                        if let Some(shared) = hub.shared_chat.get() {
+                            let message = NodeMessage::SessionsRevoked { user_id: user_id.clone() };
+                            shared.broadcast(message).await;
+                        }
+                        hub.revoke_user(&user_id).await
+                    });
                 }
                 Err(RecvError::Lagged(n)) => {
                     // Which users were revoked is lost: every connection checks its own

@@ -60,6 +60,25 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The nodes recorded in `cluster_nodes` of the database at `url`, by id: each node's id
+/// and the node that claimed it (cleaning up after it), if any.
+pub async fn recorded_nodes(url: &str) -> Result<Vec<(String, Option<String>)>, String> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(|e| format!("connecting to {url}: {e}"))?;
+    let driver = tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT node_id, claimed_by FROM cluster_nodes ORDER BY node_id",
+            &[],
+        )
+        .await
+        .map_err(|e| e.to_string());
+    drop(client);
+    let _ = driver.await;
+    Ok(rows?.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 async fn run_admin(admin_url: &str, sql: &str) -> Result<(), String> {
     let (client, connection) = tokio_postgres::connect(admin_url, NoTls)
         .await
