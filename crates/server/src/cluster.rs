@@ -10,14 +10,14 @@ use async_trait::async_trait;
 use opencalls_cluster::ClusterConfig;
 use opencalls_cluster::chat::{ChatRelay, Sinks};
 use opencalls_cluster::duty::{Contender, Duty, DutyWork, StartDuty};
-use opencalls_cluster::membership::{Membership, OnDead};
+use opencalls_cluster::membership::{Hooks, Membership, OnDead};
 use opencalls_cluster::tail::{TailTarget, TailWaker, Tailer, Wakes};
 use opencalls_domain::DeviceKey;
 use opencalls_runtime::Clock;
 use opencalls_service::chat::{self, SharedChat};
 use opencalls_service::seats::{DeviceSeats, HeldLiveSeat};
 use opencalls_service::{ServiceError, Services};
-use opencalls_signal::SignalHandle;
+use opencalls_signal::{Eviction, SignalHandle};
 use opencalls_store::{ChatStore, ClusterStore, NodeId, NodeInfo};
 use opencalls_webhook::WebhookWorker;
 use std::net::SocketAddr;
@@ -51,6 +51,8 @@ pub(crate) fn node_id(config: &Config) -> Result<NodeId, ConfigError> {
 /// What a serving node runs for the cluster; [`NodeParts::stop`] ends it cleanly.
 pub(crate) struct NodeParts {
     membership: Membership,
+    /// This node's evictions (declared dead while running) so far.
+    evicted: tokio::sync::watch::Receiver<Eviction>,
     tailer: Tailer,
     webhooks: Duty,
 }
@@ -91,17 +93,27 @@ pub(crate) async fn join(
         tail_poll: Duration::from_millis(config.cluster_poll_ms),
     };
     let grace = Duration::from_millis(config.reconnect_grace_ms);
-    let membership = Membership::join(
-        setup.cluster.clone(),
-        setup.clock.clone(),
-        cluster_config.clone(),
-        on_dead(
+    let (evicted_tx, evicted) = tokio::sync::watch::channel(Eviction::default());
+    let hooks = Hooks {
+        on_dead: on_dead(
             setup.services.clone(),
             setup.cluster.clone(),
             setup.node_id.clone(),
             setup.clock.clone(),
             grace,
         ),
+        on_evicted: Arc::new(move |now_evicted| {
+            evicted_tx.send_modify(|e| {
+                e.count += u64::from(now_evicted);
+                e.waiting = now_evicted;
+            });
+        }),
+    };
+    let membership = Membership::join(
+        setup.cluster.clone(),
+        setup.clock.clone(),
+        cluster_config.clone(),
+        hooks,
     )
     .await?;
     let target = TailTarget {
@@ -133,12 +145,19 @@ pub(crate) async fn join(
     let webhooks = Duty::spawn(WEBHOOKS, contender, start);
     Ok(NodeParts {
         membership,
+        evicted,
         tailer,
         webhooks,
     })
 }
 
 impl NodeParts {
+    /// Whether this node is declared dead and waits to register again (see
+    /// `opencalls_signal::SignalHandle::follow_membership`).
+    pub(crate) fn evictions(&self) -> tokio::sync::watch::Receiver<Eviction> {
+        self.evicted.clone()
+    }
+
     /// What wakes the event tail when another node's events were sequenced.
     pub(crate) fn tail_waker(&self) -> TailWaker {
         self.tailer.waker()

@@ -241,6 +241,7 @@ impl App {
             Some((bridge, self.sfu_events)),
         );
         self.services.health.register("signal", signal.probe());
+        signal.follow_membership(node.evictions());
         let chat = match self.chat.clone() {
             Some(store) => {
                 let tail = node.tail_waker();

@@ -164,6 +164,9 @@ pub(crate) struct Hub {
     pub session_opens_ip: KeyedLimiter<IpAddr>,
     /// Bumped when revocations may have been missed: every connection rechecks its session.
     pub recheck: watch::Sender<u64>,
+    /// On a cluster node, `true` while the node is declared dead (set once at start; see
+    /// `SignalHandle::follow_membership`): new connections are refused.
+    pub evicted: std::sync::OnceLock<watch::Receiver<crate::Eviction>>,
 }
 
 /// The hub as a listener of the event bus: every committed event is routed as it is
@@ -195,6 +198,7 @@ impl Hub {
             media: std::sync::OnceLock::new(),
             chat: ChatLimiter::default(),
             shared_chat: std::sync::OnceLock::new(),
+            evicted: std::sync::OnceLock::new(),
         });
         let listener = Arc::new(BusListener(Arc::downgrade(&hub)));
         hub.services.bus.listen(listener);
@@ -344,6 +348,11 @@ impl Hub {
         let Some(seats) = self.services.seats.clone() else {
             return Ok(());
         };
+        if self.evicted.get().is_some_and(|e| e.borrow().waiting) {
+            // A survivor is exiting what this node held: a device must go to a live node.
+            let refused = ServiceError::Internal("this node is rejoining the cluster".into());
+            return Err(refused.into());
+        }
         let from = seats.hold(&attached.key).await?;
         self.lock().mark_claimed(&attached.key, attached.conn_id);
         let Some(from) = from else {
@@ -409,6 +418,18 @@ impl Hub {
                 tracing::warn!(user = %key.user_id, %err, "reading a device's holder failed; its connection here stays");
             }
         }
+    }
+
+    /// Closes every connection with `reason`; their seats wait the grace as after any drop.
+    pub fn close_all(&self, reason: GoodbyeReason) {
+        let state = self.lock();
+        let conns = state.devices.values().filter_map(|d| d.conn.as_ref());
+        let mut closed = 0usize;
+        for conn in conns {
+            let _ = conn.close.send(Some(reason));
+            closed += 1;
+        }
+        tracing::warn!(closed, ?reason, "closed every connection of this node");
     }
 
     /// Ends every session of the user now: connections closed, seats exited.

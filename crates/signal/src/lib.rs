@@ -26,6 +26,7 @@ pub use opencalls_rtc::{MediaBridge, MediaConfig};
 use axum::Router;
 use hub::Hub;
 use opencalls_domain::LiveEventId;
+use opencalls_protocol::GoodbyeReason;
 use opencalls_service::Services;
 use opencalls_service::chat::NodeMessage;
 use std::sync::Arc;
@@ -79,6 +80,14 @@ impl ConnectionSlot {
     }
 }
 
+/// A cluster node's evictions: how often it found itself declared dead while running, and
+/// whether it is waiting now for a survivor's clean-up after it (refusing connections).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Eviction {
+    pub count: u64,
+    pub waiting: bool,
+}
+
 /// Controls the signaling layer's background work.
 pub struct SignalHandle {
     hub: Arc<Hub>,
@@ -128,6 +137,33 @@ impl SignalHandle {
                 }
             });
         }
+    }
+
+    /// Follows this node's membership of a cluster: each time the node finds itself
+    /// declared dead (e.g. cut off from the database past its lease) every connection is
+    /// closed with `goodbye server_restart`, and while a survivor cleans up after it new
+    /// ones are refused, so devices reconnect to live nodes and resume their seats there.
+    /// Their seats here wait the grace as after any drop (the node that holds them now
+    /// decides).
+    pub fn follow_membership(&self, mut evicted: tokio::sync::watch::Receiver<Eviction>) {
+        let _ = self.hub.evicted.set(evicted.clone());
+        let hub = Arc::downgrade(&self.hub);
+        let mut seen = evicted.borrow().count;
+        tokio::spawn(async move {
+            while evicted.changed().await.is_ok() {
+                let now = *evicted.borrow_and_update();
+                let Some(hub) = hub.upgrade() else {
+                    return;
+                };
+                if now.count > seen {
+                    seen = now.count;
+                    hub.close_all(GoodbyeReason::ServerRestart);
+                }
+                if !now.waiting {
+                    tracing::info!("this node accepts WebSockets again");
+                }
+            }
+        });
     }
 
     /// Closes every client connection and exits their participants (graceful shutdown).

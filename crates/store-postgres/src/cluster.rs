@@ -73,14 +73,15 @@ impl ClusterStore for PostgresStore {
         node: &NodeInfo,
         now: Millis,
         lease_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let conn = self.conn().await?;
-        conn.execute(
+        let n = conn.execute(
             "INSERT INTO cluster_nodes (node_id, http_addr, media_addr, registered_at, expires_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (node_id) DO UPDATE SET http_addr = EXCLUDED.http_addr,
                  media_addr = EXCLUDED.media_addr, registered_at = EXCLUDED.registered_at,
-                 expires_at = EXCLUDED.expires_at, claimed_by = NULL",
+                 expires_at = EXCLUDED.expires_at
+             WHERE cluster_nodes.claimed_by IS NULL",
             &[
                 &node.node_id.as_str(),
                 &node.http_addr,
@@ -91,7 +92,7 @@ impl ClusterStore for PostgresStore {
         )
         .await
         .map_err(Error::from)?;
-        Ok(())
+        Ok(n == 1)
     }
 
     async fn renew_node_lease(

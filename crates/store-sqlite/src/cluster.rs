@@ -41,16 +41,18 @@ impl ClusterStore for SqliteStore {
         node: &NodeInfo,
         now: Millis,
         lease_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let lease = NodeLease {
             info: node.clone(),
             registered_at: now,
             expires_at: now.saturating_add(lease_ms),
         };
         let mut leases = self.leases()?;
+        if leases.claims.contains_key(&node.node_id) {
+            return Ok(false);
+        }
         leases.nodes.insert(node.node_id.clone(), lease);
-        leases.claims.remove(&node.node_id);
-        Ok(())
+        Ok(true)
     }
 
     async fn renew_node_lease(

@@ -128,13 +128,15 @@ pub const MAX_DEVICE_SEATS: usize = 1_000;
 
 #[async_trait]
 pub trait ClusterStore: Send + Sync {
-    /// Registers `node` (again, after a restart) with a lease until `now + lease_ms`.
+    /// Registers `node` (again, after it was declared dead) with a lease until
+    /// `now + lease_ms`. `false` (nothing changed) while the node is claimed: a survivor is
+    /// cleaning up after it, and it may register again once that is done.
     async fn register_node(
         &self,
         node: &NodeInfo,
         now: Millis,
         lease_ms: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Extends the lease to `now + lease_ms`. `false` if the node is not registered (it
     /// was declared dead and cleaned up meanwhile): it must register again.

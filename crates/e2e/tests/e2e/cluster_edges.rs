@@ -9,7 +9,9 @@
 //! restarted under its id before its lease ran out: its previous run's devices resume
 //! their seats on it, and the seats of those that never come back exit after the grace;
 //! and a dead node's clean-up is finished by another survivor when the one that claimed
-//! it dies during the grace.
+//! it dies during the grace; and a node declared dead while it still runs (cut off from
+//! the database past its lease) closes its WebSockets and refuses new ones until the
+//! clean-up after it is done, so its devices resume on a live node, then serves again.
 //!
 //! Always on PostgreSQL (`OPENCALLS_TEST_POSTGRES_URL`'s server), like `cluster`.
 
@@ -18,7 +20,7 @@ use crate::common::id_of;
 use crate::live_common::{create as create_live, id as live_id};
 use crate::signal_live_common::{QUIET, expect_events, next_event};
 use opencalls_client::{Client, Incoming};
-use opencalls_store_postgres::testing::{TestDatabase, recorded_nodes};
+use opencalls_store_postgres::testing::{TestDatabase, expire_nodes, recorded_nodes};
 use opencalls_testkit::poll::{SLOW, WAIT};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -299,6 +301,62 @@ async fn a_dead_nodes_clean_up_is_finished_when_its_claimer_dies_during_the_grac
     })
     .await;
     drop(bob);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_declared_dead_while_running_sends_its_devices_away_then_rejoins() {
+    let db = TestDatabase::create().await.unwrap();
+    let a = node(&db, "a", |_| {}).await;
+    let b = node(&db, "b", |c| c.reconnect_grace_ms = 2_000).await;
+    let room = id_of(&b.create_room("small_room_for_video").await);
+    let (mut alice, session, alice_client) = returning_device(&a, "alice").await;
+    let pid =
+        alice.enter(&room, true, false).await.unwrap()["participant"]["participant_id"].clone();
+
+    // Node a's lease runs out as if it were cut off from the database; node b claims it.
+    opencalls_testkit::poll::eventually("node a claimed by node b", SLOW, async || {
+        expire_nodes(db.url(), "a.").await.unwrap();
+        let nodes = recorded_nodes(db.url()).await.unwrap();
+        let claimed = nodes
+            .iter()
+            .any(|(id, by)| id.starts_with("a.") && by.is_some());
+        if claimed {
+            Ok(())
+        } else {
+            Err(format!("{nodes:?}"))
+        }
+    })
+    .await;
+    // Its next renewal finds it dead: it closes its connections, and refuses new ones.
+    let goodbye = alice
+        .wait_for(PROMPT, |m| matches!(m, Incoming::Goodbye { .. }))
+        .await;
+    assert_eq!(
+        goodbye,
+        Some(Incoming::Goodbye {
+            reason: "server_restart".into()
+        })
+    );
+    let session_of_bob = a.session_for("bob").await;
+    assert!(
+        Client::connect(&a.ws_base(), &session_of_bob, None)
+            .await
+            .is_err()
+    );
+    // The device reconnects to node b and resumes its seat there.
+    let alice = Client::connect(&b.ws_base(), &session, Some(&alice_client))
+        .await
+        .unwrap();
+    assert_eq!(alice.hello["resumed"][0]["participant_id"], pid);
+    // Once node b's clean-up after it is done, node a registers again and serves.
+    opencalls_testkit::poll::eventually("node a serving again", SLOW, async || {
+        match Client::connect(&a.ws_base(), &session_of_bob, None).await {
+            Ok(_) => Ok(()),
+            Err(err) => Err(format!("{err:?}")),
+        }
+    })
+    .await;
+    assert_eq!(participant(&b, &room, &pid).await["state"], "entered");
 }
 
 /// The name of the next event the client hears.

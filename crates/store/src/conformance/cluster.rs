@@ -72,10 +72,14 @@ pub async fn each_dead_node_is_claimed_by_exactly_one_caller(t: TestCluster) {
     assert_eq!(ids(&claimed), ["a", "b"]);
     assert_eq!(claimed[0].info, node("a"));
     assert_eq!(ids(&c.live_nodes(100).await.unwrap()), ["c"]);
-    // A claimed node learns it was declared dead when it next renews, and comes back.
+    // A claimed node learns it was declared dead when it next renews, and comes back once
+    // its clean-up is done (not before).
     let a = NodeId::parse("a").unwrap();
     assert!(!c.renew_node_lease(&a, 120, 100).await.unwrap());
-    c.register_node(&node("a"), 120, 100).await.unwrap();
+    assert!(!c.register_node(&node("a"), 120, 100).await.unwrap());
+    assert_eq!(ids(&c.live_nodes(121).await.unwrap()), ["c"]);
+    c.forget_node(&a, &live).await.unwrap();
+    assert!(c.register_node(&node("a"), 120, 100).await.unwrap());
     assert_eq!(ids(&c.live_nodes(121).await.unwrap()), ["a", "c"]);
 }
 
