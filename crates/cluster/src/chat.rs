@@ -1,15 +1,19 @@
-//! Other nodes' chat messages onto this node's devices (docs/cluster.md, "Chat across
-//! nodes").
+//! What other nodes say without storing it, onto this node (docs/cluster.md, "Chat across
+//! nodes" and "Node-to-node messages").
 //!
-//! The relay listens to every message any node sends ([`ChatStore::listen_chat`]), skips
-//! its own node's (delivered locally when sent) and hands the others to the hub, one at a
-//! time in the order they arrive, which keeps each sender's order. When the listening
-//! connection breaks, it listens again (after 100 ms, doubling up to 5 s): messages sent
-//! meanwhile never reach this node's devices (chat is not stored). It also sweeps the
-//! store's chat state every [`SWEEP_EVERY`].
+//! The relay listens to every notice any node sends ([`ChatStore::listen`]), skips its own
+//! node's live frames and messages (acted on locally when sent) and hands the others over,
+//! one at a time in the order they arrive, which keeps each sender's order: live frames
+//! (chat, `live.host_media_changed`) to the hub, [`NodeMessage`]s to the node's handler,
+//! the outbox sequencer's heads to the event tail ([`TailWaker`]). When the listening
+//! connection breaks, it listens again (after 100 ms, doubling up to 5 s): what was sent
+//! meanwhile never reaches this node (none of it is stored), except events, which the tail
+//! reads once it is woken after listening again. It also sweeps the store's chat state
+//! every [`SWEEP_EVERY`].
 
+use crate::tail::TailWaker;
 use opencalls_domain::LiveEventId;
-use opencalls_store::{ChatBucket, ChatFeed, ChatStore, NodeId, StoreError};
+use opencalls_store::{ChatBucket, ChatStore, NodeId, NodeMessage, Notice, NoticeFeed, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -22,6 +26,16 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Where relayed messages go: a live event and its frame, for that event's local devices.
 pub type ChatSink = Arc<dyn Fn(&LiveEventId, &str) + Send + Sync>;
+
+/// Where other nodes' [`NodeMessage`]s go (it must not block: it spawns what waits).
+pub type NodeSink = Arc<dyn Fn(NodeMessage) + Send + Sync>;
+
+/// Where the relay hands what it hears.
+pub struct Sinks {
+    pub chat: ChatSink,
+    pub node: NodeSink,
+    pub tail: TailWaker,
+}
 
 /// A running relay; it stops when dropped.
 pub struct ChatRelay {
@@ -40,14 +54,16 @@ impl ChatRelay {
         store: Arc<dyn ChatStore>,
         node_id: NodeId,
         bucket: ChatBucket,
-        sink: ChatSink,
+        sinks: Sinks,
     ) -> Result<Self, StoreError> {
-        let feed = store.listen_chat().await?;
+        let feed = store.listen().await?;
+        // Whatever was sequenced before the listening began is read now.
+        sinks.tail.wake();
         let relay = Relay {
             store,
             node_id,
             bucket,
-            sink,
+            sinks,
         };
         Ok(Self {
             task: tokio::spawn(relay.run(feed)),
@@ -59,20 +75,20 @@ struct Relay {
     store: Arc<dyn ChatStore>,
     node_id: NodeId,
     bucket: ChatBucket,
-    sink: ChatSink,
+    sinks: Sinks,
 }
 
 impl Relay {
-    async fn run(self, mut feed: Box<dyn ChatFeed>) {
+    async fn run(self, mut feed: Box<dyn NoticeFeed>) {
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         loop {
             tokio::select! {
                 next = feed.next() => match next {
-                    Ok(chat) if chat.origin == self.node_id => {}
-                    Ok(chat) => (self.sink)(&chat.live_event_id, &chat.frame),
+                    Ok(notice) => self.hand_over(notice),
                     Err(err) => {
-                        tracing::warn!(%err, "chat relay lost its connection; messages other nodes send until it listens again are lost here");
+                        tracing::warn!(%err, "the node's listener lost its connection; chat and messages other nodes send until it listens again are lost here");
                         feed = self.listen_again().await;
+                        self.sinks.tail.wake();
                     }
                 },
                 _ = sweep.tick() => {
@@ -84,18 +100,28 @@ impl Relay {
         }
     }
 
+    fn hand_over(&self, notice: Notice) {
+        match notice {
+            Notice::Chat(chat) if chat.origin == self.node_id => {}
+            Notice::Chat(chat) => (self.sinks.chat)(&chat.live_event_id, &chat.frame),
+            Notice::OutboxSequenced { head } => self.sinks.tail.sequenced(head),
+            Notice::FromNode { origin, .. } if origin == self.node_id => {}
+            Notice::FromNode { message, .. } => (self.sinks.node)(message),
+        }
+    }
+
     /// Listens again, retrying with a growing pause until it works.
-    async fn listen_again(&self) -> Box<dyn ChatFeed> {
+    async fn listen_again(&self) -> Box<dyn NoticeFeed> {
         let mut pause = Duration::from_millis(100);
         loop {
             tokio::time::sleep(pause).await;
-            match self.store.listen_chat().await {
+            match self.store.listen().await {
                 Ok(feed) => {
-                    tracing::info!("chat relay listens again");
+                    tracing::info!("the node listens again");
                     return feed;
                 }
                 Err(err) => {
-                    tracing::warn!(%err, retry_in_ms = pause.as_millis() as u64, "chat relay cannot listen");
+                    tracing::warn!(%err, retry_in_ms = pause.as_millis() as u64, "the node cannot listen");
                     pause = (pause * 2).min(MAX_BACKOFF);
                 }
             }

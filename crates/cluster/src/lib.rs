@@ -6,7 +6,9 @@
 //!   publishes them on the local `EventBus`, so devices here hear them like local ones;
 //! - [`duty`]: runs cluster-wide singletons (webhook delivery) on whichever one live node
 //!   holds the duty's lease;
-//! - [`chat`]: relays the chat messages other nodes' devices send to this node's devices;
+//! - [`chat`]: listens to what other nodes say without storing it: chat and other live
+//!   frames for this node's devices, node-to-node messages (revocations, moved devices),
+//!   and the outbox sequencer's wake-ups for the tail.
 //! - [`media`]: places each call's media on one node's SFU and carries what other nodes'
 //!   devices do about it there, and its client events back.
 //!
@@ -32,7 +34,7 @@ pub struct ClusterConfig {
     /// A node that has not renewed its lease for this long counts as dead; it renews every
     /// third of it.
     pub lease: Duration,
-    /// How often the outbox tail is read for other nodes' events.
+    /// How often the outbox tail is read for other nodes' events when nothing woke it.
     pub tail_poll: Duration,
 }
 

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use opencalls_cluster::ClusterConfig;
 use opencalls_cluster::duty::{Contender, Duty, DutyWork};
-use opencalls_cluster::membership::{Membership, OnDead};
+use opencalls_cluster::membership::{Hooks, Membership, OnDead};
 use opencalls_runtime::{Clock, SystemClock};
 use opencalls_store::{ClusterStore, NodeId, NodeInfo};
 use opencalls_store_sqlite::SqliteStore;
@@ -58,7 +58,10 @@ async fn a_node_that_stops_renewing_is_cleaned_up_once_by_one_survivor() {
         cluster.clone(),
         clock.clone(),
         config("a", 150),
-        on_dead("a"),
+        Hooks {
+            on_dead: on_dead("a"),
+            on_evicted: Arc::new(|_| {}),
+        },
     )
     .await
     .unwrap();
@@ -66,7 +69,10 @@ async fn a_node_that_stops_renewing_is_cleaned_up_once_by_one_survivor() {
         cluster.clone(),
         clock.clone(),
         config("b", 150),
-        on_dead("b"),
+        Hooks {
+            on_dead: on_dead("b"),
+            on_evicted: Arc::new(|_| {}),
+        },
     )
     .await
     .unwrap();

@@ -9,17 +9,17 @@
 use crate::{Config, ConfigError, ServerError};
 use async_trait::async_trait;
 use opencalls_cluster::ClusterConfig;
-use opencalls_cluster::chat::ChatRelay;
+use opencalls_cluster::chat::{ChatRelay, Sinks};
 use opencalls_cluster::duty::{Contender, Duty, DutyWork, StartDuty};
 use opencalls_cluster::media::{self, MediaRelay};
-use opencalls_cluster::membership::{Membership, OnDead};
-use opencalls_cluster::tail::{TailTarget, Tailer};
+use opencalls_cluster::membership::{Hooks, Membership, OnDead};
+use opencalls_cluster::tail::{TailTarget, TailWaker, Tailer, Wakes};
 use opencalls_domain::DeviceKey;
 use opencalls_runtime::Clock;
 use opencalls_service::chat::{self, SharedChat};
 use opencalls_service::seats::{DeviceSeats, HeldLiveSeat};
 use opencalls_service::{ServiceError, Services};
-use opencalls_signal::{MediaBridge, SignalHandle};
+use opencalls_signal::{Eviction, MediaBridge, SignalHandle};
 use opencalls_store::{ChatStore, ClusterStore, MediaStore, NodeId, NodeInfo};
 use opencalls_webhook::WebhookWorker;
 use std::net::SocketAddr;
@@ -29,16 +29,20 @@ use std::time::Duration;
 /// The duty name of webhook delivery.
 const WEBHOOKS: &str = "webhooks";
 
-/// This node's id: `node_id` as configured, else a fresh random one.
+/// This run's node id: `node_id` as configured with a random mark of this run (see
+/// [`NodeId::for_run`]), else a fresh random one.
 pub(crate) fn node_id(config: &Config) -> Result<NodeId, ConfigError> {
     match &config.node_id {
-        Some(raw) => NodeId::parse(raw).ok_or(ConfigError::Invalid {
-            name: "OPENCALLS_NODE_ID",
-            message: format!(
-                "expected 1-{} ASCII letters, digits, '-', '_' or '.', got '{raw}'",
-                opencalls_store::cluster::MAX_NODE_ID_LEN
-            ),
-        }),
+        Some(raw) => NodeId::parse(raw)
+            .filter(|_| raw.len() <= opencalls_store::cluster::MAX_NODE_ID_LEN)
+            .map(|id| id.for_run(uuid::Uuid::new_v4().as_u128() as u32))
+            .ok_or(ConfigError::Invalid {
+                name: "OPENCALLS_NODE_ID",
+                message: format!(
+                    "expected 1-{} ASCII letters, digits, '-', '_' or '.', got '{raw}'",
+                    opencalls_store::cluster::MAX_NODE_ID_LEN
+                ),
+            }),
         None => {
             let id = uuid::Uuid::new_v4().simple().to_string();
             Ok(NodeId::parse(&format!("node-{}", &id[..12])).expect("a valid generated id"))
@@ -49,6 +53,8 @@ pub(crate) fn node_id(config: &Config) -> Result<NodeId, ConfigError> {
 /// What a serving node runs for the cluster; [`NodeParts::stop`] ends it cleanly.
 pub(crate) struct NodeParts {
     membership: Membership,
+    /// This node's evictions (declared dead while running) so far.
+    evicted: tokio::sync::watch::Receiver<Eviction>,
     tailer: Tailer,
     webhooks: Duty,
 }
@@ -61,6 +67,9 @@ pub(crate) struct NodeSetup {
     pub services: Services,
     pub http_addr: SocketAddr,
     pub media_addr: SocketAddr,
+    /// Whether the store notifies (PostgreSQL): then commits and the sequencer's
+    /// notifications wake the tail, and the poll is only a safety net.
+    pub notifies: bool,
 }
 
 /// Whether no other node is alive: then whatever is still `entered` was left by a previous
@@ -86,11 +95,27 @@ pub(crate) async fn join(
         tail_poll: Duration::from_millis(config.cluster_poll_ms),
     };
     let grace = Duration::from_millis(config.reconnect_grace_ms);
+    let (evicted_tx, evicted) = tokio::sync::watch::channel(Eviction::default());
+    let hooks = Hooks {
+        on_dead: on_dead(
+            setup.services.clone(),
+            setup.cluster.clone(),
+            setup.node_id.clone(),
+            setup.clock.clone(),
+            grace,
+        ),
+        on_evicted: Arc::new(move |now_evicted| {
+            evicted_tx.send_modify(|e| {
+                e.count += u64::from(now_evicted);
+                e.waiting = now_evicted;
+            });
+        }),
+    };
     let membership = Membership::join(
         setup.cluster.clone(),
         setup.clock.clone(),
         cluster_config.clone(),
-        on_dead(setup.services.clone(), grace),
+        hooks,
     )
     .await?;
     let target = TailTarget {
@@ -98,10 +123,16 @@ pub(crate) async fn join(
         metrics: setup.services.metrics.clone(),
         clock: setup.clock.clone(),
     };
+    let wakes = if setup.notifies {
+        Wakes::OnCommit
+    } else {
+        Wakes::PollOnly
+    };
     let tailer = Tailer::start(
         setup.cluster.clone(),
         setup.node_id.clone(),
         cluster_config.tail_poll,
+        wakes,
         target,
     )
     .await?;
@@ -116,12 +147,24 @@ pub(crate) async fn join(
     let webhooks = Duty::spawn(WEBHOOKS, contender, start);
     Ok(NodeParts {
         membership,
+        evicted,
         tailer,
         webhooks,
     })
 }
 
 impl NodeParts {
+    /// Whether this node is declared dead and waits to register again (see
+    /// `opencalls_signal::SignalHandle::follow_membership`).
+    pub(crate) fn evictions(&self) -> tokio::sync::watch::Receiver<Eviction> {
+        self.evicted.clone()
+    }
+
+    /// What wakes the event tail when another node's events were sequenced.
+    pub(crate) fn tail_waker(&self) -> TailWaker {
+        self.tailer.waker()
+    }
+
     /// Hands webhook delivery over, stops tailing and leaves the cluster.
     pub(crate) async fn stop(self) {
         self.webhooks.stop().await;
@@ -130,33 +173,57 @@ impl NodeParts {
     }
 }
 
-/// Sends this node's chat through the shared store and relays the other nodes' chat to
-/// its devices, listening before it returns (docs/cluster.md, "Chat across nodes").
+/// Sends this node's chat and node messages through the shared store and hands the other
+/// nodes' to its devices, listening before it returns (docs/cluster.md, "Chat across
+/// nodes" and "Node-to-node messages"); the sequencer's notifications wake the tail.
 pub(crate) async fn relay_chat(
     store: Arc<dyn ChatStore>,
     node_id: &NodeId,
     signal: &SignalHandle,
+    tail: TailWaker,
 ) -> Result<ChatRelay, ServerError> {
-    let sink = Arc::new(signal.chat_sink());
-    let relay = ChatRelay::start(store.clone(), node_id.clone(), chat::BUCKET, sink).await?;
+    let sinks = Sinks {
+        chat: Arc::new(signal.chat_sink()),
+        node: Arc::new(signal.node_sink()),
+        tail,
+    };
+    let relay = ChatRelay::start(store.clone(), node_id.clone(), chat::BUCKET, sinks).await?;
     signal.share_chat(SharedChat::new(store, node_id.clone()));
     Ok(relay)
 }
 
-/// The clean-up of a dead node, carried out by the one survivor that claimed it: after the
-/// reconnect grace, the seats of every device the dead node still holds are exited, as its
-/// own hub would have done when the grace of each device ran out. (Devices that came back
-/// to a live node meanwhile moved their holder record there and are left alone.) Runs in
-/// its own task, so waiting out the grace never delays the lease renewals.
-fn on_dead(services: Services, grace: Duration) -> OnDead {
+/// The clean-up of a dead node, carried out by the survivor that claimed it: once the
+/// reconnect grace has run from the end of the dead node's lease, the seats of every device
+/// it still holds are exited, as its own hub would have done when the grace of each device
+/// ran out. (Devices that came back to a live node meanwhile moved their holder record
+/// there and are left alone.) Then the dead node is forgotten; until then it stays
+/// claimed, so if this node dies first another survivor finishes (the grace counted from
+/// the same point). Runs in its own task, so waiting out the grace never delays the lease
+/// renewals.
+fn on_dead(
+    services: Services,
+    cluster: Arc<dyn ClusterStore>,
+    me: NodeId,
+    clock: Arc<dyn Clock>,
+    grace: Duration,
+) -> OnDead {
     Arc::new(move |node| {
-        let services = services.clone();
+        let (services, cluster, me) = (services.clone(), cluster.clone(), me.clone());
+        let since_end = clock.now().saturating_sub(node.expires_at).max(0);
         Box::pin(async move {
             let dead = node.info.node_id;
-            tracing::warn!(node = %dead, http = %node.info.http_addr, "node declared dead; its devices' seats exit after the reconnect grace unless they come back");
+            let wait = grace.saturating_sub(Duration::from_millis(since_end as u64));
+            tracing::warn!(node = %dead, http = %node.info.http_addr, wait_ms = wait.as_millis() as u64, "node declared dead; its devices' seats exit after the reconnect grace unless they come back");
             tokio::spawn(async move {
-                tokio::time::sleep(grace).await;
-                exit_devices_of(&services, &dead).await;
+                tokio::time::sleep(wait).await;
+                let mut pause = Duration::from_millis(500);
+                while !exit_devices_of(&services, &dead).await {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+                if let Err(err) = cluster.forget_node(&dead, &me).await {
+                    tracing::warn!(node = %dead, %err, "forgetting a cleaned-up node failed; another survivor may clean up again (nothing left to exit)");
+                }
             });
         })
     })
@@ -167,9 +234,10 @@ const DEAD_DEVICES_BATCH: usize = 200;
 
 /// Exits the seats of every device `dead` still holds, releasing each first (so a device
 /// moving to a live node at the same moment either moves or is exited, never both).
-async fn exit_devices_of(services: &Services, dead: &NodeId) {
+/// `false` if the store failed before all were done (call again: the rest are still held).
+async fn exit_devices_of(services: &Services, dead: &NodeId) -> bool {
     let Some(holders) = &services.seats else {
-        return;
+        return true;
     };
     let mut exited = 0usize;
     loop {
@@ -177,8 +245,8 @@ async fn exit_devices_of(services: &Services, dead: &NodeId) {
             Ok(devices) if devices.is_empty() => break,
             Ok(devices) => devices,
             Err(err) => {
-                tracing::error!(node = %dead, %err, "listing a dead node's devices failed; their seats stay until a restart");
-                return;
+                tracing::error!(node = %dead, %err, "listing a dead node's devices failed; retrying");
+                return false;
             }
         };
         for device in devices {
@@ -189,13 +257,14 @@ async fn exit_devices_of(services: &Services, dead: &NodeId) {
                 }
                 Ok(false) => {} // it moved to a live node meanwhile
                 Err(err) => {
-                    tracing::error!(node = %dead, user = %device.user_id, %err, "releasing a dead node's device failed");
-                    return; // the next listing would return it again
+                    tracing::error!(node = %dead, user = %device.user_id, %err, "releasing a dead node's device failed; retrying");
+                    return false; // the next listing returns it again
                 }
             }
         }
     }
     tracing::info!(node = %dead, devices = exited, "exited the seats of a dead node's devices");
+    true
 }
 
 /// Exits what the device holds (rooms, live events) through the services, so the exits

@@ -151,7 +151,8 @@ pub struct Config {
     pub node_id: Option<String>,
     /// A node that has not renewed its lease for this long counts as dead, in milliseconds.
     pub node_lease_ms: u64,
-    /// How often a node reads the events other nodes committed, in milliseconds.
+    /// How often a node reads the events other nodes committed when nothing woke it (a
+    /// safety net: on PostgreSQL the tail is woken by commits and `NOTIFY`), in ms.
     pub cluster_poll_ms: u64,
 }
 
@@ -228,7 +229,7 @@ impl Default for Config {
             push_retry_base_ms: 1_000,
             node_id: None,
             node_lease_ms: 10_000,
-            cluster_poll_ms: 10,
+            cluster_poll_ms: 1_000,
         }
     }
 }

@@ -222,6 +222,7 @@ impl App {
             services: self.services.clone(),
             http_addr: listener.local_addr()?,
             media_addr: self.sfu.local_addr(),
+            notifies: self.chat.is_some(),
         };
         if cluster::alone(&setup).await? {
             self.exit_leftovers().await;
@@ -264,8 +265,12 @@ impl App {
             cluster::attach_media(relay, &bridge, &signal, &self.services);
         }
         self.services.health.register("signal", signal.probe());
+        signal.follow_membership(node.evictions());
         let chat = match self.chat.clone() {
-            Some(store) => Some(cluster::relay_chat(store, &self.node_id, &signal).await?),
+            Some(store) => {
+                let tail = node.tail_waker();
+                Some(cluster::relay_chat(store, &self.node_id, &signal, tail).await?)
+            }
             None => None,
         };
         let sfu = self.sfu;

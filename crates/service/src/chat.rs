@@ -10,6 +10,7 @@
 //! user's devices on several nodes still share one bucket.
 
 use opencalls_domain::{LiveEventId, UserId};
+pub use opencalls_store::NodeMessage;
 use opencalls_store::{ChatBucket, ChatStore, NodeId, OutgoingChat};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -91,7 +92,8 @@ impl ChatLimiter {
 }
 
 /// Chat of a cluster node: the user's bucket and the relay to other nodes live in the
-/// shared store, one atomic call per message.
+/// shared store, one atomic call per message. The same relay carries the other
+/// live-event frames that are not stored and typed [`NodeMessage`]s to the other nodes.
 #[derive(Clone)]
 pub struct SharedChat {
     store: Arc<dyn ChatStore>,
@@ -125,6 +127,26 @@ impl SharedChat {
                 tracing::error!(%live_event_id, %err, "sending a chat message through the store failed");
                 Err(ChatError::Unavailable)
             }
+        }
+    }
+
+    /// Relays a live-event frame that is not stored (and not chat: no bucket) to the live
+    /// event's devices on the other nodes. Best effort: a failure is logged, and those
+    /// devices miss the frame as they would with their node's listener down.
+    pub async fn relay_live_frame(&self, live_event_id: &LiveEventId, frame: &str) {
+        let relayed = self
+            .store
+            .relay_live_frame(&self.node, live_event_id, frame)
+            .await;
+        if let Err(err) = relayed {
+            tracing::warn!(%live_event_id, %err, "relaying a live frame to the other nodes failed");
+        }
+    }
+
+    /// Tells the other nodes `message`. Best effort, like [`Self::relay_live_frame`].
+    pub async fn broadcast(&self, message: NodeMessage) {
+        if let Err(err) = self.store.broadcast(&self.node, &message).await {
+            tracing::warn!(?message, %err, "telling the other nodes failed");
         }
     }
 }

@@ -57,6 +57,14 @@ impl SeatHolders {
             .map_err(store_error)
     }
 
+    /// The node holding the device's seats now, if any.
+    pub async fn holder(&self, device: &DeviceKey) -> Result<Option<NodeId>, ServiceError> {
+        self.cluster
+            .device_holder(device)
+            .await
+            .map_err(store_error)
+    }
+
     /// Releases the device if this node holds it: `true` if so (the caller exits its seats).
     pub async fn release(&self, device: &DeviceKey) -> Result<bool, ServiceError> {
         self.release_for(device, &self.node.clone()).await

@@ -8,7 +8,8 @@
 //! - a detached device keeps its seats for the reconnect grace period; a reconnect with the
 //!   same `client_id` resumes them, otherwise every seat is exited (no seat leaks);
 //! - in a cluster, the node a device says `hello` to records itself as the holder of its
-//!   seats ([`Hub::claim`]) and resumes those another node held; a node exits a device's
+//!   seats ([`Hub::claim`]) and resumes those another node held (that node closes its
+//!   older connection of the device: [`Hub::moved_elsewhere`]); a node exits a device's
 //!   seats (grace expiry, shutdown) only after releasing it in the store, so a device that
 //!   moved to another node is never exited by the node it left;
 //! - the lock is never held across an await; frames are queued with `try_send` and a
@@ -33,6 +34,7 @@ use opencalls_domain::{
 };
 use opencalls_protocol::{GoodbyeReason, RoomEvent};
 use opencalls_runtime::Metrics;
+use opencalls_service::chat::NodeMessage;
 use opencalls_service::chat::{ChatLimiter, SharedChat};
 use opencalls_service::{ServiceError, Services};
 use std::collections::{HashMap, HashSet};
@@ -122,6 +124,9 @@ struct Device {
     generation: u64,
     /// Seats (rooms, live events) for which the device made a media offer.
     media: HashSet<Audience>,
+    /// The connection whose claim on the device's holder record completed (cluster): only
+    /// it can be older than a connection on another node (see [`Hub::moved_elsewhere`]).
+    claimed: Option<u64>,
 }
 
 impl Device {
@@ -159,6 +164,9 @@ pub(crate) struct Hub {
     pub session_opens_ip: KeyedLimiter<IpAddr>,
     /// Bumped when revocations may have been missed: every connection rechecks its session.
     pub recheck: watch::Sender<u64>,
+    /// On a cluster node, `true` while the node is declared dead (set once at start; see
+    /// `SignalHandle::follow_membership`): new connections are refused.
+    pub evicted: std::sync::OnceLock<watch::Receiver<crate::Eviction>>,
 }
 
 /// The hub as a listener of the event bus: every committed event is routed as it is
@@ -190,6 +198,7 @@ impl Hub {
             media: std::sync::OnceLock::new(),
             chat: ChatLimiter::default(),
             shared_chat: std::sync::OnceLock::new(),
+            evicted: std::sync::OnceLock::new(),
         });
         let listener = Arc::new(BusListener(Arc::downgrade(&hub)));
         hub.services.bus.listen(listener);
@@ -339,10 +348,25 @@ impl Hub {
         let Some(seats) = self.services.seats.clone() else {
             return Ok(());
         };
-        let Some(from) = seats.hold(&attached.key).await? else {
+        if self.evicted.get().is_some_and(|e| e.borrow().waiting) {
+            // A survivor is exiting what this node held: a device must go to a live node.
+            let refused = ServiceError::Internal("this node is rejoining the cluster".into());
+            return Err(refused.into());
+        }
+        let from = seats.hold(&attached.key).await?;
+        self.lock().mark_claimed(&attached.key, attached.conn_id);
+        let Some(from) = from else {
             return Ok(());
         };
         let key = &attached.key;
+        // The device may still be connected to the node it left: that connection closes.
+        if let Some(shared) = self.shared_chat.get() {
+            shared
+                .broadcast(NodeMessage::DeviceMoved {
+                    device: key.clone(),
+                })
+                .await;
+        }
         let held = match retry_internal(&self.services.metrics, || seats.seats_of(key)).await {
             Ok(held) => held,
             Err(err) => {
@@ -359,6 +383,53 @@ impl Hub {
         let adopted = self.lock().adopt(&attached.key, attached.conn_id, held);
         attached.resumed.extend(adopted);
         Ok(())
+    }
+
+    /// Another node says the device connected there (a [`NodeMessage::DeviceMoved`]):
+    /// this node's connection of the device closes (`replaced`) if it is the older one,
+    /// that is if its claim completed and the device's holder is another node now. Its
+    /// seats are not exited: their holder is the other node (the grace expiry here finds
+    /// the record gone).
+    pub async fn moved_elsewhere(&self, key: &DeviceKey) {
+        let Some(seats) = self.services.seats.clone() else {
+            return;
+        };
+        let conn_id = {
+            let state = self.lock();
+            match state.devices.get(key) {
+                Some(d) if d.claimed.is_some() && d.claimed == d.conn.as_ref().map(|c| c.id) => {
+                    d.claimed
+                }
+                _ => return, // not connected here, or its own claim decides
+            }
+        };
+        match seats.holder(key).await {
+            Ok(holder) if holder.as_ref() == Some(seats.node()) => {}
+            Ok(_) => {
+                let state = self.lock();
+                if let Some(conn) = state.devices.get(key).and_then(|d| d.conn.as_ref())
+                    && Some(conn.id) == conn_id
+                {
+                    tracing::debug!(user = %key.user_id, "device connected to another node; closing its older connection here");
+                    let _ = conn.close.send(Some(GoodbyeReason::Replaced));
+                }
+            }
+            Err(err) => {
+                tracing::warn!(user = %key.user_id, %err, "reading a device's holder failed; its connection here stays");
+            }
+        }
+    }
+
+    /// Closes every connection with `reason`; their seats wait the grace as after any drop.
+    pub fn close_all(&self, reason: GoodbyeReason) {
+        let state = self.lock();
+        let conns = state.devices.values().filter_map(|d| d.conn.as_ref());
+        let mut closed = 0usize;
+        for conn in conns {
+            let _ = conn.close.send(Some(reason));
+            closed += 1;
+        }
+        tracing::warn!(closed, ?reason, "closed every connection of this node");
     }
 
     /// Ends every session of the user now: connections closed, seats exited.
@@ -779,6 +850,16 @@ impl State {
             if device.conn.is_none() && device.holds_nothing() {
                 self.forget(key);
             }
+        }
+    }
+
+    /// Records that the claim of connection `conn_id` completed (if it is still the
+    /// device's connection).
+    fn mark_claimed(&mut self, key: &DeviceKey, conn_id: u64) {
+        if let Some(device) = self.devices.get_mut(key)
+            && device.conn.as_ref().is_some_and(|c| c.id == conn_id)
+        {
+            device.claimed = Some(conn_id);
         }
     }
 

@@ -26,7 +26,9 @@ pub use opencalls_rtc::{MediaBridge, MediaConfig};
 use axum::Router;
 use hub::Hub;
 use opencalls_domain::LiveEventId;
+use opencalls_protocol::GoodbyeReason;
 use opencalls_service::Services;
+use opencalls_service::chat::NodeMessage;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -78,6 +80,14 @@ impl ConnectionSlot {
     }
 }
 
+/// A cluster node's evictions: how often it found itself declared dead while running, and
+/// whether it is waiting now for a survivor's clean-up after it (refusing connections).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Eviction {
+    pub count: u64,
+    pub waiting: bool,
+}
+
 /// Controls the signaling layer's background work.
 pub struct SignalHandle {
     hub: Arc<Hub>,
@@ -115,6 +125,50 @@ impl SignalHandle {
                 hub.live_broadcast_frame(id, None, frame);
             }
         }
+    }
+
+    /// Where another node's [`NodeMessage`] goes: a revocation ends the user's sessions
+    /// here, a device that connected to another node closes its older connection here.
+    pub fn node_sink(&self) -> impl Fn(NodeMessage) + Send + Sync + 'static {
+        let hub = Arc::downgrade(&self.hub);
+        move |message| {
+            let Some(hub) = hub.upgrade() else {
+                return;
+            };
+            tokio::spawn(async move {
+                match message {
+                    NodeMessage::SessionsRevoked { user_id } => hub.revoke_user(&user_id).await,
+                    NodeMessage::DeviceMoved { device } => hub.moved_elsewhere(&device).await,
+                }
+            });
+        }
+    }
+
+    /// Follows this node's membership of a cluster: each time the node finds itself
+    /// declared dead (e.g. cut off from the database past its lease) every connection is
+    /// closed with `goodbye server_restart`, and while a survivor cleans up after it new
+    /// ones are refused, so devices reconnect to live nodes and resume their seats there.
+    /// Their seats here wait the grace as after any drop (the node that holds them now
+    /// decides).
+    pub fn follow_membership(&self, mut evicted: tokio::sync::watch::Receiver<Eviction>) {
+        let _ = self.hub.evicted.set(evicted.clone());
+        let hub = Arc::downgrade(&self.hub);
+        let mut seen = evicted.borrow().count;
+        tokio::spawn(async move {
+            while evicted.changed().await.is_ok() {
+                let now = *evicted.borrow_and_update();
+                let Some(hub) = hub.upgrade() else {
+                    return;
+                };
+                if now.count > seen {
+                    seen = now.count;
+                    hub.close_all(GoodbyeReason::ServerRestart);
+                }
+                if !now.waiting {
+                    tracing::info!("this node accepts WebSockets again");
+                }
+            }
+        });
     }
 
     /// Closes every client connection and exits their participants (graceful shutdown).
@@ -155,8 +209,11 @@ pub fn router_with_media(
     (router, handle)
 }
 
-/// Ends revoked sessions and does the hub's housekeeping, until aborted. (Committed events
-/// reach the hub synchronously, as a listener of the bus: see [`hub`].)
+/// Ends revoked sessions (and, on a cluster node, tells the other nodes to end theirs) and
+/// does the hub's housekeeping, until aborted. (Committed events reach the hub
+/// synchronously, as a listener of the bus: see [`hub`].) A burst of revocations that
+/// overflows the channel makes this node's connections recheck their sessions; the other
+/// nodes' connections learn it at their next recheck.
 async fn fan_out(hub: Arc<Hub>) {
     let mut revoked = hub.services.sessions.revocations();
     let mut sweep = tokio::time::interval(Duration::from_secs(10));
@@ -166,7 +223,13 @@ async fn fan_out(hub: Arc<Hub>) {
             user = revoked.recv() => match user {
                 Ok(user_id) => {
                     let hub = hub.clone();
-                    tokio::spawn(async move { hub.revoke_user(&user_id).await });
+                    tokio::spawn(async move {
+                        if let Some(shared) = hub.shared_chat.get() {
+                            let message = NodeMessage::SessionsRevoked { user_id: user_id.clone() };
+                            shared.broadcast(message).await;
+                        }
+                        hub.revoke_user(&user_id).await
+                    });
                 }
                 Err(RecvError::Lagged(n)) => {
                     // Which users were revoked is lost: every connection checks its own

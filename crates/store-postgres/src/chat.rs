@@ -1,6 +1,9 @@
 //! Live chat shared by the nodes ([`ChatStore`]): per-user token buckets in `chat_buckets`
 //! and a relay of every message through `NOTIFY opencalls_chat`, each node listening on one
-//! connection of its own.
+//! connection of its own. The same connection listens to `opencalls_outbox` (the outbox
+//! sequencer's new head, which wakes the node's event tail) and `opencalls_node` (typed
+//! [`NodeMessage`]s, JSON); `opencalls_chat` also carries live-event frames that are not
+//! chat (`relay_live_frame`: no bucket).
 //!
 //! One statement per message: it refills the user's bucket by the time elapsed (the
 //! database's clock, the same for every node), takes a token or changes nothing, and only
@@ -14,16 +17,20 @@
 //! empties them after a crash, which loses nothing that matters (at worst a refilled bucket
 //! or a relayed message no node had read yet).
 //!
-//! Payload: `<origin node> <byte length of the live event id> <live event id><body>`, the
-//! body being the frame (JSON, starts with `{`) or `#<chat_relay id>`.
+//! Payloads: on `opencalls_chat`, `<origin node> <byte length of the live event id> <live
+//! event id><body>`, the body being the frame (JSON, starts with `{`) or `#<chat_relay id>`;
+//! on `opencalls_outbox`, the head seq in decimal; on `opencalls_node`, the JSON of
+//! `{"origin": <node>, "message": <NodeMessage>}`.
 
 use crate::PostgresStore;
 use crate::error::Error;
 use async_trait::async_trait;
 use opencalls_domain::LiveEventId;
 use opencalls_store::{
-    ChatBucket, ChatFeed, ChatStore, NodeId, OutgoingChat, RelayedChat, StoreError,
+    ChatBucket, ChatStore, NodeId, NodeMessage, Notice, NoticeFeed, OutgoingChat, RelayedChat,
+    StoreError,
 };
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, Client, NoTls};
@@ -46,8 +53,14 @@ CREATE INDEX chat_relay_by_sent_at ON chat_relay (sent_at);
 /// The `application_name` of a listening connection (to find it in `pg_stat_activity`).
 pub const LISTENER_NAME: &str = "opencalls-chat";
 
-/// The notification channel.
+/// The notification channel of live-event frames.
 const CHANNEL: &str = "opencalls_chat";
+
+/// The channel of the outbox sequencer (see `outbox::sequence`).
+const OUTBOX_CHANNEL: &str = "opencalls_outbox";
+
+/// The channel of [`NodeMessage`]s.
+const NODE_CHANNEL: &str = "opencalls_node";
 
 /// The longest payload sent inline (PostgreSQL refuses 8000 bytes and more).
 const MAX_INLINE: usize = 7_900;
@@ -86,6 +99,27 @@ fn send_kept() -> String {
     )
 }
 
+/// Relays a live-event frame without a bucket: `$1` is the whole payload.
+fn relay_inline() -> String {
+    format!("SELECT pg_notify('{CHANNEL}', $1::text)")
+}
+
+/// Relays a live-event frame too big for a payload: `$1` is the payload up to the body,
+/// `$2` the frame to keep.
+fn relay_kept() -> String {
+    format!(
+        "WITH kept AS (INSERT INTO chat_relay (frame) VALUES ($2::text) RETURNING id)
+         SELECT pg_notify('{CHANNEL}', $1::text || '#' || id::text) FROM kept"
+    )
+}
+
+/// A [`NodeMessage`] on the wire (`opencalls_node`).
+#[derive(Serialize, Deserialize)]
+struct WireMessage {
+    origin: String,
+    message: NodeMessage,
+}
+
 /// The payload up to the body.
 fn head(origin: &NodeId, id: &LiveEventId) -> String {
     format!("{origin} {} {id}", id.as_str().len())
@@ -118,7 +152,44 @@ impl ChatStore for PostgresStore {
         Ok(!rows.map_err(Error::from)?.is_empty())
     }
 
-    async fn listen_chat(&self) -> Result<Box<dyn ChatFeed>, StoreError> {
+    async fn relay_live_frame(
+        &self,
+        origin: &NodeId,
+        live_event_id: &LiveEventId,
+        frame: &str,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn().await?;
+        let head = head(origin, live_event_id);
+        if head.len() + frame.len() <= MAX_INLINE {
+            let payload = format!("{head}{frame}");
+            conn.execute(&relay_inline(), &[&payload]).await
+        } else {
+            conn.execute(&relay_kept(), &[&head, &frame]).await
+        }
+        .map_err(Error::from)?;
+        Ok(())
+    }
+
+    async fn broadcast(&self, origin: &NodeId, message: &NodeMessage) -> Result<(), StoreError> {
+        let wire = WireMessage {
+            origin: origin.as_str().to_owned(),
+            message: message.clone(),
+        };
+        let payload = serde_json::to_string(&wire).map_err(Error::from)?;
+        if payload.len() > MAX_INLINE {
+            return Err(StoreError::Backend("node message too big to send".into()));
+        }
+        let conn = self.conn().await?;
+        conn.execute(
+            "SELECT pg_notify($1::text, $2::text)",
+            &[&NODE_CHANNEL, &payload],
+        )
+        .await
+        .map_err(Error::from)?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Box<dyn NoticeFeed>, StoreError> {
         Ok(Box::new(listen(self).await?))
     }
 
@@ -142,15 +213,18 @@ impl ChatStore for PostgresStore {
     }
 }
 
+/// A notification as it arrived: its channel and payload.
+type Raw = (String, String);
+
 /// A `LISTEN` on a connection of its own (not pooled: it must stay open).
-struct PgChatFeed {
+struct PgNoticeFeed {
     /// Keeps the connection open; dropping the feed closes it.
     _client: Client,
-    payloads: mpsc::Receiver<Result<String, tokio_postgres::Error>>,
+    payloads: mpsc::Receiver<Result<Raw, tokio_postgres::Error>>,
     store: PostgresStore,
 }
 
-async fn listen(store: &PostgresStore) -> Result<PgChatFeed, Error> {
+async fn listen(store: &PostgresStore) -> Result<PgNoticeFeed, Error> {
     let mut config = store.config.clone();
     // A connection that died silently (a cut network) is noticed within about 25 s: idle
     // 10 s, then 3 unanswered probes 5 s apart.
@@ -163,7 +237,9 @@ async fn listen(store: &PostgresStore) -> Result<PgChatFeed, Error> {
     tokio::spawn(async move {
         loop {
             let payload = match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                Some(Ok(AsyncMessage::Notification(n))) => Ok(n.payload().to_owned()),
+                Some(Ok(AsyncMessage::Notification(n))) => {
+                    Ok((n.channel().to_owned(), n.payload().to_owned()))
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(err)) => Err(err),
                 None => return, // closed: the feed was dropped
@@ -174,8 +250,12 @@ async fn listen(store: &PostgresStore) -> Result<PgChatFeed, Error> {
             }
         }
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-    Ok(PgChatFeed {
+    client
+        .batch_execute(&format!(
+            "LISTEN {CHANNEL}; LISTEN {OUTBOX_CHANNEL}; LISTEN {NODE_CHANNEL}"
+        ))
+        .await?;
+    Ok(PgNoticeFeed {
         _client: client,
         payloads,
         store: store.clone(),
@@ -183,34 +263,60 @@ async fn listen(store: &PostgresStore) -> Result<PgChatFeed, Error> {
 }
 
 #[async_trait]
-impl ChatFeed for PgChatFeed {
-    async fn next(&mut self) -> Result<RelayedChat, StoreError> {
+impl NoticeFeed for PgNoticeFeed {
+    async fn next(&mut self) -> Result<Notice, StoreError> {
         loop {
-            let payload = match self.payloads.recv().await {
-                Some(payload) => payload.map_err(Error::from)?,
-                None => return Err(StoreError::Backend("chat listener closed".into())),
+            let (channel, payload) = match self.payloads.recv().await {
+                Some(raw) => raw.map_err(Error::from)?,
+                None => return Err(StoreError::Backend("listener closed".into())),
             };
-            let Some((origin, live_event_id, body)) = parse(&payload) else {
-                tracing::warn!(len = payload.len(), "malformed chat notification; skipped");
-                continue;
+            let notice = match channel.as_str() {
+                CHANNEL => self.chat(&payload).await?.map(Notice::Chat),
+                OUTBOX_CHANNEL => payload
+                    .parse()
+                    .ok()
+                    .map(|head| Notice::OutboxSequenced { head }),
+                NODE_CHANNEL => node_message(&payload),
+                _ => None,
             };
-            let frame = match body.strip_prefix('#') {
-                Some(id) => match self.kept_frame(id).await? {
-                    Some(frame) => frame,
-                    None => continue, // swept already: too late to deliver
-                },
-                None => body.to_owned(),
-            };
-            return Ok(RelayedChat {
-                origin,
-                live_event_id,
-                frame,
-            });
+            match notice {
+                Some(notice) => return Ok(notice),
+                None => tracing::debug!(%channel, len = payload.len(), "notification skipped"),
+            }
         }
     }
 }
 
-impl PgChatFeed {
+/// A [`NodeMessage`] payload, unless malformed.
+fn node_message(payload: &str) -> Option<Notice> {
+    let wire: WireMessage = serde_json::from_str(payload).ok()?;
+    Some(Notice::FromNode {
+        origin: NodeId::parse(&wire.origin)?,
+        message: wire.message,
+    })
+}
+
+impl PgNoticeFeed {
+    /// A relayed live-event frame; `None` if malformed or swept already (too late).
+    async fn chat(&self, payload: &str) -> Result<Option<RelayedChat>, StoreError> {
+        let Some((origin, live_event_id, body)) = parse(payload) else {
+            tracing::warn!(len = payload.len(), "malformed chat notification; skipped");
+            return Ok(None);
+        };
+        let frame = match body.strip_prefix('#') {
+            Some(id) => match self.kept_frame(id).await? {
+                Some(frame) => frame,
+                None => return Ok(None),
+            },
+            None => body.to_owned(),
+        };
+        Ok(Some(RelayedChat {
+            origin,
+            live_event_id,
+            frame,
+        }))
+    }
+
     /// A frame kept in `chat_relay`, unless it is gone.
     async fn kept_frame(&self, id: &str) -> Result<Option<String>, StoreError> {
         let Ok(id) = id.parse::<i64>() else {

@@ -9,9 +9,12 @@
 //!   then reads `seq > after ORDER BY seq`: numbered seqs are gap-free and commit-ordered
 //!   per stream (see the crate doc), so everything up to the last seq read is final and
 //!   `through` can move to it.
-//! - A dead node is claimed by `DELETE … RETURNING`: concurrent claimers block on the row,
-//!   and only the first deletes it. A duty is taken by an upsert that only overwrites the
-//!   holder's own row or an expired one.
+//! - A dead node is claimed by an `UPDATE … SET claimed_by = <claimer> … RETURNING` of the
+//!   expired rows nobody alive claimed: concurrent claimers block on the row, and the
+//!   others find it claimed by a live node when they recheck it. The row stays (not alive:
+//!   a claimed node cannot renew) until its claimer deletes it, its clean-up done
+//!   (migration 7). A duty is taken by an upsert that only overwrites the holder's own row
+//!   or an expired one.
 
 use crate::PostgresStore;
 use crate::error::Error;
@@ -40,6 +43,11 @@ ALTER TABLE outbox
     ADD COLUMN event TEXT;
 "#;
 
+/// Migration 7: a dead node stays recorded, claimed, until its clean-up is done.
+pub(crate) const CLAIMS: &str = r#"
+ALTER TABLE cluster_nodes ADD COLUMN claimed_by TEXT;
+"#;
+
 /// The connection setting naming the node (a custom, dotted setting).
 pub(crate) const NODE_SETTING: &str = "opencalls.node_id";
 
@@ -65,14 +73,15 @@ impl ClusterStore for PostgresStore {
         node: &NodeInfo,
         now: Millis,
         lease_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let conn = self.conn().await?;
-        conn.execute(
+        let n = conn.execute(
             "INSERT INTO cluster_nodes (node_id, http_addr, media_addr, registered_at, expires_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (node_id) DO UPDATE SET http_addr = EXCLUDED.http_addr,
                  media_addr = EXCLUDED.media_addr, registered_at = EXCLUDED.registered_at,
-                 expires_at = EXCLUDED.expires_at",
+                 expires_at = EXCLUDED.expires_at
+             WHERE cluster_nodes.claimed_by IS NULL",
             &[
                 &node.node_id.as_str(),
                 &node.http_addr,
@@ -83,7 +92,7 @@ impl ClusterStore for PostgresStore {
         )
         .await
         .map_err(Error::from)?;
-        Ok(())
+        Ok(n == 1)
     }
 
     async fn renew_node_lease(
@@ -95,7 +104,8 @@ impl ClusterStore for PostgresStore {
         let conn = self.conn().await?;
         let n = conn
             .execute(
-                "UPDATE cluster_nodes SET expires_at = $2 WHERE node_id = $1",
+                "UPDATE cluster_nodes SET expires_at = $2
+                 WHERE node_id = $1 AND claimed_by IS NULL",
                 &[&node_id.as_str(), &now.saturating_add(lease_ms)],
             )
             .await
@@ -108,7 +118,8 @@ impl ClusterStore for PostgresStore {
         let rows = conn
             .query(
                 &format!(
-                    "SELECT {NODE_COLUMNS} FROM cluster_nodes WHERE expires_at > $1 ORDER BY node_id"
+                    "SELECT {NODE_COLUMNS} FROM cluster_nodes
+                     WHERE expires_at > $1 AND claimed_by IS NULL ORDER BY node_id"
                 ),
                 &[&now],
             )
@@ -117,18 +128,40 @@ impl ClusterStore for PostgresStore {
         Ok(rows.iter().map(lease_from_row).collect::<Result<_, _>>()?)
     }
 
-    async fn claim_dead_nodes(&self, now: Millis) -> Result<Vec<NodeLease>, StoreError> {
+    async fn claim_dead_nodes(
+        &self,
+        claimer: &NodeId,
+        now: Millis,
+    ) -> Result<Vec<NodeLease>, StoreError> {
         let conn = self.conn().await?;
+        // A claimer blocked on a row another one just claimed rechecks it (READ COMMITTED)
+        // and finds it claimed by a live node.
         let rows = conn
             .query(
                 &format!(
-                    "DELETE FROM cluster_nodes WHERE expires_at <= $1 RETURNING {NODE_COLUMNS}"
+                    "UPDATE cluster_nodes d SET claimed_by = $2
+                     WHERE d.expires_at <= $1 AND d.node_id <> $2
+                       AND (d.claimed_by IS NULL OR NOT EXISTS (
+                           SELECT 1 FROM cluster_nodes c WHERE c.node_id = d.claimed_by
+                               AND c.expires_at > $1 AND c.claimed_by IS NULL))
+                     RETURNING {NODE_COLUMNS}"
                 ),
-                &[&now],
+                &[&now, &claimer.as_str()],
             )
             .await
             .map_err(Error::from)?;
         Ok(rows.iter().map(lease_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn forget_node(&self, node_id: &NodeId, claimer: &NodeId) -> Result<(), StoreError> {
+        let conn = self.conn().await?;
+        conn.execute(
+            "DELETE FROM cluster_nodes WHERE node_id = $1 AND claimed_by = $2",
+            &[&node_id.as_str(), &claimer.as_str()],
+        )
+        .await
+        .map_err(Error::from)?;
+        Ok(())
     }
 
     async fn leave_cluster(&self, node_id: &NodeId) -> Result<(), StoreError> {
@@ -226,6 +259,10 @@ impl ClusterStore for PostgresStore {
         since: Millis,
     ) -> Result<Option<NodeId>, StoreError> {
         Ok(self.hold_device_row(device, node, since).await?)
+    }
+
+    async fn device_holder(&self, device: &DeviceKey) -> Result<Option<NodeId>, StoreError> {
+        Ok(self.device_holder_row(device).await?)
     }
 
     async fn release_device(&self, device: &DeviceKey, node: &NodeId) -> Result<bool, StoreError> {

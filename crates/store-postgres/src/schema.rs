@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, crate::seats::SCHEMA),
     (5, crate::chat::SCHEMA),
     (6, crate::media::SCHEMA),
+    (7, crate::cluster::CLAIMS),
 ];
 
 /// Every table of the SQLite schema (migrations 1–6 there), in PostgreSQL types, plus the

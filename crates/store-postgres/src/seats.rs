@@ -65,6 +65,23 @@ impl PostgresStore {
             .filter(|p| p != node))
     }
 
+    pub(crate) async fn device_holder_row(
+        &self,
+        device: &DeviceKey,
+    ) -> Result<Option<NodeId>, Error> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                "SELECT node_id FROM device_holders WHERE user_id = $1 AND client_id = $2",
+                &[&device.user_id.as_str(), &device.client_id.as_str()],
+            )
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<_, String>(0))
+            .transpose()?
+            .and_then(|h| NodeId::parse(&h)))
+    }
+
     pub(crate) async fn release_device_row(
         &self,
         device: &DeviceKey,

@@ -60,6 +60,38 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The nodes recorded in `cluster_nodes` of the database at `url`, by id: each node's id
+/// and the node that claimed it (cleaning up after it), if any.
+pub async fn recorded_nodes(url: &str) -> Result<Vec<(String, Option<String>)>, String> {
+    let sql = "SELECT node_id, claimed_by FROM cluster_nodes ORDER BY node_id";
+    let rows = query(url, sql, &[]).await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Ends the lease of the unclaimed nodes whose id starts with `prefix` in the database at
+/// `url`, as if they had stopped renewing (a node cut off from the database); how many.
+pub async fn expire_nodes(url: &str, prefix: &str) -> Result<usize, String> {
+    let sql = "UPDATE cluster_nodes
+               SET expires_at = floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
+               WHERE starts_with(node_id, $1) AND claimed_by IS NULL RETURNING node_id";
+    Ok(query(url, sql, &[&prefix]).await?.len())
+}
+
+async fn query(
+    url: &str,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, String> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(|e| format!("connecting to {url}: {e}"))?;
+    let driver = tokio::spawn(connection);
+    let rows = client.query(sql, params).await.map_err(|e| e.to_string());
+    drop(client);
+    let _ = driver.await;
+    rows
+}
+
 async fn run_admin(admin_url: &str, sql: &str) -> Result<(), String> {
     let (client, connection) = tokio_postgres::connect(admin_url, NoTls)
         .await

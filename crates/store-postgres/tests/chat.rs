@@ -1,10 +1,16 @@
 //! Chat shared by nodes on one database: one bucket per user however many nodes send at
 //! once, a refused message relayed to nobody, every feed hearing messages in their order
 //! (frames too big for a notification included), and a feed whose connection is killed
-//! failing so that its owner listens again.
+//! failing so that its owner listens again. The same feed hears live frames relayed
+//! without a bucket, typed node messages and the outbox sequencer's new heads.
 
-use opencalls_domain::{LiveEventId, UserId};
-use opencalls_store::{ChatBucket, ChatFeed, ChatStore, NodeId, OutgoingChat};
+use opencalls_domain::{
+    ClientId, CustomItems, DeviceKey, LiveEventId, Room, RoomId, RoomType, UserId,
+};
+use opencalls_store::{
+    ChatBucket, ChatStore, ClusterStore, NodeId, NodeMessage, Notice, NoticeFeed, OutgoingChat,
+    RoomStore,
+};
 use opencalls_store_postgres::PostgresStore;
 use opencalls_store_postgres::chat::LISTENER_NAME;
 use opencalls_store_postgres::testing::TestDatabase;
@@ -41,9 +47,16 @@ async fn send(store: &PostgresStore, node: &NodeId, user: &str, frame: &str) -> 
     store.send_chat(chat).await.unwrap()
 }
 
-async fn next_frame(feed: &mut Box<dyn ChatFeed>) -> String {
+async fn next_notice(feed: &mut Box<dyn NoticeFeed>) -> Notice {
     let next = tokio::time::timeout(WAIT, feed.next()).await;
-    next.expect("a message in time").unwrap().frame
+    next.expect("a notice in time").unwrap()
+}
+
+async fn next_frame(feed: &mut Box<dyn NoticeFeed>) -> String {
+    match next_notice(feed).await {
+        Notice::Chat(chat) => chat.frame,
+        other => panic!("expected a chat frame, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -51,7 +64,7 @@ async fn one_bucket_per_user_across_nodes_and_ordered_feeds() {
     let db = TestDatabase::create().await.unwrap();
     let (a, store_a) = node(&db, "a").await;
     let (b, store_b) = node(&db, "b").await;
-    let mut feed = store_b.listen_chat().await.unwrap();
+    let mut feed = store_b.listen().await.unwrap();
 
     // 30 sends of one user at once, half through each node: the burst, and at most the
     // one token the time they take can refill (5 a second).
@@ -96,7 +109,7 @@ async fn one_bucket_per_user_across_nodes_and_ordered_feeds() {
 async fn a_killed_listener_fails_and_listening_again_works() {
     let db = TestDatabase::create().await.unwrap();
     let (a, store) = node(&db, "a").await;
-    let mut feed = store.listen_chat().await.unwrap();
+    let mut feed = store.listen().await.unwrap();
     let client = store_admin(&db).await;
     let killed = client
         .query(
@@ -109,9 +122,66 @@ async fn a_killed_listener_fails_and_listening_again_works() {
     assert_eq!(killed.len(), 1);
     let next = tokio::time::timeout(WAIT, feed.next()).await;
     assert!(next.expect("the feed fails in time").is_err());
-    let mut feed = store.listen_chat().await.unwrap();
+    let mut feed = store.listen().await.unwrap();
     assert!(send(&store, &a, "u", "{\"again\":1}").await);
     assert_eq!(next_frame(&mut feed).await, "{\"again\":1}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_feed_hears_live_frames_node_messages_and_outbox_heads_in_order() {
+    let db = TestDatabase::create().await.unwrap();
+    let (a, store_a) = node(&db, "a").await;
+    let (_, store_b) = node(&db, "b").await;
+    let mut feed = store_b.listen().await.unwrap();
+    let live = LiveEventId::parse("le").unwrap();
+
+    // A frame relayed without a bucket, small and too big for a payload, and a message:
+    // all in the order sent, with their origin.
+    let big = format!("{{\"m\":\"{}\"}}", "é".repeat(5_000));
+    store_a
+        .relay_live_frame(&a, &live, "{\"k\":1}")
+        .await
+        .unwrap();
+    store_a.relay_live_frame(&a, &live, &big).await.unwrap();
+    let revoked = NodeMessage::SessionsRevoked {
+        user_id: UserId::parse("u").unwrap(),
+    };
+    store_a.broadcast(&a, &revoked).await.unwrap();
+    let moved = NodeMessage::DeviceMoved {
+        device: DeviceKey {
+            user_id: UserId::parse("u").unwrap(),
+            client_id: ClientId::parse("phone").unwrap(),
+        },
+    };
+    store_a.broadcast(&a, &moved).await.unwrap();
+    assert_eq!(next_frame(&mut feed).await, "{\"k\":1}");
+    assert_eq!(next_frame(&mut feed).await, big);
+    for message in [revoked, moved] {
+        let expected = Notice::FromNode {
+            origin: a.clone(),
+            message,
+        };
+        assert_eq!(next_notice(&mut feed).await, expected);
+    }
+
+    // Sequencing what a write appended tells every feed the new head.
+    let head = store_a.outbox_head().await.unwrap();
+    assert!(send(&store_a, &a, "u", "{\"x\":1}").await); // chat appends nothing
+    next_frame(&mut feed).await;
+    let room = Room::create(
+        RoomId::generate(),
+        RoomType::SmallRoomForVideo,
+        CustomItems::default(),
+        String::new(),
+        1,
+    );
+    store_a.insert_room(room).await.unwrap();
+    let sequenced = store_a.outbox_head().await.unwrap();
+    assert!(sequenced > head);
+    assert_eq!(
+        next_notice(&mut feed).await,
+        Notice::OutboxSequenced { head: sequenced }
+    );
 }
 
 /// A plain connection to the test database.

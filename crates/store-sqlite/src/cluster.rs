@@ -15,8 +15,17 @@ use std::sync::MutexGuard;
 #[derive(Default)]
 pub(crate) struct Leases {
     nodes: BTreeMap<NodeId, NodeLease>,
+    /// dead node → the node cleaning up after it
+    claims: BTreeMap<NodeId, NodeId>,
     /// duty → (holder, lease end)
     duties: BTreeMap<String, (NodeId, Millis)>,
+}
+
+impl Leases {
+    fn alive(&self, node_id: &NodeId, now: Millis) -> bool {
+        !self.claims.contains_key(node_id)
+            && self.nodes.get(node_id).is_some_and(|l| l.expires_at > now)
+    }
 }
 
 impl SqliteStore {
@@ -32,14 +41,18 @@ impl ClusterStore for SqliteStore {
         node: &NodeInfo,
         now: Millis,
         lease_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let lease = NodeLease {
             info: node.clone(),
             registered_at: now,
             expires_at: now.saturating_add(lease_ms),
         };
-        self.leases()?.nodes.insert(node.node_id.clone(), lease);
-        Ok(())
+        let mut leases = self.leases()?;
+        if leases.claims.contains_key(&node.node_id) {
+            return Ok(false);
+        }
+        leases.nodes.insert(node.node_id.clone(), lease);
+        Ok(true)
     }
 
     async fn renew_node_lease(
@@ -48,7 +61,11 @@ impl ClusterStore for SqliteStore {
         now: Millis,
         lease_ms: i64,
     ) -> Result<bool, StoreError> {
-        Ok(match self.leases()?.nodes.get_mut(node_id) {
+        let mut leases = self.leases()?;
+        if leases.claims.contains_key(node_id) {
+            return Ok(false);
+        }
+        Ok(match leases.nodes.get_mut(node_id) {
             Some(lease) => {
                 lease.expires_at = now.saturating_add(lease_ms);
                 true
@@ -62,27 +79,50 @@ impl ClusterStore for SqliteStore {
         Ok(leases
             .nodes
             .values()
-            .filter(|l| l.expires_at > now)
+            .filter(|l| leases.alive(&l.info.node_id, now))
             .cloned()
             .collect())
     }
 
-    async fn claim_dead_nodes(&self, now: Millis) -> Result<Vec<NodeLease>, StoreError> {
+    async fn claim_dead_nodes(
+        &self,
+        claimer: &NodeId,
+        now: Millis,
+    ) -> Result<Vec<NodeLease>, StoreError> {
         let mut leases = self.leases()?;
-        let dead: Vec<NodeId> = leases
+        let dead: Vec<NodeLease> = leases
             .nodes
             .values()
-            .filter(|l| l.expires_at <= now)
-            .map(|l| l.info.node_id.clone())
+            .filter(|l| l.expires_at <= now && l.info.node_id != *claimer)
+            .filter(|l| {
+                leases
+                    .claims
+                    .get(&l.info.node_id)
+                    .is_none_or(|by| !leases.alive(by, now))
+            })
+            .cloned()
             .collect();
-        Ok(dead
-            .iter()
-            .filter_map(|id| leases.nodes.remove(id))
-            .collect())
+        for lease in &dead {
+            leases
+                .claims
+                .insert(lease.info.node_id.clone(), claimer.clone());
+        }
+        Ok(dead)
+    }
+
+    async fn forget_node(&self, node_id: &NodeId, claimer: &NodeId) -> Result<(), StoreError> {
+        let mut leases = self.leases()?;
+        if leases.claims.get(node_id) == Some(claimer) {
+            leases.claims.remove(node_id);
+            leases.nodes.remove(node_id);
+        }
+        Ok(())
     }
 
     async fn leave_cluster(&self, node_id: &NodeId) -> Result<(), StoreError> {
-        self.leases()?.nodes.remove(node_id);
+        let mut leases = self.leases()?;
+        leases.nodes.remove(node_id);
+        leases.claims.remove(node_id);
         Ok(())
     }
 
@@ -145,6 +185,10 @@ impl ClusterStore for SqliteStore {
         since: Millis,
     ) -> Result<Option<NodeId>, StoreError> {
         self.hold_device_row(device, node, since).await
+    }
+
+    async fn device_holder(&self, device: &DeviceKey) -> Result<Option<NodeId>, StoreError> {
+        self.device_holder_row(device).await
     }
 
     async fn release_device(&self, device: &DeviceKey, node: &NodeId) -> Result<bool, StoreError> {

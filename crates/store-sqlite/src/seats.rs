@@ -65,6 +65,23 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn device_holder_row(
+        &self,
+        device: &DeviceKey,
+    ) -> Result<Option<NodeId>, StoreError> {
+        let (user, client) = (device.user_id.to_string(), device.client_id.to_string());
+        self.read_point(move |conn| {
+            let holder: Option<String> = conn
+                .prepare_cached(
+                    "SELECT node_id FROM device_holders WHERE user_id = ?1 AND client_id = ?2",
+                )?
+                .query_row(params![user, client], |r| r.get(0))
+                .optional()?;
+            Ok(holder.and_then(|h| NodeId::parse(&h)))
+        })
+        .await
+    }
+
     pub(crate) async fn release_device_row(
         &self,
         device: &DeviceKey,

@@ -4,8 +4,10 @@
 //!
 //! Invariants every implementation keeps:
 //! - a node is alive while its lease has not run out; [`ClusterStore::claim_dead_nodes`]
-//!   hands each node whose lease ran out to exactly one caller and forgets it, so the
-//!   clean-up of a dead node is carried out once, by one survivor;
+//!   hands each node whose lease ran out to exactly one live claimer at a time, and the
+//!   node stays recorded (claimed, not alive) until that claimer is done with its clean-up
+//!   ([`ClusterStore::forget_node`]); if the claimer dies first, the dead node is claimed
+//!   again by another survivor, so every dead node's clean-up is finished by someone;
 //! - a duty is held by at most one node at a time: a holder that stops renewing loses it
 //!   once its lease runs out, never earlier;
 //! - each device (`user_id`, `client_id`) with a connection or a reconnect grace running has
@@ -29,14 +31,18 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(String);
 
-/// The longest node id accepted.
+/// The longest node id accepted from configuration (`OPENCALLS_NODE_ID`).
 pub const MAX_NODE_ID_LEN: usize = 64;
 
+/// The hex digits of a run's mark (see [`NodeId::for_run`]).
+const RUN_MARK_LEN: usize = 8;
+
 impl NodeId {
-    /// `None` unless 1–64 ASCII letters, digits, `-`, `_` or `.`.
+    /// `None` unless 1–73 ASCII letters, digits, `-`, `_` or `.` (a configured id of up to
+    /// [`MAX_NODE_ID_LEN`] with its run's mark).
     pub fn parse(raw: &str) -> Option<Self> {
         let ok = !raw.is_empty()
-            && raw.len() <= MAX_NODE_ID_LEN
+            && raw.len() <= MAX_NODE_ID_LEN + 1 + RUN_MARK_LEN
             && raw
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
@@ -45,6 +51,15 @@ impl NodeId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// This id for one run of a node: `<id>.<mark>` (8 hex digits). Each run is a node of
+    /// its own in the cluster, so a node restarted under the same configured id before its
+    /// lease ran out does not take over its previous run's lease and seat holders: that
+    /// run is claimed and cleaned up like any dead node (its devices resume on any node,
+    /// this one included, or exit after the grace).
+    pub fn for_run(&self, mark: u32) -> Self {
+        Self(format!("{}.{mark:08x}", self.0))
     }
 }
 
@@ -113,13 +128,15 @@ pub const MAX_DEVICE_SEATS: usize = 1_000;
 
 #[async_trait]
 pub trait ClusterStore: Send + Sync {
-    /// Registers `node` (again, after a restart) with a lease until `now + lease_ms`.
+    /// Registers `node` (again, after it was declared dead) with a lease until
+    /// `now + lease_ms`. `false` (nothing changed) while the node is claimed: a survivor is
+    /// cleaning up after it, and it may register again once that is done.
     async fn register_node(
         &self,
         node: &NodeInfo,
         now: Millis,
         lease_ms: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Extends the lease to `now + lease_ms`. `false` if the node is not registered (it
     /// was declared dead and cleaned up meanwhile): it must register again.
@@ -133,9 +150,19 @@ pub trait ClusterStore: Send + Sync {
     /// Nodes whose lease runs past `now`, by node id.
     async fn live_nodes(&self, now: Millis) -> Result<Vec<NodeLease>, StoreError>;
 
-    /// Removes and returns the nodes whose lease ran out at or before `now`; each one is
-    /// returned to exactly one caller.
-    async fn claim_dead_nodes(&self, now: Millis) -> Result<Vec<NodeLease>, StoreError>;
+    /// Claims for `claimer` and returns the nodes whose lease ran out at or before `now` and
+    /// that nobody alive has claimed (never claimed, or claimed by a node that is not
+    /// alive at `now`); each one is returned to exactly one caller at a time. A claimed
+    /// node is not alive and cannot renew; it stays recorded until
+    /// [`ClusterStore::forget_node`].
+    async fn claim_dead_nodes(
+        &self,
+        claimer: &NodeId,
+        now: Millis,
+    ) -> Result<Vec<NodeLease>, StoreError>;
+
+    /// Forgets `node_id` if `claimer` holds its claim: the clean-up after it is done.
+    async fn forget_node(&self, node_id: &NodeId, claimer: &NodeId) -> Result<(), StoreError>;
 
     /// Removes the node at once (a clean shutdown).
     async fn leave_cluster(&self, node_id: &NodeId) -> Result<(), StoreError>;
@@ -174,6 +201,9 @@ pub trait ClusterStore: Send + Sync {
         node: &NodeId,
         since: Millis,
     ) -> Result<Option<NodeId>, StoreError>;
+
+    /// The node that holds the device's seats now, if any.
+    async fn device_holder(&self, device: &DeviceKey) -> Result<Option<NodeId>, StoreError>;
 
     /// Forgets the device's holder if it is `node`, atomically. `true` if it was: the
     /// caller then decides the fate of the device's seats (exits them); `false` if another

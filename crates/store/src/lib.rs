@@ -29,7 +29,7 @@ pub mod users;
 pub mod webhooks;
 
 pub use api_tokens::{ApiTokenStore, StoredApiToken};
-pub use chat::{ChatBucket, ChatFeed, ChatStore, OutgoingChat, RelayedChat};
+pub use chat::{ChatBucket, ChatStore, NodeMessage, Notice, NoticeFeed, OutgoingChat, RelayedChat};
 pub use cluster::{ClusterStore, DeviceSeats, HeldLiveSeat, NodeId, NodeInfo, NodeLease, Tail};
 pub use cursor::{Cursor, CursorKind, Direction};
 pub use direct_calls::{

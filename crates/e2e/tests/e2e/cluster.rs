@@ -22,7 +22,11 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A node on `db`, named `id`, with a short lease so a dead node is noticed quickly.
-async fn node(db: &TestDatabase, id: &str, tune: impl FnOnce(&mut Config)) -> TestServer {
+pub(crate) async fn node(
+    db: &TestDatabase,
+    id: &str,
+    tune: impl FnOnce(&mut Config),
+) -> TestServer {
     let (url, id) = (db.url().to_owned(), id.to_owned());
     TestServer::start_with(move |c| {
         c.database_url = Some(url);
@@ -35,7 +39,7 @@ async fn node(db: &TestDatabase, id: &str, tune: impl FnOnce(&mut Config)) -> Te
     .await
 }
 
-async fn three_nodes(db: &TestDatabase) -> Vec<TestServer> {
+pub(crate) async fn three_nodes(db: &TestDatabase) -> Vec<TestServer> {
     vec![
         node(db, "a", |_| {}).await,
         node(db, "b", |_| {}).await,
@@ -289,7 +293,7 @@ fn is_exit_of(incoming: &Incoming, name: &str, pid: &Value) -> bool {
 }
 
 /// The participant `pid` of the room as the Platform API lists it.
-async fn participant(node: &TestServer, room: &str, pid: &Value) -> Value {
+pub(crate) async fn participant(node: &TestServer, room: &str, pid: &Value) -> Value {
     let (status, body) = node
         .get(&format!("/v1/rooms/{room}/participants?limit=100"))
         .await;
@@ -302,7 +306,7 @@ async fn participant(node: &TestServer, room: &str, pid: &Value) -> Value {
 
 /// A device of a new user on `node` that can come back with the same client id: the client,
 /// its session token and its client id.
-async fn returning_device(node: &TestServer, user: &str) -> (Client, String, String) {
+pub(crate) async fn returning_device(node: &TestServer, user: &str) -> (Client, String, String) {
     let session = node.session_for(user).await;
     let client = Client::connect(&node.ws_base(), &session, None)
         .await
@@ -498,7 +502,7 @@ async fn chat_heard(client: &mut Client, live: &str) -> Vec<Value> {
 
 /// A live event whose host is on node a (ready, so viewers may enter), with the host's
 /// client.
-async fn live_with_host_on(a: &TestServer) -> (String, Client) {
+pub(crate) async fn live_with_host_on(a: &TestServer) -> (String, Client) {
     let live = live_id(&create_live(a, &["host"]).await);
     let mut host = a.device("host").await;
     host.live_enter(&live, "host", true, true).await.unwrap();

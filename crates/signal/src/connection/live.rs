@@ -34,6 +34,9 @@ impl Connection {
             LiveRoleName::Host => LiveRole::Host(HostId::generate()),
             LiveRoleName::Participant => LiveRole::Participant(ParticipantId::generate()),
         };
+        // In a cluster: what other nodes finished before this request is relayed first, so
+        // it is in the snapshot below and not heard again after it (as `room.enter`).
+        self.hub.services.bus.catch_up().await;
         self.hub
             .live_join(&self.key, self.conn_id, &id, role.clone())?;
         let member = match self.live_enter_as(&id, &role, &p).await {
@@ -146,7 +149,12 @@ impl Connection {
         let event = LiveEventEvent::HostMediaChanged {
             host: Box::new(host.clone()),
         };
-        self.hub.live_broadcast(&id, &self.key, live.now(), event);
+        // Not stored, so not in the outbox: other nodes' viewers hear it through the relay.
+        let frame = protocol::live_frame(&id, live.now(), event);
+        self.hub.live_broadcast_frame(&id, Some(&self.key), &frame);
+        if let Some(shared) = self.hub.shared_chat.get() {
+            shared.relay_live_frame(&id, &frame).await;
+        }
         Ok(HostResult { host })
     }
 

@@ -17,7 +17,7 @@ use crate::error::SignalError;
 use crate::protocol;
 use opencalls_domain::live_event::LiveEventBody;
 use opencalls_domain::{ClientId, HostId, LiveEvent, LiveEventId, Millis, ParticipantId, User};
-use opencalls_protocol::{LiveEventEvent, LiveRoleName, LiveSeat as SeatRef};
+use opencalls_protocol::{LiveRoleName, LiveSeat as SeatRef};
 use opencalls_service::seats::HeldLiveSeat;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -316,21 +316,9 @@ impl Hub {
         state.send_live(id, targets, &text);
     }
 
-    /// Pushes an event that is not stored (chat, host media) to every member of the live
-    /// event but `except`.
-    pub fn live_broadcast(
-        &self,
-        id: &LiveEventId,
-        except: &DeviceKey,
-        at: Millis,
-        event: LiveEventEvent,
-    ) {
-        let text = protocol::live_frame(id, at, event);
-        self.live_broadcast_frame(id, Some(except), &text);
-    }
-
-    /// Pushes a frame built already (chat relayed from another node: `except` is `None`)
-    /// to every member of the live event here but `except`.
+    /// Pushes a frame of an event that is not stored (chat, host media; `except` is `None`
+    /// for one relayed from another node) to every member of the live event here but
+    /// `except`.
     pub fn live_broadcast_frame(&self, id: &LiveEventId, except: Option<&DeviceKey>, text: &str) {
         let state = self.lock();
         let mut targets = state.live.members(id);

@@ -55,14 +55,13 @@ pub async fn each_dead_node_is_claimed_by_exactly_one_caller(t: TestCluster) {
     for id in ["a", "b", "c"] {
         c.register_node(&node(id), 0, 100).await.unwrap();
     }
-    c.renew_node_lease(&NodeId::parse("c").unwrap(), 50, 1_000)
-        .await
-        .unwrap();
-    assert!(c.claim_dead_nodes(99).await.unwrap().is_empty());
+    let live = NodeId::parse("c").unwrap();
+    c.renew_node_lease(&live, 50, 1_000).await.unwrap();
+    assert!(c.claim_dead_nodes(&live, 99).await.unwrap().is_empty());
     let racers: Vec<_> = (0..8)
         .map(|_| {
-            let c = c.clone();
-            tokio::spawn(async move { c.claim_dead_nodes(100).await.unwrap() })
+            let (c, live) = (c.clone(), live.clone());
+            tokio::spawn(async move { c.claim_dead_nodes(&live, 100).await.unwrap() })
         })
         .collect();
     let mut claimed = Vec::new();
@@ -73,11 +72,46 @@ pub async fn each_dead_node_is_claimed_by_exactly_one_caller(t: TestCluster) {
     assert_eq!(ids(&claimed), ["a", "b"]);
     assert_eq!(claimed[0].info, node("a"));
     assert_eq!(ids(&c.live_nodes(100).await.unwrap()), ["c"]);
-    // A claimed node learns it was declared dead when it next renews, and comes back.
+    // A claimed node learns it was declared dead when it next renews, and comes back once
+    // its clean-up is done (not before).
     let a = NodeId::parse("a").unwrap();
     assert!(!c.renew_node_lease(&a, 120, 100).await.unwrap());
-    c.register_node(&node("a"), 120, 100).await.unwrap();
+    assert!(!c.register_node(&node("a"), 120, 100).await.unwrap());
+    assert_eq!(ids(&c.live_nodes(121).await.unwrap()), ["c"]);
+    c.forget_node(&a, &live).await.unwrap();
+    assert!(c.register_node(&node("a"), 120, 100).await.unwrap());
     assert_eq!(ids(&c.live_nodes(121).await.unwrap()), ["a", "c"]);
+}
+
+pub async fn a_dead_node_stays_claimed_until_forgotten_and_outlives_a_dead_claimer(t: TestCluster) {
+    let c = &*t.cluster;
+    let id = |id: &str| NodeId::parse(id).unwrap();
+    c.register_node(&node("a"), 0, 100).await.unwrap();
+    c.register_node(&node("b"), 0, 200).await.unwrap();
+    c.register_node(&node("c"), 0, 1_000).await.unwrap();
+    // b claims a; while b is alive nobody claims a again, and a stays dead.
+    assert_eq!(
+        ids(&c.claim_dead_nodes(&id("b"), 150).await.unwrap()),
+        ["a"]
+    );
+    assert!(c.claim_dead_nodes(&id("c"), 150).await.unwrap().is_empty());
+    assert_eq!(ids(&c.live_nodes(150).await.unwrap()), ["b", "c"]);
+    assert!(!c.renew_node_lease(&id("a"), 150, 100).await.unwrap());
+    // b dies before it is done: c claims both b and a (its clean-up was not finished).
+    let mut claimed = c.claim_dead_nodes(&id("c"), 250).await.unwrap();
+    claimed.sort_by(|x, y| x.info.node_id.cmp(&y.info.node_id));
+    assert_eq!(ids(&claimed), ["a", "b"]);
+    // Only the claimer forgets a node, and a forgotten node is gone for good.
+    c.forget_node(&id("a"), &id("b")).await.unwrap();
+    assert_eq!(c.claim_dead_nodes(&id("b"), 300).await.unwrap().len(), 0);
+    c.forget_node(&id("a"), &id("c")).await.unwrap();
+    c.forget_node(&id("b"), &id("c")).await.unwrap();
+    c.register_node(&node("d"), 300, 1_000).await.unwrap();
+    assert_eq!(ids(&c.live_nodes(300).await.unwrap()), ["c", "d"]);
+    assert_eq!(
+        ids(&c.claim_dead_nodes(&id("d"), 1_100).await.unwrap()),
+        ["c"]
+    );
 }
 
 pub async fn a_duty_has_one_holder_until_its_lease_runs_out(t: TestCluster) {
@@ -196,12 +230,14 @@ pub async fn a_device_holder_moves_and_is_released_by_its_holder_only(t: TestClu
     assert_eq!(c.hold_device(&key, &a, 2).await.unwrap(), None);
     assert_eq!(c.devices_held_by(&a, 10).await.unwrap(), vec![key.clone()]);
     assert_eq!(c.hold_device(&key, &b, 3).await.unwrap(), Some(a.clone()));
+    assert_eq!(c.device_holder(&key).await.unwrap(), Some(b.clone()));
     // The old node cannot release what moved away; the new one can, once.
     assert!(!c.release_device(&key, &a).await.unwrap());
     assert!(c.devices_held_by(&a, 10).await.unwrap().is_empty());
     assert_eq!(c.devices_held_by(&b, 10).await.unwrap(), vec![key.clone()]);
     assert!(c.release_device(&key, &b).await.unwrap());
     assert!(!c.release_device(&key, &b).await.unwrap());
+    assert_eq!(c.device_holder(&key).await.unwrap(), None);
     // Released, nobody held it: holding it is no move.
     assert_eq!(c.hold_device(&key, &a, 4).await.unwrap(), None);
     // The listing is bounded and ordered.

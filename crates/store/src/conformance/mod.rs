@@ -160,6 +160,7 @@ macro_rules! cluster_conformance_tests {
             $crate::__cluster_case!($fresh: [
                 nodes_are_alive_until_their_lease_runs_out,
                 each_dead_node_is_claimed_by_exactly_one_caller,
+                a_dead_node_stays_claimed_until_forgotten_and_outlives_a_dead_claimer,
                 a_duty_has_one_holder_until_its_lease_runs_out,
                 a_node_does_not_hear_its_own_events_and_the_tail_reaches_the_head,
                 a_device_seats_are_its_rooms_and_live_seats_not_exited,
