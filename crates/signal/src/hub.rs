@@ -127,6 +127,9 @@ struct Device {
     /// The connection whose claim on the device's holder record completed (cluster): only
     /// it can be older than a connection on another node (see [`Hub::moved_elsewhere`]).
     claimed: Option<u64>,
+    /// Another node said the device moved there while this connection's claim ran: the
+    /// claim checks again once done.
+    moved_pending: bool,
 }
 
 impl Device {
@@ -354,7 +357,10 @@ impl Hub {
             return Err(refused.into());
         }
         let from = seats.hold(&attached.key).await?;
-        self.lock().mark_claimed(&attached.key, attached.conn_id);
+        if self.lock().mark_claimed(&attached.key, attached.conn_id) {
+            // Which of the two holds came last decides which connection stays.
+            self.moved_elsewhere(&attached.key).await;
+        }
         let Some(from) = from else {
             return Ok(());
         };
@@ -395,12 +401,17 @@ impl Hub {
             return;
         };
         let conn_id = {
-            let state = self.lock();
-            match state.devices.get(key) {
+            let mut state = self.lock();
+            match state.devices.get_mut(key) {
                 Some(d) if d.claimed.is_some() && d.claimed == d.conn.as_ref().map(|c| c.id) => {
                     d.claimed
                 }
-                _ => return, // not connected here, or its own claim decides
+                Some(d) if d.conn.is_some() => {
+                    // Its claim is running: it checks again when done.
+                    d.moved_pending = true;
+                    return;
+                }
+                _ => return, // not connected here
             }
         };
         match seats.holder(key).await {
@@ -854,12 +865,15 @@ impl State {
     }
 
     /// Records that the claim of connection `conn_id` completed (if it is still the
-    /// device's connection).
-    fn mark_claimed(&mut self, key: &DeviceKey, conn_id: u64) {
-        if let Some(device) = self.devices.get_mut(key)
-            && device.conn.as_ref().is_some_and(|c| c.id == conn_id)
-        {
-            device.claimed = Some(conn_id);
+    /// device's connection); `true` if another node said meanwhile that the device moved
+    /// there (see [`Hub::moved_elsewhere`]).
+    fn mark_claimed(&mut self, key: &DeviceKey, conn_id: u64) -> bool {
+        match self.devices.get_mut(key) {
+            Some(device) if device.conn.as_ref().is_some_and(|c| c.id == conn_id) => {
+                device.claimed = Some(conn_id);
+                std::mem::take(&mut device.moved_pending)
+            }
+            _ => false,
         }
     }
 
