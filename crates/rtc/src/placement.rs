@@ -470,10 +470,10 @@ impl MediaBridge {
     /// call side's media grace starts. They offer again, which places the group on a live
     /// node. Returns how many members were affected.
     pub fn owner_lost(
-        &self,
+        self: &Arc<Self>,
         node: &NodeId,
         services: &Services,
-        sink: &Arc<dyn MediaSink>,
+        local: &Arc<dyn MediaSink>,
     ) -> usize {
         let lost: Vec<(Member, RemotePeer)> = {
             let mut remote = self.remote_members();
@@ -487,8 +487,14 @@ impl MediaBridge {
                 .collect()
         };
         let count = lost.len();
+        // The other side of a call may be on any node: `call.media_lost` goes everywhere.
+        let sink: Arc<dyn MediaSink> = Arc::new(Relaying {
+            bridge: Arc::downgrade(self),
+            local: local.clone(),
+            always: true,
+        });
         for (member, peer) in lost {
-            transport_lost(services, sink, member, peer);
+            transport_lost(services, &sink, member, peer);
         }
         count
     }
@@ -505,6 +511,7 @@ impl MediaBridge {
         Arc::new(Relaying {
             bridge: Arc::downgrade(self),
             local,
+            always: false,
         })
     }
 
@@ -559,13 +566,21 @@ fn transport_lost(
 struct Relaying {
     bridge: std::sync::Weak<MediaBridge>,
     local: Arc<dyn MediaSink>,
+    /// Publish whatever the group (events about members of a dead owner, whose call's
+    /// other devices may be anywhere).
+    always: bool,
 }
 
 impl Relaying {
     fn publish(&self, group: MediaGroup, event: impl FnOnce() -> MediaEvent) {
-        if let Some(bridge) = self.bridge.upgrade()
-            && let Some(placement) = bridge.publishes(&group)
-        {
+        let Some(bridge) = self.bridge.upgrade() else {
+            return;
+        };
+        let placement = match self.always {
+            true => bridge.placement.get(),
+            false => bridge.publishes(&group),
+        };
+        if let Some(placement) = placement {
             placement.publish(event());
         }
     }

@@ -341,9 +341,28 @@ async fn a_call_goes_to_the_least_loaded_node_and_its_sides_lose_media_when_it_d
     let [a, b, c] = nodes;
     a.kill();
     for device in [&mut caller, &mut phone] {
-        let lost = call_event(device, "media.disconnected").await;
-        assert_eq!(lost["reason"], "transport_lost");
-        call_event(device, "call.media_lost").await;
+        // Its own `media.disconnected`, and `call.media_lost` of both sides (in any order).
+        let mut heard = Vec::new();
+        let all = device
+            .wait_for(WAIT, |m| {
+                if let Incoming::Event { name, data, .. } = m {
+                    match name.as_str() {
+                        "media.disconnected" => heard.push(format!("{name} {}", data["reason"])),
+                        "call.media_lost" => heard.push(format!("{name} {}", data["user_id"])),
+                        _ => {}
+                    }
+                }
+                heard.len() == 3
+            })
+            .await;
+        assert!(all.is_some(), "heard only {heard:?}");
+        heard.sort();
+        assert_eq!(heard[0], "call.media_lost \"alice\"", "{heard:?}");
+        assert_eq!(heard[1], "call.media_lost \"bob\"", "{heard:?}");
+        assert_eq!(
+            heard[2], "media.disconnected \"transport_lost\"",
+            "{heard:?}"
+        );
     }
     for peer in [caller_peer, phone_peer] {
         peer.stop().await;
