@@ -13,8 +13,9 @@
 //!   node through one bounded queue, sent in order by one task, so they keep their order;
 //!   a full queue drops events (counted in the log) rather than slow the SFU's event loop.
 //! - While members offered from this node have their peer on other nodes, the relay checks
-//!   every tenth of the lease that those nodes are alive; the members of a dead one hear
-//!   `media.disconnected` (`transport_lost`) on this node, and offer again.
+//!   every tenth of the lease that those nodes are alive; the members of a dead one are
+//!   handled as lost transports (`media.disconnected`, a live host `disconnected`, a call
+//!   side's media grace) on this node, and offer again.
 //! - When the listening connection breaks, the relay listens again (100 ms, doubling up to
 //!   5 s); requests and replies sent meanwhile are lost, so their askers time out.
 //! - Every typed message is encoded as JSON (`Note`); a note that does not decode is
@@ -25,7 +26,7 @@ use opencalls_rtc::placement::{
 };
 use opencalls_rtc::{MediaBridge, MediaGroup, MediaSink};
 use opencalls_runtime::Clock;
-use opencalls_service::LiveEventService;
+use opencalls_service::Services;
 use opencalls_store::{
     ClusterStore, MediaFeed, MediaNote, MediaStore, NodeId, PlacedGroup, StoreError,
 };
@@ -74,7 +75,7 @@ pub struct Target {
     pub bridge: Weak<MediaBridge>,
     /// This node's devices.
     pub sink: Arc<dyn MediaSink>,
-    pub live: LiveEventService,
+    pub services: Services,
 }
 
 /// A running relay; it stops listening when dropped (a crash), or cleanly with
@@ -284,7 +285,7 @@ impl Relay {
                 }
             };
             for node in owners.difference(&alive) {
-                let told = bridge.owner_lost(node, target.sink.as_ref());
+                let told = bridge.owner_lost(node, &target.services, &target.sink);
                 tracing::warn!(%node, members = told, "a media owner is gone: its members here were told media.disconnected");
             }
         }
@@ -353,7 +354,7 @@ impl Relay {
             return unavailable("this node's media is not running yet");
         };
         match target.bridge.upgrade() {
-            Some(bridge) => bridge.serve(request, &target.live).await,
+            Some(bridge) => bridge.serve(request, &target.services.live_events).await,
             None => unavailable("this node's media has stopped"),
         }
     }

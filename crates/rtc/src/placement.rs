@@ -21,13 +21,12 @@
 //! - the owner publishes the client events of a group to the other nodes only while some
 //!   of its peers were offered from another node; each node hands them to its own devices.
 
-use crate::tables::Offer;
+use crate::tables::{Offer, PeerEntry};
 use crate::{MediaBridge, MediaGroup, MediaSink, Member};
 use async_trait::async_trait;
 use opencalls_domain::{DeviceKey, DirectCallId, LiveEventId, ParticipantId, RoomId, RoomType};
-use opencalls_protocol::response::MemberRef;
 use opencalls_protocol::{CallEvent, LiveEventEvent, MediaDisconnectReason, RoomEvent};
-use opencalls_service::LiveEventService;
+use opencalls_service::{LiveEventService, Services};
 use opencalls_sfu::{PeerId, Policy, Role, SfuError};
 use opencalls_store::{NodeId, PlacedGroup};
 use serde::{Deserialize, Serialize};
@@ -466,10 +465,16 @@ impl MediaBridge {
     }
 
     /// `node` is no longer alive: the members whose peer it carried are forgotten and
-    /// their devices here hear `media.disconnected` (`transport_lost`), as the owner's SFU
-    /// would have said when their transport went. They offer again, which places the group
-    /// on a live node. Returns how many were told.
-    pub fn owner_lost(&self, node: &NodeId, sink: &dyn MediaSink) -> usize {
+    /// handled as if the owner's SFU had reported their transport lost: their devices here
+    /// hear `media.disconnected` (`transport_lost`), a live host becomes `disconnected`, a
+    /// call side's media grace starts. They offer again, which places the group on a live
+    /// node. Returns how many members were affected.
+    pub fn owner_lost(
+        self: &Arc<Self>,
+        node: &NodeId,
+        services: &Services,
+        local: &Arc<dyn MediaSink>,
+    ) -> usize {
         let lost: Vec<(Member, RemotePeer)> = {
             let mut remote = self.remote_members();
             let gone: Vec<Member> = remote
@@ -481,10 +486,17 @@ impl MediaBridge {
                 .filter_map(|m| remote.remove(&m).map(|r| (m, r)))
                 .collect()
         };
-        for (member, peer) in &lost {
-            tell_disconnected(sink, member, peer);
+        let count = lost.len();
+        // The other side of a call may be on any node: `call.media_lost` goes everywhere.
+        let sink: Arc<dyn MediaSink> = Arc::new(Relaying {
+            bridge: Arc::downgrade(self),
+            local: local.clone(),
+            always: true,
+        });
+        for (member, peer) in lost {
+            transport_lost(services, &sink, member, peer);
         }
-        lost.len()
+        count
     }
 
     /// Whether `group`'s client events must also reach other nodes.
@@ -499,6 +511,7 @@ impl MediaBridge {
         Arc::new(Relaying {
             bridge: Arc::downgrade(self),
             local,
+            always: false,
         })
     }
 
@@ -513,39 +526,38 @@ impl MediaBridge {
     }
 }
 
-/// Tells `member`'s device here that its media transport on a dead owner is gone.
-fn tell_disconnected(sink: &dyn MediaSink, member: &Member, peer: &RemotePeer) {
+/// A member whose peer was on a dead owner, through the paths of the SFU's
+/// `PeerDisconnected` (see `run_events`).
+fn transport_lost(
+    services: &Services,
+    sink: &Arc<dyn MediaSink>,
+    member: Member,
+    peer: RemotePeer,
+) {
     let reason = MediaDisconnectReason::TransportLost;
+    let entry = PeerEntry {
+        group: peer.group.clone(),
+        // The owner's peer id is not known here, and nothing below reads it.
+        peer: PeerId(String::new()),
+        role: role_of(&member),
+        owner: peer.device,
+    };
     match (&peer.group, member) {
         (MediaGroup::Room(room_id), Member::Participant(pid)) => {
             let event = RoomEvent::MediaDisconnected {
                 participant_id: pid.clone(),
                 reason,
             };
-            sink.to_room(room_id, Some(pid), event);
+            sink.to_room(room_id, Some(&pid), event);
         }
-        (MediaGroup::Live(id), Member::Host(_) | Member::Viewer(_)) => {
-            let Some(device) = &peer.device else { return };
-            let member = match member {
-                Member::Host(host) => MemberRef::Host(host.clone()),
-                Member::Viewer(pid) | Member::Participant(pid) => {
-                    MemberRef::Participant(pid.clone())
-                }
-                Member::CallSide { .. } => return,
-            };
-            let event = LiveEventEvent::MediaDisconnected { member, reason };
-            sink.to_live_member(id, device, event);
+        (MediaGroup::Live(id), member) => {
+            crate::live::peer_lost(services, sink.as_ref(), id, member, entry, reason)
         }
-        (MediaGroup::Call(call_id), Member::CallSide { user_id, .. }) => {
-            let Some(device) = &peer.device else { return };
-            let event = CallEvent::MediaDisconnected {
-                user_id: user_id.clone(),
-                reason,
-            };
-            sink.to_call(call_id, std::slice::from_ref(device), event);
+        (MediaGroup::Call(id), member) => {
+            crate::call::peer_lost(services, sink, id, member, entry, reason)
         }
-        // A member never sits in another kind's group.
-        (MediaGroup::Room(_) | MediaGroup::Live(_) | MediaGroup::Call(_), _) => {}
+        // A room holds participants only.
+        (MediaGroup::Room(_), Member::Host(_) | Member::Viewer(_) | Member::CallSide { .. }) => {}
     }
 }
 
@@ -554,13 +566,21 @@ fn tell_disconnected(sink: &dyn MediaSink, member: &Member, peer: &RemotePeer) {
 struct Relaying {
     bridge: std::sync::Weak<MediaBridge>,
     local: Arc<dyn MediaSink>,
+    /// Publish whatever the group (events about members of a dead owner, whose call's
+    /// other devices may be anywhere).
+    always: bool,
 }
 
 impl Relaying {
     fn publish(&self, group: MediaGroup, event: impl FnOnce() -> MediaEvent) {
-        if let Some(bridge) = self.bridge.upgrade()
-            && let Some(placement) = bridge.publishes(&group)
-        {
+        let Some(bridge) = self.bridge.upgrade() else {
+            return;
+        };
+        let placement = match self.always {
+            true => bridge.placement.get(),
+            false => bridge.publishes(&group),
+        };
+        if let Some(placement) = placement {
             placement.publish(event());
         }
     }

@@ -367,6 +367,6 @@ pub(crate) fn attach_media(
     relay.attach(media::Target {
         bridge: Arc::downgrade(bridge),
         sink: signal.media_sink(),
-        live: services.live_events.clone(),
+        services: services.clone(),
     });
 }

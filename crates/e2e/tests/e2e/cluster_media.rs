@@ -298,3 +298,74 @@ async fn a_direct_call_between_devices_on_two_nodes_connects_and_ends_completed(
         peer.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_goes_to_the_least_loaded_node_and_its_sides_lose_media_when_it_dies() {
+    let db = TestDatabase::create().await.unwrap();
+    let nodes = [
+        node(&db, "a").await,
+        node(&db, "b").await,
+        node(&db, "c").await,
+    ];
+    // Nodes b and c carry one room each (each placed on the node its device offered on).
+    let mut busy = Vec::new();
+    for (i, server) in nodes[1..].iter().enumerate() {
+        let room = id_of(&server.create_room("small_room_for_video").await);
+        busy.push(join(server, &room, &format!("busy{i}"), 10 + i as u32).await);
+    }
+    assert_eq!(sfu_peers(&nodes[1]).await, 1);
+    assert_eq!(sfu_peers(&nodes[2]).await, 1);
+    // A call between devices on b and c goes to a, the node with the fewest groups.
+    let alice = TestUser::create(&nodes[1], "alice").await;
+    let bob = TestUser::create(&nodes[1], "bob").await;
+    let mut caller = alice.device(&nodes[1], None).await;
+    let mut phone = bob.device(&nodes[2], None).await;
+    let id = caller
+        .dial("bob", DialOptions::default())
+        .await
+        .unwrap()
+        .call_id
+        .to_string();
+    call_event(&mut phone, "call.dialed").await;
+    phone.accept(&id, None, None).await.unwrap();
+    let caller_peer = join_call_media(&caller, &id, peer_config(1)).await.unwrap();
+    let phone_peer = join_call_media(&phone, &id, peer_config(2)).await.unwrap();
+    receives(
+        &caller_peer,
+        2,
+        "the caller receives the phone through node a",
+    )
+    .await;
+    assert_eq!(sfu_peers(&nodes[0]).await, 2);
+    // Node a dies: b and c notice, and each side is handled as a lost transport.
+    let [a, b, c] = nodes;
+    a.kill();
+    for device in [&mut caller, &mut phone] {
+        // Its own `media.disconnected`, and `call.media_lost` of both sides (in any order).
+        let mut heard = Vec::new();
+        let all = device
+            .wait_for(WAIT, |m| {
+                if let Incoming::Event { name, data, .. } = m {
+                    match name.as_str() {
+                        "media.disconnected" => heard.push(format!("{name} {}", data["reason"])),
+                        "call.media_lost" => heard.push(format!("{name} {}", data["user_id"])),
+                        _ => {}
+                    }
+                }
+                heard.len() == 3
+            })
+            .await;
+        assert!(all.is_some(), "heard only {heard:?}");
+        heard.sort();
+        assert_eq!(heard[0], "call.media_lost \"alice\"", "{heard:?}");
+        assert_eq!(heard[1], "call.media_lost \"bob\"", "{heard:?}");
+        assert_eq!(
+            heard[2], "media.disconnected \"transport_lost\"",
+            "{heard:?}"
+        );
+    }
+    for peer in [caller_peer, phone_peer] {
+        peer.stop().await;
+    }
+    drop((b, c, busy));
+}
