@@ -26,6 +26,10 @@ pub const MAX_TCP_CONNECTIONS: usize = 4096;
 /// Datagrams queued for one TCP connection's writer; more are dropped (like a full UDP
 /// socket buffer) rather than holding up the media thread.
 pub const TCP_SEND_QUEUE: usize = 256;
+/// While a fan-out is being sent, the shell looks for newly arrived datagrams between two
+/// subscribers' copies at most this often (an audio frame then goes ahead of the rest of a
+/// video fan-out); a look that finds nothing costs one `recvfrom` system call.
+pub const FAN_OUT_RECV_INTERVAL: Duration = Duration::from_micros(100);
 /// Most datagrams handed to the kernel in one `sendmmsg` (Linux) call.
 pub const SEND_BATCH_LIMIT: usize = 64;
 /// Most keyframe requests per publisher track and this interval.

@@ -12,7 +12,7 @@ use str0m::{Candidate, IceCreds, Rtc};
 use super::SfuCore;
 use super::group::Group;
 use super::offer::{OfferedMedia, summarize};
-use super::peer::{Peer, PeerKey};
+use super::peer::{Peer, PeerKey, VideoSend};
 use crate::api::{
     DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, Subscriptions,
 };
@@ -149,11 +149,17 @@ impl SfuCore {
         self.check_offer(&req, &media)?;
         let offer = SdpOffer::from_sdp_string(&req.offer)
             .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
-        // Only a peer that receives video needs the estimator (and its pacer): it picks
-        // simulcast layers; audio-only peers keep the unpaced path.
-        let receives_video = self.cfg.bandwidth_estimation
-            && media.iter().any(|m| m.kind == Kind::Video && m.receives());
-        let (mut rtc, creds) = self.build_rtc(now, receives_video)?;
+        // Only a peer that receives video it could be given another layer of needs the
+        // estimator (and its pacer, which costs str0m timeouts and TWCC work per packet).
+        let receives_video = media.iter().any(|m| m.kind == Kind::Video && m.receives());
+        let replaced = req
+            .replaces
+            .as_ref()
+            .and_then(|old| self.ids.get(old).copied());
+        let estimate = self.cfg.bandwidth_estimation
+            && receives_video
+            && self.could_adapt(&req.group, replaced);
+        let (mut rtc, creds) = self.build_rtc(now, estimate)?;
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -190,9 +196,12 @@ impl SfuCore {
             relay_addrs: super::peer::relay_candidates(&req.offer),
             estimate: None,
             last_probe: None,
-            paced: receives_video,
+            paced: estimate,
             rtp_drained: 0,
             marker_drained: false,
+            video_send: video_send(&media),
+            unpacketized: 0,
+            clock: now,
         };
         self.peers.insert(key, peer);
         self.ids.insert(req.peer, key);
@@ -209,6 +218,27 @@ impl SfuCore {
         self.process(now);
         self.reroute(&req.group);
         Ok(answer.to_sdp_string())
+    }
+
+    /// Whether a new subscriber of `group` could use a bandwidth estimate: some video
+    /// publisher there (other than the peer being replaced) sends simulcast, or none sends
+    /// video yet (unknown, so the estimator stays on). A peer built without it gets
+    /// single-layer video as it comes; if a simulcast publisher joins later, it gets the
+    /// tallest layer its hint allows (as with `bandwidth_estimation` off) until it offers
+    /// again.
+    fn could_adapt(&self, group: &GroupId, replaced: Option<PeerKey>) -> bool {
+        let Some(group) = self.groups.get(group) else {
+            return true;
+        };
+        let mut publishers = group
+            .members
+            .iter()
+            .filter(|key| Some(**key) != replaced)
+            .filter_map(|key| self.peers.get(key))
+            .map(|peer| peer.video_send)
+            .filter(|send| *send != VideoSend::None)
+            .peekable();
+        publishers.peek().is_none() || publishers.any(|send| send == VideoSend::Simulcast)
     }
 
     /// A fresh ICE-lite `Rtc` with random ICE credentials and the advertised host candidates;
@@ -343,5 +373,14 @@ impl SfuCore {
             }
         }
         Ok(())
+    }
+}
+
+/// What an offer sends as video: simulcast if its sending video section declares it.
+fn video_send(media: &[OfferedMedia]) -> VideoSend {
+    match media.iter().find(|m| m.kind == Kind::Video && m.sends()) {
+        None => VideoSend::None,
+        Some(m) if m.simulcast => VideoSend::Simulcast,
+        Some(_) => VideoSend::OneLayer,
     }
 }
