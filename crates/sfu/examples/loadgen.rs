@@ -52,6 +52,9 @@ struct Args {
     /// Later subscribers' datagrams built before a batch is sent (`SfuConfig::send_ahead`).
     #[arg(long, default_value_t = 0)]
     send_ahead: usize,
+    /// Datagrams read between two copies of a fan-out (`SfuConfig::fan_out_reads`).
+    #[arg(long, default_value_t = 0)]
+    fan_out_reads: usize,
     /// The same values by position (`groups peers_per_group viewers seconds video_kbps`),
     /// as scripts written before the flags pass them; they override the flags.
     #[arg(num_args = 0..=5, value_name = "POSITIONAL")]
@@ -237,6 +240,7 @@ async fn main() -> anyhow::Result<()> {
         workers: a.workers,
         send_batch: a.send_batch,
         send_ahead: a.send_ahead,
+        fan_out_reads: a.fan_out_reads,
         ..SfuConfig::default()
     };
     let (sfu, mut events) = Sfu::start(config)?;

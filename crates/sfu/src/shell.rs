@@ -14,9 +14,10 @@
 //!   leave before the next subscriber's are built: UDP datagrams are batched (`crate::batch`,
 //!   one `sendmmsg`) only while `transmit_ready` says more are already built, and the batch
 //!   is sent before the core is asked to build more.
-//! - While a fan-out is being built (`fan_out_pending`), the shell looks at the UDP socket
-//!   between two subscribers' copies, at most every `FAN_OUT_RECV_INTERVAL` and for at
-//!   most `RECV_BURST` datagrams per flush, and feeds what arrived to the core before
+//! - With `SfuConfig::fan_out_reads` > 0, while a fan-out is being built
+//!   (`fan_out_pending`) the shell looks at the UDP socket between two subscribers' copies,
+//!   at most every `FAN_OUT_RECV_INTERVAL`, for at most `fan_out_reads` datagrams a look
+//!   and `RECV_BURST` a flush, and feeds what arrived to the core before
 //!   asking for the next copy: the core packetizes audio first, so an audio frame does not
 //!   wait for a whole video fan-out. Those reads use a clone of the socket (a plain
 //!   non-blocking `recv_from`): tokio's cached readiness would report "would block" for
@@ -110,6 +111,8 @@ pub(crate) struct Shell {
     socket: UdpSocket,
     /// The same socket, read directly (non-blocking) between the copies of a fan-out.
     socket_between: std::net::UdpSocket,
+    /// `SfuConfig::fan_out_reads`.
+    fan_out_reads: usize,
     buf: Vec<u8>,
     local_addr: SocketAddr,
     tcp: Option<TcpSide>,
@@ -127,7 +130,7 @@ impl Shell {
         tcp: Option<(std::net::TcpListener, std::time::Duration)>,
         events_tx: mpsc::Sender<SfuEvent>,
         directory: SharedDirectory,
-        (send_batch, send_ahead): (usize, usize),
+        (send_batch, send_ahead, fan_out_reads): (usize, usize, usize),
     ) -> Result<Self, SfuError> {
         let io = |e: std::io::Error| SfuError::Io(e.to_string());
         let socket_between = socket.try_clone().map_err(io)?;
@@ -144,6 +147,7 @@ impl Shell {
             core,
             socket,
             socket_between,
+            fan_out_reads,
             buf: vec![0u8; MAX_DATAGRAM],
             local_addr,
             tcp,
@@ -255,7 +259,11 @@ impl Shell {
     fn flush(&mut self) {
         // When the socket was last looked at during this fan-out (first: when it began).
         let mut looked: Option<Instant> = None;
-        let mut budget = RECV_BURST;
+        let mut budget = if self.fan_out_reads > 0 {
+            RECV_BURST
+        } else {
+            0
+        };
         loop {
             let between_copies = !self.core.transmit_ready() && self.batch.is_empty();
             if budget > 0 && between_copies && self.core.fan_out_pending() {
@@ -263,7 +271,7 @@ impl Shell {
                 let since = looked.get_or_insert(now);
                 if now.duration_since(*since) >= FAN_OUT_RECV_INTERVAL {
                     looked = Some(now);
-                    budget -= self.read_between_copies(budget);
+                    budget -= self.read_between_copies(budget.min(self.fan_out_reads));
                 }
             }
             let Some(t) = self.core.poll_transmit() else {

@@ -7,6 +7,7 @@ use std::time::Instant;
 use str0m::bwe::Bitrate;
 use str0m::change::SdpOffer;
 use str0m::net::{Protocol, TcpType};
+use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Candidate, IceCreds, Rtc};
 
 use super::SfuCore;
@@ -159,7 +160,12 @@ impl SfuCore {
         let estimate = self.cfg.bandwidth_estimation
             && receives_video
             && self.could_adapt(&req.group, replaced);
-        let (mut rtc, creds) = self.build_rtc(now, estimate)?;
+        // Without the estimator, a peer that sends nothing has no use for transport-wide
+        // congestion control: its TWCC feedback (several RTCP reports a second per viewer)
+        // would only be parsed and dropped. A publisher keeps it: its own sender estimates
+        // from the SFU's feedback.
+        let twcc = estimate || media.iter().any(OfferedMedia::sends);
+        let (mut rtc, creds) = self.build_rtc(now, estimate, twcc)?;
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -242,10 +248,16 @@ impl SfuCore {
     }
 
     /// A fresh ICE-lite `Rtc` with random ICE credentials and the advertised host candidates;
-    /// `bwe`: with the bandwidth estimator (and its pacer).
-    fn build_rtc(&self, now: Instant, bwe: bool) -> Result<(Rtc, IceCreds), SfuError> {
+    /// `bwe`: with the bandwidth estimator (and its pacer); `twcc`: with the transport-wide
+    /// sequence number extension (str0m's standard map), else without it.
+    fn build_rtc(&self, now: Instant, bwe: bool, twcc: bool) -> Result<(Rtc, IceCreds), SfuError> {
         let creds = IceCreds::new();
         let builder = Rtc::builder();
+        let builder = if twcc {
+            builder
+        } else {
+            builder.set_extension_map(without_twcc())
+        };
         #[cfg(test)]
         let builder = match &self.dtls_cert {
             Some(cert) => builder.set_dtls_cert(cert.clone()),
@@ -383,4 +395,16 @@ fn video_send(media: &[OfferedMedia]) -> VideoSend {
         Some(m) if m.simulcast => VideoSend::Simulcast,
         Some(_) => VideoSend::OneLayer,
     }
+}
+
+/// str0m's standard header extensions without the transport-wide sequence number.
+fn without_twcc() -> ExtensionMap {
+    let mut exts = ExtensionMap::empty();
+    let standard = ExtensionMap::standard();
+    for (id, ext) in standard.iter() {
+        if *ext != Extension::TransportSequenceNumber {
+            exts.set(id, ext.clone());
+        }
+    }
+    exts
 }

@@ -1,11 +1,12 @@
 //! Audio before video in a fan-out, and the bandwidth estimator (with its per-packet
 //! pacer) only on subscribers that could be given another layer.
 
-use super::client::ClientConfig;
+use super::client::{Client, ClientConfig};
 use super::{Net, WINDOW, gid, pid};
 use crate::api::{Policy, Role};
 use crate::config::SfuConfig;
 use crate::engine::peer::VideoSend;
+use crate::handle::AddPeer;
 
 /// A live group: host `h` (tag 1) and viewers `v1`..`v3`, forwarding, media flowing.
 fn live_of_three() -> Net {
@@ -142,4 +143,60 @@ fn the_estimator_is_on_only_where_a_layer_could_be_chosen() {
         let got = net.client(viewer).from(1);
         assert!(got.audio >= 10 && got.video >= 3, "{viewer}: {got:?}");
     }
+}
+
+/// The SDP answer the core gives `cfg`'s offer as `name` in `group` (the client is then
+/// dropped: only the answer matters).
+fn answer_for(net: &mut Net, group: &str, name: &str, role: Role, cfg: ClientConfig) -> String {
+    let addr = std::net::SocketAddr::from(([10, 0, 9, cfg.tag as u8], 5000));
+    let (_client, offer) = Client::new(cfg, addr, net.now);
+    let request = AddPeer {
+        group: gid(group),
+        peer: pid(name),
+        role,
+        offer,
+        replaces: None,
+    };
+    net.core.add_peer(net.now, request).expect("offer accepted")
+}
+
+#[test]
+fn only_publishers_and_estimating_peers_are_asked_for_twcc_feedback() {
+    const TWCC: &str = "transport-wide-cc";
+    let mut live = Net::with_group("live", Policy::Live);
+    let early = answer_for(
+        &mut live,
+        "live",
+        "early",
+        Role::Viewer,
+        ClientConfig::viewer(2),
+    );
+    assert!(early.contains(TWCC), "an estimating viewer keeps TWCC");
+    live.join("live", "h", Role::Host, ClientConfig::publisher(1, 0))
+        .unwrap();
+    let late = answer_for(
+        &mut live,
+        "live",
+        "late",
+        Role::Viewer,
+        ClientConfig::viewer(3),
+    );
+    assert!(
+        !late.contains(TWCC),
+        "nothing to estimate for: no TWCC\n{late}"
+    );
+    // A publisher in a room of single-layer publishers has no estimator but keeps TWCC:
+    // its own sender estimates from the SFU's feedback.
+    let mut room = Net::with_group("room", Policy::Video);
+    room.join_publishers("room", &["a"], 1);
+    let b = answer_for(
+        &mut room,
+        "room",
+        "b",
+        Role::Participant,
+        ClientConfig::publisher(2, 1),
+    );
+    let key = room.core.ids[&pid("b")];
+    assert!(!room.core.peers[&key].paced);
+    assert!(b.contains(TWCC));
 }
