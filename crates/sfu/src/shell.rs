@@ -257,23 +257,15 @@ impl Shell {
     /// is read only when a sent datagram completes a forwarded frame (latency measurement),
     /// and once more at the end if a frame produced no datagram of its own.
     fn flush(&mut self) {
-        // When the socket was last looked at during this fan-out (first: when it began).
-        let mut looked: Option<Instant> = None;
-        let mut budget = if self.fan_out_reads > 0 {
+        // When the socket was last looked at during this fan-out, and what may still be read.
+        let budget = if self.fan_out_reads > 0 {
             RECV_BURST
         } else {
             0
         };
+        let mut look = (None, budget);
         loop {
-            let between_copies = !self.core.transmit_ready() && self.batch.is_empty();
-            if budget > 0 && between_copies && self.core.fan_out_pending() {
-                let now = Instant::now();
-                let since = looked.get_or_insert(now);
-                if now.duration_since(*since) >= FAN_OUT_RECV_INTERVAL {
-                    looked = Some(now);
-                    budget -= self.read_between_copies(budget.min(self.fan_out_reads));
-                }
-            }
+            self.look_between_copies(&mut look);
             let Some(t) = self.core.poll_transmit() else {
                 break;
             };
@@ -307,6 +299,22 @@ impl Shell {
             if !self.outbox.push(event) {
                 self.core.event_dropped();
             }
+        }
+    }
+
+    /// Between two copies of a fan-out (nothing built is waiting), reads the socket if
+    /// `FAN_OUT_RECV_INTERVAL` passed since the last look (`looked`; the first call of a
+    /// fan-out only starts the interval), within the flush's `budget`.
+    fn look_between_copies(&mut self, (looked, budget): &mut (Option<Instant>, usize)) {
+        let between_copies = !self.core.transmit_ready() && self.batch.is_empty();
+        if *budget == 0 || !between_copies || !self.core.fan_out_pending() {
+            return;
+        }
+        let now = Instant::now();
+        let since = *looked.get_or_insert(now);
+        if now.duration_since(since) >= FAN_OUT_RECV_INTERVAL {
+            *looked = Some(now);
+            *budget -= self.read_between_copies((*budget).min(self.fan_out_reads));
         }
     }
 
