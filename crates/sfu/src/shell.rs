@@ -8,8 +8,9 @@
 //! Invariants:
 //! - This is the only place of the media layer that reads the clock or touches a socket.
 //! - Transmits are sent right after the input that produced them (before the next datagram
-//!   is read), so batching reads never adds forwarding latency; `poll_transmit` is drained
-//!   until `None` after every input (the core's contract), and since the core packetizes a
+//!   is read, except for the reads between copies below), so batching reads never adds
+//!   forwarding latency; `poll_transmit` is drained until `None` after every input read
+//!   by `read_burst` (the core's contract), and since the core packetizes a
 //!   fan-out one subscriber at a time inside `poll_transmit`, each subscriber's datagrams
 //!   leave before the next subscriber's are built: UDP datagrams are batched (`crate::batch`,
 //!   one `sendmmsg`) only while `transmit_ready` says more are already built, and the batch
