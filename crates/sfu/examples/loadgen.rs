@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use opencalls_media_peer::{MediaPeer, PeerConfig, PeerHandle};
+use opencalls_media_peer::{Histogram, MediaPeer, PeerConfig, PeerHandle};
 use opencalls_sfu::{AddPeer, GroupId, PeerId, Policy, Role, Sfu, SfuConfig, SfuHandle};
 
 const LOCALHOST: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -52,6 +52,9 @@ struct Args {
     /// Later subscribers' datagrams built before a batch is sent (`SfuConfig::send_ahead`).
     #[arg(long, default_value_t = 0)]
     send_ahead: usize,
+    /// Datagrams read between two copies of a fan-out (`SfuConfig::fan_out_reads`).
+    #[arg(long, default_value_t = 0)]
+    fan_out_reads: usize,
     /// The same values by position (`groups peers_per_group viewers seconds video_kbps`),
     /// as scripts written before the flags pass them; they override the flags.
     #[arg(num_args = 0..=5, value_name = "POSITIONAL")]
@@ -207,6 +210,15 @@ async fn populate(sfu: &SfuHandle, a: &Args) -> anyhow::Result<Vec<Member>> {
 /// (frames sent per source, frames received per (receiver, source)).
 type Snapshot = (HashMap<u32, u64>, HashMap<(u32, u32), u64>);
 
+/// Every receiver's sender → receiver audio latency so far, merged (µs histograms).
+fn audio_latency(members: &[Member]) -> Histogram {
+    let mut merged = Histogram::default();
+    for m in members.iter().filter(|m| !m.expects.is_empty()) {
+        merged.merge(&m.handle.stats().audio_latency);
+    }
+    merged
+}
+
 fn snapshot(members: &[Member]) -> Snapshot {
     let mut sent = HashMap::new();
     let mut received = HashMap::new();
@@ -228,6 +240,7 @@ async fn main() -> anyhow::Result<()> {
         workers: a.workers,
         send_batch: a.send_batch,
         send_ahead: a.send_ahead,
+        fan_out_reads: a.fan_out_reads,
         ..SfuConfig::default()
     };
     let (sfu, mut events) = Sfu::start(config)?;
@@ -242,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await; // warm-up: keyframes, speakers, routes
     sfu.reset_stats().await?;
     let (sent0, recv0) = snapshot(&members);
+    let latency0 = audio_latency(&members);
     let cpu0 = workers_cpu_ns(workers)?;
     let total0 = process_cpu_ns()?;
     let t0 = Instant::now();
@@ -257,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
     let stats = sfu.stats().await?;
     let per_worker = sfu.worker_stats().await?;
     let (sent1, recv1) = snapshot(&members);
+    let end_to_end = audio_latency(&members).since(&latency0);
 
     let mut expected = 0u64;
     let mut got = 0u64;
@@ -333,6 +348,18 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "added latency (audio packets) p50: {:?}, p99: {:?}",
         stats.audio_latency_p50, stats.audio_latency_p99
+    );
+    // From the sender's stamp to the receiver's depacketized frame: it also counts what
+    // waits in the SFU's socket buffer (and the media peers' own scheduling).
+    let ms = |q: f64| {
+        end_to_end
+            .quantile(q)
+            .map_or(f64::NAN, |us| us as f64 / 1000.0)
+    };
+    println!(
+        "end-to-end audio latency (sender -> receiver, ms) p50: {:.2}, p99: {:.2}",
+        ms(0.5),
+        ms(0.99)
     );
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();

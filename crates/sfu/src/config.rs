@@ -26,6 +26,11 @@ pub const MAX_TCP_CONNECTIONS: usize = 4096;
 /// Datagrams queued for one TCP connection's writer; more are dropped (like a full UDP
 /// socket buffer) rather than holding up the media thread.
 pub const TCP_SEND_QUEUE: usize = 256;
+/// While a fan-out is being sent (and `SfuConfig::fan_out_reads` > 0), the shell looks for
+/// newly arrived datagrams between two subscribers' copies at most this often (an audio
+/// frame then goes ahead of the rest of a video fan-out); a look that finds nothing costs
+/// one `recvfrom` system call.
+pub const FAN_OUT_RECV_INTERVAL: Duration = Duration::from_micros(100);
 /// Most datagrams handed to the kernel in one `sendmmsg` (Linux) call.
 pub const SEND_BATCH_LIMIT: usize = 64;
 /// Most keyframe requests per publisher track and this interval.
@@ -97,6 +102,11 @@ pub struct SfuConfig {
     /// leaves before subscriber 2's is built; k > 0 trades up to k subscribers' build time
     /// of added latency for fewer system calls (a benchmark knob).
     pub send_ahead: usize,
+    /// Datagrams the shell reads (at most) each time it looks at the socket between two
+    /// copies of a fan-out (every `FAN_OUT_RECV_INTERVAL`); the core then sends any audio
+    /// frame among them before the rest of the fan-out. 0 = never look: datagrams wait in
+    /// the socket until the fan-out is sent.
+    pub fan_out_reads: usize,
 }
 
 impl Default for SfuConfig {
@@ -123,6 +133,7 @@ impl Default for SfuConfig {
             workers: 0,
             send_batch: SEND_BATCH_LIMIT,
             send_ahead: 0,
+            fan_out_reads: 0,
         }
     }
 }

@@ -8,12 +8,21 @@
 //! Invariants:
 //! - This is the only place of the media layer that reads the clock or touches a socket.
 //! - Transmits are sent right after the input that produced them (before the next datagram
-//!   is read), so batching reads never adds forwarding latency; `poll_transmit` is drained
-//!   until `None` after every input (the core's contract), and since the core packetizes a
+//!   is read, except for the reads between copies below), so batching reads never adds
+//!   forwarding latency; `poll_transmit` is drained until `None` after every input read
+//!   by `read_burst` (the core's contract), and since the core packetizes a
 //!   fan-out one subscriber at a time inside `poll_transmit`, each subscriber's datagrams
 //!   leave before the next subscriber's are built: UDP datagrams are batched (`crate::batch`,
 //!   one `sendmmsg`) only while `transmit_ready` says more are already built, and the batch
 //!   is sent before the core is asked to build more.
+//! - With `SfuConfig::fan_out_reads` > 0, while a fan-out is being built
+//!   (`fan_out_pending`) the shell looks at the UDP socket between two subscribers' copies,
+//!   at most every `FAN_OUT_RECV_INTERVAL`, for at most `fan_out_reads` datagrams a look
+//!   and `RECV_BURST` a flush, and feeds what arrived to the core before
+//!   asking for the next copy: the core packetizes audio first, so an audio frame does not
+//!   wait for a whole video fan-out. Those reads use a clone of the socket (a plain
+//!   non-blocking `recv_from`): tokio's cached readiness would report "would block" for
+//!   the rest of the flush after the first empty read.
 //! - The only shared state it touches is the workers' `Directory`, and only when a
 //!   `PeerDisconnected` event leaves (never per datagram).
 //! - Events are pushed with `try_send` and never wait: the packet path never blocks on the
@@ -32,7 +41,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{SfuError, SfuEvent};
 use crate::batch::UdpBatch;
-use crate::config::{MAX_DATAGRAM, RECV_BURST};
+use crate::config::{FAN_OUT_RECV_INTERVAL, MAX_DATAGRAM, RECV_BURST};
 use crate::engine::SfuCore;
 use crate::handle::Command;
 use crate::tcp::{TcpInput, TcpSide};
@@ -101,6 +110,11 @@ impl Outbox {
 pub(crate) struct Shell {
     core: SfuCore,
     socket: UdpSocket,
+    /// The same socket, read directly (non-blocking) between the copies of a fan-out.
+    socket_between: std::net::UdpSocket,
+    /// `SfuConfig::fan_out_reads`.
+    fan_out_reads: usize,
+    buf: Vec<u8>,
     local_addr: SocketAddr,
     tcp: Option<TcpSide>,
     outbox: Outbox,
@@ -117,9 +131,10 @@ impl Shell {
         tcp: Option<(std::net::TcpListener, std::time::Duration)>,
         events_tx: mpsc::Sender<SfuEvent>,
         directory: SharedDirectory,
-        (send_batch, send_ahead): (usize, usize),
+        (send_batch, send_ahead, fan_out_reads): (usize, usize, usize),
     ) -> Result<Self, SfuError> {
         let io = |e: std::io::Error| SfuError::Io(e.to_string());
+        let socket_between = socket.try_clone().map_err(io)?;
         let socket = UdpSocket::from_std(socket).map_err(io)?;
         let local_addr = core.local_addr();
         let tcp = match tcp {
@@ -132,6 +147,9 @@ impl Shell {
         Ok(Shell {
             core,
             socket,
+            socket_between,
+            fan_out_reads,
+            buf: vec![0u8; MAX_DATAGRAM],
             local_addr,
             tcp,
             outbox: Outbox::new(events_tx),
@@ -142,7 +160,6 @@ impl Shell {
 
     /// Runs until `Shutdown` or until every handle is dropped.
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut buf = vec![0u8; MAX_DATAGRAM];
         loop {
             let deadline = self.core.poll_timeout();
             let wake = tokio::select! {
@@ -156,7 +173,7 @@ impl Shell {
             match wake {
                 Wake::Command(None) | Wake::Command(Some(Command::Shutdown)) => break,
                 Wake::Command(Some(cmd)) => self.handle_command(cmd),
-                Wake::Readable => self.read_burst(&mut buf),
+                Wake::Readable => self.read_burst(),
                 Wake::Accepted(stream, remote) => {
                     if let Some(tcp) = &mut self.tcp {
                         tcp.adopt(stream, remote);
@@ -173,18 +190,39 @@ impl Shell {
     }
 
     /// Reads up to `RECV_BURST` datagrams without waiting, flushing after each.
-    fn read_burst(&mut self, buf: &mut [u8]) {
+    fn read_burst(&mut self) {
         for _ in 0..RECV_BURST {
-            let Ok((len, source)) = self.socket.try_recv_from(buf) else {
+            let Ok((len, source)) = self.socket.try_recv_from(&mut self.buf) else {
                 return;
             };
-            // A dual-stack socket (bound to `[::]`) reports IPv4 peers as `::ffff:a.b.c.d`;
-            // the core and str0m see them as the IPv4 addresses they are.
-            let source = SocketAddr::new(source.ip().to_canonical(), source.port());
-            self.core
-                .handle_receive(Instant::now(), source, self.local_addr, &buf[..len]);
+            self.core.handle_receive(
+                Instant::now(),
+                canonical(source),
+                self.local_addr,
+                &self.buf[..len],
+            );
             self.flush();
         }
+    }
+
+    /// Feeds the core what arrived while a fan-out is being sent, at most `budget`
+    /// datagrams, without flushing (the flush under way goes on, audio first). Returns
+    /// how many were read.
+    fn read_between_copies(&mut self, budget: usize) -> usize {
+        let mut read = 0;
+        while read < budget {
+            let Ok((len, source)) = self.socket_between.recv_from(&mut self.buf) else {
+                break;
+            };
+            read += 1;
+            self.core.handle_receive(
+                Instant::now(),
+                canonical(source),
+                self.local_addr,
+                &self.buf[..len],
+            );
+        }
+        read
     }
 
     /// Where the UDP socket sends to reach `to`: an IPv4 peer through a dual-stack IPv6
@@ -220,7 +258,18 @@ impl Shell {
     /// is read only when a sent datagram completes a forwarded frame (latency measurement),
     /// and once more at the end if a frame produced no datagram of its own.
     fn flush(&mut self) {
-        while let Some(t) = self.core.poll_transmit() {
+        // When the socket was last looked at during this fan-out, and what may still be read.
+        let budget = if self.fan_out_reads > 0 {
+            RECV_BURST
+        } else {
+            0
+        };
+        let mut look = (None, budget);
+        loop {
+            self.look_between_copies(&mut look);
+            let Some(t) = self.core.poll_transmit() else {
+                break;
+            };
             match (t.proto, &self.tcp) {
                 (Protocol::Tcp, Some(tcp)) => {
                     if !tcp.send(t.destination, t.contents) {
@@ -251,6 +300,22 @@ impl Shell {
             if !self.outbox.push(event) {
                 self.core.event_dropped();
             }
+        }
+    }
+
+    /// Between two copies of a fan-out (nothing built is waiting), reads the socket if
+    /// `FAN_OUT_RECV_INTERVAL` passed since the last look (`looked`; the first call of a
+    /// fan-out only starts the interval), within the flush's `budget`.
+    fn look_between_copies(&mut self, (looked, budget): &mut (Option<Instant>, usize)) {
+        let between_copies = !self.core.transmit_ready() && self.batch.is_empty();
+        if *budget == 0 || !between_copies || !self.core.fan_out_pending() {
+            return;
+        }
+        let now = Instant::now();
+        let since = *looked.get_or_insert(now);
+        if now.duration_since(since) >= FAN_OUT_RECV_INTERVAL {
+            *looked = Some(now);
+            *budget -= self.read_between_copies((*budget).min(self.fan_out_reads));
         }
     }
 
@@ -303,6 +368,12 @@ impl Shell {
         self.flush();
         drop(reply.send(result));
     }
+}
+
+/// A dual-stack socket (bound to `[::]`) reports IPv4 peers as `::ffff:a.b.c.d`; the core
+/// and str0m see them as the IPv4 addresses they are.
+fn canonical(source: SocketAddr) -> SocketAddr {
+    SocketAddr::new(source.ip().to_canonical(), source.port())
 }
 
 /// The next accepted connection or connection input; never ready without ICE-TCP.

@@ -199,7 +199,7 @@ pub(crate) fn spawn(
             }
         };
         runtime.block_on(async move {
-            let batching = (config.send_batch, config.send_ahead);
+            let batching = (config.send_batch, config.send_ahead, config.fan_out_reads);
             let core = SfuCore::new(config, local_addr, std::time::Instant::now());
             let tcp = tcp.map(|listener| (listener, tcp_idle));
             match Shell::new(core, socket, tcp, events, directory, batching) {

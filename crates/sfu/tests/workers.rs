@@ -176,3 +176,41 @@ async fn a_room_forwards_with_plain_send_to_as_well_as_batched() {
         h.sfu.shutdown().await;
     }
 }
+
+/// With the shell reading the socket between the copies of a fan-out, a live group's
+/// viewers all get the host's audio and video and nothing is dropped (the reads feed the
+/// core mid-flush; every datagram is still handled once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_fan_out_forwards_everything_with_reads_between_copies() {
+    let h = Harness::start(SfuConfig {
+        workers: 1,
+        fan_out_reads: 8,
+        ..SfuConfig::default()
+    });
+    h.sfu.create_group(gid("live"), Policy::Live).await.unwrap();
+    let _host = h
+        .join("live", "host", Role::Host, publisher(1, 0))
+        .await
+        .unwrap();
+    let mut viewers = Vec::new();
+    for tag in 2..10 {
+        let cfg = opencalls_media_peer::PeerConfig {
+            send_audio: false,
+            send_video: false,
+            ..publisher(tag, 1)
+        };
+        let name = format!("v{tag}");
+        viewers.push(h.join("live", &name, Role::Viewer, cfg).await.unwrap());
+    }
+    h.sfu.set_forwarding(gid("live"), true).await.unwrap();
+    for viewer in &viewers {
+        wait_stats("a viewer receives the host", viewer, |s| {
+            s.from_source(1).audio_frames >= 25 && s.from_source(1).video_frames >= 8
+        })
+        .await;
+    }
+    let s = h.sfu.stats().await.unwrap();
+    assert!(s.frames_forwarded > 0, "{s:?}");
+    assert_eq!(s.datagrams_dropped, 0, "{s:?}");
+    h.sfu.shutdown().await;
+}

@@ -7,12 +7,13 @@ use std::time::Instant;
 use str0m::bwe::Bitrate;
 use str0m::change::SdpOffer;
 use str0m::net::{Protocol, TcpType};
+use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Candidate, IceCreds, Rtc};
 
 use super::SfuCore;
 use super::group::Group;
 use super::offer::{OfferedMedia, summarize};
-use super::peer::{Peer, PeerKey};
+use super::peer::{Peer, PeerKey, VideoSend};
 use crate::api::{
     DisconnectReason, GroupId, KeyframeCause, Kind, PeerId, Policy, Role, SfuError, Subscriptions,
 };
@@ -149,11 +150,22 @@ impl SfuCore {
         self.check_offer(&req, &media)?;
         let offer = SdpOffer::from_sdp_string(&req.offer)
             .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
-        // Only a peer that receives video needs the estimator (and its pacer): it picks
-        // simulcast layers; audio-only peers keep the unpaced path.
-        let receives_video = self.cfg.bandwidth_estimation
-            && media.iter().any(|m| m.kind == Kind::Video && m.receives());
-        let (mut rtc, creds) = self.build_rtc(now, receives_video)?;
+        // Only a peer that receives video it could be given another layer of needs the
+        // estimator (and its pacer, which costs str0m timeouts and TWCC work per packet).
+        let receives_video = media.iter().any(|m| m.kind == Kind::Video && m.receives());
+        let replaced = req
+            .replaces
+            .as_ref()
+            .and_then(|old| self.ids.get(old).copied());
+        let estimate = self.cfg.bandwidth_estimation
+            && receives_video
+            && self.could_adapt(&req.group, replaced);
+        // Without the estimator, a peer that sends nothing has no use for transport-wide
+        // congestion control: its TWCC feedback (several RTCP reports a second per viewer)
+        // would only be parsed and dropped. A publisher keeps it: its own sender estimates
+        // from the SFU's feedback.
+        let twcc = estimate || media.iter().any(OfferedMedia::sends);
+        let (mut rtc, creds) = self.build_rtc(now, estimate, twcc)?;
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -190,9 +202,12 @@ impl SfuCore {
             relay_addrs: super::peer::relay_candidates(&req.offer),
             estimate: None,
             last_probe: None,
-            paced: receives_video,
+            paced: estimate,
             rtp_drained: 0,
             marker_drained: false,
+            video_send: video_send(&media),
+            unpacketized: 0,
+            clock: now,
         };
         self.peers.insert(key, peer);
         self.ids.insert(req.peer, key);
@@ -211,11 +226,38 @@ impl SfuCore {
         Ok(answer.to_sdp_string())
     }
 
+    /// Whether a new subscriber of `group` could use a bandwidth estimate: some video
+    /// publisher there (other than the peer being replaced) sends simulcast, or none sends
+    /// video yet (unknown, so the estimator stays on). A peer built without it gets
+    /// single-layer video as it comes; if a simulcast publisher joins later, it gets the
+    /// tallest layer its hint allows (as with `bandwidth_estimation` off) until it offers
+    /// again.
+    fn could_adapt(&self, group: &GroupId, replaced: Option<PeerKey>) -> bool {
+        let Some(group) = self.groups.get(group) else {
+            return true;
+        };
+        let mut publishers = group
+            .members
+            .iter()
+            .filter(|key| Some(**key) != replaced)
+            .filter_map(|key| self.peers.get(key))
+            .map(|peer| peer.video_send)
+            .filter(|send| *send != VideoSend::None)
+            .peekable();
+        publishers.peek().is_none() || publishers.any(|send| send == VideoSend::Simulcast)
+    }
+
     /// A fresh ICE-lite `Rtc` with random ICE credentials and the advertised host candidates;
-    /// `bwe`: with the bandwidth estimator (and its pacer).
-    fn build_rtc(&self, now: Instant, bwe: bool) -> Result<(Rtc, IceCreds), SfuError> {
+    /// `bwe`: with the bandwidth estimator (and its pacer); `twcc`: with the transport-wide
+    /// sequence number extension (str0m's standard map), else without it.
+    fn build_rtc(&self, now: Instant, bwe: bool, twcc: bool) -> Result<(Rtc, IceCreds), SfuError> {
         let creds = IceCreds::new();
         let builder = Rtc::builder();
+        let builder = if twcc {
+            builder
+        } else {
+            builder.set_extension_map(without_twcc())
+        };
         #[cfg(test)]
         let builder = match &self.dtls_cert {
             Some(cert) => builder.set_dtls_cert(cert.clone()),
@@ -344,4 +386,25 @@ impl SfuCore {
         }
         Ok(())
     }
+}
+
+/// What an offer sends as video: simulcast if its sending video section declares it.
+fn video_send(media: &[OfferedMedia]) -> VideoSend {
+    match media.iter().find(|m| m.kind == Kind::Video && m.sends()) {
+        None => VideoSend::None,
+        Some(m) if m.simulcast => VideoSend::Simulcast,
+        Some(_) => VideoSend::OneLayer,
+    }
+}
+
+/// str0m's standard header extensions without the transport-wide sequence number.
+fn without_twcc() -> ExtensionMap {
+    let mut exts = ExtensionMap::empty();
+    let standard = ExtensionMap::standard();
+    for (id, ext) in standard.iter() {
+        if *ext != Extension::TransportSequenceNumber {
+            exts.set(id, ext.clone());
+        }
+    }
+    exts
 }

@@ -6,14 +6,18 @@
 //! while its group forwards and the source's track is not paused.
 //!
 //! Packetization is deferred (see the core's invariants): `forward` writes a frame into
-//! every routed slot and queues a [`WrittenFrame`] per subscriber; `packetize` gives that
-//! subscriber's `Rtc` its timeout, drains it and counts the frame when the caller polls.
+//! every routed slot and queues a [`WrittenFrame`] per subscriber ([`Unpacketized`]: audio
+//! before video); `packetize` gives that subscriber's `Rtc` its timeout, drains it and
+//! counts the frame when the caller polls. A subscriber whose `Rtc` holds several written
+//! frames (an audio frame written while its video copy waited) sends them on the first
+//! packetization; the later ones then count a frame with no datagram of its own.
 //!
 //! Forwarding uses str0m's frame API: each slot is a str0m send stream with its own SSRC,
 //! sequence numbers and RTX, so subscribers see continuous streams; RTP times are rebased
 //! per slot when its source changes. NACKs are answered by str0m from its send buffer and
 //! losses on the publisher leg are NACKed by str0m before the frame is released.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use str0m::Event;
@@ -44,11 +48,66 @@ fn frame_out(peer: &Peer, kind: Kind) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct WrittenFrame {
     pub sub: PeerKey,
-    /// The `now` of the input that wrote it (the packetizing timeout's time).
+    /// The `now` of the input that wrote it (the packetizing timeout's time, unless the
+    /// subscriber's `Rtc` has seen a later one).
     pub now: Instant,
     /// When the frame's last packet arrived (start of its added latency).
     pub network_time: Instant,
     pub kind: Kind,
+}
+
+/// The frames written into subscribers' `Rtc`s and not yet packetized: one FIFO per kind,
+/// audio taken first, so an audio frame that arrives while a video frame is being fanned
+/// out reaches every subscriber before the video fan-out goes on (an audio frame is one
+/// small packet per subscriber; a video frame is several and waits a copy or so).
+#[derive(Debug, Default)]
+pub(super) struct Unpacketized {
+    audio: VecDeque<WrittenFrame>,
+    video: VecDeque<WrittenFrame>,
+}
+
+impl Unpacketized {
+    pub fn push(&mut self, frame: WrittenFrame) {
+        match frame.kind {
+            Kind::Audio => self.audio.push_back(frame),
+            Kind::Video => self.video.push_back(frame),
+        }
+    }
+
+    /// The next frame to packetize: the oldest audio frame, else the oldest video frame.
+    pub fn pop(&mut self) -> Option<WrittenFrame> {
+        self.audio.pop_front().or_else(|| self.video.pop_front())
+    }
+
+    /// When the oldest waiting frame was written.
+    pub fn oldest(&self) -> Option<Instant> {
+        let fronts = [self.audio.front(), self.video.front()];
+        fronts.into_iter().flatten().map(|f| f.now).min()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.audio.is_empty() && self.video.is_empty()
+    }
+
+    /// Moves the frames written into `sub` to `out`, oldest first.
+    pub fn take_for(&mut self, sub: PeerKey, out: &mut Vec<WrittenFrame>) {
+        for queue in [&mut self.audio, &mut self.video] {
+            queue.retain(|frame| {
+                let mine = frame.sub == sub;
+                if mine {
+                    out.push(*frame);
+                }
+                !mine
+            });
+        }
+        out.sort_by_key(|frame| frame.now);
+    }
+
+    /// Audio and video frames waiting (tests).
+    #[cfg(test)]
+    pub fn lens(&self) -> (usize, usize) {
+        (self.audio.len(), self.video.len())
+    }
 }
 
 impl SfuCore {
@@ -204,12 +263,15 @@ impl SfuCore {
                 continue;
             };
             match peer.write_forwarded(slot_mid, kind, data, lowest) {
-                Written::Yes => self.unpacketized.push_back(WrittenFrame {
-                    sub,
-                    now,
-                    network_time: data.network_time,
-                    kind,
-                }),
+                Written::Yes => {
+                    peer.unpacketized += 1;
+                    self.unpacketized.push(WrittenFrame {
+                        sub,
+                        now,
+                        network_time: data.network_time,
+                        kind,
+                    });
+                }
                 Written::AwaitingKeyframe(rid) => needs_keyframe = Some(rid),
                 Written::No => {}
             }
@@ -226,8 +288,13 @@ impl SfuCore {
             // Removed since the write: nothing of the frame goes out.
             return;
         };
+        peer.unpacketized = peer.unpacketized.saturating_sub(1);
+        // str0m ignores a timeout older than the last one it got: an older frame packetized
+        // after a newer one (audio first) uses the newer time.
+        let now = frame.now.max(peer.clock);
+        peer.clock = now;
         // str0m packetizes written frames on its next timeout; give it one right away.
-        let _ = peer.rtc.handle_input(Input::Timeout(frame.now));
+        let _ = peer.rtc.handle_input(Input::Timeout(now));
         let mut sent = self.drain(frame.sub);
         // With the estimator on, str0m's pacer releases one packet per timeout (it then asks
         // for another 1 µs later): give it further timeouts at the same instant until the
@@ -239,10 +306,12 @@ impl SfuCore {
             let Some(peer) = self.peers.get_mut(&frame.sub) else {
                 break;
             };
+            // Other frames of this peer written meanwhile (audio going first) leave with
+            // this one: then only an empty round ends it.
             if !peer.paced
                 || last == 0
-                || frame_out(peer, frame.kind)
-                || peer.rtc.handle_input(Input::Timeout(frame.now)).is_err()
+                || (peer.unpacketized == 0 && frame_out(peer, frame.kind))
+                || peer.rtc.handle_input(Input::Timeout(now)).is_err()
             {
                 break;
             }
@@ -256,7 +325,7 @@ impl SfuCore {
         }
         self.unsent_frames
             .push_back((frame.network_time, frame.kind, self.queued));
-        self.process(frame.now);
+        self.process(now);
     }
 
     fn on_subscriber_keyframe_request(&mut self, now: Instant, sub: PeerKey, slot_mid: Mid) {

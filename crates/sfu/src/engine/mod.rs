@@ -12,17 +12,21 @@
 //!   queues, queued `Rtc` events handled, dirty groups rerouted.
 //! - The deferred step is the packetization of forwarded frames, which keeps the fan-out
 //!   interleaved: `forward` only writes a frame into each subscriber's `Rtc` and queues the
-//!   subscriber in `unpacketized` (FIFO); `poll_transmit` packetizes (str0m timeout at the
-//!   writing input's `now`) and drains the next one only once the transmit queue is empty,
-//!   so the caller sends subscriber 1's datagrams before subscriber 2's are even built.
+//!   subscriber in `unpacketized` (one FIFO per kind, audio first); `poll_transmit`
+//!   packetizes (str0m timeout at the writing input's `now`, or the subscriber's later
+//!   clock) and drains the next one only once the transmit queue is empty, so the caller
+//!   sends subscriber 1's datagrams before subscriber 2's are even built, and an audio
+//!   frame that arrived during a video fan-out (a caller may feed inputs before draining)
+//!   reaches every subscriber before that fan-out goes on.
 //!   Whatever that drain produces is handled as after any input: its `Rtc` events are
 //!   processed (so `poll_transmit` can queue events; poll them after the transmits), and
 //!   `frames_forwarded`, `packets_forwarded` and the latency bookkeeping (`unsent_frames`)
 //!   are updated then, so they stay exact.
 //! - No `Rtc` gets another input while a frame written into it is unpacketized: a caller
-//!   that did not drain sees `poll_timeout` in the past, and `handle_receive` /
-//!   `handle_timeout` (and each timer fired) packetize everything still queued first.
-//!   Commands give no `Rtc` an input, so they are consistent with a pending queue.
+//!   that did not drain sees `poll_timeout` in the past; `handle_receive` and each timer
+//!   fired packetize the frames written into that peer first (`settle_peer`), and
+//!   `handle_timeout` packetizes everything still queued first. Commands give no `Rtc` an
+//!   input, so they are consistent with a pending queue.
 //! - The packet path (receive → demux → `Rtc` → forward) is hash lookups only, never a scan
 //!   of the peers, and allocates nothing per packet beyond what str0m itself allocates (the
 //!   queues keep their capacity).
@@ -54,7 +58,7 @@ use crate::api::{DisconnectReason, GroupId, Kind, PeerId, PeerSnapshot, SfuEvent
 use crate::config::SfuConfig;
 use demux::Demux;
 use group::Group;
-use media::WrittenFrame;
+use media::{Unpacketized, WrittenFrame};
 use peer::{Peer, PeerKey};
 pub(crate) use stats::Counters;
 
@@ -96,9 +100,11 @@ pub struct SfuCore {
     /// Forwarded frames (network time, kind, `queued` after their datagrams) whose datagrams
     /// are not yet handed to the socket; their added latency is measured then.
     unsent_frames: VecDeque<(Instant, Kind, u64)>,
-    /// Frames written into a subscriber's `Rtc` but not yet packetized, oldest first
+    /// Frames written into a subscriber's `Rtc` but not yet packetized, audio first
     /// (`poll_transmit` packetizes them one subscriber at a time).
-    unpacketized: VecDeque<WrittenFrame>,
+    unpacketized: Unpacketized,
+    /// Reused buffer of `settle_peer`.
+    settling: Vec<WrittenFrame>,
     next_housekeeping: Instant,
     next_speakers: Instant,
     /// Tests only: one DTLS certificate for every peer (generating one per peer is most of
@@ -131,7 +137,8 @@ impl SfuCore {
             polled: 0,
             events: VecDeque::new(),
             unsent_frames: VecDeque::new(),
-            unpacketized: VecDeque::new(),
+            unpacketized: Unpacketized::default(),
+            settling: Vec::new(),
             #[cfg(test)]
             dtls_cert: None,
         }
@@ -170,7 +177,8 @@ impl SfuCore {
 
     /// Feeds one received datagram: a UDP datagram or one RFC 4571 frame of the TCP
     /// connection from `source`. Unknown sources and malformed datagrams are dropped and
-    /// counted; they never affect a peer.
+    /// counted; they never affect a peer. Frames other peers still wait to have packetized
+    /// stay queued (an audio frame arriving during a fan-out goes ahead of its video).
     pub fn handle_receive_on(
         &mut self,
         now: Instant,
@@ -179,7 +187,6 @@ impl SfuCore {
         destination: SocketAddr,
         data: &[u8],
     ) {
-        self.settle();
         self.counters.datagrams_in += 1;
         // str0m accepts STUN only addressed to one of its candidates; behind a 1:1 NAT or on
         // an unspecified bind the socket's address is not one, so name the candidate.
@@ -188,6 +195,7 @@ impl SfuCore {
             self.counters.datagrams_dropped += 1;
             return;
         };
+        self.settle_peer(key);
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -196,6 +204,7 @@ impl SfuCore {
             return;
         };
         peer.last_rx = now;
+        peer.clock = peer.clock.max(now);
         peer.last_from = Some((proto, source));
         if peer.rtc.handle_input(Input::Receive(now, receive)).is_err() {
             // A bad packet from the network must not kill the peer; str0m already dropped it.
@@ -208,8 +217,8 @@ impl SfuCore {
     /// When the core next needs `handle_timeout` (may be in the past: then call it now).
     /// In the past while forwarded frames wait for packetization (transmits not drained).
     pub fn poll_timeout(&self) -> Instant {
-        if let Some(frame) = self.unpacketized.front() {
-            return frame.now;
+        if let Some(written) = self.unpacketized.oldest() {
+            return written;
         }
         let periodic = self.next_housekeeping.min(self.next_speakers);
         match self.timers.first() {
@@ -243,7 +252,7 @@ impl SfuCore {
                 self.polled += 1;
                 return Some(transmit);
             }
-            let frame = self.unpacketized.pop_front()?;
+            let frame = self.unpacketized.pop()?;
             self.packetize(frame);
         }
     }
@@ -344,10 +353,11 @@ impl SfuCore {
         }
         for key in due {
             // A frame the previous peer forwarded may sit in this peer's `Rtc`.
-            self.settle();
+            self.settle_peer(key);
             let Some(peer) = self.peers.get_mut(&key) else {
                 continue;
             };
+            peer.clock = peer.clock.max(now);
             if peer.rtc.handle_input(Input::Timeout(now)).is_err() {
                 self.drop_peer(key, DisconnectReason::Failed);
                 continue;
@@ -360,9 +370,29 @@ impl SfuCore {
     /// Packetizes every forwarded frame still waiting (all subscribers at once), so that
     /// no `Rtc` gets another input while a frame written into it is unpacketized.
     fn settle(&mut self) {
-        while let Some(frame) = self.unpacketized.pop_front() {
+        while let Some(frame) = self.unpacketized.pop() {
             self.packetize(frame);
         }
+    }
+
+    /// Packetizes the frames written into one peer's `Rtc` (before it gets an input);
+    /// other peers' frames keep their place in the queue.
+    fn settle_peer(&mut self, key: PeerKey) {
+        if self.peers.get(&key).is_none_or(|p| p.unpacketized == 0) {
+            return;
+        }
+        let mut frames = std::mem::take(&mut self.settling);
+        self.unpacketized.take_for(key, &mut frames);
+        for frame in frames.drain(..) {
+            self.packetize(frame);
+        }
+        self.settling = frames;
+    }
+
+    /// Whether forwarded frames wait to be packetized (a fan-out is under way): a caller
+    /// may feed newly arrived datagrams before draining further, so audio can go first.
+    pub fn fan_out_pending(&self) -> bool {
+        !self.unpacketized.is_empty()
     }
 
     /// Drains a peer's output into the queues and re-arms its timer. Returns the datagrams

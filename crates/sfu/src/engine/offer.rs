@@ -22,6 +22,8 @@ pub struct OfferedMedia {
     pub direction: OfferDirection,
     /// Port 0 means the section is rejected/stopped.
     pub disabled: bool,
+    /// The section declares simulcast (`a=simulcast:`): the offerer sends several layers.
+    pub simulcast: bool,
 }
 
 impl OfferedMedia {
@@ -61,11 +63,18 @@ pub fn summarize(sdp: &str) -> Vec<OfferedMedia> {
                     kind,
                     direction: OfferDirection::SendRecv,
                     disabled,
+                    simulcast: false,
                 });
             }
             continue;
         }
         if !in_media {
+            continue;
+        }
+        if line.starts_with("a=simulcast:") {
+            if let Some(last) = out.last_mut() {
+                last.simulcast = true;
+            }
             continue;
         }
         let direction = match line {
@@ -98,5 +107,17 @@ mod tests {
         assert_eq!(media[1].kind, Kind::Video);
         assert!(media[1].receives() && !media[1].sends());
         assert!(media[2].disabled && !media[2].sends());
+        assert!(media.iter().all(|m| !m.simulcast));
+    }
+
+    #[test]
+    fn reads_simulcast_per_section() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\na=rid:q send\r\n\
+                   a=rid:f send\r\na=simulcast:send q;f\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n";
+        let media = summarize(sdp);
+        let simulcast: Vec<bool> = media.iter().map(|m| m.simulcast).collect();
+        assert_eq!(simulcast, [false, true, false]);
     }
 }

@@ -202,6 +202,25 @@ pub struct Peer {
     /// Whether the last `drain` queued an RTP packet with the marker bit (a video frame's
     /// last packet).
     pub marker_drained: bool,
+    /// What the offer sends as video: whether subscribers of this peer can be given
+    /// another layer when their estimate changes.
+    pub video_send: VideoSend,
+    /// Frames written into this peer's `Rtc` and not yet packetized (entries of the core's
+    /// `unpacketized` queues): the peer must be settled before its `Rtc` gets an input.
+    pub unpacketized: usize,
+    /// The latest `now` given to the `Rtc`: str0m ignores a timeout older than that, so a
+    /// frame written earlier but packetized later is packetized at this time.
+    pub clock: Instant,
+}
+
+/// What a peer's offer sends as video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoSend {
+    None,
+    /// One layer: subscribers get it whatever their bandwidth.
+    OneLayer,
+    /// Several layers (`a=simulcast`): each subscriber gets the one that fits its estimate.
+    Simulcast,
 }
 
 /// Outcome of writing a forwarded frame into a slot.

@@ -7,6 +7,7 @@
 //! of the core or a client (at least 1 ms later, so a timer that keeps asking for "now"
 //! cannot stall the clock).
 
+mod audio_first;
 mod client;
 mod fanout;
 mod keyframes;

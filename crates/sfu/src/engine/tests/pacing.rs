@@ -18,14 +18,16 @@ const MAX_DELAY: Duration = Duration::from_millis(1);
 fn single_layer_video_above_the_estimate_is_not_held_back() {
     let mut net = Net::with_group("room", Policy::Video);
     // 1.5 Mbit/s of VP8 in one layer, as the benchmarks' media peers send; the viewer's
-    // estimate starts at 300 kbit/s (`INITIAL_ESTIMATE_KBPS`).
-    let publisher = ClientConfig::video_at(1, 1, 1500);
-    net.join("room", "a", Role::Participant, publisher).unwrap();
+    // estimate starts at 300 kbit/s (`INITIAL_ESTIMATE_KBPS`). The viewer joins first, so
+    // it gets the estimator and its pacer (no publisher's layering is known yet).
     net.join("room", "v", Role::Viewer, ClientConfig::viewer(2))
         .unwrap();
+    let publisher = ClientConfig::video_at(1, 1, 1500);
+    net.join("room", "a", Role::Participant, publisher).unwrap();
     net.run_for(Duration::from_secs(3));
 
     let key = net.core.ids[&pid("v")];
+    assert!(net.core.peers[&key].paced, "the viewer has the estimator");
     let estimate = net.core.peers[&key].estimate;
     let viewer = net.client("v");
     let delays = &viewer.video_delays;
