@@ -167,7 +167,8 @@ pub(crate) struct Hub {
     pub session_opens_ip: KeyedLimiter<IpAddr>,
     /// Bumped when revocations may have been missed: every connection rechecks its session.
     pub recheck: watch::Sender<u64>,
-    /// On a cluster node, `true` while the node is declared dead (set once at start; see
+    /// On a cluster node, `waiting` while the node is fenced (it could not renew its lease
+    /// in time, or is declared dead; set once at start, see
     /// `SignalHandle::follow_membership`): new connections are refused.
     pub evicted: std::sync::OnceLock<watch::Receiver<crate::Eviction>>,
 }
