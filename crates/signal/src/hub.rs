@@ -353,8 +353,9 @@ impl Hub {
             return Ok(());
         };
         if self.evicted.get().is_some_and(|e| e.borrow().waiting) {
-            // A survivor is exiting what this node held: a device must go to a live node.
-            let refused = ServiceError::Internal("this node is rejoining the cluster".into());
+            // Fenced: survivors may count this node dead (and exit what it held): a device
+            // must go to a live node.
+            let refused = ServiceError::Internal("this node is fenced off the cluster".into());
             return Err(refused.into());
         }
         let from = seats.hold(&attached.key).await?;
