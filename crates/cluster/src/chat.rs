@@ -8,7 +8,8 @@
 //! the outbox sequencer's heads to the event tail ([`TailWaker`]). When the listening
 //! connection breaks, it listens again (after 100 ms, doubling up to 5 s): what was sent
 //! meanwhile never reaches this node (none of it is stored), except events, which the tail
-//! reads once it is woken after listening again. It also sweeps the store's chat state
+//! reads once it is woken after listening again; `relistened` is then told, so the node
+//! rechecks what a missed message would have changed (its connections' sessions). It also sweeps the store's chat state
 //! every [`SWEEP_EVERY`].
 
 use crate::tail::TailWaker;
@@ -35,6 +36,8 @@ pub struct Sinks {
     pub chat: ChatSink,
     pub node: NodeSink,
     pub tail: TailWaker,
+    /// Called each time the relay listens again after its connection broke.
+    pub relistened: Arc<dyn Fn() + Send + Sync>,
 }
 
 /// A running relay; it stops when dropped.
@@ -89,6 +92,7 @@ impl Relay {
                         tracing::warn!(%err, "the node's listener lost its connection; chat and messages other nodes send until it listens again are lost here");
                         feed = self.listen_again().await;
                         self.sinks.tail.wake();
+                        (self.sinks.relistened)();
                     }
                 },
                 _ = sweep.tick() => {

@@ -10,7 +10,7 @@
 use crate::millis;
 use async_trait::async_trait;
 use opencalls_runtime::Clock;
-use opencalls_store::{ClusterStore, NodeId};
+use opencalls_store::{ClusterStore, NodeId, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -82,13 +82,19 @@ async fn run(
             _ = stopped.changed() => break,
             _ = tick.tick() => {}
         }
-        match c
-            .cluster
-            .hold_duty(name, &c.node_id, c.clock.now(), lease)
-            .await
-        {
+        // The lease runs from before the call is sent; a call stuck on a cut connection
+        // must not keep the work running past two thirds of it.
+        let sent = Instant::now();
+        let holding = c.cluster.hold_duty(name, &c.node_id, c.clock.now(), lease);
+        let until = if work.is_some() {
+            held_at + c.lease * 2 / 3
+        } else {
+            sent + c.lease / 3
+        };
+        let held = tokio::time::timeout_at(until.into(), holding).await;
+        match held.unwrap_or_else(|_| Err(StoreError::Backend("no answer in time".into()))) {
             Ok(true) => {
-                held_at = Instant::now();
+                held_at = sent;
                 if work.is_none() {
                     work = start();
                     if work.is_some() {

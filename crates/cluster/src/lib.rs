@@ -57,6 +57,20 @@ impl ClusterConfig {
             .saturating_sub(self.check_every())
             .max(Duration::from_millis(10))
     }
+
+    /// How long a node that cannot renew its lease keeps acting as a live node: it fences
+    /// itself (closes its WebSockets, drops its media groups, refuses new `hello`s) once
+    /// this long has passed since it *sent* its last successful renewal. Its record runs
+    /// out [`ClusterConfig::recorded_lease`] after that same instant (the renewal's `now`
+    /// is taken before it is sent), and survivors claim it only then: the margin is two
+    /// checks (a fifth of the lease, 2 s by default), which must cover the clock
+    /// difference between nodes (survivors compare the record with their own clock) and
+    /// the time the fencing takes.
+    pub fn fence_after(&self) -> Duration {
+        self.recorded_lease()
+            .saturating_sub(self.check_every() * 2)
+            .max(Duration::from_millis(5))
+    }
 }
 
 pub(crate) fn millis(d: Duration) -> i64 {
@@ -94,6 +108,13 @@ mod tests {
                 c.renew_every() * 2 + c.check_every() < c.recorded_lease(),
                 "{lease_ms}"
             );
+            // A node that cannot renew fences itself two checks before survivors may
+            // claim it, and not before two renewals failed.
+            assert!(
+                c.fence_after() + c.check_every() * 2 <= c.recorded_lease(),
+                "{lease_ms}"
+            );
+            assert!(c.fence_after() > c.renew_every() * 2, "{lease_ms}");
         }
     }
 }

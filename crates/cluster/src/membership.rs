@@ -6,12 +6,17 @@
 //! of its death); the store hands each dead node to exactly one live claimer at a time,
 //! whose `on_dead` carries out its clean-up (it must not wait long: it spawns what does)
 //! and then forgets the dead node; a dead node whose claimer dies before that is claimed
-//! again by another survivor. A node that finds itself declared dead (it could not renew
-//! in time, e.g. cut off from the database) tells `on_evicted(true)` (the server closes
-//! its WebSockets and refuses new ones, so its devices reconnect to live nodes and resume
-//! there) and registers again once the survivor's clean-up after it is done, then tells
-//! `on_evicted(false)`. Store errors are logged and retried on the next round; they never end
-//! the loop.
+//! again by another survivor.
+//!
+//! Self-fencing: a node that has not managed to renew for [`ClusterConfig::fence_after`]
+//! (e.g. cut off from the database) tells `on_evicted(true)` *before* its record runs out
+//! and a survivor may claim it (the server closes its WebSockets, drops its media groups
+//! and refuses new connections, so its devices reconnect to live nodes and resume there);
+//! so does a node that finds itself declared dead. Every store call of the loop is bounded
+//! by that deadline, so a call stuck on a cut connection never delays it. A fenced node
+//! tells `on_evicted(false)` once a renewal succeeds (its record had not run out) or, if it
+//! was declared dead, once it registered again after the survivor's clean-up. Store errors
+//! are logged and retried at the next check; they never end the loop.
 
 use crate::{ClusterConfig, millis};
 use opencalls_runtime::Clock;
@@ -19,8 +24,10 @@ use opencalls_store::{ClusterStore, NodeId, NodeLease, StoreError};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// The clean-up of a node found dead (exactly one survivor runs it per dead node).
 pub type OnDead = Arc<dyn Fn(NodeLease) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
@@ -62,6 +69,7 @@ impl Membership {
         hooks: Hooks,
     ) -> Result<Self, StoreError> {
         let lease = millis(config.recorded_lease());
+        let sent = Instant::now();
         let registered = cluster
             .register_node(&config.node, clock.now(), lease)
             .await?;
@@ -74,7 +82,7 @@ impl Membership {
         tracing::info!(node = %config.node.node_id, "joined the cluster");
         let (stop, stopped) = watch::channel(false);
         let node_id = config.node.node_id.clone();
-        let task = tokio::spawn(run(cluster.clone(), clock, config, hooks, stopped));
+        let task = tokio::spawn(run(cluster.clone(), clock, config, hooks, (sent, stopped)));
         Ok(Self {
             cluster,
             node_id,
@@ -104,36 +112,44 @@ async fn run(
     clock: Arc<dyn Clock>,
     config: ClusterConfig,
     hooks: Hooks,
-    mut stopped: watch::Receiver<bool>,
+    (registered, mut stopped): (Instant, watch::Receiver<bool>),
 ) {
     let lease = millis(config.recorded_lease());
-    let mut evicted = false;
     let check = config.check_every();
+    let mut fence = Fence::new(config.fence_after(), hooks.on_evicted.clone(), registered);
     let mut tick = tokio::time::interval(check);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut renewed = tokio::time::Instant::now();
+    let mut tried = Instant::now();
+    let mut failed = false;
     loop {
         tokio::select! {
             _ = stopped.changed() => return,
             _ = tick.tick() => {}
+            _ = tokio::time::sleep_until(fence.deadline()), if !fence.fenced => {
+                fence.fence_now();
+                continue;
+            }
         }
-        // On the last check before a third of the lease has passed since the last renewal.
-        if renewed.elapsed() + check >= config.renew_every() {
-            let renewal = renew(&*cluster, &*clock, &config, lease).await;
-            evicted = track_eviction(renewal, evicted, &hooks.on_evicted);
-            renewed = tokio::time::Instant::now();
+        // On the last check before a third of the lease has passed since the last try,
+        // or on every check while renewing fails.
+        if failed || tried.elapsed() + check >= config.renew_every() {
+            tried = Instant::now();
+            let renewing = renew(&*cluster, &*clock, &config, lease);
+            let renewal = fence.bounded(renewing, config.renew_every()).await;
+            let renewal = renewal.unwrap_or(Renewal::Failed);
+            failed = renewal == Renewal::Failed;
+            fence.track(renewal, tried);
         }
-        match cluster
-            .claim_dead_nodes(&config.node.node_id, clock.now())
-            .await
-        {
-            Ok(dead) => {
+        let claiming = cluster.claim_dead_nodes(&config.node.node_id, clock.now());
+        match fence.bounded(claiming, check).await {
+            Some(Ok(dead)) => {
                 for node in dead {
                     tracing::warn!(node = %node.info.node_id, "a node's lease ran out; cleaning up after it");
                     (hooks.on_dead)(node).await;
                 }
             }
-            Err(err) => tracing::error!(%err, "looking for dead nodes failed"),
+            Some(Err(err)) => tracing::error!(%err, "looking for dead nodes failed"),
+            None => tracing::warn!("looking for dead nodes timed out"),
         }
     }
 }
@@ -147,27 +163,87 @@ enum Renewal {
     /// The node is declared dead and a survivor is cleaning up after it (or registering
     /// again failed): it tries again at the next renewal.
     Waiting,
-    /// The store failed: nothing is known.
+    /// The store failed (or did not answer in time): nothing is known.
     Failed,
 }
 
-/// Tells `on_evicted` what changed; whether the node is evicted now.
-fn track_eviction(renewal: Renewal, evicted: bool, on_evicted: &OnEvicted) -> bool {
-    match renewal {
-        Renewal::Renewed | Renewal::Failed => evicted,
-        Renewal::Rejoined => {
-            // Declared dead and cleaned up between two renewals: evicted all the same.
-            if !evicted {
-                on_evicted(true);
-            }
-            on_evicted(false);
-            false
+/// Whether this node acts as a live one, and when it must stop: a node fences itself
+/// (`on_evicted(true)`) when it finds itself declared dead, or when
+/// [`ClusterConfig::fence_after`] has passed since it sent its last successful renewal
+/// (survivors may claim it soon after); it is live again (`on_evicted(false)`) once a
+/// renewal succeeds or it registered again.
+struct Fence {
+    after: Duration,
+    on_evicted: OnEvicted,
+    /// When the last successful renewal was sent (or the node registered).
+    renewed: Instant,
+    fenced: bool,
+}
+
+impl Fence {
+    fn new(after: Duration, on_evicted: OnEvicted, registered: Instant) -> Self {
+        Self {
+            after,
+            on_evicted,
+            renewed: registered,
+            fenced: false,
         }
-        Renewal::Waiting => {
-            if !evicted {
-                on_evicted(true);
+    }
+
+    /// When the node fences itself unless a renewal succeeds first.
+    fn deadline(&self) -> Instant {
+        self.renewed + self.after
+    }
+
+    fn fence_now(&mut self) {
+        if !self.fenced {
+            tracing::warn!(
+                after_ms = self.after.as_millis() as u64,
+                "this node could not renew its lease in time; it stops acting as a live node before a survivor may claim it"
+            );
+            self.fenced = true;
+            (self.on_evicted)(true);
+        }
+    }
+
+    fn unfence(&mut self) {
+        if self.fenced {
+            self.fenced = false;
+            (self.on_evicted)(false);
+        }
+    }
+
+    /// Runs a store call, but never past the fence deadline while the node is live (a
+    /// call stuck on a cut connection must not delay fencing), nor longer than `limit`
+    /// once it is fenced. `None` if it did not finish in time.
+    async fn bounded<T>(&self, call: impl Future<Output = T>, limit: Duration) -> Option<T> {
+        let until = if self.fenced {
+            Instant::now() + limit
+        } else {
+            self.deadline()
+        };
+        tokio::time::timeout_at(until, call).await.ok()
+    }
+
+    /// Acts on a renewal sent at `sent`.
+    fn track(&mut self, renewal: Renewal, sent: Instant) {
+        match renewal {
+            Renewal::Failed => {
+                if Instant::now() >= self.deadline() {
+                    self.fence_now();
+                }
             }
-            true
+            Renewal::Renewed => {
+                self.renewed = sent;
+                self.unfence();
+            }
+            Renewal::Rejoined => {
+                // Declared dead and cleaned up between two renewals: fenced all the same.
+                self.fence_now();
+                self.renewed = sent;
+                self.unfence();
+            }
+            Renewal::Waiting => self.fence_now(),
         }
     }
 }

@@ -114,6 +114,8 @@ pub struct MediaBridge {
     remote: std::sync::Mutex<HashMap<Member, placement::RemotePeer>>,
     /// Groups here with peers offered from other nodes: their client events are published.
     serving: std::sync::Mutex<HashSet<MediaGroup>>,
+    /// While set, this cluster node may be counted dead: no group is created or fed here.
+    fenced: std::sync::atomic::AtomicBool,
 }
 
 impl MediaBridge {
@@ -125,6 +127,7 @@ impl MediaBridge {
             placement: OnceLock::new(),
             remote: std::sync::Mutex::new(HashMap::new()),
             serving: std::sync::Mutex::new(HashSet::new()),
+            fenced: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

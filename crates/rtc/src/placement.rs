@@ -307,6 +307,9 @@ impl MediaBridge {
     /// tables lock (see the module doc).
     async fn add_here(&self, placement: &dyn Placement, offer: Offer) -> Result<Added, SfuError> {
         let mut tables = self.tables.lock().await;
+        if self.is_fenced() {
+            return Err(SfuError::Io("this node is fenced off the cluster".into()));
+        }
         if tables.sfu_group(&offer.group).is_none() {
             let owner = placement.place(&offer.group).await?;
             if &owner != placement.node() {
@@ -456,6 +459,46 @@ impl MediaBridge {
                 failure: RemoteFailure::from_sfu(&err),
             },
         }
+    }
+
+    /// Fences this node's media (`true`: its lease may run out, docs/cluster.md,
+    /// "Failures"): every group here is removed from the SFU with its peers, what was
+    /// offered from here to other nodes is forgotten, and no group is created here until
+    /// the node is live again (`false`), so a group is never carried by a node that
+    /// survivors may count as dead while a live node places it anew. The placements are
+    /// dropped in the background (the database may be out of reach; a stale one is
+    /// harmless: the next offer finds its owner fenced or dead and places it again).
+    /// Returns how many groups were removed.
+    pub async fn fence(&self, fenced: bool) -> usize {
+        self.fenced
+            .store(fenced, std::sync::atomic::Ordering::SeqCst);
+        if !fenced {
+            return 0;
+        }
+        self.remote_members().clear();
+        let emptied = {
+            let mut tables = self.tables.lock().await;
+            let members: Vec<Member> = tables.peers.keys().cloned().collect();
+            for member in &members {
+                tables.remove(&self.sfu, member).await;
+            }
+            tables.take_emptied()
+        };
+        self.serving().clear();
+        let count = emptied.len();
+        if let Some(placement) = self.placement.get().cloned() {
+            tokio::spawn(async move {
+                for group in &emptied {
+                    placement.forget(group).await;
+                }
+            });
+        }
+        count
+    }
+
+    /// Whether this node's media is fenced (see [`MediaBridge::fence`]).
+    pub(crate) fn is_fenced(&self) -> bool {
+        self.fenced.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The nodes carrying peers of members offered from here.

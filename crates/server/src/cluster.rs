@@ -53,7 +53,7 @@ pub(crate) fn node_id(config: &Config) -> Result<NodeId, ConfigError> {
 /// What a serving node runs for the cluster; [`NodeParts::stop`] ends it cleanly.
 pub(crate) struct NodeParts {
     membership: Membership,
-    /// This node's evictions (declared dead while running) so far.
+    /// This node's evictions (fenced while running: see `Membership`) so far.
     evicted: tokio::sync::watch::Receiver<Eviction>,
     tailer: Tailer,
     webhooks: Duty,
@@ -186,6 +186,7 @@ pub(crate) async fn relay_chat(
         chat: Arc::new(signal.chat_sink()),
         node: Arc::new(signal.node_sink()),
         tail,
+        relistened: Arc::new(signal.relistened()),
     };
     let relay = ChatRelay::start(store.clone(), node_id.clone(), chat::BUCKET, sinks).await?;
     signal.share_chat(SharedChat::new(store, node_id.clone()));

@@ -167,7 +167,8 @@ pub(crate) struct Hub {
     pub session_opens_ip: KeyedLimiter<IpAddr>,
     /// Bumped when revocations may have been missed: every connection rechecks its session.
     pub recheck: watch::Sender<u64>,
-    /// On a cluster node, `true` while the node is declared dead (set once at start; see
+    /// On a cluster node, `waiting` while the node is fenced (it could not renew its lease
+    /// in time, or is declared dead; set once at start, see
     /// `SignalHandle::follow_membership`): new connections are refused.
     pub evicted: std::sync::OnceLock<watch::Receiver<crate::Eviction>>,
 }
@@ -352,8 +353,9 @@ impl Hub {
             return Ok(());
         };
         if self.evicted.get().is_some_and(|e| e.borrow().waiting) {
-            // A survivor is exiting what this node held: a device must go to a live node.
-            let refused = ServiceError::Internal("this node is rejoining the cluster".into());
+            // Fenced: survivors may count this node dead (and exit what it held): a device
+            // must go to a live node.
+            let refused = ServiceError::Internal("this node is fenced off the cluster".into());
             return Err(refused.into());
         }
         let from = seats.hold(&attached.key).await?;

@@ -80,8 +80,9 @@ impl ConnectionSlot {
     }
 }
 
-/// A cluster node's evictions: how often it found itself declared dead while running, and
-/// whether it is waiting now for a survivor's clean-up after it (refusing connections).
+/// A cluster node's evictions: how often it fenced itself while running (it could not
+/// renew its lease in time, or found itself declared dead), and whether it is fenced now
+/// (refusing connections until it renews, or registers again after a survivor's clean-up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Eviction {
     pub count: u64,
@@ -144,12 +145,14 @@ impl SignalHandle {
         }
     }
 
-    /// Follows this node's membership of a cluster: each time the node finds itself
-    /// declared dead (e.g. cut off from the database past its lease) every connection is
-    /// closed with `goodbye server_restart`, and while a survivor cleans up after it new
-    /// ones are refused, so devices reconnect to live nodes and resume their seats there.
-    /// Their seats here wait the grace as after any drop (the node that holds them now
-    /// decides).
+    /// Follows this node's membership of a cluster: each time the node fences itself
+    /// (it could not renew its lease for most of it, or found itself declared dead) every
+    /// connection is closed with `goodbye server_restart` and its media groups are removed
+    /// from the SFU, and until it is live again new `hello`s and new groups are refused, so
+    /// devices reconnect to live nodes and resume their seats (and media) there. Their
+    /// seats here wait the grace as after any drop (the node that holds them now decides).
+    /// Once live again, every connection rechecks its session (revocations sent meanwhile
+    /// were missed).
     pub fn follow_membership(&self, mut evicted: tokio::sync::watch::Receiver<Eviction>) {
         let _ = self.hub.evicted.set(evicted.clone());
         let hub = Arc::downgrade(&self.hub);
@@ -160,15 +163,42 @@ impl SignalHandle {
                 let Some(hub) = hub.upgrade() else {
                     return;
                 };
+                let media = hub.media.get();
                 if now.count > seen {
+                    // Even if the node is live again already (declared dead and cleaned
+                    // up after between two renewals): what it carried was given up.
                     seen = now.count;
                     hub.close_all(GoodbyeReason::ServerRestart);
+                    if let Some(media) = media {
+                        let removed = media.fence(true).await;
+                        tracing::warn!(
+                            groups = removed,
+                            "fenced: removed this node's media groups"
+                        );
+                    }
                 }
                 if !now.waiting {
+                    if let Some(media) = media {
+                        media.fence(false).await;
+                    }
                     tracing::info!("this node accepts WebSockets again");
+                    hub.recheck_sessions();
                 }
             }
         });
+    }
+
+    /// What the cluster's listener calls when it listens again after its connection broke:
+    /// node messages sent meanwhile (session revocations) were missed, so every connection
+    /// here rechecks its session against the store.
+    pub fn relistened(&self) -> impl Fn() + Send + Sync + 'static {
+        let hub = Arc::downgrade(&self.hub);
+        move || {
+            if let Some(hub) = hub.upgrade() {
+                tracing::info!("the listener reconnected; rechecking every session");
+                hub.recheck_sessions();
+            }
+        }
     }
 
     /// Closes every client connection and exits their participants (graceful shutdown).

@@ -33,7 +33,7 @@ async fn node(db: &TestDatabase, id: &str) -> TestServer {
     .await
 }
 
-fn peer_config(tag: u32) -> PeerConfig {
+pub(crate) fn peer_config(tag: u32) -> PeerConfig {
     PeerConfig {
         tag,
         send_video: true,
@@ -45,14 +45,14 @@ fn peer_config(tag: u32) -> PeerConfig {
     }
 }
 
-struct Member {
-    client: Client,
-    peer: PeerHandle,
-    pid: String,
+pub(crate) struct Member {
+    pub(crate) client: Client,
+    pub(crate) peer: PeerHandle,
+    pub(crate) pid: String,
 }
 
 /// A device of `user` on `server` that enters the room and offers media.
-async fn join(server: &TestServer, room: &str, user: &str, tag: u32) -> Member {
+pub(crate) async fn join(server: &TestServer, room: &str, user: &str, tag: u32) -> Member {
     let client = server.device(user).await;
     client.enter(room, true, true).await.expect("enter");
     let (peer, pid) = join_media(&client, room, peer_config(tag))
@@ -61,12 +61,12 @@ async fn join(server: &TestServer, room: &str, user: &str, tag: u32) -> Member {
     Member { client, peer, pid }
 }
 
-async fn sfu_peers(server: &TestServer) -> usize {
+pub(crate) async fn sfu_peers(server: &TestServer) -> usize {
     server.sfu.stats().await.expect("sfu stats").peers
 }
 
 /// Waits until `to` receives audio and video (from a keyframe) from the peer tagged `from`.
-async fn receives(to: &PeerHandle, from: u32, what: &str) {
+pub(crate) async fn receives(to: &PeerHandle, from: u32, what: &str) {
     until(what, WAIT, async || {
         let got = to.stats().from_source(from);
         got.audio_frames > 5 && got.video_frames > 5 && got.keyframes > 0

@@ -16,6 +16,7 @@ mod calls_signal;
 mod calls_webhooks;
 mod cluster;
 mod cluster_edges;
+mod cluster_fence;
 mod cluster_media;
 mod hardening_http;
 mod hardening_signal;
