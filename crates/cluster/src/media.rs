@@ -16,11 +16,13 @@
 //!   every tenth of the lease that those nodes are alive; the members of a dead one are
 //!   handled as lost transports (`media.disconnected`, a live host `disconnected`, a call
 //!   side's media grace) on this node, and offer again.
-//! - When the listening connection breaks, the relay listens again (100 ms, doubling up to
-//!   5 s); requests and replies sent meanwhile are lost, so their askers time out.
+//! - When the listening connection (the node's one, shared with the chat relay) breaks,
+//!   the relay listens again ([`crate::relisten`]: 100 ms, doubling up to 5 s); requests
+//!   and replies sent meanwhile are lost, so their askers time out.
 //! - Every typed message is encoded as JSON (`Note`); a note that does not decode is
 //!   logged and skipped.
 
+use crate::relisten::listen_again;
 use opencalls_rtc::placement::{
     MediaEvent, MediaReply, MediaRequest, Placement, PlacementError, RemoteFailure, deliver,
 };
@@ -57,9 +59,6 @@ const EVENT_QUEUE: usize = 4_096;
 
 /// How often placements of departed nodes and old kept notes are removed.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
-
-/// The longest wait between two attempts to listen again.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What nodes say to each other.
 #[derive(Debug, Serialize, Deserialize)]
@@ -299,7 +298,7 @@ impl Relay {
                     Ok(note) => self.handle(note),
                     Err(err) => {
                         tracing::warn!(%err, "media relay lost its connection; notes sent until it listens again are lost here");
-                        feed = self.listen_again().await;
+                        feed = listen_again("media", || self.store.listen_media(&self.node)).await;
                     }
                 },
                 _ = sweep.tick() => {
@@ -356,24 +355,6 @@ impl Relay {
         match target.bridge.upgrade() {
             Some(bridge) => bridge.serve(request, &target.services.live_events).await,
             None => unavailable("this node's media has stopped"),
-        }
-    }
-
-    /// Listens again, retrying with a growing pause until it works.
-    async fn listen_again(&self) -> Box<dyn MediaFeed> {
-        let mut pause = Duration::from_millis(100);
-        loop {
-            tokio::time::sleep(pause).await;
-            match self.store.listen_media(&self.node).await {
-                Ok(feed) => {
-                    tracing::info!("media relay listens again");
-                    return feed;
-                }
-                Err(err) => {
-                    tracing::warn!(%err, retry_in_ms = pause.as_millis() as u64, "media relay cannot listen");
-                    pause = (pause * 2).min(MAX_BACKOFF);
-                }
-            }
         }
     }
 }
