@@ -110,16 +110,7 @@ async fn a_killed_listener_fails_and_listening_again_works() {
     let db = TestDatabase::create().await.unwrap();
     let (a, store) = node(&db, "a").await;
     let mut feed = store.listen().await.unwrap();
-    let client = store_admin(&db).await;
-    let killed = client
-        .query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE application_name = $1 AND datname = current_database()",
-            &[&LISTENER_NAME],
-        )
-        .await
-        .unwrap();
-    assert_eq!(killed.len(), 1);
+    assert_eq!(kill_listeners(&db).await, 1);
     let next = tokio::time::timeout(WAIT, feed.next()).await;
     assert!(next.expect("the feed fails in time").is_err());
     let mut feed = store.listen().await.unwrap();
@@ -193,18 +184,25 @@ async fn store_admin(db: &TestDatabase) -> tokio_postgres::Client {
     client
 }
 
-/// This database's listening connections (by their `application_name`).
+/// Runs `select` (a `pid` expression) over this database's listening connections (by
+/// their `application_name`); returns how many there were.
+async fn over_listeners(db: &TestDatabase, select: &str) -> usize {
+    let sql = format!(
+        "SELECT {select} FROM pg_stat_activity
+         WHERE application_name = $1 AND datname = current_database()"
+    );
+    let client = store_admin(db).await;
+    client.query(&sql, &[&LISTENER_NAME]).await.unwrap().len()
+}
+
+/// How many listening connections this database has.
 async fn listeners(db: &TestDatabase) -> usize {
-    let rows = store_admin(db)
-        .await
-        .query(
-            "SELECT pid FROM pg_stat_activity
-             WHERE application_name = $1 AND datname = current_database()",
-            &[&LISTENER_NAME],
-        )
-        .await
-        .unwrap();
-    rows.len()
+    over_listeners(db, "pid").await
+}
+
+/// Kills this database's listening connections; returns how many.
+async fn kill_listeners(db: &TestDatabase) -> usize {
+    over_listeners(db, "pg_terminate_backend(pid)").await
 }
 
 /// Polls until the database shows `n` listening connections.
@@ -236,15 +234,7 @@ async fn chat_and_media_feeds_share_one_listening_connection_that_both_survive_l
     let heard = tokio::time::timeout(WAIT, media.next()).await;
     assert_eq!(heard.expect("a note in time").unwrap(), note);
 
-    store_admin(&db)
-        .await
-        .query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE application_name = $1 AND datname = current_database()",
-            &[&LISTENER_NAME],
-        )
-        .await
-        .unwrap();
+    assert_eq!(kill_listeners(&db).await, 1);
     assert!(
         tokio::time::timeout(WAIT, chat.next())
             .await
