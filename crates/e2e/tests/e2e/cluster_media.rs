@@ -154,6 +154,34 @@ async fn a_video_room_with_devices_on_two_nodes_exchanges_media_on_one_sfu() {
     })
     .await;
     let _ = bob.pid;
+
+    // /metrics: b forwarded bob's requests (offer, layer hint, media off, …), a served
+    // each of them, nothing timed out, and a (alice's node, the owner) forwarded nothing.
+    const FORWARDED: &str = "opencalls_media_relay_requests_forwarded_total";
+    const SERVED: &str = r#"opencalls_media_relay_requests_served_total{result="served"}"#;
+    until("every forwarded request was served", WAIT, async || {
+        let forwarded = counter(&b, FORWARDED).await;
+        forwarded >= 3 && forwarded == counter(&a, SERVED).await
+    })
+    .await;
+    assert_eq!(counter(&a, FORWARDED).await, 0);
+    assert_eq!(
+        counter(&b, "opencalls_media_relay_requests_timed_out_total").await,
+        0
+    );
+}
+
+/// The value of the `/metrics` sample `sample` (name and labels) of `server`; 0 if absent.
+async fn counter(server: &TestServer, sample: &str) -> u64 {
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
