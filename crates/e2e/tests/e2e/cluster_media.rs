@@ -9,8 +9,8 @@
 //! cluster needs a shared database. Media flows over real UDP on 127.0.0.1 between
 //! `opencalls-media-peer` clients and the owner's SFU.
 
-use crate::calls_common::{TestUser, event as call_event};
-use crate::common::{TestServer, id_of};
+use crate::calls_common::{TestUser, connected_with_track_of, dial_accepted, event as call_event};
+use crate::common::{TestServer, id_of, metric};
 use crate::live_common::{Ready, act, create as create_live, fetch as fetch_live, id as live_id};
 use opencalls_client::media::{
     PeerConfig, PeerHandle, join_call_media, join_live_media, join_media,
@@ -160,28 +160,15 @@ async fn a_video_room_with_devices_on_two_nodes_exchanges_media_on_one_sfu() {
     const FORWARDED: &str = "opencalls_media_relay_requests_forwarded_total";
     const SERVED: &str = r#"opencalls_media_relay_requests_served_total{result="served"}"#;
     until("every forwarded request was served", WAIT, async || {
-        let forwarded = counter(&b, FORWARDED).await;
-        forwarded >= 3 && forwarded == counter(&a, SERVED).await
+        let forwarded = metric(&b, FORWARDED).await;
+        forwarded >= 3 && forwarded == metric(&a, SERVED).await
     })
     .await;
-    assert_eq!(counter(&a, FORWARDED).await, 0);
+    assert_eq!(metric(&a, FORWARDED).await, 0);
     assert_eq!(
-        counter(&b, "opencalls_media_relay_requests_timed_out_total").await,
+        metric(&b, "opencalls_media_relay_requests_timed_out_total").await,
         0
     );
-}
-
-/// The value of the `/metrics` sample `sample` (name and labels) of `server`; 0 if absent.
-async fn counter(server: &TestServer, sample: &str) -> u64 {
-    let text = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -285,9 +272,7 @@ async fn a_direct_call_between_devices_on_two_nodes_connects_and_ends_completed(
         is_video_call: true,
         ..DialOptions::default()
     };
-    let id = caller.dial("bob", video).await.unwrap().call_id.to_string();
-    call_event(&mut phone, "call.dialed").await;
-    phone.accept(&id, None, None).await.unwrap();
+    let id = dial_accepted(&caller, &mut phone, "bob", video).await;
     // The caller's offer places the call on node a; the phone's, through b, is answered
     // there.
     let caller_peer = join_call_media(&caller, &id, peer_config(1)).await.unwrap();
@@ -298,23 +283,7 @@ async fn a_direct_call_between_devices_on_two_nodes_connects_and_ends_completed(
     // Both sides' media up on a's SFU: the call is connected, and the phone on node b
     // hears it and which side its slots carry (a's `media.track`, relayed).
     call_event(&mut caller, "call.connected").await;
-    // `media.track` may come before or after `call.connected`: note it on the way.
-    let mut routed = Vec::new();
-    let connected = phone
-        .wait_for(WAIT, |m| match m {
-            Incoming::Event { name, data, .. } if name == "media.track" => {
-                routed.push(data["user_id"].clone());
-                false
-            }
-            Incoming::Event { name, .. } => name == "call.connected",
-            _ => false,
-        })
-        .await;
-    assert!(connected.is_some(), "the phone heard no call.connected");
-    if !routed.iter().any(|u| u == "alice") {
-        let data = call_event(&mut phone, "media.track").await;
-        assert_eq!(data["user_id"], "alice");
-    }
+    connected_with_track_of(&mut phone, "alice").await;
     // Ended through node b: a frees both peers.
     let ended = phone.end_call(&id).await.unwrap();
     assert_eq!(ended.end_result.map(|r| r.as_str()), Some("completed"));
@@ -348,14 +317,7 @@ async fn a_call_goes_to_the_least_loaded_node_and_its_sides_lose_media_when_it_d
     let bob = TestUser::create(&nodes[1], "bob").await;
     let mut caller = alice.device(&nodes[1], None).await;
     let mut phone = bob.device(&nodes[2], None).await;
-    let id = caller
-        .dial("bob", DialOptions::default())
-        .await
-        .unwrap()
-        .call_id
-        .to_string();
-    call_event(&mut phone, "call.dialed").await;
-    phone.accept(&id, None, None).await.unwrap();
+    let id = dial_accepted(&caller, &mut phone, "bob", DialOptions::default()).await;
     let caller_peer = join_call_media(&caller, &id, peer_config(1)).await.unwrap();
     let phone_peer = join_call_media(&phone, &id, peer_config(2)).await.unwrap();
     receives(

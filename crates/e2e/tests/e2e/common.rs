@@ -50,3 +50,19 @@ pub fn enter_request(user_id: &str, video: bool) -> opencalls_domain::participan
 pub fn id_of(room: &Value) -> String {
     room["room_id"].as_str().expect("room_id").to_owned()
 }
+
+/// `server`'s `/metrics` (Prometheus text).
+pub async fn metrics(server: &TestServer) -> String {
+    let response = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("GET /metrics");
+    response.text().await.expect("the metrics text")
+}
+
+/// The value of `server`'s `/metrics` sample `sample` (name and labels); 0 if absent.
+pub async fn metric(server: &TestServer, sample: &str) -> u64 {
+    let text = metrics(server).await;
+    text.lines()
+        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
+}
