@@ -10,7 +10,7 @@
 //! `opencalls-media-peer` clients and the owner's SFU.
 
 use crate::calls_common::{TestUser, connected_with_track_of, dial_accepted, event as call_event};
-use crate::common::{TestServer, id_of, metric};
+use crate::common::{TestServer, id_of, metric, video_off_pauses_video};
 use crate::live_common::{Ready, act, create as create_live, fetch as fetch_live, id as live_id};
 use opencalls_client::media::{
     PeerConfig, PeerHandle, join_call_media, join_live_media, join_media,
@@ -127,20 +127,7 @@ async fn a_video_room_with_devices_on_two_nodes_exchanges_media_on_one_sfu() {
     assert_eq!(set.expect("a layer hint through node b")["max_height"], 180);
 
     // Bob turns his video off through node b: a's SFU stops forwarding it.
-    bob.client
-        .set_media(&room, None, Some(false))
-        .await
-        .expect("video off");
-    let before = alice.peer.stats().from_source(2);
-    until("bob's audio continues", WAIT, async || {
-        alice.peer.stats().from_source(2).audio_frames > before.audio_frames + 50
-    })
-    .await;
-    let paused = alice.peer.stats().from_source(2);
-    assert!(
-        paused.video_frames <= before.video_frames + 3,
-        "bob's video kept flowing while off: {before:?} → {paused:?}"
-    );
+    video_off_pauses_video(&bob.client, &room, &alice.peer, 2).await;
 
     // Bob's exit through node b frees his peer on a's SFU; alice's exit frees the rest.
     bob.client.exit(&room).await.expect("exit");

@@ -152,21 +152,7 @@ async fn turning_video_off_stops_its_flow_and_on_resumes_it() {
     })
     .await;
 
-    bob.client
-        .set_media(&room, None, Some(false))
-        .await
-        .expect("video off");
-    let before = alice.peer.stats().from_source(2);
-    // One second of bob's audio (50 frames) with at most a few video frames in flight.
-    until("bob's audio continues", WAIT, async || {
-        alice.peer.stats().from_source(2).audio_frames > before.audio_frames + 50
-    })
-    .await;
-    let paused = alice.peer.stats().from_source(2);
-    assert!(
-        paused.video_frames <= before.video_frames + 3,
-        "video kept flowing while off: {before:?} → {paused:?}"
-    );
+    let paused = common::video_off_pauses_video(&bob.client, &room, &alice.peer, 2).await;
 
     bob.client
         .set_media(&room, None, Some(true))
