@@ -12,6 +12,7 @@
 use crate::calls_common::{TestUser, connected_with_track_of, dial_accepted, event as call_event};
 use crate::common::{TestServer, id_of, metric, video_off_pauses_video};
 use crate::live_common::{Ready, act, create as create_live, fetch as fetch_live, id as live_id};
+use crate::media_rooms::{self as rooms, Member, participants};
 use opencalls_client::media::{
     PeerConfig, PeerHandle, join_call_media, join_live_media, join_media,
 };
@@ -19,7 +20,7 @@ use opencalls_client::{Client, DialOptions, Incoming};
 use opencalls_server::Config;
 use opencalls_store_postgres::testing::TestDatabase;
 use opencalls_testkit::poll::{SLOW as WAIT, until};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 
 /// A node on `db`, named `id`, with a short lease so a dead node is noticed quickly.
@@ -33,32 +34,14 @@ async fn node(db: &TestDatabase, id: &str) -> TestServer {
     .await
 }
 
+/// A peer tagged `tag` sending audio and video, receiving 3 slots of each.
 fn peer_config(tag: u32) -> PeerConfig {
-    PeerConfig {
-        tag,
-        send_video: true,
-        recv_audio_slots: 3,
-        recv_video_slots: 3,
-        video_bitrate_bps: 100_000,
-        video_fps: 15,
-        ..PeerConfig::default()
-    }
+    rooms::peer_config(tag, 3, true)
 }
 
-struct Member {
-    client: Client,
-    peer: PeerHandle,
-    pid: String,
-}
-
-/// A device of `user` on `server` that enters the room and offers media.
+/// A device of `user` on `server` that enters the room and offers audio and video.
 async fn join(server: &TestServer, room: &str, user: &str, tag: u32) -> Member {
-    let client = server.device(user).await;
-    client.enter(room, true, true).await.expect("enter");
-    let (peer, pid) = join_media(&client, room, peer_config(tag))
-        .await
-        .expect("media.offer");
-    Member { client, peer, pid }
+    rooms::join(server, room, user, tag, true).await
 }
 
 async fn sfu_peers(server: &TestServer) -> usize {
@@ -92,15 +75,6 @@ async fn track_from(client: &mut Client, source: &str, kind: &str) -> String {
             return data["mid"].as_str().unwrap_or_default().to_owned();
         }
     }
-}
-
-async fn participants(server: &TestServer, room: &str) -> Vec<Value> {
-    let (status, body) = server.get(&format!("/v1/rooms/{room}")).await;
-    assert_eq!(status, 200, "{body}");
-    body["room"]["current_participants"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
