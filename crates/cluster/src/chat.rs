@@ -6,12 +6,14 @@
 //! one at a time in the order they arrive, which keeps each sender's order: live frames
 //! (chat, `live.host_media_changed`) to the hub, [`NodeMessage`]s to the node's handler,
 //! the outbox sequencer's heads to the event tail ([`TailWaker`]). When the listening
-//! connection breaks, it listens again (after 100 ms, doubling up to 5 s): what was sent
-//! meanwhile never reaches this node (none of it is stored), except events, which the tail
-//! reads once it is woken after listening again; `relistened` is then told, so the node
-//! rechecks what a missed message would have changed (its connections' sessions). It also sweeps the store's chat state
+//! connection breaks, it listens again ([`crate::relisten`]: 100 ms, doubling up to
+//! 5 s): what was sent meanwhile never reaches this node (none of it is stored), except
+//! events, which the tail reads once it is woken after listening again; `relistened` is
+//! then told, so the node rechecks what a missed message would have changed (its
+//! connections' sessions). It also sweeps the store's chat state
 //! every [`SWEEP_EVERY`].
 
+use crate::relisten::listen_again;
 use crate::tail::TailWaker;
 use opencalls_domain::LiveEventId;
 use opencalls_store::{ChatBucket, ChatStore, NodeId, NodeMessage, Notice, NoticeFeed, StoreError};
@@ -21,9 +23,6 @@ use tokio::task::JoinHandle;
 
 /// How often full buckets and old relayed frames are removed.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
-
-/// The longest wait between two attempts to listen again.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Where relayed messages go: a live event and its frame, for that event's local devices.
 pub type ChatSink = Arc<dyn Fn(&LiveEventId, &str) + Send + Sync>;
@@ -90,7 +89,7 @@ impl Relay {
                     Ok(notice) => self.hand_over(notice),
                     Err(err) => {
                         tracing::warn!(%err, "the node's listener lost its connection; chat and messages other nodes send until it listens again are lost here");
-                        feed = self.listen_again().await;
+                        feed = listen_again("chat", || self.store.listen()).await;
                         self.sinks.tail.wake();
                         (self.sinks.relistened)();
                     }
@@ -111,24 +110,6 @@ impl Relay {
             Notice::OutboxSequenced { head } => self.sinks.tail.sequenced(head),
             Notice::FromNode { origin, .. } if origin == self.node_id => {}
             Notice::FromNode { message, .. } => (self.sinks.node)(message),
-        }
-    }
-
-    /// Listens again, retrying with a growing pause until it works.
-    async fn listen_again(&self) -> Box<dyn NoticeFeed> {
-        let mut pause = Duration::from_millis(100);
-        loop {
-            tokio::time::sleep(pause).await;
-            match self.store.listen().await {
-                Ok(feed) => {
-                    tracing::info!("the node listens again");
-                    return feed;
-                }
-                Err(err) => {
-                    tracing::warn!(%err, retry_in_ms = pause.as_millis() as u64, "the node cannot listen");
-                    pause = (pause * 2).min(MAX_BACKOFF);
-                }
-            }
         }
     }
 }

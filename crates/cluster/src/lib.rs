@@ -22,6 +22,7 @@ pub mod chat;
 pub mod duty;
 pub mod media;
 pub mod membership;
+pub mod relisten;
 pub mod tail;
 
 use opencalls_store::NodeInfo;

@@ -16,11 +16,13 @@
 //!   every tenth of the lease that those nodes are alive; the members of a dead one are
 //!   handled as lost transports (`media.disconnected`, a live host `disconnected`, a call
 //!   side's media grace) on this node, and offer again.
-//! - When the listening connection breaks, the relay listens again (100 ms, doubling up to
-//!   5 s); requests and replies sent meanwhile are lost, so their askers time out.
+//! - When the listening connection (the node's one, shared with the chat relay) breaks,
+//!   the relay listens again ([`crate::relisten`]: 100 ms, doubling up to 5 s); requests
+//!   and replies sent meanwhile are lost, so their askers time out.
 //! - Every typed message is encoded as JSON (`Note`); a note that does not decode is
 //!   logged and skipped.
 
+use crate::relisten::listen_again;
 use opencalls_rtc::placement::{
     MediaEvent, MediaReply, MediaRequest, Placement, PlacementError, RemoteFailure, deliver,
 };
@@ -57,9 +59,6 @@ const EVENT_QUEUE: usize = 4_096;
 
 /// How often placements of departed nodes and old kept notes are removed.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
-
-/// The longest wait between two attempts to listen again.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What nodes say to each other.
 #[derive(Debug, Serialize, Deserialize)]
@@ -222,20 +221,87 @@ impl Placement for Relay {
         self.send(Some(node), &Note::Request { id, request })
             .await
             .map_err(|err| PlacementError::Send(node.clone(), err.to_string()))?;
+        self.count(Counted::Forwarded);
         match tokio::time::timeout(REPLY_TIMEOUT, rx).await {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(_)) | Err(_) => Err(PlacementError::Timeout(node.clone())),
+            Ok(Err(_)) | Err(_) => {
+                self.count(Counted::TimedOut);
+                Err(PlacementError::Timeout(node.clone()))
+            }
         }
     }
 
     fn publish(&self, event: MediaEvent) {
         if self.events.try_send(event).is_err() {
+            self.count(Counted::EventDropped { queue_full: true });
             tracing::warn!("media event queue to other nodes is full; an event was dropped");
         }
     }
 }
 
+/// A counter of the relay on `/metrics` (docs/operations.md, "Metrics").
+#[derive(Clone, Copy, Debug)]
+enum Counted {
+    /// This node sent a request to another node's bridge.
+    Forwarded,
+    /// No reply came within [`REPLY_TIMEOUT`].
+    TimedOut,
+    /// This node's bridge served another node's request (`busy`: refused, at
+    /// [`MAX_SERVING`]).
+    Served { busy: bool },
+    /// A client event for the other nodes was dropped (`queue_full`, or its note failed).
+    EventDropped { queue_full: bool },
+}
+
+impl Counted {
+    fn name(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Forwarded => (
+                "opencalls_media_relay_requests_forwarded_total",
+                "Media requests this node sent to the node owning the media.",
+            ),
+            Self::TimedOut => (
+                "opencalls_media_relay_requests_timed_out_total",
+                "Media requests to another node that got no reply in time.",
+            ),
+            Self::Served { .. } => (
+                "opencalls_media_relay_requests_served_total",
+                "Media requests of other nodes this node answered, by result.",
+            ),
+            Self::EventDropped { .. } => (
+                "opencalls_media_relay_events_dropped_total",
+                "Client events of media here that other nodes' devices never got, by reason.",
+            ),
+        }
+    }
+
+    fn labels(self) -> Vec<(&'static str, String)> {
+        let label = |key, value: &str| vec![(key, value.to_owned())];
+        match self {
+            Self::Forwarded | Self::TimedOut => Vec::new(),
+            Self::Served { busy } => label("result", if busy { "busy" } else { "served" }),
+            Self::EventDropped { queue_full } => label(
+                "reason",
+                if queue_full {
+                    "queue_full"
+                } else {
+                    "send_failed"
+                },
+            ),
+        }
+    }
+}
+
 impl Relay {
+    /// Counts `what` on the node's `/metrics` (from the moment the relay is attached, at
+    /// start-up before the node serves anything).
+    fn count(&self, what: Counted) {
+        if let Some(target) = self.target.get() {
+            let (name, help) = what.name();
+            target.services.metrics.count(name, help, what.labels(), 1);
+        }
+    }
+
     fn pending(&self) -> MutexGuard<'_, HashMap<u64, oneshot::Sender<MediaReply>>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -255,6 +321,7 @@ impl Relay {
     async fn publish_queued(self: Arc<Self>, mut queued: mpsc::Receiver<MediaEvent>) {
         while let Some(event) = queued.recv().await {
             if let Err(err) = self.send(None, &Note::Event { event }).await {
+                self.count(Counted::EventDropped { queue_full: false });
                 tracing::warn!(%err, "a media event for other nodes was lost");
             }
         }
@@ -299,7 +366,7 @@ impl Relay {
                     Ok(note) => self.handle(note),
                     Err(err) => {
                         tracing::warn!(%err, "media relay lost its connection; notes sent until it listens again are lost here");
-                        feed = self.listen_again().await;
+                        feed = listen_again("media", || self.store.listen_media(&self.node)).await;
                     }
                 },
                 _ = sweep.tick() => {
@@ -339,6 +406,9 @@ impl Relay {
         let relay = self.clone();
         let permit = self.serving.clone().try_acquire_owned();
         tokio::spawn(async move {
+            relay.count(Counted::Served {
+                busy: permit.is_err(),
+            });
             let reply = match permit {
                 Ok(_permit) => relay.reply_to(request).await,
                 Err(_) => unavailable("this node is serving too many requests"),
@@ -356,24 +426,6 @@ impl Relay {
         match target.bridge.upgrade() {
             Some(bridge) => bridge.serve(request, &target.services.live_events).await,
             None => unavailable("this node's media has stopped"),
-        }
-    }
-
-    /// Listens again, retrying with a growing pause until it works.
-    async fn listen_again(&self) -> Box<dyn MediaFeed> {
-        let mut pause = Duration::from_millis(100);
-        loop {
-            tokio::time::sleep(pause).await;
-            match self.store.listen_media(&self.node).await {
-                Ok(feed) => {
-                    tracing::info!("media relay listens again");
-                    return feed;
-                }
-                Err(err) => {
-                    tracing::warn!(%err, retry_in_ms = pause.as_millis() as u64, "media relay cannot listen");
-                    pause = (pause * 2).min(MAX_BACKOFF);
-                }
-            }
         }
     }
 }

@@ -12,6 +12,7 @@
 //!   timed out while it is still its current peer reports it lost (the service ends the
 //!   call `connection_lost` past the media grace) and tells both devices `call.media_lost`.
 
+use crate::MediaError;
 use crate::tables::{Offer, PeerEntry};
 use crate::{MediaBridge, MediaGroup, MediaSink, Member, Routed};
 use opencalls_domain::direct_call::{CallRecord, DirectCallBody};
@@ -19,7 +20,7 @@ use opencalls_domain::{DeviceKey, DirectCallId, UserId};
 use opencalls_protocol::{CallEvent, MediaDisconnectReason};
 use opencalls_service::Services;
 use opencalls_service::direct_calls::MediaReport;
-use opencalls_sfu::{PeerId, Policy, Role, SfuError};
+use opencalls_sfu::{PeerId, Policy, Role};
 use std::sync::Arc;
 
 impl MediaBridge {
@@ -30,7 +31,7 @@ impl MediaBridge {
         user_id: &UserId,
         sdp: String,
         owner: DeviceKey,
-    ) -> Result<String, SfuError> {
+    ) -> Result<String, MediaError> {
         let offer = Offer {
             group: MediaGroup::Call(call_id.clone()),
             policy: Policy::Video,

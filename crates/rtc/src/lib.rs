@@ -24,9 +24,12 @@
 #![forbid(unsafe_code)]
 
 pub mod call;
+mod error;
 pub mod live;
 pub mod placement;
 mod tables;
+
+pub use error::MediaError;
 
 use opencalls_domain::{
     DeviceKey, DirectCallId, Event, EventBody, HostId, LiveEventId, ParticipantId, RoomId,
@@ -152,7 +155,7 @@ impl MediaBridge {
         room_type: RoomType,
         participant_id: &ParticipantId,
         sdp: String,
-    ) -> Result<String, SfuError> {
+    ) -> Result<String, MediaError> {
         let offer = Offer {
             group: MediaGroup::Room(room_id.clone()),
             policy: self.room_policy(room_type),
@@ -199,7 +202,7 @@ impl MediaBridge {
         member: &Member,
         mid: String,
         max_height: Option<u32>,
-    ) -> Result<(), SfuError> {
+    ) -> Result<(), MediaError> {
         if let Some(node) = self.remote_node(member) {
             let request = placement::MediaRequest::SetLayerHint {
                 member: member.clone(),
@@ -210,7 +213,7 @@ impl MediaBridge {
                 .forward(&node, placement::role_of(member), request)
                 .await;
         }
-        self.set_layer_hint_here(member, mid, max_height).await
+        Ok(self.set_layer_hint_here(member, mid, max_height).await?)
     }
 
     async fn set_layer_hint_here(

@@ -18,6 +18,7 @@
 //!   does not count: a host may legitimately send nothing on a track for a while (camera
 //!   off, muted encoder), and a dead transport is caught by the transport timeout.
 
+use crate::MediaError;
 use crate::tables::{Offer, PeerEntry};
 use crate::{MediaBridge, MediaGroup, MediaSink, Member, Routed};
 use opencalls_domain::live_event::LiveEventBody;
@@ -25,7 +26,7 @@ use opencalls_domain::{DeviceKey, LiveEvent, LiveEventId, LiveEventState};
 use opencalls_protocol::response::MemberRef;
 use opencalls_protocol::{LiveEventEvent, MediaDisconnectReason};
 use opencalls_service::{LiveEventService, Services};
-use opencalls_sfu::{PeerId, Policy, Role, SfuError};
+use opencalls_sfu::{PeerId, Policy, Role};
 use std::sync::Arc;
 
 impl MediaBridge {
@@ -48,7 +49,7 @@ impl MediaBridge {
         role: Role,
         sdp: String,
         forwarding: bool,
-    ) -> Result<String, SfuError> {
+    ) -> Result<String, MediaError> {
         let answer = self.offer_live(id, member, role, sdp, None).await?;
         self.live_state_changed(id, forwarding).await;
         Ok(answer)
@@ -63,7 +64,7 @@ impl MediaBridge {
         role: Role,
         sdp: String,
         owner: Option<DeviceKey>,
-    ) -> Result<String, SfuError> {
+    ) -> Result<String, MediaError> {
         let offer = Offer {
             group: MediaGroup::Live(id.clone()),
             policy: Policy::Live,

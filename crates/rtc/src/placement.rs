@@ -21,6 +21,7 @@
 //! - the owner publishes the client events of a group to the other nodes only while some
 //!   of its peers were offered from another node; each node hands them to its own devices.
 
+use crate::MediaError;
 use crate::tables::{Offer, PeerEntry};
 use crate::{MediaBridge, MediaGroup, MediaSink, Member};
 use async_trait::async_trait;
@@ -32,21 +33,36 @@ use opencalls_store::{NodeId, PlacedGroup};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// What went wrong between nodes.
+/// What went wrong between nodes (the client hears an internal error; the variant is for
+/// the log and metrics).
 #[derive(Debug, thiserror::Error)]
 pub enum PlacementError {
+    /// Placing the group (or reading its owner) failed or timed out.
     #[error("the placement store failed: {0}")]
     Store(String),
+    /// The owner did not answer in time (it may have died, not yet declared dead).
     #[error("node {0} did not answer in time")]
     Timeout(NodeId),
     #[error("a note to node {0} could not be sent: {1}")]
     Send(NodeId, String),
+    /// The owner answered that it cannot serve the request now.
+    #[error("node {0} cannot serve media requests: {1}")]
+    OwnerUnavailable(NodeId, String),
+    /// The group moved again after one move was followed (placement churn).
+    #[error("the media placement kept moving")]
+    KeptMoving,
 }
 
-impl From<PlacementError> for SfuError {
-    fn from(err: PlacementError) -> Self {
-        // The client hears an internal error; the detail is for the log.
-        SfuError::Io(err.to_string())
+impl PlacementError {
+    /// A short name of the failure, for logs and metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Store(_) => "placement_failed",
+            Self::Timeout(_) => "owner_timed_out",
+            Self::Send(..) => "send_failed",
+            Self::OwnerUnavailable(..) => "owner_unavailable",
+            Self::KeptMoving => "moved_twice",
+        }
     }
 }
 
@@ -135,6 +151,16 @@ pub enum RemoteFailure {
 }
 
 impl RemoteFailure {
+    /// A failure as another node's bridge reads it back.
+    fn from_error(err: &MediaError) -> Self {
+        match err {
+            MediaError::Sfu(err) => Self::from_sfu(err),
+            MediaError::Placement(err) => Self::Unavailable {
+                why: err.to_string(),
+            },
+        }
+    }
+
     fn from_sfu(err: &SfuError) -> Self {
         match err {
             SfuError::InvalidOffer(why) => Self::InvalidOffer { why: why.clone() },
@@ -157,9 +183,10 @@ impl RemoteFailure {
         }
     }
 
-    /// The refusal as this node's SFU would have said it (`role`: the offering member's).
-    fn into_sfu(self, role: Role) -> SfuError {
-        match self {
+    /// The refusal as this node's SFU would have said it (`role`: the offering member's),
+    /// or, when the owner could not serve at all, the placement error it is.
+    fn into_error(self, role: Role, owner: &NodeId) -> MediaError {
+        let sfu = match self {
             Self::InvalidOffer { why } => SfuError::InvalidOffer(why),
             Self::VideoNotAllowed => SfuError::VideoNotAllowed,
             Self::PublishNotAllowed => SfuError::PublishNotAllowed,
@@ -173,8 +200,11 @@ impl RemoteFailure {
                 _ => "a limit of the owning node",
             }),
             Self::PeerNotFound => SfuError::PeerNotFound(PeerId(String::new())),
-            Self::Unavailable { why } => SfuError::Io(format!("on the owning node: {why}")),
-        }
+            Self::Unavailable { why } => {
+                return PlacementError::OwnerUnavailable(owner.clone(), why).into();
+            }
+        };
+        sfu.into()
     }
 }
 
@@ -265,12 +295,12 @@ impl MediaBridge {
         &self,
         offer: Offer,
         room_type: Option<RoomType>,
-    ) -> Result<String, SfuError> {
+    ) -> Result<String, MediaError> {
         let Some(placement) = self.placement.get() else {
             let mut tables = self.tables.lock().await;
             let added = tables.add(&self.sfu, offer).await;
             self.settle(&mut tables).await;
-            return added;
+            return Ok(added?);
         };
         // A second try covers one move (see the module doc); more means churn: give up.
         for _ in 0..2 {
@@ -296,16 +326,18 @@ impl MediaBridge {
                     return Ok(sdp);
                 }
                 MediaReply::Moved => continue,
-                MediaReply::Failed { failure } => return Err(failure.into_sfu(offer.role)),
+                MediaReply::Failed { failure } => {
+                    return Err(failure.into_error(offer.role, &owner));
+                }
                 MediaReply::Done => break,
             }
         }
-        Err(SfuError::Io("the media placement kept moving".into()))
+        Err(PlacementError::KeptMoving.into())
     }
 
     /// Adds the peer here if this node carries (or now places) the group, under the
     /// tables lock (see the module doc).
-    async fn add_here(&self, placement: &dyn Placement, offer: Offer) -> Result<Added, SfuError> {
+    async fn add_here(&self, placement: &dyn Placement, offer: Offer) -> Result<Added, MediaError> {
         let mut tables = self.tables.lock().await;
         if self.is_fenced() {
             return Err(SfuError::Io("this node is fenced off the cluster".into()));
@@ -319,7 +351,7 @@ impl MediaBridge {
         self.remote_members().remove(&offer.member);
         let added = tables.add(&self.sfu, offer).await;
         self.settle(&mut tables).await;
-        added.map(Added::Here)
+        Ok(added.map(Added::Here)?)
     }
 
     /// Drops the placements of the groups that emptied here, still under the tables lock.
@@ -369,13 +401,13 @@ impl MediaBridge {
         node: &NodeId,
         role: Role,
         request: MediaRequest,
-    ) -> Result<(), SfuError> {
+    ) -> Result<(), MediaError> {
         let Some(placement) = self.placement.get() else {
             return Ok(());
         };
         match placement.request(node, request).await? {
             MediaReply::Done | MediaReply::Answer { .. } | MediaReply::Moved => Ok(()),
-            MediaReply::Failed { failure } => Err(failure.into_sfu(role)),
+            MediaReply::Failed { failure } => Err(failure.into_error(role, node)),
         }
     }
 
@@ -456,7 +488,7 @@ impl MediaBridge {
             Ok(Added::Here(sdp)) => MediaReply::Answer { sdp },
             Ok(Added::Elsewhere(_)) => MediaReply::Moved,
             Err(err) => MediaReply::Failed {
-                failure: RemoteFailure::from_sfu(&err),
+                failure: RemoteFailure::from_error(&err),
             },
         }
     }
@@ -699,11 +731,16 @@ mod tests {
             SfuError::InvalidOffer("no m-line".into()),
             SfuError::LimitReached("max_peers"),
         ];
+        let owner = NodeId::parse("owner").unwrap();
         for err in refusals {
-            let back = RemoteFailure::from_sfu(&err).into_sfu(Role::Viewer);
+            let back = RemoteFailure::from_sfu(&err).into_error(Role::Viewer, &owner);
+            assert!(matches!(back, MediaError::Sfu(_)), "{back:?}");
             assert_eq!(back.to_string(), err.to_string());
         }
-        let lost = RemoteFailure::from_sfu(&SfuError::Stopped).into_sfu(Role::Viewer);
-        assert!(matches!(lost, SfuError::Io(_)), "{lost:?}");
+        let lost = RemoteFailure::from_sfu(&SfuError::Stopped).into_error(Role::Viewer, &owner);
+        assert!(
+            matches!(lost, MediaError::Placement(PlacementError::OwnerUnavailable(ref n, _)) if n == &owner),
+            "{lost:?}"
+        );
     }
 }

@@ -85,7 +85,10 @@ async fn viewers_get_the_hosts_media_only_while_the_event_is_ongoing() {
         .expect_err("a viewer may not publish");
     // The client hears 2800102 for this refusal.
     assert!(
-        matches!(err, opencalls_sfu::SfuError::PublishNotAllowed),
+        matches!(
+            err,
+            opencalls_rtc::MediaError::Sfu(opencalls_sfu::SfuError::PublishNotAllowed)
+        ),
         "{err}"
     );
     assert_eq!(

@@ -6,6 +6,8 @@
 //! internal failure never shows its detail (it is logged where it is mapped).
 
 use opencalls_protocol::{ErrorCode, FrameError, RequestKind, WireError};
+use opencalls_rtc::MediaError;
+use opencalls_rtc::placement::PlacementError;
 use opencalls_service::ServiceError;
 use opencalls_service::chat::ChatError;
 use opencalls_sfu::SfuError;
@@ -73,7 +75,7 @@ pub(crate) enum SignalError {
     #[error("too many session requests; try again later")]
     TooManySessionOpens,
     #[error("media: {0}")]
-    Media(#[from] SfuError),
+    Media(#[from] MediaError),
     #[error(transparent)]
     Service(#[from] ServiceError),
     // HTTP (session exchange and upgrade).
@@ -89,6 +91,12 @@ pub(crate) enum SignalError {
     BadClientId,
     #[error("not a WebSocket upgrade: {0}")]
     NotUpgrade(String),
+}
+
+impl From<SfuError> for SignalError {
+    fn from(err: SfuError) -> Self {
+        Self::Media(err.into())
+    }
 }
 
 impl From<opencalls_domain::DomainError> for SignalError {
@@ -134,7 +142,8 @@ impl From<SignalError> for WireError {
             | SignalError::BadClientId
             | SignalError::NotUpgrade(_) => InvalidParameter,
             SignalError::MediaDisabled | SignalError::Chat(ChatError::Unavailable) => Internal,
-            SignalError::Media(sfu) => return media_error(sfu),
+            SignalError::Media(MediaError::Sfu(sfu)) => return media_error(sfu),
+            SignalError::Media(MediaError::Placement(err)) => return placement_error(err),
             SignalError::Service(service) => {
                 let (code, message) = opencalls_service::codes::describe(service);
                 return WireError::new(code, message);
@@ -142,6 +151,12 @@ impl From<SignalError> for WireError {
         };
         WireError::new(code, err.to_string())
     }
+}
+
+/// The client's view of a failure between nodes: an internal error; the log says which.
+fn placement_error(err: &PlacementError) -> WireError {
+    tracing::error!(kind = err.kind(), %err, "remote media failure");
+    WireError::new(ErrorCode::Internal, "internal server error")
 }
 
 /// The client's view of an SFU refusal.
@@ -173,5 +188,31 @@ fn media_error(err: &SfuError) -> WireError {
             tracing::error!(%err, "media layer failure");
             WireError::new(ErrorCode::Internal, "internal server error")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opencalls_store::NodeId;
+
+    #[test]
+    fn remote_media_failures_reach_the_client_as_internal_errors_without_their_detail() {
+        let owner = NodeId::parse("node-secret-7").unwrap();
+        let failures = [
+            PlacementError::Store("pool timed out at 10.0.0.5".into()),
+            PlacementError::Timeout(owner.clone()),
+            PlacementError::Send(owner.clone(), "notify failed".into()),
+            PlacementError::OwnerUnavailable(owner, "stopped".into()),
+            PlacementError::KeptMoving,
+        ];
+        for failure in failures {
+            let wire = WireError::from(SignalError::Media(failure.into()));
+            assert_eq!(wire.code, ErrorCode::Internal);
+            assert_eq!(wire.message, "internal server error");
+        }
+        // A local SFU refusal still reads as before.
+        let refused = WireError::from(SignalError::from(SfuError::VideoNotAllowed));
+        assert_eq!(refused.code, ErrorCode::InvalidParameter);
     }
 }

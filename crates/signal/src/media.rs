@@ -221,7 +221,9 @@ pub(crate) async fn set_layer_hint(
             mid,
             max_height: p.max_height,
         }),
-        Err(opencalls_sfu::SfuError::PeerNotFound(_)) => Err(SignalError::NoMediaSession),
+        Err(opencalls_rtc::MediaError::Sfu(opencalls_sfu::SfuError::PeerNotFound(_))) => {
+            Err(SignalError::NoMediaSession)
+        }
         Err(err) => Err(err.into()),
     }
 }

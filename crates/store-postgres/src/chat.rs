@@ -1,6 +1,7 @@
 //! Live chat shared by the nodes ([`ChatStore`]): per-user token buckets in `chat_buckets`
-//! and a relay of every message through `NOTIFY opencalls_chat`, each node listening on one
-//! connection of its own. The same connection listens to `opencalls_outbox` (the outbox
+//! and a relay of every message through `NOTIFY opencalls_chat`, heard on the node's one
+//! listening connection (`notify`, which also keeps frames too big for a payload). The
+//! same connection listens to `opencalls_outbox` (the outbox
 //! sequencer's new head, which wakes the node's event tail) and `opencalls_node` (typed
 //! [`NodeMessage`]s, JSON); `opencalls_chat` also carries live-event frames that are not
 //! chat (`relay_live_frame`: no bucket).
@@ -24,6 +25,7 @@
 
 use crate::PostgresStore;
 use crate::error::Error;
+use crate::notify::{self, Guard, Relay, Subscription};
 use async_trait::async_trait;
 use opencalls_domain::LiveEventId;
 use opencalls_store::{
@@ -31,9 +33,6 @@ use opencalls_store::{
     StoreError,
 };
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
 
 /// Migration 5.
 pub(crate) const SCHEMA: &str = r#"
@@ -50,27 +49,27 @@ CREATE UNLOGGED TABLE chat_relay (
 CREATE INDEX chat_relay_by_sent_at ON chat_relay (sent_at);
 "#;
 
-/// The `application_name` of a listening connection (to find it in `pg_stat_activity`).
-pub const LISTENER_NAME: &str = "opencalls-chat";
+/// The `application_name` of the node's listening connection (shared: see `notify`).
+pub use crate::notify::LISTENER_NAME;
 
 /// The notification channel of live-event frames.
-const CHANNEL: &str = "opencalls_chat";
+pub(crate) const CHANNEL: &str = "opencalls_chat";
 
 /// The channel of the outbox sequencer (see `outbox::sequence`).
-const OUTBOX_CHANNEL: &str = "opencalls_outbox";
+pub(crate) const OUTBOX_CHANNEL: &str = "opencalls_outbox";
 
 /// The channel of [`NodeMessage`]s.
-const NODE_CHANNEL: &str = "opencalls_node";
+pub(crate) const NODE_CHANNEL: &str = "opencalls_node";
 
-/// The longest payload sent inline (PostgreSQL refuses 8000 bytes and more).
-const MAX_INLINE: usize = 7_900;
+/// The channels a [`NoticeFeed`] hears.
+const FEED_CHANNELS: &[&str] = &[CHANNEL, OUTBOX_CHANNEL, NODE_CHANNEL];
 
-/// How long a relayed frame kept in `chat_relay` stays readable.
-const RELAY_KEEP_SECS: f64 = 60.0;
-
-/// Notifications a listener holds before it stops reading its connection (PostgreSQL then
-/// queues them on its side).
-const FEED_QUEUE: usize = 1_024;
+/// Live-event frames and where those too big for a payload are kept.
+const RELAY: Relay = Relay {
+    channel: CHANNEL,
+    table: "chat_relay",
+    column: "frame",
+};
 
 /// Refills `$1`'s bucket (`$2` burst, `$3` per second) by the time since its last take
 /// (never negative: a statement that waited for the row lock may have started earlier) and
@@ -84,34 +83,6 @@ const TAKE: &str = "INSERT INTO chat_buckets AS b (user_id, tokens, at)
     WHERE LEAST($2::float8, b.tokens
         + GREATEST(0, EXTRACT(EPOCH FROM now() - b.at)::float8) * $3::float8) >= 1
     RETURNING 1";
-
-/// `$4` is the whole payload.
-fn send_inline() -> String {
-    format!("WITH taken AS ({TAKE}) SELECT pg_notify('{CHANNEL}', $4::text) FROM taken")
-}
-
-/// `$4` is the payload up to the body, `$5` the frame to keep.
-fn send_kept() -> String {
-    format!(
-        "WITH taken AS ({TAKE}),
-         kept AS (INSERT INTO chat_relay (frame) SELECT $5::text FROM taken RETURNING id)
-         SELECT pg_notify('{CHANNEL}', $4::text || '#' || id::text) FROM kept"
-    )
-}
-
-/// Relays a live-event frame without a bucket: `$1` is the whole payload.
-fn relay_inline() -> String {
-    format!("SELECT pg_notify('{CHANNEL}', $1::text)")
-}
-
-/// Relays a live-event frame too big for a payload: `$1` is the payload up to the body,
-/// `$2` the frame to keep.
-fn relay_kept() -> String {
-    format!(
-        "WITH kept AS (INSERT INTO chat_relay (frame) VALUES ($2::text) RETURNING id)
-         SELECT pg_notify('{CHANNEL}', $1::text || '#' || id::text) FROM kept"
-    )
-}
 
 /// A [`NodeMessage`] on the wire (`opencalls_node`).
 #[derive(Serialize, Deserialize)]
@@ -140,16 +111,12 @@ impl ChatStore for PostgresStore {
         let conn = self.conn().await?;
         let user = chat.user.as_str();
         let (burst, rate) = (chat.bucket.burst, chat.bucket.per_second);
-        let head = head(chat.origin, chat.live_event_id);
-        let rows = if head.len() + chat.frame.len() <= MAX_INLINE {
-            let payload = format!("{head}{}", chat.frame);
-            conn.query(&send_inline(), &[&user, &burst, &rate, &payload])
-                .await
-        } else {
-            conn.query(&send_kept(), &[&user, &burst, &rate, &head, &chat.frame])
-                .await
+        let guard = Guard {
+            sql: TAKE,
+            params: vec![&user, &burst, &rate],
         };
-        Ok(!rows.map_err(Error::from)?.is_empty())
+        let head = head(chat.origin, chat.live_event_id);
+        Ok(RELAY.send(&**conn, guard, &head, chat.frame).await?)
     }
 
     async fn relay_live_frame(
@@ -160,13 +127,7 @@ impl ChatStore for PostgresStore {
     ) -> Result<(), StoreError> {
         let conn = self.conn().await?;
         let head = head(origin, live_event_id);
-        if head.len() + frame.len() <= MAX_INLINE {
-            let payload = format!("{head}{frame}");
-            conn.execute(&relay_inline(), &[&payload]).await
-        } else {
-            conn.execute(&relay_kept(), &[&head, &frame]).await
-        }
-        .map_err(Error::from)?;
+        RELAY.send(&**conn, Guard::none(), &head, frame).await?;
         Ok(())
     }
 
@@ -176,7 +137,7 @@ impl ChatStore for PostgresStore {
             message: message.clone(),
         };
         let payload = serde_json::to_string(&wire).map_err(Error::from)?;
-        if payload.len() > MAX_INLINE {
+        if payload.len() > notify::MAX_INLINE {
             return Err(StoreError::Backend("node message too big to send".into()));
         }
         let conn = self.conn().await?;
@@ -190,7 +151,11 @@ impl ChatStore for PostgresStore {
     }
 
     async fn listen(&self) -> Result<Box<dyn NoticeFeed>, StoreError> {
-        Ok(Box::new(listen(self).await?))
+        let subscription = notify::subscribe(self, FEED_CHANNELS).await?;
+        Ok(Box::new(PgNoticeFeed {
+            subscription,
+            store: self.clone(),
+        }))
     }
 
     async fn sweep_chat(&self, bucket: ChatBucket) -> Result<(), StoreError> {
@@ -203,73 +168,22 @@ impl ChatStore for PostgresStore {
         )
         .await
         .map_err(Error::from)?;
-        conn.execute(
-            "DELETE FROM chat_relay WHERE sent_at < now() - make_interval(secs => $1::float8)",
-            &[&RELAY_KEEP_SECS],
-        )
-        .await
-        .map_err(Error::from)?;
+        RELAY.sweep(self).await?;
         Ok(())
     }
 }
 
-/// A notification as it arrived: its channel and payload.
-type Raw = (String, String);
-
-/// A `LISTEN` on a connection of its own (not pooled: it must stay open).
+/// The chat channels of the node's listening connection.
 struct PgNoticeFeed {
-    /// Keeps the connection open; dropping the feed closes it.
-    _client: Client,
-    payloads: mpsc::Receiver<Result<Raw, tokio_postgres::Error>>,
+    subscription: Subscription,
     store: PostgresStore,
-}
-
-async fn listen(store: &PostgresStore) -> Result<PgNoticeFeed, Error> {
-    let mut config = store.config.clone();
-    // A connection that died silently (a cut network) is noticed within about 25 s: idle
-    // 10 s, then 3 unanswered probes 5 s apart.
-    config.keepalives_idle(Duration::from_secs(10));
-    config.keepalives_interval(Duration::from_secs(5));
-    config.keepalives_retries(3);
-    config.application_name(LISTENER_NAME);
-    let (client, mut connection) = config.connect(NoTls).await?;
-    let (tx, payloads) = mpsc::channel(FEED_QUEUE);
-    tokio::spawn(async move {
-        loop {
-            let payload = match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                Some(Ok(AsyncMessage::Notification(n))) => {
-                    Ok((n.channel().to_owned(), n.payload().to_owned()))
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(err)) => Err(err),
-                None => return, // closed: the feed was dropped
-            };
-            let broken = payload.is_err();
-            if tx.send(payload).await.is_err() || broken {
-                return;
-            }
-        }
-    });
-    client
-        .batch_execute(&format!(
-            "LISTEN {CHANNEL}; LISTEN {OUTBOX_CHANNEL}; LISTEN {NODE_CHANNEL}"
-        ))
-        .await?;
-    Ok(PgNoticeFeed {
-        _client: client,
-        payloads,
-        store: store.clone(),
-    })
 }
 
 #[async_trait]
 impl NoticeFeed for PgNoticeFeed {
     async fn next(&mut self) -> Result<Notice, StoreError> {
         loop {
-            let (channel, payload) = match self.payloads.recv().await {
-                Some(raw) => raw.map_err(Error::from)?,
-                None => return Err(StoreError::Backend("listener closed".into())),
-            };
+            let (channel, payload) = self.subscription.recv().await?;
             let notice = match channel.as_str() {
                 CHANNEL => self.chat(&payload).await?.map(Notice::Chat),
                 OUTBOX_CHANNEL => payload
@@ -303,31 +217,14 @@ impl PgNoticeFeed {
             tracing::warn!(len = payload.len(), "malformed chat notification; skipped");
             return Ok(None);
         };
-        let frame = match body.strip_prefix('#') {
-            Some(id) => match self.kept_frame(id).await? {
-                Some(frame) => frame,
-                None => return Ok(None),
-            },
-            None => body.to_owned(),
+        let Some(frame) = RELAY.body(&self.store, body).await? else {
+            return Ok(None);
         };
         Ok(Some(RelayedChat {
             origin,
             live_event_id,
             frame,
         }))
-    }
-
-    /// A frame kept in `chat_relay`, unless it is gone.
-    async fn kept_frame(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let Ok(id) = id.parse::<i64>() else {
-            return Ok(None);
-        };
-        let conn = self.store.conn().await?;
-        let row = conn
-            .query_opt("SELECT frame FROM chat_relay WHERE id = $1", &[&id])
-            .await
-            .map_err(Error::from)?;
-        Ok(row.map(|r| r.get(0)))
     }
 }
 

@@ -38,6 +38,7 @@ mod direct_calls;
 mod error;
 mod live_events;
 pub mod media;
+mod notify;
 mod outbox;
 mod room_listing;
 mod rooms;
@@ -82,6 +83,8 @@ pub struct PostgresStore {
     tail_pool: Pool,
     /// How to connect: a chat listener opens a connection of its own (see `chat`).
     config: tokio_postgres::Config,
+    /// The node's one listening connection, while a feed uses it (see `notify`).
+    listener: notify::ListenerSlot,
     /// Room creates, group-committed (see `create_batch`).
     creates: create_batch::CreateQueue,
 }
@@ -118,6 +121,7 @@ impl PostgresStore {
             pool,
             tail_pool,
             config,
+            listener: notify::ListenerSlot::default(),
             creates,
         };
         let mut conn = store.conn().await?;

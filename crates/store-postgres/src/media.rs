@@ -1,6 +1,7 @@
 //! Media placement ([`MediaStore`]) on PostgreSQL: `media_placements` records which node's
 //! SFU carries each group, and nodes send each other notes through
-//! `NOTIFY opencalls_media`, each node listening on one connection of its own.
+//! `NOTIFY opencalls_media`, heard on the node's one listening connection (see `notify`,
+//! which also keeps bodies too big for a payload).
 //!
 //! - The placement is one upsert: it inserts the least-loaded candidate (the live nodes and
 //!   the asking one, by how many groups each carries, the asker first on a tie) or, on a
@@ -19,13 +20,11 @@
 
 use crate::PostgresStore;
 use crate::error::Error;
+use crate::notify::{self, Guard, Relay, Subscription};
 use async_trait::async_trait;
 use opencalls_domain::Millis;
 use opencalls_store::media::MAX_NOTE_BODY;
 use opencalls_store::{MediaFeed, MediaNote, MediaStore, NodeId, PlacedGroup, StoreError};
-use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
 
 /// Migration 6.
 pub(crate) const SCHEMA: &str = r#"
@@ -45,20 +44,18 @@ CREATE UNLOGGED TABLE media_relay (
 CREATE INDEX media_relay_by_sent_at ON media_relay (sent_at);
 "#;
 
-/// The `application_name` of a listening connection (to find it in `pg_stat_activity`).
-pub const LISTENER_NAME: &str = "opencalls-media";
+/// The `application_name` of the node's listening connection (shared: see `notify`).
+pub use crate::notify::LISTENER_NAME;
 
 /// The notification channel.
-const CHANNEL: &str = "opencalls_media";
+pub(crate) const CHANNEL: &str = "opencalls_media";
 
-/// The longest payload sent inline (PostgreSQL refuses 8000 bytes and more).
-const MAX_INLINE: usize = 7_900;
-
-/// How long a note kept in `media_relay` stays readable.
-const RELAY_KEEP_SECS: f64 = 60.0;
-
-/// Notifications a listener holds before it stops reading its connection.
-const FEED_QUEUE: usize = 1_024;
+/// Notes and where bodies too big for a payload are kept.
+const RELAY: Relay = Relay {
+    channel: CHANNEL,
+    table: "media_relay",
+    column: "body",
+};
 
 /// `$1` kind, `$2` id, `$3` now: the recorded owner if it is alive.
 const OWNER: &str = "SELECT m.node_id FROM media_placements m
@@ -166,28 +163,19 @@ impl MediaStore for PostgresStore {
             )));
         }
         let conn = self.conn().await?;
-        let head = head(note);
-        let sent = if head.len() + note.body.len() <= MAX_INLINE {
-            let payload = format!("{head}{}", note.body);
-            conn.execute(
-                "SELECT pg_notify($1::text, $2::text)",
-                &[&CHANNEL, &payload],
-            )
-            .await
-        } else {
-            conn.execute(
-                "WITH kept AS (INSERT INTO media_relay (body) VALUES ($3::text) RETURNING id)
-                 SELECT pg_notify($1::text, $2::text || '#' || id::text) FROM kept",
-                &[&CHANNEL, &head, &note.body],
-            )
-            .await
-        };
-        sent.map_err(Error::from)?;
+        RELAY
+            .send(&**conn, Guard::none(), &head(note), &note.body)
+            .await?;
         Ok(())
     }
 
     async fn listen_media(&self, me: &NodeId) -> Result<Box<dyn MediaFeed>, StoreError> {
-        Ok(Box::new(listen(self, me.clone()).await?))
+        let subscription = notify::subscribe(self, &[CHANNEL]).await?;
+        Ok(Box::new(PgMediaFeed {
+            subscription,
+            store: self.clone(),
+            me: me.clone(),
+        }))
     }
 
     async fn sweep_media(&self) -> Result<(), StoreError> {
@@ -199,65 +187,23 @@ impl MediaStore for PostgresStore {
         )
         .await
         .map_err(Error::from)?;
-        conn.execute(
-            "DELETE FROM media_relay WHERE sent_at < now() - make_interval(secs => $1::float8)",
-            &[&RELAY_KEEP_SECS],
-        )
-        .await
-        .map_err(Error::from)?;
+        RELAY.sweep(self).await?;
         Ok(())
     }
 }
 
-/// A `LISTEN` on a connection of its own (not pooled: it must stay open).
+/// The media channel of the node's listening connection.
 struct PgMediaFeed {
-    /// Keeps the connection open; dropping the feed closes it.
-    _client: Client,
-    payloads: mpsc::Receiver<Result<String, tokio_postgres::Error>>,
+    subscription: Subscription,
     store: PostgresStore,
     me: NodeId,
-}
-
-async fn listen(store: &PostgresStore, me: NodeId) -> Result<PgMediaFeed, Error> {
-    let mut config = store.config.clone();
-    // A connection that died silently is noticed within about 25 s (as the chat listener).
-    config.keepalives_idle(Duration::from_secs(10));
-    config.keepalives_interval(Duration::from_secs(5));
-    config.keepalives_retries(3);
-    config.application_name(LISTENER_NAME);
-    let (client, mut connection) = config.connect(NoTls).await?;
-    let (tx, payloads) = mpsc::channel(FEED_QUEUE);
-    tokio::spawn(async move {
-        loop {
-            let payload = match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                Some(Ok(AsyncMessage::Notification(n))) => Ok(n.payload().to_owned()),
-                Some(Ok(_)) => continue,
-                Some(Err(err)) => Err(err),
-                None => return, // closed: the feed was dropped
-            };
-            let broken = payload.is_err();
-            if tx.send(payload).await.is_err() || broken {
-                return;
-            }
-        }
-    });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-    Ok(PgMediaFeed {
-        _client: client,
-        payloads,
-        store: store.clone(),
-        me,
-    })
 }
 
 #[async_trait]
 impl MediaFeed for PgMediaFeed {
     async fn next(&mut self) -> Result<MediaNote, StoreError> {
         loop {
-            let payload = match self.payloads.recv().await {
-                Some(payload) => payload.map_err(Error::from)?,
-                None => return Err(StoreError::Backend("media listener closed".into())),
-            };
+            let (_, payload) = self.subscription.recv().await?;
             let Some((from, to, body)) = parse(&payload) else {
                 tracing::warn!(len = payload.len(), "malformed media notification; skipped");
                 continue;
@@ -266,30 +212,11 @@ impl MediaFeed for PgMediaFeed {
             if from == self.me || to.as_ref().is_some_and(|to| to != &self.me) {
                 continue;
             }
-            let body = match body.strip_prefix('#') {
-                Some(id) => match self.kept_body(id).await? {
-                    Some(body) => body,
-                    None => continue, // swept already: too late to act on
-                },
-                None => body.to_owned(),
+            let Some(body) = RELAY.body(&self.store, body).await? else {
+                continue; // swept already: too late to act on
             };
             return Ok(MediaNote { from, to, body });
         }
-    }
-}
-
-impl PgMediaFeed {
-    /// A body kept in `media_relay`, unless it is gone.
-    async fn kept_body(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let Ok(id) = id.parse::<i64>() else {
-            return Ok(None);
-        };
-        let conn = self.store.conn().await?;
-        let row = conn
-            .query_opt("SELECT body FROM media_relay WHERE id = $1", &[&id])
-            .await
-            .map_err(Error::from)?;
-        Ok(row.map(|r| r.get(0)))
     }
 }
 

@@ -8,8 +8,8 @@ use opencalls_domain::{
     ClientId, CustomItems, DeviceKey, LiveEventId, Room, RoomId, RoomType, UserId,
 };
 use opencalls_store::{
-    ChatBucket, ChatStore, ClusterStore, NodeId, NodeMessage, Notice, NoticeFeed, OutgoingChat,
-    RoomStore,
+    ChatBucket, ChatStore, ClusterStore, MediaNote, MediaStore, NodeId, NodeMessage, Notice,
+    NoticeFeed, OutgoingChat, RoomStore,
 };
 use opencalls_store_postgres::PostgresStore;
 use opencalls_store_postgres::chat::LISTENER_NAME;
@@ -110,16 +110,7 @@ async fn a_killed_listener_fails_and_listening_again_works() {
     let db = TestDatabase::create().await.unwrap();
     let (a, store) = node(&db, "a").await;
     let mut feed = store.listen().await.unwrap();
-    let client = store_admin(&db).await;
-    let killed = client
-        .query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE application_name = $1 AND datname = current_database()",
-            &[&LISTENER_NAME],
-        )
-        .await
-        .unwrap();
-    assert_eq!(killed.len(), 1);
+    assert_eq!(kill_listeners(&db).await, 1);
     let next = tokio::time::timeout(WAIT, feed.next()).await;
     assert!(next.expect("the feed fails in time").is_err());
     let mut feed = store.listen().await.unwrap();
@@ -191,4 +182,83 @@ async fn store_admin(db: &TestDatabase) -> tokio_postgres::Client {
         .unwrap();
     tokio::spawn(connection);
     client
+}
+
+/// Runs `select` (a `pid` expression) over this database's listening connections (by
+/// their `application_name`); returns how many there were.
+async fn over_listeners(db: &TestDatabase, select: &str) -> usize {
+    let sql = format!(
+        "SELECT {select} FROM pg_stat_activity
+         WHERE application_name = $1 AND datname = current_database()"
+    );
+    let client = store_admin(db).await;
+    client.query(&sql, &[&LISTENER_NAME]).await.unwrap().len()
+}
+
+/// How many listening connections this database has.
+async fn listeners(db: &TestDatabase) -> usize {
+    over_listeners(db, "pid").await
+}
+
+/// Kills this database's listening connections; returns how many.
+async fn kill_listeners(db: &TestDatabase) -> usize {
+    over_listeners(db, "pg_terminate_backend(pid)").await
+}
+
+/// Polls until the database shows `n` listening connections.
+async fn until_listeners(db: &TestDatabase, n: usize) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while listeners(db).await != n {
+        assert!(tokio::time::Instant::now() < deadline, "{n} listeners");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chat_and_media_feeds_share_one_listening_connection_that_both_survive_losing() {
+    let db = TestDatabase::create().await.unwrap();
+    let (a, store_a) = node(&db, "a").await;
+    let (b, store_b) = node(&db, "b").await;
+    let mut chat = store_b.listen().await.unwrap();
+    let mut media = store_b.listen_media(&b).await.unwrap();
+    assert_eq!(listeners(&db).await, 1);
+    let note = MediaNote {
+        from: a.clone(),
+        to: Some(b.clone()),
+        body: "{\"n\":1}".into(),
+    };
+    // Each feed hears its own channel only, both through the one connection.
+    store_a.send_media_note(&note).await.unwrap();
+    assert!(send(&store_a, &a, "u", "{\"c\":1}").await);
+    assert_eq!(next_frame(&mut chat).await, "{\"c\":1}");
+    let heard = tokio::time::timeout(WAIT, media.next()).await;
+    assert_eq!(heard.expect("a note in time").unwrap(), note);
+
+    assert_eq!(kill_listeners(&db).await, 1);
+    assert!(
+        tokio::time::timeout(WAIT, chat.next())
+            .await
+            .unwrap()
+            .is_err()
+    );
+    assert!(
+        tokio::time::timeout(WAIT, media.next())
+            .await
+            .unwrap()
+            .is_err()
+    );
+    let mut chat = store_b.listen().await.unwrap();
+    let mut media = store_b.listen_media(&b).await.unwrap();
+    until_listeners(&db, 1).await;
+    store_a.send_media_note(&note).await.unwrap();
+    assert!(send(&store_a, &a, "u", "{\"c\":2}").await);
+    assert_eq!(next_frame(&mut chat).await, "{\"c\":2}");
+    let heard = tokio::time::timeout(WAIT, media.next()).await;
+    assert_eq!(heard.expect("a note in time").unwrap(), note);
+
+    // The connection lives as long as a feed does.
+    drop(chat);
+    assert_eq!(listeners(&db).await, 1);
+    drop(media);
+    until_listeners(&db, 0).await;
 }

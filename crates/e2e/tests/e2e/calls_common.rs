@@ -67,3 +67,39 @@ pub async fn no_call_event(client: &mut Client) {
         .await;
     assert!(got.is_none(), "unexpected {got:?}");
 }
+
+/// `caller` dials `callee` (whose device is `phone`) with `options`; the phone hears
+/// `call.dialed` and accepts. Returns the call id.
+pub async fn dial_accepted(
+    caller: &Client,
+    phone: &mut Client,
+    callee: &str,
+    options: opencalls_client::DialOptions,
+) -> String {
+    let dialed = caller.dial(callee, options).await.expect("dial");
+    let id = dialed.call_id.to_string();
+    event(phone, "call.dialed").await;
+    phone.accept(&id, None, None).await.expect("accept");
+    id
+}
+
+/// Waits for `call.connected` on `device` and for the `media.track` of `other`'s side,
+/// which may come before or after it (noted on the way).
+pub async fn connected_with_track_of(device: &mut Client, other: &str) {
+    let mut routed = Vec::new();
+    let connected = device
+        .wait_for(opencalls_testkit::poll::SLOW, |m| match m {
+            Incoming::Event { name, data, .. } if name == "media.track" => {
+                routed.push(data["user_id"].clone());
+                false
+            }
+            Incoming::Event { name, .. } => name == "call.connected",
+            _ => false,
+        })
+        .await;
+    assert!(connected.is_some(), "no call.connected");
+    if !routed.iter().any(|u| u == other) {
+        let data = event(device, "media.track").await;
+        assert_eq!(data["user_id"], other);
+    }
+}

@@ -3,9 +3,9 @@
 //! matches, frees its peers; a side whose media is lost past the grace ends it
 //! `connection_lost`.
 
-use crate::calls_common::{TestUser, event};
+use crate::calls_common::{TestUser, connected_with_track_of, dial_accepted, event};
 use opencalls_client::media::{PeerConfig, PeerHandle, join_call_media};
-use opencalls_client::{Client, DialOptions, Incoming};
+use opencalls_client::{Client, DialOptions};
 use opencalls_testkit::TestServer;
 use opencalls_testkit::poll::{SLOW, until};
 
@@ -31,9 +31,7 @@ async fn connected_call(server: &TestServer) -> (String, [Client; 2], [PeerHandl
         is_video_call: true,
         ..DialOptions::default()
     };
-    let id = caller.dial("bob", video).await.unwrap().call_id.to_string();
-    event(&mut phone, "call.dialed").await;
-    phone.accept(&id, None, None).await.unwrap();
+    let id = dial_accepted(&caller, &mut phone, "bob", video).await;
     let caller_peer = join_call_media(&caller, &id, side(1)).await.unwrap();
     let phone_peer = join_call_media(&phone, &id, side(2)).await.unwrap();
     for (peer, other) in [(&caller_peer, 2), (&phone_peer, 1)] {
@@ -44,23 +42,7 @@ async fn connected_call(server: &TestServer) -> (String, [Client; 2], [PeerHandl
         .await;
     }
     for (device, other) in [(&mut caller, "bob"), (&mut phone, "alice")] {
-        // `media.track` may come before or after `call.connected`: note it on the way.
-        let mut routed = Vec::new();
-        let connected = device
-            .wait_for(SLOW, |m| match m {
-                Incoming::Event { name, data, .. } if name == "media.track" => {
-                    routed.push(data["user_id"].clone());
-                    false
-                }
-                Incoming::Event { name, .. } => name == "call.connected",
-                _ => false,
-            })
-            .await;
-        assert!(connected.is_some(), "no call.connected");
-        if !routed.iter().any(|u| u == other) {
-            let data = event(device, "media.track").await;
-            assert_eq!(data["user_id"], other);
-        }
+        connected_with_track_of(device, other).await;
     }
     (id, [caller, phone], [caller_peer, phone_peer])
 }

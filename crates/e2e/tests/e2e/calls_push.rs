@@ -251,12 +251,7 @@ async fn a_ringing_call_is_pushed_to_apns_and_fcm_with_retries_and_token_cleanup
         apns["tokens"] == json!(["flaky", "good"]) && fcm["tokens"] == json!(["fgood"])
     })
     .await;
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::common::metrics(&server).await;
     for needle in [
         r#"opencalls_push_sent_total{provider="apns",outcome="delivered"} 2"#,
         r#"opencalls_push_sent_total{provider="apns",outcome="retried"} 1"#,

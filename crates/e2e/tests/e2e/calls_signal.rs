@@ -2,7 +2,7 @@
 //! first accept winning, every end result with its `ended_by` and `duration`, the server's
 //! timers, refusals with their codes, media toggles, and the reconnect grace.
 
-use crate::calls_common::{TestUser, event, no_call_event};
+use crate::calls_common::{TestUser, dial_accepted, event, no_call_event};
 use opencalls_client::DialOptions;
 use opencalls_testkit::TestServer;
 use opencalls_testkit::poll::{WAIT, until};
@@ -291,14 +291,7 @@ async fn a_dropped_socket_keeps_the_call_through_the_grace_period() {
     let bob = TestUser::create(&server, "bob").await;
     let caller = alice.device(&server, None).await;
     let mut phone = bob.device(&server, None).await;
-    let id = caller
-        .dial("bob", DialOptions::default())
-        .await
-        .unwrap()
-        .call_id
-        .to_string();
-    event(&mut phone, "call.dialed").await;
-    phone.accept(&id, None, None).await.unwrap();
+    let id = dial_accepted(&caller, &mut phone, "bob", DialOptions::default()).await;
 
     let client_id = caller.client_id();
     caller.kill();

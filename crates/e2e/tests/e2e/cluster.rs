@@ -287,7 +287,8 @@ async fn restarting_every_node_keeps_everything() {
 const GRACE_MS: u64 = 2_000;
 
 /// Whether `incoming` is the event `name` about the participant `pid`.
-fn is_exit_of(incoming: &Incoming, name: &str, pid: &Value) -> bool {
+/// Whether `incoming` is the room event `name` about participant `pid`.
+pub(crate) fn is_event_about(incoming: &Incoming, name: &str, pid: &Value) -> bool {
     matches!(incoming, Incoming::Event { name: n, data, .. }
         if n == name && data["participant"]["participant_id"] == *pid)
 }
@@ -388,7 +389,9 @@ async fn devices_of_a_killed_node_resume_elsewhere_and_the_others_exit_after_the
     // and everyone in the room hears it, on both surviving nodes.
     for device in [&mut carol, &mut alice] {
         let heard = device
-            .wait_for(SLOW, |m| is_exit_of(m, "room.participant_exited", &bob_pid))
+            .wait_for(SLOW, |m| {
+                is_event_about(m, "room.participant_exited", &bob_pid)
+            })
             .await;
         assert!(heard.is_some(), "bob's exit was not heard");
     }
@@ -404,7 +407,7 @@ async fn devices_of_a_killed_node_resume_elsewhere_and_the_others_exit_after_the
     );
     let heard = host
         .wait_for(SLOW, |m| {
-            is_exit_of(m, "live.participant_exited", &live_pids[1])
+            is_event_about(m, "live.participant_exited", &live_pids[1])
         })
         .await;
     assert!(
@@ -436,9 +439,7 @@ async fn devices_of_a_killed_node_resume_elsewhere_and_the_others_exit_after_the
     alice.set_media(&room, Some(false), None).await.unwrap();
     let changed = carol
         .wait_for(WAIT, |m| {
-            matches!(m, Incoming::Event { name, data, .. }
-                if name == "room.participant_media_changed"
-                    && data["participant"]["participant_id"] == alice_pid)
+            is_event_about(m, "room.participant_media_changed", &alice_pid)
         })
         .await;
     assert!(changed.is_some(), "carol did not hear alice's media change");

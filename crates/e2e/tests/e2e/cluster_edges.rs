@@ -15,7 +15,9 @@
 //!
 //! Always on PostgreSQL (`OPENCALLS_TEST_POSTGRES_URL`'s server), like `cluster`.
 
-use crate::cluster::{live_with_host_on, node, participant, returning_device, three_nodes};
+use crate::cluster::{
+    is_event_about, live_with_host_on, node, participant, returning_device, three_nodes,
+};
 use crate::common::id_of;
 use crate::live_common::{create as create_live, id as live_id};
 use crate::signal_live_common::{QUIET, expect_events, next_event};
@@ -228,9 +230,7 @@ async fn a_node_restarted_before_its_lease_ran_out_resumes_or_exits_its_last_run
     // process): his seat exits once the previous run is claimed and the grace is over.
     let heard = carol
         .wait_for(SLOW, |m| {
-            matches!(m, Incoming::Event { name, data, .. }
-                if name == "room.participant_exited"
-                    && data["participant"]["participant_id"] == bob_pid)
+            is_event_about(m, "room.participant_exited", &bob_pid)
         })
         .await;
     assert!(heard.is_some(), "bob's exit was not heard");
@@ -238,9 +238,7 @@ async fn a_node_restarted_before_its_lease_ran_out_resumes_or_exits_its_last_run
     alice.set_media(&room, None, Some(true)).await.unwrap();
     let changed = carol
         .wait_for(WAIT, |m| {
-            matches!(m, Incoming::Event { name, data, .. }
-                if name == "room.participant_media_changed"
-                    && data["participant"]["participant_id"] == alice_pid)
+            is_event_about(m, "room.participant_media_changed", &alice_pid)
         })
         .await;
     assert!(changed.is_some(), "carol did not hear alice's media change");

@@ -9,9 +9,10 @@
 //! cluster needs a shared database. Media flows over real UDP on 127.0.0.1 between
 //! `opencalls-media-peer` clients and the owner's SFU.
 
-use crate::calls_common::{TestUser, event as call_event};
-use crate::common::{TestServer, id_of};
+use crate::calls_common::{TestUser, connected_with_track_of, dial_accepted, event as call_event};
+use crate::common::{TestServer, id_of, metric, video_off_pauses_video};
 use crate::live_common::{Ready, act, create as create_live, fetch as fetch_live, id as live_id};
+use crate::media_rooms::{self as rooms, Member, participants};
 use opencalls_client::media::{
     PeerConfig, PeerHandle, join_call_media, join_live_media, join_media,
 };
@@ -19,7 +20,7 @@ use opencalls_client::{Client, DialOptions, Incoming};
 use opencalls_server::Config;
 use opencalls_store_postgres::testing::TestDatabase;
 use opencalls_testkit::poll::{SLOW as WAIT, until};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 
 /// A node on `db`, named `id`, with a short lease so a dead node is noticed quickly.
@@ -33,32 +34,14 @@ async fn node(db: &TestDatabase, id: &str) -> TestServer {
     .await
 }
 
+/// A peer tagged `tag` sending audio and video, receiving 3 slots of each.
 pub(crate) fn peer_config(tag: u32) -> PeerConfig {
-    PeerConfig {
-        tag,
-        send_video: true,
-        recv_audio_slots: 3,
-        recv_video_slots: 3,
-        video_bitrate_bps: 100_000,
-        video_fps: 15,
-        ..PeerConfig::default()
-    }
+    rooms::peer_config(tag, 3, true)
 }
 
-pub(crate) struct Member {
-    pub(crate) client: Client,
-    pub(crate) peer: PeerHandle,
-    pub(crate) pid: String,
-}
-
-/// A device of `user` on `server` that enters the room and offers media.
+/// A device of `user` on `server` that enters the room and offers audio and video.
 pub(crate) async fn join(server: &TestServer, room: &str, user: &str, tag: u32) -> Member {
-    let client = server.device(user).await;
-    client.enter(room, true, true).await.expect("enter");
-    let (peer, pid) = join_media(&client, room, peer_config(tag))
-        .await
-        .expect("media.offer");
-    Member { client, peer, pid }
+    rooms::join(server, room, user, tag, true).await
 }
 
 pub(crate) async fn sfu_peers(server: &TestServer) -> usize {
@@ -94,15 +77,6 @@ async fn track_from(client: &mut Client, source: &str, kind: &str) -> String {
     }
 }
 
-async fn participants(server: &TestServer, room: &str) -> Vec<Value> {
-    let (status, body) = server.get(&format!("/v1/rooms/{room}")).await;
-    assert_eq!(status, 200, "{body}");
-    body["room"]["current_participants"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_video_room_with_devices_on_two_nodes_exchanges_media_on_one_sfu() {
     let db = TestDatabase::create().await.unwrap();
@@ -127,20 +101,7 @@ async fn a_video_room_with_devices_on_two_nodes_exchanges_media_on_one_sfu() {
     assert_eq!(set.expect("a layer hint through node b")["max_height"], 180);
 
     // Bob turns his video off through node b: a's SFU stops forwarding it.
-    bob.client
-        .set_media(&room, None, Some(false))
-        .await
-        .expect("video off");
-    let before = alice.peer.stats().from_source(2);
-    until("bob's audio continues", WAIT, async || {
-        alice.peer.stats().from_source(2).audio_frames > before.audio_frames + 50
-    })
-    .await;
-    let paused = alice.peer.stats().from_source(2);
-    assert!(
-        paused.video_frames <= before.video_frames + 3,
-        "bob's video kept flowing while off: {before:?} → {paused:?}"
-    );
+    video_off_pauses_video(&bob.client, &room, &alice.peer, 2).await;
 
     // Bob's exit through node b frees his peer on a's SFU; alice's exit frees the rest.
     bob.client.exit(&room).await.expect("exit");
@@ -154,6 +115,21 @@ async fn a_video_room_with_devices_on_two_nodes_exchanges_media_on_one_sfu() {
     })
     .await;
     let _ = bob.pid;
+
+    // /metrics: b forwarded bob's requests (offer, layer hint, media off, …), a served
+    // each of them, nothing timed out, and a (alice's node, the owner) forwarded nothing.
+    const FORWARDED: &str = "opencalls_media_relay_requests_forwarded_total";
+    const SERVED: &str = r#"opencalls_media_relay_requests_served_total{result="served"}"#;
+    until("every forwarded request was served", WAIT, async || {
+        let forwarded = metric(&b, FORWARDED).await;
+        forwarded >= 3 && forwarded == metric(&a, SERVED).await
+    })
+    .await;
+    assert_eq!(metric(&a, FORWARDED).await, 0);
+    assert_eq!(
+        metric(&b, "opencalls_media_relay_requests_timed_out_total").await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -257,9 +233,7 @@ async fn a_direct_call_between_devices_on_two_nodes_connects_and_ends_completed(
         is_video_call: true,
         ..DialOptions::default()
     };
-    let id = caller.dial("bob", video).await.unwrap().call_id.to_string();
-    call_event(&mut phone, "call.dialed").await;
-    phone.accept(&id, None, None).await.unwrap();
+    let id = dial_accepted(&caller, &mut phone, "bob", video).await;
     // The caller's offer places the call on node a; the phone's, through b, is answered
     // there.
     let caller_peer = join_call_media(&caller, &id, peer_config(1)).await.unwrap();
@@ -270,23 +244,7 @@ async fn a_direct_call_between_devices_on_two_nodes_connects_and_ends_completed(
     // Both sides' media up on a's SFU: the call is connected, and the phone on node b
     // hears it and which side its slots carry (a's `media.track`, relayed).
     call_event(&mut caller, "call.connected").await;
-    // `media.track` may come before or after `call.connected`: note it on the way.
-    let mut routed = Vec::new();
-    let connected = phone
-        .wait_for(WAIT, |m| match m {
-            Incoming::Event { name, data, .. } if name == "media.track" => {
-                routed.push(data["user_id"].clone());
-                false
-            }
-            Incoming::Event { name, .. } => name == "call.connected",
-            _ => false,
-        })
-        .await;
-    assert!(connected.is_some(), "the phone heard no call.connected");
-    if !routed.iter().any(|u| u == "alice") {
-        let data = call_event(&mut phone, "media.track").await;
-        assert_eq!(data["user_id"], "alice");
-    }
+    connected_with_track_of(&mut phone, "alice").await;
     // Ended through node b: a frees both peers.
     let ended = phone.end_call(&id).await.unwrap();
     assert_eq!(ended.end_result.map(|r| r.as_str()), Some("completed"));
@@ -320,14 +278,7 @@ async fn a_call_goes_to_the_least_loaded_node_and_its_sides_lose_media_when_it_d
     let bob = TestUser::create(&nodes[1], "bob").await;
     let mut caller = alice.device(&nodes[1], None).await;
     let mut phone = bob.device(&nodes[2], None).await;
-    let id = caller
-        .dial("bob", DialOptions::default())
-        .await
-        .unwrap()
-        .call_id
-        .to_string();
-    call_event(&mut phone, "call.dialed").await;
-    phone.accept(&id, None, None).await.unwrap();
+    let id = dial_accepted(&caller, &mut phone, "bob", DialOptions::default()).await;
     let caller_peer = join_call_media(&caller, &id, peer_config(1)).await.unwrap();
     let phone_peer = join_call_media(&phone, &id, peer_config(2)).await.unwrap();
     receives(

@@ -50,3 +50,45 @@ pub fn enter_request(user_id: &str, video: bool) -> opencalls_domain::participan
 pub fn id_of(room: &Value) -> String {
     room["room_id"].as_str().expect("room_id").to_owned()
 }
+
+/// `server`'s `/metrics` (Prometheus text).
+pub async fn metrics(server: &TestServer) -> String {
+    let response = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("GET /metrics");
+    response.text().await.expect("the metrics text")
+}
+
+/// The value of `server`'s `/metrics` sample `sample` (name and labels); 0 if absent.
+pub async fn metric(server: &TestServer, sample: &str) -> u64 {
+    let text = metrics(server).await;
+    text.lines()
+        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `sender` turns its video off in `room`: `receiver` keeps getting its audio (one second,
+/// 50 frames) but at most a few video frames in flight from `source` (its peer's tag).
+/// Returns what `receiver` had from `source` then.
+pub async fn video_off_pauses_video(
+    sender: &opencalls_client::Client,
+    room: &str,
+    receiver: &opencalls_client::media::PeerHandle,
+    source: u32,
+) -> opencalls_client::media::SourceCounts {
+    sender
+        .set_media(room, None, Some(false))
+        .await
+        .expect("video off");
+    let before = receiver.stats().from_source(source);
+    let audio =
+        async || receiver.stats().from_source(source).audio_frames > before.audio_frames + 50;
+    opencalls_testkit::poll::until("the audio continues", opencalls_testkit::poll::SLOW, audio)
+        .await;
+    let paused = receiver.stats().from_source(source);
+    assert!(
+        paused.video_frames <= before.video_frames + 3,
+        "video kept flowing while off: {before:?} → {paused:?}"
+    );
+    paused
+}

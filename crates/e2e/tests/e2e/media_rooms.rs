@@ -11,7 +11,9 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
 
-fn peer_config(tag: u32, slots: usize, video: bool) -> PeerConfig {
+/// A synthetic peer tagged `tag` (sending audio, and video if `video`) receiving `slots`
+/// audio (and video) slots.
+pub(crate) fn peer_config(tag: u32, slots: usize, video: bool) -> PeerConfig {
     PeerConfig {
         tag,
         send_video: video,
@@ -23,14 +25,23 @@ fn peer_config(tag: u32, slots: usize, video: bool) -> PeerConfig {
     }
 }
 
-struct Member {
-    client: Client,
-    peer: PeerHandle,
-    pid: String,
-    tag: u32,
+/// A device in a room with its media peer.
+pub(crate) struct Member {
+    pub client: Client,
+    pub peer: PeerHandle,
+    pub pid: String,
+    pub tag: u32,
 }
 
-async fn join(server: &TestServer, room: &str, user: &str, tag: u32, video: bool) -> Member {
+/// A device of `user` on `server` that enters the room and offers media (see
+/// [`peer_config`]: 5 slots with video, 3 without).
+pub(crate) async fn join(
+    server: &TestServer,
+    room: &str,
+    user: &str,
+    tag: u32,
+    video: bool,
+) -> Member {
     let client = server.device(user).await;
     client.enter(room, true, video).await.expect("enter");
     let slots = if video { 5 } else { 3 };
@@ -45,7 +56,8 @@ async fn join(server: &TestServer, room: &str, user: &str, tag: u32, video: bool
     }
 }
 
-async fn participants(server: &TestServer, room: &str) -> Vec<Value> {
+/// The room's current participants as the Platform API shows them.
+pub(crate) async fn participants(server: &TestServer, room: &str) -> Vec<Value> {
     let (status, body) = server.get(&format!("/v1/rooms/{room}")).await;
     assert_eq!(status, 200, "{body}");
     body["room"]["current_participants"]
@@ -152,21 +164,7 @@ async fn turning_video_off_stops_its_flow_and_on_resumes_it() {
     })
     .await;
 
-    bob.client
-        .set_media(&room, None, Some(false))
-        .await
-        .expect("video off");
-    let before = alice.peer.stats().from_source(2);
-    // One second of bob's audio (50 frames) with at most a few video frames in flight.
-    until("bob's audio continues", WAIT, async || {
-        alice.peer.stats().from_source(2).audio_frames > before.audio_frames + 50
-    })
-    .await;
-    let paused = alice.peer.stats().from_source(2);
-    assert!(
-        paused.video_frames <= before.video_frames + 3,
-        "video kept flowing while off: {before:?} → {paused:?}"
-    );
+    let paused = common::video_off_pauses_video(&bob.client, &room, &alice.peer, 2).await;
 
     bob.client
         .set_media(&room, None, Some(true))
