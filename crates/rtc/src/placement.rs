@@ -51,6 +51,10 @@ pub enum PlacementError {
     /// The group moved again after one move was followed (placement churn).
     #[error("the media placement kept moving")]
     KeptMoving,
+    /// This node fenced itself off the cluster (it could not renew its lease): it carries
+    /// no media until it is live again.
+    #[error("this node is fenced off the cluster")]
+    Fenced,
 }
 
 impl PlacementError {
@@ -62,6 +66,7 @@ impl PlacementError {
             Self::Send(..) => "send_failed",
             Self::OwnerUnavailable(..) => "owner_unavailable",
             Self::KeptMoving => "moved_twice",
+            Self::Fenced => "fenced",
         }
     }
 }
@@ -340,7 +345,7 @@ impl MediaBridge {
     async fn add_here(&self, placement: &dyn Placement, offer: Offer) -> Result<Added, MediaError> {
         let mut tables = self.tables.lock().await;
         if self.is_fenced() {
-            return Err(SfuError::Io("this node is fenced off the cluster".into()));
+            return Err(PlacementError::Fenced.into());
         }
         if tables.sfu_group(&offer.group).is_none() {
             let owner = placement.place(&offer.group).await?;

@@ -205,6 +205,7 @@ mod tests {
             PlacementError::Send(owner.clone(), "notify failed".into()),
             PlacementError::OwnerUnavailable(owner, "stopped".into()),
             PlacementError::KeptMoving,
+            PlacementError::Fenced,
         ];
         for failure in failures {
             let wire = WireError::from(SignalError::Media(failure.into()));
