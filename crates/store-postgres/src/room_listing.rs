@@ -65,8 +65,8 @@ pub(crate) async fn list_rooms(
 
 /// The page query `page` (selecting `ROOM_COLUMNS`) joined with each room's current
 /// participants, one row per participant (or one for a room without any), in page order,
-/// and, last on every row, the answer of `newer` (an `EXISTS` query that may refer to the
-/// page's newest seq) when given: one round trip where the participants and the newer rooms
+/// and, last on every row, the answer of `newer` (a query answering one boolean, which may
+/// refer to the page's newest seq; see [`Access::exists`]) when given: one round trip where the participants and the newer rooms
 /// were one more each. Every round trip to the database is a chance to wait for a
 /// scheduler, and the latency tail grows with their number.
 fn with_participants(page: &str, order: &str, newer: Option<&str>) -> String {
