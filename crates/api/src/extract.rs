@@ -98,10 +98,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiPath3 {
     }
 }
 
-/// Parses an optional integer query parameter.
+/// Parses an optional integer query parameter. A parameter given empty (`limit=`) is not
+/// an integer, so it is refused like any other non-integer, not read as absent.
 pub(crate) fn int_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     value
-        .filter(|v| !v.is_empty())
         .map(|v| {
             v.trim()
                 .parse::<i64>()

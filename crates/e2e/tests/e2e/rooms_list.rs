@@ -51,7 +51,14 @@ async fn newest_first_default_limit_and_limit_bounds() {
 
     assert_eq!(list(&server, "limit=1").await, ids[..1]);
     assert_eq!(list(&server, "limit=100").await, ids);
-    for bad in ["limit=0", "limit=101", "limit=-1", "limit=ten", "limit=1.5"] {
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=-1",
+        "limit=ten",
+        "limit=1.5",
+        "limit=",
+    ] {
         assert_error(&server.get(&format!("/v1/rooms?{bad}")).await, 400, 400100);
     }
 }
