@@ -12,9 +12,8 @@
 //! Always on PostgreSQL (`OPENCALLS_TEST_POSTGRES_URL`'s server), like `cluster`.
 
 use crate::cluster::{node, participant, returning_device};
-use crate::cluster_media::{join, peer_config, receives, sfu_peers};
+use crate::cluster_media::{join, offer_again_on_b, receives, sfu_peers};
 use crate::common::id_of;
-use opencalls_client::media::join_media;
 use opencalls_client::{Client, Incoming};
 use opencalls_store_postgres::testing::{TestDatabase, recorded_nodes};
 use opencalls_testkit::poll::{self, SLOW, WAIT};
@@ -213,16 +212,7 @@ async fn a_cut_off_node_drops_its_media_before_a_live_node_places_it_again() {
     alice.peer.stop().await;
     bob.peer.stop().await;
     carol.peer.stop().await;
-    // Bob and carol offer again: the media is placed on node b and flows.
-    let (bob_peer, _) = join_media(&bob.client, &room, peer_config(2))
-        .await
-        .expect("bob's new offer");
-    let (carol_peer, _) = join_media(&carol.client, &room, peer_config(3))
-        .await
-        .expect("carol's new offer");
-    receives(&bob_peer, 3, "bob receives carol on node b").await;
-    receives(&carol_peer, 2, "carol receives bob on node b").await;
-    assert_eq!(sfu_peers(&b).await, 2);
+    offer_again_on_b(&b, &room, &bob.client, &carol.client).await;
     assert_eq!(sfu_peers(&a).await, 0);
 }
 

@@ -208,17 +208,22 @@ async fn when_the_owner_dies_the_next_offer_places_the_media_on_a_live_node() {
     );
     bob.peer.stop().await;
     carol.peer.stop().await;
-    // Bob and carol (on node b) offer again: a's lease ran out, so the media is placed on
-    // node b and flows again.
-    let (bob_peer, _) = join_media(&bob.client, &room, peer_config(2))
+    // a's lease ran out, so the media is placed on node b.
+    offer_again_on_b(&b, &room, &bob.client, &carol.client).await;
+}
+
+/// Bob (tag 2) and carol (tag 3), devices on node `b`, offer again after their media's
+/// node went away: the media is placed on `b` and flows between them there.
+pub(crate) async fn offer_again_on_b(b: &TestServer, room: &str, bob: &Client, carol: &Client) {
+    let (bob_peer, _) = join_media(bob, room, peer_config(2))
         .await
         .expect("bob's new offer");
-    let (carol_peer, _) = join_media(&carol.client, &room, peer_config(3))
+    let (carol_peer, _) = join_media(carol, room, peer_config(3))
         .await
         .expect("carol's new offer");
     receives(&bob_peer, 3, "bob receives carol on node b").await;
     receives(&carol_peer, 2, "carol receives bob on node b").await;
-    assert_eq!(sfu_peers(&b).await, 2);
+    assert_eq!(sfu_peers(b).await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
