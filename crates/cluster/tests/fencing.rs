@@ -3,8 +3,10 @@
 //! before a survivor claims it, and `on_evicted(false)` once it reaches the store again and
 //! the survivor's clean-up after it is done.
 
+mod common;
+
 use async_trait::async_trait;
-use opencalls_cluster::ClusterConfig;
+use common::{config, until};
 use opencalls_cluster::membership::{Hooks, Membership, OnDead};
 use opencalls_domain::{DeviceKey, Millis};
 use opencalls_runtime::{Clock, SystemClock};
@@ -113,26 +115,6 @@ impl ClusterStore for Cuttable {
     async fn forget_device_holders(&self) -> Result<u64, StoreError> {
         self.reach().await;
         self.inner.forget_device_holders().await
-    }
-}
-
-fn config(id: &str, lease_ms: u64) -> ClusterConfig {
-    ClusterConfig {
-        node: NodeInfo {
-            node_id: NodeId::parse(id).unwrap(),
-            http_addr: "127.0.0.1:1".into(),
-            media_addr: "127.0.0.1:2".into(),
-        },
-        lease: Duration::from_millis(lease_ms),
-        tail_poll: Duration::from_millis(10),
-    }
-}
-
-async fn until(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -2,41 +2,23 @@
 //! the nodes here share because they share the store): a dead node is cleaned up once, by
 //! one survivor; a duty runs on one node at a time and moves when its holder stops.
 
+mod common;
+
 use async_trait::async_trait;
-use opencalls_cluster::ClusterConfig;
+use common::{config, until};
 use opencalls_cluster::duty::{Contender, Duty, DutyWork};
 use opencalls_cluster::membership::{Hooks, Membership, OnDead};
 use opencalls_runtime::{Clock, SystemClock};
-use opencalls_store::{ClusterStore, NodeId, NodeInfo};
+use opencalls_store::{ClusterStore, NodeId};
 use opencalls_store_sqlite::SqliteStore;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn store() -> (Arc<dyn ClusterStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("db.sqlite")).unwrap();
     (Arc::new(store), dir)
-}
-
-fn config(id: &str, lease_ms: u64) -> ClusterConfig {
-    ClusterConfig {
-        node: NodeInfo {
-            node_id: NodeId::parse(id).unwrap(),
-            http_addr: "127.0.0.1:1".into(),
-            media_addr: "127.0.0.1:2".into(),
-        },
-        lease: Duration::from_millis(lease_ms),
-        tail_poll: Duration::from_millis(10),
-    }
-}
-
-async fn until(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
