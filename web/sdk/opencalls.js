@@ -736,11 +736,54 @@ var MediaLink = class {
   }
 };
 
+// src/speakers.ts
+var SPEAKING_LEVEL = 0.02;
+var HOLD_MS = 1500;
+var SpeakerMeter = class {
+  /** The inbound-rtp totals of each receiver at the previous poll. */
+  #played = /* @__PURE__ */ new Map();
+  /** When and how loud each participant was last heard. */
+  #heard = /* @__PURE__ */ new Map();
+  /** Reads every source once; resolves with the speaking participants' ids, loudest first. */
+  async measure(sources, now) {
+    const levels = await Promise.all(sources.map((s) => this.#level(s.receiver)));
+    const present = new Set(sources.map((s) => s.ownerId));
+    for (const id of this.#heard.keys()) if (!present.has(id)) this.#heard.delete(id);
+    const receivers = new Set(sources.map((s) => s.receiver));
+    for (const r of this.#played.keys()) if (!receivers.has(r)) this.#played.delete(r);
+    sources.forEach((s, i) => {
+      if (levels[i] > SPEAKING_LEVEL) this.#heard.set(s.ownerId, { level: levels[i], at: now });
+    });
+    return [...this.#heard.entries()].filter(([, h]) => now - h.at < HOLD_MS).sort((a, b) => b[1].level - a[1].level).map(([id]) => id);
+  }
+  async #level(receiver) {
+    const packet = receiver.getSynchronizationSources()[0]?.audioLevel ?? 0;
+    return Math.max(packet, await this.#playedLevel(receiver));
+  }
+  /** The RMS level of what was played out since the previous poll (0 on the first). */
+  async #playedLevel(receiver) {
+    let now = null;
+    try {
+      for (const s of (await receiver.getStats()).values()) {
+        if (s.type === "inbound-rtp" && typeof s.totalAudioEnergy === "number") {
+          now = { energy: s.totalAudioEnergy, duration: s.totalSamplesDuration ?? 0 };
+        }
+      }
+    } catch {
+      return 0;
+    }
+    if (!now) return 0;
+    const before = this.#played.get(receiver);
+    this.#played.set(receiver, now);
+    const seconds = before ? now.duration - before.duration : 0;
+    return seconds > 0 ? Math.sqrt(Math.max(0, now.energy - before.energy) / seconds) : 0;
+  }
+};
+
 // src/room.ts
 var VIDEO_ROOM_SLOTS = 5;
 var FORCED_OUT_WAIT_MS = 1e3;
 var SPEAKER_POLL_MS = 400;
-var SPEAKING_LEVEL = 0.02;
 var Room = class extends Emitter {
   roomId;
   roomType;
@@ -758,6 +801,8 @@ var Room = class extends Emitter {
   #control;
   #audioSlots;
   #speakerTimer = null;
+  #speakers = new SpeakerMeter();
+  #measuring = false;
   /** @internal Use `client.enterRoom`. */
   constructor(client, entered, options) {
     super();
@@ -822,7 +867,7 @@ var Room = class extends Emitter {
   async _start(options) {
     await this.#control.start(options.audio !== false, options.video !== false);
     await this.#link.renegotiate();
-    if (this.isVideoRoom) this.#speakerTimer = setInterval(() => this.#pollSpeakers(), SPEAKER_POLL_MS);
+    if (this.isVideoRoom) this.#speakerTimer = setInterval(() => void this.#pollSpeakers(), SPEAKER_POLL_MS);
   }
   /** Turns the microphone on or off for everyone. */
   setMicrophoneEnabled(on) {
@@ -985,17 +1030,22 @@ var Room = class extends Emitter {
       recvVideo: this.isVideoRoom ? VIDEO_ROOM_SLOTS : 0
     };
   }
-  /** Video rooms get no speaker events from the server: measure the received audio. */
-  #pollSpeakers() {
-    const levels = [];
-    for (const t of this.#link.tracks) {
-      if (t.kind !== "audio") continue;
-      const receiver = this.#link.session?.slots.size ? this.#receiverOf(t) : null;
-      const level = receiver?.getSynchronizationSources()[0]?.audioLevel ?? 0;
-      if (level > SPEAKING_LEVEL) levels.push([t.ownerId, level]);
+  /** Video rooms get no speaker events from the server: measure the received audio. One
+   *  poll at a time: a slow `getStats` skips a tick rather than stacking reads. */
+  async #pollSpeakers() {
+    if (this.#measuring) return;
+    this.#measuring = true;
+    try {
+      const sources = [];
+      for (const t of this.#link.tracks) {
+        const receiver = t.kind === "audio" && this.#link.session?.slots.size ? this.#receiverOf(t) : null;
+        if (receiver) sources.push({ ownerId: t.ownerId, receiver });
+      }
+      const speaking = await this.#speakers.measure(sources, performance.now());
+      if (this.state === "entered") this.#setSpeakers(speaking);
+    } finally {
+      this.#measuring = false;
     }
-    levels.sort((a, b) => b[1] - a[1]);
-    this.#setSpeakers(levels.map(([id]) => id));
   }
   #receiverOf(track) {
     for (const slot of this.#link.session?.slots.values() ?? []) {

@@ -18,6 +18,8 @@ import { LocalMedia } from './media.js';
 import { audioOutputSupported, Participant, Track } from './model.js';
 import type * as wire from './protocol.js';
 import type { ClientLink } from './session.js';
+import type { AudioSource } from './speakers.js';
+import { SpeakerMeter } from './speakers.js';
 
 /** Why a room was left: asked (`leave()`), the room was deleted, the server removed this
  *  participant (grace period over, session revoked), or the seat was lost in a reconnect. */
@@ -54,7 +56,6 @@ const VIDEO_ROOM_SLOTS = 5;
 /** How long a participant exited by the server waits for the `room.deleted` that may explain it. */
 const FORCED_OUT_WAIT_MS = 1_000;
 const SPEAKER_POLL_MS = 400;
-const SPEAKING_LEVEL = 0.02;
 
 export class Room extends Emitter<RoomEvents> {
   readonly roomId: string;
@@ -73,6 +74,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly #control: LocalControl;
   readonly #audioSlots: number;
   #speakerTimer: ReturnType<typeof setInterval> | null = null;
+  readonly #speakers = new SpeakerMeter();
+  #measuring = false;
 
   /** @internal Use `client.enterRoom`. */
   constructor(client: ClientLink, entered: wire.RoomEntered, options: EnterRoomOptions) {
@@ -144,7 +147,7 @@ export class Room extends Emitter<RoomEvents> {
   async _start(options: EnterRoomOptions): Promise<void> {
     await this.#control.start(options.audio !== false, options.video !== false);
     await this.#link.renegotiate();
-    if (this.isVideoRoom) this.#speakerTimer = setInterval(() => this.#pollSpeakers(), SPEAKER_POLL_MS);
+    if (this.isVideoRoom) this.#speakerTimer = setInterval(() => void this.#pollSpeakers(), SPEAKER_POLL_MS);
   }
 
   /** Turns the microphone on or off for everyone. */
@@ -320,17 +323,22 @@ export class Room extends Emitter<RoomEvents> {
     };
   }
 
-  /** Video rooms get no speaker events from the server: measure the received audio. */
-  #pollSpeakers(): void {
-    const levels: [string, number][] = [];
-    for (const t of this.#link.tracks) {
-      if (t.kind !== 'audio') continue;
-      const receiver = this.#link.session?.slots.size ? this.#receiverOf(t) : null;
-      const level = receiver?.getSynchronizationSources()[0]?.audioLevel ?? 0;
-      if (level > SPEAKING_LEVEL) levels.push([t.ownerId, level]);
+  /** Video rooms get no speaker events from the server: measure the received audio. One
+   *  poll at a time: a slow `getStats` skips a tick rather than stacking reads. */
+  async #pollSpeakers(): Promise<void> {
+    if (this.#measuring) return;
+    this.#measuring = true;
+    try {
+      const sources: AudioSource[] = [];
+      for (const t of this.#link.tracks) {
+        const receiver = t.kind === 'audio' && this.#link.session?.slots.size ? this.#receiverOf(t) : null;
+        if (receiver) sources.push({ ownerId: t.ownerId, receiver });
+      }
+      const speaking = await this.#speakers.measure(sources, performance.now());
+      if (this.state === 'entered') this.#setSpeakers(speaking);
+    } finally {
+      this.#measuring = false;
     }
-    levels.sort((a, b) => b[1] - a[1]);
-    this.#setSpeakers(levels.map(([id]) => id));
   }
 
   #receiverOf(track: Track): RTCRtpReceiver | null {
