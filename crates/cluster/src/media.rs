@@ -5,10 +5,13 @@
 //!
 //! - A request (a forwarded offer, `set_media`, a layer hint, …) is a note addressed to
 //!   the owner with a correlation id; the owner's bridge serves it in a task of its own
-//!   (at most [`MAX_SERVING`] at once; beyond, it answers "unavailable") and replies with a
-//!   note addressed back. The asking side waits at most [`REPLY_TIMEOUT`] (an owner that
-//!   died and is not yet declared dead does not answer) and holds at most [`MAX_PENDING`]
-//!   requests in flight.
+//!   (at most [`MAX_SERVING`] at once; beyond, it answers "unavailable" at once, which
+//!   the asker reads as [`PlacementError::OwnerUnavailable`]) and replies with a note
+//!   addressed back. The asking side waits at most [`REPLY_TIMEOUT`] (an owner that died
+//!   and is not yet declared dead does not answer: [`PlacementError::Timeout`]) and holds
+//!   at most [`MAX_PENDING`] requests in flight (beyond, a request fails at once with
+//!   [`PlacementError::Send`], nothing sent). [`RelayLimits`] carries these numbers; a
+//!   node runs with its default, the constants.
 //! - Client events of the groups this node carries for other nodes' devices go to every
 //!   node through one bounded queue, sent in order by one task, so they keep their order;
 //!   a full queue drops events (counted in the log) rather than slow the SFU's event loop.
@@ -54,6 +57,31 @@ pub const MAX_PENDING: usize = 1_024;
 /// Requests of other nodes this node serves at once.
 pub const MAX_SERVING: usize = 64;
 
+/// The relay's limits; [`RelayLimits::default`] (the constants above) is what a node runs
+/// with. A field rather than a constant so the limits can be exercised at a small scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RelayLimits {
+    /// How long a request waits for the owner's reply ([`REPLY_TIMEOUT`]).
+    pub reply_timeout: Duration,
+    /// How long placing or dropping a placement may take ([`STORE_TIMEOUT`]).
+    pub store_timeout: Duration,
+    /// Requests this node may have in flight to other nodes ([`MAX_PENDING`]).
+    pub max_pending: usize,
+    /// Requests of other nodes this node serves at once ([`MAX_SERVING`]).
+    pub max_serving: usize,
+}
+
+impl Default for RelayLimits {
+    fn default() -> Self {
+        Self {
+            reply_timeout: REPLY_TIMEOUT,
+            store_timeout: STORE_TIMEOUT,
+            max_pending: MAX_PENDING,
+            max_serving: MAX_SERVING,
+        }
+    }
+}
+
 /// Client events queued for the other nodes.
 const EVENT_QUEUE: usize = 4_096;
 
@@ -94,13 +122,26 @@ impl Drop for MediaRelay {
 
 impl MediaRelay {
     /// Starts listening before it returns, so every note sent to this node from then on
-    /// is seen.
+    /// is seen; with the default [`RelayLimits`].
     pub async fn start(
         store: Arc<dyn MediaStore>,
         cluster: Arc<dyn ClusterStore>,
         clock: Arc<dyn Clock>,
         node: NodeId,
         check_every: Duration,
+    ) -> Result<Self, StoreError> {
+        let limits = RelayLimits::default();
+        Self::start_with_limits(store, cluster, clock, node, check_every, limits).await
+    }
+
+    /// Like [`MediaRelay::start`], with `limits` instead of the default ones.
+    pub async fn start_with_limits(
+        store: Arc<dyn MediaStore>,
+        cluster: Arc<dyn ClusterStore>,
+        clock: Arc<dyn Clock>,
+        node: NodeId,
+        check_every: Duration,
+        limits: RelayLimits,
     ) -> Result<Self, StoreError> {
         let feed = store.listen_media(&node).await?;
         let (events, queued) = mpsc::channel(EVENT_QUEUE);
@@ -112,7 +153,8 @@ impl MediaRelay {
             pending: Mutex::new(HashMap::new()),
             events,
             target: OnceLock::new(),
-            serving: Arc::new(Semaphore::new(MAX_SERVING)),
+            serving: Arc::new(Semaphore::new(limits.max_serving)),
+            limits,
         });
         let tasks = vec![
             tokio::spawn(inner.clone().listen(feed)),
@@ -125,6 +167,19 @@ impl MediaRelay {
     /// The seam the bridge uses.
     pub fn placement(&self) -> Arc<dyn Placement> {
         self.inner.clone()
+    }
+
+    /// How many of this node's requests wait for another node's reply (at most
+    /// [`RelayLimits::max_pending`]); an ended wait, however it ended, no longer counts.
+    pub fn in_flight(&self) -> usize {
+        self.inner.pending().len()
+    }
+
+    /// How many requests of other nodes this node is serving now (at most
+    /// [`RelayLimits::max_serving`]; the ones answered "unavailable" do not count).
+    pub fn serving(&self) -> usize {
+        let free = self.inner.serving.available_permits();
+        self.inner.limits.max_serving.saturating_sub(free)
     }
 
     /// Where other nodes' requests and events go from now on.
@@ -159,7 +214,9 @@ struct Relay {
     pending: Mutex<HashMap<u64, oneshot::Sender<MediaReply>>>,
     events: mpsc::Sender<MediaEvent>,
     target: OnceLock<Target>,
+    /// One permit per request of another node being served ([`RelayLimits::max_serving`]).
     serving: Arc<Semaphore>,
+    limits: RelayLimits,
 }
 
 /// Forgets a request's correlation id however its wait ends.
@@ -184,7 +241,7 @@ impl Placement for Relay {
         let now = self.clock.now();
         let placed = PlacedGroup::from(group);
         let placing = self.store.place_media(&placed, &self.node, now);
-        match tokio::time::timeout(STORE_TIMEOUT, placing).await {
+        match tokio::time::timeout(self.limits.store_timeout, placing).await {
             Ok(placed) => placed.map_err(|e| PlacementError::Store(e.to_string())),
             Err(_) => Err(PlacementError::Store("placing timed out".into())),
         }
@@ -193,7 +250,7 @@ impl Placement for Relay {
     async fn forget(&self, group: &MediaGroup) {
         let placed = PlacedGroup::from(group);
         let dropping = self.store.drop_media_placement(&placed, &self.node);
-        let failed = match tokio::time::timeout(STORE_TIMEOUT, dropping).await {
+        let failed = match tokio::time::timeout(self.limits.store_timeout, dropping).await {
             Ok(Ok(())) => return,
             Ok(Err(err)) => err.to_string(),
             Err(_) => "timed out".to_owned(),
@@ -211,7 +268,7 @@ impl Placement for Relay {
         let (tx, rx) = oneshot::channel();
         {
             let mut pending = self.pending();
-            if pending.len() >= MAX_PENDING {
+            if pending.len() >= self.limits.max_pending {
                 let why = "too many requests to other nodes in flight".to_owned();
                 return Err(PlacementError::Send(node.clone(), why));
             }
@@ -222,7 +279,7 @@ impl Placement for Relay {
             .await
             .map_err(|err| PlacementError::Send(node.clone(), err.to_string()))?;
         self.count(Counted::Forwarded);
-        match tokio::time::timeout(REPLY_TIMEOUT, rx).await {
+        match tokio::time::timeout(self.limits.reply_timeout, rx).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) | Err(_) => {
                 self.count(Counted::TimedOut);
@@ -244,10 +301,10 @@ impl Placement for Relay {
 enum Counted {
     /// This node sent a request to another node's bridge.
     Forwarded,
-    /// No reply came within [`REPLY_TIMEOUT`].
+    /// No reply came within [`RelayLimits::reply_timeout`].
     TimedOut,
     /// This node's bridge served another node's request (`busy`: refused, at
-    /// [`MAX_SERVING`]).
+    /// [`RelayLimits::max_serving`]).
     Served { busy: bool },
     /// A client event for the other nodes was dropped (`queue_full`, or its note failed).
     EventDropped { queue_full: bool },
@@ -433,5 +490,21 @@ impl Relay {
 fn unavailable(why: &str) -> MediaReply {
     MediaReply::Failed {
         failure: RemoteFailure::Unavailable { why: why.into() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integration tests (`tests/relay_limits.rs`) run two of the limits at a small
+    /// scale; this pins the ones a node runs with to those docs/cluster.md states.
+    #[test]
+    fn a_node_runs_with_the_documented_limits() {
+        let limits = RelayLimits::default();
+        assert_eq!(limits.reply_timeout, Duration::from_secs(3));
+        assert_eq!(limits.store_timeout, Duration::from_secs(2));
+        assert_eq!(limits.max_pending, 1_024);
+        assert_eq!(limits.max_serving, 64);
     }
 }
