@@ -139,11 +139,12 @@ async fn beyond_max_pending_requests_in_flight_the_next_one_fails_at_once() {
     })
     .await;
 
-    // Refused before anything is sent: no wait at all, let alone the reply timeout.
+    // Refused before anything is sent or awaited: it ends at its first poll (a timeout
+    // of zero polls the request once before giving up).
     let placement = a.placement();
     let over = placement.request(&b, set_media(CAP));
-    let refused = tokio::time::timeout(MARGIN, over).await;
-    let refused = refused.expect("the request over the cap went in flight");
+    let refused = tokio::time::timeout(Duration::ZERO, over).await;
+    let refused = refused.expect("the request over the cap waited");
     // `Send` also reports notes the store failed to send; the reason tells them apart.
     assert!(
         matches!(&refused, Err(PlacementError::Send(node, why)) if *node == b && why.contains("in flight")),
