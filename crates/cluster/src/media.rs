@@ -10,7 +10,7 @@
 //!   addressed back. The asking side waits at most [`REPLY_TIMEOUT`] (an owner that died
 //!   and is not yet declared dead does not answer: [`PlacementError::Timeout`]) and holds
 //!   at most [`MAX_PENDING`] requests in flight (beyond, a request fails at once with
-//!   [`PlacementError::Send`], nothing sent). [`RelayLimits`] carries these numbers; a
+//!   [`PlacementError::TooManyInFlight`], nothing sent). [`RelayLimits`] carries these numbers; a
 //!   node runs with its default, the constants.
 //! - Client events of the groups this node carries for other nodes' devices go to every
 //!   node through one bounded queue, sent in order by one task, so they keep their order;
@@ -269,8 +269,7 @@ impl Placement for Relay {
         {
             let mut pending = self.pending();
             if pending.len() >= self.limits.max_pending {
-                let why = "too many requests to other nodes in flight".to_owned();
-                return Err(PlacementError::Send(node.clone(), why));
+                return Err(PlacementError::TooManyInFlight(node.clone()));
             }
             pending.insert(id, tx);
         }

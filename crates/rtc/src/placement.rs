@@ -45,6 +45,10 @@ pub enum PlacementError {
     Timeout(NodeId),
     #[error("a note to node {0} could not be sent: {1}")]
     Send(NodeId, String),
+    /// This node already has as many requests to other nodes in flight as it may hold;
+    /// this one was not sent.
+    #[error("too many media requests in flight to other nodes (this one was for node {0})")]
+    TooManyInFlight(NodeId),
     /// The owner answered that it cannot serve the request now.
     #[error("node {0} cannot serve media requests: {1}")]
     OwnerUnavailable(NodeId, String),
@@ -64,6 +68,7 @@ impl PlacementError {
             Self::Store(_) => "placement_failed",
             Self::Timeout(_) => "owner_timed_out",
             Self::Send(..) => "send_failed",
+            Self::TooManyInFlight(_) => "too_many_in_flight",
             Self::OwnerUnavailable(..) => "owner_unavailable",
             Self::KeptMoving => "moved_twice",
             Self::Fenced => "fenced",

@@ -203,6 +203,7 @@ mod tests {
             PlacementError::Store("pool timed out at 10.0.0.5".into()),
             PlacementError::Timeout(owner.clone()),
             PlacementError::Send(owner.clone(), "notify failed".into()),
+            PlacementError::TooManyInFlight(owner.clone()),
             PlacementError::OwnerUnavailable(owner, "stopped".into()),
             PlacementError::KeptMoving,
             PlacementError::Fenced,
