@@ -1,7 +1,8 @@
 //! What the PostgreSQL store promises beyond the conformance suite, with several stores
 //! (as several nodes would) on one database: the capacity check is atomic across them, the
 //! outbox commits gap-free in seq order and wakes listeners, simultaneous starts
-//! migrate once, and group-committed creates fail one by one.
+//! migrate once, group-committed creates fail one by one, and settling a bulk load leaves
+//! no outbox backlog.
 
 use opencalls_domain::participant::EnterRequest;
 use opencalls_domain::{
@@ -221,4 +222,39 @@ async fn concurrent_creates_commit_together_and_a_duplicate_fails_alone() {
         count("SELECT count(*) FROM outbox").await,
         300 * events_per_create
     );
+}
+
+/// A benchmark seeds through the store with no server running, then settles: the first
+/// server to start must find no outbox backlog to number or judge for webhooks (it did a
+/// million rows of both during the listing measurement before `settle` took them on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settling_a_bulk_load_numbers_and_judges_its_outbox() {
+    use opencalls_store::{ClusterStore, WebhookStore};
+    let db = TestDatabase::create().await.unwrap();
+    let store = PostgresStore::open(db.url(), 4).await.unwrap();
+    for _ in 0..5 {
+        new_room(&store).await;
+    }
+    let (client, conn) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    let unnumbered = "SELECT count(*) FROM outbox WHERE seq IS NULL";
+    let unjudged = "SELECT count(*) FROM outbox o, webhook_state w WHERE w.id = 1 AND (o.seq IS NULL OR o.seq > w.outbox_seq)";
+    assert!(
+        count(unnumbered).await >= 5,
+        "the creates' events wait to be numbered"
+    );
+    store.settle().await.unwrap();
+    assert_eq!(count(unnumbered).await, 0, "every event numbered");
+    assert_eq!(count(unjudged).await, 0, "every event judged for webhooks");
+    let head = store.outbox_head().await.unwrap();
+    assert!(
+        head >= 5,
+        "the five creates' events are numbered: head {head}"
+    );
+    let judged = store.enqueue_webhook_deliveries(100, 0).await.unwrap();
+    assert_eq!(judged, 0, "every event was already judged for webhooks");
 }

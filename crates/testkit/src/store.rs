@@ -17,8 +17,9 @@ pub async fn open_postgres(url: &str) -> Result<Arc<dyn Store>, opencalls_store:
     Ok(Arc::new(store))
 }
 
-/// Settles the PostgreSQL database at `url` after a bulk load as a default server's
-/// background workers would (`PostgresStore::settle`: vacuum, statistics, checkpoint).
+/// Settles the PostgreSQL database at `url` after a bulk load as a running server and
+/// its background workers would (`PostgresStore::settle`: the outbox numbered
+/// and judged for webhooks, vacuum, statistics, checkpoint).
 pub async fn settle_postgres(url: &str) -> Result<(), opencalls_store::StoreError> {
     opencalls_store_postgres::PostgresStore::open(url, 1)
         .await?
