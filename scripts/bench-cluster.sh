@@ -5,7 +5,10 @@
 # events cross nodes), all on one fresh PostgreSQL database, one after the other in one run.
 # Prints enters/s and enter latency p50/p99 for both, and for the cluster the cross-node event
 # delay p50/p99 (bucket bounds of the nodes' opencalls_cluster_event_delay_seconds).
-# Usage: scripts/bench-cluster.sh [NODES] [CLIENTS] [SECONDS] [PER_ROOM]   (defaults: 3 2000 20 5)
+# Usage: scripts/bench-cluster.sh [NODES] [CLIENTS] [SECONDS] [PER_ROOM] [CYCLE_MS]
+#        (defaults: 3 2000 20 5 0). CYCLE_MS > 0 paces each device to one enter/exit cycle per
+#        CYCLE_MS (an offered rate of CLIENTS / CYCLE_MS, below capacity: the delays of a
+#        cluster that is not saturated); 0 runs a closed loop (capacity, saturated).
 # Needs PostgreSQL at $PG (default postgres://postgres@127.0.0.1:5432, trust auth); creates and
 # drops the database opencalls_bench_cluster_<pid>. Everything listens on 127.0.0.1.
 set -euo pipefail
@@ -13,6 +16,7 @@ NODES="${1:-3}"
 CLIENTS="${2:-2000}"
 SECONDS_RUN="${3:-20}"
 PER_ROOM="${4:-5}"
+CYCLE_MS="${5:-0}"
 PG="${PG:-postgres://postgres@127.0.0.1:5432}"
 BASE_PORT="${BASE_PORT:-18300}"
 TOKEN="bench-master-token-0123456789abcdef"
@@ -52,9 +56,10 @@ start_nodes() {
 run_load() {
   local extra=()
   for i in $(seq 1 $(($1 - 1))); do extra+=(--also-server "http://127.0.0.1:$((BASE_PORT + i))"); done
-  echo "== $1 node(s), $CLIENTS clients, rooms of $PER_ROOM (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "== $1 node(s), $CLIENTS clients, rooms of $PER_ROOM, cycle ${CYCLE_MS} ms (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   ./target/release/examples/load --server "http://127.0.0.1:$BASE_PORT" --api-token "$TOKEN" \
-    --clients "$CLIENTS" --seconds "$SECONDS_RUN" --per-room "$PER_ROOM" "${extra[@]}"
+    --clients "$CLIENTS" --seconds "$SECONDS_RUN" --per-room "$PER_ROOM" \
+    --cycle-ms "$CYCLE_MS" "${extra[@]}"
 }
 
 start_nodes 1

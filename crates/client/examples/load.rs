@@ -2,7 +2,7 @@
 //! over real WebSockets against a running server (see scripts/bench-signal.sh).
 //!
 //! `cargo run --release -p opencalls-client --example load -- --server http://127.0.0.1:8080
-//!  --api-token T --clients 2000 --seconds 30 [--per-room 50] [--server-pid PID]`
+//!  --api-token T --clients 2000 --seconds 30 [--per-room 50] [--cycle-ms 0] [--server-pid PID]`
 //!
 //! Prints enters/s, enter latency percentiles, server RSS per connected client (when
 //! `--server-pid` is given) and checks that no participant is left in any room.
@@ -42,6 +42,11 @@ struct Opts {
     /// More nodes of the same cluster (HTTP base URLs); devices are spread over all of them.
     #[arg(long)]
     also_server: Vec<String>,
+    /// Each device starts an enter/exit cycle every this many ms (first ones spread over
+    /// one period), so the offered rate is clients / period; 0 (default): a closed loop,
+    /// as fast as the server answers, which measures capacity and saturates it.
+    #[arg(long, default_value_t = 0)]
+    cycle_ms: u64,
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -99,14 +104,20 @@ async fn main() -> Result<()> {
     let barrier = Arc::new(Barrier::new(clients.len()));
     let deadline = Instant::now() + Duration::from_secs(o.seconds) + Duration::from_millis(200);
     let mut workers = Vec::new();
+    let cycle = Duration::from_millis(o.cycle_ms);
+    let clients_n = clients.len().max(1) as u32;
     for (i, mut client) in clients.into_iter().enumerate() {
         let room = rooms[i % room_count].clone();
         let barrier = barrier.clone();
         workers.push(tokio::spawn(async move {
             barrier.wait().await;
+            // Paced devices start evenly spread over one period, not all at once.
+            let mut next = Instant::now() + cycle * i as u32 / clients_n;
             let mut latencies = Vec::new();
             let mut errors = 0u64;
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && next < deadline {
+                tokio::time::sleep_until(next.into()).await;
+                next += cycle;
                 let t0 = Instant::now();
                 match client.enter(room.as_str(), true, false).await {
                     Ok(_) => latencies.push(t0.elapsed()),
