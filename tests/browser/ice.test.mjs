@@ -48,8 +48,17 @@ const sfuPorts = (page) => page.evaluate(() => [...new Set([...window.demo.room.
 
 /** Both sides decode each other again, alice kept her seat and bob never saw her leave. */
 async function callIsBack(alice, bob, participantId) {
-  await decodesVideo('alice decodes bob again', alice, 'demo.room.peerConnection', 10);
-  await decodesVideo('bob decodes alice again', bob, 'demo.room.peerConnection', 10);
+  try {
+    await decodesVideo('alice decodes bob again', alice, 'demo.room.peerConnection', 10);
+    await decodesVideo('bob decodes alice again', bob, 'demo.room.peerConnection', 10);
+  } catch (err) {
+    // What each side's SDK did to recover, for a failure that does not reproduce at will.
+    for (const [name, page] of [['alice', alice], ['bob', bob]]) {
+      const seen = await page.evaluate(() => ({ stats: window.demo.room?.mediaStats, log: window.demo.log.slice(-20) }));
+      err.message += `\n${name}: ${JSON.stringify(seen)}`;
+    }
+    throw err;
+  }
   const seat = await alice.evaluate(() => window.demo.room?.localParticipant.participantId);
   assert.equal(seat, participantId, 'still the same seat: the room was never left');
   const bobLog = await bob.evaluate(() => window.demo.log);

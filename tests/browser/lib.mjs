@@ -117,15 +117,24 @@ export async function openDemo(page, base, query) {
   return response;
 }
 
-/** Sums what the peer connection `pcExpr` (evaluated in the page) received. */
+/** Sums what the peer connection `pcExpr` (evaluated in the page) received. `pc` tells
+ *  peer connections apart (the SDK replaces one after `media.disconnected`), and `video`
+ *  keeps each inbound video stream's counters for failure messages. */
 export function received(page, pcExpr) {
   return page.evaluate(async (expr) => {
     const pc = expr.split('.').reduce((o, k) => o?.[k], window);
-    const sum = { state: pc?.connectionState ?? 'none', frames: 0, audioPackets: 0, audioSamples: 0 };
+    const sum = { pc: 0, state: pc?.connectionState ?? 'none', frames: 0, audioPackets: 0, audioSamples: 0, video: [] };
     if (!pc) return sum;
+    window.__pcIds ??= new WeakMap();
+    if (!window.__pcIds.has(pc)) window.__pcIds.set(pc, (window.__pcNext = (window.__pcNext ?? 0) + 1));
+    sum.pc = window.__pcIds.get(pc);
     (await pc.getStats()).forEach((s) => {
       if (s.type !== 'inbound-rtp') return;
-      if (s.kind === 'video') sum.frames += s.framesDecoded || 0;
+      if (s.kind === 'video') {
+        sum.frames += s.framesDecoded || 0;
+        const { id, mid, ssrc, packetsReceived, framesReceived, framesDecoded, keyFramesDecoded, pliCount, firCount, frameHeight } = s;
+        sum.video.push({ id, mid, ssrc, packetsReceived, framesReceived, framesDecoded, keyFramesDecoded, pliCount, firCount, frameHeight });
+      }
       if (s.kind === 'audio') {
         sum.audioPackets += s.packetsReceived || 0;
         sum.audioSamples += s.totalSamplesReceived || 0;
@@ -135,13 +144,30 @@ export function received(page, pcExpr) {
   }, pcExpr);
 }
 
-/** Waits until the page has decoded `minFrames` more video frames than `from` had. */
+/** Waits until the page has decoded `minFrames` more video frames than it had when called.
+ *  Counted per inbound stream, so frames of a stream that appeared since (new SSRCs after
+ *  an ICE restart, whose counters start at 0 while the old stream's may vanish from the
+ *  stats, or a fresh peer connection) count in full. The failure names what the page's
+ *  video receivers counted. */
 export async function decodesVideo(what, page, pcExpr, minFrames = 1) {
   const before = await received(page, pcExpr);
-  return until(what, async () => {
-    const now = await received(page, pcExpr);
-    return now.frames >= before.frames + minFrames && now;
-  });
+  const had = new Map(before.video.map((v) => [`${before.pc}/${v.id}`, v.framesDecoded ?? 0]));
+  const decodedSince = (now) => now.video
+    .map((v) => {
+      const [frames, base] = [v.framesDecoded ?? 0, had.get(`${now.pc}/${v.id}`) ?? 0];
+      return frames >= base ? frames - base : frames; // a counter that restarted: all new
+    })
+    .reduce((a, b) => a + b, 0);
+  let last = before;
+  try {
+    return await until(what, async () => {
+      last = await received(page, pcExpr);
+      return decodedSince(last) >= minFrames && last;
+    });
+  } catch (err) {
+    err.message += `\nbefore: ${JSON.stringify(before)}\nlast: ${JSON.stringify(last)}`;
+    throw err;
+  }
 }
 
 /** Records the page's Content-Security-Policy violations (the server sends the policy). */
