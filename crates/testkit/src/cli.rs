@@ -8,8 +8,8 @@ pub struct ServerArgs {
     /// The server's HTTP base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub server: String,
-    /// The master API token.
-    #[arg(long, default_value = "")]
+    /// The master API token (it may begin with `-`).
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
     pub api_token: String,
 }
 

@@ -47,10 +47,11 @@ struct Cli {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     server: String,
     /// The user to connect as.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     user: String,
-    /// The user's access token.
-    #[arg(long)]
+    /// The user's access token. Tokens are random URL-safe text, so one may begin with `-`
+    /// (without `allow_hyphen_values`, clap would read such a token as an unknown option).
+    #[arg(long, allow_hyphen_values = true)]
     access_token: String,
     /// The room to enter.
     #[arg(long, value_name = "ROOM_ID", conflicts_with = "live")]
@@ -265,4 +266,26 @@ async fn command(
 /// A typed result as the JSON the CLI prints.
 fn json<T: serde::Serialize>(result: Result<T, ClientError>) -> Result<Value, ClientError> {
     result.map(|v| serde_json::to_value(v).unwrap_or(Value::Null))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_access_token_that_begins_with_a_hyphen_is_a_token_not_an_option() {
+        let cli = Cli::try_parse_from([
+            "opencalls-cli",
+            "--user",
+            "-alice",
+            "--access-token",
+            "-T3xk_9",
+            "--room",
+            "r1",
+        ])
+        .expect("parses");
+        assert_eq!(cli.access_token, "-T3xk_9");
+        assert_eq!(cli.user, "-alice");
+        assert!(Cli::try_parse_from(["opencalls-cli", "--user", "a", "--access-token"]).is_err());
+    }
 }
