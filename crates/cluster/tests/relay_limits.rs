@@ -3,7 +3,8 @@
 //! `OPENCALLS_TEST_POSTGRES_URL`'s server, dropped at the end):
 //! - a request to a node registered alive whose relay is gone fails with `Timeout` after
 //!   the reply timeout (the default, 3 s), no sooner, and leaves nothing in flight;
-//! - beyond `max_pending` requests in flight, the next one fails at once with `Send`;
+//! - beyond `max_pending` requests in flight, the next one fails at once with
+//!   `TooManyInFlight`;
 //! - an owner serving `max_serving` requests answers another one "unavailable" at once,
 //!   which the asking bridge reads as `OwnerUnavailable`.
 //!
@@ -145,7 +146,6 @@ async fn beyond_max_pending_requests_in_flight_the_next_one_fails_at_once() {
     let over = placement.request(&b, set_media(CAP));
     let refused = tokio::time::timeout(Duration::ZERO, over).await;
     let refused = refused.expect("the request over the cap waited");
-    // `Send` also reports notes the store failed to send; the reason tells them apart.
     assert!(
         matches!(&refused, Err(PlacementError::TooManyInFlight(node)) if *node == b),
         "{refused:?}"
