@@ -13,7 +13,7 @@
 
 use crate::cluster::{node, participant, returning_device};
 use crate::cluster_media::{join, offer_again_on_b, receives, sfu_peers};
-use crate::common::id_of;
+use crate::common::{TestServer, id_of, told_transport_lost};
 use opencalls_client::{Client, Incoming};
 use opencalls_store_postgres::testing::{TestDatabase, recorded_nodes};
 use opencalls_testkit::poll::{self, SLOW, WAIT};
@@ -90,6 +90,18 @@ async fn pipe(mut inbound: TcpStream, upstream: SocketAddr, mut cut: watch::Rece
     }
 }
 
+/// Node `id` with a lease of `lease_ms`, reaching `db` only through a proxy of its own.
+async fn node_behind_proxy(db: &TestDatabase, id: &str, lease_ms: u64) -> (DbProxy, TestServer) {
+    let proxy = DbProxy::start(db.url()).await;
+    let url = proxy.url.clone();
+    let node = node(db, id, |c| {
+        c.database_url = Some(url);
+        c.node_lease_ms = lease_ms;
+    })
+    .await;
+    (proxy, node)
+}
+
 fn server_restart() -> Option<Incoming> {
     Some(Incoming::Goodbye {
         reason: "server_restart".into(),
@@ -122,12 +134,7 @@ async fn claimed(db: &TestDatabase, prefix: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_cut_off_from_the_database_sends_its_devices_away_before_it_can_be_claimed() {
     let db = TestDatabase::create().await.unwrap();
-    let proxy = DbProxy::start(db.url()).await;
-    let a = node(&db, "a", |c| {
-        c.database_url = Some(proxy.url.clone());
-        c.node_lease_ms = LEASE_MS;
-    })
-    .await;
+    let (proxy, a) = node_behind_proxy(&db, "a", LEASE_MS).await;
     let b = node(&db, "b", |c| c.reconnect_grace_ms = GRACE_MS).await;
     let room = id_of(&b.create_room("small_room_for_video").await);
     let (mut alice, session, alice_client) = returning_device(&a, "alice").await;
@@ -171,12 +178,7 @@ async fn a_node_cut_off_from_the_database_sends_its_devices_away_before_it_can_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cut_off_node_drops_its_media_before_a_live_node_places_it_again() {
     let db = TestDatabase::create().await.unwrap();
-    let proxy = DbProxy::start(db.url()).await;
-    let a = node(&db, "a", |c| {
-        c.database_url = Some(proxy.url.clone());
-        c.node_lease_ms = LEASE_MS;
-    })
-    .await;
+    let (proxy, a) = node_behind_proxy(&db, "a", LEASE_MS).await;
     let b = node(&db, "b", |_| {}).await;
     let room = id_of(&b.create_room("small_room_for_video").await);
     let mut alice = join(&a, &room, "alice", 1).await;
@@ -196,17 +198,8 @@ async fn a_cut_off_node_drops_its_media_before_a_live_node_places_it_again() {
     })
     .await;
     // Node b finds a dead and tells bob his media there is gone: a carries none of it.
-    let lost = bob
-        .client
-        .wait_for(SLOW, |m| {
-            matches!(m, Incoming::Event { name, data, .. }
-                if name == "media.disconnected" && data["reason"] == "transport_lost")
-        })
-        .await;
-    assert!(
-        lost.is_some(),
-        "bob was not told his media on node a is gone"
-    );
+    let what = "bob was not told his media on node a is gone";
+    told_transport_lost(&mut bob.client, SLOW, what).await;
     assert_eq!(sfu_peers(&a).await, 0, "the group is split over a and b");
 
     alice.peer.stop().await;
@@ -220,14 +213,9 @@ async fn a_cut_off_node_drops_its_media_before_a_live_node_places_it_again() {
 async fn a_revocation_sent_while_a_nodes_listener_was_down_ends_the_session_when_it_listens_again()
 {
     let db = TestDatabase::create().await.unwrap();
-    let proxy = DbProxy::start(db.url()).await;
     // A long lease: the cut below is far shorter than the time before fencing, so only
     // the listener's reconnection can explain the recheck.
-    let a = node(&db, "a", |c| {
-        c.database_url = Some(proxy.url.clone());
-        c.node_lease_ms = 30_000;
-    })
-    .await;
+    let (proxy, a) = node_behind_proxy(&db, "a", 30_000).await;
     let b = node(&db, "b", |_| {}).await;
     let session = b.session_for("dana").await;
     let mut on_a = Client::connect(&a.ws_base(), &session, None).await.unwrap();

@@ -10,7 +10,7 @@
 //! `opencalls-media-peer` clients and the owner's SFU.
 
 use crate::calls_common::{TestUser, connected_with_track_of, dial_accepted, event as call_event};
-use crate::common::{TestServer, id_of, metric, video_off_pauses_video};
+use crate::common::{TestServer, id_of, metric, told_transport_lost, video_off_pauses_video};
 use crate::live_common::{Ready, act, create as create_live, fetch as fetch_live, id as live_id};
 use crate::media_rooms::{self as rooms, Member, participants};
 use opencalls_client::media::{
@@ -195,17 +195,8 @@ async fn when_the_owner_dies_the_next_offer_places_the_media_on_a_live_node() {
     alice.peer.stop().await;
     a.kill();
     // Node b notices a is gone (its lease ran out) and tells bob his media is.
-    let lost = bob
-        .client
-        .wait_for(WAIT, |m| {
-            matches!(m, Incoming::Event { name, data, .. }
-                if name == "media.disconnected" && data["reason"] == "transport_lost")
-        })
-        .await;
-    assert!(
-        lost.is_some(),
-        "bob was not told his media on node a is gone"
-    );
+    let what = "bob was not told his media on node a is gone";
+    told_transport_lost(&mut bob.client, WAIT, what).await;
     bob.peer.stop().await;
     carol.peer.stop().await;
     // a's lease ran out, so the media is placed on node b.

@@ -1,9 +1,11 @@
 //! What most modules of the suite share: the test kit's server and assertions, and the
 //! shortcuts into the services that the client protocol would otherwise drive.
 
+use opencalls_client::{Client, Incoming};
 use opencalls_domain::{Actor, LiveEventId, RoomId, UserId};
 pub use opencalls_testkit::{TOKEN, TestServer, assert_error};
 use serde_json::Value;
+use std::time::Duration;
 
 /// Enters a participant through the application service layer (clients come later).
 pub async fn enter(
@@ -17,6 +19,18 @@ pub async fn enter(
         .enter(&self::room_id(room_id), enter_request(user_id, false))
         .await
         .expect("enter")
+}
+
+/// Waits up to `within` for `media.disconnected` with reason `transport_lost` on `client`;
+/// fails the test with `what` if it does not come.
+pub async fn told_transport_lost(client: &mut Client, within: Duration, what: &str) {
+    let lost = client
+        .wait_for(within, |m| {
+            matches!(m, Incoming::Event { name, data, .. }
+                if name == "media.disconnected" && data["reason"] == "transport_lost")
+        })
+        .await;
+    assert!(lost.is_some(), "{what}");
 }
 
 /// The typed id of a room named in a Platform API response (service calls take typed ids).

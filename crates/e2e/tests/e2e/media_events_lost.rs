@@ -6,8 +6,8 @@
 use crate::common;
 
 use common::TestServer;
+use opencalls_client::Client;
 use opencalls_client::media::{PeerConfig, PeerHandle, join_media};
-use opencalls_client::{Client, Incoming};
 use opencalls_testkit::poll::{SLOW as WAIT, until};
 
 async fn join(server: &TestServer, room: &str, user: &str, tag: u32) -> (Client, PeerHandle) {
@@ -58,13 +58,8 @@ async fn dropped_sfu_events_are_counted_and_the_call_state_is_reconciled() {
     // Alice vanishes: two MediaStopped and a PeerDisconnected leave at once, more than the
     // queue holds.
     alice_peer.stop().await;
-    let lost = alice
-        .wait_for(WAIT, |m| {
-            matches!(m, Incoming::Event { name, data, .. }
-                if name == "media.disconnected" && data["reason"] == "transport_lost")
-        })
-        .await;
-    assert!(lost.is_some(), "alice is told her media transport was lost");
+    let what = "alice is told her media transport was lost";
+    common::told_transport_lost(&mut alice, WAIT, what).await;
     until("alice's peer is freed", WAIT, async || {
         server.sfu.stats().await.expect("stats").peers == 1
     })

@@ -370,14 +370,8 @@ async fn a_lost_transport_keeps_the_participant_and_a_new_offer_recovers() {
     .await;
 
     alice.peer.stop().await; // vanishes without a DTLS close: looks like a lost network
-    let lost = alice
-        .client
-        .wait_for(WAIT, |m| {
-            matches!(m, Incoming::Event { name, data, .. }
-                if name == "media.disconnected" && data["reason"] == "transport_lost")
-        })
-        .await;
-    assert!(lost.is_some(), "alice is told her media transport was lost");
+    let what = "alice is told her media transport was lost";
+    common::told_transport_lost(&mut alice.client, WAIT, what).await;
     let (status, metrics) = server.get("/metrics").await;
     assert_eq!(status, 200);
     let metrics = metrics.as_str().unwrap_or_default();
