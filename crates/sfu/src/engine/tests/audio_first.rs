@@ -1,12 +1,11 @@
 //! Audio before video in a fan-out, and the bandwidth estimator (with its per-packet
 //! pacer) only on subscribers that could be given another layer.
 
-use super::client::{Client, ClientConfig};
+use super::client::ClientConfig;
 use super::{Net, WINDOW, gid, pid};
 use crate::api::{Policy, Role};
 use crate::config::SfuConfig;
 use crate::engine::peer::VideoSend;
-use crate::handle::AddPeer;
 
 /// A live group: host `h` (tag 1) and viewers `v1`..`v3`, forwarding, media flowing.
 fn live_of_three() -> Net {
@@ -149,15 +148,10 @@ fn the_estimator_is_on_only_where_a_layer_could_be_chosen() {
 /// dropped: only the answer matters).
 fn answer_for(net: &mut Net, group: &str, name: &str, role: Role, cfg: ClientConfig) -> String {
     let addr = std::net::SocketAddr::from(([10, 0, 9, cfg.tag as u8], 5000));
-    let (_client, offer) = Client::new(cfg, addr, net.now);
-    let request = AddPeer {
-        group: gid(group),
-        peer: pid(name),
-        role,
-        offer,
-        replaces: None,
-    };
-    net.core.add_peer(net.now, request).expect("offer accepted")
+    let (_client, answer) = net
+        .offer(group, name, role, cfg, addr)
+        .expect("offer accepted");
+    answer
 }
 
 #[test]

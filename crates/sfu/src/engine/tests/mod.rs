@@ -120,7 +120,27 @@ impl Net {
         online: bool,
     ) -> Result<(), SfuError> {
         let addr = SocketAddr::from(([10, 0, 1, self.clients.len() as u8 + 1], 5000));
-        let (mut client, offer) = Client::new(cfg, addr, self.now);
+        let (mut client, answer) = self.offer(group, name, role, cfg, addr)?;
+        client.accept_answer(&answer, self.now);
+        client.online = online;
+        client.epoch = self.start;
+        self.names.insert(name.to_string(), self.clients.len());
+        self.clients.push(client);
+        self.pump();
+        Ok(())
+    }
+
+    /// A client of `cfg` at `addr` offers as `name` in `group`: the client (not yet in the
+    /// net) and the core's SDP answer.
+    pub fn offer(
+        &mut self,
+        group: &str,
+        name: &str,
+        role: Role,
+        cfg: ClientConfig,
+        addr: SocketAddr,
+    ) -> Result<(Client, String), SfuError> {
+        let (client, offer) = Client::new(cfg, addr, self.now);
         let request = AddPeer {
             group: gid(group),
             peer: pid(name),
@@ -129,13 +149,7 @@ impl Net {
             replaces: None,
         };
         let answer = self.core.add_peer(self.now, request)?;
-        client.accept_answer(&answer, self.now);
-        client.online = online;
-        client.epoch = self.start;
-        self.names.insert(name.to_string(), self.clients.len());
-        self.clients.push(client);
-        self.pump();
-        Ok(())
+        Ok((client, answer))
     }
 
     pub fn client(&self, name: &str) -> &Client {
