@@ -45,12 +45,7 @@ impl SqliteStore {
         let (user, client) = (device.user_id.to_string(), device.client_id.to_string());
         let node = node.clone();
         self.write_outside_rooms(move |conn| {
-            let previous: Option<String> = conn
-                .prepare_cached(
-                    "SELECT node_id FROM device_holders WHERE user_id = ?1 AND client_id = ?2",
-                )?
-                .query_row(params![user, client], |r| r.get(0))
-                .optional()?;
+            let previous = holder(conn, &user, &client)?;
             conn.prepare_cached(
                 "INSERT INTO device_holders (user_id, client_id, node_id, held_since)
                  VALUES (?1, ?2, ?3, ?4)
@@ -58,9 +53,7 @@ impl SqliteStore {
                      SET node_id = excluded.node_id, held_since = excluded.held_since",
             )?
             .execute(params![user, client, node.as_str(), since])?;
-            Ok(previous
-                .and_then(|p| NodeId::parse(&p))
-                .filter(|p| *p != node))
+            Ok(previous.filter(|p| *p != node))
         })
         .await
     }
@@ -70,16 +63,8 @@ impl SqliteStore {
         device: &DeviceKey,
     ) -> Result<Option<NodeId>, StoreError> {
         let (user, client) = (device.user_id.to_string(), device.client_id.to_string());
-        self.read_point(move |conn| {
-            let holder: Option<String> = conn
-                .prepare_cached(
-                    "SELECT node_id FROM device_holders WHERE user_id = ?1 AND client_id = ?2",
-                )?
-                .query_row(params![user, client], |r| r.get(0))
-                .optional()?;
-            Ok(holder.and_then(|h| NodeId::parse(&h)))
-        })
-        .await
+        self.read_point(move |conn| Ok(holder(conn, &user, &client)?))
+            .await
     }
 
     pub(crate) async fn release_device_row(
@@ -204,4 +189,13 @@ fn participant_id(raw: &str) -> Result<ParticipantId, Error> {
 
 fn live_event_id(raw: &str) -> Result<LiveEventId, Error> {
     LiveEventId::parse(raw).ok_or_else(|| corrupt("live event id"))
+}
+
+/// The node recorded as holding device (`user`, `client`), if any.
+fn holder(conn: &Connection, user: &str, client: &str) -> rusqlite::Result<Option<NodeId>> {
+    let node: Option<String> = conn
+        .prepare_cached("SELECT node_id FROM device_holders WHERE user_id = ?1 AND client_id = ?2")?
+        .query_row(params![user, client], |r| r.get(0))
+        .optional()?;
+    Ok(node.and_then(|n| NodeId::parse(&n)))
 }
