@@ -206,7 +206,6 @@ impl SfuCore {
             rtp_drained: 0,
             marker_drained: false,
             video_send: video_send(&media),
-            unpacketized: 0,
             clock: now,
         };
         self.peers.insert(key, peer);

@@ -5,12 +5,13 @@
 //! per `KEYFRAME_REQUEST_INTERVAL`, whatever asks for it; a subscriber's slot is written only
 //! while its group forwards and the source's track is not paused.
 //!
-//! Packetization is deferred (see the core's invariants): `forward` writes a frame into
-//! every routed slot and queues a [`WrittenFrame`] per subscriber ([`Unpacketized`]: audio
-//! before video); `packetize` gives that subscriber's `Rtc` its timeout, drains it and
-//! counts the frame when the caller polls. A subscriber whose `Rtc` holds several written
-//! frames (an audio frame written while its video copy waited) sends them on the first
-//! packetization; the later ones then count a frame with no datagram of its own.
+//! Copies are deferred (see the core's invariants): `forward` only queues a [`QueuedCopy`]
+//! per routed slot (a shared reference to the frame; [`Copies`]: audio before video), and
+//! `build_copy` writes the frame into that subscriber's `Rtc`, gives it its timeout, drains
+//! it and counts the frame when the caller polls. Nothing is written into an `Rtc` before
+//! its copy is built, so an audio copy built ahead of a video fan-out under way carries
+//! only the audio frame: the subscribers still waiting for the video frame get it after
+//! the audio, not inside the audio pass.
 //!
 //! Forwarding uses str0m's frame API: each slot is a str0m send stream with its own SSRC,
 //! sequence numbers and RTX, so subscribers see continuous streams; RTP times are rebased
@@ -18,6 +19,7 @@
 //! losses on the publisher leg are NACKed by str0m before the frame is released.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::Event;
@@ -44,66 +46,57 @@ fn frame_out(peer: &Peer, kind: Kind) -> bool {
     }
 }
 
-/// A frame written into a subscriber's `Rtc`, waiting to be packetized.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct WrittenFrame {
+/// One subscriber's copy of a forwarded frame, waiting to be built (written into the
+/// subscriber's `Rtc` and packetized).
+#[derive(Debug, Clone)]
+pub(super) struct QueuedCopy {
     pub sub: PeerKey,
-    /// The `now` of the input that wrote it (the packetizing timeout's time, unless the
-    /// subscriber's `Rtc` has seen a later one).
+    /// The subscriber's slot the frame goes into.
+    pub slot: Mid,
+    /// The track it comes from: the copy is dropped if the slot was rerouted meanwhile.
+    pub source: (PeerKey, Mid),
+    /// The source's lowest simulcast layer when the frame arrived (where a slot starts).
+    pub lowest: Option<Rid>,
+    pub frame: Arc<MediaData>,
+    /// The `now` of the input that forwarded it (the packetizing timeout's time, unless
+    /// the subscriber's `Rtc` has seen a later one).
     pub now: Instant,
-    /// When the frame's last packet arrived (start of its added latency).
-    pub network_time: Instant,
     pub kind: Kind,
 }
 
-/// The frames written into subscribers' `Rtc`s and not yet packetized: one FIFO per kind,
-/// audio taken first, so an audio frame that arrives while a video frame is being fanned
-/// out reaches every subscriber before the video fan-out goes on (an audio frame is one
-/// small packet per subscriber; a video frame is several and waits a copy or so).
+/// The copies not yet built: one FIFO per kind, audio taken first, so an audio frame that
+/// arrives while a video frame is being fanned out reaches every subscriber before that
+/// fan-out goes on (an audio copy is one small packet; a video copy is several).
 #[derive(Debug, Default)]
-pub(super) struct Unpacketized {
-    audio: VecDeque<WrittenFrame>,
-    video: VecDeque<WrittenFrame>,
+pub(super) struct Copies {
+    audio: VecDeque<QueuedCopy>,
+    video: VecDeque<QueuedCopy>,
 }
 
-impl Unpacketized {
-    pub fn push(&mut self, frame: WrittenFrame) {
-        match frame.kind {
-            Kind::Audio => self.audio.push_back(frame),
-            Kind::Video => self.video.push_back(frame),
+impl Copies {
+    pub fn push(&mut self, copy: QueuedCopy) {
+        match copy.kind {
+            Kind::Audio => self.audio.push_back(copy),
+            Kind::Video => self.video.push_back(copy),
         }
     }
 
-    /// The next frame to packetize: the oldest audio frame, else the oldest video frame.
-    pub fn pop(&mut self) -> Option<WrittenFrame> {
+    /// The next copy to build: the oldest audio copy, else the oldest video copy.
+    pub fn pop(&mut self) -> Option<QueuedCopy> {
         self.audio.pop_front().or_else(|| self.video.pop_front())
     }
 
-    /// When the oldest waiting frame was written.
+    /// When the oldest waiting copy was queued.
     pub fn oldest(&self) -> Option<Instant> {
         let fronts = [self.audio.front(), self.video.front()];
-        fronts.into_iter().flatten().map(|f| f.now).min()
+        fronts.into_iter().flatten().map(|c| c.now).min()
     }
 
     pub fn is_empty(&self) -> bool {
         self.audio.is_empty() && self.video.is_empty()
     }
 
-    /// Moves the frames written into `sub` to `out`, oldest first.
-    pub fn take_for(&mut self, sub: PeerKey, out: &mut Vec<WrittenFrame>) {
-        for queue in [&mut self.audio, &mut self.video] {
-            queue.retain(|frame| {
-                let mine = frame.sub == sub;
-                if mine {
-                    out.push(*frame);
-                }
-                !mine
-            });
-        }
-        out.sort_by_key(|frame| frame.now);
-    }
-
-    /// Audio and video frames waiting (tests).
+    /// Audio and video copies waiting (tests).
     #[cfg(test)]
     pub fn lens(&self) -> (usize, usize) {
         (self.audio.len(), self.video.len())
@@ -234,13 +227,13 @@ impl SfuCore {
             self.report_if_connected(key);
         }
         if !paused {
-            self.forward(now, key, kind, &data);
+            self.forward(now, key, kind, data);
         }
     }
 
-    /// Writes one frame into every slot routed from `(source, data.mid)` and queues the
-    /// subscribers written to for packetization (`packetize`, from `poll_transmit`).
-    fn forward(&mut self, now: Instant, source: PeerKey, kind: Kind, data: &MediaData) {
+    /// Queues a copy of one frame for every slot routed from `(source, data.mid)`; they
+    /// are built by `build_copy`, from `poll_transmit`.
+    fn forward(&mut self, now: Instant, source: PeerKey, kind: Kind, data: MediaData) {
         let Some(peer) = self.peers.get(&source) else {
             return;
         };
@@ -257,45 +250,59 @@ impl SfuCore {
         let Some(routes) = group.routes.get(&(source, data.mid)) else {
             return;
         };
-        let mut needs_keyframe: Option<Option<Rid>> = None;
-        for &(sub, slot_mid) in routes {
-            let Some(peer) = self.peers.get_mut(&sub) else {
-                continue;
-            };
-            match peer.write_forwarded(slot_mid, kind, data, lowest) {
-                Written::Yes => {
-                    peer.unpacketized += 1;
-                    self.unpacketized.push(WrittenFrame {
-                        sub,
-                        now,
-                        network_time: data.network_time,
-                        kind,
-                    });
-                }
-                Written::AwaitingKeyframe(rid) => needs_keyframe = Some(rid),
-                Written::No => {}
-            }
-        }
-        if let Some(rid) = needs_keyframe {
-            self.request_keyframe(now, source, data.mid, rid, KeyframeCause::NewSubscriber);
+        let mid = data.mid;
+        let frame = Arc::new(data);
+        for &(sub, slot) in routes {
+            self.copies.push(QueuedCopy {
+                sub,
+                slot,
+                source: (source, mid),
+                lowest,
+                frame: Arc::clone(&frame),
+                now,
+                kind,
+            });
         }
     }
 
-    /// Packetizes and drains a subscriber a frame was written into, counts the frame and
-    /// its datagrams, and handles the `Rtc` events the drain queued.
-    pub(super) fn packetize(&mut self, frame: WrittenFrame) {
-        let Some(peer) = self.peers.get_mut(&frame.sub) else {
-            // Removed since the write: nothing of the frame goes out.
+    /// Builds one queued copy: writes the frame into the subscriber's slot (if it is still
+    /// routed from the frame's source and wants the frame), packetizes and drains that
+    /// `Rtc`, counts the frame and its datagrams, and handles the `Rtc` events the drain
+    /// queued. A slot waiting for a keyframe asks the source for one instead.
+    pub(super) fn build_copy(&mut self, copy: QueuedCopy) {
+        let Some(peer) = self.peers.get_mut(&copy.sub) else {
+            // Removed since the frame arrived: nothing of it goes out.
             return;
         };
-        peer.unpacketized = peer.unpacketized.saturating_sub(1);
-        // str0m ignores a timeout older than the last one it got: an older frame packetized
-        // after a newer one (audio first) uses the newer time.
-        let now = frame.now.max(peer.clock);
+        let routed = peer
+            .slots
+            .iter()
+            .any(|s| s.mid == copy.slot && s.source == Some(copy.source));
+        if !routed {
+            return;
+        }
+        match peer.write_forwarded(copy.slot, copy.kind, &copy.frame, copy.lowest) {
+            Written::Yes => self.packetize(&copy),
+            Written::AwaitingKeyframe(rid) => {
+                let (source, mid) = copy.source;
+                self.request_keyframe(copy.now, source, mid, rid, KeyframeCause::NewSubscriber);
+            }
+            Written::No => {}
+        }
+    }
+
+    /// Packetizes and drains a subscriber a frame was just written into.
+    fn packetize(&mut self, copy: &QueuedCopy) {
+        let Some(peer) = self.peers.get_mut(&copy.sub) else {
+            return;
+        };
+        // str0m ignores a timeout older than the last one it got: a copy queued earlier
+        // than the subscriber's last input (or built after a later audio copy) uses that.
+        let now = copy.now.max(peer.clock);
         peer.clock = now;
         // str0m packetizes written frames on its next timeout; give it one right away.
         let _ = peer.rtc.handle_input(Input::Timeout(now));
-        let mut sent = self.drain(frame.sub);
+        let mut sent = self.drain(copy.sub);
         // With the estimator on, str0m's pacer releases one packet per timeout (it then asks
         // for another 1 µs later): give it further timeouts at the same instant until the
         // frame is out (audio: its one packet; video: the packet with the marker bit) or a
@@ -303,28 +310,26 @@ impl SfuCore {
         // later, and the pacer's last empty round, go on the peer's timer, after the fan-out.
         let mut last = sent;
         for _ in 0..PACER_ROUNDS {
-            let Some(peer) = self.peers.get_mut(&frame.sub) else {
+            let Some(peer) = self.peers.get_mut(&copy.sub) else {
                 break;
             };
-            // Other frames of this peer written meanwhile (audio going first) leave with
-            // this one: then only an empty round ends it.
             if !peer.paced
                 || last == 0
-                || (peer.unpacketized == 0 && frame_out(peer, frame.kind))
+                || frame_out(peer, copy.kind)
                 || peer.rtc.handle_input(Input::Timeout(now)).is_err()
             {
                 break;
             }
-            last = self.drain(frame.sub);
+            last = self.drain(copy.sub);
             sent += last;
         }
         self.counters.frames_forwarded += 1;
         // A paced peer's RTP is counted by every drain (`SfuCore::drain`), wherever it leaves.
-        if !self.peers.get(&frame.sub).is_some_and(|p| p.paced) {
+        if !self.peers.get(&copy.sub).is_some_and(|p| p.paced) {
             self.counters.packets_forwarded += sent;
         }
         self.unsent_frames
-            .push_back((frame.network_time, frame.kind, self.queued));
+            .push_back((copy.frame.network_time, copy.kind, self.queued));
         self.process(now);
     }
 

@@ -10,23 +10,22 @@
 //!   `poll_event` until `None`, then sleep until `poll_timeout`. Every input leaves the core
 //!   settled except for one deferred step: str0m outputs drained into the transmit and event
 //!   queues, queued `Rtc` events handled, dirty groups rerouted.
-//! - The deferred step is the packetization of forwarded frames, which keeps the fan-out
-//!   interleaved: `forward` only writes a frame into each subscriber's `Rtc` and queues the
-//!   subscriber in `unpacketized` (one FIFO per kind, audio first); `poll_transmit`
-//!   packetizes (str0m timeout at the writing input's `now`, or the subscriber's later
-//!   clock) and drains the next one only once the transmit queue is empty, so the caller
-//!   sends subscriber 1's datagrams before subscriber 2's are even built, and an audio
-//!   frame that arrived during a video fan-out (a caller may feed inputs before draining)
-//!   reaches every subscriber before that fan-out goes on.
+//! - The deferred step is building the copies of forwarded frames, which keeps the fan-out
+//!   interleaved: `forward` only queues one copy per routed slot (one FIFO per kind,
+//!   audio first, `copies`); `poll_transmit` builds the next copy (writes the frame into
+//!   that subscriber's `Rtc`, gives it a timeout at the forwarding input's `now` or the
+//!   subscriber's later clock, drains it) only once the transmit queue is empty, so the
+//!   caller sends subscriber 1's datagrams before subscriber 2's are even built, and an
+//!   audio frame that arrived during a video fan-out (a caller may feed inputs before
+//!   draining) reaches every subscriber before that fan-out goes on, carrying nothing of
+//!   the video frame (which is written into an `Rtc` only when its own copy is built).
 //!   Whatever that drain produces is handled as after any input: its `Rtc` events are
 //!   processed (so `poll_transmit` can queue events; poll them after the transmits), and
 //!   `frames_forwarded`, `packets_forwarded` and the latency bookkeeping (`unsent_frames`)
 //!   are updated then, so they stay exact.
-//! - No `Rtc` gets another input while a frame written into it is unpacketized: a caller
-//!   that did not drain sees `poll_timeout` in the past; `handle_receive` and each timer
-//!   fired packetize the frames written into that peer first (`settle_peer`), and
-//!   `handle_timeout` packetizes everything still queued first. Commands give no `Rtc` an
-//!   input, so they are consistent with a pending queue.
+//! - A queued copy has touched no `Rtc`, so a subscriber may get inputs (its datagrams, its
+//!   timers) while copies for it wait; a copy whose slot was rerouted meanwhile is dropped,
+//!   and `handle_timeout` builds every copy still queued first.
 //! - The packet path (receive → demux → `Rtc` → forward) is hash lookups only, never a scan
 //!   of the peers, and allocates nothing per packet beyond what str0m itself allocates (the
 //!   queues keep their capacity).
@@ -58,7 +57,7 @@ use crate::api::{DisconnectReason, GroupId, Kind, PeerId, PeerSnapshot, SfuEvent
 use crate::config::SfuConfig;
 use demux::Demux;
 use group::Group;
-use media::{Unpacketized, WrittenFrame};
+use media::Copies;
 use peer::{Peer, PeerKey};
 pub(crate) use stats::Counters;
 
@@ -100,11 +99,9 @@ pub struct SfuCore {
     /// Forwarded frames (network time, kind, `queued` after their datagrams) whose datagrams
     /// are not yet handed to the socket; their added latency is measured then.
     unsent_frames: VecDeque<(Instant, Kind, u64)>,
-    /// Frames written into a subscriber's `Rtc` but not yet packetized, audio first
-    /// (`poll_transmit` packetizes them one subscriber at a time).
-    unpacketized: Unpacketized,
-    /// Reused buffer of `settle_peer`.
-    settling: Vec<WrittenFrame>,
+    /// Copies of forwarded frames not yet built, audio first (`poll_transmit` builds them
+    /// one subscriber at a time).
+    copies: Copies,
     next_housekeeping: Instant,
     next_speakers: Instant,
     /// Tests only: one DTLS certificate for every peer (generating one per peer is most of
@@ -137,8 +134,7 @@ impl SfuCore {
             polled: 0,
             events: VecDeque::new(),
             unsent_frames: VecDeque::new(),
-            unpacketized: Unpacketized::default(),
-            settling: Vec::new(),
+            copies: Copies::default(),
             #[cfg(test)]
             dtls_cert: None,
         }
@@ -177,8 +173,8 @@ impl SfuCore {
 
     /// Feeds one received datagram: a UDP datagram or one RFC 4571 frame of the TCP
     /// connection from `source`. Unknown sources and malformed datagrams are dropped and
-    /// counted; they never affect a peer. Frames other peers still wait to have packetized
-    /// stay queued (an audio frame arriving during a fan-out goes ahead of its video).
+    /// counted; they never affect a peer. Copies still waiting to be built stay queued (an
+    /// audio frame arriving during a fan-out goes ahead of its video).
     pub fn handle_receive_on(
         &mut self,
         now: Instant,
@@ -195,7 +191,6 @@ impl SfuCore {
             self.counters.datagrams_dropped += 1;
             return;
         };
-        self.settle_peer(key);
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -215,10 +210,10 @@ impl SfuCore {
     }
 
     /// When the core next needs `handle_timeout` (may be in the past: then call it now).
-    /// In the past while forwarded frames wait for packetization (transmits not drained).
+    /// In the past while copies of forwarded frames wait to be built (transmits not drained).
     pub fn poll_timeout(&self) -> Instant {
-        if let Some(written) = self.unpacketized.oldest() {
-            return written;
+        if let Some(queued) = self.copies.oldest() {
+            return queued;
         }
         let periodic = self.next_housekeeping.min(self.next_speakers);
         match self.timers.first() {
@@ -244,16 +239,16 @@ impl SfuCore {
     }
 
     /// The next datagram to send, in the order they were produced. When the queue is empty,
-    /// packetizes the next subscriber a frame was forwarded to (which may also queue
-    /// events): one subscriber's datagrams go out before the next one's are built.
+    /// builds the next queued copy of a forwarded frame (which may also queue events): one
+    /// subscriber's datagrams go out before the next one's are built.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         loop {
             if let Some(transmit) = self.transmits.pop_front() {
                 self.polled += 1;
                 return Some(transmit);
             }
-            let frame = self.unpacketized.pop()?;
-            self.packetize(frame);
+            let copy = self.copies.pop()?;
+            self.build_copy(copy);
         }
     }
 
@@ -352,8 +347,6 @@ impl SfuCore {
             due.push(key);
         }
         for key in due {
-            // A frame the previous peer forwarded may sit in this peer's `Rtc`.
-            self.settle_peer(key);
             let Some(peer) = self.peers.get_mut(&key) else {
                 continue;
             };
@@ -367,32 +360,18 @@ impl SfuCore {
         }
     }
 
-    /// Packetizes every forwarded frame still waiting (all subscribers at once), so that
-    /// no `Rtc` gets another input while a frame written into it is unpacketized.
+    /// Builds every copy still queued (all subscribers at once).
     fn settle(&mut self) {
-        while let Some(frame) = self.unpacketized.pop() {
-            self.packetize(frame);
+        while let Some(copy) = self.copies.pop() {
+            self.build_copy(copy);
         }
     }
 
-    /// Packetizes the frames written into one peer's `Rtc` (before it gets an input);
-    /// other peers' frames keep their place in the queue.
-    fn settle_peer(&mut self, key: PeerKey) {
-        if self.peers.get(&key).is_none_or(|p| p.unpacketized == 0) {
-            return;
-        }
-        let mut frames = std::mem::take(&mut self.settling);
-        self.unpacketized.take_for(key, &mut frames);
-        for frame in frames.drain(..) {
-            self.packetize(frame);
-        }
-        self.settling = frames;
-    }
-
-    /// Whether forwarded frames wait to be packetized (a fan-out is under way): a caller
-    /// may feed newly arrived datagrams before draining further, so audio can go first.
+    /// Whether copies of forwarded frames wait to be built (a fan-out is under way): a
+    /// caller may feed newly arrived datagrams before draining further, so audio can go
+    /// first.
     pub fn fan_out_pending(&self) -> bool {
-        !self.unpacketized.is_empty()
+        !self.copies.is_empty()
     }
 
     /// Drains a peer's output into the queues and re-arms its timer. Returns the datagrams

@@ -205,11 +205,8 @@ pub struct Peer {
     /// What the offer sends as video: whether subscribers of this peer can be given
     /// another layer when their estimate changes.
     pub video_send: VideoSend,
-    /// Frames written into this peer's `Rtc` and not yet packetized (entries of the core's
-    /// `unpacketized` queues): the peer must be settled before its `Rtc` gets an input.
-    pub unpacketized: usize,
     /// The latest `now` given to the `Rtc`: str0m ignores a timeout older than that, so a
-    /// frame written earlier but packetized later is packetized at this time.
+    /// copy queued earlier but built later is packetized at this time.
     pub clock: Instant,
 }
 

@@ -48,6 +48,11 @@ fn feed_host_until(net: &mut Net, what: &str, drain: bool, done: impl Fn(&Net) -
     panic!("{what}: not reached");
 }
 
+/// Hands the transmits already built to their clients, building nothing more.
+fn deliver_one_ready(net: &mut Net) -> bool {
+    net.core.transmit_ready() && deliver_one(net)
+}
+
 /// Polls one transmit and hands it to its client.
 fn deliver_one(net: &mut Net) -> bool {
     let Some(t) = net.core.poll_transmit() else {
@@ -70,25 +75,45 @@ fn an_audio_frame_goes_ahead_of_a_video_fan_out_under_way() {
     // A video frame is written to all three viewers (everything before it was sent);
     // v1's copy is sent.
     feed_host_until(&mut net, "a video fan-out", true, |n| {
-        n.core.unpacketized.lens() == (0, 3)
+        n.core.copies.lens() == (0, 3)
     });
     assert!(deliver_one(&mut net), "v1's copy is built");
     while net.core.transmit_ready() {
         deliver_one(&mut net);
     }
-    assert_eq!(net.core.unpacketized.lens(), (0, 2));
+    assert_eq!(net.core.copies.lens(), (0, 2));
     // The host's next audio frame arrives before the fan-out goes on.
     feed_host_until(&mut net, "an audio fan-out", false, |n| {
-        n.core.unpacketized.lens().0 == 3
+        n.core.copies.lens().0 == 3
     });
-    let videos_waiting = net.core.unpacketized.lens().1;
+    let videos_waiting = net.core.copies.lens().1;
     assert!(videos_waiting >= 2);
-    while net.core.unpacketized.lens().0 > 0 {
-        assert!(deliver_one(&mut net), "the core had frames to packetize");
+    let waiting = ["v2", "v3"];
+    let video_before: Vec<_> = waiting
+        .iter()
+        .map(|v| net.client(v).from(1).video)
+        .collect();
+    let audio_before: Vec<_> = waiting
+        .iter()
+        .map(|v| net.client(v).from(1).audio)
+        .collect();
+    while net.core.copies.lens().0 > 0 {
+        assert!(deliver_one(&mut net), "the core had copies to build");
         assert_eq!(
-            net.core.unpacketized.lens().1,
+            net.core.copies.lens().1,
             videos_waiting,
             "no video copy is taken while an audio copy waits"
+        );
+    }
+    while deliver_one_ready(&mut net) {}
+    // The audio pass carried only audio: the viewers whose video copy still waits got the
+    // audio frame, and not the video frame with it.
+    for (i, viewer) in waiting.iter().enumerate() {
+        let got = net.client(viewer).from(1);
+        assert!(got.audio > audio_before[i], "{viewer} got the audio first");
+        assert_eq!(
+            got.video, video_before[i],
+            "{viewer}'s video waits its turn"
         );
     }
     while deliver_one(&mut net) {}

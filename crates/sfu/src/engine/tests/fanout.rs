@@ -10,7 +10,7 @@ use crate::config::SfuConfig;
 
 /// A video group where `a` (tag 1) fans out to `b`, `c` and `d`, media flowing.
 fn fan_out_of_three() -> Net {
-    // Unpaced: these tests count each frame's datagrams as it is packetized.
+    // Unpaced: these tests count each frame's datagrams as its copy is built.
     let cfg = SfuConfig {
         bandwidth_estimation: false,
         ..SfuConfig::default()
@@ -61,7 +61,7 @@ fn a_fan_out_is_sent_one_subscriber_at_a_time() {
         assert_eq!(
             net.core.stats().frames_forwarded,
             before,
-            "the input only writes; packetizing waits for poll_transmit"
+            "the input only queues copies; building them waits for poll_transmit"
         );
         // (destination, frames counted when its first datagram was polled)
         let mut firsts: Vec<(SocketAddr, u64)> = Vec::new();
@@ -85,7 +85,7 @@ fn a_fan_out_is_sent_one_subscriber_at_a_time() {
         assert_eq!(
             counted,
             [1, 2, 3],
-            "subscriber k's datagrams are out before subscriber k+1 is packetized"
+            "subscriber k's datagrams are out before subscriber k+1's copy is built"
         );
         true
     });
@@ -96,7 +96,7 @@ fn a_fan_out_is_sent_one_subscriber_at_a_time() {
 }
 
 #[test]
-fn an_undrained_fan_out_is_packetized_by_the_next_input() {
+fn an_undrained_fan_out_is_built_by_the_next_timeout() {
     let mut net = fan_out_of_three();
     let a_addr = net.client("a").addr;
     let marks: Vec<u64> = ["b", "c", "d"]
@@ -109,7 +109,7 @@ fn an_undrained_fan_out_is_packetized_by_the_next_input() {
         let sfu = net.core.local_addr();
         net.core.handle_receive(net.now, a_addr, sfu, data);
         let pending = net.core.stats().frames_forwarded == before.frames_forwarded;
-        // Not drained: the core asks to be woken at once, and the next input settles it.
+        // Not drained: the core asks to be woken at once, and its timeout builds the copies.
         assert!(net.core.poll_timeout() <= net.now || !pending);
         net.core.handle_timeout(net.now);
         let after = net.core.stats();
