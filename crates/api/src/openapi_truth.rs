@@ -4,7 +4,8 @@
 //! - the error answers every operation can give (`400`, `401`, `429`, `500`), each with the
 //!   spec's error body;
 //! - path ids are strings of 1 to 128 characters (`opencalls_domain::ids::MAX_ID_LEN`);
-//! - the query parameters with a fixed set of values carry it as an enum;
+//! - the query parameters with a fixed set of values carry it as an enum (plus `""`: an
+//!   empty value of such a filter means "not given");
 //! - `POST /v1/auth/session` (served by the client-protocol adapter, authenticated by the
 //!   user's access token instead of `Api-Token`).
 
@@ -38,15 +39,32 @@ const ERRORS: [(&str, &str); 4] = [
     ),
 ];
 
-/// Query parameters whose values come from a fixed set.
-const ENUMS: [(&str, &[&str]); 3] = [
-    // `GET /v1/rooms?type=`
+/// Query parameters whose values come from a fixed set: `(path, parameter, values)`. Keyed by
+/// path too, since the same name means different things on different paths (`type`). Each
+/// set ends with `""`: the handlers of all four take an empty value as "not given" (the
+/// default), so the document lists it as accepted.
+const ENUMS: [(&str, &str, &[&str]); 4] = [
     (
+        "/v1/rooms",
         "type",
-        &["all", "small_room_for_video", "large_room_for_audio_only"],
+        &[
+            "all",
+            "small_room_for_video",
+            "large_room_for_audio_only",
+            "",
+        ],
     ),
-    ("status", &["pending", "delivered", "failed"]),
-    ("display_all_webhook_categories", &["true", "false"]),
+    ("/v1/users/{user_id}/calls", "type", &["direct", ""]),
+    (
+        "/v1/applications/{application_id}/webhook/deliveries",
+        "status",
+        &["pending", "delivered", "failed", ""],
+    ),
+    (
+        "/v1/applications/{application_id}/settings/webhook",
+        "display_all_webhook_categories",
+        &["true", "false", ""],
+    ),
 ];
 
 /// Longest id in a path (`opencalls_domain::ids::MAX_ID_LEN`).
@@ -57,10 +75,10 @@ pub(crate) struct Truth;
 impl utoipa::Modify for Truth {
     fn modify(&self, openapi: &mut OpenApi) {
         add_session_path(openapi);
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
             for operation in operations(item) {
                 add_error_responses(operation);
-                constrain_parameters(operation);
+                constrain_parameters(path, operation);
             }
         }
     }
@@ -101,7 +119,7 @@ fn add_error_responses(operation: &mut Operation) {
     }
 }
 
-fn constrain_parameters(operation: &mut Operation) {
+fn constrain_parameters(path: &str, operation: &mut Operation) {
     for parameter in operation.parameters.iter_mut().flatten() {
         let schema = match parameter.parameter_in {
             ParameterIn::Path => ObjectBuilder::new()
@@ -109,8 +127,11 @@ fn constrain_parameters(operation: &mut Operation) {
                 .min_length(Some(1))
                 .max_length(Some(MAX_ID_LEN))
                 .build(),
-            _ => match ENUMS.iter().find(|(name, _)| *name == parameter.name) {
-                Some((_, values)) => ObjectBuilder::new()
+            _ => match ENUMS
+                .iter()
+                .find(|(p, name, _)| *p == path && *name == parameter.name)
+            {
+                Some((_, _, values)) => ObjectBuilder::new()
                     .schema_type(SchemaType::Type(Type::String))
                     .enum_values(Some(values.iter().copied()))
                     .build(),

@@ -242,6 +242,9 @@ async fn users_calls_summary_and_history_for_both_roles() {
         400,
         400100,
     );
+    // An empty value means "not given", as the OpenAPI document's enum says.
+    let (status, body) = server.get("/v1/users/alice/calls?type=").await;
+    assert_eq!(status, 200, "{body}");
     assert_error(
         &server.get("/v1/users/alice/calls?role=host").await,
         400,

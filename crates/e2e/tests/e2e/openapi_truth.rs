@@ -80,14 +80,26 @@ async fn every_operation_documents_its_errors_and_typed_parameters() {
     let room_type = &param(list_rooms, "type")["schema"];
     assert_eq!(
         room_type["enum"],
-        json!(["all", "small_room_for_video", "large_room_for_audio_only"])
+        json!([
+            "all",
+            "small_room_for_video",
+            "large_room_for_audio_only",
+            ""
+        ])
     );
     let date = &param(list_rooms, "created_at_start_date")["schema"];
     assert!(date["type"].to_string().contains("integer"), "{date}");
+    // The same parameter name on another path has its own set (the empty value, taken as
+    // "not given", is listed too).
+    let user_calls = &doc["paths"]["/v1/users/{user_id}/calls"]["get"];
+    assert_eq!(
+        param(user_calls, "type")["schema"]["enum"],
+        json!(["direct", ""])
+    );
     let deliveries = &doc["paths"]["/v1/applications/{application_id}/webhook/deliveries"]["get"];
     assert_eq!(
         param(deliveries, "status")["schema"]["enum"],
-        json!(["pending", "delivered", "failed"])
+        json!(["pending", "delivered", "failed", ""])
     );
 }
 
