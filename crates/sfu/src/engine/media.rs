@@ -2,8 +2,10 @@
 //! along the routing table, keyframe requests and their pacing, connection state.
 //!
 //! Invariants: a publisher track (each simulcast layer of it) receives at most one PLI/FIR
-//! per `KEYFRAME_REQUEST_INTERVAL`, whatever asks for it; a subscriber's slot is written only
-//! while its group forwards and the source's track is not paused.
+//! per `KEYFRAME_REQUEST_INTERVAL`, whatever asks for it; a frame is queued for its
+//! subscribers only while its group forwards and the source's track is not paused (copies
+//! already queued are built after a pause, like frames already sent; they are dropped only
+//! if their slot was rerouted meanwhile).
 //!
 //! Copies are deferred (see the core's invariants): `forward` only queues a [`QueuedCopy`]
 //! per routed slot (a shared reference to the frame; [`Copies`]: audio before video), and
