@@ -276,14 +276,8 @@ impl SfuCore {
             // Removed since the frame arrived: nothing of it goes out.
             return;
         };
-        let routed = peer
-            .slots
-            .iter()
-            .any(|s| s.mid == copy.slot && s.source == Some(copy.source));
-        if !routed {
-            return;
-        }
-        match peer.write_forwarded(copy.slot, copy.kind, &copy.frame, copy.lowest) {
+        let slot = (copy.slot, copy.source);
+        match peer.write_forwarded(slot, copy.kind, &copy.frame, copy.lowest) {
             Written::Yes => self.packetize(&copy),
             Written::AwaitingKeyframe(rid) => {
                 let (source, mid) = copy.source;

@@ -226,7 +226,8 @@ pub enum Written {
     Yes,
     /// A video slot is waiting for a keyframe (of this layer) and this frame is not one.
     AwaitingKeyframe(Option<Rid>),
-    /// Not connected yet, unknown slot or codec, or str0m refused the frame.
+    /// Not connected yet, unknown slot or codec, a slot fed by another source now, or str0m
+    /// refused the frame.
     No,
 }
 
@@ -270,10 +271,11 @@ impl Peer {
         self.slots.iter_mut().find(|s| s.mid == mid)
     }
 
-    /// Writes a source's frame into the slot `slot_mid` (packetized on the next timeout).
+    /// Writes the frame of track `source` into the slot `slot_mid` (packetized on the next
+    /// timeout), if that slot is still fed by `source`.
     pub fn write_forwarded(
         &mut self,
-        slot_mid: Mid,
+        (slot_mid, source): (Mid, (PeerKey, Mid)),
         kind: Kind,
         data: &MediaData,
         lowest: Option<Rid>,
@@ -281,7 +283,7 @@ impl Peer {
         if !self.transport_up {
             return Written::No;
         }
-        let Some(slot) = self.slot_mut(slot_mid) else {
+        let Some(slot) = self.slot_mut(slot_mid).filter(|s| s.source == Some(source)) else {
             return Written::No;
         };
         let keyframe = kind == Kind::Video && data.is_keyframe();
