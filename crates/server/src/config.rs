@@ -98,6 +98,9 @@ pub struct Config {
     /// Media worker threads (groups spread over them, each on its own port: `media_addr`'s
     /// port + the worker's index); 0 = one per core.
     pub media_workers: usize,
+    /// Real-time (`SCHED_FIFO`) priority of the media worker threads, 1 to 99; 0 = the
+    /// normal scheduling policy (Linux; needs root or `CAP_SYS_NICE`, else a warning).
+    pub media_realtime_priority: u8,
     /// Most HTTP connections (WebSockets included) at once; more get a 503 (see `limits.rs`).
     pub http_max_connections: usize,
     /// A request head must arrive this long after the connection opened or its previous
@@ -199,6 +202,7 @@ impl Default for Config {
             media_transport_timeout_ms: 10_000,
             media_event_queue: opencalls_sfu::EVENT_QUEUE_LIMIT,
             media_workers: 0,
+            media_realtime_priority: 0,
             http_max_connections: crate::limits::DEFAULT_MAX_CONNECTIONS,
             http_header_timeout_ms: 10_000,
             http_body_timeout_ms: 30_000,

@@ -13,12 +13,15 @@ use std::time::Duration;
 const MIN_TIMEOUT_MS: u64 = 500;
 /// Most media workers (`OPENCALLS_MEDIA_WORKERS`); each takes a UDP (and TCP) port.
 const MAX_MEDIA_WORKERS: usize = 256;
+/// Highest `SCHED_FIFO` priority (`OPENCALLS_MEDIA_REALTIME_PRIORITY`).
+const MAX_REALTIME_PRIORITY: u8 = 99;
 /// Most advertised addresses (each becomes an ICE candidate in every answer).
 const MAX_ADVERTISED: usize = 8;
 
 impl Config {
     /// `OPENCALLS_MEDIA_ADDR`, `OPENCALLS_MEDIA_ADVERTISED_ADDRS` (comma-separated
-    /// `IP:port`), `OPENCALLS_MEDIA_ACTIVE_SPEAKERS`, `OPENCALLS_MEDIA_WORKERS`.
+    /// `IP:port`), `OPENCALLS_MEDIA_ACTIVE_SPEAKERS`, `OPENCALLS_MEDIA_WORKERS`,
+    /// `OPENCALLS_MEDIA_REALTIME_PRIORITY`.
     pub(crate) fn apply_media_env(
         &mut self,
         var: &impl Fn(&str) -> Option<String>,
@@ -59,6 +62,19 @@ impl Config {
                         name: "OPENCALLS_MEDIA_WORKERS",
                         message: format!(
                             "expected an integer from 0 (one per core) to {MAX_MEDIA_WORKERS}, got '{raw}'"
+                        ),
+                    });
+                }
+            };
+        }
+        if let Some(raw) = var("OPENCALLS_MEDIA_REALTIME_PRIORITY").filter(|v| !v.is_empty()) {
+            self.media_realtime_priority = match raw.trim().parse::<u8>() {
+                Ok(n) if n <= MAX_REALTIME_PRIORITY => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPENCALLS_MEDIA_REALTIME_PRIORITY",
+                        message: format!(
+                            "expected an integer from 0 (normal scheduling) to {MAX_REALTIME_PRIORITY}, got '{raw}'"
                         ),
                     });
                 }
@@ -132,6 +148,12 @@ impl Config {
         if self.media_workers > MAX_MEDIA_WORKERS {
             return invalid("media_workers", "must be from 0 (one per core) to 256");
         }
+        if self.media_realtime_priority > MAX_REALTIME_PRIORITY {
+            return invalid(
+                "media_realtime_priority",
+                "must be from 0 (normal scheduling) to 99",
+            );
+        }
         Ok(())
     }
 
@@ -147,6 +169,8 @@ impl Config {
             transport_timeout: Duration::from_millis(self.media_transport_timeout_ms),
             event_queue: self.media_event_queue,
             workers: self.media_workers,
+            realtime_priority: (self.media_realtime_priority > 0)
+                .then_some(self.media_realtime_priority),
             ..SfuConfig::default()
         }
     }
@@ -180,6 +204,7 @@ mod tests {
                 }
                 "OPENCALLS_MEDIA_ACTIVE_SPEAKERS" => Some("4".into()),
                 "OPENCALLS_MEDIA_WORKERS" => Some("3".into()),
+                "OPENCALLS_MEDIA_REALTIME_PRIORITY" => Some("10".into()),
                 _ => None,
             })
             .unwrap();
@@ -188,6 +213,8 @@ mod tests {
         assert_eq!(sfu.advertised.len(), 2);
         assert_eq!(sfu.default_active_speakers, 4);
         assert_eq!(sfu.workers, 3);
+        assert_eq!(sfu.realtime_priority, Some(10));
+        assert_eq!(Config::default().sfu_config().realtime_priority, None);
         for (name, value) in [
             ("OPENCALLS_MEDIA_ADDR", "0.0.0.0:50000"),
             ("OPENCALLS_MEDIA_ADDR", "nowhere"),
@@ -197,6 +224,8 @@ mod tests {
             ("OPENCALLS_MEDIA_TRANSPORT_TIMEOUT_MS", "10"),
             ("OPENCALLS_MEDIA_WORKERS", "257"),
             ("OPENCALLS_MEDIA_WORKERS", "two"),
+            ("OPENCALLS_MEDIA_REALTIME_PRIORITY", "100"),
+            ("OPENCALLS_MEDIA_REALTIME_PRIORITY", "-1"),
         ] {
             let err = Config::default().apply_env(|n| (n == name).then(|| value.into()));
             assert!(err.is_err(), "{name}={value} must be refused");

@@ -12,6 +12,7 @@
 //!
 //! cargo run --release -p opencalls-sfu --example loadgen -- [--groups N] [--peers-per-group N]
 //!     [--viewers N] [--seconds N] [--video-kbps N] [--workers N] [--send-batch N]
+//!     [--spread-live-groups true|false] [--realtime-priority 1..99]
 //!
 //! The old positional form (`loadgen 4 4 50 20 500`) is still accepted.
 
@@ -55,6 +56,13 @@ struct Args {
     /// Datagrams read between two copies of a fan-out (`SfuConfig::fan_out_reads`).
     #[arg(long, default_value_t = 0)]
     fan_out_reads: usize,
+    /// Spread the live group's viewers over the workers (`SfuConfig::spread_live_groups`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    spread_live_groups: bool,
+    /// Run the media workers real-time at this priority (`SfuConfig::realtime_priority`;
+    /// needs root): the load generator's own threads then never delay a fan-out.
+    #[arg(long)]
+    realtime_priority: Option<u8>,
     /// The same values by position (`groups peers_per_group viewers seconds video_kbps`),
     /// as scripts written before the flags pass them; they override the flags.
     #[arg(num_args = 0..=5, value_name = "POSITIONAL")]
@@ -241,6 +249,8 @@ async fn main() -> anyhow::Result<()> {
         send_batch: a.send_batch,
         send_ahead: a.send_ahead,
         fan_out_reads: a.fan_out_reads,
+        spread_live_groups: a.spread_live_groups,
+        realtime_priority: a.realtime_priority,
         ..SfuConfig::default()
     };
     let (sfu, mut events) = Sfu::start(config)?;

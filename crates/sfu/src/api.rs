@@ -231,6 +231,9 @@ pub struct SfuStats {
     pub packets_forwarded: u64,
     /// Events dropped because the event queue was full.
     pub events_dropped: u64,
+    /// Messages between workers (a spread live group's frames, keyframe requests)
+    /// dropped because the receiving worker's queue was full.
+    pub relays_dropped: u64,
     /// Added forwarding latency per frame (first datagram of the frame read from the socket →
     /// its forwarded datagrams handed to the socket), by percentile.
     pub latency_p50: Duration,

@@ -31,6 +31,9 @@ pub const TCP_SEND_QUEUE: usize = 256;
 /// frame then goes ahead of the rest of a video fan-out); a look that finds nothing costs
 /// one `recvfrom` system call.
 pub const FAN_OUT_RECV_INTERVAL: Duration = Duration::from_micros(100);
+/// Capacity of each worker's queue of messages from the other workers (a spread live
+/// group's frames and keyframe requests); a full queue drops the message (counted).
+pub const RELAY_QUEUE_LIMIT: usize = 4096;
 /// Most datagrams handed to the kernel in one `sendmmsg` (Linux) call.
 pub const SEND_BATCH_LIMIT: usize = 64;
 /// Most keyframe requests per publisher track and this interval.
@@ -107,6 +110,15 @@ pub struct SfuConfig {
     /// frame among them before the rest of the fan-out. 0 = never look: datagrams wait in
     /// the socket until the fan-out is sent.
     pub fan_out_reads: usize,
+    /// With several workers, spread each live group's viewers over all of them (the host's
+    /// frames are relayed to the other workers, which fan them out in parallel); off: a
+    /// live group and all its viewers stay on one worker, like other groups.
+    pub spread_live_groups: bool,
+    /// Run each media worker thread under the real-time `SCHED_FIFO` policy at this
+    /// priority (1 to 99; Linux, needs root or `CAP_SYS_NICE`), so no ordinary thread of
+    /// this or another process delays a fan-out once it started. `None` (the default):
+    /// the normal policy. Refused by the OS: the worker logs a warning and runs normally.
+    pub realtime_priority: Option<u8>,
 }
 
 impl Default for SfuConfig {
@@ -134,6 +146,8 @@ impl Default for SfuConfig {
             send_batch: SEND_BATCH_LIMIT,
             send_ahead: 0,
             fan_out_reads: 0,
+            spread_live_groups: true,
+            realtime_priority: None,
         }
     }
 }

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::api::{
     GroupId, Kind, PeerId, PeerSnapshot, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions,
 };
-use crate::config::SfuConfig;
-use crate::engine::Counters;
+use crate::config::{RELAY_QUEUE_LIMIT, SfuConfig};
+use crate::engine::{Counters, Placement};
 use crate::workers::{self, Directory, SharedDirectory, WorkerLink};
 
 /// One worker's share of the stats: raw counters (merged so percentiles stay exact) and
@@ -25,7 +25,12 @@ pub(crate) type StatsParts = (Counters, usize, usize, usize);
 /// A request to the media thread; each carries the channel its reply goes to.
 #[derive(Debug)]
 pub(crate) enum Command {
-    CreateGroup(GroupId, Policy, oneshot::Sender<Result<(), SfuError>>),
+    CreateGroup(
+        GroupId,
+        Policy,
+        Placement,
+        oneshot::Sender<Result<(), SfuError>>,
+    ),
     RemoveGroup(GroupId, oneshot::Sender<Result<(), SfuError>>),
     AddPeer(AddPeer, oneshot::Sender<Result<String, SfuError>>),
     RemovePeer(PeerId, oneshot::Sender<Result<(), SfuError>>),
@@ -75,19 +80,25 @@ impl Sfu {
             config.max_peers,
         )));
         let (event_tx, event_rx) = mpsc::channel(config.event_queue.max(1));
+        let (relay_txs, relay_rxs): (Vec<_>, Vec<_>) =
+            (0..count).map(|_| mpsc::channel(RELAY_QUEUE_LIMIT)).unzip();
+        let relay_txs: Arc<[_]> = relay_txs.into();
         let mut links = Vec::with_capacity(count);
-        for index in 0..count {
+        for (index, relay_rx) in relay_rxs.into_iter().enumerate() {
             // A failed bind drops the links started so far: their workers stop.
+            let relay = (relay_txs.clone(), relay_rx);
             links.push(workers::spawn(
                 &config,
                 index,
                 directory.clone(),
                 event_tx.clone(),
+                relay,
             )?);
         }
         let handle = SfuHandle {
             workers: links.into(),
             directory,
+            spread_live_groups: config.spread_live_groups && count > 1,
         };
         Ok((handle, event_rx))
     }
@@ -98,6 +109,8 @@ impl Sfu {
 pub struct SfuHandle {
     workers: Arc<[WorkerLink]>,
     directory: SharedDirectory,
+    /// Live groups get a mirror on every other worker and their viewers are spread.
+    spread_live_groups: bool,
 }
 
 impl SfuHandle {
@@ -162,22 +175,54 @@ impl SfuHandle {
         workers::lock(&self.directory).peer_worker(peer)
     }
 
+    /// Creates a group on the least loaded worker; a live group with several workers (and
+    /// `spread_live_groups`) also gets a mirror on every other worker.
     pub async fn create_group(&self, group: GroupId, policy: Policy) -> Result<(), SfuError> {
-        let worker = workers::lock(&self.directory).place_group(&group)?;
-        let result = self
-            .call(worker, |tx| Command::CreateGroup(group.clone(), policy, tx))
-            .await;
+        let spread = self.spread_live_groups && policy == Policy::Live;
+        let home = workers::lock(&self.directory).place_group(&group, spread)?;
+        let mut created = Vec::new();
+        let mut result = Ok(());
+        for (worker, placement) in self.placements(home, spread) {
+            result = self
+                .call(worker, |tx| {
+                    Command::CreateGroup(group.clone(), policy, placement, tx)
+                })
+                .await;
+            if result.is_err() {
+                break;
+            }
+            created.push(worker);
+        }
         if result.is_err() {
+            // Undo the parts made so far; a worker that stopped meanwhile has nothing left.
+            for worker in created {
+                let _ = self
+                    .call(worker, |tx| Command::RemoveGroup(group.clone(), tx))
+                    .await;
+            }
             workers::lock(&self.directory).remove_group(&group);
         }
         result
     }
 
+    /// The workers holding a group whose home is `home`, with the part each holds.
+    fn placements(&self, home: usize, spread: bool) -> Vec<(usize, Placement)> {
+        if !spread {
+            return vec![(home, Placement::Whole)];
+        }
+        let mirrors = (0..self.workers.len()).filter(|w| *w != home);
+        std::iter::once((home, Placement::Home))
+            .chain(mirrors.map(|w| (w, Placement::Mirror { home })))
+            .collect()
+    }
+
     /// Removes every peer of the group (each gets `PeerDisconnected { Removed }`), then the group.
     pub async fn remove_group(&self, group: GroupId) -> Result<(), SfuError> {
-        let worker = workers::lock(&self.directory).group_worker(&group)?;
-        self.call(worker, |tx| Command::RemoveGroup(group.clone(), tx))
-            .await?;
+        let (home, spread) = workers::lock(&self.directory).group_place(&group)?;
+        for (worker, _) in self.placements(home, spread) {
+            self.call(worker, |tx| Command::RemoveGroup(group.clone(), tx))
+                .await?;
+        }
         workers::lock(&self.directory).remove_group(&group);
         Ok(())
     }
@@ -188,6 +233,7 @@ impl SfuHandle {
         let worker = workers::lock(&self.directory).reserve_peer(
             &request.group,
             &peer,
+            request.role,
             request.replaces.as_ref(),
         )?;
         let result = self.call(worker, |tx| Command::AddPeer(request, tx)).await;
@@ -237,10 +283,16 @@ impl SfuHandle {
     }
 
     /// Live groups: enables or disables forwarding of the host's media to viewers.
+    /// (Every worker holding a part of the group is told, the home first.)
     pub async fn set_forwarding(&self, group: GroupId, enabled: bool) -> Result<(), SfuError> {
-        let worker = workers::lock(&self.directory).group_worker(&group)?;
-        self.call(worker, |tx| Command::SetForwarding(group, enabled, tx))
-            .await
+        let (home, spread) = workers::lock(&self.directory).group_place(&group)?;
+        for (worker, _) in self.placements(home, spread) {
+            self.call(worker, |tx| {
+                Command::SetForwarding(group.clone(), enabled, tx)
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// Counters and latency percentiles over every worker (sums; percentiles of the merged

@@ -16,8 +16,9 @@
 //!   one `sendmmsg`) only while `transmit_ready` says more are already built, and the batch
 //!   is sent before the core is asked to build more.
 //! - With `SfuConfig::fan_out_reads` > 0, while a fan-out is being built
-//!   (`fan_out_pending`) the shell looks at the UDP socket between two subscribers' copies,
-//!   at most every `FAN_OUT_RECV_INTERVAL`, for at most `fan_out_reads` datagrams a look
+//!   (`fan_out_pending`) the shell looks at its queue from the other workers and the UDP
+//!   socket between two subscribers' copies, at most every `FAN_OUT_RECV_INTERVAL`, for
+//!   at most `fan_out_reads` messages and datagrams a look
 //!   and `RECV_BURST` a flush, and feeds what arrived to the core before
 //!   asking for the next copy: the core packetizes audio first, so an audio frame does not
 //!   wait for a whole video fan-out. Those reads use a clone of the socket (a plain
@@ -25,6 +26,11 @@
 //!   the rest of the flush after the first empty read.
 //! - The only shared state it touches is the workers' `Directory`, and only when a
 //!   `PeerDisconnected` event leaves (never per datagram).
+//! - Messages for other workers (a spread live group's frames and keyframe requests,
+//!   `engine::mirror`) go out on their bounded queues with `try_send` (a full queue drops
+//!   the message and counts it) at the start of every flush, before the core builds any
+//!   copy, so the other workers fan out a frame while this one does; and at its end.
+//!   Messages from other workers are fed to the core like datagrams, a flush after each.
 //! - Events are pushed with `try_send` and never wait: the packet path never blocks on the
 //!   signaling layer (a full queue drops the event and counts it). The shell remembers how
 //!   many were dropped and, as soon as the queue has room, sends one `SfuEvent::EventsLost`
@@ -33,6 +39,7 @@
 //!   sees them in order.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::net::Protocol;
@@ -42,15 +49,20 @@ use tokio::sync::{mpsc, oneshot};
 use crate::api::{SfuError, SfuEvent};
 use crate::batch::UdpBatch;
 use crate::config::{FAN_OUT_RECV_INTERVAL, MAX_DATAGRAM, RECV_BURST};
-use crate::engine::SfuCore;
+use crate::engine::{RelayTo, Relayed, SfuCore};
 use crate::handle::Command;
 use crate::tcp::{TcpInput, TcpSide};
-use crate::workers::{self, SharedDirectory};
+use crate::workers::{self, RelayLinks, SharedDirectory};
+
+/// A shell's links to the rest of the media layer: the event queue, the directory, its
+/// worker index and its relay queues.
+pub(crate) type ShellLinks = (mpsc::Sender<SfuEvent>, SharedDirectory, usize, RelayLinks);
 
 /// Why the loop woke up.
 enum Wake {
     Command(Option<Command>),
     Readable,
+    Relayed(Relayed),
     Accepted(TcpStream, SocketAddr),
     Tcp(TcpInput),
     /// The event queue has room for the pending `EventsLost`.
@@ -120,6 +132,11 @@ pub(crate) struct Shell {
     outbox: Outbox,
     batch: UdpBatch,
     directory: SharedDirectory,
+    /// This worker's index among the workers.
+    index: usize,
+    /// Every worker's relay queue, by index (this one's too, unused), and this one's end.
+    relay_tx: Arc<[mpsc::Sender<Relayed>]>,
+    relay_rx: mpsc::Receiver<Relayed>,
 }
 
 impl Shell {
@@ -129,8 +146,7 @@ impl Shell {
         mut core: SfuCore,
         socket: std::net::UdpSocket,
         tcp: Option<(std::net::TcpListener, std::time::Duration)>,
-        events_tx: mpsc::Sender<SfuEvent>,
-        directory: SharedDirectory,
+        (events_tx, directory, index, (relay_tx, relay_rx)): ShellLinks,
         (send_batch, send_ahead, fan_out_reads): (usize, usize, usize),
     ) -> Result<Self, SfuError> {
         let io = |e: std::io::Error| SfuError::Io(e.to_string());
@@ -155,6 +171,9 @@ impl Shell {
             outbox: Outbox::new(events_tx),
             batch: UdpBatch::new(send_batch, send_ahead),
             directory,
+            index,
+            relay_tx,
+            relay_rx,
         })
     }
 
@@ -166,6 +185,7 @@ impl Shell {
                 biased;
                 cmd = commands.recv() => Wake::Command(cmd),
                 r = self.socket.readable() => match r { Ok(()) => Wake::Readable, Err(_) => Wake::Timer },
+                Some(message) = self.relay_rx.recv() => Wake::Relayed(message),
                 input = tcp_input(&mut self.tcp) => input,
                 () = self.outbox.room() => Wake::Room,
                 _ = tokio::time::sleep_until(deadline.into()) => Wake::Timer,
@@ -174,6 +194,7 @@ impl Shell {
                 Wake::Command(None) | Wake::Command(Some(Command::Shutdown)) => break,
                 Wake::Command(Some(cmd)) => self.handle_command(cmd),
                 Wake::Readable => self.read_burst(),
+                Wake::Relayed(message) => self.relayed(message),
                 Wake::Accepted(stream, remote) => {
                     if let Some(tcp) = &mut self.tcp {
                         tcp.adopt(stream, remote);
@@ -205,11 +226,50 @@ impl Shell {
         }
     }
 
+    /// Feeds the core a message from another worker and what else is queued (at most
+    /// `RECV_BURST` in all), flushing after each.
+    fn relayed(&mut self, first: Relayed) {
+        let mut next = Some(first);
+        for _ in 0..RECV_BURST {
+            let Some(message) = next.take() else {
+                return;
+            };
+            self.core.handle_relay(Instant::now(), message);
+            self.flush();
+            next = self.relay_rx.try_recv().ok();
+        }
+    }
+
+    /// Hands the core's messages for other workers to their queues.
+    fn send_relays(&mut self) {
+        while let Some((to, message)) = self.core.poll_relay() {
+            let targets = match to {
+                RelayTo::Mirrors => 0..self.relay_tx.len(),
+                RelayTo::Worker(w) => w..w + 1,
+            };
+            for worker in targets.filter(|w| *w != self.index) {
+                let Some(tx) = self.relay_tx.get(worker) else {
+                    continue;
+                };
+                if tx.try_send(message.clone()).is_err() {
+                    self.core.relay_dropped();
+                }
+            }
+        }
+    }
+
     /// Feeds the core what arrived while a fan-out is being sent, at most `budget`
-    /// datagrams, without flushing (the flush under way goes on, audio first). Returns
-    /// how many were read.
+    /// datagrams and messages from other workers, without flushing (the flush under way
+    /// goes on, audio first). Returns how many were read.
     fn read_between_copies(&mut self, budget: usize) -> usize {
         let mut read = 0;
+        while read < budget {
+            let Ok(message) = self.relay_rx.try_recv() else {
+                break;
+            };
+            read += 1;
+            self.core.handle_relay(Instant::now(), message);
+        }
         while read < budget {
             let Ok((len, source)) = self.socket_between.recv_from(&mut self.buf) else {
                 break;
@@ -265,6 +325,7 @@ impl Shell {
             0
         };
         let mut look = (None, budget);
+        self.send_relays();
         loop {
             self.look_between_copies(&mut look);
             let Some(t) = self.core.poll_transmit() else {
@@ -293,6 +354,7 @@ impl Shell {
         if self.core.awaits_send_time() {
             self.core.transmits_sent(Instant::now());
         }
+        self.send_relays();
         while let Some(event) = self.core.poll_event() {
             if let SfuEvent::PeerDisconnected { peer, .. } = &event {
                 workers::lock(&self.directory).remove_peer(peer);
@@ -316,6 +378,7 @@ impl Shell {
         if now.duration_since(since) >= FAN_OUT_RECV_INTERVAL {
             *looked = Some(now);
             *budget -= self.read_between_copies((*budget).min(self.fan_out_reads));
+            self.send_relays();
         }
     }
 
@@ -329,8 +392,8 @@ impl Shell {
     fn handle_command(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {
-            Command::CreateGroup(id, policy, reply) => {
-                self.answer(reply, |core| core.create_group(id, policy))
+            Command::CreateGroup(id, policy, placement, reply) => {
+                self.answer(reply, |core| core.create_group_at(id, policy, placement))
             }
             Command::RemoveGroup(id, reply) => self.answer(reply, |core| core.remove_group(&id)),
             Command::AddPeer(req, reply) => self.answer(reply, |core| core.add_peer(now, req)),

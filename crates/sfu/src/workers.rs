@@ -3,10 +3,15 @@
 //! port, and its own shell loop; the [`Directory`] says which worker owns a group and a peer.
 //!
 //! Invariants:
-//! - A group and all its peers live on one worker, so forwarding never crosses threads and
-//!   the packet path takes no lock: a datagram arrives on the socket of the worker whose
-//!   port the peer's answer advertised (worker `i` binds the configured port + `i`, or its
-//!   own OS-chosen port when the configured one is 0), and is handled there.
+//! - A group and all its peers live on one worker (its home), so the packet path takes no
+//!   lock: a datagram arrives on the socket of the worker whose port the peer's answer
+//!   advertised (worker `i` binds the configured port + `i`, or its own OS-chosen port
+//!   when the configured one is 0), and is handled there. The one exception is a spread
+//!   live group (`SfuConfig::spread_live_groups`): its host is on the home worker, each new
+//!   viewer goes to the worker with the fewest peers, and the other workers hold mirrors of
+//!   the group fed over bounded queues between the workers (`engine::mirror`; the shells
+//!   carry those messages, still without a lock). A re-offer stays on the worker of the
+//!   peer it replaces.
 //! - The directory is touched only on the command path (by the handle) and when a worker's
 //!   core drops a peer (the shell forgets it as the `PeerDisconnected` event leaves): never
 //!   per datagram. It is exact: a peer is in it from the moment its `add_peer` is accepted
@@ -22,19 +27,22 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use crate::api::{GroupId, PeerId, SfuError, SfuEvent};
+use crate::api::{GroupId, PeerId, Role, SfuError, SfuEvent};
 use crate::config::{COMMAND_QUEUE_LIMIT, SfuConfig};
-use crate::engine::SfuCore;
+use crate::engine::{Relayed, SfuCore};
 use crate::handle::Command;
 use crate::shell::Shell;
 
 /// Which worker owns each group and each peer (see the module invariants).
 #[derive(Debug)]
 pub(crate) struct Directory {
-    groups: HashMap<GroupId, usize>,
+    /// Each group's home worker, and whether its viewers are spread over all workers.
+    groups: HashMap<GroupId, (usize, bool)>,
     /// Groups per worker (for placing new groups).
     load: Vec<usize>,
     peers: HashMap<PeerId, usize>,
+    /// Peers per worker (for placing the viewers of spread groups).
+    peer_load: Vec<usize>,
     max_groups: usize,
     max_peers: usize,
 }
@@ -56,13 +64,15 @@ impl Directory {
             groups: HashMap::new(),
             load: vec![0; workers],
             peers: HashMap::new(),
+            peer_load: vec![0; workers],
             max_groups,
             max_peers,
         }
     }
 
-    /// Reserves a new group on the least loaded worker and returns that worker.
-    pub fn place_group(&mut self, group: &GroupId) -> Result<usize, SfuError> {
+    /// Reserves a new group on the least loaded worker and returns that worker (its home);
+    /// `spread`: its viewers go to every worker.
+    pub fn place_group(&mut self, group: &GroupId, spread: bool) -> Result<usize, SfuError> {
         if self.groups.contains_key(group) {
             return Err(SfuError::GroupExists(group.clone()));
         }
@@ -72,19 +82,25 @@ impl Directory {
         let worker = (0..self.load.len())
             .min_by_key(|w| (self.load[*w], *w))
             .unwrap_or(0);
-        self.groups.insert(group.clone(), worker);
+        self.groups.insert(group.clone(), (worker, spread));
         self.load[worker] += 1;
         Ok(worker)
     }
 
     /// Forgets a group (removed, or its creation refused).
     pub fn remove_group(&mut self, group: &GroupId) {
-        if let Some(worker) = self.groups.remove(group) {
+        if let Some((worker, _)) = self.groups.remove(group) {
             self.load[worker] -= 1;
         }
     }
 
+    /// The group's home worker.
     pub fn group_worker(&self, group: &GroupId) -> Result<usize, SfuError> {
+        self.group_place(group).map(|(home, _)| home)
+    }
+
+    /// The group's home worker and whether its viewers are spread over all workers.
+    pub fn group_place(&self, group: &GroupId) -> Result<(usize, bool), SfuError> {
         self.groups
             .get(group)
             .copied()
@@ -98,15 +114,28 @@ impl Directory {
             .ok_or_else(|| SfuError::PeerNotFound(peer.clone()))
     }
 
-    /// Reserves a peer id on its group's worker (unique across workers, within
-    /// `max_peers`; the peer it `replaces`, if any, does not count).
+    /// Reserves a peer id (unique across workers, within `max_peers`; the peer it
+    /// `replaces`, if any, does not count) on its worker: the group's home, or for a viewer
+    /// of a spread group the worker with the fewest peers; a re-offer stays with the peer
+    /// it replaces.
     pub fn reserve_peer(
         &mut self,
         group: &GroupId,
         peer: &PeerId,
+        role: Role,
         replaces: Option<&PeerId>,
     ) -> Result<usize, SfuError> {
-        let worker = self.group_worker(group)?;
+        let (home, spread) = self.group_place(group)?;
+        let least_loaded = || {
+            (0..self.peer_load.len())
+                .min_by_key(|w| (self.peer_load[*w], *w != home, *w))
+                .unwrap_or(home)
+        };
+        let worker = match replaces.and_then(|r| self.peers.get(r)) {
+            Some(&worker) => worker,
+            None if spread && role == Role::Viewer => least_loaded(),
+            None => home,
+        };
         if self.peers.contains_key(peer) {
             return Err(SfuError::PeerExists(peer.clone()));
         }
@@ -115,14 +144,21 @@ impl Directory {
             return Err(SfuError::LimitReached("max_peers"));
         }
         self.peers.insert(peer.clone(), worker);
+        self.peer_load[worker] += 1;
         Ok(worker)
     }
 
     /// Forgets a peer (its worker dropped it, or its `add_peer` was refused).
     pub fn remove_peer(&mut self, peer: &PeerId) {
-        self.peers.remove(peer);
+        if let Some(worker) = self.peers.remove(peer) {
+            self.peer_load[worker] -= 1;
+        }
     }
 }
+
+/// A worker's links to the others: every worker's relay queue (by index, its own too) and
+/// the receiving end of its own.
+pub(crate) type RelayLinks = (Arc<[mpsc::Sender<Relayed>]>, mpsc::Receiver<Relayed>);
 
 /// The handle's link to one worker.
 #[derive(Debug)]
@@ -176,6 +212,7 @@ pub(crate) fn spawn(
     index: usize,
     directory: SharedDirectory,
     events: mpsc::Sender<SfuEvent>,
+    relay: RelayLinks,
 ) -> Result<WorkerLink, SfuError> {
     let config = worker_config(config, index)?;
     let socket = bind_udp(&config)?;
@@ -188,6 +225,14 @@ pub(crate) fn spawn(
     let tcp_idle = config.connect_timeout.max(config.transport_timeout);
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE_LIMIT);
     let run = move || {
+        if let Some(priority) = config.realtime_priority {
+            match set_realtime(priority) {
+                Ok(()) => tracing::info!(worker = index, priority, "media worker runs real-time"),
+                Err(e) => {
+                    tracing::warn!(worker = index, error = %e, "media worker keeps the normal scheduling policy")
+                }
+            }
+        }
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -202,7 +247,8 @@ pub(crate) fn spawn(
             let batching = (config.send_batch, config.send_ahead, config.fan_out_reads);
             let core = SfuCore::new(config, local_addr, std::time::Instant::now());
             let tcp = tcp.map(|listener| (listener, tcp_idle));
-            match Shell::new(core, socket, tcp, events, directory, batching) {
+            let links = (events, directory, index, relay);
+            match Shell::new(core, socket, tcp, links, batching) {
                 Ok(shell) => shell.run(cmd_rx).await,
                 Err(e) => tracing::error!(error = %e, worker = index, "media worker failed"),
             }
@@ -217,6 +263,31 @@ pub(crate) fn spawn(
         local_addr,
         tcp_addr,
     })
+}
+
+/// Puts the calling thread under `SCHED_FIFO` at `priority` (1 to 99).
+#[cfg(target_os = "linux")]
+fn set_realtime(priority: u8) -> Result<(), String> {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let value = priority
+        .clamp(1, 99)
+        .try_into()
+        .map_err(|e| format!("{e:?}"))?;
+    let policy = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo);
+    set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Crossplatform(value),
+        policy,
+    )
+    .map_err(|e| format!("{e:?}"))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_realtime(_priority: u8) -> Result<(), String> {
+    Err("real-time priority is only supported on Linux".into())
 }
 
 /// Binds a worker's non-blocking UDP socket with the configured buffer sizes.
@@ -254,27 +325,31 @@ mod tests {
     #[test]
     fn groups_go_to_the_least_loaded_worker_and_peers_follow_their_group() {
         let mut d = Directory::new(2, 10, 10);
-        assert_eq!(d.place_group(&gid("a")).unwrap(), 0);
-        assert_eq!(d.place_group(&gid("b")).unwrap(), 1);
-        assert_eq!(d.place_group(&gid("c")).unwrap(), 0);
+        assert_eq!(d.place_group(&gid("a"), false).unwrap(), 0);
+        assert_eq!(d.place_group(&gid("b"), false).unwrap(), 1);
+        assert_eq!(d.place_group(&gid("c"), false).unwrap(), 0);
         d.remove_group(&gid("a"));
         assert_eq!(
-            d.place_group(&gid("d")).unwrap(),
+            d.place_group(&gid("d"), false).unwrap(),
             0,
             "worker 0 had one fewer"
         );
         assert!(matches!(
-            d.place_group(&gid("b")),
+            d.place_group(&gid("b"), false),
             Err(SfuError::GroupExists(_))
         ));
-        assert_eq!(d.reserve_peer(&gid("b"), &pid("p"), None).unwrap(), 1);
+        assert_eq!(
+            d.reserve_peer(&gid("b"), &pid("p"), Role::Participant, None)
+                .unwrap(),
+            1
+        );
         assert_eq!(d.peer_worker(&pid("p")).unwrap(), 1);
         assert!(matches!(
-            d.reserve_peer(&gid("c"), &pid("p"), None),
+            d.reserve_peer(&gid("c"), &pid("p"), Role::Participant, None),
             Err(SfuError::PeerExists(_))
         ));
         assert!(matches!(
-            d.reserve_peer(&gid("a"), &pid("q"), None),
+            d.reserve_peer(&gid("a"), &pid("q"), Role::Participant, None),
             Err(SfuError::GroupNotFound(_))
         ));
         d.remove_peer(&pid("p"));
@@ -285,22 +360,54 @@ mod tests {
     }
 
     #[test]
+    fn viewers_of_a_spread_group_go_to_the_least_loaded_worker_and_hosts_stay_home() {
+        let mut d = Directory::new(2, 10, 10);
+        assert_eq!(d.place_group(&gid("room"), false).unwrap(), 0);
+        assert_eq!(d.place_group(&gid("live"), true).unwrap(), 1);
+        d.reserve_peer(&gid("room"), &pid("r1"), Role::Participant, None)
+            .unwrap();
+        let host = d.reserve_peer(&gid("live"), &pid("h"), Role::Host, None);
+        assert_eq!(host.unwrap(), 1, "the host is on the home worker");
+        // 1 peer each: ties go to the home; then to whichever has fewer.
+        let place = |d: &mut Directory, v: &str| {
+            d.reserve_peer(&gid("live"), &pid(v), Role::Viewer, None)
+                .unwrap()
+        };
+        assert_eq!(place(&mut d, "v1"), 1);
+        assert_eq!(place(&mut d, "v2"), 0);
+        assert_eq!(place(&mut d, "v3"), 1);
+        assert_eq!(place(&mut d, "v4"), 0);
+        // A re-offer stays with the peer it replaces, whatever the load (now 3 and 4).
+        let again = d.reserve_peer(&gid("live"), &pid("v3b"), Role::Viewer, Some(&pid("v3")));
+        assert_eq!(again.unwrap(), 1);
+        assert_eq!(place(&mut d, "v5"), 0);
+        d.remove_peer(&pid("v3"));
+        d.remove_peer(&pid("v3b"));
+        assert_eq!(place(&mut d, "v6"), 1, "freed places count");
+        // A room's peers stay on its worker.
+        let r2 = d.reserve_peer(&gid("room"), &pid("r2"), Role::Participant, None);
+        assert_eq!(r2.unwrap(), 0);
+    }
+
+    #[test]
     fn the_caps_hold_across_workers() {
         let mut d = Directory::new(2, 2, 2);
-        d.place_group(&gid("a")).unwrap();
-        d.place_group(&gid("b")).unwrap();
+        d.place_group(&gid("a"), false).unwrap();
+        d.place_group(&gid("b"), false).unwrap();
         assert!(matches!(
-            d.place_group(&gid("c")),
+            d.place_group(&gid("c"), false),
             Err(SfuError::LimitReached("max_groups"))
         ));
-        d.reserve_peer(&gid("a"), &pid("1"), None).unwrap();
-        d.reserve_peer(&gid("b"), &pid("2"), None).unwrap();
+        d.reserve_peer(&gid("a"), &pid("1"), Role::Participant, None)
+            .unwrap();
+        d.reserve_peer(&gid("b"), &pid("2"), Role::Participant, None)
+            .unwrap();
         assert!(matches!(
-            d.reserve_peer(&gid("b"), &pid("3"), None),
+            d.reserve_peer(&gid("b"), &pid("3"), Role::Participant, None),
             Err(SfuError::LimitReached("max_peers"))
         ));
         // A re-offer replacing a peer does not need a free place.
-        d.reserve_peer(&gid("b"), &pid("2b"), Some(&pid("2")))
+        d.reserve_peer(&gid("b"), &pid("2b"), Role::Participant, Some(&pid("2")))
             .unwrap();
     }
 

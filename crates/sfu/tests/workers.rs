@@ -40,6 +40,21 @@ async fn join_room(h: &Harness, room: &str, tags: (u32, u32)) -> (PeerHandle, Pe
     (a, b)
 }
 
+/// Joins viewers `v<tag>` (receiving one audio and one video slot) to group `live`.
+async fn join_viewers(h: &Harness, tags: std::ops::Range<u32>) -> Vec<PeerHandle> {
+    let mut viewers = Vec::new();
+    for tag in tags {
+        let cfg = opencalls_media_peer::PeerConfig {
+            send_audio: false,
+            send_video: false,
+            ..publisher(tag, 1)
+        };
+        let name = format!("v{tag}");
+        viewers.push(h.join("live", &name, Role::Viewer, cfg).await.unwrap());
+    }
+    viewers
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_on_different_workers_forward_and_stats_cover_them_all() {
     let h = Harness::start(SfuConfig {
@@ -192,16 +207,7 @@ async fn a_live_fan_out_forwards_everything_with_reads_between_copies() {
         .join("live", "host", Role::Host, publisher(1, 0))
         .await
         .unwrap();
-    let mut viewers = Vec::new();
-    for tag in 2..10 {
-        let cfg = opencalls_media_peer::PeerConfig {
-            send_audio: false,
-            send_video: false,
-            ..publisher(tag, 1)
-        };
-        let name = format!("v{tag}");
-        viewers.push(h.join("live", &name, Role::Viewer, cfg).await.unwrap());
-    }
+    let viewers = join_viewers(&h, 2..10).await;
     h.sfu.set_forwarding(gid("live"), true).await.unwrap();
     for viewer in &viewers {
         wait_stats("a viewer receives the host", viewer, |s| {
@@ -212,5 +218,66 @@ async fn a_live_fan_out_forwards_everything_with_reads_between_copies() {
     let s = h.sfu.stats().await.unwrap();
     assert!(s.frames_forwarded > 0, "{s:?}");
     assert_eq!(s.datagrams_dropped, 0, "{s:?}");
+    h.sfu.shutdown().await;
+}
+
+/// A live group spread over two workers: its viewers land on both (each answer names its
+/// worker's port), every viewer gets the host's audio and video, starting on a keyframe
+/// (the mirror's slots ask the host through the home), both workers fan out, the group is
+/// counted once, and when the host leaves the mirror's viewers learn it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_group_spread_over_two_workers_reaches_every_viewer() {
+    let h = Harness::start(SfuConfig {
+        workers: 2,
+        ..SfuConfig::default()
+    });
+    h.sfu.create_group(gid("live"), Policy::Live).await.unwrap();
+    let home = h.sfu.group_worker(&gid("live")).unwrap();
+    let host = h
+        .join("live", "host", Role::Host, publisher(1, 0))
+        .await
+        .unwrap();
+    // Media flows from the host before forwarding starts: the mirror must still start
+    // every viewer on a keyframe.
+    wait_stats("the host sends", &host, |s| s.video_frames_sent >= 5).await;
+    let viewers = join_viewers(&h, 2..8).await;
+    h.sfu.set_forwarding(gid("live"), true).await.unwrap();
+    for viewer in &viewers {
+        let s = wait_stats("a viewer receives the host", viewer, |s| {
+            s.from_source(1).audio_frames >= 25 && s.from_source(1).video_frames >= 8
+        })
+        .await;
+        assert!(s.from_source(1).keyframes >= 1, "{s:?}");
+        assert_eq!(s.unknown_frames, 0, "{s:?}");
+    }
+    let per_worker = h.sfu.worker_stats().await.unwrap();
+    let peers: Vec<usize> = per_worker.iter().map(|s| s.peers).collect();
+    assert_eq!(
+        peers[home], 4,
+        "the host and 3 viewers on the home: {peers:?}"
+    );
+    assert_eq!(peers[1 - home], 3, "3 viewers on the mirror: {peers:?}");
+    for s in &per_worker {
+        assert!(s.frames_forwarded > 0, "both workers fan out: {s:?}");
+    }
+    let total = h.sfu.stats().await.unwrap();
+    assert_eq!(total.groups, 1, "{total:?}");
+    assert_eq!(total.relays_dropped, 0, "{total:?}");
+    assert_eq!(total.datagrams_dropped, 0, "{total:?}");
+
+    // The host leaves: every viewer's slots (on both workers) are routed from nobody.
+    h.sfu.remove_peer(pid("host")).await.unwrap();
+    wait_until("every viewer's slots emptied", || {
+        let emptied = h
+            .events()
+            .into_iter()
+            .filter(|e| matches!(e, opencalls_sfu::SfuEvent::TrackRouted { source: None, .. }))
+            .count();
+        (emptied >= 12).then_some(())
+    })
+    .await;
+    h.sfu.remove_group(gid("live")).await.unwrap();
+    let after = h.sfu.stats().await.unwrap();
+    assert_eq!((after.groups, after.peers), (0, 0), "{after:?}");
     h.sfu.shutdown().await;
 }

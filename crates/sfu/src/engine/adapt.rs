@@ -39,6 +39,18 @@ impl SfuCore {
                 }
             }
         }
+        // A mirror's remote host is a source like a local one.
+        for group in self.groups.values_mut() {
+            let Some(remote) = group.remote.as_mut() else {
+                continue;
+            };
+            for ingress in remote.ingress.iter_mut().filter(|i| i.kind == Kind::Video) {
+                let layers = ingress.layers.active(now);
+                if !layers.is_empty() {
+                    sources.insert((remote.key, ingress.mid), layers);
+                }
+            }
+        }
         if sources.is_empty() {
             return;
         }

@@ -12,6 +12,7 @@ use str0m::{Candidate, IceCreds, Rtc};
 
 use super::SfuCore;
 use super::group::Group;
+use super::mirror::Placement;
 use super::offer::{OfferedMedia, summarize};
 use super::peer::{Peer, PeerKey, VideoSend};
 use crate::api::{
@@ -23,6 +24,18 @@ use crate::handle::AddPeer;
 impl SfuCore {
     /// Creates an empty group (`AudioOnly` with 0 speakers gets the configured default).
     pub fn create_group(&mut self, id: GroupId, policy: Policy) -> Result<(), SfuError> {
+        self.create_group_at(id, policy, Placement::Whole)
+    }
+
+    /// Creates an empty group placed as `placement` says: whole here, or the home or a
+    /// mirror of a live group spread over the workers (`super::mirror`; only live groups
+    /// are spread, since only their viewers all receive one host).
+    pub fn create_group_at(
+        &mut self,
+        id: GroupId,
+        policy: Policy,
+        placement: Placement,
+    ) -> Result<(), SfuError> {
         if self.groups.contains_key(&id) {
             return Err(SfuError::GroupExists(id));
         }
@@ -37,7 +50,8 @@ impl SfuCore {
             },
             other => other,
         };
-        self.groups.insert(id.clone(), Group::new(id, policy));
+        self.groups
+            .insert(id.clone(), Group::new(id, policy, placement));
         Ok(())
     }
 
@@ -51,6 +65,7 @@ impl SfuCore {
             self.drop_peer(key, DisconnectReason::Removed);
         }
         self.groups.remove(id);
+        self.remotes.retain(|_, group| group != id);
         Ok(())
     }
 
@@ -86,6 +101,10 @@ impl SfuCore {
             }
             (Policy::Live, Role::Host) if group.host.is_some() && group.host != replaced => {
                 return Err(SfuError::HostExists);
+            }
+            // The directory places hosts on their group's home; a mirror has its host there.
+            (Policy::Live, Role::Host) if matches!(group.placement, Placement::Mirror { .. }) => {
+                return Err(SfuError::RoleNotAllowed(req.role));
             }
             _ => {}
         }
@@ -235,12 +254,14 @@ impl SfuCore {
         let Some(group) = self.groups.get(group) else {
             return true;
         };
+        let remote = group.remote.iter().map(|host| host.video_send);
         let mut publishers = group
             .members
             .iter()
             .filter(|key| Some(**key) != replaced)
             .filter_map(|key| self.peers.get(key))
             .map(|peer| peer.video_send)
+            .chain(remote)
             .filter(|send| *send != VideoSend::None)
             .peekable();
         publishers.peek().is_none() || publishers.any(|send| send == VideoSend::Simulcast)

@@ -5,11 +5,14 @@
 //! Invariants: `routes` always mirrors the members' slot assignments (rebuilt by
 //! `recompute`); a source that is still wanted keeps its slot; free slots are filled in join
 //! order (audio-only: loudness order); nobody is routed to themselves or from a viewer.
+//! A mirror group (`Placement::Mirror`) has no host peer of its own: its `host` is the key
+//! of its `remote` host, whose tracks are fed by the home worker (`super::mirror`).
 
 use std::collections::HashMap;
 
 use str0m::media::Mid;
 
+use super::mirror::{HostInfo, Placement, RemoteHost};
 use super::peer::{Peer, PeerKey};
 use crate::api::{GroupId, Kind, PeerId, Policy, Role, SfuEvent, Subscriptions};
 
@@ -29,11 +32,20 @@ pub struct Group {
     /// Audio-only groups: the forwarded speakers, loudest first.
     pub speakers: Vec<PeerKey>,
     pub routes: Routes,
+    /// Whether the group is whole here, the home of a mirrored live group, or a mirror.
+    pub placement: Placement,
+    /// A mirror: the host on the home worker, as last announced (`host` is its key).
+    pub remote: Option<RemoteHost>,
+    /// A home: the host as last announced to the mirrors; a mirror: as last received.
+    pub announced: Option<HostInfo>,
 }
 
 impl Group {
-    pub fn new(id: GroupId, policy: Policy) -> Self {
+    pub fn new(id: GroupId, policy: Policy, placement: Placement) -> Self {
         Group {
+            placement,
+            remote: None,
+            announced: None,
             id,
             forwarding: !matches!(policy, Policy::Live),
             policy,
@@ -56,13 +68,30 @@ impl Group {
             Policy::Live => self.host.as_slice(),
             Policy::Video => &self.members,
         };
-        candidates
+        let local = candidates
             .iter()
             .filter(|k| **k != sub.key)
             .filter_map(|k| peers.get(k))
             .filter(|p| p.role != Role::Viewer && subscribed(&sub.subscriptions, &p.id))
-            .filter_map(|p| p.ingress_of(kind).map(|i| (p.key, i.mid)))
-            .collect()
+            .filter_map(|p| p.ingress_of(kind).map(|i| (p.key, i.mid)));
+        let remote = self
+            .remote
+            .iter()
+            .filter(|r| self.host == Some(r.key) && subscribed(&sub.subscriptions, &r.id))
+            .filter_map(|r| r.ingress_of(kind).map(|i| (r.key, i.mid)));
+        local.chain(remote).collect()
+    }
+
+    /// The peer id of a source: a member's, or the remote host's.
+    fn source_id(&self, key: PeerKey, peers: &HashMap<PeerKey, Peer>) -> Option<PeerId> {
+        match peers.get(&key) {
+            Some(peer) => Some(peer.id.clone()),
+            None => self
+                .remote
+                .as_ref()
+                .filter(|r| r.key == key)
+                .map(|r| r.id.clone()),
+        }
     }
 
     /// Reassigns every member's slots and rebuilds the routing table. Sources that keep a
@@ -106,7 +135,7 @@ impl Group {
             .into_iter()
             .filter_map(|(sub, mid, kind, source)| {
                 let peer = peers.get(&sub)?.id.clone();
-                let source = source.and_then(|k| peers.get(&k)).map(|p| p.id.clone());
+                let source = source.and_then(|k| self.source_id(k, peers));
                 Some(SfuEvent::TrackRouted {
                     group: self.id.clone(),
                     peer,

@@ -2,8 +2,9 @@
 //! along the routing table, keyframe requests and their pacing, connection state.
 //!
 //! Invariants: a publisher track (each simulcast layer of it) receives at most one PLI/FIR
-//! per `KEYFRAME_REQUEST_INTERVAL`, whatever asks for it; a frame is queued for its
-//! subscribers only while its group forwards and the source's track is not paused (copies
+//! per `KEYFRAME_REQUEST_INTERVAL`, whatever asks for it (mirrors too, `super::mirror`); a
+//! frame is queued for its subscribers (and relayed to the mirrors of its group) only
+//! while its group forwards and the source's track is not paused (copies
 //! already queued are built after a pause, like frames already sent; they are dropped only
 //! if their slot was rerouted meanwhile).
 //!
@@ -30,10 +31,9 @@ use str0m::media::{Direction, KeyframeRequestKind, MediaAdded, MediaData, MediaK
 use str0m::{IceConnectionState, Input};
 
 use super::SfuCore;
-use super::layers::MAX_LAYERS;
+use super::mirror::{Placement, RelayTo, Relayed, throttle};
 use super::peer::{Ingress, Peer, PeerKey, Slot, Written};
 use crate::api::{DisconnectReason, KeyframeCause, Kind, SfuEvent};
-use crate::config::KEYFRAME_REQUEST_INTERVAL;
 
 /// Most extra same-instant timeouts given to a paced `Rtc` when packetizing one frame: its
 /// pacer releases one packet per timeout, and a keyframe is tens of packets.
@@ -102,6 +102,29 @@ impl Copies {
     #[cfg(test)]
     pub fn lens(&self) -> (usize, usize) {
         (self.audio.len(), self.video.len())
+    }
+}
+
+/// Queues one copy of `frame` (of track `source`) per routed slot.
+pub(super) fn queue_copies(
+    copies: &mut Copies,
+    routes: &[(PeerKey, Mid)],
+    source: (PeerKey, Mid),
+    kind: Kind,
+    lowest: Option<Rid>,
+    frame: &Arc<MediaData>,
+    now: Instant,
+) {
+    for &(sub, slot) in routes {
+        copies.push(QueuedCopy {
+            sub,
+            slot,
+            source,
+            lowest,
+            frame: Arc::clone(frame),
+            now,
+            kind,
+        });
     }
 }
 
@@ -234,7 +257,8 @@ impl SfuCore {
     }
 
     /// Queues a copy of one frame for every slot routed from `(source, data.mid)`; they
-    /// are built by `build_copy`, from `poll_transmit`.
+    /// are built by `build_copy`, from `poll_transmit`. The home of a mirrored group also
+    /// relays the frame to its mirrors.
     fn forward(&mut self, now: Instant, source: PeerKey, kind: Kind, data: MediaData) {
         let Some(peer) = self.peers.get(&source) else {
             return;
@@ -249,22 +273,30 @@ impl SfuCore {
         if !group.forwarding {
             return;
         }
-        let Some(routes) = group.routes.get(&(source, data.mid)) else {
-            return;
-        };
         let mid = data.mid;
         let frame = Arc::new(data);
-        for &(sub, slot) in routes {
-            self.copies.push(QueuedCopy {
-                sub,
-                slot,
-                source: (source, mid),
+        if group.placement == Placement::Home && group.host == Some(source) {
+            let message = Relayed::FrameArrived {
+                group: group.id.clone(),
+                mid,
+                kind,
                 lowest,
                 frame: Arc::clone(&frame),
-                now,
-                kind,
-            });
+            };
+            self.relays.push_back((RelayTo::Mirrors, message));
         }
+        let Some(routes) = group.routes.get(&(source, mid)) else {
+            return;
+        };
+        queue_copies(
+            &mut self.copies,
+            routes,
+            (source, mid),
+            kind,
+            lowest,
+            &frame,
+            now,
+        );
     }
 
     /// Builds one queued copy: writes the frame into the subscriber's slot (if it is still
@@ -349,13 +381,20 @@ impl SfuCore {
         mid: Mid,
         cause: KeyframeCause,
     ) {
-        let Some(group) = self
-            .peers
-            .get(&source)
-            .and_then(|p| self.groups.get(&p.group))
-        else {
+        let group_id = match self.peers.get(&source) {
+            Some(peer) => Some(&peer.group),
+            None => self.remotes.get(&source),
+        };
+        let Some(group) = group_id.and_then(|g| self.groups.get(g)) else {
             return;
         };
+        if group.placement == Placement::Home && group.host == Some(source) {
+            let message = Relayed::KeyframeAwaited {
+                group: group.id.clone(),
+                mid,
+            };
+            self.relays.push_back((RelayTo::Mirrors, message));
+        }
         let Some(routes) = group.routes.get(&(source, mid)) else {
             return;
         };
@@ -379,7 +418,11 @@ impl SfuCore {
 
     /// The active layers of a simulcast track (empty without simulcast).
     fn simulcast_rids(&mut self, source: PeerKey, mid: Mid, now: Instant) -> Vec<Rid> {
-        let Some(ingress) = self.peers.get_mut(&source).and_then(|p| p.ingress_mut(mid)) else {
+        let ingress = match self.peers.get_mut(&source) {
+            Some(peer) => peer.ingress_mut(mid),
+            None => self.remote_ingress_mut(source, mid),
+        };
+        let Some(ingress) = ingress else {
             return Vec::new();
         };
         ingress
@@ -401,21 +444,15 @@ impl SfuCore {
         cause: KeyframeCause,
     ) {
         let Some(peer) = self.peers.get_mut(&source) else {
+            // A mirror's remote host: the request goes to the home worker.
+            self.request_remote_keyframe(now, source, mid, rid, cause);
             return;
         };
         let Some(ingress) = peer.ingress_mut(mid) else {
             return;
         };
-        if ingress.kind != Kind::Video {
+        if ingress.kind != Kind::Video || !throttle(&mut ingress.keyframe_requests, rid, now) {
             return;
-        }
-        let requests = &mut ingress.keyframe_requests;
-        match requests.iter().position(|(r, _)| *r == rid) {
-            Some(at) if now.duration_since(requests[at].1) < KEYFRAME_REQUEST_INTERVAL => return,
-            Some(at) => requests[at].1 = now,
-            None if requests.len() <= MAX_LAYERS => requests.push((rid, now)),
-            // Only a publisher cycling through more rids than it may have gets here.
-            None => return,
         }
         let Some(mut writer) = peer.rtc.writer(mid) else {
             return;

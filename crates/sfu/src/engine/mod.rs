@@ -39,6 +39,7 @@ mod group;
 mod housekeeping;
 mod layers;
 mod media;
+mod mirror;
 mod offer;
 mod peer;
 mod stats;
@@ -58,6 +59,7 @@ use crate::config::SfuConfig;
 use demux::Demux;
 use group::Group;
 use media::Copies;
+pub(crate) use mirror::{Placement, RelayTo, Relayed};
 use peer::{Peer, PeerKey};
 pub(crate) use stats::Counters;
 
@@ -102,6 +104,10 @@ pub struct SfuCore {
     /// Copies of forwarded frames not yet built, audio first (`poll_transmit` builds them
     /// one subscriber at a time).
     copies: Copies,
+    /// Messages for other workers (mirrored live groups), oldest first.
+    relays: VecDeque<(RelayTo, Relayed)>,
+    /// The keys of the remote hosts of this core's mirror groups, with their group.
+    remotes: HashMap<PeerKey, GroupId>,
     next_housekeeping: Instant,
     next_speakers: Instant,
     /// Tests only: one DTLS certificate for every peer (generating one per peer is most of
@@ -135,6 +141,8 @@ impl SfuCore {
             events: VecDeque::new(),
             unsent_frames: VecDeque::new(),
             copies: Copies::default(),
+            relays: VecDeque::new(),
+            remotes: HashMap::new(),
             #[cfg(test)]
             dtls_cert: None,
         }
@@ -230,6 +238,7 @@ impl SfuCore {
         if now >= self.next_housekeeping {
             self.housekeeping(now);
             self.adapt_layers(now);
+            self.reannounce_hosts();
             self.next_housekeeping = now + self.cfg.housekeeping_interval;
         }
         if now >= self.next_speakers {
@@ -284,6 +293,11 @@ impl SfuCore {
         self.counters.datagrams_dropped += 1;
     }
 
+    /// Counts a message for another worker that its full queue refused.
+    pub fn relay_dropped(&mut self) {
+        self.counters.relays_dropped += 1;
+    }
+
     /// Counts a polled event the caller could not deliver (its queue was full).
     pub fn event_dropped(&mut self) {
         self.counters.events_dropped += 1;
@@ -310,13 +324,13 @@ impl SfuCore {
     /// Counters, table sizes and latency percentiles.
     pub fn stats(&self) -> SfuStats {
         self.counters
-            .snapshot(self.groups.len(), self.peers.len(), self.demux.len())
+            .snapshot(self.group_count(), self.peers.len(), self.demux.len())
     }
 
     /// The raw counters and table sizes `(counters, groups, peers, demux entries)`, so a
     /// caller running several cores can merge them into one `SfuStats` (exact percentiles).
     pub(crate) fn stats_parts(&self) -> (Counters, usize, usize, usize) {
-        let sizes = (self.groups.len(), self.peers.len(), self.demux.len());
+        let sizes = (self.group_count(), self.peers.len(), self.demux.len());
         (self.counters.clone(), sizes.0, sizes.1, sizes.2)
     }
 
@@ -326,6 +340,13 @@ impl SfuCore {
     /// one's packetization.
     pub fn transmit_ready(&self) -> bool {
         !self.transmits.is_empty()
+    }
+
+    /// Groups held here, a mirrored group counted on its home only (sums over workers
+    /// count each group once).
+    fn group_count(&self) -> usize {
+        let mirror = |g: &&Group| matches!(g.placement, Placement::Mirror { .. });
+        self.groups.len() - self.groups.values().filter(mirror).count()
     }
 
     /// Zeroes the traffic counters and the latency histograms (e.g. after a warm-up).
@@ -476,6 +497,7 @@ impl SfuCore {
         };
         let events = g.recompute(&mut self.peers);
         self.events.extend(events);
+        self.announce_host(group);
     }
 }
 

@@ -16,6 +16,7 @@ pub struct Counters {
     pub frames_forwarded: u64,
     pub packets_forwarded: u64,
     pub events_dropped: u64,
+    pub relays_dropped: u64,
     latency: Histogram,
     audio_latency: Histogram,
 }
@@ -75,6 +76,7 @@ impl Default for Counters {
             frames_forwarded: 0,
             packets_forwarded: 0,
             events_dropped: 0,
+            relays_dropped: 0,
             latency: Histogram::new(),
             audio_latency: Histogram::new(),
         }
@@ -100,6 +102,7 @@ impl Counters {
         self.frames_forwarded += other.frames_forwarded;
         self.packets_forwarded += other.packets_forwarded;
         self.events_dropped += other.events_dropped;
+        self.relays_dropped += other.relays_dropped;
         self.latency.merge(&other.latency);
         self.audio_latency.merge(&other.audio_latency);
     }
@@ -115,6 +118,7 @@ impl Counters {
             frames_forwarded: self.frames_forwarded,
             packets_forwarded: self.packets_forwarded,
             events_dropped: self.events_dropped,
+            relays_dropped: self.relays_dropped,
             latency_p50: self.latency.percentile(0.50),
             latency_p99: self.latency.percentile(0.99),
             latency_max: self.latency.max,
