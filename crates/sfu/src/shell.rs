@@ -184,8 +184,10 @@ impl Shell {
             let wake = tokio::select! {
                 biased;
                 cmd = commands.recv() => Wake::Command(cmd),
-                r = self.socket.readable() => match r { Ok(()) => Wake::Readable, Err(_) => Wake::Timer },
+                // Before the socket: a busy socket must not starve the frames relayed from
+                // another worker (their number is bounded by that worker's inputs).
                 Some(message) = self.relay_rx.recv() => Wake::Relayed(message),
+                r = self.socket.readable() => match r { Ok(()) => Wake::Readable, Err(_) => Wake::Timer },
                 input = tcp_input(&mut self.tcp) => input,
                 () = self.outbox.room() => Wake::Room,
                 _ = tokio::time::sleep_until(deadline.into()) => Wake::Timer,

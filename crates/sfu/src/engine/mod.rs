@@ -7,7 +7,10 @@
 //! - Time only enters through the `now` arguments; the core's notion of time is the latest
 //!   `now` it was given, so tests drive it on a virtual clock.
 //! - Contract with the caller: after each input, drain `poll_transmit` until `None`, then
-//!   `poll_event` until `None`, then sleep until `poll_timeout`. Every input leaves the core
+//!   `poll_event` until `None`, then sleep until `poll_timeout`. A core holding the home
+//!   of a spread live group also queues messages for the other workers' cores
+//!   (`poll_relay`, fed to them with `handle_relay`, see `mirror`); the caller hands them on
+//!   before building copies, so the other workers fan out at the same time. Every input leaves the core
 //!   settled except for one deferred step: str0m outputs drained into the transmit and event
 //!   queues, queued `Rtc` events handled, dirty groups rerouted.
 //! - The deferred step is building the copies of forwarded frames, which keeps the fan-out
