@@ -232,7 +232,7 @@ pub struct SfuStats {
     /// Events dropped because the event queue was full.
     pub events_dropped: u64,
     /// Messages between workers (a spread live group's frames, keyframe requests)
-    /// dropped because the receiving worker's queue was full.
+    /// dropped because the receiving worker's queue was full (or that worker stopped).
     pub relays_dropped: u64,
     /// Added forwarding latency per frame (first datagram of the frame read from the socket →
     /// its forwarded datagrams handed to the socket), by percentile.

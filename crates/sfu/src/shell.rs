@@ -54,9 +54,14 @@ use crate::handle::Command;
 use crate::tcp::{TcpInput, TcpSide};
 use crate::workers::{self, RelayLinks, SharedDirectory};
 
-/// A shell's links to the rest of the media layer: the event queue, the directory, its
-/// worker index and its relay queues.
-pub(crate) type ShellLinks = (mpsc::Sender<SfuEvent>, SharedDirectory, usize, RelayLinks);
+/// A shell's links to the rest of the media layer.
+pub(crate) struct ShellLinks {
+    pub events: mpsc::Sender<SfuEvent>,
+    pub directory: SharedDirectory,
+    /// This worker's index among the workers.
+    pub index: usize,
+    pub relay: RelayLinks,
+}
 
 /// Why the loop woke up.
 enum Wake {
@@ -146,7 +151,7 @@ impl Shell {
         mut core: SfuCore,
         socket: std::net::UdpSocket,
         tcp: Option<(std::net::TcpListener, std::time::Duration)>,
-        (events_tx, directory, index, (relay_tx, relay_rx)): ShellLinks,
+        links: ShellLinks,
         (send_batch, send_ahead, fan_out_reads): (usize, usize, usize),
     ) -> Result<Self, SfuError> {
         let io = |e: std::io::Error| SfuError::Io(e.to_string());
@@ -168,12 +173,12 @@ impl Shell {
             buf: vec![0u8; MAX_DATAGRAM],
             local_addr,
             tcp,
-            outbox: Outbox::new(events_tx),
+            outbox: Outbox::new(links.events),
             batch: UdpBatch::new(send_batch, send_ahead),
-            directory,
-            index,
-            relay_tx,
-            relay_rx,
+            directory: links.directory,
+            index: links.index,
+            relay_tx: links.relay.0,
+            relay_rx: links.relay.1,
         })
     }
 

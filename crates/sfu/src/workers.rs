@@ -31,7 +31,7 @@ use crate::api::{GroupId, PeerId, Role, SfuError, SfuEvent};
 use crate::config::{COMMAND_QUEUE_LIMIT, SfuConfig};
 use crate::engine::{Relayed, SfuCore};
 use crate::handle::Command;
-use crate::shell::Shell;
+use crate::shell::{Shell, ShellLinks};
 
 /// Which worker owns each group and each peer (see the module invariants).
 #[derive(Debug)]
@@ -247,7 +247,12 @@ pub(crate) fn spawn(
             let batching = (config.send_batch, config.send_ahead, config.fan_out_reads);
             let core = SfuCore::new(config, local_addr, std::time::Instant::now());
             let tcp = tcp.map(|listener| (listener, tcp_idle));
-            let links = (events, directory, index, relay);
+            let links = ShellLinks {
+                events,
+                directory,
+                index,
+                relay,
+            };
             match Shell::new(core, socket, tcp, links, batching) {
                 Ok(shell) => shell.run(cmd_rx).await,
                 Err(e) => tracing::error!(error = %e, worker = index, "media worker failed"),
