@@ -101,6 +101,9 @@ pub struct Config {
     /// Real-time (`SCHED_FIFO`) priority of the media worker threads, 1 to 99; 0 = the
     /// normal scheduling policy (Linux; needs root or `CAP_SYS_NICE`, else a warning).
     pub media_realtime_priority: u8,
+    /// Datagrams (and messages from other workers) a media worker reads between two copies
+    /// of a fan-out, every 100 µs, so audio goes ahead of a video fan-out; 0 = off.
+    pub media_fan_out_reads: usize,
     /// Most HTTP connections (WebSockets included) at once; more get a 503 (see `limits.rs`).
     pub http_max_connections: usize,
     /// A request head must arrive this long after the connection opened or its previous
@@ -203,6 +206,7 @@ impl Default for Config {
             media_event_queue: opencalls_sfu::EVENT_QUEUE_LIMIT,
             media_workers: 0,
             media_realtime_priority: 0,
+            media_fan_out_reads: 0,
             http_max_connections: crate::limits::DEFAULT_MAX_CONNECTIONS,
             http_header_timeout_ms: 10_000,
             http_body_timeout_ms: 30_000,

@@ -15,13 +15,16 @@ const MIN_TIMEOUT_MS: u64 = 500;
 const MAX_MEDIA_WORKERS: usize = 256;
 /// Highest `SCHED_FIFO` priority (`OPENCALLS_MEDIA_REALTIME_PRIORITY`).
 const MAX_REALTIME_PRIORITY: u8 = 99;
+/// Most datagrams read between two copies of a fan-out (`OPENCALLS_MEDIA_FAN_OUT_READS`;
+/// the shell reads at most `RECV_BURST` = 256 per flush anyway).
+const MAX_FAN_OUT_READS: usize = 256;
 /// Most advertised addresses (each becomes an ICE candidate in every answer).
 const MAX_ADVERTISED: usize = 8;
 
 impl Config {
     /// `OPENCALLS_MEDIA_ADDR`, `OPENCALLS_MEDIA_ADVERTISED_ADDRS` (comma-separated
     /// `IP:port`), `OPENCALLS_MEDIA_ACTIVE_SPEAKERS`, `OPENCALLS_MEDIA_WORKERS`,
-    /// `OPENCALLS_MEDIA_REALTIME_PRIORITY`.
+    /// `OPENCALLS_MEDIA_REALTIME_PRIORITY`, `OPENCALLS_MEDIA_FAN_OUT_READS`.
     pub(crate) fn apply_media_env(
         &mut self,
         var: &impl Fn(&str) -> Option<String>,
@@ -75,6 +78,19 @@ impl Config {
                         name: "OPENCALLS_MEDIA_REALTIME_PRIORITY",
                         message: format!(
                             "expected an integer from 0 (normal scheduling) to {MAX_REALTIME_PRIORITY}, got '{raw}'"
+                        ),
+                    });
+                }
+            };
+        }
+        if let Some(raw) = var("OPENCALLS_MEDIA_FAN_OUT_READS").filter(|v| !v.is_empty()) {
+            self.media_fan_out_reads = match raw.trim().parse::<usize>() {
+                Ok(n) if n <= MAX_FAN_OUT_READS => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPENCALLS_MEDIA_FAN_OUT_READS",
+                        message: format!(
+                            "expected an integer from 0 (off) to {MAX_FAN_OUT_READS}, got '{raw}'"
                         ),
                     });
                 }
@@ -148,6 +164,9 @@ impl Config {
         if self.media_workers > MAX_MEDIA_WORKERS {
             return invalid("media_workers", "must be from 0 (one per core) to 256");
         }
+        if self.media_fan_out_reads > MAX_FAN_OUT_READS {
+            return invalid("media_fan_out_reads", "must be from 0 (off) to 256");
+        }
         if self.media_realtime_priority > MAX_REALTIME_PRIORITY {
             return invalid(
                 "media_realtime_priority",
@@ -171,6 +190,7 @@ impl Config {
             workers: self.media_workers,
             realtime_priority: (self.media_realtime_priority > 0)
                 .then_some(self.media_realtime_priority),
+            fan_out_reads: self.media_fan_out_reads,
             ..SfuConfig::default()
         }
     }
@@ -205,6 +225,7 @@ mod tests {
                 "OPENCALLS_MEDIA_ACTIVE_SPEAKERS" => Some("4".into()),
                 "OPENCALLS_MEDIA_WORKERS" => Some("3".into()),
                 "OPENCALLS_MEDIA_REALTIME_PRIORITY" => Some("10".into()),
+                "OPENCALLS_MEDIA_FAN_OUT_READS" => Some("4".into()),
                 _ => None,
             })
             .unwrap();
@@ -214,6 +235,8 @@ mod tests {
         assert_eq!(sfu.default_active_speakers, 4);
         assert_eq!(sfu.workers, 3);
         assert_eq!(sfu.realtime_priority, Some(10));
+        assert_eq!(sfu.fan_out_reads, 4);
+        assert_eq!(Config::default().sfu_config().fan_out_reads, 0);
         assert_eq!(Config::default().sfu_config().realtime_priority, None);
         for (name, value) in [
             ("OPENCALLS_MEDIA_ADDR", "0.0.0.0:50000"),
@@ -226,6 +249,7 @@ mod tests {
             ("OPENCALLS_MEDIA_WORKERS", "two"),
             ("OPENCALLS_MEDIA_REALTIME_PRIORITY", "100"),
             ("OPENCALLS_MEDIA_REALTIME_PRIORITY", "-1"),
+            ("OPENCALLS_MEDIA_FAN_OUT_READS", "257"),
         ] {
             let err = Config::default().apply_env(|n| (n == name).then(|| value.into()));
             assert!(err.is_err(), "{name}={value} must be refused");
