@@ -46,55 +46,32 @@ impl Config {
             }
             self.media_advertised_addrs = addrs;
         }
-        if let Some(raw) = var("OPENCALLS_MEDIA_ACTIVE_SPEAKERS").filter(|v| !v.is_empty()) {
-            self.media_active_speakers = match raw.trim().parse::<usize>() {
-                Ok(n) if (1..=16).contains(&n) => n,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "OPENCALLS_MEDIA_ACTIVE_SPEAKERS",
-                        message: format!("expected an integer from 1 to 16, got '{raw}'"),
-                    });
-                }
-            };
+        if let Some(n) = integer_in(var, "OPENCALLS_MEDIA_ACTIVE_SPEAKERS", 1..=16, "1")? {
+            self.media_active_speakers = n;
         }
-        if let Some(raw) = var("OPENCALLS_MEDIA_WORKERS").filter(|v| !v.is_empty()) {
-            self.media_workers = match raw.trim().parse::<usize>() {
-                Ok(n) if n <= MAX_MEDIA_WORKERS => n,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "OPENCALLS_MEDIA_WORKERS",
-                        message: format!(
-                            "expected an integer from 0 (one per core) to {MAX_MEDIA_WORKERS}, got '{raw}'"
-                        ),
-                    });
-                }
-            };
+        if let Some(n) = integer_in(
+            var,
+            "OPENCALLS_MEDIA_WORKERS",
+            0..=MAX_MEDIA_WORKERS,
+            "0 (one per core)",
+        )? {
+            self.media_workers = n;
         }
-        if let Some(raw) = var("OPENCALLS_MEDIA_REALTIME_PRIORITY").filter(|v| !v.is_empty()) {
-            self.media_realtime_priority = match raw.trim().parse::<u8>() {
-                Ok(n) if n <= MAX_REALTIME_PRIORITY => n,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "OPENCALLS_MEDIA_REALTIME_PRIORITY",
-                        message: format!(
-                            "expected an integer from 0 (normal scheduling) to {MAX_REALTIME_PRIORITY}, got '{raw}'"
-                        ),
-                    });
-                }
-            };
+        if let Some(n) = integer_in(
+            var,
+            "OPENCALLS_MEDIA_REALTIME_PRIORITY",
+            0..=MAX_REALTIME_PRIORITY,
+            "0 (normal scheduling)",
+        )? {
+            self.media_realtime_priority = n;
         }
-        if let Some(raw) = var("OPENCALLS_MEDIA_FAN_OUT_READS").filter(|v| !v.is_empty()) {
-            self.media_fan_out_reads = match raw.trim().parse::<usize>() {
-                Ok(n) if n <= MAX_FAN_OUT_READS => n,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "OPENCALLS_MEDIA_FAN_OUT_READS",
-                        message: format!(
-                            "expected an integer from 0 (off) to {MAX_FAN_OUT_READS}, got '{raw}'"
-                        ),
-                    });
-                }
-            };
+        if let Some(n) = integer_in(
+            var,
+            "OPENCALLS_MEDIA_FAN_OUT_READS",
+            0..=MAX_FAN_OUT_READS,
+            "0 (off)",
+        )? {
+            self.media_fan_out_reads = n;
         }
         for (name, slot) in [
             (
@@ -200,6 +177,32 @@ impl Config {
         opencalls_signal::MediaConfig {
             active_speakers: self.media_active_speakers,
         }
+    }
+}
+
+/// The integer in `var(name)` (unset or empty: `None`) if it lies within `range`; `low`
+/// describes the range's start in the error ("expected an integer from {low} to {end}").
+fn integer_in<T>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    range: std::ops::RangeInclusive<T>,
+    low: &str,
+) -> Result<Option<T>, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(raw) = var(name).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(Some(n)),
+        _ => Err(ConfigError::Invalid {
+            name,
+            message: format!(
+                "expected an integer from {low} to {}, got '{raw}'",
+                range.end()
+            ),
+        }),
     }
 }
 

@@ -56,6 +56,12 @@ impl Group {
         }
     }
 
+    /// Whether `source`'s frames and keyframe holds are relayed to mirrors: it is the host
+    /// of a spread group's home.
+    pub fn relays_from(&self, source: PeerKey) -> bool {
+        self.placement == Placement::Home && self.host == Some(source)
+    }
+
     /// Publishers whose `kind` track `sub` should receive, in slot-filling order.
     fn wanted_sources(
         &self,

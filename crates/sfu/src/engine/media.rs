@@ -31,7 +31,7 @@ use str0m::media::{Direction, KeyframeRequestKind, MediaAdded, MediaData, MediaK
 use str0m::{IceConnectionState, Input};
 
 use super::SfuCore;
-use super::mirror::{Placement, RelayTo, Relayed, throttle};
+use super::mirror::{RelayTo, Relayed, throttle};
 use super::peer::{Ingress, Peer, PeerKey, Slot, Written};
 use crate::api::{DisconnectReason, KeyframeCause, Kind, SfuEvent};
 
@@ -230,10 +230,7 @@ impl SfuCore {
         let Some(ingress) = peer.ingress_mut(data.mid) else {
             return;
         };
-        ingress.last_media = Some(now);
-        if let Some(rid) = data.rid.filter(|_| ingress.kind == Kind::Video) {
-            ingress.layers.observe(now, rid, &data.data);
-        }
+        ingress.observe_frame(now, &data);
         if let Some(level) = data.ext_vals.audio_level {
             ingress.observe_level(level);
         }
@@ -275,7 +272,7 @@ impl SfuCore {
         }
         let mid = data.mid;
         let frame = Arc::new(data);
-        if group.placement == Placement::Home && group.host == Some(source) {
+        if group.relays_from(source) {
             let message = Relayed::FrameArrived {
                 group: group.id.clone(),
                 mid,
@@ -388,7 +385,7 @@ impl SfuCore {
         let Some(group) = group_id.and_then(|g| self.groups.get(g)) else {
             return;
         };
-        if group.placement == Placement::Home && group.host == Some(source) {
+        if group.relays_from(source) {
             let message = Relayed::KeyframeAwaited {
                 group: group.id.clone(),
                 mid,

@@ -218,10 +218,7 @@ impl SfuCore {
         let Some(ingress) = remote.ingress_mut(mid).filter(|i| i.kind == kind) else {
             return;
         };
-        ingress.last_media = Some(now);
-        if let Some(rid) = frame.rid.filter(|_| kind == Kind::Video) {
-            ingress.layers.observe(now, rid, &frame.data);
-        }
+        ingress.observe_frame(now, &frame);
         if !group.forwarding {
             return;
         }

@@ -55,6 +55,15 @@ impl Ingress {
         }
     }
 
+    /// Records a frame of this track arriving at `now` (and, for simulcast video, its
+    /// layer's rate): a local publisher's, or a remote host's relayed to a mirror.
+    pub fn observe_frame(&mut self, now: Instant, data: &MediaData) {
+        self.last_media = Some(now);
+        if let Some(rid) = data.rid.filter(|_| self.kind == Kind::Video) {
+            self.layers.observe(now, rid, &data.data);
+        }
+    }
+
     /// Folds one RFC 6464 level (0 = loudest, -127 = silence) into the smoothed loudness.
     pub fn observe_level(&mut self, level: i8) {
         let loudness = f32::from(level.clamp(-127, 0)) + 127.0;
