@@ -1,7 +1,8 @@
 //! A str0m-based WebRTC client peer for tests and the load generator. It offers Opus audio
 //! and VP8 video (send and/or receive slots as asked), publishes synthetic RTP once ICE and
 //! DTLS are up (audio: 50 packets/s with an RFC 6464 level; video: frames sized for a
-//! configured bitrate, a keyframe first and on each PLI/FIR), and counts what it receives
+//! configured bitrate, a keyframe first and on each PLI/FIR, optionally as three simulcast
+//! layers like the browser SDK's), and counts what it receives
 //! per kind and per source. Each synthetic payload starts with a small header naming its
 //! source and stamping its send time, so counting needs no help from signaling and a
 //! receiver in the same process measures each frame's latency (sender to receiver, through
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Simulcast, SimulcastLayer};
 use str0m::net::TcpType;
 use str0m::{Candidate, Rtc};
 use tokio::net::UdpSocket;
@@ -47,6 +48,9 @@ pub struct PeerConfig {
     pub audio_bytes: usize,
     pub video_bitrate_bps: u32,
     pub video_fps: u32,
+    /// Send video as simulcast layers (`SIMULCAST_LAYERS`), as the browser SDK does: the
+    /// top layer at `video_bitrate_bps`, each lower one at a quarter of the one above.
+    pub simulcast: bool,
     /// Also offer ICE over TCP (an RFC 6544 active candidate): the peer connects to the
     /// SFU's passive TCP candidate if UDP does not get through.
     pub ice_tcp: bool,
@@ -81,10 +85,22 @@ impl Default for PeerConfig {
             audio_bytes: 80,
             video_bitrate_bps: 300_000,
             video_fps: 30,
+            simulcast: false,
             ice_tcp: false,
             turn: None,
         }
     }
+}
+
+/// The simulcast layers a `simulcast` peer sends, lowest first (the browser SDK's rids).
+pub const SIMULCAST_LAYERS: [&str; 3] = ["q", "h", "f"];
+
+fn simulcast_layers() -> Simulcast {
+    let mut simulcast = Simulcast::new();
+    for rid in SIMULCAST_LAYERS {
+        simulcast.add_send_layer(SimulcastLayer::new(rid));
+    }
+    simulcast
 }
 
 /// Per-source receive counters.
@@ -189,9 +205,10 @@ impl MediaPeer {
         let audio_mid = cfg
             .send_audio
             .then(|| api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None));
+        let layers = cfg.simulcast.then(simulcast_layers);
         let video_mid = cfg
             .send_video
-            .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+            .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, layers));
         for _ in 0..cfg.recv_audio_slots {
             api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
         }

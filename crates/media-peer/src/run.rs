@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime, Mid};
+use str0m::media::{Frequency, KeyframeRequestKind, MediaData, MediaTime, Mid, Rid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,7 +17,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::payload::{self, Header};
-use crate::{PeerConfig, PeerStats};
+use crate::{PeerConfig, PeerStats, SIMULCAST_LAYERS};
 
 const AUDIO_PERIOD: Duration = Duration::from_millis(20);
 const AUDIO_SAMPLES: u64 = 960;
@@ -112,7 +112,8 @@ pub struct Runner {
     next_video: Instant,
     audio_seq: u32,
     video_seq: u32,
-    keyframe_due: bool,
+    /// Per layer sent (one, or one per `SIMULCAST_LAYERS` entry): a keyframe is due.
+    keyframe_due: Vec<bool>,
     recv_video: Vec<Mid>,
     pli: Arc<Notify>,
     tcp: Option<TcpLinks>,
@@ -169,6 +170,7 @@ impl Runner {
             .then(|| socket.local_addr().ok())
             .flatten()
             .map(|local| TcpLinks::new(tcp_candidate(local.ip())));
+        let layers = layer_rids(&cfg).len();
         Runner {
             tcp,
             relay: None,
@@ -183,7 +185,7 @@ impl Runner {
             next_video: now,
             audio_seq: 0,
             video_seq: 0,
-            keyframe_due: true,
+            keyframe_due: vec![true; layers],
             recv_video: Vec::new(),
             pli: Arc::new(Notify::new()),
         }
@@ -314,8 +316,14 @@ impl Runner {
                 return Err("transport closed".into());
             }
             Event::MediaData(data) => self.on_media(&data),
-            Event::KeyframeRequest(_) => {
-                self.keyframe_due = true;
+            Event::KeyframeRequest(req) => {
+                let layer = layer_rids(&self.cfg)
+                    .iter()
+                    .position(|r| r.is_some() && *r == req.rid);
+                match layer {
+                    Some(i) => self.keyframe_due[i] = true,
+                    None => self.keyframe_due.fill(true),
+                }
                 self.with_stats(|s| s.keyframe_requests += 1);
             }
             _ => {}
@@ -400,40 +408,78 @@ impl Runner {
         }
     }
 
+    /// Writes this tick's video frame: one frame, or one per simulcast layer (the top one
+    /// at `video_bitrate_bps`, each lower one at a quarter of the one above), all with the
+    /// same header so a receiver counts and times the frame whichever layer it gets.
     fn send_video(&mut self, mid: Mid, now: Instant) {
-        let keyframe = std::mem::take(&mut self.keyframe_due);
         let fps = u64::from(self.cfg.video_fps.max(1));
-        let mut len = (u64::from(self.cfg.video_bitrate_bps) / 8 / fps) as usize;
-        if keyframe {
-            len *= KEYFRAME_SCALE;
-        }
-        let header = Header {
-            keyframe,
-            video: true,
-            tag: self.cfg.tag,
-            seq: self.video_seq,
-            sent_us: payload::now_us(),
-        };
-        let data = payload::build(header, len);
+        let top = (u64::from(self.cfg.video_bitrate_bps) / 8 / fps) as usize;
         let time = MediaTime::new(
             u64::from(self.video_seq) * 90_000 / fps,
             Frequency::NINETY_KHZ,
         );
-        let Some(writer) = self.rtc.writer(mid) else {
-            return;
-        };
-        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
-            return;
-        };
-        if writer.write(pt, now, time, data).is_ok() {
+        let rids = layer_rids(&self.cfg);
+        let layers = rids.len();
+        let mut written = 0;
+        let mut keyframes = 0;
+        for (i, rid) in rids.into_iter().enumerate() {
+            let keyframe = std::mem::take(&mut self.keyframe_due[i]);
+            let len = (top >> (2 * (layers - 1 - i))) * if keyframe { KEYFRAME_SCALE } else { 1 };
+            let header = Header {
+                keyframe,
+                video: true,
+                tag: self.cfg.tag,
+                seq: self.video_seq,
+                sent_us: payload::now_us(),
+            };
+            if self.write_video(mid, rid, now, time, payload::build(header, len)) {
+                written += 1;
+                keyframes += u64::from(keyframe);
+            } else {
+                self.keyframe_due[i] |= keyframe;
+            }
+        }
+        if written > 0 {
             self.video_seq += 1;
             self.with_stats(|s| {
                 s.video_frames_sent += 1;
-                s.keyframes_sent += u64::from(keyframe);
+                s.keyframes_sent += keyframes;
             });
-        } else {
-            self.keyframe_due |= keyframe;
         }
+    }
+
+    /// Writes one video frame (of layer `rid`, if simulcast); false if str0m refused it.
+    fn write_video(
+        &mut self,
+        mid: Mid,
+        rid: Option<Rid>,
+        now: Instant,
+        time: MediaTime,
+        data: Vec<u8>,
+    ) -> bool {
+        let Some(writer) = self.rtc.writer(mid) else {
+            return false;
+        };
+        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+            return false;
+        };
+        let writer = match rid {
+            Some(rid) => writer.rid(rid),
+            None => writer,
+        };
+        writer.write(pt, now, time, data).is_ok()
+    }
+}
+
+/// The video layers a peer sends, lowest first: one without a rid, or the simulcast rids.
+fn layer_rids(cfg: &PeerConfig) -> Vec<Option<Rid>> {
+    if cfg.simulcast {
+        SIMULCAST_LAYERS
+            .iter()
+            .map(|r| Some(Rid::from(*r)))
+            .collect()
+    } else {
+        vec![None]
     }
 }
 

@@ -258,4 +258,44 @@ mod tests {
             assert!(err.is_err(), "{name}={value} must be refused");
         }
     }
+
+    /// Both ends of each integer setting's range are taken as given.
+    #[test]
+    fn media_integers_accept_both_ends_of_their_range() {
+        let set = |name: &str, value: &str| {
+            let mut config = Config::default();
+            config
+                .apply_env(|n| (n == name).then(|| value.into()))
+                .unwrap_or_else(|e| panic!("{name}={value} refused: {e}"));
+            config.sfu_config()
+        };
+        let workers = MAX_MEDIA_WORKERS.to_string();
+        let priority = MAX_REALTIME_PRIORITY.to_string();
+        let reads = MAX_FAN_OUT_READS.to_string();
+        assert_eq!(
+            set("OPENCALLS_MEDIA_ACTIVE_SPEAKERS", "1").default_active_speakers,
+            1
+        );
+        assert_eq!(
+            set("OPENCALLS_MEDIA_ACTIVE_SPEAKERS", "16").default_active_speakers,
+            16
+        );
+        assert_eq!(
+            set("OPENCALLS_MEDIA_WORKERS", &workers).workers,
+            MAX_MEDIA_WORKERS
+        );
+        assert_eq!(
+            set("OPENCALLS_MEDIA_REALTIME_PRIORITY", "0").realtime_priority,
+            None
+        );
+        assert_eq!(
+            set("OPENCALLS_MEDIA_REALTIME_PRIORITY", &priority).realtime_priority,
+            Some(MAX_REALTIME_PRIORITY)
+        );
+        assert_eq!(set("OPENCALLS_MEDIA_FAN_OUT_READS", "0").fan_out_reads, 0);
+        assert_eq!(
+            set("OPENCALLS_MEDIA_FAN_OUT_READS", &reads).fan_out_reads,
+            MAX_FAN_OUT_READS
+        );
+    }
 }

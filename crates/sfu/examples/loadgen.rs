@@ -12,7 +12,8 @@
 //!
 //! cargo run --release -p opencalls-sfu --example loadgen -- [--groups N] [--peers-per-group N]
 //!     [--viewers N] [--seconds N] [--video-kbps N] [--workers N] [--send-batch N]
-//!     [--spread-live-groups true|false] [--realtime-priority 1..99]
+//!     [--spread-live-groups true|false] [--realtime-priority 1..99] [--host-video true|false]
+//!     [--host-simulcast true|false]
 //!
 //! The old positional form (`loadgen 4 4 50 20 500`) is still accepted.
 
@@ -63,6 +64,14 @@ struct Args {
     /// needs root): the load generator's own threads then never delay a fan-out.
     #[arg(long)]
     realtime_priority: Option<u8>,
+    /// Whether the live group's host sends video (`false`: an audio-only live event).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    host_video: bool,
+    /// The live group's host sends three simulcast layers, as the browser SDK does (the
+    /// top one at `--video-kbps`): every viewer then runs the bandwidth estimator, and
+    /// gets the layer it picks.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    host_simulcast: bool,
     /// The same values by position (`groups peers_per_group viewers seconds video_kbps`),
     /// as scripts written before the flags pass them; they override the flags.
     #[arg(num_args = 0..=5, value_name = "POSITIONAL")]
@@ -187,6 +196,8 @@ async fn populate(sfu: &SfuHandle, a: &Args) -> anyhow::Result<Vec<Member>> {
     let host_tag = tag;
     let cfg = PeerConfig {
         tag: host_tag,
+        send_video: a.host_video,
+        simulcast: a.host_simulcast,
         video_bitrate_bps: a.video_kbps * 1000,
         ..PeerConfig::default()
     };
@@ -297,6 +308,16 @@ async fn main() -> anyhow::Result<()> {
         a.peers_per_group,
         a.viewers,
         a.video_kbps
+    );
+    println!(
+        "media workers: {}; live host sends {}",
+        a.realtime_priority
+            .map_or("SCHED_OTHER".to_string(), |p| format!("SCHED_FIFO {p}")),
+        match (a.host_video, a.host_simulcast) {
+            (false, _) => "audio only",
+            (true, false) => "audio and one video layer",
+            (true, true) => "audio and three simulcast video layers",
+        }
     );
     println!(
         "window: {:.1} s, {workers} media worker(s), send batch {} (ahead {}), sfu-media CPU: {:.3} s ({:.1}% of a core)",

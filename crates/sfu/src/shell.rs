@@ -250,17 +250,8 @@ impl Shell {
     /// Hands the core's messages for other workers to their queues.
     fn send_relays(&mut self) {
         while let Some((to, message)) = self.core.poll_relay() {
-            let targets = match to {
-                RelayTo::Mirrors => 0..self.relay_tx.len(),
-                RelayTo::Worker(w) => w..w + 1,
-            };
-            for worker in targets.filter(|w| *w != self.index) {
-                let Some(tx) = self.relay_tx.get(worker) else {
-                    continue;
-                };
-                if tx.try_send(message.clone()).is_err() {
-                    self.core.relay_dropped();
-                }
+            for _ in 0..deliver(&self.relay_tx, self.index, to, &message) {
+                self.core.relay_dropped();
             }
         }
     }
@@ -442,6 +433,21 @@ impl Shell {
 
 /// A dual-stack socket (bound to `[::]`) reports IPv4 peers as `::ffff:a.b.c.d`; the core
 /// and str0m see them as the IPv4 addresses they are.
+/// Puts `message` on the queue of each worker `to` names, except worker `from` (the
+/// sender). A full queue (`RELAY_QUEUE_LIMIT`) or a stopped worker does not block the
+/// sender: the message is dropped for that worker. Returns how many copies were dropped.
+fn deliver(queues: &[mpsc::Sender<Relayed>], from: usize, to: RelayTo, message: &Relayed) -> usize {
+    let targets = match to {
+        RelayTo::Mirrors => 0..queues.len(),
+        RelayTo::Worker(w) => w..w + 1,
+    };
+    targets
+        .filter(|w| *w != from)
+        .filter_map(|w| queues.get(w))
+        .filter(|tx| tx.try_send(message.clone()).is_err())
+        .count()
+}
+
 fn canonical(source: SocketAddr) -> SocketAddr {
     SocketAddr::new(source.ip().to_canonical(), source.port())
 }
@@ -462,6 +468,7 @@ async fn tcp_input(tcp: &mut Option<TcpSide>) -> Wake {
 mod tests {
     use super::*;
     use crate::api::{GroupId, Kind, PeerId};
+    use crate::config::RELAY_QUEUE_LIMIT;
 
     fn started(n: u32) -> SfuEvent {
         SfuEvent::MediaStarted {
@@ -494,5 +501,44 @@ mod tests {
         assert!(outbox.push(started(5)));
         assert_eq!(rx.recv().await, Some(started(5)));
         assert!(rx.try_recv().is_err());
+    }
+
+    fn awaited(n: usize) -> Relayed {
+        Relayed::KeyframeAwaited {
+            group: GroupId(format!("g{n}")),
+            mid: str0m::media::Mid::from("0"),
+        }
+    }
+
+    /// The group a received `KeyframeAwaited` names.
+    fn group_of(message: Option<Relayed>) -> Option<String> {
+        match message? {
+            Relayed::KeyframeAwaited { group, .. } => Some(group.0),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_full_relay_queue_drops_for_that_worker_only_and_counts_it() {
+        let (txs, mut rxs): (Vec<_>, Vec<_>) =
+            (0..3).map(|_| mpsc::channel(RELAY_QUEUE_LIMIT)).unzip();
+        // Worker 1's queue holds its limit: the next message for it is dropped.
+        for n in 0..RELAY_QUEUE_LIMIT {
+            assert_eq!(deliver(&txs, 0, RelayTo::Worker(1), &awaited(n)), 0);
+        }
+        assert_eq!(deliver(&txs, 0, RelayTo::Mirrors, &awaited(9999)), 1);
+        // Worker 2 got it, the sender (worker 0) did not send to itself.
+        assert_eq!(group_of(rxs[2].try_recv().ok()).as_deref(), Some("g9999"));
+        assert!(rxs[0].try_recv().is_err());
+        // Worker 1 has its first `RELAY_QUEUE_LIMIT` messages, in order, and not the dropped one.
+        for n in 0..RELAY_QUEUE_LIMIT {
+            assert_eq!(group_of(rxs[1].try_recv().ok()), Some(format!("g{n}")));
+        }
+        assert!(rxs[1].try_recv().is_err());
+        // Once it has room, it takes messages again; a stopped worker counts as a drop.
+        assert_eq!(deliver(&txs, 2, RelayTo::Worker(1), &awaited(1)), 0);
+        drop(rxs.remove(2));
+        assert_eq!(deliver(&txs, 0, RelayTo::Mirrors, &awaited(2)), 1);
+        assert_eq!(group_of(rxs[1].try_recv().ok()).as_deref(), Some("g1"));
     }
 }
