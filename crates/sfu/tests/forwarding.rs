@@ -83,7 +83,7 @@ async fn a_simulcast_hosts_viewer_gets_one_layer_per_frame_and_is_switched_up() 
     let h = Harness::with_group(SfuConfig::default(), "live", Policy::Live).await;
     let host = PeerConfig {
         simulcast: true,
-        video_bitrate_bps: 800_000,
+        video_bitrate_bps: 400_000,
         ..publisher(1, 0)
     };
     let host = h.join("live", "host", Role::Host, host).await.unwrap();
@@ -127,9 +127,10 @@ async fn a_simulcast_hosts_viewer_gets_one_layer_per_frame_and_is_switched_up() 
         - got0.video_frames;
     assert!(got <= sent * 11 / 10, "{got} frames for {sent} sent");
 
-    // Frames of the top layer are 800 kbit/s / 30 fps ≈ 3,333 bytes, `h` a quarter, `q` a
-    // sixteenth (208): the viewer leaves `q` once its estimate allows.
-    let q = 800_000 / 8 / 30 / 16;
+    // Frames of the top layer are 400 kbit/s / 30 fps ≈ 1,667 bytes, `h` a quarter, `q` a
+    // sixteenth (104). `h` (100 kbit/s) fits the estimator's starting 300 kbit/s, so the
+    // viewer leaves `q` after the selector's hold without waiting for the estimate to climb.
+    let q = 400_000 / 8 / 30 / 16;
     wait_until_async("the viewer leaves the lowest layer", || async {
         (bytes_per_frame(&viewer, 1, 15).await > 2 * q).then_some(())
     })
