@@ -431,8 +431,6 @@ impl Shell {
     }
 }
 
-/// A dual-stack socket (bound to `[::]`) reports IPv4 peers as `::ffff:a.b.c.d`; the core
-/// and str0m see them as the IPv4 addresses they are.
 /// Puts `message` on the queue of each worker `to` names, except worker `from` (the
 /// sender). A full queue (`RELAY_QUEUE_LIMIT`) or a stopped worker does not block the
 /// sender: the message is dropped for that worker. Returns how many copies were dropped.
@@ -448,6 +446,8 @@ fn deliver(queues: &[mpsc::Sender<Relayed>], from: usize, to: RelayTo, message: 
         .count()
 }
 
+/// A dual-stack socket (bound to `[::]`) reports IPv4 peers as `::ffff:a.b.c.d`; the core
+/// and str0m see them as the IPv4 addresses they are.
 fn canonical(source: SocketAddr) -> SocketAddr {
     SocketAddr::new(source.ip().to_canonical(), source.port())
 }
