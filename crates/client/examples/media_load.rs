@@ -49,9 +49,12 @@ struct Opts {
     /// Seconds of warm-up before measuring.
     #[arg(long, default_value_t = 3)]
     warmup: u64,
-    /// Each publisher's video bitrate.
+    /// Each publisher's video bitrate (its top layer's, with `--simulcast`).
     #[arg(long, default_value_t = 1500)]
     video_kbps: u32,
+    /// Publishers send three simulcast layers, as the browser SDK does.
+    #[arg(long)]
+    simulcast: bool,
 }
 
 /// The options with `--per-group` clamped and `--server-pid` required to be non-zero.
@@ -95,6 +98,7 @@ fn publisher(o: &Opts, tag: u32, slots: usize) -> PeerConfig {
         recv_video_slots: slots,
         video_bitrate_bps: o.video_kbps * 1000,
         video_fps: 30,
+        simulcast: o.simulcast,
         ..PeerConfig::default()
     }
 }
