@@ -17,21 +17,14 @@ use opencalls_client::media::{
     PeerConfig, PeerHandle, join_call_media, join_live_media, join_media,
 };
 use opencalls_client::{Client, DialOptions, Incoming};
-use opencalls_server::Config;
 use opencalls_store_postgres::testing::TestDatabase;
 use opencalls_testkit::poll::{SLOW as WAIT, until};
 use serde_json::json;
 use std::time::Duration;
 
-/// A node on `db`, named `id`, with a short lease so a dead node is noticed quickly.
+/// A node on `db`, named `id`, with the cluster tests' lease.
 async fn node(db: &TestDatabase, id: &str) -> TestServer {
-    let (url, id) = (db.url().to_owned(), id.to_owned());
-    TestServer::start_with(move |c: &mut Config| {
-        c.database_url = Some(url);
-        c.node_id = Some(id);
-        c.node_lease_ms = 600;
-    })
-    .await
+    crate::cluster::node(db, id, |_| {}).await
 }
 
 /// A peer tagged `tag` sending audio and video, receiving 3 slots of each.
