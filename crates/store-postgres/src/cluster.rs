@@ -15,6 +15,9 @@
 //!   a claimed node cannot renew) until its claimer deletes it, its clean-up done
 //!   (migration 7). A duty is taken by an upsert that only overwrites the holder's own row
 //!   or an expired one.
+//! - Registering, renewing, claiming and holding duties run on the lease pool
+//!   (`PostgresStore::lease_conn`), never queued behind requests: a node whose renewal
+//!   waits past its fencing margin closes every WebSocket it serves.
 
 use crate::PostgresStore;
 use crate::error::Error;
@@ -74,7 +77,7 @@ impl ClusterStore for PostgresStore {
         now: Millis,
         lease_ms: i64,
     ) -> Result<bool, StoreError> {
-        let conn = self.conn().await?;
+        let conn = self.lease_conn().await?;
         let n = conn.execute(
             "INSERT INTO cluster_nodes (node_id, http_addr, media_addr, registered_at, expires_at)
              VALUES ($1, $2, $3, $4, $5)
@@ -101,7 +104,7 @@ impl ClusterStore for PostgresStore {
         now: Millis,
         lease_ms: i64,
     ) -> Result<bool, StoreError> {
-        let conn = self.conn().await?;
+        let conn = self.lease_conn().await?;
         let n = conn
             .execute(
                 "UPDATE cluster_nodes SET expires_at = $2
@@ -133,7 +136,7 @@ impl ClusterStore for PostgresStore {
         claimer: &NodeId,
         now: Millis,
     ) -> Result<Vec<NodeLease>, StoreError> {
-        let conn = self.conn().await?;
+        let conn = self.lease_conn().await?;
         // A claimer blocked on a row another one just claimed rechecks it (READ COMMITTED)
         // and finds it claimed by a live node.
         let rows = conn
@@ -182,7 +185,7 @@ impl ClusterStore for PostgresStore {
         now: Millis,
         ttl_ms: i64,
     ) -> Result<bool, StoreError> {
-        let conn = self.conn().await?;
+        let conn = self.lease_conn().await?;
         let rows = conn
             .query(
                 "INSERT INTO cluster_duties (duty, node_id, expires_at) VALUES ($1, $2, $4)
@@ -283,5 +286,53 @@ impl ClusterStore for PostgresStore {
 
     async fn forget_device_holders(&self) -> Result<u64, StoreError> {
         Ok(self.forget_holder_rows().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDatabase;
+    use std::time::Duration;
+
+    /// Far below the request pool's wait (`POOL_WAIT`, 120 s): a renewal queued behind
+    /// the busy request connection would miss it.
+    const PROMPT: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn the_lease_and_duties_are_renewed_while_every_request_connection_is_busy() {
+        let db = TestDatabase::create().await.unwrap();
+        let node_id = NodeId::parse("a").unwrap();
+        let store = PostgresStore::open_node(db.url(), 1, Some(&node_id))
+            .await
+            .unwrap();
+        let node = NodeInfo {
+            node_id: node_id.clone(),
+            http_addr: "127.0.0.1:1".into(),
+            media_addr: "127.0.0.1:2".into(),
+        };
+        assert!(store.register_node(&node, 1_000, 10_000).await.unwrap());
+        // The request pool's only connection is taken, as by a long burst of requests.
+        let busy = store.conn().await.unwrap();
+        let renewed = tokio::time::timeout(PROMPT, store.renew_node_lease(&node_id, 2_000, 10_000));
+        assert!(
+            renewed
+                .await
+                .expect("renewal waited for a request connection")
+                .unwrap()
+        );
+        let claimed = tokio::time::timeout(PROMPT, store.claim_dead_nodes(&node_id, 3_000));
+        let claimed = claimed
+            .await
+            .expect("the claim waited for a request connection");
+        assert!(claimed.unwrap().is_empty());
+        let held =
+            tokio::time::timeout(PROMPT, store.hold_duty("webhooks", &node_id, 3_000, 10_000));
+        assert!(
+            held.await
+                .expect("the duty waited for a request connection")
+                .unwrap()
+        );
+        drop(busy);
     }
 }

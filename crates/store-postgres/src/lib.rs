@@ -76,11 +76,19 @@ const POOL_WAIT: Duration = Duration::from_secs(120);
 /// busy devices), so cross-node events trailed the changes they announce.
 const TAIL_POOL_SIZE: usize = 2;
 
+/// Connections kept for the node's lease and its duties (one each for the membership loop
+/// and the duty loop), apart from the request pool: a renewal queued behind a burst of
+/// requests (500 live-event enters at once on a pool of 4) waited longer than the fencing
+/// margin, so a healthy node fenced itself and closed every WebSocket it served.
+const LEASE_POOL_SIZE: usize = 2;
+
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
     /// The event tail's own connections (see [`TAIL_POOL_SIZE`]).
     tail_pool: Pool,
+    /// The lease and duty renewals' own connections (see [`LEASE_POOL_SIZE`]).
+    lease_pool: Pool,
     /// How to connect: a chat listener opens a connection of its own (see `chat`).
     config: tokio_postgres::Config,
     /// The node's one listening connection, while a feed uses it (see `notify`).
@@ -116,10 +124,12 @@ impl PostgresStore {
         config.connect_timeout(POOL_TIMEOUT);
         let pool = connection_pool(&config, pool_size)?;
         let tail_pool = connection_pool(&config, TAIL_POOL_SIZE)?;
+        let lease_pool = connection_pool(&config, LEASE_POOL_SIZE)?;
         let creates = create_batch::CreateQueue::start(pool.clone());
         let store = Self {
             pool,
             tail_pool,
+            lease_pool,
             config,
             listener: notify::ListenerSlot::default(),
             creates,
@@ -197,6 +207,11 @@ impl PostgresStore {
     /// A connection of the event tail's own pool.
     pub(crate) async fn tail_conn(&self) -> Result<Object, Error> {
         Ok(self.tail_pool.get().await?)
+    }
+
+    /// A connection of the lease and duty renewals' own pool.
+    pub(crate) async fn lease_conn(&self) -> Result<Object, Error> {
+        Ok(self.lease_pool.get().await?)
     }
 }
 
