@@ -46,7 +46,8 @@ pub struct Config {
     /// `sqlite://PATH` (default: `sqlite://<data_dir>/opencalls.db`) or
     /// `postgres://user[:password]@host[:port]/db`.
     pub database_url: Option<String>,
-    /// Most connections to PostgreSQL this server keeps (unused with SQLite).
+    /// Most connections to PostgreSQL this server keeps for requests (unused with SQLite);
+    /// the event tail, the lease and the listener keep up to 5 more (docs/cluster.md).
     pub database_pool_size: usize,
     /// Directory for the embedded database and the generated token.
     pub data_dir: PathBuf,
