@@ -112,8 +112,8 @@ pub struct Runner {
     next_video: Instant,
     audio_seq: u32,
     video_seq: u32,
-    /// Per layer sent (one, or one per `SIMULCAST_LAYERS` entry): a keyframe is due.
-    keyframe_due: Vec<bool>,
+    /// The video layers sent, lowest first (see [`video_layers`]).
+    layers: Vec<VideoLayer>,
     recv_video: Vec<Mid>,
     pli: Arc<Notify>,
     tcp: Option<TcpLinks>,
@@ -170,7 +170,7 @@ impl Runner {
             .then(|| socket.local_addr().ok())
             .flatten()
             .map(|local| TcpLinks::new(tcp_candidate(local.ip())));
-        let layers = layer_rids(&cfg).len();
+        let layers = video_layers(&cfg);
         Runner {
             tcp,
             relay: None,
@@ -185,7 +185,7 @@ impl Runner {
             next_video: now,
             audio_seq: 0,
             video_seq: 0,
-            keyframe_due: vec![true; layers],
+            layers,
             recv_video: Vec::new(),
             pli: Arc::new(Notify::new()),
         }
@@ -317,12 +317,13 @@ impl Runner {
             }
             Event::MediaData(data) => self.on_media(&data),
             Event::KeyframeRequest(req) => {
-                let layer = layer_rids(&self.cfg)
-                    .iter()
-                    .position(|r| r.is_some() && *r == req.rid);
-                match layer {
-                    Some(i) => self.keyframe_due[i] = true,
-                    None => self.keyframe_due.fill(true),
+                let named = self
+                    .layers
+                    .iter_mut()
+                    .find(|l| l.rid.is_some() && l.rid == req.rid);
+                match named {
+                    Some(layer) => layer.keyframe_due = true,
+                    None => self.layers.iter_mut().for_each(|l| l.keyframe_due = true),
                 }
                 self.with_stats(|s| s.keyframe_requests += 1);
             }
@@ -418,12 +419,12 @@ impl Runner {
             u64::from(self.video_seq) * 90_000 / fps,
             Frequency::NINETY_KHZ,
         );
-        let rids = layer_rids(&self.cfg);
-        let layers = rids.len();
+        let layers = self.layers.len();
         let mut written = 0;
         let mut keyframes = 0;
-        for (i, rid) in rids.into_iter().enumerate() {
-            let keyframe = std::mem::take(&mut self.keyframe_due[i]);
+        for i in 0..layers {
+            let rid = self.layers[i].rid;
+            let keyframe = std::mem::take(&mut self.layers[i].keyframe_due);
             let len = (top >> (2 * (layers - 1 - i))) * if keyframe { KEYFRAME_SCALE } else { 1 };
             let header = Header {
                 keyframe,
@@ -436,7 +437,7 @@ impl Runner {
                 written += 1;
                 keyframes += u64::from(keyframe);
             } else {
-                self.keyframe_due[i] |= keyframe;
+                self.layers[i].keyframe_due |= keyframe;
             }
         }
         if written > 0 {
@@ -471,16 +472,30 @@ impl Runner {
     }
 }
 
-/// The video layers a peer sends, lowest first: one without a rid, or the simulcast rids.
-fn layer_rids(cfg: &PeerConfig) -> Vec<Option<Rid>> {
-    if cfg.simulcast {
+/// A video layer the peer sends: its rid (none without simulcast) and whether its next
+/// frame must be a keyframe.
+struct VideoLayer {
+    rid: Option<Rid>,
+    keyframe_due: bool,
+}
+
+/// The video layers a peer sends, lowest first: one without a rid, or the simulcast rids;
+/// each starts with a keyframe.
+fn video_layers(cfg: &PeerConfig) -> Vec<VideoLayer> {
+    let rids: Vec<Option<Rid>> = if cfg.simulcast {
         SIMULCAST_LAYERS
             .iter()
             .map(|r| Some(Rid::from(*r)))
             .collect()
     } else {
         vec![None]
-    }
+    };
+    rids.into_iter()
+        .map(|rid| VideoLayer {
+            rid,
+            keyframe_due: true,
+        })
+        .collect()
 }
 
 /// The next send time, without bursting to catch up after a long stall.
