@@ -105,6 +105,9 @@ pub struct Config {
     /// Datagrams (and messages from other workers) a media worker reads between two copies
     /// of a fan-out, every 100 µs, so audio goes ahead of a video fan-out; 0 = off.
     pub media_fan_out_reads: usize,
+    /// Pin each media worker to a CPU of its own when there is one worker per CPU the
+    /// process may run on (`SfuConfig::pin_workers`).
+    pub media_pin_workers: bool,
     /// Most HTTP connections (WebSockets included) at once; more get a 503 (see `limits.rs`).
     pub http_max_connections: usize,
     /// A request head must arrive this long after the connection opened or its previous
@@ -208,6 +211,7 @@ impl Default for Config {
             media_workers: 0,
             media_realtime_priority: 0,
             media_fan_out_reads: 0,
+            media_pin_workers: true,
             http_max_connections: crate::limits::DEFAULT_MAX_CONNECTIONS,
             http_header_timeout_ms: 10_000,
             http_body_timeout_ms: 30_000,
@@ -336,19 +340,8 @@ impl Config {
             let n = parse_positive("OPENCALLS_WEBHOOK_CONCURRENCY", &value)?;
             self.webhook_concurrency = usize::try_from(n).unwrap_or(usize::MAX);
         }
-        if let Some(value) =
-            var("OPENCALLS_WEBHOOK_ALLOW_PRIVATE_TARGETS").filter(|v| !v.is_empty())
-        {
-            self.webhook_allow_private_targets = match value.trim() {
-                "true" | "1" => true,
-                "false" | "0" => false,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "OPENCALLS_WEBHOOK_ALLOW_PRIVATE_TARGETS",
-                        message: format!("expected true or false, got '{value}'"),
-                    });
-                }
-            };
+        if let Some(allow) = boolean_var(var, "OPENCALLS_WEBHOOK_ALLOW_PRIVATE_TARGETS")? {
+            self.webhook_allow_private_targets = allow;
         }
         Ok(())
     }
@@ -521,6 +514,24 @@ impl Config {
     }
 }
 
+/// The boolean in `var(name)` (unset or empty: `None`): `true`/`1`/`on` or `false`/`0`/`off`.
+pub(crate) fn boolean_var(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<bool>, ConfigError> {
+    let Some(raw) = var(name).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match raw.trim() {
+        "true" | "1" | "on" => Ok(Some(true)),
+        "false" | "0" | "off" => Ok(Some(false)),
+        _ => Err(ConfigError::Invalid {
+            name,
+            message: format!("expected true or false, got '{raw}'"),
+        }),
+    }
+}
+
 fn parse_positive(name: &'static str, value: &str) -> Result<u64, ConfigError> {
     match value.trim().parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
@@ -568,6 +579,32 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every boolean setting takes the same spellings; anything else is refused by name.
+    #[test]
+    fn boolean_settings_take_true_and_false_in_three_spellings() {
+        let read = |value: &str| {
+            let value = value.to_owned();
+            boolean_var(&move |_: &str| Some(value.clone()), "OPENCALLS_X")
+        };
+        for on in ["true", "1", "on", " true "] {
+            assert_eq!(read(on).unwrap(), Some(true), "{on}");
+        }
+        for off in ["false", "0", "off"] {
+            assert_eq!(read(off).unwrap(), Some(false), "{off}");
+        }
+        assert_eq!(read("").unwrap(), None);
+        let err = read("yes").unwrap_err().to_string();
+        assert!(
+            err.contains("OPENCALLS_X") && err.contains("'yes'"),
+            "{err}"
+        );
+        let mut config = Config::default();
+        config
+            .apply_env(|n| (n == "OPENCALLS_WEBHOOK_ALLOW_PRIVATE_TARGETS").then(|| "on".into()))
+            .unwrap();
+        assert!(config.webhook_allow_private_targets);
+    }
 
     #[test]
     fn env_overrides_defaults() {

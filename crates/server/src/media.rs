@@ -24,7 +24,8 @@ const MAX_ADVERTISED: usize = 8;
 impl Config {
     /// `OPENCALLS_MEDIA_ADDR`, `OPENCALLS_MEDIA_ADVERTISED_ADDRS` (comma-separated
     /// `IP:port`), `OPENCALLS_MEDIA_ACTIVE_SPEAKERS`, `OPENCALLS_MEDIA_WORKERS`,
-    /// `OPENCALLS_MEDIA_REALTIME_PRIORITY`, `OPENCALLS_MEDIA_FAN_OUT_READS`.
+    /// `OPENCALLS_MEDIA_REALTIME_PRIORITY`, `OPENCALLS_MEDIA_FAN_OUT_READS`,
+    /// `OPENCALLS_MEDIA_PIN_WORKERS` (`true`/`false`).
     pub(crate) fn apply_media_env(
         &mut self,
         var: &impl Fn(&str) -> Option<String>,
@@ -72,6 +73,9 @@ impl Config {
             "0 (off)",
         )? {
             self.media_fan_out_reads = n;
+        }
+        if let Some(pin) = crate::config::boolean_var(var, "OPENCALLS_MEDIA_PIN_WORKERS")? {
+            self.media_pin_workers = pin;
         }
         for (name, slot) in [
             (
@@ -168,6 +172,7 @@ impl Config {
             realtime_priority: (self.media_realtime_priority > 0)
                 .then_some(self.media_realtime_priority),
             fan_out_reads: self.media_fan_out_reads,
+            pin_workers: self.media_pin_workers,
             ..SfuConfig::default()
         }
     }
@@ -229,6 +234,7 @@ mod tests {
                 "OPENCALLS_MEDIA_WORKERS" => Some("3".into()),
                 "OPENCALLS_MEDIA_REALTIME_PRIORITY" => Some("10".into()),
                 "OPENCALLS_MEDIA_FAN_OUT_READS" => Some("4".into()),
+                "OPENCALLS_MEDIA_PIN_WORKERS" => Some("false".into()),
                 _ => None,
             })
             .unwrap();
@@ -239,6 +245,8 @@ mod tests {
         assert_eq!(sfu.workers, 3);
         assert_eq!(sfu.realtime_priority, Some(10));
         assert_eq!(sfu.fan_out_reads, 4);
+        assert!(!sfu.pin_workers);
+        assert!(Config::default().sfu_config().pin_workers);
         assert_eq!(Config::default().sfu_config().fan_out_reads, 0);
         assert_eq!(Config::default().sfu_config().realtime_priority, None);
         for (name, value) in [
@@ -253,6 +261,7 @@ mod tests {
             ("OPENCALLS_MEDIA_REALTIME_PRIORITY", "100"),
             ("OPENCALLS_MEDIA_REALTIME_PRIORITY", "-1"),
             ("OPENCALLS_MEDIA_FAN_OUT_READS", "257"),
+            ("OPENCALLS_MEDIA_PIN_WORKERS", "sometimes"),
         ] {
             let err = Config::default().apply_env(|n| (n == name).then(|| value.into()));
             assert!(err.is_err(), "{name}={value} must be refused");

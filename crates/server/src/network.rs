@@ -25,17 +25,8 @@ impl Config {
         var: &impl Fn(&str) -> Option<String>,
     ) -> Result<(), ConfigError> {
         let invalid = |name, message: String| ConfigError::Invalid { name, message };
-        if let Some(raw) = var("OPENCALLS_MEDIA_TCP").filter(|v| !v.is_empty()) {
-            self.media_tcp = match raw.trim() {
-                "true" | "1" | "on" => true,
-                "false" | "0" | "off" => false,
-                _ => {
-                    return Err(invalid(
-                        "OPENCALLS_MEDIA_TCP",
-                        format!("expected true or false, got '{raw}'"),
-                    ));
-                }
-            };
+        if let Some(on) = crate::config::boolean_var(var, "OPENCALLS_MEDIA_TCP")? {
+            self.media_tcp = on;
         }
         if let Some(raw) = var("OPENCALLS_MEDIA_TCP_ADDR").filter(|v| !v.is_empty()) {
             let addr: SocketAddr = raw.trim().parse().map_err(|e| {

@@ -119,6 +119,12 @@ pub struct SfuConfig {
     /// this or another process delays a fan-out once it started. `None` (the default):
     /// the normal policy. Refused by the OS: the worker logs a warning and runs normally.
     pub realtime_priority: Option<u8>,
+    /// With one worker per CPU the process may run on (2 or more; the default `workers`
+    /// on a machine or in a CPU set of its own), pin each to its own (worker `i` to the
+    /// `i`-th allowed CPU), so the scheduler never queues a fan-out behind the other
+    /// worker's on one core. Any other count floats. Turn it off when several servers
+    /// share the machine's CPUs without a CPU set each (their workers would share cores).
+    pub pin_workers: bool,
 }
 
 impl Default for SfuConfig {
@@ -148,6 +154,7 @@ impl Default for SfuConfig {
             fan_out_reads: 0,
             spread_live_groups: true,
             realtime_priority: None,
+            pin_workers: true,
         }
     }
 }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::affinity;
 use crate::api::{
     GroupId, Kind, PeerId, PeerSnapshot, Policy, Role, SfuError, SfuEvent, SfuStats, Subscriptions,
 };
@@ -83,6 +84,7 @@ impl Sfu {
         let (relay_txs, relay_rxs): (Vec<_>, Vec<_>) =
             (0..count).map(|_| mpsc::channel(RELAY_QUEUE_LIMIT)).unzip();
         let relay_txs: Arc<[_]> = relay_txs.into();
+        let cpus = config.pin_workers.then(|| affinity::plan(count)).flatten();
         let mut links = Vec::with_capacity(count);
         for (index, relay_rx) in relay_rxs.into_iter().enumerate() {
             // A failed bind drops the links started so far: their workers stop.
@@ -93,6 +95,7 @@ impl Sfu {
                 directory.clone(),
                 event_tx.clone(),
                 relay,
+                cpus.as_ref().and_then(|cpus| cpus.get(index).copied()),
             )?);
         }
         let handle = SfuHandle {

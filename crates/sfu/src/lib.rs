@@ -4,8 +4,9 @@
 //! commands through [`SfuHandle`] (create a group with a [`Policy`], add a peer from an SDP
 //! offer and get the answer, set subscriptions, pause/resume, enable live forwarding, remove)
 //! and receives [`SfuEvent`]s. Groups are spread over N media workers (`workers`), each a
-//! thread owning its own core, UDP socket (sends batched with `sendmmsg`, `batch`) and
-//! ICE-TCP listener (`tcp`); see `docs/media.md` for the architecture.
+//! thread owning its own core (pinned to it, `affinity`), UDP socket (sends batched with
+//! `sendmmsg`, `batch`) and ICE-TCP listener (`tcp`); see `docs/media.md` for the
+//! architecture.
 //!
 //! Layout: [`SfuCore`] (module `engine`) is the sans-IO core: datagrams, commands and `now`
 //! in; transmits, events and its next timeout out. `shell` is the thin socket loop of the
@@ -13,6 +14,7 @@
 //! queues); `api` and `config` are the shared vocabulary.
 #![forbid(unsafe_code)]
 
+mod affinity;
 mod api;
 mod batch;
 mod config;

@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
+use crate::affinity;
 use crate::api::{GroupId, PeerId, Role, SfuError, SfuEvent};
 use crate::config::{COMMAND_QUEUE_LIMIT, SfuConfig};
 use crate::engine::{Relayed, SfuCore};
@@ -206,13 +207,14 @@ fn shift_port(port: u16, index: usize) -> Result<u16, SfuError> {
 }
 
 /// Binds worker `index`'s sockets (in the caller, so a bind error is returned at once) and
-/// spawns its thread `sfu-media-<index>`.
+/// spawns its thread `sfu-media-<index>`, pinned to `cpu` if given (`affinity::plan`).
 pub(crate) fn spawn(
     config: &SfuConfig,
     index: usize,
     directory: SharedDirectory,
     events: mpsc::Sender<SfuEvent>,
     relay: RelayLinks,
+    cpu: Option<usize>,
 ) -> Result<WorkerLink, SfuError> {
     let config = worker_config(config, index)?;
     let socket = bind_udp(&config)?;
@@ -225,14 +227,7 @@ pub(crate) fn spawn(
     let tcp_idle = config.connect_timeout.max(config.transport_timeout);
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE_LIMIT);
     let run = move || {
-        if let Some(priority) = config.realtime_priority {
-            match set_realtime(priority) {
-                Ok(()) => tracing::info!(worker = index, priority, "media worker runs real-time"),
-                Err(e) => {
-                    tracing::warn!(worker = index, error = %e, "media worker keeps the normal scheduling policy")
-                }
-            }
-        }
+        schedule_this_worker(index, config.realtime_priority, cpu);
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -268,6 +263,25 @@ pub(crate) fn spawn(
         local_addr,
         tcp_addr,
     })
+}
+
+/// Applies the worker's scheduling settings to the calling thread: real-time priority and
+/// its CPU. What the OS refuses is logged and left as it was: the worker still runs.
+fn schedule_this_worker(index: usize, realtime_priority: Option<u8>, cpu: Option<usize>) {
+    if let Some(priority) = realtime_priority {
+        match set_realtime(priority) {
+            Ok(()) => tracing::info!(worker = index, priority, "media worker runs real-time"),
+            Err(e) => {
+                tracing::warn!(worker = index, error = %e, "media worker keeps the normal scheduling policy")
+            }
+        }
+    }
+    if let Some(cpu) = cpu {
+        match affinity::pin_current_thread(cpu) {
+            Ok(()) => tracing::debug!(worker = index, cpu, "media worker pinned"),
+            Err(e) => tracing::warn!(worker = index, cpu, error = %e, "media worker not pinned"),
+        }
+    }
 }
 
 /// Puts the calling thread under `SCHED_FIFO` at `priority` (1 to 99).
