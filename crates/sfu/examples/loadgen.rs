@@ -13,7 +13,13 @@
 //! cargo run --release -p opencalls-sfu --example loadgen -- [--groups N] [--peers-per-group N]
 //!     [--viewers N] [--seconds N] [--video-kbps N] [--workers N] [--send-batch N]
 //!     [--spread-live-groups true|false] [--realtime-priority 1..99] [--host-video true|false]
-//!     [--host-simulcast true|false]
+//!     [--host-simulcast true|false] [--pin-workers true|false] [--generator-idle true|false]
+//!
+//! `--generator-idle true` runs the generator's threads (the media peers) under
+//! `SCHED_IDLE`: they then only take CPU the SFU's workers leave idle, as when the clients
+//! are on other machines. Without it the 150 peers of a live event share the 2 cores with
+//! the workers and preempt them in the middle of a fan-out, which adds their scheduling to
+//! the SFU's latency.
 //!
 //! The old positional form (`loadgen 4 4 50 20 500`) is still accepted.
 
@@ -72,6 +78,13 @@ struct Args {
     /// gets the layer it picks.
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     host_simulcast: bool,
+    /// Pin each media worker to a CPU of its own (`SfuConfig::pin_workers`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pin_workers: bool,
+    /// Run the generator's threads (the media peers) under `SCHED_IDLE`, so they never
+    /// take a core from a media worker (the clients of a real server are elsewhere).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    generator_idle: bool,
     /// The same values by position (`groups peers_per_group viewers seconds video_kbps`),
     /// as scripts written before the flags pass them; they override the flags.
     #[arg(num_args = 0..=5, value_name = "POSITIONAL")]
@@ -252,9 +265,44 @@ fn snapshot(members: &[Member]) -> Snapshot {
     (sent, received)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
+/// Puts the calling thread under `SCHED_IDLE` (no privilege needed to lower a priority).
+#[cfg(target_os = "linux")]
+fn set_idle() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let policy = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, policy)
+    {
+        eprintln!("generator thread keeps its scheduling policy: {e:?}");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_idle() {
+    eprintln!("--generator-idle is only supported on Linux");
+}
+
+/// The generator's runtime: 2 threads for the media peers; under `SCHED_IDLE` with
+/// `--generator-idle`. The main thread (which starts the SFU, whose workers inherit its
+/// policy) keeps the normal one.
+fn main() -> anyhow::Result<()> {
     let a = Args::parse().resolved();
+    let idle = a.generator_idle;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || {
+            if idle {
+                set_idle();
+            }
+        })
+        .build()?
+        .block_on(run(a))
+}
+
+async fn run(a: Args) -> anyhow::Result<()> {
     let config = SfuConfig {
         workers: a.workers,
         send_batch: a.send_batch,
@@ -262,6 +310,7 @@ async fn main() -> anyhow::Result<()> {
         fan_out_reads: a.fan_out_reads,
         spread_live_groups: a.spread_live_groups,
         realtime_priority: a.realtime_priority,
+        pin_workers: a.pin_workers,
         ..SfuConfig::default()
     };
     let (sfu, mut events) = Sfu::start(config)?;
@@ -310,9 +359,15 @@ async fn main() -> anyhow::Result<()> {
         a.video_kbps
     );
     println!(
-        "media workers: {}; live host sends {}",
+        "media workers: {}, {}; generator: {}; live host sends {}",
         a.realtime_priority
             .map_or("SCHED_OTHER".to_string(), |p| format!("SCHED_FIFO {p}")),
+        if a.pin_workers { "pinned" } else { "floating" },
+        if a.generator_idle {
+            "SCHED_IDLE"
+        } else {
+            "SCHED_OTHER"
+        },
         match (a.host_video, a.host_simulcast) {
             (false, _) => "audio only",
             (true, false) => "audio and one video layer",
