@@ -13,13 +13,7 @@ use opencalls_sfu::{Policy, SfuConfig};
 /// this process, by thread id.
 fn media_thread_cpus() -> BTreeMap<u32, String> {
     let mut cpus = BTreeMap::new();
-    for entry in std::fs::read_dir("/proc/self/task").unwrap() {
-        let dir = entry.unwrap().path();
-        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-        if !comm.starts_with("sfu-media-") {
-            continue;
-        }
-        let tid = dir.file_name().unwrap().to_str().unwrap().parse().unwrap();
+    for (tid, dir) in media_threads() {
         let status = std::fs::read_to_string(dir.join("status")).unwrap();
         let list = status
             .lines()

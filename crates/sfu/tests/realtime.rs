@@ -11,12 +11,7 @@ use opencalls_sfu::{Policy, SfuConfig};
 /// thread of this process.
 fn media_thread_policies() -> Vec<u32> {
     let mut policies = Vec::new();
-    for entry in std::fs::read_dir("/proc/self/task").unwrap() {
-        let dir = entry.unwrap().path();
-        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-        if !comm.starts_with("sfu-media-") {
-            continue;
-        }
+    for (_, dir) in media_threads() {
         let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
         // Fields after the command name (which may hold spaces) start at field 3.
         let after = &stat[stat.rfind(')').unwrap() + 1..];

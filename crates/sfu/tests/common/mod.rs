@@ -152,3 +152,18 @@ pub fn publisher(tag: u32, recv_slots: usize) -> PeerConfig {
         ..PeerConfig::default()
     }
 }
+
+/// Each `sfu-media-*` thread of this process: its id and its `/proc/self/task/<tid>`
+/// directory (scheduling tests read its policy and CPU affinity there).
+pub fn media_threads() -> Vec<(u32, std::path::PathBuf)> {
+    let mut threads = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = entry.unwrap().path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.starts_with("sfu-media-") {
+            let tid = dir.file_name().unwrap().to_str().unwrap().parse().unwrap();
+            threads.push((tid, dir));
+        }
+    }
+    threads
+}
