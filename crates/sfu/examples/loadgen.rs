@@ -78,7 +78,8 @@ struct Args {
     /// gets the layer it picks.
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     host_simulcast: bool,
-    /// Pin each media worker to a CPU of its own (`SfuConfig::pin_workers`).
+    /// Pin each media worker to a CPU of its own when there is one worker per CPU
+    /// (`SfuConfig::pin_workers`).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pin_workers: bool,
     /// Run the generator's threads (the media peers) under `SCHED_IDLE`, so they never
