@@ -5,32 +5,32 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use common::*;
 use opencalls_sfu::{Policy, SfuConfig};
 
-/// `Cpus_allowed_list` (`/proc/self/task/<tid>/status`) of each `sfu-media-*` thread of
-/// this process, by thread id.
-fn media_thread_cpus() -> BTreeMap<u32, String> {
-    let mut cpus = BTreeMap::new();
-    for (tid, dir) in media_threads() {
-        let status = std::fs::read_to_string(dir.join("status")).unwrap();
-        let list = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-            .unwrap();
-        cpus.insert(tid, list.trim().to_owned());
-    }
-    cpus
-}
-
-/// `Cpus_allowed_list` of this test's own thread: the CPUs the process may run on.
-fn own_cpus() -> String {
-    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+/// The `Cpus_allowed_list` line of the thread status file in `task` (a `/proc` thread
+/// directory).
+fn cpus_allowed(task: &Path) -> String {
+    let status = std::fs::read_to_string(task.join("status")).unwrap();
     let list = status
         .lines()
         .find_map(|l| l.strip_prefix("Cpus_allowed_list:"));
     list.unwrap().trim().to_owned()
+}
+
+/// `Cpus_allowed_list` of each `sfu-media-*` thread of this process, by thread id.
+fn media_thread_cpus() -> BTreeMap<u32, String> {
+    media_threads()
+        .into_iter()
+        .map(|(tid, dir)| (tid, cpus_allowed(&dir)))
+        .collect()
+}
+
+/// `Cpus_allowed_list` of this test's own thread: the CPUs the process may run on.
+fn own_cpus() -> String {
+    cpus_allowed(Path::new("/proc/thread-self"))
 }
 
 /// Whether a `Cpus_allowed_list` names exactly one CPU (`"3"`, not `"0-1"` or `"0,2"`).
