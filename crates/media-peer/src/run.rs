@@ -482,20 +482,18 @@ struct VideoLayer {
 /// The video layers a peer sends, lowest first: one without a rid, or the simulcast rids;
 /// each starts with a keyframe.
 fn video_layers(cfg: &PeerConfig) -> Vec<VideoLayer> {
-    let rids: Vec<Option<Rid>> = if cfg.simulcast {
+    let layer = |rid| VideoLayer {
+        rid,
+        keyframe_due: true,
+    };
+    if cfg.simulcast {
         SIMULCAST_LAYERS
             .iter()
-            .map(|r| Some(Rid::from(*r)))
+            .map(|r| layer(Some(Rid::from(*r))))
             .collect()
     } else {
-        vec![None]
-    };
-    rids.into_iter()
-        .map(|rid| VideoLayer {
-            rid,
-            keyframe_due: true,
-        })
-        .collect()
+        vec![layer(None)]
+    }
 }
 
 /// The next send time, without bursting to catch up after a long stall.
