@@ -169,16 +169,7 @@ impl SfuCore {
         self.check_offer(&req, &media)?;
         let offer = SdpOffer::from_sdp_string(&req.offer)
             .map_err(|e| SfuError::InvalidOffer(e.to_string()))?;
-        // Only a peer that receives video it could be given another layer of needs the
-        // estimator (and its pacer, which costs str0m timeouts and TWCC work per packet).
-        let receives_video = media.iter().any(|m| m.kind == Kind::Video && m.receives());
-        let replaced = req
-            .replaces
-            .as_ref()
-            .and_then(|old| self.ids.get(old).copied());
-        let estimate = self.cfg.bandwidth_estimation
-            && receives_video
-            && self.could_adapt(&req.group, replaced);
+        let estimate = self.wants_estimator(&req, &media);
         // Without the estimator, a peer that sends nothing has no use for transport-wide
         // congestion control: its TWCC feedback (several RTCP reports a second per viewer)
         // would only be parsed and dropped. A publisher keeps it: its own sender estimates
@@ -200,39 +191,33 @@ impl SfuCore {
         }
         let key = PeerKey(self.next_key);
         self.next_key += 1;
-        let peer = Peer {
-            key,
-            id: req.peer.clone(),
-            group: req.group.clone(),
-            role: req.role,
-            rtc,
-            ufrag: creds.ufrag.clone(),
-            ingress: Vec::new(),
-            slots: Vec::new(),
-            subscriptions: Subscriptions::All,
-            publishes: media.iter().any(OfferedMedia::sends),
-            created: now,
-            last_rx: now,
-            transport_up: false,
-            got_media: false,
-            connected_reported: false,
-            next_timeout: now,
-            last_from: None,
-            relay_addrs: super::peer::relay_candidates(&req.offer),
-            estimate: None,
-            last_probe: None,
-            paced: estimate,
-            rtp_drained: 0,
-            marker_drained: false,
-            video_send: video_send(&media),
-            clock: now,
-        };
+        let peer = Peer::new(key, &req, &media, (rtc, creds.ufrag), estimate, now);
+        self.admit(now, peer);
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Whether a peer with this offer gets the bandwidth estimator: only one that receives
+    /// video it could be given another layer of needs it (its pacer costs str0m timeouts and
+    /// TWCC work per packet).
+    fn wants_estimator(&self, req: &AddPeer, media: &[OfferedMedia]) -> bool {
+        let receives_video = media.iter().any(|m| m.kind == Kind::Video && m.receives());
+        let replaced = req
+            .replaces
+            .as_ref()
+            .and_then(|old| self.ids.get(old).copied());
+        self.cfg.bandwidth_estimation && receives_video && self.could_adapt(&req.group, replaced)
+    }
+
+    /// Enters a newly built peer in the core's tables, the demux and its group, then
+    /// routes the group.
+    fn admit(&mut self, now: Instant, peer: Peer) {
+        let (key, group_id, role) = (peer.key, peer.group.clone(), peer.role);
+        self.ids.insert(peer.id.clone(), key);
+        self.demux.add_ufrag(peer.ufrag.clone(), key);
         self.peers.insert(key, peer);
-        self.ids.insert(req.peer, key);
-        self.demux.add_ufrag(creds.ufrag, key);
-        if let Some(group) = self.groups.get_mut(&req.group) {
+        if let Some(group) = self.groups.get_mut(&group_id) {
             group.members.push(key);
-            if req.role == Role::Host {
+            if role == Role::Host {
                 group.host = Some(key);
             }
         }
@@ -240,8 +225,7 @@ impl SfuCore {
         // `process` routes the group once they are registered.
         self.drain(key);
         self.process(now);
-        self.reroute(&req.group);
-        Ok(answer.to_sdp_string())
+        self.reroute(&group_id);
     }
 
     /// Whether a new subscriber of `group` could use a bandwidth estimate: some video
@@ -405,15 +389,6 @@ impl SfuCore {
             }
         }
         Ok(())
-    }
-}
-
-/// What an offer sends as video: simulcast if its sending video section declares it.
-fn video_send(media: &[OfferedMedia]) -> VideoSend {
-    match media.iter().find(|m| m.kind == Kind::Video && m.sends()) {
-        None => VideoSend::None,
-        Some(m) if m.simulcast => VideoSend::Simulcast,
-        Some(_) => VideoSend::OneLayer,
     }
 }
 

@@ -18,7 +18,9 @@ use str0m::{Event, Output, Rtc, RtcError};
 
 use super::Transmit;
 use super::layers::{Accept, LayerRates, LayerSwitch, Selector};
+use super::offer::OfferedMedia;
 use crate::api::{GroupId, Kind, Path, PeerId, Role, Subscriptions};
+use crate::handle::AddPeer;
 
 /// Internal handle of a peer on the packet path (cheap to hash and copy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -229,6 +231,18 @@ pub enum VideoSend {
     Simulcast,
 }
 
+impl VideoSend {
+    /// What an offer (its summary) sends as video: simulcast if its sending video section
+    /// declares it.
+    pub fn offered(media: &[OfferedMedia]) -> Self {
+        match media.iter().find(|m| m.kind == Kind::Video && m.sends()) {
+            None => VideoSend::None,
+            Some(m) if m.simulcast => VideoSend::Simulcast,
+            Some(_) => VideoSend::OneLayer,
+        }
+    }
+}
+
 /// Outcome of writing a forwarded frame into a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -268,6 +282,46 @@ pub fn relay_candidates(sdp: &str) -> Vec<SocketAddr> {
 }
 
 impl Peer {
+    /// A peer just built from `req`'s accepted offer (`media` is its summary) with its
+    /// `Rtc` and ICE ufrag: not connected, no m-line registered yet (str0m reports them on
+    /// a later drain), subscribed to everything. `paced`: it has the estimator.
+    pub fn new(
+        key: PeerKey,
+        req: &AddPeer,
+        media: &[OfferedMedia],
+        (rtc, ufrag): (Rtc, String),
+        paced: bool,
+        now: Instant,
+    ) -> Self {
+        Peer {
+            key,
+            id: req.peer.clone(),
+            group: req.group.clone(),
+            role: req.role,
+            rtc,
+            ufrag,
+            ingress: Vec::new(),
+            slots: Vec::new(),
+            subscriptions: Subscriptions::All,
+            publishes: media.iter().any(OfferedMedia::sends),
+            created: now,
+            last_rx: now,
+            transport_up: false,
+            got_media: false,
+            connected_reported: false,
+            next_timeout: now,
+            last_from: None,
+            relay_addrs: relay_candidates(&req.offer),
+            estimate: None,
+            last_probe: None,
+            paced,
+            rtp_drained: 0,
+            marker_drained: false,
+            video_send: VideoSend::offered(media),
+            clock: now,
+        }
+    }
+
     pub fn ingress_mut(&mut self, mid: Mid) -> Option<&mut Ingress> {
         self.ingress.iter_mut().find(|i| i.mid == mid)
     }
