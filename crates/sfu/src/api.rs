@@ -234,8 +234,10 @@ pub struct SfuStats {
     /// Messages between workers (a spread live group's frames, keyframe requests)
     /// dropped because the receiving worker's queue was full (or that worker stopped).
     pub relays_dropped: u64,
-    /// Added forwarding latency per frame (first datagram of the frame read from the socket →
-    /// its forwarded datagrams handed to the socket), by percentile.
+    /// Added forwarding latency per frame, by percentile: from the frame's network time
+    /// (when str0m got the datagram that started it) less the time the datagram that
+    /// completed it waited in the socket before it was read (the kernel's receive stamp,
+    /// Linux), to its forwarded datagrams handed to the socket.
     pub latency_p50: Duration,
     pub latency_p99: Duration,
     pub latency_max: Duration,

@@ -5,7 +5,8 @@
 //! offer and get the answer, set subscriptions, pause/resume, enable live forwarding, remove)
 //! and receives [`SfuEvent`]s. Groups are spread over N media workers (`workers`), each a
 //! thread owning its own core (pinned to it, `affinity`), UDP socket (sends batched with
-//! `sendmmsg`, `batch`) and ICE-TCP listener (`tcp`); see `docs/media.md` for the
+//! `sendmmsg`, `batch`; reads stamped with the kernel's receive time, `recv`) and ICE-TCP
+//! listener (`tcp`); see `docs/media.md` for the
 //! architecture.
 //!
 //! Layout: [`SfuCore`] (module `engine`) is the sans-IO core: datagrams, commands and `now`
@@ -20,6 +21,7 @@ mod batch;
 mod config;
 mod engine;
 mod handle;
+mod recv;
 mod shell;
 mod tcp;
 mod workers;

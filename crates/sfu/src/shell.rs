@@ -1,5 +1,6 @@
 //! A media worker's socket shell around its sans-IO core: it reads the UDP socket, feeds
-//! each datagram to [`SfuCore`] with the wall-clock `now`, hands the core's transmits to the
+//! each datagram to [`SfuCore`] with the wall-clock `now` and the time it waited in the
+//! socket (the kernel's receive stamp, `crate::recv`), hands the core's transmits to the
 //! socket and its events to the bounded event queue, sleeps until the core's next timeout,
 //! and turns commands into core calls. With ICE over TCP on, it also accepts TCP
 //! connections (`crate::tcp`) and feeds their RFC 4571 frames to the same core as
@@ -51,6 +52,7 @@ use crate::batch::UdpBatch;
 use crate::config::{FAN_OUT_RECV_INTERVAL, MAX_DATAGRAM, RECV_BURST};
 use crate::engine::{RelayTo, Relayed, SfuCore};
 use crate::handle::Command;
+use crate::recv::{Reader, Received};
 use crate::tcp::{TcpInput, TcpSide};
 use crate::workers::{self, RelayLinks, SharedDirectory};
 
@@ -129,6 +131,8 @@ pub(crate) struct Shell {
     socket: UdpSocket,
     /// The same socket, read directly (non-blocking) between the copies of a fan-out.
     socket_between: std::net::UdpSocket,
+    /// Reads both with the kernel's receive time (`crate::recv`).
+    reader: Reader,
     /// `SfuConfig::fan_out_reads`.
     fan_out_reads: usize,
     buf: Vec<u8>,
@@ -155,6 +159,7 @@ impl Shell {
         (send_batch, send_ahead, fan_out_reads): (usize, usize, usize),
     ) -> Result<Self, SfuError> {
         let io = |e: std::io::Error| SfuError::Io(e.to_string());
+        let reader = Reader::new(&socket).map_err(io)?;
         let socket_between = socket.try_clone().map_err(io)?;
         let socket = UdpSocket::from_std(socket).map_err(io)?;
         let local_addr = core.local_addr();
@@ -169,6 +174,7 @@ impl Shell {
             core,
             socket,
             socket_between,
+            reader,
             fan_out_reads,
             buf: vec![0u8; MAX_DATAGRAM],
             local_addr,
@@ -220,17 +226,24 @@ impl Shell {
     /// Reads up to `RECV_BURST` datagrams without waiting, flushing after each.
     fn read_burst(&mut self) {
         for _ in 0..RECV_BURST {
-            let Ok((len, source)) = self.socket.try_recv_from(&mut self.buf) else {
+            let Ok(got) = self.reader.try_recv(&self.socket, &mut self.buf) else {
                 return;
             };
-            self.core.handle_receive(
-                Instant::now(),
-                canonical(source),
-                self.local_addr,
-                &self.buf[..len],
-            );
+            self.receive(got);
             self.flush();
         }
+    }
+
+    /// Feeds the core a datagram read into `buf` (with its wait in the socket).
+    fn receive(&mut self, got: Received) {
+        self.core.handle_receive_after(
+            Instant::now(),
+            got.waited,
+            Protocol::Udp,
+            canonical(got.source),
+            self.local_addr,
+            &self.buf[..got.len],
+        );
     }
 
     /// Feeds the core a message from another worker and what else is queued (at most
@@ -269,16 +282,11 @@ impl Shell {
             self.core.handle_relay(Instant::now(), message);
         }
         while read < budget {
-            let Ok((len, source)) = self.socket_between.recv_from(&mut self.buf) else {
+            let Ok(got) = self.reader.recv_std(&self.socket_between, &mut self.buf) else {
                 break;
             };
             read += 1;
-            self.core.handle_receive(
-                Instant::now(),
-                canonical(source),
-                self.local_addr,
-                &self.buf[..len],
-            );
+            self.receive(got);
         }
         read
     }

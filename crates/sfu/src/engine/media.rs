@@ -63,6 +63,9 @@ pub(super) struct QueuedCopy {
     /// The `now` of the input that forwarded it (the packetizing timeout's time, unless
     /// the subscriber's `Rtc` has seen a later one).
     pub now: Instant,
+    /// Where the frame's added latency is measured from: its network time, less the time
+    /// the datagram that completed it waited in the socket before it was read.
+    pub since: Instant,
     pub kind: Kind,
 }
 
@@ -105,15 +108,15 @@ impl Copies {
     }
 }
 
-/// Queues one copy of `frame` (of track `source`) per routed slot.
+/// Queues one copy of `frame` (of track `source`) per routed slot; `now` is the
+/// forwarding input's, `since` where the frame's latency is measured from.
 pub(super) fn queue_copies(
     copies: &mut Copies,
     routes: &[(PeerKey, Mid)],
     source: (PeerKey, Mid),
-    kind: Kind,
-    lowest: Option<Rid>,
+    (kind, lowest): (Kind, Option<Rid>),
     frame: &Arc<MediaData>,
-    now: Instant,
+    (now, since): (Instant, Instant),
 ) {
     for &(sub, slot) in routes {
         copies.push(QueuedCopy {
@@ -123,6 +126,7 @@ pub(super) fn queue_copies(
             lowest,
             frame: Arc::clone(frame),
             now,
+            since,
             kind,
         });
     }
@@ -271,6 +275,11 @@ impl SfuCore {
             return;
         }
         let mid = data.mid;
+        // A datagram read late (the worker was busy) counts its wait in the socket.
+        let since = data
+            .network_time
+            .checked_sub(self.socket_wait)
+            .unwrap_or(data.network_time);
         let frame = Arc::new(data);
         if group.relays_from(source) {
             let message = Relayed::FrameArrived {
@@ -279,6 +288,7 @@ impl SfuCore {
                 kind,
                 lowest,
                 frame: Arc::clone(&frame),
+                since,
             };
             self.relays.push_back((RelayTo::Mirrors, message));
         }
@@ -289,10 +299,9 @@ impl SfuCore {
             &mut self.copies,
             routes,
             (source, mid),
-            kind,
-            lowest,
+            (kind, lowest),
             &frame,
-            now,
+            (now, since),
         );
     }
 
@@ -354,7 +363,7 @@ impl SfuCore {
             self.counters.packets_forwarded += sent;
         }
         self.unsent_frames
-            .push_back((copy.frame.network_time, copy.kind, self.queued));
+            .push_back((copy.since, copy.kind, self.queued));
         self.process(now);
     }
 

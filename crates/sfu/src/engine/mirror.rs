@@ -91,6 +91,8 @@ pub enum Relayed {
         kind: Kind,
         lowest: Option<Rid>,
         frame: Arc<MediaData>,
+        /// Where the frame's added latency is measured from (see `QueuedCopy::since`).
+        since: Instant,
     },
     /// Home → mirrors: the host's track `mid` restarts (resumed, forwarding enabled); its
     /// video slots wait for the next keyframe.
@@ -131,7 +133,8 @@ impl SfuCore {
                 kind,
                 lowest,
                 frame,
-            } => self.on_frame_relayed(now, &group, (mid, kind), lowest, frame),
+                since,
+            } => self.on_frame_relayed((now, since), &group, (mid, kind), lowest, frame),
             Relayed::KeyframeAwaited { group, mid } => {
                 let host = self.groups.get(&group).and_then(|g| g.host);
                 if let Some(host) = host {
@@ -202,7 +205,7 @@ impl SfuCore {
     /// A mirror fans out a frame of its remote host.
     fn on_frame_relayed(
         &mut self,
-        now: Instant,
+        (now, since): (Instant, Instant),
         group_id: &GroupId,
         (mid, kind): (Mid, Kind),
         lowest: Option<Rid>,
@@ -229,10 +232,9 @@ impl SfuCore {
             &mut self.copies,
             routes,
             (key, mid),
-            kind,
-            lowest,
+            (kind, lowest),
             &frame,
-            now,
+            (now, since),
         );
     }
 

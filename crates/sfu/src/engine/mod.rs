@@ -52,7 +52,7 @@ mod tests;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, Input};
@@ -101,9 +101,12 @@ pub struct SfuCore {
     queued: u64,
     polled: u64,
     events: VecDeque<SfuEvent>,
-    /// Forwarded frames (network time, kind, `queued` after their datagrams) whose datagrams
-    /// are not yet handed to the socket; their added latency is measured then.
+    /// Forwarded frames (latency start, kind, `queued` after their datagrams) whose
+    /// datagrams are not yet handed to the socket; their added latency is measured then.
     unsent_frames: VecDeque<(Instant, Kind, u64)>,
+    /// While a datagram is being handled: how long it waited in the socket before it was
+    /// read (zero otherwise). Frames it completes measure their latency from its arrival.
+    socket_wait: Duration,
     /// Copies of forwarded frames not yet built, audio first (`poll_transmit` builds them
     /// one subscriber at a time).
     copies: Copies,
@@ -143,6 +146,7 @@ impl SfuCore {
             polled: 0,
             events: VecDeque::new(),
             unsent_frames: VecDeque::new(),
+            socket_wait: Duration::ZERO,
             copies: Copies::default(),
             relays: VecDeque::new(),
             remotes: HashMap::new(),
@@ -187,6 +191,35 @@ impl SfuCore {
     /// counted; they never affect a peer. Copies still waiting to be built stay queued (an
     /// audio frame arriving during a fan-out goes ahead of its video).
     pub fn handle_receive_on(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        self.handle_receive_after(now, Duration::ZERO, proto, source, destination, data);
+    }
+
+    /// Like [`SfuCore::handle_receive_on`], for a datagram that `waited` in the socket
+    /// before this read (from the kernel's receive timestamp): the frames it completes
+    /// measure their added latency from its arrival, so time the worker spent busy
+    /// elsewhere counts. str0m is still given `now` (time never goes back for an `Rtc`).
+    pub fn handle_receive_after(
+        &mut self,
+        now: Instant,
+        waited: Duration,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        self.socket_wait = waited;
+        self.receive(now, proto, source, destination, data);
+        self.socket_wait = Duration::ZERO;
+    }
+
+    fn receive(
         &mut self,
         now: Instant,
         proto: Protocol,
@@ -280,12 +313,12 @@ impl SfuCore {
     /// Tells the core that every transmit polled so far was handed to the socket at `now`:
     /// the added latency of the frames they completed is recorded.
     pub fn transmits_sent(&mut self, now: Instant) {
-        while let Some(&(network_time, kind, until)) = self.unsent_frames.front() {
+        while let Some(&(since, kind, until)) = self.unsent_frames.front() {
             if until > self.polled {
                 break;
             }
             self.unsent_frames.pop_front();
-            let latency = now.saturating_duration_since(network_time);
+            let latency = now.saturating_duration_since(since);
             self.counters.observe_latency(latency, kind == Kind::Audio);
         }
     }

@@ -3,6 +3,9 @@
 //! drain `poll_transmit` after an input.
 
 use std::net::SocketAddr;
+use std::time::Duration;
+
+use str0m::net::Protocol;
 
 use super::{MIN_STEP, Net, WINDOW};
 use crate::api::Policy;
@@ -141,4 +144,39 @@ fn an_undrained_fan_out_is_built_by_the_next_timeout() {
         "{stats:?}"
     );
     assert!(stats.latency_p50 <= stats.latency_p99);
+}
+
+/// Feeds `a`'s datagrams as if each had waited `wait` in the socket, delivers every
+/// transmit at once, and returns the core's stats over five fan-outs.
+fn latency_when_read_after(net: &mut Net, wait: Duration) -> crate::api::SfuStats {
+    let a_addr = net.client("a").addr;
+    net.core.reset_stats();
+    feed_a(net, 5, |net, data| {
+        let before = net.core.stats().frames_forwarded;
+        let sfu = net.core.local_addr();
+        net.core
+            .handle_receive_after(net.now, wait, Protocol::Udp, a_addr, sfu, data);
+        while let Some(t) = net.core.poll_transmit() {
+            deliver_transmit(net, t.destination, &t.contents);
+        }
+        net.core.transmits_sent(net.now);
+        net.core.stats().frames_forwarded >= before + 3
+    });
+    net.core.stats()
+}
+
+#[test]
+fn a_datagram_read_late_counts_its_wait_in_the_socket() {
+    let mut net = fan_out_of_three();
+    // The virtual clock stands still while the core works: read at once, nothing added.
+    let prompt = latency_when_read_after(&mut net, Duration::ZERO);
+    assert!(prompt.frames_forwarded >= 15, "{prompt:?}");
+    assert_eq!(prompt.audio_latency_p99, Duration::ZERO, "{prompt:?}");
+    // Read 4 ms after the kernel received it (the worker was busy): every frame it
+    // completes has waited that long before the SFU even saw it.
+    let waited = Duration::from_millis(4);
+    let late = latency_when_read_after(&mut net, waited);
+    assert!(late.frames_forwarded >= 15, "{late:?}");
+    assert_eq!(late.audio_latency_p50, waited, "{late:?}");
+    assert!(late.latency_p50 >= waited, "{late:?}");
 }
