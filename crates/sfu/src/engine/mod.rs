@@ -198,35 +198,6 @@ impl SfuCore {
         destination: SocketAddr,
         data: &[u8],
     ) {
-        self.handle_receive_after(now, Duration::ZERO, proto, source, destination, data);
-    }
-
-    /// Like [`SfuCore::handle_receive_on`], for a datagram that `waited` in the socket
-    /// before this read (from the kernel's receive timestamp): the frames it completes
-    /// measure their added latency from its arrival, so time the worker spent busy
-    /// elsewhere counts. str0m is still given `now` (time never goes back for an `Rtc`).
-    pub fn handle_receive_after(
-        &mut self,
-        now: Instant,
-        waited: Duration,
-        proto: Protocol,
-        source: SocketAddr,
-        destination: SocketAddr,
-        data: &[u8],
-    ) {
-        self.socket_wait = waited;
-        self.receive(now, proto, source, destination, data);
-        self.socket_wait = Duration::ZERO;
-    }
-
-    fn receive(
-        &mut self,
-        now: Instant,
-        proto: Protocol,
-        source: SocketAddr,
-        destination: SocketAddr,
-        data: &[u8],
-    ) {
         self.counters.datagrams_in += 1;
         // str0m accepts STUN only addressed to one of its candidates; behind a 1:1 NAT or on
         // an unspecified bind the socket's address is not one, so name the candidate.
@@ -251,6 +222,24 @@ impl SfuCore {
         }
         self.drain(key);
         self.process(now);
+    }
+
+    /// Like [`SfuCore::handle_receive_on`], for a datagram that `waited` in the socket
+    /// before this read (from the kernel's receive timestamp): the frames it completes
+    /// measure their added latency from its arrival, so time the worker spent busy
+    /// elsewhere counts. str0m is still given `now` (time never goes back for an `Rtc`).
+    pub fn handle_receive_after(
+        &mut self,
+        now: Instant,
+        waited: Duration,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        self.socket_wait = waited;
+        self.handle_receive_on(now, proto, source, destination, data);
+        self.socket_wait = Duration::ZERO;
     }
 
     /// When the core next needs `handle_timeout` (may be in the past: then call it now).
