@@ -3,12 +3,14 @@
 //! (a fan-out under way, a timer pass): on Linux the socket asks for `SO_TIMESTAMPNS` and
 //! each read takes the stamp from its control message (`recvmsg(2)` through `nix`'s safe
 //! wrapper). Elsewhere, or when a datagram carries no stamp, the wait is zero: the latency
-//! is then measured from the read.
+//! is then measured from the read. (Linux turns stamping on host-wide a moment after the
+//! first socket asks; a datagram that arrived before is stamped when read: no wait.)
 //!
 //! Invariants: a read never blocks (the sockets are non-blocking, and a read through the
 //! tokio socket clears its readiness on "would block"); the wait is never negative, and a
 //! stamp more than `MAX_SOCKET_WAIT` before the read (a wall-clock step between the two)
-//! counts as no wait; the control-message buffer is allocated once per reader.
+//! counts as no wait; the control-message buffer is allocated once per reader; a kernel
+//! that refuses the option only costs the stamps.
 
 use std::io;
 use std::net::SocketAddr;
@@ -37,20 +39,23 @@ pub(crate) struct Reader {
 
 impl Reader {
     /// A reader for `socket`, which it asks for receive stamps (and its clones with it:
-    /// they share the socket). Fails only if the kernel refuses the option.
-    pub fn new(socket: &std::net::UdpSocket) -> io::Result<Self> {
+    /// they share the socket). If the kernel refuses, the refusal is logged and reads
+    /// carry no stamp: the stamps only serve the latency figures.
+    pub fn new(socket: &std::net::UdpSocket) -> Self {
         #[cfg(target_os = "linux")]
         {
             use nix::sys::socket::{setsockopt, sockopt};
-            setsockopt(socket, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)?;
-            Ok(Reader {
+            if let Err(e) = setsockopt(socket, sockopt::ReceiveTimestampns, &true) {
+                tracing::warn!(error = %e, "no receive timestamps: latency counted from reads");
+            }
+            Reader {
                 control: nix::cmsg_space!(nix::sys::time::TimeSpec),
-            })
+            }
         }
         #[cfg(not(target_os = "linux"))]
         {
             let _ = socket;
-            Ok(Reader {})
+            Reader {}
         }
     }
 
@@ -173,22 +178,33 @@ mod tests {
     fn a_datagram_that_waited_in_the_socket_reports_its_wait() {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_nonblocking(true).unwrap();
-        let mut reader = Reader::new(&socket).unwrap();
+        let mut reader = Reader::new(&socket);
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        sender
-            .send_to(b"waits", socket.local_addr().unwrap())
-            .unwrap();
-        // The datagram is in the socket once the send returns (loopback delivers inline);
-        // this sleep is the wait under test, not a wait for readiness.
-        std::thread::sleep(Duration::from_millis(30));
+        let to = socket.local_addr().unwrap();
+        let wait = Duration::from_millis(30);
         let mut buf = [0u8; 64];
-        let got = reader.recv_std(&socket, &mut buf).unwrap();
-        assert_eq!(&buf[..got.len], b"waits");
-        assert_eq!(got.source, sender.local_addr().unwrap());
-        if cfg!(target_os = "linux") {
-            assert!(got.waited >= Duration::from_millis(30), "{:?}", got.waited);
-            assert!(got.waited < MAX_SOCKET_WAIT, "{:?}", got.waited);
-        }
+        // Linux turns receive stamps on for the whole host lazily (a deferred static key):
+        // a datagram that arrives before that is stamped when it is read. Retry until the
+        // stamps are on, within a deadline.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let got = loop {
+            sender.send_to(b"waits", to).unwrap();
+            // The datagram is in the socket once the send returns (loopback delivers
+            // inline); this sleep is the wait under test, not a wait for readiness.
+            std::thread::sleep(wait);
+            let got = reader.recv_std(&socket, &mut buf).unwrap();
+            assert_eq!(&buf[..got.len], b"waits");
+            assert_eq!(got.source, sender.local_addr().unwrap());
+            if !cfg!(target_os = "linux") || got.waited >= wait {
+                break got;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no stamp in 10 s: {:?}",
+                got.waited
+            );
+        };
+        assert!(got.waited < MAX_SOCKET_WAIT, "{:?}", got.waited);
         // Nothing left: a read does not block.
         let empty = reader.recv_std(&socket, &mut buf).unwrap_err();
         assert_eq!(empty.kind(), io::ErrorKind::WouldBlock);

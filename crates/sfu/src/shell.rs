@@ -159,7 +159,7 @@ impl Shell {
         (send_batch, send_ahead, fan_out_reads): (usize, usize, usize),
     ) -> Result<Self, SfuError> {
         let io = |e: std::io::Error| SfuError::Io(e.to_string());
-        let reader = Reader::new(&socket).map_err(io)?;
+        let reader = Reader::new(&socket);
         let socket_between = socket.try_clone().map_err(io)?;
         let socket = UdpSocket::from_std(socket).map_err(io)?;
         let local_addr = core.local_addr();
