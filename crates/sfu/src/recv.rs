@@ -105,6 +105,7 @@ impl Reader {
 }
 
 /// How long a datagram stamped at `stamp` (wall clock) had waited when read at `read`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn waited_since(stamp: SystemTime, read: SystemTime) -> Duration {
     read.duration_since(stamp)
         .ok()
