@@ -135,7 +135,7 @@ mod stamped {
         let stamp = msg.cmsgs().ok().and_then(|mut cmsgs| {
             cmsgs.find_map(|cmsg| match cmsg {
                 ControlMessageOwned::ScmTimestampns(ts) => {
-                    Some(SystemTime::UNIX_EPOCH + Duration::from(ts))
+                    SystemTime::UNIX_EPOCH.checked_add(Duration::from(ts))
                 }
                 _ => None,
             })
