@@ -22,9 +22,9 @@
 //!   at most `fan_out_reads` messages and datagrams a look
 //!   and `RECV_BURST` a flush, and feeds what arrived to the core before
 //!   asking for the next copy: the core packetizes audio first, so an audio frame does not
-//!   wait for a whole video fan-out. Those reads use a clone of the socket (a plain
-//!   non-blocking `recv_from`): tokio's cached readiness would report "would block" for
-//!   the rest of the flush after the first empty read.
+//!   wait for a whole video fan-out. Those reads use a clone of the socket, read directly
+//!   without tokio (`Reader::recv_std`, non-blocking): tokio's cached readiness would
+//!   report "would block" for the rest of the flush after the first empty read.
 //! - The only shared state it touches is the workers' `Directory`, and only when a
 //!   `PeerDisconnected` event leaves (never per datagram).
 //! - Messages for other workers (a spread live group's frames and keyframe requests,
