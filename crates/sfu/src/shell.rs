@@ -12,8 +12,9 @@
 //!   is read, except for the reads between copies below), so batching reads never adds
 //!   forwarding latency; `poll_transmit` is drained until `None` after every input read
 //!   by `read_burst` (the core's contract), and since the core packetizes a
-//!   fan-out one subscriber at a time inside `poll_transmit`, each subscriber's datagrams
-//!   leave before the next subscriber's are built: UDP datagrams are batched (`crate::batch`,
+//!   fan-out one subscriber at a time inside `poll_transmit`, each subscriber's copy of a
+//!   frame leaves before the next subscriber's is built (what else its drain produces may
+//!   follow the fan-out, see the core's invariants): UDP datagrams are batched (`crate::batch`,
 //!   one `sendmmsg`) only while `transmit_ready` says more are already built, and the batch
 //!   is sent before the core is asked to build more.
 //! - With `SfuConfig::fan_out_reads` > 0, while a fan-out is being built

@@ -132,6 +132,7 @@ fn adapt_peer(
     let due = peer
         .last_probe
         .is_none_or(|at| now.saturating_duration_since(at) >= PROBE_INTERVAL);
+    debug_assert!(!peer.drain_pending, "the estimator set mid-drain");
     let mut bwe = peer.rtc.bwe();
     if short && due {
         bwe.set_bitrate(Bitrate::bps(sending), Bitrate::bps(sending));

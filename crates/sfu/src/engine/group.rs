@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use str0m::media::Mid;
 
 use super::mirror::{HostInfo, Placement, RemoteHost};
-use super::peer::{Peer, PeerKey};
+use super::peer::{Peer, PeerKey, PeerMap};
 use crate::api::{GroupId, Kind, PeerId, Policy, Role, SfuEvent, Subscriptions};
 
 /// Where one publisher track goes: `(subscriber, slot m-line)` pairs.
@@ -63,12 +63,7 @@ impl Group {
     }
 
     /// Publishers whose `kind` track `sub` should receive, in slot-filling order.
-    fn wanted_sources(
-        &self,
-        sub: &Peer,
-        kind: Kind,
-        peers: &HashMap<PeerKey, Peer>,
-    ) -> Vec<(PeerKey, Mid)> {
+    fn wanted_sources(&self, sub: &Peer, kind: Kind, peers: &PeerMap) -> Vec<(PeerKey, Mid)> {
         let candidates: &[PeerKey] = match self.policy {
             Policy::AudioOnly { .. } => &self.speakers,
             Policy::Live => self.host.as_slice(),
@@ -89,7 +84,7 @@ impl Group {
     }
 
     /// The peer id of a source: a member's, or the remote host's.
-    fn source_id(&self, key: PeerKey, peers: &HashMap<PeerKey, Peer>) -> Option<PeerId> {
+    fn source_id(&self, key: PeerKey, peers: &PeerMap) -> Option<PeerId> {
         match peers.get(&key) {
             Some(peer) => Some(peer.id.clone()),
             None => self
@@ -102,7 +97,7 @@ impl Group {
 
     /// Reassigns every member's slots and rebuilds the routing table. Sources that keep a
     /// slot stay in it (a subscriber sees a stable stream); returns routing events.
-    pub fn recompute(&mut self, peers: &mut HashMap<PeerKey, Peer>) -> Vec<SfuEvent> {
+    pub fn recompute(&mut self, peers: &mut PeerMap) -> Vec<SfuEvent> {
         let mut events = Vec::new();
         for sub_key in self.members.clone() {
             for kind in [Kind::Audio, Kind::Video] {
@@ -153,7 +148,7 @@ impl Group {
             .collect()
     }
 
-    fn rebuild_routes(&mut self, peers: &HashMap<PeerKey, Peer>) {
+    fn rebuild_routes(&mut self, peers: &PeerMap) {
         self.routes.clear();
         for sub_key in &self.members {
             let Some(sub) = peers.get(sub_key) else {
@@ -171,7 +166,7 @@ impl Group {
     }
 
     /// Recomputes the loudest `n` active, unpaused audio publishers. Returns true if changed.
-    pub fn update_speakers(&mut self, peers: &HashMap<PeerKey, Peer>, n: usize) -> bool {
+    pub fn update_speakers(&mut self, peers: &PeerMap, n: usize) -> bool {
         let mut ranked: Vec<(f32, PeerKey)> = self
             .members
             .iter()

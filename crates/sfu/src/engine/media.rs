@@ -11,7 +11,8 @@
 //! Copies are deferred (see the core's invariants): `forward` only queues a [`QueuedCopy`]
 //! per routed slot (a shared reference to the frame; [`Copies`]: audio before video), and
 //! `build_copy` writes the frame into that subscriber's `Rtc`, gives it its timeout, drains
-//! it and counts the frame when the caller polls. Nothing is written into an `Rtc` before
+//! it (an unpaced one only until the frame is out, see the core's invariants) and counts
+//! the frame when the caller polls. Nothing is written into an `Rtc` before
 //! its copy is built, so an audio copy built ahead of a video fan-out under way carries
 //! only the audio frame: the subscribers still waiting for the video frame get it after
 //! the audio, not inside the audio pass.
@@ -32,21 +33,12 @@ use str0m::{IceConnectionState, Input};
 
 use super::SfuCore;
 use super::mirror::{RelayTo, Relayed, throttle};
-use super::peer::{Ingress, Peer, PeerKey, Slot, Written};
+use super::peer::{Ingress, PeerKey, Slot, Written};
 use crate::api::{DisconnectReason, KeyframeCause, Kind, SfuEvent};
 
 /// Most extra same-instant timeouts given to a paced `Rtc` when packetizing one frame: its
 /// pacer releases one packet per timeout, and a keyframe is tens of packets.
 const PACER_ROUNDS: usize = 64;
-
-/// Whether the peer's last drain completed a forwarded frame of `kind`: an audio frame is
-/// one RTP packet, a video frame ends with the packet carrying the marker bit.
-fn frame_out(peer: &Peer, kind: Kind) -> bool {
-    match kind {
-        Kind::Audio => peer.rtp_drained > 0,
-        Kind::Video => peer.marker_drained,
-    }
-}
 
 /// One subscriber's copy of a forwarded frame, waiting to be built (written into the
 /// subscriber's `Rtc` and packetized).
@@ -309,7 +301,9 @@ impl SfuCore {
     /// routed from the frame's source and wants the frame), packetizes and drains that
     /// `Rtc`, counts the frame and its datagrams, and handles the `Rtc` events the drain
     /// queued. A slot waiting for a keyframe asks the source for one instead.
+    #[inline(never)]
     pub(super) fn build_copy(&mut self, copy: QueuedCopy) {
+        self.finish_drain(copy.sub);
         let Some(peer) = self.peers.get_mut(&copy.sub) else {
             // Removed since the frame arrived: nothing of it goes out.
             return;
@@ -336,7 +330,13 @@ impl SfuCore {
         peer.clock = now;
         // str0m packetizes written frames on its next timeout; give it one right away.
         let _ = peer.rtc.handle_input(Input::Timeout(now));
-        let mut sent = self.drain(copy.sub);
+        // An unpaced peer's drain stops once the frame is out: the rest of it waits until
+        // the fan-out's copies are sent (`SfuCore::finish_drains`).
+        let mut sent = if peer.paced {
+            self.drain(copy.sub)
+        } else {
+            self.drain_frame(copy.sub, copy.kind, now)
+        };
         // With the estimator on, str0m's pacer releases one packet per timeout (it then asks
         // for another 1 µs later): give it further timeouts at the same instant until the
         // frame is out (audio: its one packet; video: the packet with the marker bit) or a
@@ -349,7 +349,7 @@ impl SfuCore {
             };
             if !peer.paced
                 || last == 0
-                || frame_out(peer, copy.kind)
+                || peer.frame_out(copy.kind)
                 || peer.rtc.handle_input(Input::Timeout(now)).is_err()
             {
                 break;
@@ -460,6 +460,10 @@ impl SfuCore {
         if ingress.kind != Kind::Video || !throttle(&mut ingress.keyframe_requests, rid, now) {
             return;
         }
+        self.finish_drain(source);
+        let Some(peer) = self.peers.get_mut(&source) else {
+            return;
+        };
         let Some(mut writer) = peer.rtc.writer(mid) else {
             return;
         };

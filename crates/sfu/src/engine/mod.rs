@@ -26,6 +26,13 @@
 //!   processed (so `poll_transmit` can queue events; poll them after the transmits), and
 //!   `frames_forwarded`, `packets_forwarded` and the latency bookkeeping (`unsent_frames`)
 //!   are updated then, so they stay exact.
+//! - An unpaced subscriber's drain stops once its copy of the frame is out; the rest of it
+//!   (str0m's timeout, and whatever else is due) is finished after the fan-out's last copy
+//!   (`finish_drains`, before `poll_transmit` returns `None`), so it does not delay the
+//!   next subscriber's copy. str0m's contract (a mutation of an `Rtc` only after a full
+//!   drain) holds: a peer's unfinished drain is finished before anything else touches its
+//!   `Rtc` (its next copy, a datagram or timer for it, a keyframe request to it), and all
+//!   of them before `Rtc` events are handled or groups rerouted.
 //! - A queued copy has touched no `Rtc`, so a subscriber may get inputs (its datagrams, its
 //!   timers) while copies for it wait; a copy whose slot was rerouted meanwhile is dropped,
 //!   and `handle_timeout` builds every copy still queued first.
@@ -63,7 +70,7 @@ use demux::Demux;
 use group::Group;
 use media::Copies;
 pub(crate) use mirror::{Placement, RelayTo, Relayed};
-use peer::{Peer, PeerKey};
+use peer::{PeerKey, PeerMap};
 pub(crate) use stats::Counters;
 
 /// A datagram the core wants sent.
@@ -83,12 +90,17 @@ pub struct SfuCore {
     local_addr: SocketAddr,
     /// The ICE host candidates put in every answer: UDP first, then TCP passive ones.
     candidates: Vec<(Protocol, SocketAddr)>,
-    peers: HashMap<PeerKey, Peer>,
+    peers: PeerMap,
     ids: HashMap<PeerId, PeerKey>,
     groups: HashMap<GroupId, Group>,
     demux: Demux,
-    /// `(deadline, peer)` for each peer's next `Rtc` timeout.
+    /// `(deadline, peer)`: one entry per peer (`Peer::armed`), at or before its `Rtc`'s
+    /// next timeout.
     timers: BTreeSet<(Instant, PeerKey)>,
+    /// Peers whose drain stopped after a forwarded frame (`Peer::drain_pending`), each
+    /// listed once (`Peer::listed_unfinished`), with the `now` of its copy: finished when
+    /// the fan-out's copies are built, or before the peer's `Rtc` is touched again.
+    unfinished: Vec<(PeerKey, Instant)>,
     /// `Rtc` events waiting to be handled (filled by drains, emptied by `process`).
     pending: Vec<(PeerKey, Event)>,
     counters: Counters,
@@ -132,11 +144,12 @@ impl SfuCore {
             candidates: udp_candidates(&cfg, local_addr),
             cfg,
             local_addr,
-            peers: HashMap::new(),
+            peers: PeerMap::default(),
             ids: HashMap::new(),
             groups: HashMap::new(),
             demux: Demux::default(),
             timers: BTreeSet::new(),
+            unfinished: Vec::new(),
             pending: Vec::new(),
             counters: Counters::default(),
             next_key: 1,
@@ -206,6 +219,7 @@ impl SfuCore {
             self.counters.datagrams_dropped += 1;
             return;
         };
+        self.finish_drain(key);
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -243,10 +257,14 @@ impl SfuCore {
     }
 
     /// When the core next needs `handle_timeout` (may be in the past: then call it now).
-    /// In the past while copies of forwarded frames wait to be built (transmits not drained).
+    /// In the past while copies of forwarded frames wait to be built, or drains stopped
+    /// after a copy wait to be finished (transmits not drained).
     pub fn poll_timeout(&self) -> Instant {
         if let Some(queued) = self.copies.oldest() {
             return queued;
+        }
+        if let Some(&(_, copied)) = self.unfinished.first() {
+            return copied;
         }
         let periodic = self.next_housekeeping.min(self.next_speakers);
         match self.timers.first() {
@@ -259,6 +277,7 @@ impl SfuCore {
     /// and the speaker tick if their interval has come.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.settle();
+        self.finish_drains();
         self.fire_timers(now);
         if now >= self.next_housekeeping {
             self.housekeeping(now);
@@ -281,8 +300,12 @@ impl SfuCore {
                 self.polled += 1;
                 return Some(transmit);
             }
-            let copy = self.copies.pop()?;
-            self.build_copy(copy);
+            match self.copies.pop() {
+                Some(copy) => self.build_copy(copy),
+                // The fan-out is sent: what its drains left is due now.
+                None if !self.unfinished.is_empty() => self.finish_drains(),
+                None => return None,
+            }
         }
     }
 
@@ -396,6 +419,9 @@ impl SfuCore {
             let Some(peer) = self.peers.get_mut(&key) else {
                 continue;
             };
+            // Its entry is gone; the drain below arms the next one.
+            peer.armed = None;
+            debug_assert!(!peer.drain_pending, "a timeout given mid-drain");
             peer.clock = peer.clock.max(now);
             if peer.rtc.handle_input(Input::Timeout(now)).is_err() {
                 self.drop_peer(key, DisconnectReason::Failed);
@@ -420,14 +446,68 @@ impl SfuCore {
         !self.copies.is_empty()
     }
 
+    /// Subscribers whose drain stopped after their copy, not yet finished (tests).
+    #[cfg(test)]
+    pub fn unfinished_drains(&self) -> usize {
+        self.peers.values().filter(|p| p.drain_pending).count()
+    }
+
     /// Drains a peer's output into the queues and re-arms its timer. Returns the datagrams
     /// produced.
     fn drain(&mut self, key: PeerKey) -> u64 {
+        self.drain_until(key, None)
+    }
+
+    /// Drains a subscriber a copy of a `kind` frame was just written into until that frame
+    /// is out (`Peer::drain`); an unfinished drain is recorded, to be finished before the
+    /// peer's `Rtc` is touched again and at the latest when the fan-out's copies are built.
+    fn drain_frame(&mut self, key: PeerKey, kind: Kind, now: Instant) -> u64 {
+        let produced = self.drain_until(key, Some(kind));
+        if let Some(peer) = self.peers.get_mut(&key) {
+            // Listed once, however many of its drains stop early before the list is done.
+            if peer.drain_pending && !peer.listed_unfinished {
+                peer.listed_unfinished = true;
+                self.unfinished.push((key, now));
+            }
+        }
+        produced
+    }
+
+    /// Takes the next peer off the unfinished list and finishes its drain.
+    fn finish_next(&mut self) -> Option<Instant> {
+        let (key, now) = self.unfinished.pop()?;
+        if let Some(peer) = self.peers.get_mut(&key) {
+            peer.listed_unfinished = false;
+        }
+        self.finish_drain(key);
+        Some(now)
+    }
+
+    /// Finishes the peer's drain if its last one stopped after a frame.
+    fn finish_drain(&mut self, key: PeerKey) {
+        if self.peers.get(&key).is_some_and(|p| p.drain_pending) {
+            self.drain(key);
+        }
+    }
+
+    /// Finishes every unfinished drain and handles the events they queued. (Out of line,
+    /// like `build_copy`, so `scripts/bench-copy-cost.sh` can tell the two costs apart.)
+    #[inline(never)]
+    fn finish_drains(&mut self) {
+        let mut latest = None;
+        while let Some(now) = self.finish_next() {
+            latest = latest.max(Some(now));
+        }
+        if let Some(now) = latest {
+            self.process(now);
+        }
+    }
+
+    fn drain_until(&mut self, key: PeerKey, frame: Option<Kind>) -> u64 {
         let Some(peer) = self.peers.get_mut(&key) else {
             return 0;
         };
-        let before = peer.next_timeout;
-        match peer.drain(&mut self.transmits, &mut self.pending) {
+        match peer.drain(&mut self.transmits, &mut self.pending, frame) {
             Ok(produced) => {
                 self.queued += produced;
                 self.counters.datagrams_out += produced;
@@ -435,10 +515,21 @@ impl SfuCore {
                     // The pacer releases forwarded packets on any drain, not only the frame's.
                     self.counters.packets_forwarded += peer.rtp_drained;
                 }
+                // The timer entry may stay earlier than the `Rtc`'s timeout, never later:
+                // it then fires early, which costs one spare `handle_timeout`. Most drains
+                // move the timeout later (str0m counts its keepalives from the last send),
+                // so the entry stays put until it fires rather than being moved in the
+                // set on every forwarded packet.
                 let after = peer.next_timeout;
-                if before != after || !self.timers.contains(&(after, key)) {
-                    self.timers.remove(&(before, key));
-                    self.timers.insert((after, key));
+                match peer.armed {
+                    Some(at) if at <= after => {}
+                    armed => {
+                        if let Some(at) = armed {
+                            self.timers.remove(&(at, key));
+                        }
+                        self.timers.insert((after, key));
+                        peer.armed = Some(after);
+                    }
                 }
                 produced
             }
@@ -452,6 +543,11 @@ impl SfuCore {
 
     /// Handles queued `Rtc` events until none are left (handling may queue more).
     fn process(&mut self, now: Instant) {
+        if !self.pending.is_empty() || !self.dirty_groups.is_empty() {
+            // Handling an event or rerouting may touch any peer's `Rtc`: none may be in
+            // the middle of a drain then.
+            while self.finish_next().is_some() {}
+        }
         while !self.pending.is_empty() {
             let batch = std::mem::take(&mut self.pending);
             for (key, event) in batch {
@@ -488,7 +584,9 @@ impl SfuCore {
             return;
         };
         peer.rtc.disconnect();
-        self.timers.remove(&(peer.next_timeout, key));
+        if let Some(at) = peer.armed {
+            self.timers.remove(&(at, key));
+        }
         self.demux.remove(key, &peer.ufrag);
         self.ids.remove(&peer.id);
         self.pending.retain(|(k, _)| *k != key);

@@ -8,11 +8,13 @@
 //! the estimator on, a video slot is paced exactly while it carries a simulcast layer
 //! (`follow_pacing`): video the SFU cannot adapt never waits for the estimate.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use str0m::media::{MediaData, MediaTime, Mid, Rid};
+use str0m::format::PayloadParams;
+use str0m::media::{MediaData, MediaTime, Mid, Pt, Rid};
 use str0m::net::Protocol;
 use str0m::{Event, Output, Rtc, RtcError};
 
@@ -25,6 +27,38 @@ use crate::handle::AddPeer;
 /// Internal handle of a peer on the packet path (cheap to hash and copy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PeerKey(pub u64);
+
+/// The core's peers by key. A fan-out looks its subscriber up several times per copy, and
+/// the standard SipHash of a `u64` costs about as much as the rest of those lookups; the
+/// core hands out the keys itself (a counter), so no client can choose keys that collide,
+/// and a multiplicative hash (`KeyHasher`) is enough.
+pub type PeerMap = HashMap<PeerKey, Peer, BuildHasherDefault<KeyHasher>>;
+
+/// Fibonacci hashing of a `PeerKey`: one multiplication by 2^64 / φ, which spreads
+/// consecutive keys over the high bits (hashbrown's control bytes) and keeps the low bits
+/// (its bucket index) a permutation of the key's. Only for keys the core generates.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = (self.0 ^ key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    /// Never used by `PeerKey` (its derived `Hash` writes one `u64`); kept correct for any
+    /// other input by folding the bytes in eight at a time.
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+}
 
 /// A track the peer publishes.
 #[derive(Debug)]
@@ -94,6 +128,9 @@ pub struct Slot {
     /// Video on a peer with the estimator on: whether str0m was told to pace this slot's
     /// stream (`None` = not told yet; str0m's default paces video).
     pub paced: Option<bool>,
+    /// The subscriber's payload type for the last source codec parameters written here
+    /// (see `Peer::payload_type`).
+    matched: Option<(PayloadParams, Pt)>,
     /// Offset added to source RTP times so the slot's timeline stays continuous.
     time_offset: i64,
     last_out: Option<u64>,
@@ -111,6 +148,7 @@ impl Slot {
             selector: Selector::default(),
             max_height: None,
             paced: None,
+            matched: None,
             time_offset: 0,
             last_out: None,
             rebase_pending: true,
@@ -196,6 +234,9 @@ pub struct Peer {
     pub got_media: bool,
     pub connected_reported: bool,
     pub next_timeout: Instant,
+    /// The instant of this peer's entry in the core's timer set, if it has one: never
+    /// later than `next_timeout` (it may be earlier, see `SfuCore::drain`).
+    pub armed: Option<Instant>,
     /// Transport and source of the last datagram received (the pair in use).
     pub last_from: Option<(Protocol, SocketAddr)>,
     /// The relay addresses the offer listed (`typ relay` candidates), to tell a relayed
@@ -213,6 +254,11 @@ pub struct Peer {
     /// Whether the last `drain` queued an RTP packet with the marker bit (a video frame's
     /// last packet).
     pub marker_drained: bool,
+    /// The last drain stopped after a forwarded frame, before the timeout (see `drain`):
+    /// it must be finished before anything else is done to the `Rtc`.
+    pub drain_pending: bool,
+    /// Whether the core's list of unfinished drains holds this peer.
+    pub listed_unfinished: bool,
     /// What the offer sends as video: whether subscribers of this peer can be given
     /// another layer when their estimate changes.
     pub video_send: VideoSend,
@@ -310,6 +356,7 @@ impl Peer {
             got_media: false,
             connected_reported: false,
             next_timeout: now,
+            armed: None,
             last_from: None,
             relay_addrs: relay_candidates(&req.offer),
             estimate: None,
@@ -317,6 +364,8 @@ impl Peer {
             paced,
             rtp_drained: 0,
             marker_drained: false,
+            drain_pending: false,
+            listed_unfinished: false,
             video_send: VideoSend::offered(media),
             clock: now,
         }
@@ -343,6 +392,7 @@ impl Peer {
         data: &MediaData,
         lowest: Option<Rid>,
     ) -> Written {
+        debug_assert!(!self.drain_pending, "a frame written mid-drain");
         if !self.transport_up {
             return Written::No;
         }
@@ -358,10 +408,10 @@ impl Peer {
         if kind == Kind::Video && self.paced {
             self.follow_pacing(slot_mid, data.rid.is_some());
         }
-        let Some(writer) = self.rtc.writer(slot_mid) else {
+        let Some(pt) = self.payload_type(slot_mid, data.params) else {
             return Written::No;
         };
-        let Some(pt) = writer.match_params(data.params) else {
+        let Some(writer) = self.rtc.writer(slot_mid) else {
             return Written::No;
         };
         let writer = match (kind, data.ext_vals.audio_level) {
@@ -374,6 +424,21 @@ impl Peer {
             Ok(()) => Written::Yes,
             Err(_) => Written::No,
         }
+    }
+
+    /// The subscriber's payload type for a source frame's codec `params` (str0m's
+    /// `match_params`, which scores every codec the subscriber has), remembered per slot
+    /// for the last `params` seen: a slot's source keeps its codec from frame to frame,
+    /// and the subscriber's codecs are fixed by the one offer its `Rtc` accepted, so the
+    /// answer for the same `params` never changes.
+    fn payload_type(&mut self, slot_mid: Mid, params: PayloadParams) -> Option<Pt> {
+        let slot = self.slots.iter_mut().find(|s| s.mid == slot_mid)?;
+        if let Some((_, pt)) = slot.matched.filter(|(seen, _)| *seen == params) {
+            return Some(pt);
+        }
+        let pt = self.rtc.writer(slot_mid)?.match_params(params)?;
+        slot.matched = Some((params, pt));
+        Some(pt)
     }
 
     /// Paces a video slot's stream only while it carries a simulcast layer (`adaptable`).
@@ -408,6 +473,15 @@ impl Peer {
         }
     }
 
+    /// Whether this drain has let out a whole forwarded frame of `kind`: an audio frame is
+    /// one RTP packet, a video frame ends with the packet carrying the marker bit.
+    pub fn frame_out(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Audio => self.rtp_drained > 0,
+            Kind::Video => self.marker_drained,
+        }
+    }
+
     /// Whether the `PeerConnected` event is due: transport up and, for a publisher, media seen.
     pub fn ready_to_report(&self) -> bool {
         !self.connected_reported && self.transport_up && (self.got_media || !self.publishes)
@@ -415,15 +489,27 @@ impl Peer {
 
     /// Polls the `Rtc` until it asks for a timeout: queues its datagrams (moved, not copied)
     /// and its events. Returns the number of datagrams queued.
+    ///
+    /// With `frame` set, it stops as soon as the forwarded frame of that kind is out
+    /// (`frame_out`) and marks the drain unfinished (`drain_pending`): str0m only requires
+    /// the drain to be finished before the `Rtc`'s next mutation, and what is left (the
+    /// timeout, with str0m's full pass over its state to compute it) need not delay the
+    /// next subscriber's copy.
     pub fn drain(
         &mut self,
         transmits: &mut VecDeque<Transmit>,
         events: &mut Vec<(PeerKey, Event)>,
+        frame: Option<Kind>,
     ) -> Result<u64, RtcError> {
         let mut produced = 0;
         self.rtp_drained = 0;
         self.marker_drained = false;
+        self.drain_pending = false;
         loop {
+            if frame.is_some_and(|kind| self.frame_out(kind)) {
+                self.drain_pending = true;
+                return Ok(produced);
+            }
             match self.rtc.poll_output()? {
                 Output::Timeout(at) => {
                     self.next_timeout = at;

@@ -11,6 +11,7 @@ mod audio_first;
 mod client;
 mod fanout;
 mod keyframes;
+mod live_audio;
 mod mirror;
 mod pacing;
 mod routing;
