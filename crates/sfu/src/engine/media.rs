@@ -11,7 +11,7 @@
 //! Copies are deferred (see the core's invariants): `forward` only queues a [`QueuedCopy`]
 //! per routed slot (a shared reference to the frame; [`Copies`]: audio before video), and
 //! `build_copy` writes the frame into that subscriber's `Rtc`, gives it its timeout, drains
-//! it (an unpaced one only until the frame is out, see the core's invariants) and counts
+//! it (only until the frame is out, see the core's invariants) and counts
 //! the frame when the caller polls. Nothing is written into an `Rtc` before
 //! its copy is built, so an audio copy built ahead of a video fan-out under way carries
 //! only the audio frame: the subscribers still waiting for the video frame get it after
@@ -330,18 +330,16 @@ impl SfuCore {
         peer.clock = now;
         // str0m packetizes written frames on its next timeout; give it one right away.
         let _ = peer.rtc.handle_input(Input::Timeout(now));
-        // An unpaced peer's drain stops once the frame is out: the rest of it waits until
-        // the fan-out's copies are sent (`SfuCore::finish_drains`).
-        let mut sent = if peer.paced {
-            self.drain(copy.sub)
-        } else {
-            self.drain_frame(copy.sub, copy.kind, now)
-        };
+        // The drain stops once the frame is out: the rest of it waits until the fan-out's
+        // copies are sent (`SfuCore::finish_drains`).
+        let mut sent = self.drain_frame(copy.sub, copy.kind, now);
         // With the estimator on, str0m's pacer releases one packet per timeout (it then asks
         // for another 1 µs later): give it further timeouts at the same instant until the
         // frame is out (audio: its one packet; video: the packet with the marker bit) or a
         // timeout releases nothing (a paced stream's budget is spent). What it holds for
         // later, and the pacer's last empty round, go on the peer's timer, after the fan-out.
+        // Each further timeout follows a finished drain: a drain stops early only once the
+        // frame is out, and then no timeout follows.
         let mut last = sent;
         for _ in 0..PACER_ROUNDS {
             let Some(peer) = self.peers.get_mut(&copy.sub) else {
@@ -354,7 +352,7 @@ impl SfuCore {
             {
                 break;
             }
-            last = self.drain(copy.sub);
+            last = self.drain_frame(copy.sub, copy.kind, now);
             sent += last;
         }
         self.counters.frames_forwarded += 1;

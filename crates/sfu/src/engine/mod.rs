@@ -26,7 +26,7 @@
 //!   processed (so `poll_transmit` can queue events; poll them after the transmits), and
 //!   `frames_forwarded`, `packets_forwarded` and the latency bookkeeping (`unsent_frames`)
 //!   are updated then, so they stay exact.
-//! - An unpaced subscriber's drain stops once its copy of the frame is out; the rest of it
+//! - A subscriber's drain stops once its copy of the frame is out; the rest of it
 //!   (str0m's timeout, and whatever else is due) is finished after the fan-out's last copy
 //!   (`finish_drains`, before `poll_transmit` returns `None`), so it does not delay the
 //!   next subscriber's copy. str0m's contract (a mutation of an `Rtc` only after a full
