@@ -332,7 +332,7 @@ impl SfuCore {
         let _ = peer.rtc.handle_input(Input::Timeout(now));
         // The drain stops once the frame is out: the rest of it waits until the fan-out's
         // copies are sent (`SfuCore::finish_drains`).
-        let mut sent = self.drain_frame(copy.sub, copy.kind, now);
+        let mut sent = self.drain_frame(copy.sub, now);
         // With the estimator on, str0m's pacer releases one packet per timeout (it then asks
         // for another 1 µs later): give it further timeouts at the same instant until the
         // frame is out (audio: its one packet; video: the packet with the marker bit) or a
@@ -347,12 +347,12 @@ impl SfuCore {
             };
             if !peer.paced
                 || last == 0
-                || peer.frame_out(copy.kind)
+                || peer.frame_out()
                 || peer.rtc.handle_input(Input::Timeout(now)).is_err()
             {
                 break;
             }
-            last = self.drain_frame(copy.sub, copy.kind, now);
+            last = self.drain_frame(copy.sub, now);
             sent += last;
         }
         self.counters.frames_forwarded += 1;

@@ -455,14 +455,14 @@ impl SfuCore {
     /// Drains a peer's output into the queues and re-arms its timer. Returns the datagrams
     /// produced.
     fn drain(&mut self, key: PeerKey) -> u64 {
-        self.drain_until(key, None)
+        self.drain_until(key, false)
     }
 
-    /// Drains a subscriber a copy of a `kind` frame was just written into until that frame
-    /// is out (`Peer::drain`); an unfinished drain is recorded, to be finished before the
+    /// Drains a subscriber a copy of a frame was just written into until that frame is
+    /// out (`Peer::drain`); an unfinished drain is recorded, to be finished before the
     /// peer's `Rtc` is touched again and at the latest when the fan-out's copies are built.
-    fn drain_frame(&mut self, key: PeerKey, kind: Kind, now: Instant) -> u64 {
-        let produced = self.drain_until(key, Some(kind));
+    fn drain_frame(&mut self, key: PeerKey, now: Instant) -> u64 {
+        let produced = self.drain_until(key, true);
         if let Some(peer) = self.peers.get_mut(&key) {
             // Listed once, however many of its drains stop early before the list is done.
             if peer.drain_pending && !peer.listed_unfinished {
@@ -503,11 +503,11 @@ impl SfuCore {
         }
     }
 
-    fn drain_until(&mut self, key: PeerKey, frame: Option<Kind>) -> u64 {
+    fn drain_until(&mut self, key: PeerKey, to_frame: bool) -> u64 {
         let Some(peer) = self.peers.get_mut(&key) else {
             return 0;
         };
-        match peer.drain(&mut self.transmits, &mut self.pending, frame) {
+        match peer.drain(&mut self.transmits, &mut self.pending, to_frame) {
             Ok(produced) => {
                 self.queued += produced;
                 self.counters.datagrams_out += produced;

@@ -251,9 +251,13 @@ pub struct Peer {
     pub paced: bool,
     /// RTP (not RTCP) datagrams the last `drain` queued.
     pub rtp_drained: u64,
-    /// Whether the last `drain` queued an RTP packet with the marker bit (a video frame's
-    /// last packet).
-    pub marker_drained: bool,
+    /// The forwarded frame last written (`write_forwarded`): its payload type in this
+    /// peer's `Rtc` and its kind, by which a drain recognises the frame's packets.
+    writing: Option<(Pt, Kind)>,
+    /// Whether the last drain let out the written frame's (last) packet: an audio frame's
+    /// one packet, a video frame's packet with the marker bit. RTX, padding and other
+    /// queued packets do not count.
+    frame_drained: bool,
     /// The last drain stopped after a forwarded frame, before the timeout (see `drain`):
     /// it must be finished before anything else is done to the `Rtc`.
     pub drain_pending: bool,
@@ -306,6 +310,16 @@ fn is_rtp(datagram: &[u8]) -> bool {
     datagram.len() >= 12
         && (128..=191).contains(&datagram[0])
         && !(192..=223).contains(&datagram[1])
+}
+
+/// Whether an outgoing datagram is the last packet of the frame being written (`writing`:
+/// its payload type and kind): RTP with the frame's payload type (not RTX's, nor
+/// padding's) and, for video, the marker bit. SRTP leaves the header in clear.
+fn completes_frame(writing: Option<(Pt, Kind)>, datagram: &[u8]) -> bool {
+    let Some((pt, kind)) = writing else {
+        return false;
+    };
+    is_rtp(datagram) && datagram[1] & 0x7f == *pt && (kind == Kind::Audio || has_marker(datagram))
 }
 
 /// Whether an (S)RTP datagram has the marker bit set (SRTP leaves the header in clear).
@@ -363,7 +377,8 @@ impl Peer {
             last_probe: None,
             paced,
             rtp_drained: 0,
-            marker_drained: false,
+            writing: None,
+            frame_drained: false,
             drain_pending: false,
             listed_unfinished: false,
             video_send: VideoSend::offered(media),
@@ -421,7 +436,10 @@ impl Peer {
             _ => writer,
         };
         match writer.write(pt, data.network_time, time, data.data.clone()) {
-            Ok(()) => Written::Yes,
+            Ok(()) => {
+                self.writing = Some((pt, kind));
+                Written::Yes
+            }
             Err(_) => Written::No,
         }
     }
@@ -473,13 +491,9 @@ impl Peer {
         }
     }
 
-    /// Whether this drain has let out a whole forwarded frame of `kind`: an audio frame is
-    /// one RTP packet, a video frame ends with the packet carrying the marker bit.
-    pub fn frame_out(&self, kind: Kind) -> bool {
-        match kind {
-            Kind::Audio => self.rtp_drained > 0,
-            Kind::Video => self.marker_drained,
-        }
+    /// Whether the last drain let out the whole forwarded frame last written.
+    pub fn frame_out(&self) -> bool {
+        self.frame_drained
     }
 
     /// Whether the `PeerConnected` event is due: transport up and, for a publisher, media seen.
@@ -490,7 +504,7 @@ impl Peer {
     /// Polls the `Rtc` until it asks for a timeout: queues its datagrams (moved, not copied)
     /// and its events. Returns the number of datagrams queued.
     ///
-    /// With `frame` set, it stops as soon as the forwarded frame of that kind is out
+    /// With `to_frame`, it stops as soon as the forwarded frame last written is out
     /// (`frame_out`) and marks the drain unfinished (`drain_pending`): str0m only requires
     /// the drain to be finished before the `Rtc`'s next mutation, and what is left (the
     /// timeout, with str0m's full pass over its state to compute it) need not delay the
@@ -499,14 +513,14 @@ impl Peer {
         &mut self,
         transmits: &mut VecDeque<Transmit>,
         events: &mut Vec<(PeerKey, Event)>,
-        frame: Option<Kind>,
+        to_frame: bool,
     ) -> Result<u64, RtcError> {
         let mut produced = 0;
         self.rtp_drained = 0;
-        self.marker_drained = false;
+        self.frame_drained = false;
         self.drain_pending = false;
         loop {
-            if frame.is_some_and(|kind| self.frame_out(kind)) {
+            if to_frame && self.frame_drained {
                 self.drain_pending = true;
                 return Ok(produced);
             }
@@ -518,7 +532,7 @@ impl Peer {
                 Output::Transmit(t) => {
                     let rtp = is_rtp(&t.contents);
                     self.rtp_drained += u64::from(rtp);
-                    self.marker_drained |= rtp && has_marker(&t.contents);
+                    self.frame_drained |= completes_frame(self.writing, &t.contents);
                     transmits.push_back(Transmit {
                         proto: t.proto,
                         source: t.source,
@@ -538,6 +552,38 @@ mod tests {
     use str0m::media::Frequency;
 
     use super::*;
+
+    /// An RTP header (version 2) with this second byte, then a dummy payload.
+    fn rtp(second_byte: u8) -> Vec<u8> {
+        let mut packet = vec![0x80, second_byte];
+        packet.resize(40, 0);
+        packet
+    }
+
+    #[test]
+    fn only_the_written_frames_last_packet_completes_it() {
+        let opus = Some((Pt::from(111), Kind::Audio));
+        let vp8 = Some((Pt::from(96), Kind::Video));
+        assert!(completes_frame(opus, &rtp(111)));
+        assert!(
+            completes_frame(opus, &rtp(0x80 | 111)),
+            "audio needs no marker"
+        );
+        assert!(!completes_frame(opus, &rtp(96)), "another stream's packet");
+        assert!(!completes_frame(None, &rtp(111)), "nothing written");
+        assert!(
+            completes_frame(vp8, &rtp(0x80 | 96)),
+            "the marker ends the frame"
+        );
+        assert!(!completes_frame(vp8, &rtp(96)), "a packet inside the frame");
+        assert!(
+            !completes_frame(vp8, &rtp(0x80 | 97)),
+            "RTX (or padding) on its own pt"
+        );
+        // RTCP (a sender report: packet type 200) is never a frame's packet.
+        assert!(!completes_frame(vp8, &rtp(200)));
+        assert!(!completes_frame(opus, &[0x80, 111]), "too short for RTP");
+    }
 
     #[test]
     fn relay_candidates_are_read_from_the_offer() {
