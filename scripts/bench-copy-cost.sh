@@ -14,7 +14,7 @@
 #        With BASE_REV (a commit), that revision is measured too, in a temporary git
 #        worktree given this tree's workload file (the same workload for both; it needs the
 #        test network's API of that revision to match), and the ratio of the two printed.
-# Needs valgrind (Debian's package; every machine kind here has it) and python3.
+# Needs valgrind (Debian's package `valgrind`) and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TEST="engine::tests::live_audio::every_viewer_of_an_audio_host_gets_each_frame_once"
@@ -77,7 +77,8 @@ report() {
     "$after more after the fan-out, $((build + after)) in all ($copies copies)"
 }
 
-NEW_BIN="$(build_tests "$PWD")"
+NEW_BIN="$(build_tests "$PWD")" || true
+[ -n "$NEW_BIN" ] || { echo "this tree's sfu tests do not build (cargo test -p opencalls-sfu --lib)" >&2; exit 1; }
 NEW="$(per_copy "$NEW_BIN")"
 report "this tree ($(git rev-parse --short HEAD)$(git diff --quiet || echo ', modified'))" "$NEW"
 if [ -n "${1:-}" ]; then
