@@ -306,7 +306,7 @@ pub enum Written {
 
 /// Whether a datagram is (S)RTP media rather than RTCP, STUN or DTLS (RFC 7983 first byte,
 /// RFC 5761 payload types 192..=223 for RTCP). RTX padding counts as RTP.
-fn is_rtp(datagram: &[u8]) -> bool {
+pub(super) fn is_rtp(datagram: &[u8]) -> bool {
     datagram.len() >= 12
         && (128..=191).contains(&datagram[0])
         && !(192..=223).contains(&datagram[1])

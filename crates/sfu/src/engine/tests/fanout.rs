@@ -10,6 +10,7 @@ use str0m::net::Protocol;
 use super::{MIN_STEP, Net, WINDOW};
 use crate::api::Policy;
 use crate::config::SfuConfig;
+use crate::engine::peer::is_rtp;
 
 /// A video group where `a` (tag 1) fans out to `b`, `c` and `d`, media flowing.
 fn fan_out_of_three() -> Net {
@@ -101,14 +102,6 @@ fn a_fan_out_is_sent_one_subscriber_at_a_time() {
     for name in ["b", "c", "d"] {
         assert!(net.client(name).from(1).audio >= 20, "{name} hears a");
     }
-}
-
-/// Whether a datagram is (S)RTP rather than RTCP (RFC 5761: RTCP's second byte is a packet
-/// type from 192 to 223, with the marker bit it would be).
-fn is_rtp(datagram: &[u8]) -> bool {
-    datagram.len() >= 12
-        && (128..=191).contains(&datagram[0])
-        && !(192..=223).contains(&datagram[1])
 }
 
 #[test]
