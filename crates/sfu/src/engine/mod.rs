@@ -494,13 +494,19 @@ impl SfuCore {
     /// like `build_copy`, so `scripts/bench-copy-cost.sh` can tell the two costs apart.)
     #[inline(never)]
     fn finish_drains(&mut self) {
+        if let Some(now) = self.finish_all() {
+            self.process(now);
+        }
+    }
+
+    /// Finishes every unfinished drain, leaving their events queued; returns the latest
+    /// `now` of their copies (`None` if there were none).
+    fn finish_all(&mut self) -> Option<Instant> {
         let mut latest = None;
         while let Some(now) = self.finish_next() {
             latest = latest.max(Some(now));
         }
-        if let Some(now) = latest {
-            self.process(now);
-        }
+        latest
     }
 
     fn drain_until(&mut self, key: PeerKey, to_frame: bool) -> u64 {
@@ -546,7 +552,7 @@ impl SfuCore {
         if !self.pending.is_empty() || !self.dirty_groups.is_empty() {
             // Handling an event or rerouting may touch any peer's `Rtc`: none may be in
             // the middle of a drain then.
-            while self.finish_next().is_some() {}
+            self.finish_all();
         }
         while !self.pending.is_empty() {
             let batch = std::mem::take(&mut self.pending);
